@@ -1,0 +1,127 @@
+/* ast.h - the syntax tree of a policy, as the parser builds it.
+ *
+ * The language is a list of statements. Most statements are a keyword followed by options in any
+ * order (`rule from 10.0.0.0/8 lookup vpn priority 100`), so one node type serves all of them: a
+ * statement has a kind, an optional name, a list of options (keyword + value) and child statements
+ * (a tunnel's peers, an include's file). The checker gives the options their meaning; the parser
+ * only records what was written and where, which is also what `wgc fmt` prints back.
+ */
+#ifndef WGC_AST_H
+#define WGC_AST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../runtime/state.h"
+#include "diag.h"
+
+enum value_kind {
+	VAL_NONE,      /* a bare keyword option: `not`, `blackhole`, `all` */
+	VAL_NUMBER,    /* 51820, 0xca6c */
+	VAL_RANGE,     /* 1000-1999 */
+	VAL_MARK,      /* 0x100/0xff00 */
+	VAL_STRING,    /* "..." (unquoted) */
+	VAL_IDENT,     /* wg0, vpn, tcp */
+	VAL_VAR,       /* $lan (name without '$') */
+	VAL_ADDR,      /* 10.0.0.0/8, fd00::1 (has_len says whether /len was written) */
+	VAL_ENDPOINT,  /* 1.2.3.4:51820, [fd00::1]:51820, vpn.example.com:51820 */
+	VAL_LIST,      /* { a, b, c } or a, b, c */
+};
+
+struct value {
+	enum value_kind kind;
+	struct loc loc;
+	uint64_t num, num2;            /* NUMBER; RANGE lo/hi; MARK value/mask */
+	char *str;                     /* STRING, IDENT, VAR, ENDPOINT host (owned) */
+	struct ipaddr addr;            /* ADDR; ENDPOINT literal address (family 0 = host name) */
+	bool has_len;                  /* ADDR: written with /len */
+	bool braced;                   /* LIST: written with { } */
+	uint16_t port;                 /* ENDPOINT */
+	struct value *items;           /* LIST (owned) */
+	size_t n_items;
+};
+
+/* Option keywords. The parser maps each keyword token to one of these. */
+enum opt_key {
+	OPT_PRIVATE_KEY, OPT_LISTEN_PORT, OPT_FWMARK, OPT_MTU, OPT_ADDRESS, OPT_TABLE,
+	OPT_PUBLIC_KEY, OPT_PRESHARED_KEY, OPT_ENDPOINT, OPT_ALLOWED_IPS, OPT_KEEPALIVE,
+	OPT_PRIORITY, OPT_NOT, OPT_FROM, OPT_TO, OPT_IIF, OPT_OIF, OPT_UID, OPT_GID, OPT_PROTO,
+	OPT_SPORT, OPT_DPORT, OPT_TOS, OPT_LOOKUP, OPT_GOTO, OPT_BLACKHOLE, OPT_UNREACHABLE,
+	OPT_PROHIBIT, OPT_THROW, OPT_SUPPRESS_PREFIXLENGTH, OPT_IPV4, OPT_IPV6,
+	OPT_DEST,      /* the destination of a static route, written first: `route 10.0.0.0/8 ...` */
+	OPT_DEFAULT,   /* `route default ...` */
+	OPT_DEV, OPT_VIA, OPT_SRC, OPT_METRIC,
+	OPT_ALL, OPT_THROUGH, OPT_EXCEPT, OPT_CGROUP, OPT_CT_STATE, OPT_HOOK,
+	OPT_SET_MARK, OPT_SAVE_MARK, OPT_RESTORE_MARK, OPT_DROP, OPT_ACCEPT,
+	OPT_TUNNEL,    /* the tunnel named by `kill-switch wg0` / `anti-spoof wg0` */
+	OPT__COUNT
+};
+
+/* The option's keyword as written in the language (for messages and fmt). */
+const char *opt_key_name(enum opt_key k);
+
+struct option {
+	enum opt_key key;
+	struct loc loc;                /* of the keyword */
+	struct value val;
+};
+
+enum stmt_kind {
+	STMT_INCLUDE,      /* include "file"; children = the included file's statements */
+	STMT_ASSIGN,       /* name = value */
+	STMT_TABLE,        /* table NAME [ID] */
+	STMT_MARK,         /* mark NAME [VALUE[/MASK]] */
+	STMT_TUNNEL,       /* tunnel NAME { options; peers as children } */
+	STMT_PEER,         /* peer NAME { options } */
+	STMT_RULE,         /* rule OPTIONS */
+	STMT_ROUTE,        /* route DEST OPTIONS (static) or route SELECTORS through T (intent) */
+	STMT_MATCH,        /* match SELECTORS ACTION (nftables) */
+	STMT_KILL_SWITCH,  /* kill-switch TUNNEL [except PREFIXES] [ipv4|ipv6] */
+	STMT_ANTI_SPOOF,   /* anti-spoof TUNNEL */
+};
+
+struct stmt {
+	enum stmt_kind kind;
+	struct loc loc;                /* of the statement keyword */
+	struct loc end;                /* of the last token (closing brace for blocks) */
+	char *name;                    /* owned; NULL if the statement has none */
+	struct loc name_loc;
+	struct value val;              /* ASSIGN: the value; TABLE/MARK: optional id (VAL_NONE if auto) */
+	struct option *opts;           /* owned */
+	size_t n_opts;
+	struct stmt *children;         /* owned */
+	size_t n_children;
+};
+
+/* A comment, kept for `wgc fmt`. */
+struct comment {
+	struct loc loc;
+	char *text;                    /* owned, starting with '#' */
+};
+
+struct file_ast {
+	int file;                      /* source index */
+	struct stmt *stmts;            /* owned */
+	size_t n_stmts;
+	struct comment *comments;      /* owned, in source order */
+	size_t n_comments;
+};
+
+/* Parses path (and, recursively, its includes) into out. Errors go to d. Returns 0, or -1 if the
+ * file could not be read at all (syntax errors still return 0 with d->n_errors > 0). */
+int parse_file(struct diags *d, const char *path, struct file_ast *out);
+/* Parses a source already loaded into d (used for includes). from: location of the include. */
+int parse_source(struct diags *d, struct source *src, struct file_ast *out, int depth);
+
+void file_ast_free(struct file_ast *f);
+void stmt_free(struct stmt *s);
+void value_free(struct value *v);
+
+/* Helpers for the parser actions (ast.c). All take ownership of what they are given. */
+struct option *stmt_add_opt(struct stmt *s, enum opt_key key, struct loc loc, struct value val);
+struct stmt *stmt_add_child(struct stmt *s, struct stmt *child);   /* moves *child */
+void value_list_append(struct value *list, struct value item);     /* moves item */
+struct option *stmt_find_opt(const struct stmt *s, enum opt_key key);
+
+#endif

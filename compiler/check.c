@@ -1,0 +1,1351 @@
+/* check.c - resolve names, expand variables, allocate numbers and check a policy.
+ *
+ * Three passes over the syntax tree: (1) declarations (variables, tables, marks, tunnels) so that
+ * names may be used before they are defined, (2) every statement into the typed policy, (3)
+ * allocation of what the policy left to the compiler, then the checks that need the whole policy:
+ * clashes, overlapping allowed-ips, routing loops, leaks. Every problem is reported; none stops
+ * the checking of the rest.
+ */
+#include "policy.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "base64.h"
+
+struct decl {
+	const char *name;
+	const struct stmt *stmt;
+};
+
+struct decls {
+	struct decl *v;
+	size_t n;
+};
+
+struct ctx {
+	struct diags *d;
+	struct policy *p;
+	struct decls vars, tables, marks, tunnels;
+	uint32_t next_rule_prio;
+};
+
+#define GROW(arr, n) ((arr) = realloc_or_die((arr), ((n) + 1) * sizeof(*(arr))), &(arr)[(n)++])
+
+static void *realloc_or_die(void *p, size_t size)
+{
+	void *n = realloc(p, size);
+	if (!n)
+		abort();
+	return n;
+}
+
+static const struct stmt *decl_find(const struct decls *ds, const char *name)
+{
+	for (size_t i = 0; i < ds->n; i++)
+		if (!strcmp(ds->v[i].name, name))
+			return ds->v[i].stmt;
+	return NULL;
+}
+
+static void declare(struct ctx *c, struct decls *ds, const struct stmt *s, const char *what)
+{
+	const struct stmt *prev = decl_find(ds, s->name);
+	if (prev) {
+		diag_error(c->d, s->name_loc, "duplicate %s '%s'", what, s->name);
+		diag_note(c->d, prev->name_loc, "'%s' was first defined here", s->name);
+		return;
+	}
+	struct decl *d = GROW(ds->v, ds->n);
+	d->name = s->name;
+	d->stmt = s;
+}
+
+/* ---- values ---------------------------------------------------------------------------------- */
+
+static const char *kind_name(enum value_kind k)
+{
+	switch (k) {
+	case VAL_NONE: return "nothing";
+	case VAL_NUMBER: return "a number";
+	case VAL_RANGE: return "a range";
+	case VAL_MARK: return "a mark with mask";
+	case VAL_STRING: return "a string";
+	case VAL_IDENT: return "a name";
+	case VAL_VAR: return "a variable";
+	case VAL_ADDR: return "an address";
+	case VAL_ENDPOINT: return "an endpoint";
+	case VAL_LIST: return "a list";
+	}
+	return "a value";
+}
+
+/* Follows $variables to the value they stand for. Reports unknown names and cycles. */
+static const struct value *deref(struct ctx *c, const struct value *v)
+{
+	for (int depth = 0; v && v->kind == VAL_VAR; depth++) {
+		const struct stmt *s = decl_find(&c->vars, v->str);
+		if (!s) {
+			diag_error(c->d, v->loc, "unknown variable '$%s'", v->str);
+			return NULL;
+		}
+		if (depth > 16) {
+			diag_error(c->d, v->loc, "variable '$%s' refers to itself", v->str);
+			return NULL;
+		}
+		v = &s->val;
+	}
+	return v;
+}
+
+static bool want(struct ctx *c, const struct value *v, enum value_kind k, const char *opt, const char *what)
+{
+	if (v->kind == k)
+		return true;
+	diag_error(c->d, v->loc, "%s expects %s, not %s", opt, what, kind_name(v->kind));
+	return false;
+}
+
+static bool get_number(struct ctx *c, const struct value *v, const char *opt, uint64_t min, uint64_t max,
+		       uint64_t *out)
+{
+	const struct value *r = deref(c, v);
+	if (!r || !want(c, r, VAL_NUMBER, opt, "a number"))
+		return false;
+	if (r->num < min || r->num > max) {
+		diag_error(c->d, v->loc, "%s %llu is out of range (%llu to %llu)", opt, (unsigned long long)r->num,
+			   (unsigned long long)min, (unsigned long long)max);
+		return false;
+	}
+	*out = r->num;
+	return true;
+}
+
+static bool get_range(struct ctx *c, const struct value *v, const char *opt, uint64_t max, uint32_t *lo,
+		      uint32_t *hi)
+{
+	const struct value *r = deref(c, v);
+	if (!r)
+		return false;
+	if (r->kind == VAL_NUMBER) {
+		if (r->num > max) {
+			diag_error(c->d, v->loc, "%s %llu is out of range (0 to %llu)", opt, (unsigned long long)r->num,
+				   (unsigned long long)max);
+			return false;
+		}
+		*lo = *hi = (uint32_t)r->num;
+		return true;
+	}
+	if (!want(c, r, VAL_RANGE, opt, "a number or a range"))
+		return false;
+	if (r->num > max || r->num2 > max || r->num > r->num2) {
+		diag_error(c->d, v->loc, "%s range %llu-%llu is invalid (0 to %llu, low to high)", opt,
+			   (unsigned long long)r->num, (unsigned long long)r->num2, (unsigned long long)max);
+		return false;
+	}
+	*lo = (uint32_t)r->num;
+	*hi = (uint32_t)r->num2;
+	return true;
+}
+
+static bool get_ports(struct ctx *c, const struct value *v, const char *opt, struct portrange *pr)
+{
+	uint32_t lo, hi;
+	if (!get_range(c, v, opt, 65535, &lo, &hi))
+		return false;
+	if (lo == 0) {
+		diag_error(c->d, v->loc, "%s 0 is not a port", opt);
+		return false;
+	}
+	pr->lo = (uint16_t)lo;
+	pr->hi = (uint16_t)hi;
+	return true;
+}
+
+static const char *get_string(struct ctx *c, const struct value *v, const char *opt)
+{
+	const struct value *r = deref(c, v);
+	if (!r || !want(c, r, VAL_STRING, opt, "a quoted string"))
+		return NULL;
+	if (!r->str[0]) {
+		diag_error(c->d, v->loc, "%s is empty", opt);
+		return NULL;
+	}
+	return r->str;
+}
+
+static const char *get_ifname(struct ctx *c, const struct value *v, const char *opt)
+{
+	const struct value *r = deref(c, v);
+	if (!r || !want(c, r, VAL_IDENT, opt, "an interface name"))
+		return NULL;
+	if (strlen(r->str) >= WGC_IFNAMSIZ) {
+		diag_error(c->d, v->loc, "interface name '%s' is longer than 15 characters", r->str);
+		return NULL;
+	}
+	return r->str;
+}
+
+static void add_prefix(struct p_prefixes *ps, const struct ipaddr *a)
+{
+	*GROW(ps->v, ps->n) = *a;
+}
+
+/* Expands addresses, lists and variables into ps. network: a network prefix is expected, so host
+ * bits must be clear. */
+static bool get_prefixes(struct ctx *c, const struct value *v, const char *opt, bool network, struct p_prefixes *ps)
+{
+	const struct value *r = deref(c, v);
+	if (!r)
+		return false;
+	if (r->kind == VAL_LIST) {
+		bool ok = true;
+		for (size_t i = 0; i < r->n_items; i++)
+			ok &= get_prefixes(c, &r->items[i], opt, network, ps);
+		if (!r->n_items) {
+			diag_error(c->d, v->loc, "%s: empty list", opt);
+			return false;
+		}
+		return ok;
+	}
+	if (!want(c, r, VAL_ADDR, opt, "an address or prefix"))
+		return false;
+	if (!r->addr.family)
+		return false; /* malformed: the scanner said so */
+	if (network && ipaddr_host_bits_set(&r->addr)) {
+		struct ipaddr fixed = r->addr;
+		unsigned bits = fixed.family == AF_INET ? 32 : 128;
+		for (unsigned i = fixed.len; i < bits; i++)
+			fixed.bytes[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
+		char have[64], want_s[64];
+		ipaddr_str(&r->addr, have, sizeof(have));
+		ipaddr_str(&fixed, want_s, sizeof(want_s));
+		diag_error(c->d, r->loc, "%s has host bits set (did you mean %s?)", have, want_s);
+		return false;
+	}
+	add_prefix(ps, &r->addr);
+	return true;
+}
+
+static bool get_host(struct ctx *c, const struct value *v, const char *opt, struct ipaddr *out)
+{
+	const struct value *r = deref(c, v);
+	if (!r || !want(c, r, VAL_ADDR, opt, "an address"))
+		return false;
+	if (!r->addr.family)
+		return false;
+	if (r->has_len && r->addr.len != (r->addr.family == AF_INET ? 32 : 128)) {
+		diag_error(c->d, r->loc, "%s expects a single address, not a prefix", opt);
+		return false;
+	}
+	*out = r->addr;
+	return true;
+}
+
+static bool get_table(struct ctx *c, const struct value *v, const char *opt, uint32_t *id)
+{
+	const struct value *r = deref(c, v);
+	if (!r)
+		return false;
+	if (r->kind == VAL_NUMBER) {
+		if (r->num == 0 || r->num > UINT32_MAX) {
+			diag_error(c->d, v->loc, "table %llu is out of range (1 to 4294967295)", (unsigned long long)r->num);
+			return false;
+		}
+		*id = (uint32_t)r->num;
+		return true;
+	}
+	if (!want(c, r, VAL_IDENT, opt, "a table name or number"))
+		return false;
+	if (!strcmp(r->str, "main")) { *id = 254; return true; }
+	if (!strcmp(r->str, "local")) { *id = 255; return true; }
+	if (!strcmp(r->str, "default")) { *id = 253; return true; }
+	for (size_t i = 0; i < c->p->n_tables; i++) {
+		if (!strcmp(c->p->tables[i].name, r->str)) {
+			*id = c->p->tables[i].id;
+			return true;
+		}
+	}
+	diag_error(c->d, v->loc, "unknown table '%s'", r->str);
+	return false;
+}
+
+static bool get_mark(struct ctx *c, const struct value *v, const char *opt, uint32_t *val, uint32_t *mask)
+{
+	const struct value *r = deref(c, v);
+	if (!r)
+		return false;
+	if (r->kind == VAL_NUMBER || r->kind == VAL_MARK) {
+		uint64_t m = r->kind == VAL_MARK ? r->num2 : UINT32_MAX;
+		if (r->num > UINT32_MAX || m > UINT32_MAX) {
+			diag_error(c->d, v->loc, "%s does not fit in 32 bits", opt);
+			return false;
+		}
+		if (r->num & ~m) {
+			diag_error(c->d, v->loc, "%s 0x%llx has bits outside its mask 0x%llx", opt, (unsigned long long)r->num,
+				   (unsigned long long)m);
+			return false;
+		}
+		if (!m) {
+			diag_error(c->d, v->loc, "%s mask is 0: it would match every packet", opt);
+			return false;
+		}
+		*val = (uint32_t)r->num;
+		*mask = (uint32_t)m;
+		return true;
+	}
+	if (!want(c, r, VAL_IDENT, opt, "a mark name or number"))
+		return false;
+	for (size_t i = 0; i < c->p->n_marks; i++) {
+		if (!strcmp(c->p->marks[i].name, r->str)) {
+			*val = c->p->marks[i].value;
+			*mask = c->p->marks[i].mask;
+			return true;
+		}
+	}
+	diag_error(c->d, v->loc, "unknown mark '%s'", r->str);
+	return false;
+}
+
+static bool get_tunnel(struct ctx *c, const char *name, struct loc loc, size_t *idx)
+{
+	for (size_t i = 0; i < c->p->n_tunnels; i++) {
+		if (!strcmp(c->p->tunnels[i].name, name)) {
+			*idx = i;
+			return true;
+		}
+	}
+	diag_error(c->d, loc, "unknown tunnel '%s'", name);
+	return false;
+}
+
+static bool get_proto(struct ctx *c, const struct value *v, uint8_t *proto)
+{
+	static const struct { const char *n; uint8_t p; } protos[] = {
+		{ "icmp", IPPROTO_ICMP }, { "tcp", IPPROTO_TCP }, { "udp", IPPROTO_UDP }, { "gre", IPPROTO_GRE },
+		{ "esp", IPPROTO_ESP }, { "ah", IPPROTO_AH }, { "icmpv6", IPPROTO_ICMPV6 }, { "sctp", IPPROTO_SCTP },
+	};
+	const struct value *r = deref(c, v);
+	if (!r)
+		return false;
+	if (r->kind == VAL_NUMBER) {
+		if (r->num < 1 || r->num > 255) {
+			diag_error(c->d, v->loc, "proto %llu is out of range (1 to 255)", (unsigned long long)r->num);
+			return false;
+		}
+		*proto = (uint8_t)r->num;
+		return true;
+	}
+	if (!want(c, r, VAL_IDENT, "proto", "a protocol name or number"))
+		return false;
+	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++) {
+		if (!strcmp(protos[i].n, r->str)) {
+			*proto = protos[i].p;
+			return true;
+		}
+	}
+	diag_error(c->d, v->loc, "unknown protocol '%s' (tcp, udp, icmp, icmpv6, sctp, gre, esp, ah or a number)", r->str);
+	return false;
+}
+
+static bool get_ct_states(struct ctx *c, const struct value *v, unsigned *states)
+{
+	static const char *names[] = { "new", "established", "related", "invalid", "untracked" };
+	const struct value *r = deref(c, v);
+	if (!r)
+		return false;
+	if (r->kind == VAL_LIST) {
+		bool ok = true;
+		for (size_t i = 0; i < r->n_items; i++)
+			ok &= get_ct_states(c, &r->items[i], states);
+		return ok;
+	}
+	if (!want(c, r, VAL_IDENT, "ct state", "a connection state"))
+		return false;
+	for (unsigned i = 0; i < 5; i++) {
+		if (!strcmp(names[i], r->str)) {
+			*states |= 1u << i;
+			return true;
+		}
+	}
+	diag_error(c->d, v->loc, "unknown ct state '%s' (new, established, related, invalid or untracked)", r->str);
+	return false;
+}
+
+/* ---- options --------------------------------------------------------------------------------- */
+
+#define BIT(o) (1ull << (o))
+
+static const char *stmt_name(enum stmt_kind k)
+{
+	switch (k) {
+	case STMT_TUNNEL: return "tunnel";
+	case STMT_PEER: return "peer";
+	case STMT_RULE: return "rule";
+	case STMT_ROUTE: return "route";
+	case STMT_MATCH: return "match";
+	case STMT_KILL_SWITCH: return "kill-switch";
+	case STMT_ANTI_SPOOF: return "anti-spoof";
+	default: return "statement";
+	}
+}
+
+/* Options that may be given more than once (their values add up). */
+static const uint64_t repeatable = BIT(OPT_ADDRESS) | BIT(OPT_ALLOWED_IPS) | BIT(OPT_EXCEPT);
+
+/* Reports options a statement does not take and options given twice. Returns the set present. */
+static uint64_t check_opts(struct ctx *c, const struct stmt *s, uint64_t allowed)
+{
+	uint64_t seen = 0;
+	for (size_t i = 0; i < s->n_opts; i++) {
+		const struct option *o = &s->opts[i];
+		if (!(allowed & BIT(o->key))) {
+			if (o->key == OPT_DEST)
+				diag_error(c->d, o->val.loc, "unexpected %s in a %s: expected an option keyword",
+					   kind_name(o->val.kind), stmt_name(s->kind));
+			else
+				diag_error(c->d, o->loc, "'%s' is not an option of a %s", opt_key_name(o->key),
+					   stmt_name(s->kind));
+			continue;
+		}
+		if ((seen & BIT(o->key)) && !(repeatable & BIT(o->key))) {
+			diag_error(c->d, o->loc, "'%s' given twice", opt_key_name(o->key));
+			continue;
+		}
+		seen |= BIT(o->key);
+	}
+	return seen;
+}
+
+static int families_of(const struct p_prefixes *ps)
+{
+	int f = 0;
+	for (size_t i = 0; i < ps->n; i++)
+		f |= ps->v[i].family == AF_INET ? FAM_V4 : FAM_V6;
+	return f;
+}
+
+/* Reads the selector options shared by rules, intents and matches. Returns false on error. */
+static bool get_selectors(struct ctx *c, const struct stmt *s, struct p_sel *sel)
+{
+	bool ok = true;
+	for (size_t i = 0; i < s->n_opts; i++) {
+		const struct option *o = &s->opts[i];
+		const struct value *v = &o->val;
+		const char *n = opt_key_name(o->key);
+		switch (o->key) {
+		case OPT_FROM: ok &= get_prefixes(c, v, n, true, &sel->from); break;
+		case OPT_TO: ok &= get_prefixes(c, v, n, true, &sel->to); break;
+		case OPT_IIF: ok &= (sel->iif = get_ifname(c, v, n)) != NULL; break;
+		case OPT_OIF: ok &= (sel->oif = get_ifname(c, v, n)) != NULL; break;
+		case OPT_FWMARK:
+			ok &= sel->has_fwmark = get_mark(c, v, n, &sel->fwmark, &sel->fwmask);
+			break;
+		case OPT_UID: ok &= sel->has_uid = get_range(c, v, n, UINT32_MAX - 1, &sel->uid_lo, &sel->uid_hi); break;
+		case OPT_GID: ok &= sel->has_gid = get_range(c, v, n, UINT32_MAX - 1, &sel->gid_lo, &sel->gid_hi); break;
+		case OPT_PROTO: ok &= get_proto(c, v, &sel->proto); break;
+		case OPT_SPORT: ok &= get_ports(c, v, n, &sel->sport); break;
+		case OPT_DPORT: ok &= get_ports(c, v, n, &sel->dport); break;
+		case OPT_TOS: {
+			uint64_t t;
+			ok &= sel->has_tos = get_number(c, v, n, 0, 255, &t);
+			sel->tos = (uint8_t)t;
+			break;
+		}
+		case OPT_CGROUP:
+			ok &= (sel->cgroup = get_string(c, v, n)) != NULL;
+			break;
+		case OPT_CT_STATE: ok &= get_ct_states(c, v, &sel->ct_states); break;
+		default: break;
+		}
+	}
+	if ((sel->sport.lo || sel->dport.lo) && sel->proto != IPPROTO_TCP && sel->proto != IPPROTO_UDP &&
+	    sel->proto != IPPROTO_SCTP) {
+		const struct option *o = stmt_find_opt(s, sel->sport.lo ? OPT_SPORT : OPT_DPORT);
+		diag_error(c->d, o->loc, "ports need 'proto tcp', 'proto udp' or 'proto sctp'");
+		ok = false;
+	}
+	return ok;
+}
+
+/* The families a statement applies to: `ipv4`/`ipv6` keywords narrow, addresses decide. */
+static int stmt_families(struct ctx *c, const struct stmt *s, const struct p_sel *sel, int dflt)
+{
+	int want_f = 0;
+	if (stmt_find_opt(s, OPT_IPV4))
+		want_f |= FAM_V4;
+	if (stmt_find_opt(s, OPT_IPV6))
+		want_f |= FAM_V6;
+	int f = sel ? families_of(&sel->from) | families_of(&sel->to) : 0;
+	if (sel && sel->from.n && sel->to.n && !(families_of(&sel->from) & families_of(&sel->to))) {
+		diag_error(c->d, stmt_find_opt(s, OPT_TO)->val.loc,
+			   "family mismatch: 'from' is %s but 'to' is %s",
+			   families_of(&sel->from) == FAM_V4 ? "IPv4" : "IPv6",
+			   families_of(&sel->to) == FAM_V4 ? "IPv4" : "IPv6");
+		return 0;
+	}
+	if (!f)
+		f = dflt;
+	if (want_f) {
+		if (sel && (families_of(&sel->from) | families_of(&sel->to)) & ~want_f) {
+			diag_error(c->d, stmt_find_opt(s, want_f == FAM_V4 ? OPT_IPV4 : OPT_IPV6)->loc,
+				   "family mismatch: the statement is %s but has %s addresses",
+				   want_f == FAM_V4 ? "ipv4" : "ipv6", want_f == FAM_V4 ? "IPv6" : "IPv4");
+			return 0;
+		}
+		f = want_f;
+	}
+	return f;
+}
+
+static void sel_free(struct p_sel *s)
+{
+	free(s->from.v);
+	free(s->to.v);
+}
+
+/* ---- statements ------------------------------------------------------------------------------ */
+
+static void check_peer(struct ctx *c, struct p_tunnel *t, const struct stmt *s)
+{
+	check_opts(c, s, BIT(OPT_PUBLIC_KEY) | BIT(OPT_PRESHARED_KEY) | BIT(OPT_ENDPOINT) | BIT(OPT_ALLOWED_IPS) |
+				 BIT(OPT_KEEPALIVE));
+	struct p_peer *p = GROW(t->peers, t->n_peers);
+	memset(p, 0, sizeof(*p));
+	p->name = s->name;
+	p->loc = s->name_loc;
+	for (size_t i = 0; i < t->n_peers - 1; i++) {
+		if (!strcmp(t->peers[i].name, s->name)) {
+			diag_error(c->d, s->name_loc, "duplicate peer '%s' in tunnel '%s'", s->name, t->name);
+			diag_note(c->d, t->peers[i].loc, "'%s' was first defined here", s->name);
+		}
+	}
+	bool have_key = false;
+	for (size_t i = 0; i < s->n_opts; i++) {
+		const struct option *o = &s->opts[i];
+		const char *n = opt_key_name(o->key);
+		uint64_t num;
+		switch (o->key) {
+		case OPT_PUBLIC_KEY: {
+			const char *k = get_string(c, &o->val, n);
+			if (!k)
+				break;
+			if (key_from_base64(p->public_key, k) < 0) {
+				diag_error(c->d, o->val.loc, "malformed public key: expected 44 characters of base64 (32 bytes)");
+				break;
+			}
+			have_key = true;
+			for (size_t j = 0; j < t->n_peers - 1; j++) {
+				if (!memcmp(t->peers[j].public_key, p->public_key, WGC_KEY_LEN)) {
+					diag_error(c->d, o->val.loc, "peer '%s' has the same public key as peer '%s'", p->name,
+						   t->peers[j].name);
+				}
+			}
+			break;
+		}
+		case OPT_PRESHARED_KEY:
+			p->psk_path = get_string(c, &o->val, n);
+			if (p->psk_path && key_from_base64((uint8_t[WGC_KEY_LEN]){ 0 }, p->psk_path) == 0)
+				diag_error(c->d, o->val.loc,
+					   "preshared-key takes the path of a file holding the key, not the key itself");
+			break;
+		case OPT_ENDPOINT: {
+			const struct value *v = deref(c, &o->val);
+			if (v && want(c, v, VAL_ENDPOINT, n, "host:port or [IPv6]:port"))
+				p->endpoint = v;
+			break;
+		}
+		case OPT_ALLOWED_IPS: get_prefixes(c, &o->val, n, true, &p->allowed); break;
+		case OPT_KEEPALIVE:
+			if (get_number(c, &o->val, n, 0, 65535, &num))
+				p->keepalive = (uint16_t)num;
+			break;
+		default: break;
+		}
+	}
+	if (!have_key && !stmt_find_opt(s, OPT_PUBLIC_KEY))
+		diag_error(c->d, s->name_loc, "peer '%s' has no public-key", s->name);
+}
+
+static void check_tunnel(struct ctx *c, const struct stmt *s, struct p_tunnel *t)
+{
+	check_opts(c, s, BIT(OPT_PRIVATE_KEY) | BIT(OPT_LISTEN_PORT) | BIT(OPT_FWMARK) | BIT(OPT_MTU) |
+				 BIT(OPT_ADDRESS) | BIT(OPT_TABLE));
+	if (strlen(s->name) >= WGC_IFNAMSIZ)
+		diag_error(c->d, s->name_loc, "tunnel name '%s' is longer than 15 characters (an interface name)", s->name);
+	for (size_t i = 0; i < s->n_opts; i++) {
+		const struct option *o = &s->opts[i];
+		const char *n = opt_key_name(o->key);
+		uint64_t num;
+		uint32_t mask;
+		switch (o->key) {
+		case OPT_PRIVATE_KEY:
+			t->key_path = get_string(c, &o->val, n);
+			if (t->key_path && key_from_base64((uint8_t[WGC_KEY_LEN]){ 0 }, t->key_path) == 0) {
+				diag_error(c->d, o->val.loc,
+					   "private-key takes the path of a file holding the key, never the key itself");
+				t->key_path = NULL;
+			}
+			break;
+		case OPT_LISTEN_PORT:
+			if (get_number(c, &o->val, n, 1, 65535, &num))
+				t->listen_port = (uint16_t)num;
+			break;
+		case OPT_FWMARK:
+			if (get_mark(c, &o->val, n, &t->fwmark, &mask) && mask != UINT32_MAX) {
+				diag_error(c->d, o->val.loc, "a tunnel's fwmark is a plain value, without a mask");
+				t->fwmark = 0;
+			}
+			break;
+		case OPT_MTU:
+			if (get_number(c, &o->val, n, 576, 65535, &num))
+				t->mtu = (uint32_t)num;
+			break;
+		case OPT_ADDRESS: get_prefixes(c, &o->val, n, false, &t->addrs); break;
+		case OPT_TABLE: get_table(c, &o->val, n, &t->table); break;
+		default: break;
+		}
+	}
+	if (!stmt_find_opt(s, OPT_PRIVATE_KEY))
+		diag_error(c->d, s->name_loc, "tunnel '%s' has no private-key", s->name);
+	t->families = families_of(&t->addrs);
+	if ((t->families & FAM_V6) && t->mtu && t->mtu < 1280)
+		diag_error(c->d, stmt_find_opt(s, OPT_MTU)->val.loc, "mtu %u is below 1280, the IPv6 minimum", t->mtu);
+	for (size_t i = 0; i < s->n_children; i++)
+		check_peer(c, t, &s->children[i]);
+	/* Overlapping allowed-ips: WireGuard would silently give the prefix to one peer only. */
+	for (size_t a = 0; a < t->n_peers; a++)
+		for (size_t b = a + 1; b < t->n_peers; b++)
+			for (size_t i = 0; i < t->peers[a].allowed.n; i++)
+				for (size_t j = 0; j < t->peers[b].allowed.n; j++) {
+					const struct ipaddr *x = &t->peers[a].allowed.v[i], *y = &t->peers[b].allowed.v[j];
+					if (!ipaddr_overlaps(x, y))
+						continue;
+					char xs[64], ys[64];
+					diag_error(c->d, t->peers[b].loc,
+						   "allowed-ips %s of peer '%s' overlaps %s of peer '%s' in tunnel '%s'",
+						   ipaddr_str(y, ys, sizeof(ys)), t->peers[b].name, ipaddr_str(x, xs, sizeof(xs)),
+						   t->peers[a].name, t->name);
+				}
+}
+
+static const uint64_t SELECTORS = BIT(OPT_FROM) | BIT(OPT_TO) | BIT(OPT_IIF) | BIT(OPT_OIF) | BIT(OPT_FWMARK) |
+				  BIT(OPT_UID) | BIT(OPT_PROTO) | BIT(OPT_SPORT) | BIT(OPT_DPORT) | BIT(OPT_IPV4) |
+				  BIT(OPT_IPV6);
+
+static bool reserved_priority(struct ctx *c, uint64_t prio, struct loc loc)
+{
+	if (prio == 0 || prio == 32766 || prio == 32767) {
+		diag_error(c->d, loc, "priority %llu belongs to the kernel's default rule (%s)", (unsigned long long)prio,
+			   prio == 0 ? "lookup local" : prio == 32766 ? "lookup main" : "lookup default");
+		return true;
+	}
+	return false;
+}
+
+static void check_rule(struct ctx *c, const struct stmt *s)
+{
+	uint64_t seen = check_opts(c, s, SELECTORS | BIT(OPT_PRIORITY) | BIT(OPT_NOT) | BIT(OPT_TOS) | BIT(OPT_LOOKUP) |
+						 BIT(OPT_TABLE) | BIT(OPT_GOTO) | BIT(OPT_BLACKHOLE) |
+						 BIT(OPT_UNREACHABLE) | BIT(OPT_PROHIBIT) |
+						 BIT(OPT_SUPPRESS_PREFIXLENGTH));
+	struct p_rule r = { .loc = s->loc, .suppress = -1, .invert = seen & BIT(OPT_NOT) };
+	bool ok = get_selectors(c, s, &r.sel);
+	int actions = 0;
+	for (size_t i = 0; i < s->n_opts; i++) {
+		const struct option *o = &s->opts[i];
+		const char *n = opt_key_name(o->key);
+		uint64_t num;
+		switch (o->key) {
+		case OPT_PRIORITY:
+			if (get_number(c, &o->val, n, 0, UINT32_MAX, &num) && !reserved_priority(c, num, o->val.loc))
+				r.priority = (uint32_t)num;
+			else
+				ok = false;
+			break;
+		case OPT_LOOKUP:
+		case OPT_TABLE:
+			actions++;
+			r.action = RULE_LOOKUP;
+			ok &= get_table(c, &o->val, n, &r.table);
+			break;
+		case OPT_GOTO:
+			actions++;
+			r.action = RULE_GOTO;
+			if (get_number(c, &o->val, n, 1, UINT32_MAX, &num))
+				r.goto_priority = (uint32_t)num;
+			break;
+		case OPT_BLACKHOLE: actions++; r.action = RULE_BLACKHOLE; break;
+		case OPT_UNREACHABLE: actions++; r.action = RULE_UNREACHABLE; break;
+		case OPT_PROHIBIT: actions++; r.action = RULE_PROHIBIT; break;
+		case OPT_SUPPRESS_PREFIXLENGTH:
+			if (get_number(c, &o->val, n, 0, 128, &num))
+				r.suppress = (int)num;
+			break;
+		default: break;
+		}
+	}
+	if (actions == 0) {
+		diag_error(c->d, s->loc, "rule has no action (lookup TABLE, goto PRIORITY, blackhole, unreachable or prohibit)");
+		goto fail;
+	}
+	if (actions > 1) {
+		diag_error(c->d, s->loc, "rule has %d actions: give exactly one", actions);
+		goto fail;
+	}
+	if (r.suppress >= 0 && r.action != RULE_LOOKUP) {
+		diag_error(c->d, stmt_find_opt(s, OPT_SUPPRESS_PREFIXLENGTH)->loc, "suppress-prefixlength needs 'lookup TABLE'");
+		ok = false;
+	}
+	r.families = stmt_families(c, s, &r.sel, FAM_V4 | FAM_V6);
+	if (!r.families)
+		goto fail;
+	if (!(seen & BIT(OPT_PRIORITY)))
+		r.priority = c->next_rule_prio++;
+	if (r.action == RULE_GOTO && r.goto_priority <= r.priority) {
+		diag_error(c->d, stmt_find_opt(s, OPT_GOTO)->val.loc,
+			   "goto %u must jump forward, past the rule's own priority %u", r.goto_priority, r.priority);
+		goto fail;
+	}
+	if (ok) {
+		*GROW(c->p->rules, c->p->n_rules) = r;
+		return;
+	}
+fail:
+	sel_free(&r.sel);
+}
+
+static void check_static_route(struct ctx *c, const struct stmt *s)
+{
+	check_opts(c, s, BIT(OPT_DEST) | BIT(OPT_DEFAULT) | BIT(OPT_DEV) | BIT(OPT_VIA) | BIT(OPT_SRC) | BIT(OPT_METRIC) |
+				 BIT(OPT_TABLE) | BIT(OPT_BLACKHOLE) | BIT(OPT_UNREACHABLE) | BIT(OPT_PROHIBIT) |
+				 BIT(OPT_THROW) | BIT(OPT_IPV4) | BIT(OPT_IPV6));
+	struct p_route r = { .loc = s->loc, .table = 254, .type = ROUTE_UNICAST };
+	struct p_prefixes dsts = { 0 };
+	bool ok = true;
+	int ndst = 0, ntype = 0;
+	for (size_t i = 0; i < s->n_opts; i++) {
+		const struct option *o = &s->opts[i];
+		const char *n = opt_key_name(o->key);
+		uint64_t num;
+		switch (o->key) {
+		case OPT_DEST: ndst++; ok &= get_prefixes(c, &o->val, "route", true, &dsts); break;
+		case OPT_DEFAULT: {
+			ndst++;
+			int f = stmt_families(c, s, NULL, 0);
+			if (!f && !stmt_find_opt(s, OPT_VIA))
+				f = FAM_V4 | FAM_V6;
+			const struct option *via = stmt_find_opt(s, OPT_VIA);
+			if (!f && via && via->val.kind == VAL_ADDR)
+				f = via->val.addr.family == AF_INET ? FAM_V4 : FAM_V6;
+			if (f & FAM_V4)
+				add_prefix(&dsts, &(struct ipaddr){ .family = AF_INET });
+			if (f & FAM_V6)
+				add_prefix(&dsts, &(struct ipaddr){ .family = AF_INET6 });
+			break;
+		}
+		case OPT_DEV: ok &= (r.dev = get_ifname(c, &o->val, n)) != NULL; break;
+		case OPT_VIA: ok &= get_host(c, &o->val, n, &r.via); break;
+		case OPT_SRC: ok &= get_host(c, &o->val, n, &r.src); break;
+		case OPT_METRIC:
+			if ((ok &= get_number(c, &o->val, n, 0, UINT32_MAX, &num)))
+				r.metric = (uint32_t)num;
+			break;
+		case OPT_TABLE: ok &= get_table(c, &o->val, n, &r.table); break;
+		case OPT_BLACKHOLE: ntype++; r.type = ROUTE_BLACKHOLE; break;
+		case OPT_UNREACHABLE: ntype++; r.type = ROUTE_UNREACHABLE; break;
+		case OPT_PROHIBIT: ntype++; r.type = ROUTE_PROHIBIT; break;
+		case OPT_THROW: ntype++; r.type = ROUTE_THROW; break;
+		default: break;
+		}
+	}
+	if (ndst == 0) {
+		diag_error(c->d, s->loc, "route has no destination (a prefix, $variable or 'default'; or 'through TUNNEL')");
+		goto out;
+	}
+	if (ndst > 1) {
+		diag_error(c->d, s->loc, "route has %d destinations: give one (a list is one destination)", ndst);
+		goto out;
+	}
+	if (ntype > 1) {
+		diag_error(c->d, s->loc, "route has %d types: give at most one of blackhole, unreachable, prohibit, throw", ntype);
+		goto out;
+	}
+	if (r.type != ROUTE_UNICAST && (r.dev || r.via.family)) {
+		diag_error(c->d, s->loc, "a %s route takes no 'dev' or 'via'",
+			   r.type == ROUTE_BLACKHOLE ? "blackhole" : r.type == ROUTE_UNREACHABLE ? "unreachable" :
+			   r.type == ROUTE_PROHIBIT ? "prohibit" : "throw");
+		goto out;
+	}
+	if (r.type == ROUTE_UNICAST && !r.dev && !r.via.family) {
+		diag_error(c->d, s->loc, "route needs 'dev IFACE' or 'via GATEWAY' (or a type such as blackhole)");
+		goto out;
+	}
+	if (!ok)
+		goto out;
+	for (size_t i = 0; i < dsts.n; i++) {
+		struct p_route one = r;
+		one.dst = dsts.v[i];
+		if (r.via.family && r.via.family != one.dst.family) {
+			char a[64], b[64];
+			diag_error(c->d, stmt_find_opt(s, OPT_VIA)->val.loc, "family mismatch: gateway %s for %s",
+				   ipaddr_host_str(&r.via, a, sizeof(a)), ipaddr_str(&one.dst, b, sizeof(b)));
+			continue;
+		}
+		if (r.src.family && r.src.family != one.dst.family) {
+			char a[64], b[64];
+			diag_error(c->d, stmt_find_opt(s, OPT_SRC)->val.loc, "family mismatch: source %s for %s",
+				   ipaddr_host_str(&r.src, a, sizeof(a)), ipaddr_str(&one.dst, b, sizeof(b)));
+			continue;
+		}
+		*GROW(c->p->routes, c->p->n_routes) = one;
+	}
+out:
+	free(dsts.v);
+}
+
+static void check_intent(struct ctx *c, const struct stmt *s)
+{
+	uint64_t seen = check_opts(c, s, SELECTORS | BIT(OPT_ALL) | BIT(OPT_THROUGH) | BIT(OPT_EXCEPT) | BIT(OPT_GID) |
+						 BIT(OPT_CGROUP));
+	const struct option *through = stmt_find_opt(s, OPT_THROUGH);
+	struct p_intent in = { .loc = s->loc };
+	const struct value *tv = deref(c, &through->val);
+	if (!tv || !want(c, tv, VAL_IDENT, "through", "a tunnel name") || !get_tunnel(c, tv->str, through->val.loc, &in.tunnel))
+		return;
+	bool ok = get_selectors(c, s, &in.sel);
+	struct p_tunnel *t = &c->p->tunnels[in.tunnel];
+	if (seen & BIT(OPT_ALL)) {
+		if (seen & (SELECTORS & ~(BIT(OPT_IPV4) | BIT(OPT_IPV6)))) {
+			diag_error(c->d, stmt_find_opt(s, OPT_ALL)->loc, "'all' takes no other selectors (only 'except', 'ipv4', 'ipv6')");
+			goto fail;
+		}
+		in.kind = INTENT_FULL;
+		for (size_t i = 0; i < s->n_opts; i++)
+			if (s->opts[i].key == OPT_EXCEPT)
+				ok &= get_prefixes(c, &s->opts[i].val, "except", true, &in.except);
+		int f = stmt_families(c, s, NULL, FAM_V4 | FAM_V6) & t->families;
+		if (!t->families) {
+			diag_error(c->d, through->val.loc, "tunnel '%s' has no address to send traffic from", t->name);
+			goto fail;
+		}
+		if (!f) {
+			diag_error(c->d, s->loc, "tunnel '%s' has no address of the family this route asks for", t->name);
+			goto fail;
+		}
+		if (f & t->full & FAM_V4 || f & t->full & FAM_V6) {
+			diag_error(c->d, s->loc, "a second full tunnel through '%s' for the same family", t->name);
+			goto fail;
+		}
+		for (size_t i = 0; i < c->p->n_intents; i++) {
+			const struct p_intent *o = &c->p->intents[i];
+			if (o->kind == INTENT_FULL && (o->families & f)) {
+				diag_error(c->d, s->loc, "only one full tunnel per family: '%s' already carries all %s traffic",
+					   c->p->tunnels[o->tunnel].name, (o->families & f & FAM_V4) ? "IPv4" : "IPv6");
+				diag_note(c->d, o->loc, "the other full tunnel is here");
+				goto fail;
+			}
+		}
+		in.families = f;
+		t->full |= f;
+		if (!(f & FAM_V6) && !stmt_find_opt(s, OPT_IPV4))
+			diag_warning(c->d, s->loc,
+				     "full tunnel through '%s' is IPv4 only: IPv6 traffic leaves outside the tunnel "
+				     "(give '%s' an IPv6 address, or add a kill-switch)", t->name, t->name);
+		bool covered[2] = { false, false };
+		for (size_t i = 0; i < t->n_peers; i++)
+			for (size_t j = 0; j < t->peers[i].allowed.n; j++)
+				if (ipaddr_is_default(&t->peers[i].allowed.v[j]))
+					covered[t->peers[i].allowed.v[j].family == AF_INET6] = true;
+		for (int fam = 0; fam < 2; fam++)
+			if ((f & (1 << fam)) && !covered[fam])
+				diag_warning(c->d, s->loc, "no peer of '%s' has allowed-ips %s: the tunnel will drop what this "
+					     "route sends it", t->name, fam ? "::/0" : "0.0.0.0/0");
+	} else {
+		if (seen & BIT(OPT_EXCEPT)) {
+			diag_error(c->d, stmt_find_opt(s, OPT_EXCEPT)->loc, "'except' goes with 'route all through TUNNEL'");
+			goto fail;
+		}
+		if (!(seen & (SELECTORS | BIT(OPT_GID) | BIT(OPT_CGROUP)) & ~(BIT(OPT_IPV4) | BIT(OPT_IPV6)))) {
+			diag_error(c->d, s->loc, "route through '%s' selects nothing: say 'all', or 'to', 'from', 'uid', "
+				   "'dport', 'cgroup' ...", t->name);
+			goto fail;
+		}
+		in.kind = INTENT_SPLIT;
+		in.needs_mark = in.sel.sport.lo || in.sel.dport.lo || in.sel.cgroup || in.sel.has_gid;
+		if (in.needs_mark && in.sel.has_fwmark) {
+			diag_error(c->d, stmt_find_opt(s, OPT_FWMARK)->loc,
+				   "'fwmark' cannot be combined with ports, gid or cgroup: those are matched by a mark wgc sets");
+			goto fail;
+		}
+		in.families = stmt_families(c, s, &in.sel, t->families ? t->families : FAM_V4 | FAM_V6);
+		if (!in.families)
+			goto fail;
+		if (!t->families) {
+			diag_error(c->d, through->val.loc, "tunnel '%s' has no address to send traffic from", t->name);
+			goto fail;
+		}
+		if (in.families & ~t->families) {
+			int miss = in.families & ~t->families;
+			if (families_of(&in.sel.to) & miss || families_of(&in.sel.from) & miss) {
+				diag_error(c->d, through->val.loc, "family mismatch: tunnel '%s' has no %s address", t->name,
+					   miss & FAM_V4 ? "IPv4" : "IPv6");
+				goto fail;
+			}
+			in.families &= t->families;
+		}
+	}
+	if (ok) {
+		*GROW(c->p->intents, c->p->n_intents) = in;
+		return;
+	}
+fail:
+	sel_free(&in.sel);
+	free(in.except.v);
+}
+
+static void check_match(struct ctx *c, const struct stmt *s)
+{
+	check_opts(c, s, SELECTORS | BIT(OPT_GID) | BIT(OPT_CGROUP) | BIT(OPT_CT_STATE) | BIT(OPT_HOOK) |
+				 BIT(OPT_SET_MARK) | BIT(OPT_SAVE_MARK) | BIT(OPT_RESTORE_MARK) | BIT(OPT_DROP) |
+				 BIT(OPT_ACCEPT));
+	struct p_match m = { .loc = s->loc };
+	bool ok = get_selectors(c, s, &m.sel);
+	int actions = 0;
+	for (size_t i = 0; i < s->n_opts; i++) {
+		const struct option *o = &s->opts[i];
+		switch (o->key) {
+		case OPT_SET_MARK:
+			actions++;
+			m.action = MATCH_SET_MARK;
+			ok &= get_mark(c, &o->val, "set mark", &m.mark, &m.mask);
+			break;
+		case OPT_SAVE_MARK: actions++; m.action = MATCH_SAVE_MARK; break;
+		case OPT_RESTORE_MARK: actions++; m.action = MATCH_RESTORE_MARK; break;
+		case OPT_DROP: actions++; m.action = MATCH_DROP; break;
+		case OPT_ACCEPT: actions++; m.action = MATCH_ACCEPT; break;
+		case OPT_HOOK: {
+			static const char *hooks[] = { "prerouting", "output", "forward", "postrouting" };
+			const struct value *v = deref(c, &o->val);
+			if (!v || !want(c, v, VAL_IDENT, "hook", "prerouting, output, forward or postrouting")) {
+				ok = false;
+				break;
+			}
+			for (int h = 0; h < 4; h++)
+				if (!strcmp(v->str, hooks[h]))
+					m.hook = (enum nft_hook)(h + 1);
+			if (m.hook == HOOK_AUTO) {
+				diag_error(c->d, o->val.loc, "unknown hook '%s' (prerouting, output, forward or postrouting)", v->str);
+				ok = false;
+			}
+			break;
+		}
+		default: break;
+		}
+	}
+	if (actions != 1) {
+		diag_error(c->d, s->loc, actions ? "match has %d actions: give exactly one" :
+			   "match has no action (set mark M, save mark, restore mark, drop or accept)%.0d", actions);
+		goto fail;
+	}
+	if (m.hook == HOOK_AUTO)
+		m.hook = m.sel.iif ? HOOK_PREROUTING : HOOK_OUTPUT;
+	if ((m.sel.has_uid || m.sel.has_gid || m.sel.cgroup) && m.hook != HOOK_OUTPUT && m.hook != HOOK_POSTROUTING) {
+		diag_error(c->d, s->loc, "uid, gid and cgroup only match locally generated packets: use hook output");
+		goto fail;
+	}
+	if (m.sel.iif && (m.hook == HOOK_OUTPUT || m.hook == HOOK_POSTROUTING)) {
+		diag_error(c->d, stmt_find_opt(s, OPT_IIF)->loc, "'iif' cannot match in hook %s",
+			   m.hook == HOOK_OUTPUT ? "output" : "postrouting");
+		goto fail;
+	}
+	if (m.sel.oif && m.hook == HOOK_PREROUTING) {
+		diag_error(c->d, stmt_find_opt(s, OPT_OIF)->loc, "'oif' is not known yet in hook prerouting");
+		goto fail;
+	}
+	stmt_families(c, s, &m.sel, FAM_V4 | FAM_V6);
+	if (ok) {
+		*GROW(c->p->matches, c->p->n_matches) = m;
+		return;
+	}
+fail:
+	sel_free(&m.sel);
+}
+
+static void check_kill_switch(struct ctx *c, const struct stmt *s)
+{
+	check_opts(c, s, BIT(OPT_EXCEPT) | BIT(OPT_IPV4) | BIT(OPT_IPV6));
+	struct p_kill_switch k = { .loc = s->loc };
+	if (!get_tunnel(c, s->name, s->name_loc, &k.tunnel))
+		return;
+	for (size_t i = 0; i < c->p->n_kill_switches; i++) {
+		if (c->p->kill_switches[i].tunnel == k.tunnel) {
+			diag_error(c->d, s->name_loc, "duplicate kill-switch for '%s'", s->name);
+			return;
+		}
+	}
+	bool ok = true;
+	for (size_t i = 0; i < s->n_opts; i++)
+		if (s->opts[i].key == OPT_EXCEPT)
+			ok &= get_prefixes(c, &s->opts[i].val, "except", true, &k.except);
+	k.families = stmt_families(c, s, NULL, FAM_V4 | FAM_V6);
+	if (k.families != (FAM_V4 | FAM_V6))
+		diag_warning(c->d, s->loc, "kill-switch covers %s only: %s traffic can still leave outside '%s'",
+			     k.families == FAM_V4 ? "IPv4" : "IPv6", k.families == FAM_V4 ? "IPv6" : "IPv4", s->name);
+	if (ok)
+		*GROW(c->p->kill_switches, c->p->n_kill_switches) = k;
+	else
+		free(k.except.v);
+}
+
+static void check_stmts(struct ctx *c, const struct stmt *ss, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct stmt *s = &ss[i];
+		switch (s->kind) {
+		case STMT_INCLUDE: check_stmts(c, s->children, s->n_children); break;
+		case STMT_RULE: check_rule(c, s); break;
+		case STMT_ROUTE:
+			if (stmt_find_opt(s, OPT_THROUGH))
+				check_intent(c, s);
+			else
+				check_static_route(c, s);
+			break;
+		case STMT_MATCH: check_match(c, s); break;
+		case STMT_KILL_SWITCH: check_kill_switch(c, s); break;
+		case STMT_ANTI_SPOOF: {
+			struct p_anti_spoof a = { .loc = s->loc };
+			if (get_tunnel(c, s->name, s->name_loc, &a.tunnel))
+				*GROW(c->p->anti_spoofs, c->p->n_anti_spoofs) = a;
+			break;
+		}
+		default: break;
+		}
+	}
+}
+
+/* ---- declarations ---------------------------------------------------------------------------- */
+
+static void collect_decls(struct ctx *c, const struct stmt *ss, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct stmt *s = &ss[i];
+		switch (s->kind) {
+		case STMT_INCLUDE: collect_decls(c, s->children, s->n_children); break;
+		case STMT_ASSIGN: declare(c, &c->vars, s, "variable"); break;
+		case STMT_TABLE: declare(c, &c->tables, s, "table"); break;
+		case STMT_MARK: declare(c, &c->marks, s, "mark"); break;
+		case STMT_TUNNEL: declare(c, &c->tunnels, s, "tunnel"); break;
+		default: break;
+		}
+	}
+}
+
+static bool table_id_taken(const struct policy *p, uint32_t id)
+{
+	if (id == 0 || (id >= 253 && id <= 255))
+		return true;
+	for (size_t i = 0; i < p->n_tables; i++)
+		if (p->tables[i].id == id)
+			return true;
+	for (size_t i = 0; i < p->n_tunnels; i++)
+		if (p->tunnels[i].table == id)
+			return true;
+	return false;
+}
+
+static void resolve_tables(struct ctx *c)
+{
+	for (size_t i = 0; i < c->tables.n; i++) {
+		const struct stmt *s = c->tables.v[i].stmt;
+		struct p_table *t = GROW(c->p->tables, c->p->n_tables);
+		*t = (struct p_table){ .name = s->name, .loc = s->name_loc };
+		if (!strcmp(s->name, "main") || !strcmp(s->name, "local") || !strcmp(s->name, "default"))
+			diag_error(c->d, s->name_loc, "'%s' is the kernel's own table: use it without declaring it", s->name);
+		if (s->val.kind != VAL_NUMBER)
+			continue;
+		if (s->val.num == 0 || s->val.num > UINT32_MAX || (s->val.num >= 253 && s->val.num <= 255)) {
+			diag_error(c->d, s->val.loc, "table id %llu is reserved or out of range (1 to 4294967295, not 253-255)",
+				   (unsigned long long)s->val.num);
+			continue;
+		}
+		for (size_t j = 0; j + 1 < c->p->n_tables; j++) {
+			if (c->p->tables[j].id == s->val.num) {
+				diag_error(c->d, s->val.loc, "table '%s' has the same id %llu as table '%s'", s->name,
+					   (unsigned long long)s->val.num, c->p->tables[j].name);
+				diag_note(c->d, c->p->tables[j].loc, "'%s' is defined here", c->p->tables[j].name);
+			}
+		}
+		t->id = (uint32_t)s->val.num;
+	}
+	/* Automatic ids after every explicit one is known. */
+	uint32_t next = WGC_TABLE_AUTO_BASE;
+	for (size_t i = 0; i < c->p->n_tables; i++) {
+		if (c->p->tables[i].id)
+			continue;
+		while (table_id_taken(c->p, next))
+			next++;
+		c->p->tables[i].id = next++;
+	}
+}
+
+static bool marks_clash(uint32_t v1, uint32_t m1, uint32_t v2, uint32_t m2)
+{
+	uint32_t common = m1 & m2;
+	return common && (v1 & common) == (v2 & common);
+}
+
+static void resolve_marks(struct ctx *c)
+{
+	for (size_t i = 0; i < c->marks.n; i++) {
+		const struct stmt *s = c->marks.v[i].stmt;
+		struct p_mark *m = GROW(c->p->marks, c->p->n_marks);
+		*m = (struct p_mark){ .name = s->name, .loc = s->name_loc };
+		if (s->val.kind == VAL_NONE)
+			continue;
+		uint32_t v, mask;
+		c->p->n_marks--; /* get_mark must not see this mark while it is being defined */
+		bool ok = get_mark(c, &s->val, "mark", &v, &mask);
+		c->p->n_marks++;
+		if (!ok)
+			continue;
+		if (!v) {
+			diag_error(c->d, s->val.loc, "mark 0 is every unmarked packet: choose a non-zero value");
+			continue;
+		}
+		m->value = v;
+		m->mask = mask;
+	}
+	uint32_t k = 1;
+	for (size_t i = 0; i < c->p->n_marks; i++) {
+		struct p_mark *m = &c->p->marks[i];
+		if (m->mask)
+			continue;
+		for (;; k++) {
+			uint32_t v = k << WGC_MARK_AUTO_SHIFT;
+			bool taken = false;
+			for (size_t j = 0; j < c->p->n_marks; j++)
+				if (c->p->marks[j].mask && marks_clash(v, WGC_MARK_AUTO_MASK, c->p->marks[j].value, c->p->marks[j].mask))
+					taken = true;
+			if (!taken)
+				break;
+		}
+		m->value = k++ << WGC_MARK_AUTO_SHIFT;
+		m->mask = WGC_MARK_AUTO_MASK;
+	}
+}
+
+static void resolve_tunnels(struct ctx *c)
+{
+	for (size_t i = 0; i < c->tunnels.n; i++) {
+		struct p_tunnel *t = GROW(c->p->tunnels, c->p->n_tunnels);
+		*t = (struct p_tunnel){ .name = c->tunnels.v[i].stmt->name, .loc = c->tunnels.v[i].stmt->name_loc };
+	}
+	for (size_t i = 0; i < c->tunnels.n; i++)
+		check_tunnel(c, c->tunnels.v[i].stmt, &c->p->tunnels[i]);
+}
+
+/* ---- whole-policy allocation and checks ------------------------------------------------------ */
+
+static bool mark_taken(const struct policy *p, uint32_t v)
+{
+	for (size_t i = 0; i < p->n_tunnels; i++)
+		if (p->tunnels[i].fwmark == v)
+			return true;
+	for (size_t i = 0; i < p->n_marks; i++)
+		if (marks_clash(v, UINT32_MAX, p->marks[i].value, p->marks[i].mask))
+			return true;
+	return false;
+}
+
+static void allocate(struct ctx *c)
+{
+	struct policy *p = c->p;
+	/* Tables and fwmarks for tunnels that need them. */
+	bool need_table[p->n_tunnels + 1], need_mark[p->n_tunnels + 1];
+	memset(need_table, 0, sizeof(need_table));
+	memset(need_mark, 0, sizeof(need_mark));
+	for (size_t i = 0; i < p->n_intents; i++) {
+		need_table[p->intents[i].tunnel] = true;
+		if (p->intents[i].kind == INTENT_FULL)
+			need_mark[p->intents[i].tunnel] = true;
+	}
+	for (size_t i = 0; i < p->n_kill_switches; i++)
+		need_table[p->kill_switches[i].tunnel] = need_mark[p->kill_switches[i].tunnel] = true;
+	uint32_t next_table = WGC_TABLE_AUTO_BASE, next_mark = WGC_FWMARK_AUTO_BASE;
+	for (size_t i = 0; i < p->n_tunnels; i++) {
+		struct p_tunnel *t = &p->tunnels[i];
+		if (need_table[i] && !t->table) {
+			while (table_id_taken(p, next_table))
+				next_table++;
+			t->table = next_table++;
+		}
+		if (need_mark[i] && !t->fwmark) {
+			while (mark_taken(p, next_mark))
+				next_mark++;
+			t->fwmark = next_mark++;
+		}
+	}
+	/* Tunnel fwmarks against each other and against declared marks. */
+	for (size_t i = 0; i < p->n_tunnels; i++) {
+		for (size_t j = i + 1; j < p->n_tunnels; j++)
+			if (p->tunnels[i].fwmark && p->tunnels[i].fwmark == p->tunnels[j].fwmark)
+				diag_error(c->d, p->tunnels[j].loc, "tunnels '%s' and '%s' use the same fwmark 0x%x",
+					   p->tunnels[i].name, p->tunnels[j].name, p->tunnels[i].fwmark);
+	}
+	for (size_t i = 0; i < p->n_marks; i++)
+		for (size_t j = i + 1; j < p->n_marks; j++)
+			if (marks_clash(p->marks[i].value, p->marks[i].mask, p->marks[j].value, p->marks[j].mask)) {
+				diag_error(c->d, p->marks[j].loc, "mark '%s' (0x%x/0x%x) clashes with mark '%s' (0x%x/0x%x)",
+					   p->marks[j].name, p->marks[j].value, p->marks[j].mask, p->marks[i].name,
+					   p->marks[i].value, p->marks[i].mask);
+			}
+	/* Marks for intents that only nftables can select. */
+	uint32_t k = 1;
+	for (size_t i = 0; i < p->n_intents; i++) {
+		struct p_intent *in = &p->intents[i];
+		if (!in->needs_mark)
+			continue;
+		for (;; k++) {
+			uint32_t v = k << WGC_MARK_AUTO_SHIFT;
+			bool taken = false;
+			for (size_t j = 0; j < p->n_marks; j++)
+				taken |= marks_clash(v, WGC_MARK_AUTO_MASK, p->marks[j].value, p->marks[j].mask);
+			if (!taken)
+				break;
+		}
+		in->mark = k++ << WGC_MARK_AUTO_SHIFT;
+		in->mask = WGC_MARK_AUTO_MASK;
+	}
+	/* Priorities of selective intents, in policy order. */
+	uint32_t prio = WGC_PRIO_INTENT_BASE;
+	for (size_t i = 0; i < p->n_intents; i++)
+		if (p->intents[i].kind == INTENT_SPLIT) {
+			p->intents[i].priority = prio;
+			prio += 10;
+		}
+}
+
+static void check_priorities(struct ctx *c)
+{
+	struct policy *p = c->p;
+	bool full = false;
+	for (size_t i = 0; i < p->n_intents; i++)
+		full |= p->intents[i].kind == INTENT_FULL;
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct p_rule *r = &p->rules[i];
+		if (full && r->priority >= WGC_PRIO_EXCEPT && r->priority <= WGC_PRIO_FULL)
+			diag_error(c->d, r->loc, "priority %u is used by the full tunnel's rules (32763-32765)", r->priority);
+		for (size_t j = 0; j < p->n_intents; j++)
+			if (p->intents[j].kind == INTENT_SPLIT && p->intents[j].priority == r->priority) {
+				diag_error(c->d, r->loc, "priority %u is used by the route through '%s'", r->priority,
+					   p->tunnels[p->intents[j].tunnel].name);
+				diag_note(c->d, p->intents[j].loc, "that route is here");
+			}
+		for (size_t j = 0; j < i; j++)
+			if (p->rules[j].priority == r->priority && (p->rules[j].families & r->families) &&
+			    (p->rules[j].loc.line != r->loc.line || p->rules[j].loc.file != r->loc.file)) {
+				diag_error(c->d, r->loc, "priority %u is already used by another rule: the kernel would order "
+					   "them by insertion", r->priority);
+				diag_note(c->d, p->rules[j].loc, "the other rule is here");
+			}
+	}
+}
+
+/* The failure the seed describes: a tunnel's own encrypted packets routed into the tunnel. The
+ * full tunnel is safe (its rule skips packets carrying the tunnel's fwmark); a route or selective
+ * intent that sends the endpoint's address into the tunnel is not. */
+static void check_loops(struct ctx *c)
+{
+	struct policy *p = c->p;
+	for (size_t ti = 0; ti < p->n_tunnels; ti++) {
+		const struct p_tunnel *t = &p->tunnels[ti];
+		for (size_t pi = 0; pi < t->n_peers; pi++) {
+			const struct p_peer *peer = &t->peers[pi];
+			if (!peer->endpoint || !peer->endpoint->addr.family)
+				continue;
+			const struct ipaddr *ep = &peer->endpoint->addr;
+			char es[64];
+			ipaddr_host_str(ep, es, sizeof(es));
+			for (size_t i = 0; i < p->n_intents; i++) {
+				const struct p_intent *in = &p->intents[i];
+				if (in->kind != INTENT_SPLIT || in->tunnel != ti || in->sel.from.n || in->sel.has_uid ||
+				    in->needs_mark || in->sel.iif)
+					continue;
+				for (size_t j = 0; j < in->sel.to.n; j++) {
+					if (!ipaddr_contains(&in->sel.to.v[j], ep))
+						continue;
+					char ps[64];
+					diag_error(c->d, in->loc, "routing loop: %s sends %s, the endpoint of peer '%s', "
+						   "into '%s' itself", ipaddr_str(&in->sel.to.v[j], ps, sizeof(ps)), es,
+						   peer->name, t->name);
+					diag_note(c->d, peer->endpoint->loc, "the endpoint is here; exclude it, or use "
+						  "'route all through %s', which exempts the tunnel's own packets by fwmark",
+						  t->name);
+				}
+			}
+			for (size_t i = 0; i < p->n_routes; i++) {
+				const struct p_route *r = &p->routes[i];
+				if (!r->dev || strcmp(r->dev, t->name) || !ipaddr_contains(&r->dst, ep))
+					continue;
+				char ps[64];
+				diag_error(c->d, r->loc, "routing loop: route %s dev %s covers %s, the endpoint of peer '%s'",
+					   ipaddr_str(&r->dst, ps, sizeof(ps)), t->name, es, peer->name);
+				diag_note(c->d, peer->endpoint->loc, "the endpoint is here");
+			}
+		}
+	}
+}
+
+int policy_check(struct diags *d, const struct file_ast *ast, struct policy *p)
+{
+	size_t errors = d->n_errors;
+	struct ctx c = { .d = d, .p = p, .next_rule_prio = WGC_PRIO_RULE_BASE };
+	memset(p, 0, sizeof(*p));
+	collect_decls(&c, ast->stmts, ast->n_stmts);
+	resolve_tables(&c);
+	resolve_marks(&c);
+	resolve_tunnels(&c);
+	check_stmts(&c, ast->stmts, ast->n_stmts);
+	allocate(&c);
+	check_priorities(&c);
+	check_loops(&c);
+	free(c.vars.v);
+	free(c.tables.v);
+	free(c.marks.v);
+	free(c.tunnels.v);
+	return d->n_errors > errors ? -1 : 0;
+}
+
+void policy_free(struct policy *p)
+{
+	for (size_t i = 0; i < p->n_tunnels; i++) {
+		for (size_t j = 0; j < p->tunnels[i].n_peers; j++)
+			free(p->tunnels[i].peers[j].allowed.v);
+		free(p->tunnels[i].peers);
+		free(p->tunnels[i].addrs.v);
+	}
+	for (size_t i = 0; i < p->n_rules; i++)
+		sel_free(&p->rules[i].sel);
+	for (size_t i = 0; i < p->n_intents; i++) {
+		sel_free(&p->intents[i].sel);
+		free(p->intents[i].except.v);
+	}
+	for (size_t i = 0; i < p->n_matches; i++)
+		sel_free(&p->matches[i].sel);
+	for (size_t i = 0; i < p->n_kill_switches; i++)
+		free(p->kill_switches[i].except.v);
+	free(p->tunnels);
+	free(p->tables);
+	free(p->marks);
+	free(p->rules);
+	free(p->routes);
+	free(p->intents);
+	free(p->matches);
+	free(p->kill_switches);
+	free(p->anti_spoofs);
+	memset(p, 0, sizeof(*p));
+}

@@ -1,0 +1,60 @@
+/* diag.h - source files and diagnostics: `file:line:col: error: message`, the source line, a caret.
+ *
+ * Every diagnostic of a run is collected in one `struct diags` and printed sorted by position, so
+ * all errors of a file are reported together and in reading order.
+ */
+#ifndef WGC_DIAG_H
+#define WGC_DIAG_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+struct source {
+	char *path;            /* as given or as resolved from an include */
+	char *text;            /* whole file, NUL terminated */
+	size_t len;
+	int index;             /* position in diags->sources (0 = top-level file) */
+};
+
+struct loc {
+	int file;              /* index into diags->sources; -1 = no location */
+	int line, col;         /* 1-based */
+	int len;               /* length of the token, for the ~~~ underline; >= 1 */
+};
+
+enum severity { SEV_ERROR, SEV_WARNING, SEV_NOTE };
+
+struct diag {
+	enum severity sev;
+	struct loc loc;
+	char *msg;
+	size_t seq;            /* emission order, to keep sort stable */
+};
+
+struct diags {
+	struct source **sources;
+	size_t n_sources;
+	struct diag *items;
+	size_t n_items;
+	size_t n_errors, n_warnings;
+};
+
+#define LOC_NONE ((struct loc){ .file = -1 })
+
+/* Loads a file into a new source owned by d. Returns NULL (with errno set) on failure. */
+struct source *diags_load(struct diags *d, const char *path);
+
+void diag_error(struct diags *d, struct loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void diag_warning(struct diags *d, struct loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void diag_note(struct diags *d, struct loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Prints every diagnostic, sorted by file, line, column, to out. color: use ANSI colours. */
+void diags_print(const struct diags *d, FILE *out, bool color);
+void diags_free(struct diags *d);
+
+/* The source text a single-line location covers (loc.len bytes), or NULL. */
+const char *diags_text_at(const struct diags *d, struct loc loc);
+
+#endif

@@ -1,0 +1,324 @@
+/* lower.c - a checked policy becomes the desired kernel state.
+ *
+ * Intents become the ip rules and routes an engineer would have written by hand: a full tunnel is
+ * exactly wg-quick's (not fwmark M lookup T at 32765, lookup main suppress_prefixlength 0 at 32764,
+ * default dev wgX in table T, src_valid_mark=1); "except" prefixes are lookup main rules in front
+ * of it; selective intents are rules into the tunnel's table, through an nftables mark where the
+ * kernel's rule selectors cannot see the packet (ports, gid, cgroup).
+ */
+#include "policy.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+static int fam_af(int fam)
+{
+	return fam == FAM_V4 ? AF_INET : AF_INET6;
+}
+
+static void copy_name(char dst[WGC_IFNAMSIZ], const char *src)
+{
+	snprintf(dst, WGC_IFNAMSIZ, "%s", src ? src : "");
+}
+
+static char *dup_or_null(const char *s, int *err)
+{
+	if (!s)
+		return NULL;
+	char *d = strdup(s);
+	if (!d)
+		*err = -ENOMEM;
+	return d;
+}
+
+/* IPv6 routes without a metric get 1024 from the kernel; say so in the desired state, so that it
+ * compares equal to what the kernel reports back. */
+static uint32_t route_metric(int af, uint32_t metric)
+{
+	return af == AF_INET6 && metric == 0 ? 1024 : metric;
+}
+
+static int add_route(struct state *s, int af, uint32_t table, const struct ipaddr *dst, uint32_t metric,
+		     uint8_t type, const char *dev, const struct ipaddr *via, const struct ipaddr *src)
+{
+	struct st_route *r = state_add_route(s);
+	if (!r)
+		return -ENOMEM;
+	r->family = (uint8_t)af;
+	r->table = table;
+	if (dst)
+		r->dst = *dst;
+	else
+		r->dst.family = (uint8_t)af;
+	r->metric = route_metric(af, metric);
+	r->type = type;
+	copy_name(r->dev, dev);
+	if (via)
+		r->via = *via;
+	if (src)
+		r->src = *src;
+	r->protocol = WGC_RTPROT;
+	return 0;
+}
+
+static struct st_rule *new_rule(struct state *s, int af, uint32_t prio)
+{
+	struct st_rule *r = state_add_rule(s);
+	if (!r)
+		return NULL;
+	r->family = (uint8_t)af;
+	r->priority = prio;
+	r->protocol = WGC_RTPROT;
+	return r;
+}
+
+/* Writes the kernel-side selectors of sel into r (addresses are set by the caller). */
+static void rule_selectors(struct st_rule *r, const struct p_sel *sel)
+{
+	copy_name(r->iif, sel->iif);
+	copy_name(r->oif, sel->oif);
+	if (sel->has_fwmark) {
+		r->has_fwmark = true;
+		r->fwmark = sel->fwmark;
+		r->fwmask = sel->fwmask;
+	}
+	if (sel->has_uid) {
+		r->has_uid = true;
+		r->uid_lo = sel->uid_lo;
+		r->uid_hi = sel->uid_hi;
+	}
+	r->ipproto = sel->proto;
+	r->sport = sel->sport;
+	r->dport = sel->dport;
+	r->tos = sel->tos;
+}
+
+/* Calls fn for every (from, to) pair of family af in sel: the cross product of its lists, with an
+ * empty list standing for "any". */
+static int for_each_pair(struct state *s, int af, const struct p_sel *sel, const void *arg,
+			 int (*fn)(struct state *, int, const struct ipaddr *, const struct ipaddr *, const void *))
+{
+	static const struct ipaddr any;
+	size_t nf = sel->from.n ? sel->from.n : 1, nt = sel->to.n ? sel->to.n : 1;
+	for (size_t i = 0; i < nf; i++) {
+		const struct ipaddr *f = sel->from.n ? &sel->from.v[i] : &any;
+		if (f->family && f->family != af)
+			continue;
+		for (size_t j = 0; j < nt; j++) {
+			const struct ipaddr *t = sel->to.n ? &sel->to.v[j] : &any;
+			if (t->family && t->family != af)
+				continue;
+			int rc = fn(s, af, f, t, arg);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int lower_rule_pair(struct state *s, int af, const struct ipaddr *from, const struct ipaddr *to, const void *arg)
+{
+	const struct p_rule *pr = arg;
+	struct st_rule *r = new_rule(s, af, pr->priority);
+	if (!r)
+		return -ENOMEM;
+	r->src = *from;
+	r->dst = *to;
+	r->invert = pr->invert;
+	rule_selectors(r, &pr->sel);
+	r->action = pr->action;
+	r->table = pr->action == RULE_LOOKUP ? pr->table : 0;
+	r->goto_priority = pr->goto_priority;
+	r->suppress_prefixlen = pr->suppress;
+	return 0;
+}
+
+struct intent_arg {
+	const struct p_intent *in;
+	uint32_t table;
+};
+
+static int lower_intent_pair(struct state *s, int af, const struct ipaddr *from, const struct ipaddr *to, const void *arg)
+{
+	const struct intent_arg *a = arg;
+	struct st_rule *r = new_rule(s, af, a->in->priority);
+	if (!r)
+		return -ENOMEM;
+	r->src = *from;
+	r->dst = *to;
+	copy_name(r->iif, a->in->sel.iif);
+	copy_name(r->oif, a->in->sel.oif);
+	if (a->in->sel.has_uid) {
+		r->has_uid = true;
+		r->uid_lo = a->in->sel.uid_lo;
+		r->uid_hi = a->in->sel.uid_hi;
+	}
+	if (a->in->sel.has_fwmark) {
+		r->has_fwmark = true;
+		r->fwmark = a->in->sel.fwmark;
+		r->fwmask = a->in->sel.fwmask;
+	}
+	r->ipproto = a->in->sel.proto;
+	r->action = RULE_LOOKUP;
+	r->table = a->table;
+	return 0;
+}
+
+static int lower_intent(struct state *s, const struct policy *p, const struct p_intent *in)
+{
+	const struct p_tunnel *t = &p->tunnels[in->tunnel];
+	for (int fam = FAM_V4; fam <= FAM_V6; fam <<= 1) {
+		if (!(in->families & fam))
+			continue;
+		int af = fam_af(fam);
+		int rc = add_route(s, af, t->table, NULL, 0, ROUTE_UNICAST, t->name, NULL, NULL);
+		if (rc)
+			return rc;
+		if (in->kind == INTENT_FULL) {
+			struct st_rule *r = new_rule(s, af, WGC_PRIO_FULL);
+			if (!r)
+				return -ENOMEM;
+			r->invert = true;
+			r->has_fwmark = true;
+			r->fwmark = t->fwmark;
+			r->fwmask = UINT32_MAX;
+			r->action = RULE_LOOKUP;
+			r->table = t->table;
+			if (!(r = new_rule(s, af, WGC_PRIO_SUPPRESS)))
+				return -ENOMEM;
+			r->action = RULE_LOOKUP;
+			r->table = 254;
+			r->suppress_prefixlen = 0;
+			for (size_t i = 0; i < in->except.n; i++) {
+				if (in->except.v[i].family != af)
+					continue;
+				if (!(r = new_rule(s, af, WGC_PRIO_EXCEPT)))
+					return -ENOMEM;
+				r->dst = in->except.v[i];
+				r->action = RULE_LOOKUP;
+				r->table = 254;
+			}
+			continue;
+		}
+		if (in->needs_mark) {
+			struct st_rule *r = new_rule(s, af, in->priority);
+			if (!r)
+				return -ENOMEM;
+			r->has_fwmark = true;
+			r->fwmark = in->mark;
+			r->fwmask = in->mask;
+			r->action = RULE_LOOKUP;
+			r->table = t->table;
+			continue;
+		}
+		struct intent_arg a = { .in = in, .table = t->table };
+		if ((rc = for_each_pair(s, af, &in->sel, &a, lower_intent_pair)))
+			return rc;
+	}
+	return 0;
+}
+
+static int lower_tunnel(struct state *s, const struct p_tunnel *t)
+{
+	int err = 0;
+	struct st_link *l = state_add_link(s);
+	struct st_wgdev *w = state_add_wgdev(s);
+	if (!l || !w)
+		return -ENOMEM;
+	copy_name(l->name, t->name);
+	snprintf(l->kind, sizeof(l->kind), "wireguard");
+	l->mtu = t->mtu ? t->mtu : 1420;
+	l->up = true;
+	copy_name(w->name, t->name);
+	w->private_key_path = dup_or_null(t->key_path, &err);
+	w->listen_port = t->listen_port;
+	w->fwmark = t->fwmark;
+	for (size_t i = 0; i < t->addrs.n; i++) {
+		struct st_addr *a = state_add_addr(s);
+		if (!a)
+			return -ENOMEM;
+		copy_name(a->dev, t->name);
+		a->addr = t->addrs.v[i];
+	}
+	for (size_t i = 0; i < t->n_peers; i++) {
+		const struct p_peer *pp = &t->peers[i];
+		struct st_wgpeer *peer = state_add_wgpeer(s);
+		if (!peer)
+			return -ENOMEM;
+		copy_name(peer->dev, t->name);
+		peer->name = dup_or_null(pp->name, &err);
+		memcpy(peer->public_key, pp->public_key, WGC_KEY_LEN);
+		peer->preshared_key_path = dup_or_null(pp->psk_path, &err);
+		peer->has_preshared_key = pp->psk_path != NULL;
+		if (pp->endpoint) {
+			peer->endpoint_host = dup_or_null(pp->endpoint->str, &err);
+			peer->endpoint_port = pp->endpoint->port;
+			peer->endpoint = pp->endpoint->addr;
+		}
+		peer->keepalive = pp->keepalive;
+		if (pp->allowed.n) {
+			peer->allowed_ips = malloc(pp->allowed.n * sizeof(*peer->allowed_ips));
+			if (!peer->allowed_ips)
+				return -ENOMEM;
+			memcpy(peer->allowed_ips, pp->allowed.v, pp->allowed.n * sizeof(*peer->allowed_ips));
+			peer->n_allowed_ips = pp->allowed.n;
+		}
+	}
+	return err;
+}
+
+static int add_sysctl(struct state *s, const char *key, const char *value)
+{
+	struct st_sysctl *c = state_add_sysctl(s);
+	if (!c || !(c->key = strdup(key)) || !(c->value = strdup(value)))
+		return -ENOMEM;
+	return 0;
+}
+
+int policy_lower(const struct policy *p, struct state *out)
+{
+	int rc = 0;
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < p->n_tunnels && !rc; i++)
+		rc = lower_tunnel(out, &p->tunnels[i]);
+	for (size_t i = 0; i < p->n_routes && !rc; i++) {
+		const struct p_route *r = &p->routes[i];
+		rc = add_route(out, r->dst.family, r->table, &r->dst, r->metric, r->type, r->dev,
+			       r->via.family ? &r->via : NULL, r->src.family ? &r->src : NULL);
+	}
+	for (size_t i = 0; i < p->n_rules && !rc; i++)
+		for (int fam = FAM_V4; fam <= FAM_V6 && !rc; fam <<= 1)
+			if (p->rules[i].families & fam)
+				rc = for_each_pair(out, fam_af(fam), &p->rules[i].sel, &p->rules[i], lower_rule_pair);
+	bool src_valid_mark = false;
+	for (size_t i = 0; i < p->n_intents && !rc; i++) {
+		rc = lower_intent(out, p, &p->intents[i]);
+		if (p->intents[i].kind == INTENT_FULL && (p->intents[i].families & FAM_V4))
+			src_valid_mark = true;
+	}
+	/* A kill switch keeps an unreachable default behind the tunnel's route: when the tunnel is
+	 * down or being replaced, lookups in its table fail closed instead of falling through. */
+	for (size_t i = 0; i < p->n_kill_switches && !rc; i++) {
+		const struct p_kill_switch *k = &p->kill_switches[i];
+		const struct p_tunnel *t = &p->tunnels[k->tunnel];
+		for (int fam = FAM_V4; fam <= FAM_V6 && !rc; fam <<= 1)
+			if (k->families & fam)
+				rc = add_route(out, fam_af(fam), t->table, NULL, WGC_KILL_SWITCH_METRIC, ROUTE_UNREACHABLE,
+					       NULL, NULL, NULL);
+	}
+	if (!rc && src_valid_mark)
+		rc = add_sysctl(out, "net.ipv4.conf.all.src_valid_mark", "1");
+	if (!rc) {
+		char *nft = policy_lower_nft(p);
+		if (nft)
+			state_set_nft(out, nft);
+	}
+	if (rc) {
+		state_free(out);
+		return rc;
+	}
+	state_sort(out);
+	return 0;
+}

@@ -1,0 +1,377 @@
+/* lower_nft.c - the nftables half of a policy: one table, `inet wgc`, replaced atomically.
+ *
+ * Chains, each present only when something needs it:
+ *   preraw      prerouting, raw:     anti-spoof (wg-quick): drop packets for a tunnel address that
+ *                                    arrive on another interface from a non-local source
+ *   premangle   prerouting, mangle:  UDP: meta mark set ct mark (wg-quick)
+ *   marks_in    prerouting, -149:    marks for forwarded traffic (intents by port, `match`)
+ *   marks_out   route output, -150:  marks for local traffic (intents by port/uid/gid/cgroup, `match`)
+ *   postmangle  postrouting, mangle: UDP: ct mark set meta mark for the tunnel's mark (wg-quick)
+ *   ks_out/ks_fwd  output/forward, filter: the kill switch
+ */
+#include "policy.h"
+
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+static const char *proto_name(uint8_t p, char buf[8])
+{
+	switch (p) {
+	case IPPROTO_TCP: return "tcp";
+	case IPPROTO_UDP: return "udp";
+	case IPPROTO_SCTP: return "sctp";
+	case IPPROTO_ICMP: return "icmp";
+	case IPPROTO_ICMPV6: return "icmpv6";
+	default: snprintf(buf, 8, "%u", p); return buf;
+	}
+}
+
+static void put_range(FILE *f, uint32_t lo, uint32_t hi)
+{
+	if (lo == hi)
+		fprintf(f, "%u", lo);
+	else
+		fprintf(f, "%u-%u", lo, hi);
+}
+
+/* `ip saddr { a, b }` for the prefixes of one family; returns false if there are none. */
+static bool put_prefixes(FILE *f, const char *dir, const struct p_prefixes *ps, int af, bool negate)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < ps->n; i++)
+		n += ps->v[i].family == af;
+	if (!n)
+		return false;
+	fprintf(f, " %s %s %s", af == AF_INET ? "ip" : "ip6", dir, negate ? "!= " : "");
+	if (n > 1)
+		fputs("{ ", f);
+	size_t k = 0;
+	for (size_t i = 0; i < ps->n; i++) {
+		if (ps->v[i].family != af)
+			continue;
+		char buf[64];
+		const struct ipaddr *a = &ps->v[i];
+		bool host = a->len == (af == AF_INET ? 32 : 128);
+		fprintf(f, "%s%s", k++ ? ", " : "", host ? ipaddr_host_str(a, buf, sizeof(buf)) : ipaddr_str(a, buf, sizeof(buf)));
+	}
+	if (n > 1)
+		fputs(" }", f);
+	return true;
+}
+
+/* Writes the selectors of sel for family af (0: family-independent selectors only). */
+static void put_sel(FILE *f, const struct p_sel *sel, int af)
+{
+	char pb[8];
+	if (sel->iif)
+		fprintf(f, " iifname \"%s\"", sel->iif);
+	if (sel->oif)
+		fprintf(f, " oifname \"%s\"", sel->oif);
+	if (af) {
+		put_prefixes(f, "saddr", &sel->from, af, false);
+		put_prefixes(f, "daddr", &sel->to, af, false);
+	}
+	if (sel->proto && !sel->sport.lo && !sel->dport.lo)
+		fprintf(f, " meta l4proto %s", proto_name(sel->proto, pb));
+	if (sel->sport.lo) {
+		fprintf(f, " %s sport ", proto_name(sel->proto, pb));
+		put_range(f, sel->sport.lo, sel->sport.hi);
+	}
+	if (sel->dport.lo) {
+		fprintf(f, " %s dport ", proto_name(sel->proto, pb));
+		put_range(f, sel->dport.lo, sel->dport.hi);
+	}
+	if (sel->has_fwmark) {
+		if (sel->fwmask == UINT32_MAX)
+			fprintf(f, " meta mark 0x%08x", sel->fwmark);
+		else
+			fprintf(f, " meta mark and 0x%08x == 0x%08x", sel->fwmask, sel->fwmark);
+	}
+	if (sel->has_uid) {
+		fputs(" meta skuid ", f);
+		put_range(f, sel->uid_lo, sel->uid_hi);
+	}
+	if (sel->has_gid) {
+		fputs(" meta skgid ", f);
+		put_range(f, sel->gid_lo, sel->gid_hi);
+	}
+	if (sel->cgroup) {
+		int level = 1;
+		for (const char *c = sel->cgroup; *c; c++)
+			level += *c == '/' && c[1] && c != sel->cgroup;
+		const char *path = sel->cgroup[0] == '/' ? sel->cgroup + 1 : sel->cgroup;
+		fprintf(f, " socket cgroupv2 level %d \"%s\"", level, path);
+	}
+	if (sel->ct_states) {
+		static const char *names[] = { "new", "established", "related", "invalid", "untracked" };
+		fputs(" ct state ", f);
+		int n = __builtin_popcount(sel->ct_states), k = 0;
+		if (n > 1)
+			fputs("{ ", f);
+		for (int i = 0; i < 5; i++)
+			if (sel->ct_states & (1u << i))
+				fprintf(f, "%s%s", k++ ? ", " : "", names[i]);
+		if (n > 1)
+			fputs(" }", f);
+	}
+}
+
+static void put_set_mark(FILE *f, uint32_t mark, uint32_t mask)
+{
+	if (mask == UINT32_MAX)
+		fprintf(f, " meta mark set 0x%08x", mark);
+	else
+		fprintf(f, " meta mark set meta mark and 0x%08x or 0x%08x", ~mask, mark);
+}
+
+/* Starts a rule line in a scratch stream; end_line writes it to f without the leading space that
+ * every selector writer puts before itself. */
+struct line {
+	char *buf;
+	size_t len;
+	FILE *m;
+};
+
+static FILE *begin_line(struct line *l)
+{
+	l->buf = NULL;
+	l->m = open_memstream(&l->buf, &l->len);
+	return l->m;
+}
+
+static void end_line(FILE *f, struct line *l)
+{
+	if (!l->m)
+		return;
+	fclose(l->m);
+	fprintf(f, "\t\t%s\n", l->buf[0] == ' ' ? l->buf + 1 : l->buf);
+	free(l->buf);
+}
+
+/* One rule per family that sel has addresses of, or one family-independent rule if it has none.
+ * action: text after the selectors, or NULL to set mark/mask. */
+static void put_rule_line(FILE *f, const struct p_sel *sel, const char *action, uint32_t mark, uint32_t mask)
+{
+	bool addrs = sel->from.n || sel->to.n;
+	for (int af = addrs ? AF_INET : 0;; af = AF_INET6) {
+		bool has = !af;
+		for (size_t i = 0; af && i < sel->from.n; i++)
+			has |= sel->from.v[i].family == af;
+		for (size_t i = 0; af && i < sel->to.n; i++)
+			has |= sel->to.v[i].family == af;
+		struct line l;
+		if (has && begin_line(&l)) {
+			put_sel(l.m, sel, af);
+			if (action)
+				fputs(action, l.m);
+			else
+				put_set_mark(l.m, mark, mask);
+			end_line(f, &l);
+		}
+		if (!af || af == AF_INET6)
+			break;
+	}
+}
+
+static bool tunnel_has_full(const struct policy *p, size_t t)
+{
+	for (size_t i = 0; i < p->n_intents; i++)
+		if (p->intents[i].tunnel == t && p->intents[i].kind == INTENT_FULL)
+			return true;
+	return false;
+}
+
+static bool tunnel_has_anti_spoof(const struct policy *p, size_t t)
+{
+	if (tunnel_has_full(p, t))
+		return true;
+	for (size_t i = 0; i < p->n_anti_spoofs; i++)
+		if (p->anti_spoofs[i].tunnel == t)
+			return true;
+	return false;
+}
+
+static void chain_head(FILE *f, const char *name, const char *type, const char *hook, const char *prio)
+{
+	fprintf(f, "\tchain %s {\n\t\ttype %s hook %s priority %s; policy accept;\n", name, type, hook, prio);
+}
+
+static void put_preraw(FILE *f, const struct policy *p)
+{
+	bool any = false;
+	for (size_t t = 0; t < p->n_tunnels; t++) {
+		if (!tunnel_has_anti_spoof(p, t))
+			continue;
+		const struct p_tunnel *tun = &p->tunnels[t];
+		for (size_t i = 0; i < tun->addrs.n; i++) {
+			if (!any)
+				chain_head(f, "preraw", "filter", "prerouting", "raw");
+			any = true;
+			char buf[64];
+			const struct ipaddr *a = &tun->addrs.v[i];
+			fprintf(f, "\t\tiifname != \"%s\" %s daddr %s fib saddr type != local drop\n", tun->name,
+				a->family == AF_INET ? "ip" : "ip6", ipaddr_host_str(a, buf, sizeof(buf)));
+		}
+	}
+	if (any)
+		fputs("\t}\n", f);
+}
+
+static void put_connmark(FILE *f, const struct policy *p)
+{
+	bool any = false;
+	for (size_t t = 0; t < p->n_tunnels; t++)
+		any |= tunnel_has_full(p, t) && p->tunnels[t].fwmark;
+	if (!any)
+		return;
+	chain_head(f, "premangle", "filter", "prerouting", "mangle");
+	fputs("\t\tmeta l4proto udp meta mark set ct mark\n\t}\n", f);
+	chain_head(f, "postmangle", "filter", "postrouting", "mangle");
+	for (size_t t = 0; t < p->n_tunnels; t++)
+		if (tunnel_has_full(p, t) && p->tunnels[t].fwmark)
+			fprintf(f, "\t\tmeta l4proto udp meta mark 0x%08x ct mark set meta mark\n", p->tunnels[t].fwmark);
+	fputs("\t}\n", f);
+}
+
+static bool local_only(const struct p_sel *s)
+{
+	return s->has_uid || s->has_gid || s->cgroup;
+}
+
+static void put_match(FILE *f, const struct p_match *m)
+{
+	switch (m->action) {
+	case MATCH_SET_MARK: put_rule_line(f, &m->sel, NULL, m->mark, m->mask); break;
+	case MATCH_SAVE_MARK: put_rule_line(f, &m->sel, " ct mark set meta mark", 0, 0); break;
+	case MATCH_RESTORE_MARK: put_rule_line(f, &m->sel, " meta mark set ct mark", 0, 0); break;
+	case MATCH_DROP: put_rule_line(f, &m->sel, " drop", 0, 0); break;
+	case MATCH_ACCEPT: put_rule_line(f, &m->sel, " accept", 0, 0); break;
+	}
+}
+
+/* Marks: intents by port/gid/cgroup and `match` rules, in the hook they work in. */
+static void put_marks(FILE *f, const struct policy *p, enum nft_hook hook)
+{
+	bool any = false;
+	for (size_t i = 0; i < p->n_intents; i++) {
+		const struct p_intent *in = &p->intents[i];
+		if (!in->needs_mark || (hook == HOOK_PREROUTING && local_only(&in->sel)))
+			continue;
+		if (hook == HOOK_OUTPUT && in->sel.iif)
+			continue;
+		if (!any)
+			hook == HOOK_OUTPUT ? chain_head(f, "marks_out", "route", "output", "mangle")
+					    : chain_head(f, "marks_in", "filter", "prerouting", "-149");
+		any = true;
+		put_rule_line(f, &in->sel, NULL, in->mark, in->mask);
+	}
+	for (size_t i = 0; i < p->n_matches; i++) {
+		const struct p_match *m = &p->matches[i];
+		if (m->hook != hook)
+			continue;
+		if (!any)
+			hook == HOOK_OUTPUT ? chain_head(f, "marks_out", "route", "output", "mangle")
+					    : chain_head(f, "marks_in", "filter", "prerouting", "-149");
+		any = true;
+		put_match(f, m);
+	}
+	if (any)
+		fputs("\t}\n", f);
+}
+
+static void put_hook_matches(FILE *f, const struct policy *p, enum nft_hook hook, const char *name, const char *h)
+{
+	bool any = false;
+	for (size_t i = 0; i < p->n_matches; i++) {
+		if (p->matches[i].hook != hook)
+			continue;
+		if (!any)
+			chain_head(f, name, "filter", h, "mangle");
+		any = true;
+		put_match(f, &p->matches[i]);
+	}
+	if (any)
+		fputs("\t}\n", f);
+}
+
+/* Everything the policy itself sends around a tunnel: kill-switch and full-tunnel excepts. */
+static void collect_excepts(const struct policy *p, const struct p_kill_switch *k, struct p_prefixes *out)
+{
+	size_t n = k->except.n;
+	for (size_t i = 0; i < p->n_intents; i++)
+		if (p->intents[i].kind == INTENT_FULL && p->intents[i].tunnel == k->tunnel)
+			n += p->intents[i].except.n;
+	out->v = malloc((n ? n : 1) * sizeof(*out->v));
+	out->n = 0;
+	if (!out->v)
+		return;
+	for (size_t i = 0; i < k->except.n; i++)
+		out->v[out->n++] = k->except.v[i];
+	for (size_t i = 0; i < p->n_intents; i++)
+		if (p->intents[i].kind == INTENT_FULL && p->intents[i].tunnel == k->tunnel)
+			for (size_t j = 0; j < p->intents[i].except.n; j++)
+				out->v[out->n++] = p->intents[i].except.v[j];
+}
+
+static void put_kill_switch(FILE *f, const struct policy *p)
+{
+	for (int fwd = 0; fwd < 2; fwd++) {
+		if (!p->n_kill_switches)
+			return;
+		chain_head(f, fwd ? "ks_fwd" : "ks_out", "filter", fwd ? "forward" : "output", "filter");
+		if (!fwd)
+			fputs("\t\toifname \"lo\" accept\n", f);
+		for (size_t i = 0; i < p->n_kill_switches; i++) {
+			const struct p_kill_switch *k = &p->kill_switches[i];
+			const struct p_tunnel *t = &p->tunnels[k->tunnel];
+			fprintf(f, "\t\toifname \"%s\" accept\n", t->name);
+			if (!fwd && t->fwmark)
+				fprintf(f, "\t\tmeta mark 0x%08x accept\n", t->fwmark);
+			struct p_prefixes ex;
+			collect_excepts(p, k, &ex);
+			for (int af = AF_INET; af; af = af == AF_INET ? AF_INET6 : 0) {
+				struct line l;
+				if (!begin_line(&l))
+					continue;
+				bool any = put_prefixes(l.m, "daddr", &ex, af, false);
+				fputs(" accept", l.m);
+				if (any) {
+					end_line(f, &l);
+				} else {
+					fclose(l.m);
+					free(l.buf);
+				}
+			}
+			free(ex.v);
+			if (k->families == (FAM_V4 | FAM_V6))
+				fputs("\t\tdrop\n", f);
+			else
+				fprintf(f, "\t\tmeta nfproto %s drop\n", k->families == FAM_V4 ? "ipv4" : "ipv6");
+		}
+		fputs("\t}\n", f);
+	}
+}
+
+char *policy_lower_nft(const struct policy *p)
+{
+	char *body = NULL;
+	size_t len = 0;
+	FILE *b = open_memstream(&body, &len);
+	if (!b)
+		return NULL;
+	put_preraw(b, p);
+	put_connmark(b, p);
+	put_marks(b, p, HOOK_PREROUTING);
+	put_marks(b, p, HOOK_OUTPUT);
+	put_hook_matches(b, p, HOOK_FORWARD, "marks_fwd", "forward");
+	put_hook_matches(b, p, HOOK_POSTROUTING, "marks_post", "postrouting");
+	put_kill_switch(b, p);
+	if (fclose(b) || !len) {
+		free(body);
+		return NULL;
+	}
+	return body;
+}

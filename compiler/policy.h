@@ -1,0 +1,162 @@
+/* policy.h - a checked policy: names resolved, variables expanded, numbers allocated.
+ *
+ * check.c builds it from the syntax tree (reporting every error); lower.c turns it into the
+ * desired state. Strings point into the syntax tree, which must outlive the policy.
+ */
+#ifndef WGC_POLICY_H
+#define WGC_POLICY_H
+
+#include "ast.h"
+
+/* Documented ranges for what the compiler allocates (README "Numbers wgc allocates"). */
+#define WGC_TABLE_AUTO_BASE 51820u     /* tunnel tables: 51820, 51821, ... (wg-quick's choice) */
+#define WGC_FWMARK_AUTO_BASE 51820u    /* tunnel fwmarks: 0xca6c, 0xca6d, ... */
+#define WGC_MARK_AUTO_SHIFT 24         /* intent/auto marks: k << 24 under mask 0xff000000 */
+#define WGC_MARK_AUTO_MASK 0xff000000u
+#define WGC_PRIO_INTENT_BASE 20000u    /* selective intents: 20000, 20010, ... */
+#define WGC_PRIO_RULE_BASE 30000u      /* rules written without a priority: 30000, 30001, ... */
+#define WGC_PRIO_EXCEPT 32763u         /* "except" prefixes of a full tunnel: lookup main */
+#define WGC_PRIO_SUPPRESS 32764u       /* lookup main suppress_prefixlength 0 */
+#define WGC_PRIO_FULL 32765u           /* not fwmark M lookup T */
+#define WGC_KILL_SWITCH_METRIC 4096u   /* the unreachable default in a tunnel's table */
+
+enum { FAM_V4 = 1, FAM_V6 = 2 };
+
+struct p_prefixes {
+	struct ipaddr *v;
+	size_t n;
+};
+
+/* Packet selectors, shared by rules, intents and nft matches. */
+struct p_sel {
+	struct p_prefixes from, to;
+	const char *iif, *oif;
+	bool has_fwmark;
+	uint32_t fwmark, fwmask;
+	bool has_uid, has_gid;
+	uint32_t uid_lo, uid_hi, gid_lo, gid_hi;
+	uint8_t proto;                 /* IPPROTO_*, 0 = any */
+	struct portrange sport, dport;
+	bool has_tos;
+	uint8_t tos;
+	const char *cgroup;            /* cgroup v2 path */
+	unsigned ct_states;            /* bit per state: new, established, related, invalid, untracked */
+};
+
+struct p_peer {
+	const char *name;
+	struct loc loc;
+	uint8_t public_key[WGC_KEY_LEN];
+	const char *psk_path;
+	const struct value *endpoint;  /* VAL_ENDPOINT or NULL */
+	struct p_prefixes allowed;
+	uint16_t keepalive;
+};
+
+struct p_tunnel {
+	const char *name;
+	struct loc loc;
+	const char *key_path;
+	uint16_t listen_port;
+	uint32_t fwmark;               /* 0 = none */
+	uint32_t mtu;
+	uint32_t table;                /* routing table of this tunnel's intents */
+	struct p_prefixes addrs;       /* interface addresses (host bits allowed) */
+	struct p_peer *peers;
+	size_t n_peers;
+	int families;                  /* FAM_* of its addresses */
+	int full;                      /* FAM_* that a full-tunnel intent sends through it */
+};
+
+struct p_table {
+	const char *name;
+	struct loc loc;
+	uint32_t id;
+};
+
+struct p_mark {
+	const char *name;
+	struct loc loc;
+	uint32_t value, mask;
+};
+
+struct p_rule {
+	struct loc loc;
+	struct p_sel sel;
+	int families;
+	bool invert;
+	uint32_t priority;
+	uint8_t action;                /* enum rule_action */
+	uint32_t table, goto_priority;
+	int suppress;                  /* -1 = none */
+};
+
+struct p_route {
+	struct loc loc;
+	struct ipaddr dst;
+	uint32_t table, metric;
+	uint8_t type;                  /* enum route_type */
+	const char *dev;
+	struct ipaddr via, src;
+};
+
+enum intent_kind { INTENT_FULL, INTENT_SPLIT };
+
+struct p_intent {
+	struct loc loc;
+	enum intent_kind kind;
+	size_t tunnel;                 /* index into policy.tunnels */
+	struct p_sel sel;
+	struct p_prefixes except;      /* INTENT_FULL */
+	int families;
+	bool needs_mark;               /* selectors only nftables can match (ports, cgroup, gid) */
+	uint32_t mark, mask;           /* allocated when needs_mark */
+	uint32_t priority;             /* INTENT_SPLIT */
+};
+
+enum nft_hook { HOOK_AUTO, HOOK_PREROUTING, HOOK_OUTPUT, HOOK_FORWARD, HOOK_POSTROUTING };
+enum match_action { MATCH_SET_MARK, MATCH_SAVE_MARK, MATCH_RESTORE_MARK, MATCH_DROP, MATCH_ACCEPT };
+
+struct p_match {
+	struct loc loc;
+	struct p_sel sel;
+	enum nft_hook hook;
+	enum match_action action;
+	uint32_t mark, mask;           /* MATCH_SET_MARK */
+};
+
+struct p_kill_switch {
+	struct loc loc;
+	size_t tunnel;
+	struct p_prefixes except;
+	int families;
+};
+
+struct p_anti_spoof {
+	struct loc loc;
+	size_t tunnel;
+};
+
+struct policy {
+	struct p_tunnel *tunnels;       size_t n_tunnels;
+	struct p_table *tables;         size_t n_tables;
+	struct p_mark *marks;           size_t n_marks;
+	struct p_rule *rules;           size_t n_rules;
+	struct p_route *routes;         size_t n_routes;
+	struct p_intent *intents;       size_t n_intents;
+	struct p_match *matches;        size_t n_matches;
+	struct p_kill_switch *kill_switches; size_t n_kill_switches;
+	struct p_anti_spoof *anti_spoofs;    size_t n_anti_spoofs;
+};
+
+/* Resolves and checks ast into p. Every problem is reported to d; returns 0 if d gained no error. */
+int policy_check(struct diags *d, const struct file_ast *ast, struct policy *p);
+void policy_free(struct policy *p);
+
+/* Lowers a checked policy to the desired kernel state. Returns 0 or a negative errno. */
+int policy_lower(const struct policy *p, struct state *out);
+/* The chains of wgc's nft table: the body of `table inet wgc { ... }` (NULL if the policy needs no
+ * nft rules, or on allocation failure). Caller frees. */
+char *policy_lower_nft(const struct policy *p);
+
+#endif

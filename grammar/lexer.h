@@ -1,0 +1,32 @@
+/* lexer.h - state shared by the scanner and the parser of one file. */
+#ifndef WGC_LEXER_H
+#define WGC_LEXER_H
+
+#include "../compiler/ast.h"
+#include "../compiler/diag.h"
+
+/* Bison's location type, carrying the source index too. */
+typedef struct wgc_ltype {
+	int first_line, first_column, last_line, last_column;
+	int file;
+} WGC_LTYPE;
+#define WGC_LTYPE_IS_DECLARED 1
+
+struct lexer {
+	struct diags *d;
+	struct source *src;
+	struct file_ast *ast;  /* comments are recorded here */
+	int depth;             /* include depth */
+	int line, col;         /* position of the next character */
+	int last_nl;           /* the last token returned was a newline: collapse runs of them */
+};
+
+static inline struct loc loc_of(const WGC_LTYPE *l)
+{
+	struct loc r = { .file = l->file, .line = l->first_line, .col = l->first_column, .len = 1 };
+	if (l->last_line == l->first_line && l->last_column > l->first_column)
+		r.len = l->last_column - l->first_column;
+	return r;
+}
+
+#endif

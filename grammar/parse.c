@@ -1,0 +1,34 @@
+/* parse.c - runs the scanner and parser over one source file. */
+#include <errno.h>
+#include <string.h>
+
+#include "lexer.h"
+#include "parser.h"
+#include "scanner.h"
+
+
+int parse_source(struct diags *d, struct source *src, struct file_ast *out, int depth)
+{
+	struct lexer lx = { .d = d, .src = src, .ast = out, .depth = depth, .line = 1, .col = 1, .last_nl = 1 };
+	yyscan_t scanner;
+	out->file = src->index;
+	if (wgc_yylex_init_extra(&lx, &scanner))
+		return -ENOMEM;
+	YY_BUFFER_STATE buf = wgc_yy_scan_bytes(src->text, (int)src->len, scanner);
+	int rc = wgc_yyparse(scanner, &lx);
+	wgc_yy_delete_buffer(buf, scanner);
+	wgc_yylex_destroy(scanner);
+	return rc == 2 ? -ENOMEM : 0;
+}
+
+int parse_file(struct diags *d, const char *path, struct file_ast *out)
+{
+	memset(out, 0, sizeof(*out));
+	struct source *src = diags_load(d, path);
+	if (!src) {
+		int err = errno;
+		diag_error(d, LOC_NONE, "cannot read '%s': %s", path, strerror(err));
+		return -err;
+	}
+	return parse_source(d, src, out, 0);
+}

@@ -1,0 +1,342 @@
+/* parser.y - the grammar of the wgc policy language.
+ *
+ *     policy     := { statement NL }
+ *     statement  := include "FILE"
+ *                 | NAME = value
+ *                 | table NAME [NUMBER]
+ *                 | mark NAME [NUMBER[/MASK]]
+ *                 | tunnel NAME { { option... | peer NAME { option... } } }
+ *                 | rule option...          (ip rule)
+ *                 | route option...         (static route, or intent with `through TUNNEL`)
+ *                 | match option...         (nftables mark rule)
+ *                 | kill-switch TUNNEL option...
+ *                 | anti-spoof TUNNEL
+ *     option     := KEYWORD [value]         (which keywords a statement takes is the checker's job)
+ *     value      := atom { , atom }
+ *     atom       := NUMBER | NUMBER-NUMBER | NUMBER/NUMBER | "STRING" | NAME | $NAME | ADDRESS[/LEN]
+ *                 | HOST:PORT | [IPV6]:PORT | { atom, ... }
+ *
+ * Errors recover at the end of the line, so every syntax error of a file is reported in one run.
+ */
+%define api.pure full
+%define api.prefix {wgc_yy}
+%define parse.error custom
+%locations
+%param {void *scanner}
+%parse-param {struct lexer *lx}
+
+%code requires {
+#include "lexer.h"
+#define WGC_YYLTYPE WGC_LTYPE
+}
+
+%code provides {
+#define YYSTYPE WGC_YYSTYPE
+#define YYLTYPE WGC_YYLTYPE
+int wgc_yylex(WGC_YYSTYPE *lval, WGC_YYLTYPE *lloc, void *scanner);
+}
+
+%code {
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define YYLLOC_DEFAULT(Cur, Rhs, N) do { \
+	if (N) { \
+		(Cur).first_line = YYRHSLOC(Rhs, 1).first_line; \
+		(Cur).first_column = YYRHSLOC(Rhs, 1).first_column; \
+		(Cur).last_line = YYRHSLOC(Rhs, N).last_line; \
+		(Cur).last_column = YYRHSLOC(Rhs, N).last_column; \
+		(Cur).file = YYRHSLOC(Rhs, 1).file; \
+	} else { \
+		(Cur).first_line = (Cur).last_line = YYRHSLOC(Rhs, 0).last_line; \
+		(Cur).first_column = (Cur).last_column = YYRHSLOC(Rhs, 0).last_column; \
+		(Cur).file = YYRHSLOC(Rhs, 0).file; \
+	} } while (0)
+
+static void wgc_yyerror(WGC_YYLTYPE *l, void *scanner, struct lexer *lx, const char *msg)
+{
+	(void)scanner;
+	diag_error(lx->d, loc_of(l), "%s", msg);
+}
+
+static struct value val_num(uint64_t n, WGC_YYLTYPE *l)
+{
+	return (struct value){ .kind = VAL_NUMBER, .num = n, .loc = loc_of(l) };
+}
+
+static struct value val_str(enum value_kind k, char *s, WGC_YYLTYPE *l)
+{
+	return (struct value){ .kind = k, .str = s, .loc = loc_of(l) };
+}
+
+static void add_stmt(struct file_ast *f, struct stmt *s)
+{
+	struct stmt *n = realloc(f->stmts, (f->n_stmts + 1) * sizeof(*n));
+	if (!n) {
+		stmt_free(s);
+		return;
+	}
+	f->stmts = n;
+	f->stmts[f->n_stmts++] = *s;
+}
+
+static struct stmt new_stmt(enum stmt_kind k, WGC_YYLTYPE *l)
+{
+	return (struct stmt){ .kind = k, .loc = loc_of(l), .val = { .kind = VAL_NONE } };
+}
+
+static void set_name(struct stmt *s, char *name, WGC_YYLTYPE *l)
+{
+	s->name = name;
+	s->name_loc = loc_of(l);
+}
+
+static void do_include(struct lexer *lx, struct stmt *s, WGC_YYLTYPE *l);
+}
+
+%union {
+	uint64_t num;
+	char *str;
+	int key;
+	struct value val;
+	struct stmt stmt;
+}
+
+%token NL "end of line"
+%token INCLUDE "include" TABLE "table" MARK "mark" TUNNEL "tunnel" PEER "peer" RULE "rule"
+%token ROUTE "route" MATCH "match" KILL_SWITCH "kill-switch" ANTI_SPOOF "anti-spoof"
+%token <key> OPTV "option" OPTN "keyword"
+%token <num> NUMBER "number"
+%token <str> STRING "string" IDENT "name" VAR "variable"
+%token <val> ADDR "address" ENDPOINT "endpoint"
+
+%type <val> value atom list
+%type <stmt> stmt tunnel_body peer peer_body rule_opts
+%type <str> name
+
+%destructor { free($$); } <str>
+%destructor { value_free(&$$); } <val>
+%destructor { stmt_free(&$$); } <stmt>
+
+%%
+
+policy	: %empty
+	| policy NL
+	| policy stmt NL		{ add_stmt(lx->ast, &$2); }
+	| policy error NL		{ yyerrok; }
+	;
+
+name	: IDENT				{ $$ = $1; }
+	;
+
+stmt	: INCLUDE STRING		{
+						$$ = new_stmt(STMT_INCLUDE, &@1);
+						set_name(&$$, $2, &@2);
+						do_include(lx, &$$, &@2);
+					}
+	| name '=' value		{
+						$$ = new_stmt(STMT_ASSIGN, &@1);
+						set_name(&$$, $1, &@1);
+						$$.val = $3;
+					}
+	| TABLE name			{ $$ = new_stmt(STMT_TABLE, &@1); set_name(&$$, $2, &@2); }
+	| TABLE name NUMBER		{
+						$$ = new_stmt(STMT_TABLE, &@1);
+						set_name(&$$, $2, &@2);
+						$$.val = val_num($3, &@3);
+					}
+	| MARK name			{ $$ = new_stmt(STMT_MARK, &@1); set_name(&$$, $2, &@2); }
+	| MARK name atom		{
+						$$ = new_stmt(STMT_MARK, &@1);
+						set_name(&$$, $2, &@2);
+						$$.val = $3;
+					}
+	| TUNNEL name '{' tunnel_body '}' {
+						$$ = $4;
+						$$.kind = STMT_TUNNEL;
+						$$.loc = loc_of(&@1);
+						set_name(&$$, $2, &@2);
+						$$.end = loc_of(&@5);
+					}
+	| RULE rule_opts		{ $$ = $2; $$.kind = STMT_RULE; $$.loc = loc_of(&@1); }
+	| ROUTE rule_opts		{ $$ = $2; $$.kind = STMT_ROUTE; $$.loc = loc_of(&@1); }
+	| MATCH rule_opts		{ $$ = $2; $$.kind = STMT_MATCH; $$.loc = loc_of(&@1); }
+	| KILL_SWITCH name		{ $$ = new_stmt(STMT_KILL_SWITCH, &@1); set_name(&$$, $2, &@2); }
+	| KILL_SWITCH name rule_opts	{
+						$$ = $3;
+						$$.kind = STMT_KILL_SWITCH;
+						$$.loc = loc_of(&@1);
+						set_name(&$$, $2, &@2);
+					}
+	| ANTI_SPOOF name		{ $$ = new_stmt(STMT_ANTI_SPOOF, &@1); set_name(&$$, $2, &@2); }
+	;
+
+/* Options of one statement, in any order. A bare value (no keyword) is a route's destination. */
+rule_opts : OPTV value			{ $$ = new_stmt(STMT_RULE, &@1); stmt_add_opt(&$$, $1, loc_of(&@1), $2); }
+	| OPTN				{
+						$$ = new_stmt(STMT_RULE, &@1);
+						stmt_add_opt(&$$, $1, loc_of(&@1), (struct value){ .kind = VAL_NONE });
+					}
+	| TABLE value			{ $$ = new_stmt(STMT_RULE, &@1); stmt_add_opt(&$$, OPT_TABLE, loc_of(&@1), $2); }
+	| value				{ $$ = new_stmt(STMT_RULE, &@1); stmt_add_opt(&$$, OPT_DEST, loc_of(&@1), $1); }
+	| rule_opts OPTV value		{ $$ = $1; stmt_add_opt(&$$, $2, loc_of(&@2), $3); }
+	| rule_opts OPTN		{ $$ = $1; stmt_add_opt(&$$, $2, loc_of(&@2), (struct value){ .kind = VAL_NONE }); }
+	| rule_opts TABLE value		{ $$ = $1; stmt_add_opt(&$$, OPT_TABLE, loc_of(&@2), $3); }
+	| rule_opts atom		{ $$ = $1; stmt_add_opt(&$$, OPT_DEST, loc_of(&@2), $2); }
+	;
+
+tunnel_body : %empty			{ $$ = new_stmt(STMT_TUNNEL, &@$); }
+	| tunnel_body NL		{ $$ = $1; }
+	| tunnel_body rule_opts NL	{
+						$$ = $1;
+						for (size_t i = 0; i < $2.n_opts; i++) {
+							stmt_add_opt(&$$, $2.opts[i].key, $2.opts[i].loc, $2.opts[i].val);
+							$2.opts[i].val = (struct value){ 0 };
+						}
+						stmt_free(&$2);
+					}
+	| tunnel_body peer NL		{ $$ = $1; stmt_add_child(&$$, &$2); }
+	| tunnel_body error NL		{ $$ = $1; yyerrok; }
+	;
+
+peer	: PEER name '{' peer_body '}'	{
+						$$ = $4;
+						$$.kind = STMT_PEER;
+						$$.loc = loc_of(&@1);
+						set_name(&$$, $2, &@2);
+						$$.end = loc_of(&@5);
+					}
+	;
+
+peer_body : %empty			{ $$ = new_stmt(STMT_PEER, &@$); }
+	| peer_body NL			{ $$ = $1; }
+	| peer_body rule_opts NL	{
+						$$ = $1;
+						for (size_t i = 0; i < $2.n_opts; i++) {
+							stmt_add_opt(&$$, $2.opts[i].key, $2.opts[i].loc, $2.opts[i].val);
+							$2.opts[i].val = (struct value){ 0 };
+						}
+						stmt_free(&$2);
+					}
+	| peer_body error NL		{ $$ = $1; yyerrok; }
+	;
+
+value	: atom				{ $$ = $1; }
+	| list				{ $$ = $1; }
+	;
+
+list	: atom ',' optnl atom		{
+						$$ = (struct value){ .kind = VAL_LIST, .loc = loc_of(&@1) };
+						value_list_append(&$$, $1);
+						value_list_append(&$$, $4);
+					}
+	| list ',' optnl atom		{ $$ = $1; value_list_append(&$$, $4); }
+	;
+
+atom	: NUMBER			{ $$ = val_num($1, &@1); }
+	| NUMBER '-' NUMBER		{
+						$$ = (struct value){ .kind = VAL_RANGE, .num = $1, .num2 = $3, .loc = loc_of(&@$) };
+					}
+	| NUMBER '/' NUMBER		{
+						$$ = (struct value){ .kind = VAL_MARK, .num = $1, .num2 = $3, .loc = loc_of(&@$) };
+					}
+	| STRING			{ $$ = val_str(VAL_STRING, $1, &@1); }
+	| IDENT				{ $$ = val_str(VAL_IDENT, $1, &@1); }
+	| VAR				{ $$ = val_str(VAL_VAR, $1, &@1); }
+	| ADDR				{ $$ = $1; }
+	| ENDPOINT			{ $$ = $1; }
+	| '{' optnl '}'			{ $$ = (struct value){ .kind = VAL_LIST, .braced = true, .loc = loc_of(&@$) }; }
+	| '{' optnl atom optnl '}'	{
+						$$ = (struct value){ .kind = VAL_LIST, .braced = true, .loc = loc_of(&@$) };
+						value_list_append(&$$, $3);
+					}
+	| '{' optnl list optnl '}'	{ $$ = $3; $$.braced = true; $$.loc = loc_of(&@$); }
+	| '{' optnl list ',' optnl '}'	{ $$ = $3; $$.braced = true; $$.loc = loc_of(&@$); }
+	;
+
+optnl	: %empty
+	| NL
+	;
+
+%%
+
+/* Bison's own message names token kinds; ours quotes the text that is actually there. */
+static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, struct lexer *lx)
+{
+	(void)scanner;
+	const WGC_YYLTYPE *l = yypcontext_location(ctx);
+	struct loc loc = loc_of(l);
+	yysymbol_kind_t tok = yypcontext_token(ctx);
+	char got[64];
+	if (tok == YYSYMBOL_YYEOF)
+		snprintf(got, sizeof(got), "end of file");
+	else if (tok == YYSYMBOL_NL)
+		snprintf(got, sizeof(got), "end of line");
+	else {
+		const char *line = lx->src->text;
+		for (int i = 1; i < l->first_line && line; i++) {
+			line = strchr(line, '\n');
+			line = line ? line + 1 : NULL;
+		}
+		int len = l->last_line == l->first_line ? l->last_column - l->first_column : 1;
+		if (len > 40)
+			len = 40;
+		if (line)
+			snprintf(got, sizeof(got), "'%.*s'", len, line + l->first_column - 1);
+		else
+			snprintf(got, sizeof(got), "%s", yysymbol_name(tok));
+	}
+	yysymbol_kind_t exp[6];
+	int n = yypcontext_expected_tokens(ctx, exp, 6);
+	char want[256] = "";
+	if (n > 0 && n <= 5) {
+		size_t off = 0;
+		for (int i = 0; i < n; i++) {
+			const char *nm = exp[i] == YYSYMBOL_NL ? "end of line" : yysymbol_name(exp[i]);
+			off += (size_t)snprintf(want + off, sizeof(want) - off, "%s%s%s", i ? (i == n - 1 ? " or " : ", ") : ", expected ",
+						nm[0] == '"' ? "" : "", nm);
+			if (off >= sizeof(want))
+				break;
+		}
+	}
+	/* bison quotes aliases: strip the quotes for readability */
+	char clean[256];
+	size_t j = 0;
+	for (size_t i = 0; want[i] && j + 1 < sizeof(clean); i++)
+		if (want[i] != '"')
+			clean[j++] = want[i];
+	clean[j] = '\0';
+	diag_error(lx->d, loc, "syntax error: unexpected %s%s", got, clean);
+	return 0;
+}
+
+static void do_include(struct lexer *lx, struct stmt *s, WGC_YYLTYPE *l)
+{
+	if (lx->depth >= 16) {
+		diag_error(lx->d, loc_of(l), "includes nested too deeply (limit 16): is there a cycle?");
+		return;
+	}
+	char path[PATH_MAX];
+	if (s->name[0] == '/') {
+		snprintf(path, sizeof(path), "%s", s->name);
+	} else {
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s", lx->src->path);
+		snprintf(path, sizeof(path), "%s/%s", dirname(dir), s->name);
+	}
+	struct source *src = diags_load(lx->d, path);
+	if (!src) {
+		diag_error(lx->d, loc_of(l), "cannot include '%s': %s", path, strerror(errno));
+		return;
+	}
+	struct file_ast sub = { .file = src->index };
+	parse_source(lx->d, src, &sub, lx->depth + 1);
+	s->children = sub.stmts;
+	s->n_children = sub.n_stmts;
+	sub.stmts = NULL;
+	sub.n_stmts = 0;
+	file_ast_free(&sub);
+}

@@ -1,0 +1,280 @@
+/* state.c - identity keys, sorting and memory of the shared state type. */
+#include "state.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define CMP(a, b) do { if ((a) != (b)) return (a) < (b) ? -1 : 1; } while (0)
+
+int ipaddr_cmp(const struct ipaddr *a, const struct ipaddr *b)
+{
+	CMP(a->family, b->family);
+	int c = memcmp(a->bytes, b->bytes, 16);
+	if (c)
+		return c < 0 ? -1 : 1;
+	CMP(a->len, b->len);
+	return 0;
+}
+
+static int port_cmp(const struct portrange *a, const struct portrange *b)
+{
+	CMP(a->lo, b->lo);
+	CMP(a->hi, b->hi);
+	return 0;
+}
+
+int state_sysctl_cmp(const struct st_sysctl *a, const struct st_sysctl *b)
+{
+	return strcmp(a->key, b->key);
+}
+
+int state_link_cmp(const struct st_link *a, const struct st_link *b)
+{
+	return strcmp(a->name, b->name);
+}
+
+int state_addr_cmp(const struct st_addr *a, const struct st_addr *b)
+{
+	int c = strcmp(a->dev, b->dev);
+	return c ? c : ipaddr_cmp(&a->addr, &b->addr);
+}
+
+int state_wgdev_cmp(const struct st_wgdev *a, const struct st_wgdev *b)
+{
+	return strcmp(a->name, b->name);
+}
+
+int state_wgpeer_cmp(const struct st_wgpeer *a, const struct st_wgpeer *b)
+{
+	int c = strcmp(a->dev, b->dev);
+	if (c)
+		return c;
+	c = memcmp(a->public_key, b->public_key, WGC_KEY_LEN);
+	return c < 0 ? -1 : c > 0;
+}
+
+/* A rule has no kernel-side id: the kernel matches deletes on every attribute, so the identity is
+ * the whole rule. Family and priority come first so the sorted set is in kernel evaluation order. */
+int state_rule_cmp(const struct st_rule *a, const struct st_rule *b)
+{
+	int c;
+	CMP(a->family, b->family);
+	CMP(a->priority, b->priority);
+	CMP(a->invert, b->invert);
+	if ((c = ipaddr_cmp(&a->src, &b->src)) || (c = ipaddr_cmp(&a->dst, &b->dst)))
+		return c;
+	if ((c = strcmp(a->iif, b->iif)) || (c = strcmp(a->oif, b->oif)))
+		return c < 0 ? -1 : 1;
+	CMP(a->has_fwmark, b->has_fwmark);
+	CMP(a->fwmark, b->fwmark);
+	CMP(a->fwmask, b->fwmask);
+	CMP(a->has_uid, b->has_uid);
+	CMP(a->uid_lo, b->uid_lo);
+	CMP(a->uid_hi, b->uid_hi);
+	CMP(a->ipproto, b->ipproto);
+	if ((c = port_cmp(&a->sport, &b->sport)) || (c = port_cmp(&a->dport, &b->dport)))
+		return c;
+	CMP(a->tos, b->tos);
+	CMP(a->action, b->action);
+	CMP(a->table, b->table);
+	CMP(a->goto_priority, b->goto_priority);
+	CMP(a->suppress_prefixlen, b->suppress_prefixlen);
+	return 0;
+}
+
+int state_route_cmp(const struct st_route *a, const struct st_route *b)
+{
+	CMP(a->family, b->family);
+	CMP(a->table, b->table);
+	int c = ipaddr_cmp(&a->dst, &b->dst);
+	if (c)
+		return c;
+	CMP(a->metric, b->metric);
+	return 0;
+}
+
+#define SORTER(name, type, cmpfn) \
+	static int name(const void *a, const void *b) { return cmpfn((const type *)a, (const type *)b); }
+SORTER(q_sysctl, struct st_sysctl, state_sysctl_cmp)
+SORTER(q_link, struct st_link, state_link_cmp)
+SORTER(q_addr, struct st_addr, state_addr_cmp)
+SORTER(q_wgdev, struct st_wgdev, state_wgdev_cmp)
+SORTER(q_wgpeer, struct st_wgpeer, state_wgpeer_cmp)
+SORTER(q_rule, struct st_rule, state_rule_cmp)
+SORTER(q_route, struct st_route, state_route_cmp)
+
+/* Removes adjacent elements that compare equal, keeping the first. Only plain-data kinds. */
+static size_t dedup(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	char *p = base;
+	size_t out = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (out && !cmp(p + (out - 1) * size, p + i * size))
+			continue;
+		if (out != i)
+			memcpy(p + out * size, p + i * size, size);
+		out++;
+	}
+	return out;
+}
+
+static int cmp_allowed(const void *a, const void *b)
+{
+	return ipaddr_cmp(a, b);
+}
+
+void state_sort(struct state *s)
+{
+	qsort(s->sysctls, s->n_sysctls, sizeof(*s->sysctls), q_sysctl);
+	qsort(s->links, s->n_links, sizeof(*s->links), q_link);
+	qsort(s->addrs, s->n_addrs, sizeof(*s->addrs), q_addr);
+	s->n_addrs = dedup(s->addrs, s->n_addrs, sizeof(*s->addrs), q_addr);
+	qsort(s->wgdevs, s->n_wgdevs, sizeof(*s->wgdevs), q_wgdev);
+	for (size_t i = 0; i < s->n_wgpeers; i++) {
+		struct st_wgpeer *p = &s->wgpeers[i];
+		qsort(p->allowed_ips, p->n_allowed_ips, sizeof(*p->allowed_ips), cmp_allowed);
+		p->n_allowed_ips = dedup(p->allowed_ips, p->n_allowed_ips, sizeof(*p->allowed_ips), cmp_allowed);
+	}
+	qsort(s->wgpeers, s->n_wgpeers, sizeof(*s->wgpeers), q_wgpeer);
+	qsort(s->rules, s->n_rules, sizeof(*s->rules), q_rule);
+	s->n_rules = dedup(s->rules, s->n_rules, sizeof(*s->rules), q_rule);
+	qsort(s->routes, s->n_routes, sizeof(*s->routes), q_route);
+	s->n_routes = dedup(s->routes, s->n_routes, sizeof(*s->routes), q_route);
+}
+
+void state_free(struct state *s)
+{
+	for (size_t i = 0; i < s->n_sysctls; i++) {
+		free(s->sysctls[i].key);
+		free(s->sysctls[i].value);
+	}
+	for (size_t i = 0; i < s->n_wgdevs; i++)
+		free(s->wgdevs[i].private_key_path);
+	for (size_t i = 0; i < s->n_wgpeers; i++) {
+		struct st_wgpeer *p = &s->wgpeers[i];
+		free(p->name);
+		free(p->preshared_key_path);
+		free(p->endpoint_host);
+		free(p->allowed_ips);
+	}
+	free(s->sysctls);
+	free(s->links);
+	free(s->addrs);
+	free(s->wgdevs);
+	free(s->wgpeers);
+	free(s->rules);
+	free(s->routes);
+	free(s->nft.text);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Growth: capacity is the next power of two >= n, so appends are amortised O(1) without a
+ * separate capacity field. */
+static void *grow(void **arr, size_t *n, size_t size)
+{
+	size_t cap = 1;
+	while (cap < *n)
+		cap <<= 1;
+	if (*n == 0 || *n == cap) {
+		size_t ncap = *n ? cap * 2 : 4;
+		void *p = realloc(*arr, ncap * size);
+		if (!p)
+			return NULL;
+		*arr = p;
+	}
+	char *e = (char *)*arr + *n * size;
+	memset(e, 0, size);
+	(*n)++;
+	return e;
+}
+
+#define ADDER(fn, type, arr, cnt) \
+	type *fn(struct state *s) { return grow((void **)&s->arr, &s->cnt, sizeof(type)); }
+ADDER(state_add_sysctl, struct st_sysctl, sysctls, n_sysctls)
+ADDER(state_add_link, struct st_link, links, n_links)
+ADDER(state_add_addr, struct st_addr, addrs, n_addrs)
+ADDER(state_add_wgdev, struct st_wgdev, wgdevs, n_wgdevs)
+ADDER(state_add_wgpeer, struct st_wgpeer, wgpeers, n_wgpeers)
+
+struct st_rule *state_add_rule(struct state *s)
+{
+	struct st_rule *r = grow((void **)&s->rules, &s->n_rules, sizeof(*r));
+	if (r)
+		r->suppress_prefixlen = -1;
+	return r;
+}
+
+ADDER(state_add_route, struct st_route, routes, n_routes)
+
+uint64_t fnv1a64(const char *data, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)data[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+void state_set_nft(struct state *s, char *text)
+{
+	free(s->nft.text);
+	s->nft.text = text;
+	s->nft.present = text != NULL;
+	snprintf(s->nft.fingerprint, sizeof(s->nft.fingerprint), "%016llx",
+		 text ? (unsigned long long)fnv1a64(text, strlen(text)) : 0ULL);
+}
+
+const char *ipaddr_host_str(const struct ipaddr *a, char *buf, size_t len)
+{
+	if (!a->family || !inet_ntop(a->family, a->bytes, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+const char *ipaddr_str(const struct ipaddr *a, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN];
+	ipaddr_host_str(a, host, sizeof(host));
+	snprintf(buf, len, "%s/%u", host, a->len);
+	return buf;
+}
+
+bool ipaddr_is_default(const struct ipaddr *a)
+{
+	return a->family && a->len == 0;
+}
+
+static bool prefix_match(const uint8_t *a, const uint8_t *b, unsigned len)
+{
+	unsigned full = len / 8, rem = len % 8;
+	if (memcmp(a, b, full))
+		return false;
+	if (!rem)
+		return true;
+	uint8_t m = (uint8_t)(0xff << (8 - rem));
+	return (a[full] & m) == (b[full] & m);
+}
+
+bool ipaddr_contains(const struct ipaddr *net, const struct ipaddr *addr)
+{
+	return net->family == addr->family && addr->len >= net->len &&
+	       prefix_match(net->bytes, addr->bytes, net->len);
+}
+
+bool ipaddr_overlaps(const struct ipaddr *a, const struct ipaddr *b)
+{
+	return ipaddr_contains(a, b) || ipaddr_contains(b, a);
+}
+
+bool ipaddr_host_bits_set(const struct ipaddr *a)
+{
+	unsigned bits = a->family == AF_INET ? 32 : 128;
+	for (unsigned i = a->len; i < bits; i++)
+		if (a->bytes[i / 8] & (0x80 >> (i % 8)))
+			return true;
+	return false;
+}

@@ -1,0 +1,183 @@
+/* state.h - the one type for the kernel state wgc manages.
+ *
+ * The compiler lowers a policy into a `struct state` (desired); the runtime reads the kernel into a
+ * `struct state` (observed). Both are sets of objects kept sorted by an identity key, so a diff is a
+ * merge walk over two sorted arrays. This header is the only thing compiler/ and runtime/ share.
+ *
+ * Ownership: a state owns every array and string hanging off it; state_free() releases them all.
+ */
+#ifndef WGC_STATE_H
+#define WGC_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WGC_RTPROT 87          /* protocol number on every route and rule wgc owns ("wgc") */
+#define WGC_NFT_TABLE "wgc"    /* nft table wgc owns, family inet */
+#define WGC_IFNAMSIZ 16
+#define WGC_KEY_LEN 32
+
+/* An address or prefix of one family. len is the prefix length (32/128 for a host). */
+struct ipaddr {
+	uint8_t family;        /* AF_INET or AF_INET6; 0 = unset */
+	uint8_t len;
+	uint8_t bytes[16];
+};
+
+struct portrange {
+	uint16_t lo, hi;       /* lo == hi == 0: unset */
+};
+
+/* A network interface wgc creates (WireGuard tunnels). */
+struct st_link {
+	char name[WGC_IFNAMSIZ];
+	char kind[16];         /* "wireguard" */
+	uint32_t mtu;          /* 0 = kernel default */
+	bool up;
+};
+
+/* An address on an interface wgc created. Key: dev, family, bytes, len. */
+struct st_addr {
+	char dev[WGC_IFNAMSIZ];
+	struct ipaddr addr;
+};
+
+/* A WireGuard device's own settings. Key: name. The private key is never held here: only its
+ * path (desired) or the public key derived from it (observed, and desired at apply time). */
+struct st_wgdev {
+	char name[WGC_IFNAMSIZ];
+	char *private_key_path;        /* owned; NULL in observed state */
+	uint8_t public_key[WGC_KEY_LEN];
+	bool has_public_key;
+	uint16_t listen_port;          /* 0 = random */
+	uint32_t fwmark;               /* 0 = none */
+};
+
+/* A peer of a WireGuard device. Key: dev, public_key. */
+struct st_wgpeer {
+	char dev[WGC_IFNAMSIZ];
+	char *name;                    /* owned; policy name, NULL when read from the kernel */
+	uint8_t public_key[WGC_KEY_LEN];
+	char *preshared_key_path;      /* owned; NULL = none */
+	bool has_preshared_key;        /* observed: the kernel holds a non-zero psk */
+	char *endpoint_host;           /* owned; host name or literal address, NULL = none */
+	uint16_t endpoint_port;
+	struct ipaddr endpoint;        /* resolved literal; family 0 if host name not yet resolved */
+	struct ipaddr *allowed_ips;    /* owned, sorted */
+	size_t n_allowed_ips;
+	uint16_t keepalive;            /* seconds, 0 = off */
+};
+
+enum rule_action {
+	RULE_LOOKUP = 1,       /* FR_ACT_TO_TBL */
+	RULE_GOTO = 2,         /* FR_ACT_GOTO */
+	RULE_BLACKHOLE = 6,    /* FR_ACT_BLACKHOLE */
+	RULE_UNREACHABLE = 7,  /* FR_ACT_UNREACHABLE */
+	RULE_PROHIBIT = 8,     /* FR_ACT_PROHIBIT */
+};
+
+/* An ip rule. Key: family, priority, then every selector and the action (see state_rule_cmp). */
+struct st_rule {
+	uint8_t family;                /* AF_INET or AF_INET6 */
+	uint32_t priority;
+	bool invert;                   /* "not" */
+	struct ipaddr src, dst;        /* family 0 = any */
+	char iif[WGC_IFNAMSIZ], oif[WGC_IFNAMSIZ];
+	bool has_fwmark;
+	uint32_t fwmark, fwmask;
+	bool has_uid;
+	uint32_t uid_lo, uid_hi;
+	uint8_t ipproto;               /* 0 = any */
+	struct portrange sport, dport;
+	uint8_t tos;
+	uint8_t action;                /* enum rule_action */
+	uint32_t table;                /* RULE_LOOKUP */
+	uint32_t goto_priority;        /* RULE_GOTO */
+	int suppress_prefixlen;        /* -1 = unset */
+	uint8_t protocol;              /* WGC_RTPROT for ours */
+};
+
+enum route_type {
+	ROUTE_UNICAST = 1,     /* RTN_UNICAST */
+	ROUTE_BLACKHOLE = 6,   /* RTN_BLACKHOLE */
+	ROUTE_UNREACHABLE = 7, /* RTN_UNREACHABLE */
+	ROUTE_PROHIBIT = 8,    /* RTN_PROHIBIT */
+	ROUTE_THROW = 9,       /* RTN_THROW */
+};
+
+/* A route. Key: family, table, dst, metric (what the kernel treats as the route's identity). */
+struct st_route {
+	uint8_t family;
+	uint32_t table;
+	struct ipaddr dst;             /* len 0 = default */
+	uint32_t metric;
+	uint8_t type;                  /* enum route_type */
+	char dev[WGC_IFNAMSIZ];        /* "" = none */
+	struct ipaddr via;             /* family 0 = none */
+	struct ipaddr src;             /* preferred source, family 0 = none */
+	uint8_t protocol;
+};
+
+/* A sysctl the policy needs. Key: key. */
+struct st_sysctl {
+	char *key;                     /* owned, e.g. "net.ipv4.conf.all.src_valid_mark" */
+	char *value;                   /* owned */
+};
+
+/* wgc's nftables table, as one object: its ruleset text and a fingerprint of it. The runtime
+ * compares fingerprints (stored in the table's comment) instead of listing sets and rules. */
+struct st_nft {
+	bool present;
+	char *text;                    /* owned; the body `nft -f` accepts, NULL if not known */
+	char fingerprint[17];          /* 16 hex digits of a 64-bit FNV-1a over text */
+};
+
+struct state {
+	struct st_sysctl *sysctls;  size_t n_sysctls;
+	struct st_link *links;      size_t n_links;
+	struct st_addr *addrs;      size_t n_addrs;
+	struct st_wgdev *wgdevs;    size_t n_wgdevs;
+	struct st_wgpeer *wgpeers;  size_t n_wgpeers;
+	struct st_rule *rules;      size_t n_rules;
+	struct st_route *routes;    size_t n_routes;
+	struct st_nft nft;
+};
+
+/* Identity comparisons: <0, 0, >0. Two objects with cmp == 0 are "the same object"; whether they
+ * are equal in every attribute is state_*_equal. */
+int state_sysctl_cmp(const struct st_sysctl *a, const struct st_sysctl *b);
+int state_link_cmp(const struct st_link *a, const struct st_link *b);
+int state_addr_cmp(const struct st_addr *a, const struct st_addr *b);
+int state_wgdev_cmp(const struct st_wgdev *a, const struct st_wgdev *b);
+int state_wgpeer_cmp(const struct st_wgpeer *a, const struct st_wgpeer *b);
+int state_rule_cmp(const struct st_rule *a, const struct st_rule *b);
+int state_route_cmp(const struct st_route *a, const struct st_route *b);
+int ipaddr_cmp(const struct ipaddr *a, const struct ipaddr *b);
+
+/* Sort every set by its identity key and drop exact duplicates. */
+void state_sort(struct state *s);
+void state_free(struct state *s);
+
+/* Append helpers: return a pointer to a zeroed new element, or NULL on allocation failure. */
+struct st_sysctl *state_add_sysctl(struct state *s);
+struct st_link *state_add_link(struct state *s);
+struct st_addr *state_add_addr(struct state *s);
+struct st_wgdev *state_add_wgdev(struct state *s);
+struct st_wgpeer *state_add_wgpeer(struct state *s);
+struct st_rule *state_add_rule(struct state *s);
+struct st_route *state_add_route(struct state *s);
+
+/* Sets nft.text (taking ownership) and computes nft.fingerprint. */
+void state_set_nft(struct state *s, char *text);
+
+/* Formatting helpers shared by emitters and the runtime. buf must hold at least 64 bytes. */
+const char *ipaddr_str(const struct ipaddr *a, char *buf, size_t len);      /* "10.0.0.0/8", "fd00::1/128" */
+const char *ipaddr_host_str(const struct ipaddr *a, char *buf, size_t len); /* without /len */
+bool ipaddr_is_default(const struct ipaddr *a);
+bool ipaddr_contains(const struct ipaddr *net, const struct ipaddr *addr);   /* addr (any len) inside net */
+bool ipaddr_overlaps(const struct ipaddr *a, const struct ipaddr *b);
+bool ipaddr_host_bits_set(const struct ipaddr *a);
+uint64_t fnv1a64(const char *data, size_t len);
+
+#endif
