@@ -19,6 +19,8 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 SRCS := compiler/ast.c compiler/diag.c compiler/check.c compiler/lower.c compiler/lower_nft.c \
         compiler/emit_ip.c compiler/emit_nft.c compiler/emit_json.c compiler/base64.c compiler/fmt.c \
         runtime/state.c grammar/parse.c wgc.c
+RUNTIME_SRCS := runtime/nl.c runtime/rtnl_read.c runtime/rtnl_write.c runtime/diff.c
+SRCS += $(RUNTIME_SRCS)
 GEN  := build/gen/parser.c build/gen/scanner.c
 
 all: wgc

@@ -17,6 +17,7 @@
 #define WGC_NFT_TABLE "wgc"    /* nft table wgc owns, family inet */
 #define WGC_IFNAMSIZ 16
 #define WGC_KEY_LEN 32
+#define WGC_IFALIAS "wgc"     /* alias on every link wgc creates: its ownership tag */
 
 /* An address or prefix of one family. len is the prefix length (32/128 for a host). */
 struct ipaddr {
@@ -29,12 +30,15 @@ struct portrange {
 	uint16_t lo, hi;       /* lo == hi == 0: unset */
 };
 
-/* A network interface wgc creates (WireGuard tunnels). */
+/* A network interface wgc creates (WireGuard tunnels). Key: name. wgc marks the links it creates
+ * with the interface alias WGC_IFALIAS; a link of the same name without it is foreign. */
 struct st_link {
 	char name[WGC_IFNAMSIZ];
-	char kind[16];         /* "wireguard" */
+	char kind[16];         /* "wireguard"; observed: the kernel's kind ("tun" under wireguard-go) */
 	uint32_t mtu;          /* 0 = kernel default */
 	bool up;
+	bool owned;            /* desired: always; observed: carries WGC_IFALIAS */
+	uint32_t ifindex;      /* observed only; not part of identity or equality */
 };
 
 /* An address on an interface wgc created. Key: dev, family, bytes, len. */
@@ -52,6 +56,10 @@ struct st_wgdev {
 	bool has_public_key;
 	uint16_t listen_port;          /* 0 = random */
 	uint32_t fwmark;               /* 0 = none */
+	/* Runtime only, never printed or serialised: the private key as the kernel holds it
+	 * (observed) or as read from private_key_path at plan time (desired). */
+	uint8_t private_key[WGC_KEY_LEN];
+	bool has_private_key;
 };
 
 /* A peer of a WireGuard device. Key: dev, public_key. */
@@ -67,6 +75,13 @@ struct st_wgpeer {
 	struct ipaddr *allowed_ips;    /* owned, sorted */
 	size_t n_allowed_ips;
 	uint16_t keepalive;            /* seconds, 0 = off */
+	/* Runtime only, never printed or serialised: the preshared key (see st_wgdev), and whether
+	 * its bytes are known (observed: always; desired: once read from preshared_key_path). */
+	uint8_t preshared_key[WGC_KEY_LEN];
+	bool preshared_key_known;
+	/* Observed only, not part of equality: what `wg show` prints. */
+	int64_t last_handshake;        /* seconds since the epoch, 0 = never */
+	uint64_t rx_bytes, tx_bytes;
 };
 
 enum rule_action {

@@ -1,0 +1,66 @@
+/* nl.h - a libmnl rtnetlink socket: dumps, and pipelined batches of requests.
+ *
+ * A batch packs requests into ~128 KiB sendmsg() calls without asking for an ack per request:
+ * the kernel still answers every failed request with an error naming its sequence number, and
+ * the last request of each sendmsg carries NLM_F_ACK, so its ack is a barrier after which every
+ * request of that sendmsg has been answered. The receive buffer is forced large so no error is
+ * lost. Each request's outcome (0 or -errno) lands in the batch's result array.
+ */
+#ifndef WGC_NL_H
+#define WGC_NL_H
+
+#include <libmnl/libmnl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct nl {
+	struct mnl_socket *sock;
+	uint32_t portid;
+	uint32_t seq;
+	char *buf;             /* receive buffer, NL_RECV_SIZE */
+	char ext_msg[256];     /* the kernel's extended-ack message for the last error */
+};
+
+#define NL_RECV_SIZE (1u << 20)
+#define NL_BATCH_SIZE (128u * 1024)
+
+/* Opens a NETLINK_ROUTE socket with strict checking and extended acks. */
+int nl_open(struct nl *nl);
+void nl_close(struct nl *nl);
+
+/* Sends one dump request (nlh, NLM_F_DUMP set by the caller) and calls cb for every message. */
+int nl_dump(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
+
+/* Sends one request with NLM_F_ACK and waits for its answer. */
+int nl_request(struct nl *nl, struct nlmsghdr *nlh);
+
+struct nl_batch {
+	struct nl *nl;
+	char *buf;             /* requests not sent yet */
+	size_t len, cap;
+	uint32_t first_seq;    /* sequence number of results[0] */
+	int *results;          /* one per request queued: 0, -errno, or 1 (not answered yet) */
+	size_t n, n_cap;
+	size_t sent;           /* requests handed to the kernel so far */
+};
+
+void nl_batch_init(struct nl_batch *b, struct nl *nl);
+void nl_batch_free(struct nl_batch *b);
+
+/* Room for a new request of at most `size` bytes; the caller fills it with mnl_attr_put etc.
+ * and then calls nl_batch_commit. Returns NULL on allocation failure. */
+struct nlmsghdr *nl_batch_new(struct nl_batch *b, uint16_t type, uint16_t flags);
+/* Finishes the request nl_batch_new started. Returns its index in results. */
+size_t nl_batch_commit(struct nl_batch *b, struct nlmsghdr *nlh);
+
+/* Sends everything queued, waiting at each barrier. Returns 0 if every request succeeded, else
+ * the first error; results[] says which requests failed. The first failure stops the sending
+ * of further sendmsg batches (requests in the same sendmsg as the failure may have run: their
+ * results say so). Requests never sent keep result 1. */
+int nl_batch_flush(struct nl_batch *b);
+
+/* The kernel's message for the last error, if it sent one (extended ack), else "". */
+const char *nl_last_ext_msg(const struct nl *nl);
+
+#endif

@@ -1,0 +1,63 @@
+/* plan.h - the difference between desired and observed state, as data.
+ *
+ * diff() merges the two sorted states kind by kind into operations. An operation names the object
+ * before (old) and after (new) it: old NULL creates, new NULL removes, both change. Its inverse is
+ * the same operation with old and new swapped, so printing, applying and rolling back all read the
+ * same array. Operations are in apply order: sysctls and the nftables table (kill switch, marks)
+ * first, then links, WireGuard, addresses, routes, new rules; removals after, in reverse.
+ *
+ * The plan points into both states; they must outlive it.
+ */
+#ifndef WGC_PLAN_H
+#define WGC_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "state.h"
+
+enum op_kind { OP_SYSCTL, OP_NFT, OP_LINK, OP_WGDEV, OP_WGPEER, OP_ADDR, OP_ROUTE, OP_RULE };
+
+struct op {
+	enum op_kind kind;
+	const void *old;       /* object in the observed state, NULL when created */
+	const void *new;       /* object in the desired state, NULL when removed */
+	bool drift;            /* old is wgc's own object, changed by someone else since the last apply */
+};
+
+struct collision {
+	char *msg;             /* owned: names the policy's object and the foreign one */
+};
+
+struct plan {
+	struct op *ops;
+	size_t n_ops;
+	struct collision *collisions;  /* foreign objects in the way: the plan cannot be applied */
+	size_t n_collisions;
+	size_t n_add, n_change, n_remove;
+};
+
+/* Compares desired with observed (both sorted) into p. last: the state wgc applied last time
+ * (sorted), or NULL, to tell drift from policy changes. Returns 0 or -ENOMEM. */
+int diff(const struct state *desired, const struct state *observed, const struct state *last, struct plan *p);
+void plan_free(struct plan *p);
+
+static inline bool op_is_add(const struct op *o) { return !o->old; }
+static inline bool op_is_remove(const struct op *o) { return !o->new; }
+
+/* The plan for removing everything wgc owns in observed (`wgc destroy`). */
+int diff_destroy(const struct state *observed, struct plan *p);
+
+/* Terraform-style text: `+` add, `-` remove, `~` change with old -> new, then one summary line. */
+void plan_print(FILE *out, const struct plan *p, bool color);
+/* The plan as JSON (stable key order). Caller frees. */
+char *plan_json(const struct plan *p);
+
+/* Equality of two objects of the same identity, in every attribute wgc manages. */
+bool state_link_equal(const struct st_link *a, const struct st_link *b);
+bool state_wgdev_equal(const struct st_wgdev *a, const struct st_wgdev *b);
+bool state_wgpeer_equal(const struct st_wgpeer *a, const struct st_wgpeer *b);
+bool state_route_equal(const struct st_route *a, const struct st_route *b);
+
+#endif

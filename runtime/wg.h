@@ -1,0 +1,60 @@
+/* wg.h - WireGuard devices and peers, through whichever backend serves a device.
+ *
+ * As in wireguard-tools' ipc.c: a device whose UAPI socket exists (WGC_WG_RUNDIR/NAME.sock, served by
+ * wireguard-go or boringtun) is spoken to in the UAPI text protocol (wg_uapi.c); any other device
+ * through the kernel's generic-netlink family "wireguard" (wg_genl.c). Both fill and take the same
+ * state types. Errors are negative errno values; a message for the user is written to err (may be
+ * NULL) — never key material.
+ */
+#ifndef WGC_WG_H
+#define WGC_WG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "state.h"
+
+#define WGC_WG_RUNDIR "/var/run/wireguard"
+
+struct wg_err {
+	char msg[256];
+};
+
+/* Creates WireGuard device name: RTM_NEWLINK kind "wireguard"; where the kernel has no such kind,
+ * starts the userspace implementation ($WGC_USERSPACE_IMPLEMENTATION, else
+ * $WG_QUICK_USERSPACE_IMPLEMENTATION, else "wireguard-go") and waits until its UAPI socket answers.
+ * The link gets the alias WGC_IFALIAS. Fails with -EEXIST if a link of that name exists. */
+int wg_create(const char *name, struct wg_err *err);
+
+/* Removes device name (RTM_DELLINK; a userspace implementation exits when its TUN device goes,
+ * and its socket is removed). */
+int wg_delete(const char *name, struct wg_err *err);
+
+/* Appends the device's settings (st_wgdev, private key included in the runtime-only field, public
+ * key derived) and every peer (st_wgpeer, allowed-ips sorted, statistics filled) to out.
+ * Returns -ENODEV if the device does not exist or is not a WireGuard device. */
+int wg_read(const char *name, struct state *out, struct wg_err *err);
+
+/* One configuration transaction on one device, like `wg set`: device settings (if dev is not
+ * NULL: private key from dev->private_key when has_private_key, listen port, fwmark), peers to
+ * create or update (allowed-ips replaced by the given list, endpoint, keepalive, preshared key
+ * from the runtime-only field when has_preshared_key, else removed), and peers to remove.
+ * Peers not named are not touched: their sessions and handshakes survive. */
+struct wg_set {
+	const char *name;
+	const struct st_wgdev *dev;
+	const struct st_wgpeer *const *set;
+	size_t n_set;
+	const struct st_wgpeer *const *remove;
+	size_t n_remove;
+};
+int wg_apply(const struct wg_set *s, struct wg_err *err);
+
+/* Reads a key file (base64, as `wg genkey` writes it) into key. Returns 0 or a negative errno
+ * with a message naming the file (never its content). */
+int wg_read_key_file(const char *path, uint8_t key[WGC_KEY_LEN], struct wg_err *err);
+
+/* X25519: the public key of a private key (curve25519.c). */
+void wg_public_key(uint8_t pub[WGC_KEY_LEN], const uint8_t priv[WGC_KEY_LEN]);
+
+#endif
