@@ -8,6 +8,7 @@
 #include "emit.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "base64.h"
@@ -128,7 +129,7 @@ static void put_wireguard(FILE *out, const struct state *s, int family)
 		fputc('\n', out);
 	}
 	for (size_t i = 0; i < s->n_sysctls; i++)
-		if (family == AF_INET || s->sysctls[i].key[4] == '6')
+		if (family == AF_INET || !strncmp(s->sysctls[i].key, "net.ipv6.", 9))
 			fprintf(out, "# sysctl %s=%s\n", s->sysctls[i].key, s->sysctls[i].value);
 	if (s->nft.present)
 		fprintf(out, "# nftables: table inet %s (wgc compile --format nft)\n", WGC_NFT_TABLE);
@@ -139,10 +140,10 @@ int emit_ip(FILE *out, const struct state *s, int family)
 	fprintf(out, "# wgc: ip %s-batch input; routes and rules carry protocol %u (wgc)\n",
 		family == AF_INET6 ? "-6 " : "", WGC_RTPROT);
 	put_wireguard(out, s, family);
+	/* In both families: each batch must stand alone, and IPv6 routes need the link up too. */
 	for (size_t i = 0; i < s->n_links; i++) {
 		const struct st_link *l = &s->links[i];
-		if (family == AF_INET)
-			fprintf(out, "link set dev %s mtu %u%s\n", l->name, l->mtu, l->up ? " up" : "");
+		fprintf(out, "link set dev %s mtu %u%s\n", l->name, l->mtu, l->up ? " up" : "");
 	}
 	for (size_t i = 0; i < s->n_addrs; i++) {
 		char a[64];

@@ -98,24 +98,63 @@ static void comments_before(struct fmt *x, int line, int depth)
 	}
 }
 
-/* Ends an item that ended on source line `line`: a comment on that line (or any line up to it)
- * goes at the end of the printed line. */
-static void end_line(struct fmt *x, int line)
+/* Ends an item at depth `depth` that ended on source line `line`: the first comment on a line up
+ * to it goes at the end of the printed line, any further ones (inside a multi-line list) on lines
+ * of their own below it, indented as the item. */
+static void end_line(struct fmt *x, int line, int depth)
 {
 	bool first = true;
 	while (x->next_comment < x->f->n_comments && x->f->comments[x->next_comment].loc.line <= line) {
-		fprintf(x->out, first ? " %s" : "\n%s", x->f->comments[x->next_comment++].text);
+		if (first) {
+			fputc(' ', x->out);
+		} else {
+			fputc('\n', x->out);
+			indent(x, depth);
+		}
+		fputs(x->f->comments[x->next_comment++].text, x->out);
 		first = false;
 	}
 	fputc('\n', x->out);
 	x->last_line = line;
 }
 
-static int value_last_line(const struct value *v)
+/* Skips a comment or a string that starts at p; returns its last character. */
+static const char *skip_comment_or_string(const char *p)
 {
-	int l = v->loc.line;
+	char end = *p == '#' ? '\n' : '"';
+	while (p[1] && p[1] != '\n' && p[1] != end)
+		p++;
+	return p[1] == '"' ? p + 1 : p;
+}
+
+/* The source line of the '}' that closes a braced list: a list may span lines, and its location
+ * is only that of its '{'. */
+static int brace_end_line(const struct fmt *x, const struct value *v)
+{
+	struct loc open = v->loc;
+	open.len = 1;
+	const char *p = diags_text_at(x->d, open);
+	if (!p || *p != '{')
+		return v->loc.line;
+	int line = v->loc.line, depth = 0;
+	for (; *p; p++) {
+		if (*p == '\n')
+			line++;
+		else if (*p == '#' || *p == '"')
+			p = skip_comment_or_string(p);
+		else if (*p == '{')
+			depth++;
+		else if (*p == '}' && --depth == 0)
+			break;
+	}
+	return line;
+}
+
+static int value_last_line(const struct fmt *x, const struct value *v)
+{
+	int l = v->kind == VAL_LIST && v->braced ? brace_end_line(x, v) : v->loc.line;
 	for (size_t i = 0; i < v->n_items; i++) {
-		int k = value_last_line(&v->items[i]);
+		int k = value_last_line(x, &v->items[i]);
 		l = k > l ? k : l;
 	}
 	return l;
@@ -132,9 +171,9 @@ static void put_opt(struct fmt *x, const struct option *o)
 	}
 }
 
-static int opt_last_line(const struct option *o)
+static int opt_last_line(const struct fmt *x, const struct option *o)
 {
-	int l = value_last_line(&o->val);
+	int l = value_last_line(x, &o->val);
 	return l > o->loc.line ? l : o->loc.line;
 }
 
@@ -153,7 +192,7 @@ static void put_block(struct fmt *x, const struct stmt *s, int depth)
 			blank_before(x, line);
 			indent(x, depth);
 			put_opt(x, &s->opts[io]);
-			end_line(x, opt_last_line(&s->opts[io]));
+			end_line(x, opt_last_line(x, &s->opts[io]), depth);
 			io++;
 		} else {
 			put_stmt(x, &s->children[ic++], depth);
@@ -180,12 +219,12 @@ static void put_stmt(struct fmt *x, const struct stmt *s, int depth)
 	case STMT_ASSIGN:
 		fprintf(x->out, "%s = ", s->name);
 		put_value(x, &s->val);
-		last = value_last_line(&s->val);
+		last = value_last_line(x, &s->val);
 		break;
 	case STMT_TUNNEL:
 	case STMT_PEER:
 		fprintf(x->out, "%s %s {", heads[s->kind], s->name);
-		end_line(x, s->loc.line);
+		end_line(x, s->loc.line, depth);
 		put_block(x, s, depth + 1);
 		indent(x, depth);
 		fputc('}', x->out);
@@ -198,17 +237,17 @@ static void put_stmt(struct fmt *x, const struct stmt *s, int depth)
 		if (s->val.kind != VAL_NONE) {
 			fputc(' ', x->out);
 			put_value(x, &s->val);
-			last = value_last_line(&s->val);
+			last = value_last_line(x, &s->val);
 		}
 		for (size_t i = 0; i < s->n_opts; i++) {
 			fputc(' ', x->out);
 			put_opt(x, &s->opts[i]);
-			int l = opt_last_line(&s->opts[i]);
+			int l = opt_last_line(x, &s->opts[i]);
 			last = l > last ? l : last;
 		}
 		break;
 	}
-	end_line(x, last);
+	end_line(x, last, depth);
 }
 
 int fmt_file(FILE *out, const struct diags *d, const struct file_ast *f)

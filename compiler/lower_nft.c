@@ -151,17 +151,28 @@ static void end_line(FILE *f, struct line *l)
 	free(l->buf);
 }
 
-/* One rule per family that sel has addresses of, or one family-independent rule if it has none.
- * action: text after the selectors, or NULL to set mark/mask. */
+static bool has_family(const struct p_prefixes *ps, int af)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		if (ps->v[i].family == af)
+			return true;
+	return false;
+}
+
+/* Whether sel can match packets of family af: each address list it has must hold a prefix of af
+ * (`from { 10.0.0.0/8, fd00::/8 } to 192.168.0.0/16` matches no IPv6 packet). */
+static bool sel_matches_family(const struct p_sel *sel, int af)
+{
+	return (!sel->from.n || has_family(&sel->from, af)) && (!sel->to.n || has_family(&sel->to, af));
+}
+
+/* One rule per family that sel can match by its addresses, or one family-independent rule if it
+ * has none. action: text after the selectors, or NULL to set mark/mask. */
 static void put_rule_line(FILE *f, const struct p_sel *sel, const char *action, uint32_t mark, uint32_t mask)
 {
 	bool addrs = sel->from.n || sel->to.n;
 	for (int af = addrs ? AF_INET : 0;; af = AF_INET6) {
-		bool has = !af;
-		for (size_t i = 0; af && i < sel->from.n; i++)
-			has |= sel->from.v[i].family == af;
-		for (size_t i = 0; af && i < sel->to.n; i++)
-			has |= sel->to.v[i].family == af;
+		bool has = !af || sel_matches_family(sel, af);
 		struct line l;
 		if (has && begin_line(&l)) {
 			put_sel(l.m, sel, af);
@@ -260,7 +271,8 @@ static void put_marks(FILE *f, const struct policy *p, enum nft_hook hook)
 		const struct p_intent *in = &p->intents[i];
 		if (!in->needs_mark || (hook == HOOK_PREROUTING && local_only(&in->sel)))
 			continue;
-		if (hook == HOOK_OUTPUT && in->sel.iif)
+		/* The input interface is not known in output, the output interface not yet in prerouting. */
+		if ((hook == HOOK_OUTPUT && in->sel.iif) || (hook == HOOK_PREROUTING && in->sel.oif))
 			continue;
 		if (!any)
 			hook == HOOK_OUTPUT ? chain_head(f, "marks_out", "route", "output", "mangle")

@@ -126,23 +126,28 @@ static int cmp_allowed(const void *a, const void *b)
 	return ipaddr_cmp(a, b);
 }
 
+/* qsort, then dedup if asked; an empty set may have a NULL array, which qsort must not be given. */
+static size_t sort_set(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *), bool unique)
+{
+	if (n < 2)
+		return n;
+	qsort(base, n, size, cmp);
+	return unique ? dedup(base, n, size, cmp) : n;
+}
+
 void state_sort(struct state *s)
 {
-	qsort(s->sysctls, s->n_sysctls, sizeof(*s->sysctls), q_sysctl);
-	qsort(s->links, s->n_links, sizeof(*s->links), q_link);
-	qsort(s->addrs, s->n_addrs, sizeof(*s->addrs), q_addr);
-	s->n_addrs = dedup(s->addrs, s->n_addrs, sizeof(*s->addrs), q_addr);
-	qsort(s->wgdevs, s->n_wgdevs, sizeof(*s->wgdevs), q_wgdev);
+	s->n_sysctls = sort_set(s->sysctls, s->n_sysctls, sizeof(*s->sysctls), q_sysctl, false);
+	s->n_links = sort_set(s->links, s->n_links, sizeof(*s->links), q_link, false);
+	s->n_addrs = sort_set(s->addrs, s->n_addrs, sizeof(*s->addrs), q_addr, true);
+	s->n_wgdevs = sort_set(s->wgdevs, s->n_wgdevs, sizeof(*s->wgdevs), q_wgdev, false);
 	for (size_t i = 0; i < s->n_wgpeers; i++) {
 		struct st_wgpeer *p = &s->wgpeers[i];
-		qsort(p->allowed_ips, p->n_allowed_ips, sizeof(*p->allowed_ips), cmp_allowed);
-		p->n_allowed_ips = dedup(p->allowed_ips, p->n_allowed_ips, sizeof(*p->allowed_ips), cmp_allowed);
+		p->n_allowed_ips = sort_set(p->allowed_ips, p->n_allowed_ips, sizeof(*p->allowed_ips), cmp_allowed, true);
 	}
-	qsort(s->wgpeers, s->n_wgpeers, sizeof(*s->wgpeers), q_wgpeer);
-	qsort(s->rules, s->n_rules, sizeof(*s->rules), q_rule);
-	s->n_rules = dedup(s->rules, s->n_rules, sizeof(*s->rules), q_rule);
-	qsort(s->routes, s->n_routes, sizeof(*s->routes), q_route);
-	s->n_routes = dedup(s->routes, s->n_routes, sizeof(*s->routes), q_route);
+	s->n_wgpeers = sort_set(s->wgpeers, s->n_wgpeers, sizeof(*s->wgpeers), q_wgpeer, false);
+	s->n_rules = sort_set(s->rules, s->n_rules, sizeof(*s->rules), q_rule, true);
+	s->n_routes = sort_set(s->routes, s->n_routes, sizeof(*s->routes), q_route, true);
 }
 
 void state_free(struct state *s)
