@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# tests/golden/run.sh - compile every example in every format and compare with the committed output.
+#
+# For each examples/NAME.wg: `wgc compile --format ip` (NAME.ip), `--format ip -6` (NAME.ip6),
+# `--format nft` (NAME.nft) and `--format json` (NAME.json) must exit 0 and print exactly the golden
+# file. WGC_UPDATE=1 rewrites the golden files instead (review the diff before committing it).
+# Also: compile output is deterministic, and no output carries the content of a key file.
+set -u
+cd "$(dirname "$0")/../.."
+T_NAME=golden
+source tests/lib.sh
+
+GOLDEN=tests/golden
+
+# compile NAME OUT ARGS...: runs wgc compile ARGS, stdout to OUT; records a failure on non-zero exit.
+compile() {
+	local name=$1 out=$2
+	shift 2
+	local rc=0
+	"$WGC" compile "$@" >"$out" 2>"$T_TMP/stderr" || rc=$?
+	if [ "$rc" -eq 0 ]; then
+		pass "$name: exit 0"
+	else
+		fail "$name: exit $rc" "$(cat "$T_TMP/stderr")"
+	fi
+	return "$rc"
+}
+
+# golden NAME EXT ARGS...: one format of one example against tests/golden/NAME.EXT.
+golden() {
+	local name=$1 ext=$2
+	shift 2
+	local out="$T_TMP/$name.$ext"
+	compile "$name.$ext" "$out" "$@" || return 0
+	if [ -n "${WGC_UPDATE:-}" ]; then
+		cp "$out" "$GOLDEN/$name.$ext"
+		echo "updated $GOLDEN/$name.$ext"
+	elif [ ! -f "$GOLDEN/$name.$ext" ]; then
+		fail "$name.$ext: no golden file $GOLDEN/$name.$ext (run with WGC_UPDATE=1)"
+	else
+		expect_same "$name.$ext: output" "$GOLDEN/$name.$ext" "$out"
+	fi
+}
+
+# deterministic NAME ARGS...: two runs give the same bytes.
+deterministic() {
+	local name=$1
+	shift
+	"$WGC" compile "$@" >"$T_TMP/run1" 2>/dev/null
+	"$WGC" compile "$@" >"$T_TMP/run2" 2>/dev/null
+	if cmp -s "$T_TMP/run1" "$T_TMP/run2"; then
+		pass "$name: deterministic"
+	else
+		fail "$name: two runs differ" "$(diff -u "$T_TMP/run1" "$T_TMP/run2")"
+	fi
+}
+
+for wg in examples/*.wg; do
+	name=$(basename "$wg" .wg)
+	golden "$name" ip --format ip "$wg"
+	golden "$name" ip6 --format ip -6 "$wg"
+	golden "$name" nft --format nft "$wg"
+	golden "$name" json --format json "$wg"
+	deterministic "$name.ip" --format ip "$wg"
+	deterministic "$name.ip6" --format ip -6 "$wg"
+	deterministic "$name.nft" --format nft "$wg"
+	deterministic "$name.json" --format json "$wg"
+done
+
+# Every golden file belongs to an example (a renamed example leaves no stale golden file behind).
+for g in "$GOLDEN"/*.ip "$GOLDEN"/*.ip6 "$GOLDEN"/*.nft "$GOLDEN"/*.json; do
+	[ -e "$g" ] || continue
+	base=$(basename "$g")
+	if [ -f "examples/${base%.*}.wg" ]; then
+		pass "$base: has an example"
+	else
+		fail "$base: stale golden file, examples/${base%.*}.wg does not exist"
+	fi
+done
+
+# Key material: the compiler names key files but never reads them into its output. The policy
+# points at real key files; their content must appear in no format, their paths must.
+PRIV_KEY="yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk="
+PSK="FpCyhws9cxwWoV4xELtfJvjJN+zQVRPISllRWgeopVE="
+printf '%s\n' "$PRIV_KEY" >"$T_TMP/wg9.key"
+printf '%s\n' "$PSK" >"$T_TMP/wg9.psk"
+cat >"$T_TMP/keys.wg" <<EOF
+tunnel wg9 {
+	private-key "$T_TMP/wg9.key"
+	address 10.9.0.2/32, fd09::2/128
+
+	peer exit {
+		public-key "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw="
+		preshared-key "$T_TMP/wg9.psk"
+		endpoint 192.0.2.9:51820
+		allowed-ips 0.0.0.0/0, ::/0
+	}
+}
+
+route all through wg9
+kill-switch wg9
+EOF
+for fmt in "ip" "ip -6" "nft" "json"; do
+	# shellcheck disable=SC2086 # $fmt is the format and its options
+	compile "keys ($fmt)" "$T_TMP/keys.out" --format $fmt "$T_TMP/keys.wg" || continue
+	for secret in "$PRIV_KEY" "$PSK"; do
+		if grep -qF -- "$secret" "$T_TMP/keys.out"; then
+			fail "keys ($fmt): output contains the content of a key file" "$(grep -F -- "$secret" "$T_TMP/keys.out")"
+		else
+			pass "keys ($fmt): no key material"
+		fi
+	done
+	case $fmt in
+	ip*|json)
+		if grep -qF -- "$T_TMP/wg9.key" "$T_TMP/keys.out" && grep -qF -- "$T_TMP/wg9.psk" "$T_TMP/keys.out"; then
+			pass "keys ($fmt): names the key files"
+		else
+			fail "keys ($fmt): the key file paths are missing" "$(cat "$T_TMP/keys.out")"
+		fi
+		;;
+	esac
+done
+
+finish

@@ -1,0 +1,311 @@
+/* test_lower.c - parse, check and lower small policies end to end and look at the struct state:
+ * the rules, routes and nft table the compiler wants in the kernel. */
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ast.h"
+#include "base64.h"
+#include "emit.h"
+#include "policy.h"
+#include "state.h"
+
+struct t {
+	int pass, fail;
+};
+
+#define CHECK(t, cond, ...) check(t, (cond), __LINE__, __VA_ARGS__)
+
+__attribute__((format(printf, 4, 5))) static void check(struct t *t, int ok, int line, const char *fmt, ...)
+{
+	if (ok) {
+		t->pass++;
+		return;
+	}
+	t->fail++;
+	va_list ap;
+	va_start(ap, fmt);
+	printf("FAIL test_lower:%d: ", line);
+	vprintf(fmt, ap);
+	putchar('\n');
+	va_end(ap);
+}
+
+static struct ipaddr A(const char *text)
+{
+	struct ipaddr a = { 0 };
+	char host[64];
+	const char *slash = strchr(text, '/');
+	snprintf(host, sizeof(host), "%.*s", slash ? (int)(slash - text) : (int)strlen(text), text);
+	a.family = strchr(host, ':') ? AF_INET6 : AF_INET;
+	if (inet_pton(a.family, host, a.bytes) != 1)
+		return (struct ipaddr){ 0 };
+	a.len = (uint8_t)(slash ? atoi(slash + 1) : a.family == AF_INET ? 32 : 128);
+	return a;
+}
+
+/* Compiles policy text into *s. Returns 0, or -1 if it did not parse, check or lower (with the
+ * diagnostics printed, so a failing test says why). want_errors: the policy should be rejected. */
+static int compile(struct t *t, const char *text, struct state *s, bool want_errors)
+{
+	char path[] = "/tmp/wgc-test-lower.XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+		CHECK(t, 0, "cannot write a temporary policy");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	struct diags d = { 0 };
+	struct file_ast ast = { 0 };
+	struct policy p = { 0 };
+	int rc = parse_file(&d, path, &ast);
+	if (rc == 0 && d.n_errors == 0)
+		rc = policy_check(&d, &ast, &p);
+	if (rc == 0 && d.n_errors == 0)
+		rc = policy_lower(&p, s);
+	else
+		rc = -1;
+	if ((rc != 0) != want_errors)
+		diags_print(&d, stdout, false);
+	policy_free(&p);
+	file_ast_free(&ast);
+	diags_free(&d);
+	unlink(path);
+	return rc;
+}
+
+/* A rule as a line of `ip rule add` input, for readable comparisons. */
+static const char *rule_text(const struct st_rule *r, char *buf, size_t len)
+{
+	FILE *m = fmemopen(buf, len, "w");
+	if (!m)
+		return "?";
+	emit_ip_rule(m, r);
+	fclose(m);
+	buf[strcspn(buf, "\n")] = '\0';
+	return buf;
+}
+
+static const char *route_text(const struct st_route *r, char *buf, size_t len)
+{
+	FILE *m = fmemopen(buf, len, "w");
+	if (!m)
+		return "?";
+	emit_ip_route(m, r);
+	fclose(m);
+	buf[strcspn(buf, "\n")] = '\0';
+	return buf;
+}
+
+/* The rules of s, in order, must print exactly as want (NULL-terminated). */
+static void expect_rules(struct t *t, const char *what, const struct state *s, const char *const *want)
+{
+	size_t n = 0;
+	while (want[n])
+		n++;
+	CHECK(t, s->n_rules == n, "%s: %zu rules, want %zu", what, s->n_rules, n);
+	for (size_t i = 0; i < s->n_rules; i++) {
+		char buf[256];
+		rule_text(&s->rules[i], buf, sizeof(buf));
+		CHECK(t, i < n && !strcmp(buf, want[i]), "%s: rule %zu is '%s', want '%s'", what, i, buf, i < n ? want[i] : "none");
+	}
+}
+
+static void expect_routes(struct t *t, const char *what, const struct state *s, const char *const *want)
+{
+	size_t n = 0;
+	while (want[n])
+		n++;
+	CHECK(t, s->n_routes == n, "%s: %zu routes, want %zu", what, s->n_routes, n);
+	for (size_t i = 0; i < s->n_routes; i++) {
+		char buf[256];
+		route_text(&s->routes[i], buf, sizeof(buf));
+		CHECK(t, i < n && !strcmp(buf, want[i]), "%s: route %zu is '%s', want '%s'", what, i, buf,
+		      i < n ? want[i] : "none");
+	}
+}
+
+static const char full_tunnel[] =
+	"lan = { 192.168.1.0/24, fd00:1::/64 }\n"
+	"tunnel wg0 {\n"
+	"\tprivate-key \"/etc/wireguard/wg0.key\"\n"
+	"\taddress 10.0.0.2/32, fd00::2/128\n"
+	"\tpeer server {\n"
+	"\t\tpublic-key \"YxUggZO/JPBnGNIKJB+dj4x8Elg/LYGsL5UMBVRSWQY=\"\n"
+	"\t\tendpoint 192.0.2.1:51820\n"
+	"\t\tallowed-ips 0.0.0.0/0, ::/0\n"
+	"\t}\n"
+	"}\n"
+	"route all through wg0 except $lan\n";
+
+static void test_full_tunnel(struct t *t)
+{
+	struct state s = { 0 };
+	if (compile(t, full_tunnel, &s, false)) {
+		CHECK(t, 0, "the full-tunnel policy does not compile");
+		return;
+	}
+	/* Field by field, the seed's two rules. */
+	const struct st_rule *sup = NULL, *full = NULL;
+	for (size_t i = 0; i < s.n_rules; i++) {
+		if (s.rules[i].family == AF_INET && s.rules[i].priority == 32764)
+			sup = &s.rules[i];
+		if (s.rules[i].family == AF_INET && s.rules[i].priority == 32765)
+			full = &s.rules[i];
+	}
+	CHECK(t, sup && sup->action == RULE_LOOKUP && sup->table == 254 && sup->suppress_prefixlen == 0 && !sup->invert &&
+		 !sup->has_fwmark && !sup->src.family && !sup->dst.family && sup->protocol == WGC_RTPROT,
+	      "32764 is not 'lookup main suppress_prefixlength 0 proto 87'");
+	CHECK(t, full && full->invert && full->has_fwmark && full->fwmark == 0xca6c && full->fwmask == UINT32_MAX &&
+		 full->action == RULE_LOOKUP && full->table == 51820 && full->suppress_prefixlen == -1 &&
+		 full->protocol == WGC_RTPROT,
+	      "32765 is not 'not fwmark 0xca6c lookup 51820 proto 87'");
+	static const char *const rules[] = {
+		"rule add priority 32763 to 192.168.1.0/24 lookup main protocol 87",
+		"rule add priority 32764 lookup main suppress_prefixlength 0 protocol 87",
+		"rule add priority 32765 not fwmark 0xca6c lookup 51820 protocol 87",
+		"rule add priority 32763 to fd00:1::/64 lookup main protocol 87",
+		"rule add priority 32764 lookup main suppress_prefixlength 0 protocol 87",
+		"rule add priority 32765 not fwmark 0xca6c lookup 51820 protocol 87",
+		NULL,
+	};
+	expect_rules(t, "full tunnel", &s, rules);
+	CHECK(t, s.n_rules == 6 && s.rules[3].family == AF_INET6, "the last three rules are IPv6");
+	static const char *const routes[] = {
+		"route add default dev wg0 table 51820 protocol 87",
+		"route add default dev wg0 table 51820 metric 1024 protocol 87",
+		NULL,
+	};
+	expect_routes(t, "full tunnel", &s, routes);
+
+	CHECK(t, s.n_wgdevs == 1 && s.wgdevs[0].fwmark == 0xca6c && !strcmp(s.wgdevs[0].name, "wg0") &&
+		 s.wgdevs[0].private_key_path && !strcmp(s.wgdevs[0].private_key_path, "/etc/wireguard/wg0.key"),
+	      "the device has the tunnel's fwmark and key path");
+	CHECK(t, s.n_sysctls == 1 && !strcmp(s.sysctls[0].key, "net.ipv4.conf.all.src_valid_mark") &&
+		 !strcmp(s.sysctls[0].value, "1"), "src_valid_mark=1, as wg-quick sets it");
+	CHECK(t, s.n_links == 1 && !strcmp(s.links[0].name, "wg0") && s.links[0].up && s.links[0].mtu == 1420,
+	      "one link wg0, up, mtu 1420");
+	struct ipaddr a4 = A("10.0.0.2/32"), a6 = A("fd00::2/128"), any4 = A("0.0.0.0/0"), any6 = A("::/0");
+	CHECK(t, s.n_addrs == 2 && !ipaddr_cmp(&s.addrs[0].addr, &a4) && !ipaddr_cmp(&s.addrs[1].addr, &a6) &&
+		 !strcmp(s.addrs[0].dev, "wg0"), "the tunnel's two addresses on wg0");
+	CHECK(t, s.n_wgpeers == 1 && s.wgpeers[0].n_allowed_ips == 2 && !ipaddr_cmp(&s.wgpeers[0].allowed_ips[0], &any4) &&
+		 !ipaddr_cmp(&s.wgpeers[0].allowed_ips[1], &any6), "allowed-ips 0.0.0.0/0, ::/0");
+	uint8_t key[WGC_KEY_LEN];
+	key_from_base64(key, "YxUggZO/JPBnGNIKJB+dj4x8Elg/LYGsL5UMBVRSWQY=");
+	CHECK(t, s.n_wgpeers == 1 && !memcmp(s.wgpeers[0].public_key, key, WGC_KEY_LEN) &&
+		 s.wgpeers[0].endpoint_port == 51820 && s.wgpeers[0].n_allowed_ips == 2,
+	      "the peer's key, endpoint and allowed-ips");
+	CHECK(t, s.nft.present && s.nft.text && strstr(s.nft.text, "chain preraw") &&
+		 strstr(s.nft.text, "meta mark 0x0000ca6c ct mark set meta mark"),
+	      "the nft table has wg-quick's anti-spoof and connmark chains");
+	CHECK(t, s.nft.present && !strstr(s.nft.text, "ks_out"), "no kill switch was asked for");
+	state_free(&s);
+}
+
+static const char split_policy[] =
+	"table vpn 200\n"
+	"tunnel wg1 {\n"
+	"\tprivate-key \"/k\"\n"
+	"\taddress 10.9.0.2/32\n"
+	"\ttable vpn\n"
+	"}\n"
+	"route to { 10.20.0.0/16, 10.30.0.0/16 } through wg1\n"
+	"route uid 1000-1999 through wg1\n"
+	"route proto tcp dport 443 through wg1\n"
+	"rule from 10.20.1.0/24 iif eth0 lookup main priority 100\n"
+	"rule fwmark 0x10/0xff blackhole\n"
+	"route 10.40.0.0/16 via 10.9.0.1 table vpn metric 5\n";
+
+static void test_split(struct t *t)
+{
+	struct state s = { 0 };
+	if (compile(t, split_policy, &s, false)) {
+		CHECK(t, 0, "the split policy does not compile");
+		return;
+	}
+	static const char *const rules[] = {
+		"rule add priority 100 from 10.20.1.0/24 iif eth0 lookup main protocol 87",
+		"rule add priority 20000 to 10.20.0.0/16 lookup 200 protocol 87",
+		"rule add priority 20000 to 10.30.0.0/16 lookup 200 protocol 87",
+		"rule add priority 20010 uidrange 1000-1999 lookup 200 protocol 87",
+		"rule add priority 20020 fwmark 0x1000000/0xff000000 lookup 200 protocol 87",
+		"rule add priority 30000 fwmark 0x10/0xff blackhole protocol 87",
+		"rule add priority 30000 fwmark 0x10/0xff blackhole protocol 87", /* IPv6: no address, both families */
+		NULL,
+	};
+	expect_rules(t, "split", &s, rules);
+	CHECK(t, s.n_rules == 7 && s.rules[5].family == AF_INET && s.rules[6].family == AF_INET6,
+	      "a rule without addresses is in both families; the tunnel's intents only in its IPv4");
+	static const char *const routes[] = {
+		"route add default dev wg1 table 200 protocol 87",
+		"route add 10.40.0.0/16 via 10.9.0.1 table 200 metric 5 protocol 87",
+		NULL,
+	};
+	expect_routes(t, "split", &s, routes);
+	CHECK(t, s.n_wgdevs == 1 && s.wgdevs[0].fwmark == 0, "a split tunnel needs no fwmark");
+	CHECK(t, s.n_sysctls == 0, "a split tunnel needs no sysctl");
+	CHECK(t, s.nft.present && strstr(s.nft.text, "tcp dport 443 meta mark set meta mark and 0x00ffffff or 0x01000000"),
+	      "the port intent's mark is set by nftables");
+	state_free(&s);
+}
+
+static const char cross_family[] =
+	"tunnel wg2 {\n"
+	"\tprivate-key \"/k\"\n"
+	"\taddress 10.2.0.2/32, fd02::2/128\n"
+	"}\n"
+	"route from { 10.0.0.0/8, fd00::/8 } to 192.168.0.0/16 proto tcp dport 80 through wg2\n"
+	"route oif eth1 proto udp dport 53 through wg2\n";
+
+/* nft rules of one family only match packets of it: an IPv6 `from` with an IPv4-only `to` gives no
+ * IPv6 rule (not one without the `to`); oif is unknown in prerouting, so no rule there. */
+static void test_nft_selectors(struct t *t)
+{
+	struct state s = { 0 };
+	if (compile(t, cross_family, &s, false)) {
+		CHECK(t, 0, "the cross-family policy does not compile");
+		return;
+	}
+	const char *text = s.nft.text ? s.nft.text : "";
+	CHECK(t, strstr(text, "ip saddr 10.0.0.0/8 ip daddr 192.168.0.0/16 tcp dport 80") != NULL,
+	      "the IPv4 rule has both addresses:\n%s", text);
+	CHECK(t, strstr(text, "ip6 saddr fd00::/8") == NULL, "an IPv6 rule without the IPv4-only 'to':\n%s", text);
+	const char *in = strstr(text, "chain marks_in"), *out = strstr(text, "chain marks_out");
+	const char *oif = strstr(text, "oifname \"eth1\"");
+	CHECK(t, in && out && oif && oif > out, "oifname only in marks_out:\n%s", text);
+	state_free(&s);
+}
+
+static void test_rejected(struct t *t)
+{
+	static const char *const bad[] = {
+		"route all through nosuch\n",
+		"tunnel wg0 {\n\tprivate-key \"/k\"\n}\nroute all through wg0\n",
+		"rule to 10.0.0.0/8 lookup main priority 32764\nrule from 10.0.0.0/8 lookup main priority 32764\n",
+		"tunnel wg0 {\n\tprivate-key \"/k\"\n\taddress 10.0.0.2/32\n\tpeer p {\n"
+		"\t\tpublic-key \"YxUggZO/JPBnGNIKJB+dj4x8Elg/LYGsL5UMBVRSWQY\"\n\t}\n}\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct state s = { 0 };
+		CHECK(t, compile(t, bad[i], &s, true) != 0, "policy %zu should be rejected:\n%s", i, bad[i]);
+		CHECK(t, s.n_rules == 0 && s.n_routes == 0, "a rejected policy lowers to nothing");
+		state_free(&s);
+	}
+}
+
+int main(void)
+{
+	struct t t = { 0 };
+	test_full_tunnel(&t);
+	test_split(&t);
+	test_nft_selectors(&t);
+	test_rejected(&t);
+	printf("test_lower: %d passed, %d failed\n", t.pass, t.fail);
+	return t.fail ? 1 : 0;
+}
