@@ -328,41 +328,51 @@ static void collect_excepts(const struct policy *p, const struct p_kill_switch *
 				out->v[out->n++] = p->intents[i].except.v[j];
 }
 
+/* What one kill switch lets through: its tunnel, the tunnel's own encrypted packets (output only)
+ * and the prefixes excepted from it. */
+static void put_ks_accepts(FILE *f, const struct policy *p, const struct p_kill_switch *k, bool fwd)
+{
+	const struct p_tunnel *t = &p->tunnels[k->tunnel];
+	fprintf(f, "\t\toifname \"%s\" accept\n", t->name);
+	if (!fwd && t->fwmark)
+		fprintf(f, "\t\tmeta mark 0x%08x accept\n", t->fwmark);
+	struct p_prefixes ex;
+	collect_excepts(p, k, &ex);
+	for (int af = AF_INET; af; af = af == AF_INET ? AF_INET6 : 0) {
+		struct line l;
+		if (!begin_line(&l))
+			continue;
+		bool any = put_prefixes(l.m, "daddr", &ex, af, false);
+		fputs(" accept", l.m);
+		if (any) {
+			end_line(f, &l);
+		} else {
+			fclose(l.m);
+			free(l.buf);
+		}
+	}
+	free(ex.v);
+}
+
+/* Every kill switch's accepts come before the one drop: with a drop after each, the packets of a
+ * second tunnel (its encrypted ones too) would be dropped before reaching their accept. */
 static void put_kill_switch(FILE *f, const struct policy *p)
 {
+	int families = 0;
+	for (size_t i = 0; i < p->n_kill_switches; i++)
+		families |= p->kill_switches[i].families;
+	if (!families)
+		return;
 	for (int fwd = 0; fwd < 2; fwd++) {
-		if (!p->n_kill_switches)
-			return;
 		chain_head(f, fwd ? "ks_fwd" : "ks_out", "filter", fwd ? "forward" : "output", "filter");
 		if (!fwd)
 			fputs("\t\toifname \"lo\" accept\n", f);
-		for (size_t i = 0; i < p->n_kill_switches; i++) {
-			const struct p_kill_switch *k = &p->kill_switches[i];
-			const struct p_tunnel *t = &p->tunnels[k->tunnel];
-			fprintf(f, "\t\toifname \"%s\" accept\n", t->name);
-			if (!fwd && t->fwmark)
-				fprintf(f, "\t\tmeta mark 0x%08x accept\n", t->fwmark);
-			struct p_prefixes ex;
-			collect_excepts(p, k, &ex);
-			for (int af = AF_INET; af; af = af == AF_INET ? AF_INET6 : 0) {
-				struct line l;
-				if (!begin_line(&l))
-					continue;
-				bool any = put_prefixes(l.m, "daddr", &ex, af, false);
-				fputs(" accept", l.m);
-				if (any) {
-					end_line(f, &l);
-				} else {
-					fclose(l.m);
-					free(l.buf);
-				}
-			}
-			free(ex.v);
-			if (k->families == (FAM_V4 | FAM_V6))
-				fputs("\t\tdrop\n", f);
-			else
-				fprintf(f, "\t\tmeta nfproto %s drop\n", k->families == FAM_V4 ? "ipv4" : "ipv6");
-		}
+		for (size_t i = 0; i < p->n_kill_switches; i++)
+			put_ks_accepts(f, p, &p->kill_switches[i], fwd);
+		if (families == (FAM_V4 | FAM_V6))
+			fputs("\t\tdrop\n", f);
+		else
+			fprintf(f, "\t\tmeta nfproto %s drop\n", families == FAM_V4 ? "ipv4" : "ipv6");
 		fputs("\t}\n", f);
 	}
 }

@@ -282,6 +282,59 @@ static void test_nft_selectors(struct t *t)
 	state_free(&s);
 }
 
+static const char two_kill_switches[] =
+	"tunnel wg0 {\n"
+	"\tprivate-key \"/k0\"\n"
+	"\taddress 10.0.0.2/32\n"
+	"}\n"
+	"tunnel wg1 {\n"
+	"\tprivate-key \"/k1\"\n"
+	"\taddress 10.1.0.2/32\n"
+	"}\n"
+	"route to 10.10.0.0/16 through wg0\n"
+	"route to 10.11.0.0/16 through wg1\n"
+	"kill-switch wg0 ipv4 except 192.168.0.0/16\n"
+	"kill-switch wg1 ipv4\n";
+
+/* Two kill switches: one drop, after everything either of them lets through. */
+static void test_kill_switches(struct t *t)
+{
+	struct state s = { 0 };
+	if (compile(t, two_kill_switches, &s, false)) {
+		CHECK(t, 0, "the two-kill-switch policy does not compile");
+		return;
+	}
+	const char *text = s.nft.text ? s.nft.text : "";
+	static const char want_out[] =
+		"\tchain ks_out {\n"
+		"\t\ttype filter hook output priority filter; policy accept;\n"
+		"\t\toifname \"lo\" accept\n"
+		"\t\toifname \"wg0\" accept\n"
+		"\t\tmeta mark 0x0000ca6c accept\n"
+		"\t\tip daddr 192.168.0.0/16 accept\n"
+		"\t\toifname \"wg1\" accept\n"
+		"\t\tmeta mark 0x0000ca6d accept\n"
+		"\t\tmeta nfproto ipv4 drop\n"
+		"\t}\n"
+		"\tchain ks_fwd {\n"
+		"\t\ttype filter hook forward priority filter; policy accept;\n"
+		"\t\toifname \"wg0\" accept\n"
+		"\t\tip daddr 192.168.0.0/16 accept\n"
+		"\t\toifname \"wg1\" accept\n"
+		"\t\tmeta nfproto ipv4 drop\n"
+		"\t}\n";
+	CHECK(t, strstr(text, want_out) != NULL, "kill switch chains:\n%s\nwant:\n%s", text, want_out);
+	static const char *const routes[] = {
+		"route add default dev wg0 table 51820 protocol 87",
+		"route add unreachable default table 51820 metric 4096 protocol 87",
+		"route add default dev wg1 table 51821 protocol 87",
+		"route add unreachable default table 51821 metric 4096 protocol 87",
+		NULL,
+	};
+	expect_routes(t, "two kill switches", &s, routes);
+	state_free(&s);
+}
+
 static void test_rejected(struct t *t)
 {
 	static const char *const bad[] = {
@@ -305,6 +358,7 @@ int main(void)
 	test_full_tunnel(&t);
 	test_split(&t);
 	test_nft_selectors(&t);
+	test_kill_switches(&t);
 	test_rejected(&t);
 	printf("test_lower: %d passed, %d failed\n", t.pass, t.fail);
 	return t.fail ? 1 : 0;
