@@ -22,6 +22,19 @@ struct fmt {
 
 static void put_value(struct fmt *x, const struct value *v);
 
+/* A range or mark as written (`0x10/0xff`, `1000-1999`), without the blanks allowed around its
+ * '-' or '/'. Returns false if the source text is not at hand. */
+static bool put_raw_compact(struct fmt *x, const struct value *v)
+{
+	const char *raw = diags_text_at(x->d, v->loc);
+	if (!raw || v->loc.len < 3)
+		return false;
+	for (int i = 0; i < v->loc.len; i++)
+		if (raw[i] != ' ' && raw[i] != '\t')
+			fputc(raw[i], x->out);
+	return true;
+}
+
 static void put_atom(struct fmt *x, const struct value *v)
 {
 	char buf[64];
@@ -35,8 +48,14 @@ static void put_atom(struct fmt *x, const struct value *v)
 		else
 			fprintf(x->out, "%llu", (unsigned long long)v->num);
 		break;
-	case VAL_RANGE: fprintf(x->out, "%llu-%llu", (unsigned long long)v->num, (unsigned long long)v->num2); break;
-	case VAL_MARK: fprintf(x->out, "0x%llx/0x%llx", (unsigned long long)v->num, (unsigned long long)v->num2); break;
+	case VAL_RANGE:
+		if (!put_raw_compact(x, v))
+			fprintf(x->out, "%llu-%llu", (unsigned long long)v->num, (unsigned long long)v->num2);
+		break;
+	case VAL_MARK:
+		if (!put_raw_compact(x, v))
+			fprintf(x->out, "0x%llx/0x%llx", (unsigned long long)v->num, (unsigned long long)v->num2);
+		break;
 	case VAL_STRING: fprintf(x->out, "\"%s\"", v->str); break;
 	case VAL_IDENT: fputs(v->str, x->out); break;
 	case VAL_VAR: fprintf(x->out, "$%s", v->str); break;
