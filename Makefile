@@ -14,12 +14,15 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-protot
 LDLIBS  += $(shell pkg-config --libs $(PKGS))
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
-SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+# The sanitizer build is the test build: it also compiles in fault injection (WGC_FAULT_AT).
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -DWGC_TEST_FAULTS
 
 SRCS := compiler/ast.c compiler/diag.c compiler/check.c compiler/lower.c compiler/lower_nft.c \
         compiler/emit_ip.c compiler/emit_nft.c compiler/emit_json.c compiler/base64.c compiler/fmt.c \
-        runtime/state.c grammar/parse.c wgc.c
-RUNTIME_SRCS := runtime/nl.c runtime/rtnl_read.c runtime/rtnl_write.c runtime/diff.c
+        runtime/state.c runtime/wg.c runtime/wg_uapi.c runtime/wg_genl.c runtime/curve25519.c \
+        grammar/parse.c wgc.c
+RUNTIME_SRCS := runtime/state_json.c runtime/nl.c runtime/rtnl_read.c runtime/rtnl_write.c runtime/diff.c \
+        runtime/plan_print.c runtime/nft.c runtime/sysctl.c runtime/observe.c runtime/apply.c wgc_kernel.c
 SRCS += $(RUNTIME_SRCS)
 GEN  := build/gen/parser.c build/gen/scanner.c
 
@@ -70,6 +73,11 @@ LIB_ASAN_OBJS := $(filter-out build/asan/wgc.o,$(ASAN_OBJS))
 UNIT_TESTS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(wildcard tests/unit/*.c))
 
 build/asan/tests/%: tests/unit/%.c $(LIB_ASAN_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) $(INC) -o $@ $^ $(LDLIBS)
+
+# Test-only driver of the WireGuard layer for tests/netns/test_wg.sh (not part of ./wgc).
+build/asan/tests/wgctl: tests/tools/wgctl.c $(LIB_ASAN_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN) $(INC) -o $@ $^ $(LDLIBS)
 

@@ -11,6 +11,7 @@
 #include "compiler/emit.h"
 #include "compiler/fmt.h"
 #include "compiler/policy.h"
+#include "wgc_kernel.h"
 
 #ifndef WGC_VERSION
 #define WGC_VERSION "0.1"
@@ -26,10 +27,19 @@ static const char usage[] =
 	"                                   IPv6 with -6 for `ip -6 -batch`), nft: `nft -f` input,\n"
 	"                                   json: the whole state (default)\n"
 	"  fmt [--check] FILE               print FILE in canonical form (--check: exit 1 if it is not)\n"
+	"  plan [--json] [--detailed-exitcode] [-o PLANFILE] [--state SNAPSHOT.json] FILE\n"
+	"                                   compare the policy with the kernel (or a snapshot) and print\n"
+	"                                   what apply would do: + add, - remove, ~ change\n"
+	"  apply [--dry-run] [--json] FILE|PLANFILE\n"
+	"                                   make the kernel match the policy, all or nothing; a PLANFILE\n"
+	"                                   is applied only if the kernel has not changed since\n"
+	"  destroy [--dry-run] [--json]     remove everything wgc owns\n"
+	"  show [--json]                    what wgc manages now (peers with handshakes; keys hidden)\n"
 	"  help                             this text\n"
 	"  version                          print the version\n"
 	"\n"
-	"exit status: 0 success, 1 errors in the policy or failure, 2 usage\n";
+	"exit status: 0 success, 1 errors in the policy or failure, 2 usage;\n"
+	"plan --detailed-exitcode: 0 no changes, 2 changes, 1 error\n";
 
 /* Front half of every command: parse, check, report. Returns 0 if the policy is usable. */
 static int load(struct diags *d, const char *path, struct file_ast *ast, struct policy *p)
@@ -171,6 +181,14 @@ int main(int argc, char **argv)
 		return cmd_compile(argc - 1, argv + 1);
 	if (!strcmp(cmd, "fmt"))
 		return cmd_fmt(argc - 1, argv + 1);
+	if (!strcmp(cmd, "plan"))
+		return cmd_plan(argc - 1, argv + 1);
+	if (!strcmp(cmd, "apply"))
+		return cmd_apply(argc - 1, argv + 1);
+	if (!strcmp(cmd, "destroy"))
+		return cmd_destroy(argc - 1, argv + 1);
+	if (!strcmp(cmd, "show"))
+		return cmd_show(argc - 1, argv + 1);
 	fprintf(stderr, "wgc: unknown command '%s'\n\n%s", cmd, usage);
 	return 2;
 }

@@ -231,6 +231,7 @@ static int lower_tunnel(struct state *s, const struct p_tunnel *t)
 	snprintf(l->kind, sizeof(l->kind), "wireguard");
 	l->mtu = t->mtu ? t->mtu : 1420;
 	l->up = true;
+	l->owned = true;
 	copy_name(w->name, t->name);
 	w->private_key_path = dup_or_null(t->key_path, &err);
 	w->listen_port = t->listen_port;

@@ -1,0 +1,384 @@
+/* apply.c - the executors and the rollback journal (see apply.h). */
+#include "apply.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "nft.h"
+#include "nl.h"
+#include "rtnl.h"
+#include "sysctl.h"
+#include "wg.h"
+
+struct exec {
+	struct nl nl;
+	bool nl_open;
+	struct nft nft;
+	char *nft_saved;               /* the table before this apply changed it (rollback) */
+	int nft_saved_present;
+	const struct op **done;        /* completed operations, in order */
+	size_t n_done;
+	char *err;
+	size_t errlen;
+	long fault_at;                 /* test builds: fail after this many operations (-1: never) */
+};
+
+int apply_lock(char *err, size_t errlen)
+{
+	const char *path = getenv("WGC_LOCK_FILE");
+	if (!path || !*path)
+		path = WGC_LOCK_PATH;
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open lock %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (flock(fd, LOCK_EX) < 0) {
+		int e = errno;
+		close(fd);
+		snprintf(err, errlen, "cannot lock %s: %s", path, strerror(e));
+		return -e;
+	}
+	return fd;
+}
+
+void apply_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+static void record(struct exec *x, const struct op *op)
+{
+	x->done[x->n_done++] = op;
+}
+
+static const char *name_of(const struct op *op)
+{
+	const void *o = op->new ? op->new : op->old;
+	switch (op->kind) {
+	case OP_LINK: return ((const struct st_link *)o)->name;
+	case OP_WGDEV: return ((const struct st_wgdev *)o)->name;
+	case OP_WGPEER: return ((const struct st_wgpeer *)o)->dev;
+	case OP_ADDR: return ((const struct st_addr *)o)->dev;
+	default: return "";
+	}
+}
+
+static const char *what(const struct op *op)
+{
+	static const char *const kinds[] = { "sysctl", "nftables table", "link", "WireGuard device", "peer",
+					     "address", "route", "rule" };
+	return kinds[op->kind];
+}
+
+static void describe(char *buf, size_t len, const struct op *op)
+{
+	char a[64], b[64];
+	const void *o = op->new ? op->new : op->old;
+	const char *verb = !op->old ? "adding" : !op->new ? "removing" : "changing";
+	switch (op->kind) {
+	case OP_ROUTE: {
+		const struct st_route *r = o;
+		snprintf(buf, len, "%s route %s table %u%s%s", verb, ipaddr_str(&r->dst, a, sizeof(a)), r->table,
+			 r->dev[0] ? " dev " : "", r->dev);
+		break;
+	}
+	case OP_RULE: {
+		const struct st_rule *r = o;
+		snprintf(buf, len, "%s %s rule priority %u", verb, r->family == 2 ? "IPv4" : "IPv6", r->priority);
+		break;
+	}
+	case OP_ADDR:
+		snprintf(buf, len, "%s address %s on %s", verb, ipaddr_str(&((const struct st_addr *)o)->addr, b, sizeof(b)),
+			 name_of(op));
+		break;
+	case OP_SYSCTL:
+		snprintf(buf, len, "%s sysctl %s", verb, ((const struct st_sysctl *)o)->key);
+		break;
+	default:
+		snprintf(buf, len, "%s %s %s", verb, what(op), name_of(op));
+		break;
+	}
+}
+
+static int fail(struct exec *x, const struct op *op, int rc, const char *detail)
+{
+	char d[160];
+	describe(d, sizeof(d), op);
+	snprintf(x->err, x->errlen, "%s: %s", d, detail && *detail ? detail : strerror(-rc));
+	return rc;
+}
+
+static int ensure_nl(struct exec *x)
+{
+	if (x->nl_open)
+		return 0;
+	int rc = nl_open(&x->nl);
+	x->nl_open = rc == 0;
+	return rc;
+}
+
+/* ---- one rtnetlink request per operation, on a batch ----------------------------------------- */
+
+static long queue(struct nl_batch *b, const struct op *op, bool inverse)
+{
+	const void *old = inverse ? op->new : op->old, *new = inverse ? op->old : op->new;
+	enum rtnl_verb v = !old ? RTNL_ADD : !new ? RTNL_DEL : RTNL_REPLACE;
+	const void *obj = new ? new : old;
+	switch (op->kind) {
+	case OP_ADDR: return rtnl_queue_addr(b, v, obj);
+	case OP_ROUTE: return rtnl_queue_route(b, v, obj);
+	case OP_RULE: return rtnl_queue_rule(b, v, obj);
+	case OP_LINK: return rtnl_queue_link(b, v == RTNL_DEL ? RTNL_DEL : RTNL_REPLACE, obj);
+	default: return -EINVAL;
+	}
+}
+
+static bool is_rtnl(const struct op *op)
+{
+	return op->kind == OP_ADDR || op->kind == OP_ROUTE || op->kind == OP_RULE ||
+	       (op->kind == OP_LINK && op->old && op->new);
+}
+
+/* Runs ops[0..n) as one pipelined batch. Every request that succeeded is recorded, also when a
+ * later one failed (they all ran: the kernel answers requests independently). */
+static int run_batch(struct exec *x, const struct op *ops, size_t n)
+{
+	int rc = ensure_nl(x);
+	if (rc)
+		return fail(x, &ops[0], rc, "cannot open a netlink socket");
+	struct nl_batch b;
+	nl_batch_init(&b, &x->nl);
+	for (size_t i = 0; i < n; i++) {
+		long idx = queue(&b, &ops[i], false);
+		if (idx < 0) {
+			rc = fail(x, &ops[i], (int)idx, idx == -ENODEV ? "the device does not exist" : NULL);
+			nl_batch_free(&b);
+			return rc;
+		}
+	}
+	int frc = nl_batch_flush(&b);
+	size_t first_bad = n;
+	for (size_t i = 0; i < n && i < b.n; i++) {
+		if (b.results[i] == 0)
+			record(x, &ops[i]);
+		else if (b.results[i] < 0 && first_bad == n)
+			first_bad = i;
+	}
+	if (first_bad < n)
+		rc = fail(x, &ops[first_bad], b.results[first_bad], nl_last_ext_msg(&x->nl));
+	else if (frc)
+		rc = fail(x, &ops[0], frc, "netlink");
+	nl_batch_free(&b);
+	return rc;
+}
+
+/* ---- WireGuard ------------------------------------------------------------------------------- */
+
+static int wg_err(struct exec *x, const struct op *op, int rc, const struct wg_err *we)
+{
+	return fail(x, op, rc, we->msg);
+}
+
+static int create_link(struct exec *x, const struct op *op, const struct st_link *l)
+{
+	struct wg_err we = { { 0 } };
+	int rc = wg_create(l->name, &we);
+	if (rc)
+		return wg_err(x, op, rc, &we);
+	if ((rc = ensure_nl(x)))
+		return fail(x, op, rc, "cannot open a netlink socket");
+	struct nl_batch b;
+	nl_batch_init(&b, &x->nl);
+	long idx = rtnl_queue_link(&b, RTNL_REPLACE, l);
+	rc = idx < 0 ? (int)idx : nl_batch_flush(&b);
+	nl_batch_free(&b);
+	if (rc) {
+		wg_delete(l->name, &we);
+		return fail(x, op, rc, nl_last_ext_msg(&x->nl));
+	}
+	return 0;
+}
+
+/* Peer operations of one device in a row: one `wg set`. */
+static int run_peers(struct exec *x, const struct op *ops, size_t n, bool inverse)
+{
+	const struct st_wgpeer **set = calloc(n, sizeof(*set)), **rm = calloc(n, sizeof(*rm));
+	struct wg_set s = { .name = name_of(&ops[0]) };
+	int rc = 0;
+	if (!set || !rm) {
+		rc = fail(x, &ops[0], -ENOMEM, NULL);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct st_wgpeer *new = inverse ? ops[i].old : ops[i].new;
+		const struct st_wgpeer *old = inverse ? ops[i].new : ops[i].old;
+		if (new)
+			set[s.n_set++] = new;
+		else
+			rm[s.n_remove++] = old;
+	}
+	s.set = set;
+	s.remove = rm;
+	struct wg_err we = { { 0 } };
+	rc = wg_apply(&s, &we);
+	if (rc)
+		rc = wg_err(x, &ops[0], rc, &we);
+out:
+	free(set);
+	free(rm);
+	return rc;
+}
+
+/* ---- one operation, forwards or backwards ---------------------------------------------------- */
+
+static int run_nft(struct exec *x, const struct op *op, const struct st_nft *target)
+{
+	int rc = 0;
+	if (!x->nft.ctx && (rc = nft_open(&x->nft)))
+		return fail(x, op, rc, "cannot start libnftables");
+	if (!x->nft_saved && !x->nft_saved_present && (rc = nft_save(&x->nft, &x->nft_saved, &x->nft_saved_present)))
+		return fail(x, op, rc, x->nft.err);
+	if (!target) {
+		rc = nft_delete(&x->nft);
+	} else {
+		char *doc = nft_document(target);
+		rc = doc ? nft_run(&x->nft, doc) : -ENOMEM;
+		free(doc);
+	}
+	return rc ? fail(x, op, rc, x->nft.err) : 0;
+}
+
+static int restore_nft(struct exec *x, const struct op *op)
+{
+	int rc = x->nft_saved ? nft_run(&x->nft, x->nft_saved) : nft_delete(&x->nft);
+	return rc ? fail(x, op, rc, x->nft.err) : 0;
+}
+
+static int run_one(struct exec *x, const struct op *op, bool inverse)
+{
+	const void *old = inverse ? op->new : op->old, *new = inverse ? op->old : op->new;
+	struct wg_err we = { { 0 } };
+	int rc;
+	switch (op->kind) {
+	case OP_SYSCTL: {
+		const struct st_sysctl *s = new;
+		if (!s)
+			return 0; /* a sysctl wgc set is left as it is */
+		rc = sysctl_write(s->key, s->value);
+		return rc ? fail(x, op, rc, NULL) : 0;
+	}
+	case OP_NFT:
+		return inverse ? restore_nft(x, op) : run_nft(x, op, new);
+	case OP_LINK:
+		if (!old)
+			return create_link(x, op, new);
+		if (!new) {
+			rc = wg_delete(((const struct st_link *)old)->name, &we);
+			return rc ? wg_err(x, op, rc, &we) : 0;
+		}
+		return run_batch(x, op, 1);
+	case OP_WGDEV: {
+		if (!new)
+			return 0; /* the device goes with its link */
+		struct wg_set s = { .name = ((const struct st_wgdev *)new)->name, .dev = new };
+		rc = wg_apply(&s, &we);
+		return rc ? wg_err(x, op, rc, &we) : 0;
+	}
+	case OP_WGPEER:
+		return run_peers(x, op, 1, inverse);
+	default:
+		break;
+	}
+	/* A single rtnetlink request (rollback path). */
+	if ((rc = ensure_nl(x)))
+		return fail(x, op, rc, NULL);
+	struct nl_batch b;
+	nl_batch_init(&b, &x->nl);
+	long idx = queue(&b, op, inverse);
+	rc = idx < 0 ? (int)idx : nl_batch_flush(&b);
+	nl_batch_free(&b);
+	return rc ? fail(x, op, rc, nl_last_ext_msg(&x->nl)) : 0;
+}
+
+/* Undoes every completed operation, newest first. Returns how many could not be undone. */
+static size_t rollback(struct exec *x)
+{
+	size_t failed = 0;
+	char keep[512];
+	snprintf(keep, sizeof(keep), "%s", x->err);
+	for (size_t i = x->n_done; i-- > 0;) {
+		const struct op *op = x->done[i];
+		/* Undoing a removed link recreates it; the device settings and peers that went with
+		 * it come back through their own inverses, which follow. */
+		if (run_one(x, op, true)) {
+			fprintf(stderr, "wgc: rollback: %s\n", x->err);
+			failed++;
+		}
+	}
+	snprintf(x->err, x->errlen, "%s", keep);
+	return failed;
+}
+
+int apply_plan(const struct plan *p, char *err, size_t errlen)
+{
+	struct exec x = { .err = err, .errlen = errlen, .fault_at = -1 };
+	int rc = 0;
+	if (!p->n_ops)
+		return 0;
+#ifdef WGC_TEST_FAULTS
+	const char *f = getenv("WGC_FAULT_AT");
+	if (f && *f)
+		x.fault_at = strtol(f, NULL, 10);
+#endif
+	x.done = calloc(p->n_ops, sizeof(*x.done));
+	if (!x.done) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < p->n_ops && !rc;) {
+		const struct op *op = &p->ops[i];
+		size_t n = 1;
+		if (is_rtnl(op)) {
+			while (i + n < p->n_ops && is_rtnl(&p->ops[i + n]))
+				n++;
+			rc = run_batch(&x, op, n);
+		} else if (op->kind == OP_WGPEER) {
+			while (i + n < p->n_ops && p->ops[i + n].kind == OP_WGPEER &&
+			       !strcmp(name_of(&p->ops[i + n]), name_of(op)))
+				n++;
+			rc = run_peers(&x, op, n, false);
+			for (size_t k = 0; !rc && k < n; k++)
+				record(&x, &op[k]);
+		} else {
+			rc = run_one(&x, op, false);
+			if (!rc)
+				record(&x, op);
+		}
+		i += n;
+		if (!rc && x.fault_at >= 0 && (long)x.n_done >= x.fault_at) {
+			rc = -EIO;
+			snprintf(err, errlen, "injected fault after %zu operations (WGC_FAULT_AT)", x.n_done);
+		}
+	}
+	if (rc) {
+		size_t undone = x.n_done, failed = rollback(&x);
+		size_t len = strlen(err);
+		if (failed)
+			snprintf(err + len, errlen - len, "; rollback failed for %zu of %zu operations", failed, undone);
+		else
+			snprintf(err + len, errlen - len, "; rolled back %zu operations, nothing changed", undone);
+	}
+	if (x.nl_open)
+		nl_close(&x.nl);
+	nft_close(&x.nft);
+	free(x.nft_saved);
+	free(x.done);
+	return rc;
+}

@@ -1,0 +1,26 @@
+/* apply.h - a plan carried out against the kernel, all or nothing.
+ *
+ * Operations run in plan order. rtnetlink operations in a row go out as one pipelined batch;
+ * WireGuard peer changes of one device as one configuration transaction; the nftables table in
+ * one libnftables transaction. Every completed operation is recorded; on the first failure each
+ * is undone by its inverse (old and new swapped), newest first, and the kernel's error comes back
+ * in plain words. A plan with no operations makes no system call that writes.
+ */
+#ifndef WGC_APPLY_H
+#define WGC_APPLY_H
+
+#include <stddef.h>
+
+#include "plan.h"
+
+/* Serialises applies on this host: an exclusive flock on WGC_LOCK_PATH (or $WGC_LOCK_FILE),
+ * waited for. Returns the lock's fd, or a negative errno. */
+#define WGC_LOCK_PATH "/run/wgc.lock"
+int apply_lock(char *err, size_t errlen);
+void apply_unlock(int fd);
+
+/* Carries out p. Returns 0, or a negative errno with err saying what failed and whether the
+ * rollback restored everything. */
+int apply_plan(const struct plan *p, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,176 @@
+/* observe.c - the kernel read into a state; the desired state finished for comparison. */
+#include "observe.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include "nft.h"
+#include "nl.h"
+#include "rtnl.h"
+#include "sysctl.h"
+#include "wg.h"
+
+int need_net_admin(char *err, size_t errlen)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	unsigned long long eff = 0;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	if (f)
+		fclose(f);
+	if (eff & (1ull << 12)) /* CAP_NET_ADMIN */
+		return 0;
+	snprintf(err, errlen, "this needs CAP_NET_ADMIN: run it as root (or plan against a snapshot with --state)");
+	return -EPERM;
+}
+
+static int add_unique_table(uint32_t **v, size_t *n, uint32_t t)
+{
+	for (size_t i = 0; i < *n; i++)
+		if ((*v)[i] == t)
+			return 0;
+	uint32_t *nv = realloc(*v, (*n + 1) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	(*v)[(*n)++] = t;
+	return 0;
+}
+
+int observe(const struct state *d, struct state *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	struct nl nl;
+	struct nft nft = { 0 };
+	const char **links = calloc(d->n_links + 1, sizeof(*links));
+	uint32_t *tables = NULL;
+	size_t n_tables = 0;
+	int rc = links ? 0 : -ENOMEM;
+	for (size_t i = 0; i < d->n_links; i++)
+		links[i] = d->links[i].name;
+	for (size_t i = 0; i < d->n_routes && !rc; i++)
+		rc = add_unique_table(&tables, &n_tables, d->routes[i].table);
+	for (size_t i = 0; i < d->n_rules && !rc; i++)
+		if (d->rules[i].action == RULE_LOOKUP)
+			rc = add_unique_table(&tables, &n_tables, d->rules[i].table);
+	if (rc)
+		goto out;
+	if ((rc = nl_open(&nl))) {
+		snprintf(err, errlen, "cannot open a netlink socket: %s", strerror(-rc));
+		goto out;
+	}
+	struct rtnl_scope scope = { .links = links, .n_links = d->n_links, .tables = tables, .n_tables = n_tables };
+	rc = rtnl_read(&nl, &scope, out);
+	nl_close(&nl);
+	if (rc) {
+		snprintf(err, errlen, "reading links, addresses, rules and routes: %s", strerror(-rc));
+		goto out;
+	}
+	for (size_t i = 0; i < out->n_links; i++) {
+		if (!out->links[i].owned)
+			continue;
+		struct wg_err we = { { 0 } };
+		int r = wg_read(out->links[i].name, out, &we);
+		if (r && r != -ENODEV) {
+			rc = r;
+			snprintf(err, errlen, "reading WireGuard device %s: %s", out->links[i].name,
+				 we.msg[0] ? we.msg : strerror(-r));
+			goto out;
+		}
+	}
+	if ((rc = nft_open(&nft)) || (rc = nft_read(&nft, &out->nft))) {
+		snprintf(err, errlen, "reading nftables table inet %s: %s", WGC_NFT_TABLE,
+			 nft.err[0] ? nft.err : strerror(-rc));
+		goto out;
+	}
+	for (size_t i = 0; i < d->n_sysctls; i++) {
+		char val[128];
+		if (sysctl_read(d->sysctls[i].key, val, sizeof(val)))
+			continue;
+		struct st_sysctl *s = state_add_sysctl(out);
+		if (!s || !(s->key = strdup(d->sysctls[i].key)) || !(s->value = strdup(val))) {
+			rc = -ENOMEM;
+			goto out;
+		}
+	}
+	state_sort(out);
+out:
+	nft_close(&nft);
+	free(links);
+	free(tables);
+	if (rc == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	return rc;
+}
+
+static int resolve(struct st_wgpeer *p, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM }, *res = NULL;
+	int rc = getaddrinfo(p->endpoint_host, NULL, &hints, &res);
+	if (rc) {
+		snprintf(err, errlen, "peer %s: cannot resolve endpoint %s: %s", p->name ? p->name : "?",
+			 p->endpoint_host, gai_strerror(rc));
+		return -EHOSTUNREACH;
+	}
+	/* As wg(8): the first IPv4 answer if there is one. */
+	const struct addrinfo *pick = res;
+	for (const struct addrinfo *a = res; a; a = a->ai_next)
+		if (a->ai_family == AF_INET) {
+			pick = a;
+			break;
+		}
+	memset(&p->endpoint, 0, sizeof(p->endpoint));
+	p->endpoint.family = (uint8_t)pick->ai_family;
+	if (pick->ai_family == AF_INET) {
+		memcpy(p->endpoint.bytes, &((const struct sockaddr_in *)pick->ai_addr)->sin_addr, 4);
+		p->endpoint.len = 32;
+	} else {
+		memcpy(p->endpoint.bytes, &((const struct sockaddr_in6 *)pick->ai_addr)->sin6_addr, 16);
+		p->endpoint.len = 128;
+	}
+	freeaddrinfo(res);
+	return 0;
+}
+
+int prepare_desired(struct state *d, int flags, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < d->n_wgdevs && (flags & PREPARE_KEYS); i++) {
+		struct st_wgdev *w = &d->wgdevs[i];
+		struct wg_err we = { { 0 } };
+		if (!w->private_key_path)
+			continue;
+		int rc = wg_read_key_file(w->private_key_path, w->private_key, &we);
+		if (rc) {
+			snprintf(err, errlen, "tunnel %s: %s", w->name, we.msg);
+			return rc;
+		}
+		w->has_private_key = true;
+		wg_public_key(w->public_key, w->private_key);
+		w->has_public_key = true;
+	}
+	for (size_t i = 0; i < d->n_wgpeers; i++) {
+		struct st_wgpeer *p = &d->wgpeers[i];
+		if ((flags & PREPARE_KEYS) && p->preshared_key_path) {
+			struct wg_err we = { { 0 } };
+			int rc = wg_read_key_file(p->preshared_key_path, p->preshared_key, &we);
+			if (rc) {
+				snprintf(err, errlen, "peer %s: %s", p->name ? p->name : "?", we.msg);
+				return rc;
+			}
+			p->preshared_key_known = true;
+		}
+		if ((flags & PREPARE_RESOLVE) && p->endpoint_host && !p->endpoint.family) {
+			int rc = resolve(p, err, errlen);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}

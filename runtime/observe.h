@@ -1,0 +1,25 @@
+/* observe.h - the two inputs of a plan, made ready.
+ *
+ * observe() reads the kernel into a state of the very type the compiler produces (rtnetlink for
+ * links, addresses, rules, routes; WireGuard for devices and peers; libnftables for the table's
+ * fingerprint; /proc/sys for the sysctls the policy names). prepare_desired() finishes a compiled
+ * state for comparison: private and preshared keys read from their files (runtime-only fields,
+ * never printed) and endpoint host names resolved.
+ */
+#ifndef WGC_OBSERVE_H
+#define WGC_OBSERVE_H
+
+#include <stddef.h>
+
+#include "state.h"
+
+/* 0 if this process may change network configuration (CAP_NET_ADMIN), else -EPERM with a one-line
+ * message. */
+int need_net_admin(char *err, size_t errlen);
+
+int observe(const struct state *desired, struct state *out, char *err, size_t errlen);
+
+enum { PREPARE_KEYS = 1, PREPARE_RESOLVE = 2 };
+int prepare_desired(struct state *d, int flags, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,431 @@
+/* wgc_kernel.c - the commands that meet the kernel: plan, apply, destroy, show.
+ *
+ * Each is one pipeline: desired state (compiled policy, or a plan file) and observed state (the
+ * kernel, or a --state snapshot) → diff → print, and for apply/destroy → lock → apply.
+ */
+#include "wgc_kernel.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "compiler/ast.h"
+#include "compiler/base64.h"
+#include "compiler/diag.h"
+#include "compiler/policy.h"
+#include "runtime/apply.h"
+#include "runtime/observe.h"
+#include "runtime/plan.h"
+#include "runtime/state_json.h"
+
+#define WGC_STATE_DIR "/var/lib/wgc"
+
+struct opts {
+	const char *path;              /* policy or plan file */
+	const char *out;               /* -o PLANFILE */
+	const char *snapshot;          /* --state SNAPSHOT.json */
+	bool json, detailed, dry_run;
+};
+
+static int usage_error(const char *cmd)
+{
+	fprintf(stderr, "wgc %s: bad arguments (see wgc --help)\n", cmd);
+	return 2;
+}
+
+static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o, bool need_path)
+{
+	memset(o, 0, sizeof(*o));
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--json"))
+			o->json = true;
+		else if (!strcmp(a, "--detailed-exitcode"))
+			o->detailed = true;
+		else if (!strcmp(a, "--dry-run"))
+			o->dry_run = true;
+		else if ((!strcmp(a, "-o") || !strcmp(a, "--out")) && i + 1 < argc)
+			o->out = argv[++i];
+		else if (!strcmp(a, "--state") && i + 1 < argc)
+			o->snapshot = argv[++i];
+		else if (a[0] != '-' && !o->path)
+			o->path = a;
+		else
+			return usage_error(cmd);
+	}
+	if (need_path && !o->path)
+		return usage_error(cmd);
+	return 0;
+}
+
+static const char *state_dir(void)
+{
+	const char *d = getenv("WGC_STATE_DIR");
+	return d && *d ? d : WGC_STATE_DIR;
+}
+
+/* ---- inputs ---------------------------------------------------------------------------------- */
+
+/* Compiles a policy file; diagnostics go to stderr. */
+static int compile_policy(const char *path, struct state *out)
+{
+	struct diags d = { 0 };
+	struct file_ast ast = { 0 };
+	struct policy p = { 0 };
+	int rc = parse_file(&d, path, &ast);
+	if (!rc && !d.n_errors)
+		rc = policy_check(&d, &ast, &p);
+	diags_print(&d, stderr, isatty(STDERR_FILENO));
+	if (!rc && !d.n_errors && policy_lower(&p, out)) {
+		fprintf(stderr, "wgc: out of memory\n");
+		rc = -ENOMEM;
+	}
+	if (d.n_errors && !rc)
+		rc = -EINVAL;
+	policy_free(&p);
+	file_ast_free(&ast);
+	diags_free(&d);
+	return rc;
+}
+
+static json_t *load_json(const char *path)
+{
+	json_error_t e;
+	json_t *j = json_load_file(path, 0, &e);
+	if (!j)
+		fprintf(stderr, "wgc: %s:%d:%d: %s\n", path, e.line, e.column, e.text);
+	return j;
+}
+
+static int load_state_file(const char *path, struct state *out, bool quiet_missing)
+{
+	if (quiet_missing && access(path, F_OK))
+		return -ENOENT;
+	json_t *j = load_json(path);
+	if (!j)
+		return -EINVAL;
+	char err[256];
+	int rc = state_from_json(json_object_get(j, "desired") ? json_object_get(j, "desired") : j, out, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "wgc: %s: %s\n", path, err);
+	json_decref(j);
+	return rc;
+}
+
+static bool is_plan_file(const char *path, char fingerprint[17])
+{
+	FILE *f = fopen(path, "r");
+	char head[2] = { 0 };
+	bool plan = f && fread(head, 1, 1, f) == 1 && head[0] == '{';
+	if (f)
+		fclose(f);
+	if (!plan)
+		return false;
+	json_t *j = load_json(path);
+	const char *fp = json_string_value(json_object_get(j, "observed_fingerprint"));
+	plan = j && json_integer_value(json_object_get(j, "wgc_plan")) == 1 && fp;
+	if (plan)
+		snprintf(fingerprint, 17, "%s", fp);
+	json_decref(j);
+	return plan;
+}
+
+/* Desired from a policy or a plan file; keys read and names resolved when meeting the kernel. */
+static int load_desired(const struct opts *o, struct state *d, bool from_kernel, char plan_fp[17])
+{
+	plan_fp[0] = '\0';
+	int rc = is_plan_file(o->path, plan_fp) ? load_state_file(o->path, d, false) : compile_policy(o->path, d);
+	if (rc)
+		return rc;
+	char err[512];
+	if ((rc = prepare_desired(d, from_kernel ? PREPARE_KEYS | PREPARE_RESOLVE : 0, err, sizeof(err))))
+		fprintf(stderr, "wgc: %s\n", err);
+	return rc;
+}
+
+static int load_observed(const struct opts *o, const struct state *d, struct state *obs)
+{
+	if (o->snapshot)
+		return load_state_file(o->snapshot, obs, false);
+	char err[512];
+	int rc = need_net_admin(err, sizeof(err));
+	if (!rc)
+		rc = observe(d, obs, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "wgc: %s\n", err);
+	return rc;
+}
+
+/* The state wgc applied last (for drift), if there is one. */
+static bool load_last(struct state *last)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/applied.json", state_dir());
+	return load_state_file(path, last, true) == 0;
+}
+
+static int save_last(const struct state *d)
+{
+	char path[4096], tmp[4200];
+	snprintf(path, sizeof(path), "%s", state_dir());
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/applied.json", state_dir());
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	json_t *j = state_to_json(d, 0);
+	int rc = j && !json_dump_file(j, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER) && !rename(tmp, path) ? 0 : -EIO;
+	json_decref(j);
+	if (rc)
+		fprintf(stderr, "wgc: warning: cannot record the applied state in %s: %s\n", path, strerror(errno));
+	return rc;
+}
+
+static int write_plan_file(const char *path, const struct state *d, const struct state *obs)
+{
+	char fp[17];
+	state_fingerprint(obs, fp);
+	json_t *j = json_pack("{sI ss so}", "wgc_plan", (json_int_t)1, "observed_fingerprint", fp, "desired",
+			      state_to_json(d, 0));
+	int rc = j && !json_dump_file(j, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) ? 0 : -EIO;
+	json_decref(j);
+	if (rc)
+		fprintf(stderr, "wgc: cannot write plan %s: %s\n", path, strerror(errno));
+	return rc;
+}
+
+static void print_plan(const struct opts *o, const struct plan *p)
+{
+	if (o->json) {
+		char *s = plan_json(p);
+		if (s)
+			printf("%s\n", s);
+		free(s);
+	} else {
+		plan_print(stdout, p, isatty(STDOUT_FILENO));
+	}
+	fflush(stdout);
+}
+
+/* ---- commands -------------------------------------------------------------------------------- */
+
+/* plan and apply share everything up to the diff. */
+static int plan_or_apply(int argc, char **argv, bool apply)
+{
+	struct opts o;
+	int rc = parse_opts(apply ? "apply" : "plan", argc, argv, &o, true);
+	if (rc)
+		return rc;
+	if (apply && o.dry_run)
+		apply = false;
+	if (apply && o.snapshot) {
+		fprintf(stderr, "wgc apply: --state plans against a snapshot; it cannot be applied\n");
+		return 2;
+	}
+	struct state d = { 0 }, obs = { 0 }, last = { 0 };
+	struct plan p = { 0 };
+	char plan_fp[17], err[1024];
+	int lock = -1, status = 1;
+	if (apply && (need_net_admin(err, sizeof(err)) || (lock = apply_lock(err, sizeof(err))) < 0)) {
+		fprintf(stderr, "wgc: %s\n", err);
+		goto out;
+	}
+	if (load_desired(&o, &d, !o.snapshot, plan_fp) || load_observed(&o, &d, &obs))
+		goto out;
+	if (plan_fp[0]) {
+		char now[17];
+		state_fingerprint(&obs, now);
+		if (strcmp(now, plan_fp)) {
+			fprintf(stderr, "wgc: the kernel changed since plan %s was made: run `wgc plan` again\n", o.path);
+			goto out;
+		}
+	}
+	bool have_last = !o.snapshot && load_last(&last);
+	if ((rc = diff(&d, &obs, have_last ? &last : NULL, &p))) {
+		fprintf(stderr, "wgc: %s\n", strerror(-rc));
+		goto out;
+	}
+	print_plan(&o, &p);
+	if (p.n_collisions) {
+		fprintf(stderr, "wgc: the policy collides with objects wgc does not own; nothing was changed\n");
+		goto out;
+	}
+	if (o.out && write_plan_file(o.out, &d, &obs))
+		goto out;
+	if (!apply) {
+		status = o.detailed && p.n_ops ? 2 : 0;
+		goto out;
+	}
+	if (p.n_ops && apply_plan(&p, err, sizeof(err))) {
+		fprintf(stderr, "wgc: apply failed: %s\n", err);
+		goto out;
+	}
+	save_last(&d);
+	if (!o.json)
+		printf("Apply complete: %zu added, %zu changed, %zu destroyed.\n", p.n_add, p.n_change, p.n_remove);
+	status = 0;
+out:
+	apply_unlock(lock);
+	plan_free(&p);
+	state_free(&d);
+	state_free(&obs);
+	state_free(&last);
+	return status;
+}
+
+int cmd_plan(int argc, char **argv)
+{
+	return plan_or_apply(argc, argv, false);
+}
+
+int cmd_apply(int argc, char **argv)
+{
+	return plan_or_apply(argc, argv, true);
+}
+
+int cmd_destroy(int argc, char **argv)
+{
+	struct opts o;
+	int rc = parse_opts("destroy", argc, argv, &o, false);
+	if (rc)
+		return rc;
+	struct state none = { 0 }, obs = { 0 };
+	struct plan p = { 0 };
+	char err[1024];
+	int lock = -1, status = 1;
+	if ((rc = need_net_admin(err, sizeof(err))) || (!o.dry_run && (lock = apply_lock(err, sizeof(err))) < 0)) {
+		fprintf(stderr, "wgc: %s\n", err);
+		goto out;
+	}
+	if (observe(&none, &obs, err, sizeof(err))) {
+		fprintf(stderr, "wgc: %s\n", err);
+		goto out;
+	}
+	if ((rc = diff_destroy(&obs, &p))) {
+		fprintf(stderr, "wgc: %s\n", strerror(-rc));
+		goto out;
+	}
+	print_plan(&o, &p);
+	if (!o.dry_run) {
+		if (p.n_ops && apply_plan(&p, err, sizeof(err))) {
+			fprintf(stderr, "wgc: destroy failed: %s\n", err);
+			goto out;
+		}
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/applied.json", state_dir());
+		unlink(path);
+		if (!o.json)
+			printf("Destroy complete: %zu destroyed.\n", p.n_remove);
+	}
+	status = 0;
+out:
+	apply_unlock(lock);
+	plan_free(&p);
+	state_free(&obs);
+	return status;
+}
+
+static void show_text(const struct state *s)
+{
+	char a[64], key[WGC_KEY_B64_LEN];
+	for (size_t i = 0; i < s->n_links; i++) {
+		const struct st_link *l = &s->links[i];
+		if (!l->owned)
+			continue;
+		printf("interface: %s (%s, mtu %u, %s)\n", l->name, l->kind[0] ? l->kind : "?", l->mtu, l->up ? "up" : "down");
+		for (size_t k = 0; k < s->n_addrs; k++)
+			if (!strcmp(s->addrs[k].dev, l->name))
+				printf("  address: %s\n", ipaddr_str(&s->addrs[k].addr, a, sizeof(a)));
+		for (size_t k = 0; k < s->n_wgdevs; k++) {
+			const struct st_wgdev *w = &s->wgdevs[k];
+			if (strcmp(w->name, l->name))
+				continue;
+			if (w->has_public_key) {
+				key_to_base64(key, w->public_key);
+				printf("  public key: %s\n", key);
+			}
+			printf("  private key: (hidden)\n");
+			if (w->listen_port)
+				printf("  listening port: %u\n", w->listen_port);
+			if (w->fwmark)
+				printf("  fwmark: 0x%x\n", w->fwmark);
+		}
+		for (size_t k = 0; k < s->n_wgpeers; k++) {
+			const struct st_wgpeer *p = &s->wgpeers[k];
+			if (strcmp(p->dev, l->name))
+				continue;
+			key_to_base64(key, p->public_key);
+			printf("\n  peer: %s\n", key);
+			if (p->has_preshared_key)
+				printf("    preshared key: (hidden)\n");
+			if (p->endpoint.family)
+				printf(p->endpoint.family == AF_INET6 ? "    endpoint: [%s]:%u\n" : "    endpoint: %s:%u\n",
+				       ipaddr_host_str(&p->endpoint, a, sizeof(a)), p->endpoint_port);
+			printf("    allowed ips: ");
+			for (size_t m = 0; m < p->n_allowed_ips; m++)
+				printf("%s%s", m ? ", " : "", ipaddr_str(&p->allowed_ips[m], a, sizeof(a)));
+			printf("%s\n", p->n_allowed_ips ? "" : "(none)");
+			if (p->last_handshake) {
+				long ago = (long)(time(NULL) - p->last_handshake);
+				printf("    latest handshake: %ld seconds ago\n", ago);
+			}
+			if (p->rx_bytes || p->tx_bytes)
+				printf("    transfer: %llu B received, %llu B sent\n", (unsigned long long)p->rx_bytes,
+				       (unsigned long long)p->tx_bytes);
+			if (p->keepalive)
+				printf("    persistent keepalive: every %u seconds\n", p->keepalive);
+		}
+		printf("\n");
+	}
+	size_t rules = 0, routes = 0;
+	for (size_t i = 0; i < s->n_rules; i++)
+		rules += s->rules[i].protocol == WGC_RTPROT;
+	for (size_t i = 0; i < s->n_routes; i++)
+		routes += s->routes[i].protocol == WGC_RTPROT;
+	printf("rules: %zu, routes: %zu (protocol %u)\n", rules, routes, WGC_RTPROT);
+	printf("nftables: %s\n", s->nft.present ? "table inet " WGC_NFT_TABLE : "(none)");
+}
+
+/* Only what wgc owns: foreign rules read for collision checks are left out. */
+static void keep_owned(struct state *s)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < s->n_rules; i++)
+		if (s->rules[i].protocol == WGC_RTPROT)
+			s->rules[k++] = s->rules[i];
+	s->n_rules = k;
+	k = 0;
+	for (size_t i = 0; i < s->n_routes; i++)
+		if (s->routes[i].protocol == WGC_RTPROT)
+			s->routes[k++] = s->routes[i];
+	s->n_routes = k;
+}
+
+int cmd_show(int argc, char **argv)
+{
+	struct opts o;
+	int rc = parse_opts("show", argc, argv, &o, false);
+	if (rc)
+		return rc;
+	struct state none = { 0 }, obs = { 0 };
+	char err[1024];
+	if (need_net_admin(err, sizeof(err)) || observe(&none, &obs, err, sizeof(err))) {
+		fprintf(stderr, "wgc: %s\n", err);
+		state_free(&obs);
+		return 1;
+	}
+	keep_owned(&obs);
+	if (o.json) {
+		json_t *j = state_to_json(&obs, STATE_JSON_STATS);
+		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+		json_decref(j);
+	} else {
+		show_text(&obs);
+	}
+	state_free(&obs);
+	return fflush(stdout) ? 1 : 0;
+}
