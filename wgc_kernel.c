@@ -135,15 +135,16 @@ static bool is_plan_file(const char *path, char fingerprint[17])
 	return plan;
 }
 
-/* Desired from a policy or a plan file; keys read and names resolved when meeting the kernel. */
-static int load_desired(const struct opts *o, struct state *d, bool from_kernel, char plan_fp[17])
+/* Desired from a policy or a plan file; keys read and names resolved when meeting the kernel
+ * (apply needs every key; plan warns about the ones it cannot read). */
+static int load_desired(const struct opts *o, struct state *d, int prepare, char plan_fp[17])
 {
 	plan_fp[0] = '\0';
 	int rc = is_plan_file(o->path, plan_fp) ? load_state_file(o->path, d, false) : compile_policy(o->path, d);
 	if (rc)
 		return rc;
 	char err[512];
-	if ((rc = prepare_desired(d, from_kernel ? PREPARE_KEYS | PREPARE_RESOLVE : 0, err, sizeof(err))))
+	if ((rc = prepare_desired(d, prepare, err, sizeof(err))))
 		fprintf(stderr, "wgc: %s\n", err);
 	return rc;
 }
@@ -233,7 +234,9 @@ static int plan_or_apply(int argc, char **argv, bool apply)
 		fprintf(stderr, "wgc: %s\n", err);
 		goto out;
 	}
-	if (load_desired(&o, &d, !o.snapshot, plan_fp) || load_observed(&o, &d, &obs))
+	int prepare = o.snapshot ? 0 : apply ? PREPARE_KEYS | PREPARE_RESOLVE :
+					     PREPARE_KEYS | PREPARE_KEYS_OPTIONAL | PREPARE_RESOLVE;
+	if (load_desired(&o, &d, prepare, plan_fp) || load_observed(&o, &d, &obs))
 		goto out;
 	if (plan_fp[0]) {
 		char now[17];

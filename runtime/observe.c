@@ -147,6 +147,11 @@ int prepare_desired(struct state *d, int flags, char *err, size_t errlen)
 		if (!w->private_key_path)
 			continue;
 		int rc = wg_read_key_file(w->private_key_path, w->private_key, &we);
+		if (rc && (flags & PREPARE_KEYS_OPTIONAL)) {
+			fprintf(stderr, "wgc: warning: tunnel %s: %s (the plan cannot tell whether the key changes)\n",
+				w->name, we.msg);
+			continue;
+		}
 		if (rc) {
 			snprintf(err, errlen, "tunnel %s: %s", w->name, we.msg);
 			return rc;
@@ -160,6 +165,10 @@ int prepare_desired(struct state *d, int flags, char *err, size_t errlen)
 		if ((flags & PREPARE_KEYS) && p->preshared_key_path) {
 			struct wg_err we = { { 0 } };
 			int rc = wg_read_key_file(p->preshared_key_path, p->preshared_key, &we);
+			if (rc && (flags & PREPARE_KEYS_OPTIONAL)) {
+				fprintf(stderr, "wgc: warning: peer %s: %s\n", p->name ? p->name : "?", we.msg);
+				continue;
+			}
 			if (rc) {
 				snprintf(err, errlen, "peer %s: %s", p->name ? p->name : "?", we.msg);
 				return rc;

@@ -19,7 +19,10 @@ int need_net_admin(char *err, size_t errlen);
 
 int observe(const struct state *desired, struct state *out, char *err, size_t errlen);
 
-enum { PREPARE_KEYS = 1, PREPARE_RESOLVE = 2 };
+/* PREPARE_KEYS: read key files, failing on one that cannot be read; with PREPARE_KEYS_OPTIONAL an
+ * unreadable file only warns (on stderr) and the key stays unknown — what `plan` does, so it can run
+ * where the keys are not. PREPARE_RESOLVE: resolve endpoint host names. */
+enum { PREPARE_KEYS = 1, PREPARE_RESOLVE = 2, PREPARE_KEYS_OPTIONAL = 4 };
 int prepare_desired(struct state *d, int flags, char *err, size_t errlen);
 
 #endif
