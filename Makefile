@@ -42,10 +42,13 @@ INC = -Ibuild/gen -Igrammar -Icompiler -Iruntime
 
 build/%.o: %.c build/gen/parser.h build/gen/scanner.h $(wildcard */*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(INC) -DWGC_VERSION='"$(VERSION)"' -c -o $@ $<
+	$(CC) $(CFLAGS) $(INC) $(VERSION_FLAG) -c -o $@ $<
 
 build/gen/%.o: build/gen/%.c
 	$(CC) $(CFLAGS) $(GENFLAGS) $(INC) -c -o $@ $<
+
+# Only the command line prints the version: only its object depends on it.
+build/wgc.o build/asan/wgc.o: VERSION_FLAG = -DWGC_VERSION='"$(VERSION)"'
 
 OBJS := $(SRCS:%.c=build/%.o) build/gen/parser.o build/gen/scanner.o
 
@@ -61,7 +64,7 @@ build/asan/gen/%.o: build/gen/%.c
 
 build/asan/%.o: %.c build/gen/parser.h build/gen/scanner.h $(wildcard */*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN) $(INC) -DWGC_VERSION='"$(VERSION)"' -c -o $@ $<
+	$(CC) $(CFLAGS) $(SAN) $(INC) $(VERSION_FLAG) -c -o $@ $<
 
 build/asan/wgc: $(ASAN_OBJS)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
