@@ -162,12 +162,17 @@ static int load_observed(const struct opts *o, const struct state *d, struct sta
 	return rc;
 }
 
+static const char *last_path(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/applied.json", state_dir());
+	return buf;
+}
+
 /* The state wgc applied last (for drift), if there is one. */
 static bool load_last(struct state *last)
 {
 	char path[4096];
-	snprintf(path, sizeof(path), "%s/applied.json", state_dir());
-	return load_state_file(path, last, true) == 0;
+	return load_state_file(last_path(path, sizeof(path)), last, true) == 0;
 }
 
 static int save_last(const struct state *d)
@@ -246,8 +251,14 @@ static int plan_or_apply(int argc, char **argv, bool apply)
 			goto out;
 		}
 	}
-	bool have_last = !o.snapshot && load_last(&last);
-	if ((rc = diff(&d, &obs, have_last ? &last : NULL, &p))) {
+	/* The last applied state only matters when something differs (to tell drift from edits):
+	 * a converged system is not made to parse it. */
+	rc = diff(&d, &obs, NULL, &p);
+	if (!rc && p.n_ops && !o.snapshot && load_last(&last)) {
+		plan_free(&p);
+		rc = diff(&d, &obs, &last, &p);
+	}
+	if (rc) {
 		fprintf(stderr, "wgc: %s\n", strerror(-rc));
 		goto out;
 	}
@@ -266,7 +277,9 @@ static int plan_or_apply(int argc, char **argv, bool apply)
 		fprintf(stderr, "wgc: apply failed: %s\n", err);
 		goto out;
 	}
-	save_last(&d);
+	char lp[4096];
+	if (p.n_ops || access(last_path(lp, sizeof(lp)), F_OK))
+		save_last(&d);
 	if (!o.json)
 		printf("Apply complete: %zu added, %zu changed, %zu destroyed.\n", p.n_add, p.n_change, p.n_remove);
 	status = 0;
@@ -318,8 +331,7 @@ int cmd_destroy(int argc, char **argv)
 			goto out;
 		}
 		char path[4096];
-		snprintf(path, sizeof(path), "%s/applied.json", state_dir());
-		unlink(path);
+		unlink(last_path(path, sizeof(path)));
 		if (!o.json)
 			printf("Destroy complete: %zu destroyed.\n", p.n_remove);
 	}

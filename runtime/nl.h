@@ -43,6 +43,8 @@ struct nl_batch {
 	int *results;          /* one per request queued: 0, -errno, or 1 (not answered yet) */
 	size_t n, n_cap;
 	size_t sent;           /* requests handed to the kernel so far */
+	char dev[16];          /* one-entry cache of interface name -> index for the requests */
+	unsigned dev_index;
 };
 
 void nl_batch_init(struct nl_batch *b, struct nl *nl);

@@ -11,12 +11,23 @@
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
 static size_t alen(const struct ipaddr *a)
 {
 	return a->family == AF_INET ? 4 : 16;
+}
+
+/* if_nametoindex() opens a socket per call: 100k routes through one device ask once. */
+static unsigned dev_index(struct nl_batch *b, const char *name)
+{
+	if (!b->dev_index || strcmp(b->dev, name)) {
+		b->dev_index = if_nametoindex(name);
+		snprintf(b->dev, sizeof(b->dev), "%s", name);
+	}
+	return b->dev_index;
 }
 
 static long finish(struct nl_batch *b, struct nlmsghdr *nlh)
@@ -26,7 +37,7 @@ static long finish(struct nl_batch *b, struct nlmsghdr *nlh)
 
 long rtnl_queue_link(struct nl_batch *b, enum rtnl_verb v, const struct st_link *l)
 {
-	unsigned idx = if_nametoindex(l->name);
+	unsigned idx = dev_index(b, l->name);
 	if (!idx)
 		return -ENODEV;
 	struct nlmsghdr *nlh = nl_batch_new(b, v == RTNL_DEL ? RTM_DELLINK : RTM_NEWLINK, 0);
@@ -47,7 +58,7 @@ long rtnl_queue_link(struct nl_batch *b, enum rtnl_verb v, const struct st_link 
 
 long rtnl_queue_addr(struct nl_batch *b, enum rtnl_verb v, const struct st_addr *a)
 {
-	unsigned idx = if_nametoindex(a->dev);
+	unsigned idx = dev_index(b, a->dev);
 	if (!idx)
 		return -ENODEV;
 	uint16_t flags = v == RTNL_ADD ? NLM_F_CREATE | NLM_F_EXCL : v == RTNL_REPLACE ? NLM_F_CREATE | NLM_F_REPLACE : 0;
@@ -121,7 +132,7 @@ long rtnl_queue_rule(struct nl_batch *b, enum rtnl_verb v, const struct st_rule 
 long rtnl_queue_route(struct nl_batch *b, enum rtnl_verb v, const struct st_route *r)
 {
 	unsigned idx = 0;
-	if (r->dev[0] && r->type == ROUTE_UNICAST && !(idx = if_nametoindex(r->dev)))
+	if (r->dev[0] && r->type == ROUTE_UNICAST && !(idx = dev_index(b, r->dev)))
 		return -ENODEV;
 	uint16_t flags = v == RTNL_ADD ? NLM_F_CREATE | NLM_F_EXCL : v == RTNL_REPLACE ? NLM_F_CREATE | NLM_F_REPLACE : 0;
 	struct nlmsghdr *nlh = nl_batch_new(b, v == RTNL_DEL ? RTM_DELROUTE : RTM_NEWROUTE, flags);
