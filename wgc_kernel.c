@@ -183,7 +183,7 @@ static int save_last(const struct state *d)
 	snprintf(path, sizeof(path), "%s/applied.json", state_dir());
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	json_t *j = state_to_json(d, 0);
-	int rc = j && !json_dump_file(j, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER) && !rename(tmp, path) ? 0 : -EIO;
+	int rc = j && !json_dump_file(j, tmp, JSON_COMPACT | JSON_PRESERVE_ORDER) && !rename(tmp, path) ? 0 : -EIO;
 	json_decref(j);
 	if (rc)
 		fprintf(stderr, "wgc: warning: cannot record the applied state in %s: %s\n", path, strerror(errno));
