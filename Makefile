@@ -93,7 +93,18 @@ demo: wgc
 bench: wgc
 	tests/bench.sh
 
+PREFIX  ?= /usr/local
+DESTDIR ?=
+
+# Installs the binary and names protocol 87 "wgc" for ip(8) (`ip route show proto wgc`).
+install: wgc
+	install -D -m 0755 wgc $(DESTDIR)$(PREFIX)/sbin/wgc
+	install -D -m 0644 dist/wgc.rt_protos.conf $(DESTDIR)/etc/iproute2/rt_protos.d/wgc.conf
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/wgc $(DESTDIR)/etc/iproute2/rt_protos.d/wgc.conf
+
 clean:
 	rm -rf build wgc
 
-.PHONY: all asan check demo bench clean
+.PHONY: all asan check demo bench install uninstall clean
