@@ -243,6 +243,8 @@ static int plan_or_apply(int argc, char **argv, bool apply)
 					     PREPARE_KEYS | PREPARE_KEYS_OPTIONAL | PREPARE_RESOLVE;
 	if (load_desired(&o, &d, prepare, plan_fp) || load_observed(&o, &d, &obs))
 		goto out;
+	if (!o.snapshot)
+		host_warnings(&d, stderr);
 	if (plan_fp[0]) {
 		char now[17];
 		state_fingerprint(&obs, now);

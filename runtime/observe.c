@@ -183,3 +183,28 @@ int prepare_desired(struct state *d, int flags, char *err, size_t errlen)
 	}
 	return 0;
 }
+
+int host_warnings(const struct state *d, FILE *out)
+{
+	bool by_mark = false;
+	for (size_t i = 0; i < d->n_rules; i++)
+		by_mark |= d->rules[i].has_fwmark && !d->rules[i].invert && d->rules[i].protocol == WGC_RTPROT;
+	if (!by_mark)
+		return 0;
+	int n = 0;
+	const char *names[1 + 64];
+	size_t k = 0;
+	names[k++] = "all";
+	for (size_t i = 0; i < d->n_links && k < 65; i++)
+		names[k++] = d->links[i].name;
+	for (size_t i = 0; i < k; i++) {
+		char key[96], val[16];
+		snprintf(key, sizeof(key), "net.ipv4.conf.%s.rp_filter", names[i]);
+		if (sysctl_read(key, val, sizeof(val)) == 0 && !strcmp(val, "1")) {
+			fprintf(out, "wgc: warning: %s = 1 (strict): replies to traffic the policy routes by mark can "
+				"fail the reverse-path check and be dropped; consider 2 (loose)\n", key);
+			n++;
+		}
+	}
+	return n;
+}

@@ -10,6 +10,7 @@
 #define WGC_OBSERVE_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "state.h"
 
@@ -24,5 +25,10 @@ int observe(const struct state *desired, struct state *out, char *err, size_t er
  * where the keys are not. PREPARE_RESOLVE: resolve endpoint host names. */
 enum { PREPARE_KEYS = 1, PREPARE_RESOLVE = 2, PREPARE_KEYS_OPTIONAL = 4 };
 int prepare_desired(struct state *d, int flags, char *err, size_t errlen);
+
+/* Host settings that would defeat the policy, as warnings on out: a strict rp_filter (1) where
+ * the policy routes traffic by mark — replies arriving through a tunnel fail the reverse-path
+ * check of an unmarked lookup and are dropped. Returns the number of warnings. */
+int host_warnings(const struct state *d, FILE *out);
 
 #endif
