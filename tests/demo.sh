@@ -1,40 +1,56 @@
 #!/usr/bin/env bash
-# tests/demo.sh - `make demo`: compile the bundled full-tunnel example and load it into a throwaway
-# network namespace (never the host's), then show what the kernel holds.
+# tests/demo.sh - `make demo`: wgc on the bundled full-tunnel example, inside a throwaway network
+# namespace (never the host's): check, plan, apply, read the kernel back, plan again, destroy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-WGC=${WGC:-./wgc}
+WGC=${WGC:-$PWD/wgc}
 EXAMPLE=${EXAMPLE:-examples/full-tunnel.wg}
 if [ "$(id -u)" -ne 0 ]; then
 	echo "demo: needs root for a network namespace (sudo make demo)" >&2
 	exit 1
 fi
+if [ -z "${WGC_DEMO_INNER:-}" ]; then
+	# A private mount namespace keeps wireguard-go's socket directory to the demo.
+	exec unshare -m env WGC_DEMO_INNER=1 bash "$0" "$@"
+fi
+mkdir -p /var/run/wireguard
+mount -t tmpfs none /var/run/wireguard
 ns=wgc-demo-$$
-cleanup() { ip netns del "$ns" 2>/dev/null || true; }
+tmp=$(mktemp -d /tmp/wgc-demo.XXXXXX)
+export WGC_STATE_DIR=$tmp/state WGC_LOCK_FILE=$tmp/lock
+cleanup() {
+	ip netns del "$ns" 2>/dev/null || true
+	rm -rf "$tmp"
+}
 trap cleanup EXIT
 ip netns add "$ns"
 in_ns() { ip netns exec "$ns" "$@"; }
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-echo "== wgc check $EXAMPLE"
+step "wgc check $EXAMPLE"
 $WGC check "$EXAMPLE"
-echo
-echo "== wgc compile --format ip $EXAMPLE"
-$WGC compile --format ip "$EXAMPLE" 2>/dev/null | tee "/tmp/$ns.ip"
-echo
-echo "== wgc compile --format nft $EXAMPLE"
-$WGC compile --format nft "$EXAMPLE" 2>/dev/null | tee "/tmp/$ns.nft"
-echo
-# `wgc compile` output is loaded with ip and nft; a TUN device stands in for each tunnel, so the
-# rules and routes can be loaded and read back.
-for dev in $(sed -n 's/^link set dev \([^ ]*\) .*/\1/p' "/tmp/$ns.ip"); do
-	in_ns ip tuntap add "$dev" mode tun
-done
-in_ns ip -batch "/tmp/$ns.ip"
-in_ns nft -f "/tmp/$ns.nft"
-rm -f "/tmp/$ns.ip" "/tmp/$ns.nft"
-echo "== in namespace $ns: ip rule"
+
+step "wgc plan $EXAMPLE   (in the fresh namespace $ns)"
+in_ns $WGC plan "$EXAMPLE" || true
+
+# The example names /etc/wireguard/wg0.key; the demo uses a fresh key in a temporary copy.
+(umask 077 && wg genkey >"$tmp/wg0.key")
+sed "s|/etc/wireguard/wg0.key|$tmp/wg0.key|" "$EXAMPLE" >"$tmp/policy.wg"
+
+step "wgc apply   (the same policy, with a key file that exists)"
+in_ns $WGC apply "$tmp/policy.wg"
+
+step "ip rule"
 in_ns ip rule
-echo "== ip route show table all proto 87"
+step "ip route show table all proto 87"
 in_ns ip route show table all proto 87
-echo "== nft list ruleset"
-in_ns nft list ruleset
+step "nft list table inet wgc"
+in_ns nft list table inet wgc
+step "wgc show"
+in_ns $WGC show
+
+step "wgc plan --detailed-exitcode   (converged: no changes, exit 0)"
+in_ns $WGC plan --detailed-exitcode "$tmp/policy.wg"
+
+step "wgc destroy"
+in_ns $WGC destroy
