@@ -5,6 +5,9 @@
  * through the kernel's generic-netlink family "wireguard" (wg_genl.c). Both fill and take the same
  * state types. Errors are negative errno values; a message for the user is written to err (may be
  * NULL) — never key material.
+ *
+ * WGC_WG_RUNDIR is shared by every network namespace: a socket there whose device is not a link in
+ * the caller's namespace serves another namespace, and is not used (-ENODEV).
  */
 #ifndef WGC_WG_H
 #define WGC_WG_H
@@ -23,11 +26,15 @@ struct wg_err {
 /* Creates WireGuard device name: RTM_NEWLINK kind "wireguard"; where the kernel has no such kind,
  * starts the userspace implementation ($WGC_USERSPACE_IMPLEMENTATION, else
  * $WG_QUICK_USERSPACE_IMPLEMENTATION, else "wireguard-go") and waits until its UAPI socket answers.
- * The link gets the alias WGC_IFALIAS. Fails with -EEXIST if a link of that name exists. */
+ * The link gets the alias WGC_IFALIAS. Fails with -EEXIST if a link of that name exists.
+ * The implementation runs as `IMPL NAME` and must exit 0 (wireguard-go daemonises) and its socket
+ * answer within about 5 seconds (-ETIMEDOUT); its last line of output is in the message when it
+ * fails. A failed create leaves no link behind. */
 int wg_create(const char *name, struct wg_err *err);
 
 /* Removes device name (RTM_DELLINK; a userspace implementation exits when its TUN device goes,
- * and its socket is removed). */
+ * and its socket is removed). Waits (about 5 seconds at most) for that process to exit, and never
+ * signals it; removes a stale socket. -ENODEV if there is no such link. */
 int wg_delete(const char *name, struct wg_err *err);
 
 /* Appends the device's settings (st_wgdev, private key included in the runtime-only field, public
@@ -39,7 +46,13 @@ int wg_read(const char *name, struct state *out, struct wg_err *err);
  * NULL: private key from dev->private_key when has_private_key, listen port, fwmark), peers to
  * create or update (allowed-ips replaced by the given list, endpoint, keepalive, preshared key
  * from the runtime-only field when has_preshared_key, else removed), and peers to remove.
- * Peers not named are not touched: their sessions and handshakes survive. */
+ * Peers not named are not touched: their sessions and handshakes survive.
+ * Details: listen_port 0 ("random") is not sent, so the device keeps the port it has; fwmark is
+ * always sent (0 clears it). Removals go before sets. An endpoint is the literal in endpoint, else
+ * endpoint_host resolved here (first address); one that does not resolve fails the transaction
+ * before anything is sent. A peer without endpoint keeps whatever endpoint the device has (one
+ * cannot be removed). Over generic netlink a transaction too large for one message is split over
+ * several, as wg(8) does; over UAPI it is one request. */
 struct wg_set {
 	const char *name;
 	const struct st_wgdev *dev;

@@ -1,0 +1,178 @@
+/* curve25519.c - X25519 (RFC 7748) for deriving a WireGuard public key from its private key.
+ *
+ * Field elements mod p = 2^255 - 19 are 16 signed 64-bit limbs of 16 bits each (the TweetNaCl
+ * representation). The ladder swaps with masks, never branches or indexes on secret bits, and
+ * runs a fixed 255 steps. Speed is irrelevant here: it runs once per device read or plan.
+ */
+#include "wg_backend.h"
+
+#include <stdint.h>
+#include <string.h>
+
+typedef int64_t fe[16];
+
+/* Normalises every limb into [0, 2^16), folding the carry out of the top limb back in times
+ * 38 (2^256 = 38 mod p). */
+static void fe_carry(fe o)
+{
+	for (int i = 0; i < 16; i++) {
+		int64_t c = o[i] >> 16;        /* floor division: arithmetic shift */
+		o[i] -= c * 65536;
+		if (i < 15)
+			o[i + 1] += c;
+		else
+			o[0] += 38 * c;
+	}
+}
+
+/* Swaps p and q when b is 1, leaves them when b is 0, without branching on b. */
+static void fe_cswap(fe p, fe q, int64_t b)
+{
+	int64_t mask = -b;
+	for (int i = 0; i < 16; i++) {
+		int64_t t = mask & (p[i] ^ q[i]);
+		p[i] ^= t;
+		q[i] ^= t;
+	}
+}
+
+static void fe_add(fe o, const fe a, const fe b)
+{
+	for (int i = 0; i < 16; i++)
+		o[i] = a[i] + b[i];
+}
+
+static void fe_sub(fe o, const fe a, const fe b)
+{
+	for (int i = 0; i < 16; i++)
+		o[i] = a[i] - b[i];
+}
+
+static void fe_mul(fe o, const fe a, const fe b)
+{
+	int64_t t[31] = { 0 };
+	for (int i = 0; i < 16; i++)
+		for (int j = 0; j < 16; j++)
+			t[i + j] += a[i] * b[j];
+	for (int i = 0; i < 15; i++)
+		t[i] += 38 * t[i + 16];
+	for (int i = 0; i < 16; i++)
+		o[i] = t[i];
+	fe_carry(o);
+	fe_carry(o);
+}
+
+static void fe_sq(fe o, const fe a)
+{
+	fe_mul(o, a, a);
+}
+
+/* o = i^(p-2) = 1/i (Fermat), by square-and-multiply over the fixed exponent 2^255 - 21. */
+static void fe_invert(fe o, const fe i)
+{
+	fe c;
+	memcpy(c, i, sizeof(c));
+	for (int a = 253; a >= 0; a--) {
+		fe_sq(c, c);
+		if (a != 2 && a != 4)
+			fe_mul(c, c, i);
+	}
+	memcpy(o, c, sizeof(c));
+}
+
+static void fe_unpack(fe o, const uint8_t n[32])
+{
+	for (int i = 0; i < 16; i++)
+		o[i] = n[2 * i] + ((int64_t)n[2 * i + 1] << 8);
+	o[15] &= 0x7fff;
+}
+
+/* Writes the canonical (fully reduced) little-endian encoding of n. */
+static void fe_pack(uint8_t o[32], const fe n)
+{
+	fe t, m;
+	memcpy(t, n, sizeof(t));
+	fe_carry(t);
+	fe_carry(t);
+	fe_carry(t);
+	for (int k = 0; k < 2; k++) {
+		/* m = t - p; keep m unless it went negative. */
+		m[0] = t[0] - 0xffed;
+		for (int i = 1; i < 15; i++) {
+			m[i] = t[i] - 0xffff - ((m[i - 1] >> 16) & 1);
+			m[i - 1] &= 0xffff;
+		}
+		m[15] = t[15] - 0x7fff - ((m[14] >> 16) & 1);
+		int64_t borrow = (m[15] >> 16) & 1;
+		m[14] &= 0xffff;
+		fe_cswap(t, m, 1 - borrow);
+	}
+	for (int i = 0; i < 16; i++) {
+		o[2 * i] = (uint8_t)(t[i] & 0xff);
+		o[2 * i + 1] = (uint8_t)((t[i] >> 8) & 0xff);
+	}
+	wg_wipe(t, sizeof(t));
+	wg_wipe(m, sizeof(m));
+}
+
+/* q = n * p on the Montgomery curve, x-coordinates only (RFC 7748 section 5). */
+static void x25519(uint8_t q[32], const uint8_t n[32], const uint8_t p[32])
+{
+	static const fe a24 = { 0xdb41, 1 };   /* 121665 */
+	uint8_t z[32];
+	fe x, a, b, c, d, e, f;
+
+	/* Clamp as WireGuard (and RFC 7748) do. */
+	memcpy(z, n, 32);
+	z[31] = (uint8_t)((z[31] & 127) | 64);
+	z[0] &= 248;
+
+	fe_unpack(x, p);
+	memcpy(b, x, sizeof(b));
+	memset(a, 0, sizeof(a));
+	memset(c, 0, sizeof(c));
+	memset(d, 0, sizeof(d));
+	a[0] = d[0] = 1;
+	for (int i = 254; i >= 0; i--) {
+		int64_t bit = (z[i >> 3] >> (i & 7)) & 1;
+		fe_cswap(a, b, bit);
+		fe_cswap(c, d, bit);
+		fe_add(e, a, c);
+		fe_sub(a, a, c);
+		fe_add(c, b, d);
+		fe_sub(b, b, d);
+		fe_sq(d, e);
+		fe_sq(f, a);
+		fe_mul(a, c, a);
+		fe_mul(c, b, e);
+		fe_add(e, a, c);
+		fe_sub(a, a, c);
+		fe_sq(b, a);
+		fe_sub(c, d, f);
+		fe_mul(a, c, a24);
+		fe_add(a, a, d);
+		fe_mul(c, c, a);
+		fe_mul(a, d, f);
+		fe_mul(d, b, x);
+		fe_sq(b, e);
+		fe_cswap(a, b, bit);
+		fe_cswap(c, d, bit);
+	}
+	fe_invert(c, c);
+	fe_mul(a, a, c);
+	fe_pack(q, a);
+
+	wg_wipe(z, sizeof(z));
+	wg_wipe(a, sizeof(a));
+	wg_wipe(b, sizeof(b));
+	wg_wipe(c, sizeof(c));
+	wg_wipe(d, sizeof(d));
+	wg_wipe(e, sizeof(e));
+	wg_wipe(f, sizeof(f));
+}
+
+void wg_public_key(uint8_t pub[WGC_KEY_LEN], const uint8_t priv[WGC_KEY_LEN])
+{
+	static const uint8_t basepoint[32] = { 9 };
+	x25519(pub, priv, basepoint);
+}

@@ -1,0 +1,777 @@
+/* wg.c - WireGuard devices: creation and removal over rtnetlink, the backend switch (UAPI socket
+ * or the kernel's generic-netlink family), key files, and helpers the two backends share.
+ */
+#include "wg_backend.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libmnl/libmnl.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base64.h"
+
+/* How long wg_create waits for a userspace implementation, and wg_delete for it to exit. */
+#define WG_START_TIMEOUT_MS 5000
+#define WG_STOP_TIMEOUT_MS 5000
+#define NL_RECV_SIZE 32768
+
+/* ---- small shared helpers ---- */
+
+int wg_fail(struct wg_err *err, int ret, const char *fmt, ...)
+{
+	if (err) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+	}
+	return ret;
+}
+
+void wg_wipe(void *p, size_t len)
+{
+	if (p)
+		explicit_bzero(p, len);
+}
+
+static bool name_ok(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+	return n > 0 && n < WGC_IFNAMSIZ && !strchr(name, '/') && strcmp(name, ".") && strcmp(name, "..");
+}
+
+static int check_name(const char *name, struct wg_err *err)
+{
+	if (!name_ok(name))
+		return wg_fail(err, -EINVAL, "'%s' is not a valid interface name", name ? name : "");
+	return 0;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+int wg_peer_add_allowed(struct st_wgpeer *p, const struct ipaddr *a)
+{
+	struct ipaddr *n = realloc(p->allowed_ips, (p->n_allowed_ips + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	p->allowed_ips = n;
+	n[p->n_allowed_ips++] = *a;
+	return 0;
+}
+
+int wg_state_move(struct state *out, struct state *tmp, struct wg_err *err)
+{
+	size_t n_dev = out->n_wgdevs, n_peer = out->n_wgpeers;
+	int ret = 0;
+
+	/* Copy first; tmp keeps ownership until every copy has a place, so a failure can be
+	 * undone by shortening out again. */
+	for (size_t i = 0; i < tmp->n_wgdevs; i++) {
+		struct st_wgdev *d = state_add_wgdev(out);
+		if (!d)
+			goto nomem;
+		*d = tmp->wgdevs[i];
+	}
+	for (size_t i = 0; i < tmp->n_wgpeers; i++) {
+		struct st_wgpeer *p = state_add_wgpeer(out);
+		if (!p)
+			goto nomem;
+		*p = tmp->wgpeers[i];
+	}
+	/* out owns the contents now: release only tmp's arrays. */
+	free(tmp->wgdevs);
+	free(tmp->wgpeers);
+	tmp->wgdevs = NULL;
+	tmp->wgpeers = NULL;
+	tmp->n_wgdevs = tmp->n_wgpeers = 0;
+	state_free(tmp);
+	return 0;
+nomem:
+	for (size_t i = n_dev; i < out->n_wgdevs; i++)
+		wg_wipe(&out->wgdevs[i], sizeof(out->wgdevs[i]));
+	for (size_t i = n_peer; i < out->n_wgpeers; i++)
+		wg_wipe(&out->wgpeers[i], sizeof(out->wgpeers[i]));
+	out->n_wgdevs = n_dev;
+	out->n_wgpeers = n_peer;
+	ret = wg_fail(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < tmp->n_wgdevs; i++)
+		wg_wipe(tmp->wgdevs[i].private_key, WGC_KEY_LEN);
+	for (size_t i = 0; i < tmp->n_wgpeers; i++)
+		wg_wipe(tmp->wgpeers[i].preshared_key, WGC_KEY_LEN);
+	state_free(tmp);
+	return ret;
+}
+
+int wg_endpoint_sockaddr(const struct st_wgpeer *p, struct sockaddr_storage *ss, socklen_t *len,
+			 struct wg_err *err)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (p->endpoint.family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)ss;
+		in->sin_family = AF_INET;
+		in->sin_port = htons(p->endpoint_port);
+		memcpy(&in->sin_addr, p->endpoint.bytes, 4);
+		*len = sizeof(*in);
+		return 0;
+	}
+	if (p->endpoint.family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(p->endpoint_port);
+		memcpy(&in6->sin6_addr, p->endpoint.bytes, 16);
+		*len = sizeof(*in6);
+		return 0;
+	}
+	if (!p->endpoint_host || !*p->endpoint_host)
+		return -ENOENT;
+
+	char port[8];
+	struct addrinfo *res = NULL, hints = {
+		.ai_family = AF_UNSPEC,
+		.ai_socktype = SOCK_DGRAM,
+		.ai_protocol = IPPROTO_UDP,
+	};
+	snprintf(port, sizeof(port), "%u", p->endpoint_port);
+	int r = getaddrinfo(p->endpoint_host, port, &hints, &res);
+	if (r) {
+		int ret = r == EAI_SYSTEM ? -errno : r == EAI_NONAME || r == EAI_NODATA ? -EHOSTUNREACH : -EAGAIN;
+		return wg_fail(err, ret ? ret : -EIO, "%s: cannot resolve endpoint %s: %s", p->dev,
+			       p->endpoint_host, gai_strerror(r));
+	}
+	int ret = -EHOSTUNREACH;
+	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		if ((ai->ai_family == AF_INET && ai->ai_addrlen == sizeof(struct sockaddr_in)) ||
+		    (ai->ai_family == AF_INET6 && ai->ai_addrlen == sizeof(struct sockaddr_in6))) {
+			memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+			*len = ai->ai_addrlen;
+			ret = 0;
+			break;
+		}
+	}
+	freeaddrinfo(res);
+	if (ret)
+		return wg_fail(err, ret, "%s: endpoint %s has no IPv4 or IPv6 address", p->dev, p->endpoint_host);
+	return 0;
+}
+
+/* ---- netlink ---- */
+
+int wg_nl_open(struct wg_nl *nl, int bus, struct wg_err *err)
+{
+	int one = 1;
+
+	memset(nl, 0, sizeof(*nl));
+	nl->sock = mnl_socket_open2(bus, SOCK_CLOEXEC);
+	if (!nl->sock)
+		return wg_fail(err, -errno, "cannot open a netlink socket: %s", strerror(errno));
+	/* Best effort: extended-ack messages and capped acks (older kernels lack them). */
+	mnl_socket_setsockopt(nl->sock, NETLINK_EXT_ACK, &one, sizeof(one));
+	mnl_socket_setsockopt(nl->sock, NETLINK_CAP_ACK, &one, sizeof(one));
+	if (mnl_socket_bind(nl->sock, 0, MNL_SOCKET_AUTOPID) < 0) {
+		int ret = -errno;
+		mnl_socket_close(nl->sock);
+		nl->sock = NULL;
+		return wg_fail(err, ret, "cannot bind a netlink socket: %s", strerror(-ret));
+	}
+	nl->portid = mnl_socket_get_portid(nl->sock);
+	nl->seq = (unsigned int)time(NULL);
+	return 0;
+}
+
+void wg_nl_close(struct wg_nl *nl)
+{
+	if (nl->sock)
+		mnl_socket_close(nl->sock);
+	nl->sock = NULL;
+}
+
+/* Copies the NLMSGERR_ATTR_MSG of an error or done message, whose TLVs start at off. */
+static void nl_extack(const struct nlmsghdr *h, size_t off, char *extack, size_t len)
+{
+	const struct nlattr *a;
+
+	if (!extack || !len || !(h->nlmsg_flags & NLM_F_ACK_TLVS))
+		return;
+	if (MNL_ALIGN(off) + sizeof(struct nlmsghdr) > h->nlmsg_len)
+		return;
+	mnl_attr_for_each(a, h, off) {
+		if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG && mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0) {
+			snprintf(extack, len, "%s", mnl_attr_get_str(a));
+			/* The kernel's messages have no trailing newline, but be safe. */
+			extack[strcspn(extack, "\n")] = '\0';
+			return;
+		}
+	}
+}
+
+static int nl_error(const struct nlmsghdr *h, char *extack, size_t len)
+{
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
+
+	if (h->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
+		return -EPROTO;
+	if (e->error) {
+		size_t off = sizeof(*e);
+		if (!(h->nlmsg_flags & NLM_F_CAPPED)) {
+			if (e->msg.nlmsg_len < sizeof(struct nlmsghdr))
+				return e->error;
+			off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
+		}
+		nl_extack(h, off, extack, len);
+	}
+	return e->error > 0 ? -e->error : e->error;
+}
+
+static int nl_done(const struct nlmsghdr *h, char *extack, size_t len)
+{
+	int error = 0;
+
+	if (h->nlmsg_len >= mnl_nlmsg_size(sizeof(int)))
+		memcpy(&error, mnl_nlmsg_get_payload(h), sizeof(int));
+	if (error < 0)
+		nl_extack(h, sizeof(int), extack, len);
+	return error > 0 ? -error : error;
+}
+
+int wg_nl_talk(struct wg_nl *nl, struct nlmsghdr *nlh, int (*cb)(const struct nlmsghdr *, void *),
+	       void *data, char *extack, size_t extack_len)
+{
+	bool intr = false;
+	char *buf = NULL;
+	int ret;
+
+	if (extack && extack_len)
+		extack[0] = '\0';
+	nlh->nlmsg_seq = ++nl->seq;
+	if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	buf = malloc(NL_RECV_SIZE);
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(nl->sock, buf, NL_RECV_SIZE);
+		if (n < 0) {
+			ret = -errno;
+			goto out;
+		}
+		int len = (int)n;
+		for (const struct nlmsghdr *h = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(h, len);
+		     h = mnl_nlmsg_next(h, &len)) {
+			if (h->nlmsg_seq != nl->seq || (h->nlmsg_pid && h->nlmsg_pid != nl->portid))
+				continue;
+			if (h->nlmsg_flags & NLM_F_DUMP_INTR)
+				intr = true;
+			switch (h->nlmsg_type) {
+			case NLMSG_NOOP:
+				continue;
+			case NLMSG_ERROR:
+				ret = nl_error(h, extack, extack_len);
+				goto out;
+			case NLMSG_DONE:
+				ret = nl_done(h, extack, extack_len);
+				goto out;
+			case NLMSG_OVERRUN:
+				ret = -ENOBUFS;
+				goto out;
+			default:
+				if (!cb)
+					continue;
+				errno = 0;
+				int r = cb(h, data);
+				if (r == MNL_CB_ERROR) {
+					ret = errno ? -errno : -EPROTO;
+					goto out;
+				}
+				if (r == MNL_CB_STOP) {
+					ret = 0;
+					goto out;
+				}
+			}
+		}
+	}
+out:
+	free(buf);
+	if (ret == 0 && intr)
+		ret = -EINTR;
+	return ret;
+}
+
+/* RTM_NEWLINK / RTM_DELLINK / RTM_GETLINK on one link named name. Returns 0 or -errno. */
+static int rtnl_link(int type, unsigned flags, const char *name, const char *kind, const char *alias,
+		     char *extack, size_t extack_len, struct wg_err *err)
+{
+	char buf[WG_NL_BUF];
+	struct wg_nl nl;
+	int ret = wg_nl_open(&nl, NETLINK_ROUTE, err);
+
+	if (ret < 0)
+		return ret;
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = (uint16_t)type;
+	nlh->nlmsg_flags = (uint16_t)(NLM_F_REQUEST | NLM_F_ACK | flags);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	if (kind) {
+		struct nlattr *li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+		mnl_attr_put_strz(nlh, IFLA_INFO_KIND, kind);
+		mnl_attr_nest_end(nlh, li);
+	}
+	if (alias)
+		mnl_attr_put_strz(nlh, IFLA_IFALIAS, alias);
+	ret = wg_nl_talk(&nl, nlh, NULL, NULL, extack, extack_len);
+	wg_nl_close(&nl);
+	return ret;
+}
+
+static int link_exists(const char *name)
+{
+	char extack[128];
+	return rtnl_link(RTM_GETLINK, 0, name, NULL, NULL, extack, sizeof(extack), NULL);
+}
+
+static const char *with_extack(const char *extack)
+{
+	return extack && *extack ? extack : NULL;
+}
+
+/* ---- processes ---- */
+
+static const char *userspace_impl(void)
+{
+	const char *v = getenv("WGC_USERSPACE_IMPLEMENTATION");
+	if (v && *v)
+		return v;
+	v = getenv("WG_QUICK_USERSPACE_IMPLEMENTATION");
+	if (v && *v)
+		return v;
+	return "wireguard-go";
+}
+
+/* True while pid exists and is not a zombie. */
+static bool process_alive(pid_t pid)
+{
+	char path[64], stat[256];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return kill(pid, 0) == 0;
+	ssize_t n = read(fd, stat, sizeof(stat) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	stat[n] = '\0';
+	const char *p = strrchr(stat, ')');
+	return !(p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
+}
+
+/* Keeps the end of what the implementation printed (wireguard-go logs errors to stdout), for an
+ * error message. */
+struct tail {
+	char buf[1024];
+	size_t len;
+};
+
+static void tail_add(struct tail *t, const char *data, size_t n)
+{
+	if (n >= sizeof(t->buf)) {
+		data += n - (sizeof(t->buf) - 1);
+		n = sizeof(t->buf) - 1;
+	}
+	if (t->len + n >= sizeof(t->buf)) {
+		size_t drop = t->len + n - (sizeof(t->buf) - 1);
+		memmove(t->buf, t->buf + drop, t->len - drop);
+		t->len -= drop;
+	}
+	memcpy(t->buf + t->len, data, n);
+	t->len += n;
+	t->buf[t->len] = '\0';
+}
+
+/* The last line with text, skipping blank lines and lines of box drawing (U+2500..U+257F, as
+ * in wireguard-go's banner about the kernel module). */
+static const char *tail_last_line(struct tail *t)
+{
+	char *end = t->buf + t->len;
+	while (end > t->buf) {
+		while (end > t->buf && isspace((unsigned char)end[-1]))
+			*--end = '\0';
+		char *start = end;
+		while (start > t->buf && start[-1] != '\n')
+			start--;
+		const unsigned char *u = (const unsigned char *)start;
+		if (start < end && !(u[0] == 0xe2 && (u[1] == 0x94 || u[1] == 0x95)))
+			return start;
+		end = start;
+	}
+	return "";
+}
+
+static void drain(int fd, struct tail *t, bool *open)
+{
+	char chunk[256];
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+		if (n > 0) {
+			tail_add(t, chunk, (size_t)n);
+			continue;
+		}
+		if (n == 0 || (errno != EINTR && errno != EAGAIN))
+			*open = false;
+		if (n < 0 && errno == EINTR)
+			continue;
+		return;
+	}
+}
+
+/* Runs `impl name` and waits (bounded) for it to exit; wireguard-go daemonises and exits 0 once
+ * its TUN device and UAPI socket exist. */
+static int run_userspace(const char *impl, const char *name, int64_t deadline, struct wg_err *err)
+{
+	int execpipe[2] = { -1, -1 }, logpipe[2] = { -1, -1 }, devnull = -1, ret = 0;
+	/* Its output is captured for an error message. With LOG_LEVEL set, the daemon logs to the
+	 * stdout and stderr it inherits: leave ours to it rather than hand it a pipe that closes
+	 * when we return. */
+	bool capture = !getenv("LOG_LEVEL");
+	struct tail tail = { .len = 0 };
+	pid_t pid = -1;
+
+	if (pipe2(execpipe, O_CLOEXEC) < 0 || (capture && pipe2(logpipe, O_CLOEXEC | O_NONBLOCK) < 0)) {
+		ret = wg_fail(err, -errno, "%s: pipe: %s", name, strerror(errno));
+		goto out;
+	}
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull < 0) {
+		ret = wg_fail(err, -errno, "%s: /dev/null: %s", name, strerror(errno));
+		goto out;
+	}
+	pid = fork();
+	if (pid < 0) {
+		ret = wg_fail(err, -errno, "%s: fork: %s", name, strerror(errno));
+		goto out;
+	}
+	if (pid == 0) {
+		/* Only async-signal-safe calls from here to exec. */
+		char *const argv[] = { (char *)impl, (char *)name, NULL };
+		setsid();
+		dup2(devnull, 0);
+		if (capture) {
+			dup2(logpipe[1], 1);
+			dup2(logpipe[1], 2);
+		}
+		/* Nothing of ours (netlink sockets, files of the caller) leaks into the daemon. */
+		close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+		execvp(impl, argv);
+		int e = errno;
+		ssize_t w = write(execpipe[1], &e, sizeof(e));
+		(void)w;
+		_exit(127);
+	}
+	close(execpipe[1]);
+	execpipe[1] = -1;
+	if (capture) {
+		close(logpipe[1]);
+		logpipe[1] = -1;
+	}
+
+	/* The exec pipe closes on a successful exec, or carries exec's errno. */
+	int exec_errno = 0;
+	ssize_t n;
+	while ((n = read(execpipe[0], &exec_errno, sizeof(exec_errno))) < 0 && errno == EINTR)
+		;
+	if (n == (ssize_t)sizeof(exec_errno)) {
+		waitpid(pid, NULL, 0);
+		pid = -1;
+		ret = wg_fail(err, -exec_errno, "%s: the kernel has no WireGuard support and %s cannot be run: %s",
+			      name, impl, strerror(exec_errno));
+		goto out;
+	}
+
+	bool log_open = capture;
+	int status;
+	for (;;) {
+		pid_t w = waitpid(pid, &status, WNOHANG);
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR) {
+			ret = wg_fail(err, -errno, "%s: waitpid: %s", name, strerror(errno));
+			pid = -1;
+			goto out;
+		}
+		int64_t left = deadline - now_ms();
+		if (left <= 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			pid = -1;
+			ret = wg_fail(err, -ETIMEDOUT, "%s: %s %s did not finish starting in %d ms", name, impl,
+				      name, WG_START_TIMEOUT_MS);
+			goto out;
+		}
+		if (log_open) {
+			struct pollfd pfd = { .fd = logpipe[0], .events = POLLIN };
+			if (poll(&pfd, 1, left < 20 ? (int)left : 20) > 0)
+				drain(logpipe[0], &tail, &log_open);
+		} else {
+			sleep_ms(left < 10 ? (int)left : 10);
+		}
+	}
+	pid = -1;
+	if (log_open)
+		drain(logpipe[0], &tail, &log_open);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		const char *last = tail_last_line(&tail);
+		if (WIFEXITED(status))
+			ret = wg_fail(err, -EIO, "%s: %s %s failed with status %d%s%s", name, impl, name,
+				      WEXITSTATUS(status), *last ? ": " : "", last);
+		else
+			ret = wg_fail(err, -EIO, "%s: %s %s died of signal %d%s%s", name, impl, name,
+				      WTERMSIG(status), *last ? ": " : "", last);
+	}
+out:
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		if (execpipe[i] >= 0)
+			close(execpipe[i]);
+		if (logpipe[i] >= 0)
+			close(logpipe[i]);
+	}
+	if (devnull >= 0)
+		close(devnull);
+	return ret;
+}
+
+/* Waits until the UAPI socket of name answers a get. */
+static int wait_uapi(const char *name, const char *impl, int64_t deadline, struct wg_err *err)
+{
+	for (;;) {
+		int fd = wg_uapi_connect(name, NULL);
+		if (fd >= 0) {
+			struct state tmp = { 0 };
+			int ret = wg_uapi_read(fd, name, &tmp, NULL);
+			for (size_t i = 0; i < tmp.n_wgdevs; i++)
+				wg_wipe(tmp.wgdevs[i].private_key, WGC_KEY_LEN);
+			state_free(&tmp);
+			if (ret == 0)
+				return 0;
+		}
+		if (now_ms() >= deadline)
+			return wg_fail(err, -ETIMEDOUT, "%s: %s started, but %s/%s.sock did not answer within %d ms",
+				       name, impl, WGC_WG_RUNDIR, name, WG_START_TIMEOUT_MS);
+		sleep_ms(10);
+	}
+}
+
+/* ---- the contract ---- */
+
+int wg_create(const char *name, struct wg_err *err)
+{
+	char extack[256];
+	int ret = check_name(name, err);
+
+	if (ret < 0)
+		return ret;
+	ret = rtnl_link(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, name, "wireguard", NULL, extack,
+			sizeof(extack), err);
+	if (ret == -EEXIST)
+		return wg_fail(err, ret, "%s: a link of that name exists", name);
+	if (ret == -EOPNOTSUPP || (ret < 0 && strcasestr(extack, "unknown device type"))) {
+		const char *impl = userspace_impl();
+		int64_t deadline = now_ms() + WG_START_TIMEOUT_MS;
+		ret = run_userspace(impl, name, deadline, err);
+		if (ret == 0)
+			ret = wait_uapi(name, impl, deadline, err);
+		if (ret < 0) {
+			/* Leave nothing half-started behind. */
+			if (link_exists(name) == 0)
+				wg_delete(name, NULL);
+			return ret;
+		}
+	} else if (ret < 0) {
+		return wg_fail(err, ret, "%s: cannot create the WireGuard link: %s", name,
+			       with_extack(extack) ? extack : strerror(-ret));
+	}
+
+	ret = rtnl_link(RTM_NEWLINK, 0, name, NULL, WGC_IFALIAS, extack, sizeof(extack), err);
+	if (ret < 0) {
+		wg_delete(name, NULL);
+		return wg_fail(err, ret, "%s: cannot set the link's alias: %s", name,
+			       with_extack(extack) ? extack : strerror(-ret));
+	}
+	return 0;
+}
+
+int wg_delete(const char *name, struct wg_err *err)
+{
+	char extack[256];
+	pid_t pid = -1;
+	int ret = check_name(name, err);
+
+	if (ret < 0)
+		return ret;
+	/* Who serves the device, to see it gone afterwards. */
+	int fd = wg_uapi_connect(name, NULL);
+	if (fd >= 0) {
+		pid = wg_uapi_peer_pid(fd);
+		close(fd);
+	}
+
+	ret = rtnl_link(RTM_DELLINK, 0, name, NULL, NULL, extack, sizeof(extack), err);
+	if (ret < 0 && ret != -ENODEV)
+		return wg_fail(err, ret, "%s: cannot delete the link: %s", name,
+			       with_extack(extack) ? extack : strerror(-ret));
+
+	/* A userspace implementation exits when its TUN device goes, and removes its socket. It
+	 * is never signalled: the socket directory is shared by all network namespaces, so a
+	 * daemon that stays may serve a device of the same name elsewhere. */
+	if (ret == 0 && pid > 0) {
+		int64_t deadline = now_ms() + WG_STOP_TIMEOUT_MS;
+		while (process_alive(pid) && now_ms() < deadline)
+			sleep_ms(10);
+	}
+	/* A socket nobody answers on any more is stale: connecting removes it. */
+	fd = wg_uapi_connect(name, NULL);
+	if (fd >= 0)
+		close(fd);
+	if (ret == -ENODEV)
+		return wg_fail(err, ret, "%s: no such device", name);
+	return 0;
+}
+
+/* The error for a device served by neither backend. */
+static int no_device(const char *name, struct wg_err *err)
+{
+	if (link_exists(name) < 0)
+		return wg_fail(err, -ENODEV, "%s: no such device", name);
+	return wg_fail(err, -ENODEV,
+		       "%s: not a WireGuard device (no UAPI socket %s/%s.sock, and the kernel has no "
+		       "generic netlink family \"wireguard\": is the wireguard module loaded?)",
+		       name, WGC_WG_RUNDIR, name);
+}
+
+/* Connects to the UAPI socket of name, if the link exists in this network namespace: the socket
+ * directory is shared by all of them, so a socket of that name may serve another namespace's
+ * device. Returns a socket, -ENOENT (no socket: try the kernel), or another negative errno. */
+static int uapi_connect_here(const char *name, struct wg_err *err)
+{
+	int fd = wg_uapi_connect(name, err);
+	if (fd < 0)
+		return fd;
+	if (link_exists(name) == -ENODEV) {
+		close(fd);
+		return wg_fail(err, -ENODEV, "%s: no such device in this network namespace (%s/%s.sock "
+			       "serves another)", name, WGC_WG_RUNDIR, name);
+	}
+	return fd;
+}
+
+int wg_read(const char *name, struct state *out, struct wg_err *err)
+{
+	int ret = check_name(name, err);
+
+	if (ret < 0)
+		return ret;
+	int fd = uapi_connect_here(name, err);
+	if (fd >= 0)
+		return wg_uapi_read(fd, name, out, err);
+	if (fd != -ENOENT)
+		return fd;
+	ret = wg_genl_read(name, out, err);
+	if (ret == -ENOENT)
+		return no_device(name, err);
+	return ret;
+}
+
+int wg_apply(const struct wg_set *s, struct wg_err *err)
+{
+	int ret = check_name(s->name, err);
+
+	if (ret < 0)
+		return ret;
+	if (s->dev && strcmp(s->dev->name, s->name))
+		return wg_fail(err, -EINVAL, "%s: device settings are for %s", s->name, s->dev->name);
+	int fd = uapi_connect_here(s->name, err);
+	if (fd >= 0)
+		return wg_uapi_apply(fd, s, err);
+	if (fd != -ENOENT)
+		return fd;
+	ret = wg_genl_apply(s, err);
+	if (ret == -ENOENT)
+		return no_device(s->name, err);
+	return ret;
+}
+
+int wg_read_key_file(const char *path, uint8_t key[WGC_KEY_LEN], struct wg_err *err)
+{
+	char buf[128];
+	size_t len = 0;
+	int ret = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0)
+		return wg_fail(err, -errno, "%s: cannot open key file: %s", path, strerror(errno));
+	for (;;) {
+		ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = wg_fail(err, -errno, "%s: cannot read key file: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len == sizeof(buf) - 1) {
+			ret = wg_fail(err, -EINVAL, "%s: not a WireGuard key file (too long)", path);
+			goto out;
+		}
+	}
+	buf[len] = '\0';
+	char *start = buf, *end = buf + len;
+	while (start < end && isspace((unsigned char)*start))
+		start++;
+	while (end > start && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	if (start == end) {
+		ret = wg_fail(err, -EINVAL, "%s: key file is empty", path);
+		goto out;
+	}
+	if (key_from_base64(key, start) < 0)
+		ret = wg_fail(err, -EINVAL, "%s: not a WireGuard key (expected 44 characters of base64, "
+			      "as `wg genkey` writes)", path);
+out:
+	wg_wipe(buf, sizeof(buf));
+	close(fd);
+	return ret;
+}
