@@ -80,5 +80,14 @@ int wg_uapi_parse_errno(FILE *f, struct wg_err *err);
  * family (module not loaded or not built). */
 int wg_genl_read(const char *name, struct state *out, struct wg_err *err);
 int wg_genl_apply(const struct wg_set *s, struct wg_err *err);
+/* The parts of those that need no kernel, exposed for unit tests. wg_genl_parse reads the
+ * messages of a WG_CMD_GET_DEVICE dump as wg_genl_read does (coalescing a peer continued across
+ * messages) and appends the device to out. wg_genl_build_set builds the WG_CMD_SET_DEVICE
+ * messages of s for family id and hands each to send (0 or a negative errno; each message's
+ * buffer is wiped after send returns). */
+int wg_genl_parse(const struct nlmsghdr *const *msgs, size_t n, const char *name, struct state *out,
+		  struct wg_err *err);
+int wg_genl_build_set(const struct wg_set *s, uint16_t family, int (*send)(struct nlmsghdr *, void *),
+		      void *ctx, struct wg_err *err);
 
 #endif

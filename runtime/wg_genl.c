@@ -312,6 +312,56 @@ static void tmp_free(struct state *tmp)
 	state_free(tmp);
 }
 
+/* Starts a read into tmp: one device of that name, no peers. */
+static int read_begin(struct state *tmp, struct read_ctx *c, const char *name, struct wg_err *err)
+{
+	tmp_free(tmp);
+	peer_clear(&c->peer);
+	c->error = 0;
+	struct st_wgdev *d = state_add_wgdev(tmp);
+	if (!d)
+		return wg_fail(err, -ENOMEM, "%s: out of memory", name);
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	return 0;
+}
+
+/* Completes a read: public key, sorted allowed-ips, and tmp moved to out. */
+static int read_finish(struct state *tmp, struct state *out, struct wg_err *err)
+{
+	struct st_wgdev *d = &tmp->wgdevs[0];
+	if (d->has_private_key && !d->has_public_key) {
+		wg_public_key(d->public_key, d->private_key);
+		d->has_public_key = true;
+	}
+	for (size_t i = 0; i < tmp->n_wgpeers; i++) {
+		struct st_wgpeer *p = &tmp->wgpeers[i];
+		if (p->n_allowed_ips > 1)
+			qsort(p->allowed_ips, p->n_allowed_ips, sizeof(*p->allowed_ips), cmp_ipaddr);
+	}
+	return wg_state_move(out, tmp, err);
+}
+
+int wg_genl_parse(const struct nlmsghdr *const *msgs, size_t n, const char *name, struct state *out,
+		  struct wg_err *err)
+{
+	struct state tmp = { 0 };
+	struct read_ctx c = { .name = name, .tmp = &tmp };
+	int ret = read_begin(&tmp, &c, name, err);
+
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		errno = 0;
+		if (device_cb(msgs[i], &c) != MNL_CB_OK) {
+			int e = errno ? errno : EPROTO;
+			ret = wg_fail(err, -e, "%s: malformed WireGuard device message: %s", name, strerror(e));
+		}
+	}
+	peer_clear(&c.peer);
+	if (ret == 0)
+		ret = read_finish(&tmp, out, err);
+	tmp_free(&tmp);
+	return ret;
+}
+
 int wg_genl_read(const char *name, struct state *out, struct wg_err *err)
 {
 	char buf[GENL_BUF], extack[256];
@@ -325,14 +375,8 @@ int wg_genl_read(const char *name, struct state *out, struct wg_err *err)
 	if (ret < 0)
 		return ret;
 	for (int attempt = 0;; attempt++) {
-		tmp_free(&tmp);
-		struct st_wgdev *d = state_add_wgdev(&tmp);
-		if (!d) {
-			ret = wg_fail(err, -ENOMEM, "%s: out of memory", name);
+		if ((ret = read_begin(&tmp, &c, name, err)) < 0)
 			goto out;
-		}
-		snprintf(d->name, sizeof(d->name), "%s", name);
-		c.error = 0;
 		struct nlmsghdr *nlh = genl_put(buf, id, WG_CMD_GET_DEVICE,
 						NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP, WG_GENL_VERSION);
 		mnl_attr_put_strz(nlh, WGDEVICE_A_IFNAME, name);
@@ -351,17 +395,7 @@ int wg_genl_read(const char *name, struct state *out, struct wg_err *err)
 		ret = wg_fail(err, ret, "%s: reading the WireGuard device: %s", name, *extack ? extack : strerror(-ret));
 		goto out;
 	}
-	struct st_wgdev *d = &tmp.wgdevs[0];
-	if (d->has_private_key && !d->has_public_key) {
-		wg_public_key(d->public_key, d->private_key);
-		d->has_public_key = true;
-	}
-	for (size_t i = 0; i < tmp.n_wgpeers; i++) {
-		struct st_wgpeer *p = &tmp.wgpeers[i];
-		if (p->n_allowed_ips > 1)
-			qsort(p->allowed_ips, p->n_allowed_ips, sizeof(*p->allowed_ips), cmp_ipaddr);
-	}
-	ret = wg_state_move(out, &tmp, err);
+	ret = read_finish(&tmp, out, err);
 out:
 	tmp_free(&tmp);
 	wg_nl_close(&nl);
@@ -471,14 +505,13 @@ static void put_peers(struct nlmsghdr *nlh, const struct peer_op *ops, size_t n,
 	mnl_attr_nest_end(nlh, peers);
 }
 
-int wg_genl_apply(const struct wg_set *s, struct wg_err *err)
+int wg_genl_build_set(const struct wg_set *s, uint16_t family, int (*send)(struct nlmsghdr *, void *),
+		      void *ctx, struct wg_err *err)
 {
-	char *buf = NULL, extack[256];
+	char *buf = NULL;
 	struct peer_op *ops = NULL;
 	size_t n = s->n_remove + s->n_set;
 	struct cursor cur = { 0 };
-	struct wg_nl nl = { 0 };
-	uint16_t id;
 	int ret = 0;
 
 	/* Removals first, so that allowed-ips they held are free for the peers set after them. */
@@ -510,12 +543,9 @@ int wg_genl_apply(const struct wg_set *s, struct wg_err *err)
 		ret = 0;
 	}
 
-	ret = genl_open(&nl, &id, err);
-	if (ret < 0)
-		goto out;
 	bool first = true;
 	do {
-		struct nlmsghdr *nlh = genl_put(buf, id, WG_CMD_SET_DEVICE, NLM_F_REQUEST | NLM_F_ACK, WG_GENL_VERSION);
+		struct nlmsghdr *nlh = genl_put(buf, family, WG_CMD_SET_DEVICE, NLM_F_REQUEST | NLM_F_ACK, WG_GENL_VERSION);
 		mnl_attr_put_strz(nlh, WGDEVICE_A_IFNAME, s->name);
 		if (first && s->dev) {
 			if (s->dev->has_private_key)
@@ -525,34 +555,58 @@ int wg_genl_apply(const struct wg_set *s, struct wg_err *err)
 				mnl_attr_put_u16(nlh, WGDEVICE_A_LISTEN_PORT, s->dev->listen_port);
 			mnl_attr_put_u32(nlh, WGDEVICE_A_FWMARK, s->dev->fwmark);
 		}
-		size_t before = cur.peer, before_aip = cur.aip;
-		bool before_cont = cur.cont;
+		struct cursor before = cur;
 		if (cur.peer < n)
 			put_peers(nlh, ops, n, &cur);
-		if (!first && cur.peer == before && cur.aip == before_aip && cur.cont == before_cont) {
+		if (!first && cur.peer == before.peer && cur.aip == before.aip && cur.cont == before.cont) {
 			/* Nothing fit into an empty message: cannot happen with sane sizes. */
 			ret = wg_fail(err, -EMSGSIZE, "%s: a peer does not fit a netlink message", s->name);
 			goto out;
 		}
-		ret = wg_nl_talk(&nl, nlh, NULL, NULL, extack, sizeof(extack));
+		ret = send(nlh, ctx);
 		wg_wipe(buf, GENL_BUF);
-		if (ret == -ENODEV || ret == -EOPNOTSUPP) {
-			ret = wg_fail(err, -ENODEV, "%s: no such WireGuard device", s->name);
+		if (ret < 0)
 			goto out;
-		}
-		if (ret < 0) {
-			ret = wg_fail(err, ret, "%s: the kernel refused the WireGuard configuration: %s", s->name,
-				      *extack ? extack : strerror(-ret));
-			goto out;
-		}
 		first = false;
 	} while (cur.peer < n);
 out:
-	wg_nl_close(&nl);
 	if (buf) {
 		wg_wipe(buf, GENL_BUF);
 		free(buf);
 	}
 	free(ops);
+	return ret;
+}
+
+struct send_ctx {
+	struct wg_nl *nl;
+	const char *name;
+	struct wg_err *err;
+};
+
+static int send_set(struct nlmsghdr *nlh, void *data)
+{
+	struct send_ctx *c = data;
+	char extack[256];
+	int ret = wg_nl_talk(c->nl, nlh, NULL, NULL, extack, sizeof(extack));
+	if (ret == -ENODEV || ret == -EOPNOTSUPP)
+		return wg_fail(c->err, -ENODEV, "%s: no such WireGuard device", c->name);
+	if (ret < 0)
+		return wg_fail(c->err, ret, "%s: the kernel refused the WireGuard configuration: %s", c->name,
+			       *extack ? extack : strerror(-ret));
+	return 0;
+}
+
+int wg_genl_apply(const struct wg_set *s, struct wg_err *err)
+{
+	struct wg_nl nl = { 0 };
+	uint16_t id;
+	int ret = genl_open(&nl, &id, err);
+
+	if (ret < 0)
+		return ret;
+	struct send_ctx c = { .nl = &nl, .name = s->name, .err = err };
+	ret = wg_genl_build_set(s, id, send_set, &c, err);
+	wg_nl_close(&nl);
 	return ret;
 }
