@@ -58,11 +58,18 @@ DW=wgt$$w          # started through an implementation wrapper
 CREATED_RUNDIR=
 
 t_teardown() {
+	local d pid ns
+	# Links first: a daemon lives in its device's namespace and keeps it (and so its TUN
+	# device) alive after `ip netns del`; deleting its link makes it exit.
+	for ns in "$NSA" "$NSB"; do
+		for d in "$DA" "$DB" "$DS" "$DW"; do
+			ip -n "$ns" link del "$d" 2>/dev/null
+		done
+	done
 	ip netns del "$NSA" 2>/dev/null
 	ip netns del "$NSB" 2>/dev/null
-	# Deleting the namespaces removed the TUN devices, so their daemons exit; any that did not
-	# is ours by its exact command line (device names carry this shell's pid).
-	local d pid
+	# Any daemon still there is ours by its exact command line (names carry this shell's pid).
+	sleep 0.2
 	for d in "$DA" "$DB" "$DS" "$DW"; do
 		for pid in $(pgrep -x -f "wireguard-go $d"); do
 			kill "$pid" 2>/dev/null
