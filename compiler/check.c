@@ -19,6 +19,9 @@
 struct decl {
 	const char *name;
 	const struct stmt *stmt;
+	bool visiting;                 /* variables: on the path of var_walk */
+	bool done;                     /* variables: walked */
+	bool cyclic;                   /* variables: on a cycle, already reported */
 };
 
 struct decls {
@@ -31,6 +34,8 @@ struct ctx {
 	struct policy *p;
 	struct decls vars, tables, marks, tunnels;
 	uint32_t next_rule_prio;
+	/* The statement of each p->rules[i], p->intents[i] and p->routes[i], to point at its options. */
+	const struct stmt **rule_stmts, **intent_stmts, **route_stmts;
 };
 
 #define GROW(arr, n) ((arr) = realloc_or_die((arr), ((n) + 1) * sizeof(*(arr))), &(arr)[(n)++])
@@ -43,12 +48,18 @@ static void *realloc_or_die(void *p, size_t size)
 	return n;
 }
 
-static const struct stmt *decl_find(const struct decls *ds, const char *name)
+static struct decl *decl_get(const struct decls *ds, const char *name)
 {
 	for (size_t i = 0; i < ds->n; i++)
 		if (!strcmp(ds->v[i].name, name))
-			return ds->v[i].stmt;
+			return &ds->v[i];
 	return NULL;
+}
+
+static const struct stmt *decl_find(const struct decls *ds, const char *name)
+{
+	const struct decl *d = decl_get(ds, name);
+	return d ? d->stmt : NULL;
 }
 
 static void declare(struct ctx *c, struct decls *ds, const struct stmt *s, const char *what)
@@ -59,9 +70,14 @@ static void declare(struct ctx *c, struct decls *ds, const struct stmt *s, const
 		diag_note(c->d, prev->name_loc, "'%s' was first defined here", s->name);
 		return;
 	}
-	struct decl *d = GROW(ds->v, ds->n);
-	d->name = s->name;
-	d->stmt = s;
+	*GROW(ds->v, ds->n) = (struct decl){ .name = s->name, .stmt = s };
+}
+
+/* Records s as the statement of element n of one of the policy's arrays (ctx.rule_stmts ...). */
+static void set_stmt(const struct stmt ***arr, size_t n, const struct stmt *s)
+{
+	*arr = realloc_or_die(*arr, (n + 1) * sizeof(**arr));
+	(*arr)[n] = s;
 }
 
 /* ---- values ---------------------------------------------------------------------------------- */
@@ -87,33 +103,93 @@ static const char *kind_name(enum value_kind k)
 static const struct value *deref(struct ctx *c, const struct value *v)
 {
 	for (int depth = 0; v && v->kind == VAL_VAR; depth++) {
-		const struct stmt *s = decl_find(&c->vars, v->str);
-		if (!s) {
+		const struct decl *d = decl_get(&c->vars, v->str);
+		if (!d) {
 			diag_error(c->d, v->loc, "unknown variable '$%s'", v->str);
 			return NULL;
 		}
-		if (depth > 16) {
+		if (d->cyclic)
+			return NULL; /* var_cycles said so */
+		if ((size_t)depth > c->vars.n) { /* only a cycle is longer: var_cycles finds them first */
 			diag_error(c->d, v->loc, "variable '$%s' refers to itself", v->str);
 			return NULL;
 		}
-		v = &s->val;
+		v = &d->stmt->val;
 	}
 	return v;
 }
 
-static bool want(struct ctx *c, const struct value *v, enum value_kind k, const char *opt, const char *what)
+/* Checks that r, the value of use (itself, or the variable use names), is of kind k. */
+static bool want(struct ctx *c, const struct value *use, const struct value *r, enum value_kind k, const char *opt,
+		 const char *what)
 {
-	if (v->kind == k)
+	if (r->kind == k)
 		return true;
-	diag_error(c->d, v->loc, "%s expects %s, not %s", opt, what, kind_name(v->kind));
+	if (use != r && use->kind == VAL_VAR) {
+		diag_error(c->d, use->loc, "%s expects %s, but '$%s' is %s", opt, what, use->str, kind_name(r->kind));
+		diag_note(c->d, r->loc, "'$%s' gets its value here", use->str);
+	} else {
+		diag_error(c->d, r->loc, "%s expects %s, not %s", opt, what, kind_name(r->kind));
+	}
 	return false;
+}
+
+/* Walks the variables v refers to, depth first. A variable met again while it is being walked
+ * closes a cycle: reported once, here, and its variables marked so that deref stops there. */
+static void var_walk(struct ctx *c, const struct value *v, struct decl **path, size_t depth)
+{
+	if (v->kind == VAL_LIST) {
+		for (size_t i = 0; i < v->n_items; i++)
+			var_walk(c, &v->items[i], path, depth);
+		return;
+	}
+	struct decl *d = v->kind == VAL_VAR ? decl_get(&c->vars, v->str) : NULL;
+	if (!d || d->done)
+		return;
+	if (d->visiting) {
+		size_t first = depth;
+		while (first > 0 && path[first - 1] != d)
+			first--;
+		first = first ? first - 1 : 0;
+		if (depth - first == 1) {
+			diag_error(c->d, v->loc, "variable '$%s' refers to itself", d->name);
+		} else {
+			char chain[512] = "";
+			size_t off = 0;
+			for (size_t i = first; i < depth && off < sizeof(chain); i++)
+				off += (size_t)snprintf(chain + off, sizeof(chain) - off, "$%s -> ", path[i]->name);
+			if (off < sizeof(chain))
+				snprintf(chain + off, sizeof(chain) - off, "$%s", d->name);
+			diag_error(c->d, v->loc, "variables refer to each other in a cycle: %s", chain);
+		}
+		for (size_t i = first; i < depth; i++)
+			path[i]->cyclic = true;
+		return;
+	}
+	d->visiting = true;
+	path[depth] = d;
+	var_walk(c, &d->stmt->val, path, depth + 1);
+	d->visiting = false;
+	d->done = true;
+}
+
+static void var_cycles(struct ctx *c)
+{
+	struct decl **path = calloc(c->vars.n + 1, sizeof(*path));
+	if (!path)
+		abort();
+	for (size_t i = 0; i < c->vars.n; i++) {
+		struct value use = { .kind = VAL_VAR, .str = (char *)c->vars.v[i].name, .loc = c->vars.v[i].stmt->name_loc };
+		var_walk(c, &use, path, 0);
+	}
+	free(path);
 }
 
 static bool get_number(struct ctx *c, const struct value *v, const char *opt, uint64_t min, uint64_t max,
 		       uint64_t *out)
 {
 	const struct value *r = deref(c, v);
-	if (!r || !want(c, r, VAL_NUMBER, opt, "a number"))
+	if (!r || !want(c, v, r, VAL_NUMBER, opt, "a number"))
 		return false;
 	if (r->num < min || r->num > max) {
 		diag_error(c->d, v->loc, "%s %llu is out of range (%llu to %llu)", opt, (unsigned long long)r->num,
@@ -124,26 +200,27 @@ static bool get_number(struct ctx *c, const struct value *v, const char *opt, ui
 	return true;
 }
 
-static bool get_range(struct ctx *c, const struct value *v, const char *opt, uint64_t max, uint32_t *lo,
-		      uint32_t *hi)
+static bool get_range(struct ctx *c, const struct value *v, const char *opt, uint64_t min, uint64_t max,
+		      uint32_t *lo, uint32_t *hi)
 {
 	const struct value *r = deref(c, v);
 	if (!r)
 		return false;
 	if (r->kind == VAL_NUMBER) {
-		if (r->num > max) {
-			diag_error(c->d, v->loc, "%s %llu is out of range (0 to %llu)", opt, (unsigned long long)r->num,
-				   (unsigned long long)max);
+		if (r->num < min || r->num > max) {
+			diag_error(c->d, v->loc, "%s %llu is out of range (%llu to %llu)", opt, (unsigned long long)r->num,
+				   (unsigned long long)min, (unsigned long long)max);
 			return false;
 		}
 		*lo = *hi = (uint32_t)r->num;
 		return true;
 	}
-	if (!want(c, r, VAL_RANGE, opt, "a number or a range"))
+	if (!want(c, v, r, VAL_RANGE, opt, "a number or a range"))
 		return false;
-	if (r->num > max || r->num2 > max || r->num > r->num2) {
-		diag_error(c->d, v->loc, "%s range %llu-%llu is invalid (0 to %llu, low to high)", opt,
-			   (unsigned long long)r->num, (unsigned long long)r->num2, (unsigned long long)max);
+	if (r->num < min || r->num2 > max || r->num > r->num2) {
+		diag_error(c->d, v->loc, "%s range %llu-%llu is invalid (%llu to %llu, low to high)", opt,
+			   (unsigned long long)r->num, (unsigned long long)r->num2, (unsigned long long)min,
+			   (unsigned long long)max);
 		return false;
 	}
 	*lo = (uint32_t)r->num;
@@ -154,12 +231,8 @@ static bool get_range(struct ctx *c, const struct value *v, const char *opt, uin
 static bool get_ports(struct ctx *c, const struct value *v, const char *opt, struct portrange *pr)
 {
 	uint32_t lo, hi;
-	if (!get_range(c, v, opt, 65535, &lo, &hi))
+	if (!get_range(c, v, opt, 1, 65535, &lo, &hi))
 		return false;
-	if (lo == 0) {
-		diag_error(c->d, v->loc, "%s 0 is not a port", opt);
-		return false;
-	}
 	pr->lo = (uint16_t)lo;
 	pr->hi = (uint16_t)hi;
 	return true;
@@ -168,7 +241,7 @@ static bool get_ports(struct ctx *c, const struct value *v, const char *opt, str
 static const char *get_string(struct ctx *c, const struct value *v, const char *opt)
 {
 	const struct value *r = deref(c, v);
-	if (!r || !want(c, r, VAL_STRING, opt, "a quoted string"))
+	if (!r || !want(c, v, r, VAL_STRING, opt, "a quoted string"))
 		return NULL;
 	if (!r->str[0]) {
 		diag_error(c->d, v->loc, "%s is empty", opt);
@@ -180,7 +253,7 @@ static const char *get_string(struct ctx *c, const struct value *v, const char *
 static const char *get_ifname(struct ctx *c, const struct value *v, const char *opt)
 {
 	const struct value *r = deref(c, v);
-	if (!r || !want(c, r, VAL_IDENT, opt, "an interface name"))
+	if (!r || !want(c, v, r, VAL_IDENT, opt, "an interface name"))
 		return NULL;
 	if (strlen(r->str) >= WGC_IFNAMSIZ) {
 		diag_error(c->d, v->loc, "interface name '%s' is longer than 15 characters", r->str);
@@ -206,12 +279,12 @@ static bool get_prefixes(struct ctx *c, const struct value *v, const char *opt, 
 		for (size_t i = 0; i < r->n_items; i++)
 			ok &= get_prefixes(c, &r->items[i], opt, network, ps);
 		if (!r->n_items) {
-			diag_error(c->d, v->loc, "%s: empty list", opt);
+			diag_error(c->d, v->loc, "%s expects an address or prefix, not an empty list", opt);
 			return false;
 		}
 		return ok;
 	}
-	if (!want(c, r, VAL_ADDR, opt, "an address or prefix"))
+	if (!want(c, v, r, VAL_ADDR, opt, "an address or prefix"))
 		return false;
 	if (!r->addr.family)
 		return false; /* malformed: the scanner said so */
@@ -233,7 +306,7 @@ static bool get_prefixes(struct ctx *c, const struct value *v, const char *opt, 
 static bool get_host(struct ctx *c, const struct value *v, const char *opt, struct ipaddr *out)
 {
 	const struct value *r = deref(c, v);
-	if (!r || !want(c, r, VAL_ADDR, opt, "an address"))
+	if (!r || !want(c, v, r, VAL_ADDR, opt, "an address"))
 		return false;
 	if (!r->addr.family)
 		return false;
@@ -258,7 +331,7 @@ static bool get_table(struct ctx *c, const struct value *v, const char *opt, uin
 		*id = (uint32_t)r->num;
 		return true;
 	}
-	if (!want(c, r, VAL_IDENT, opt, "a table name or number"))
+	if (!want(c, v, r, VAL_IDENT, opt, "a table name or number"))
 		return false;
 	if (!strcmp(r->str, "main")) { *id = 254; return true; }
 	if (!strcmp(r->str, "local")) { *id = 255; return true; }
@@ -281,7 +354,12 @@ static bool get_mark(struct ctx *c, const struct value *v, const char *opt, uint
 	if (r->kind == VAL_NUMBER || r->kind == VAL_MARK) {
 		uint64_t m = r->kind == VAL_MARK ? r->num2 : UINT32_MAX;
 		if (r->num > UINT32_MAX || m > UINT32_MAX) {
-			diag_error(c->d, v->loc, "%s does not fit in 32 bits", opt);
+			diag_error(c->d, v->loc, "%s%s 0x%llx does not fit in 32 bits (at most 0xffffffff)", opt,
+				   r->num > UINT32_MAX ? "" : " mask", (unsigned long long)(r->num > UINT32_MAX ? r->num : m));
+			return false;
+		}
+		if (!m) {
+			diag_error(c->d, v->loc, "%s mask is 0: it selects no bits (give a non-zero mask)", opt);
 			return false;
 		}
 		if (r->num & ~m) {
@@ -289,15 +367,11 @@ static bool get_mark(struct ctx *c, const struct value *v, const char *opt, uint
 				   (unsigned long long)m);
 			return false;
 		}
-		if (!m) {
-			diag_error(c->d, v->loc, "%s mask is 0: it would match every packet", opt);
-			return false;
-		}
 		*val = (uint32_t)r->num;
 		*mask = (uint32_t)m;
 		return true;
 	}
-	if (!want(c, r, VAL_IDENT, opt, "a mark name or number"))
+	if (!want(c, v, r, VAL_IDENT, opt, "a mark name or number"))
 		return false;
 	for (size_t i = 0; i < c->p->n_marks; i++) {
 		if (!strcmp(c->p->marks[i].name, r->str)) {
@@ -339,7 +413,7 @@ static bool get_proto(struct ctx *c, const struct value *v, uint8_t *proto)
 		*proto = (uint8_t)r->num;
 		return true;
 	}
-	if (!want(c, r, VAL_IDENT, "proto", "a protocol name or number"))
+	if (!want(c, v, r, VAL_IDENT, "proto", "a protocol name or number"))
 		return false;
 	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++) {
 		if (!strcmp(protos[i].n, r->str)) {
@@ -363,7 +437,7 @@ static bool get_ct_states(struct ctx *c, const struct value *v, unsigned *states
 			ok &= get_ct_states(c, &r->items[i], states);
 		return ok;
 	}
-	if (!want(c, r, VAL_IDENT, "ct state", "a connection state"))
+	if (!want(c, v, r, VAL_IDENT, "ct state", "a connection state"))
 		return false;
 	for (unsigned i = 0; i < 5; i++) {
 		if (!strcmp(names[i], r->str)) {
@@ -404,15 +478,17 @@ static uint64_t check_opts(struct ctx *c, const struct stmt *s, uint64_t allowed
 		const struct option *o = &s->opts[i];
 		if (!(allowed & BIT(o->key))) {
 			if (o->key == OPT_DEST)
-				diag_error(c->d, o->val.loc, "unexpected %s in a %s: expected an option keyword",
-					   kind_name(o->val.kind), stmt_name(s->kind));
+				diag_error(c->d, o->val.loc, "expected an option keyword in a %s, not %s",
+					   stmt_name(s->kind), kind_name(o->val.kind));
 			else
 				diag_error(c->d, o->loc, "'%s' is not an option of a %s", opt_key_name(o->key),
 					   stmt_name(s->kind));
 			continue;
 		}
 		if ((seen & BIT(o->key)) && !(repeatable & BIT(o->key))) {
-			diag_error(c->d, o->loc, "'%s' given twice", opt_key_name(o->key));
+			/* A second destination is the route's to report: it may be a second 'default' too. */
+			if (o->key != OPT_DEST)
+				diag_error(c->d, o->loc, "'%s' given twice", opt_key_name(o->key));
 			continue;
 		}
 		seen |= BIT(o->key);
@@ -431,7 +507,7 @@ static int families_of(const struct p_prefixes *ps)
 /* Reads the selector options shared by rules, intents and matches. Returns false on error. */
 static bool get_selectors(struct ctx *c, const struct stmt *s, struct p_sel *sel)
 {
-	bool ok = true;
+	bool ok = true, proto_ok = true;
 	for (size_t i = 0; i < s->n_opts; i++) {
 		const struct option *o = &s->opts[i];
 		const struct value *v = &o->val;
@@ -444,9 +520,9 @@ static bool get_selectors(struct ctx *c, const struct stmt *s, struct p_sel *sel
 		case OPT_FWMARK:
 			ok &= sel->has_fwmark = get_mark(c, v, n, &sel->fwmark, &sel->fwmask);
 			break;
-		case OPT_UID: ok &= sel->has_uid = get_range(c, v, n, UINT32_MAX - 1, &sel->uid_lo, &sel->uid_hi); break;
-		case OPT_GID: ok &= sel->has_gid = get_range(c, v, n, UINT32_MAX - 1, &sel->gid_lo, &sel->gid_hi); break;
-		case OPT_PROTO: ok &= get_proto(c, v, &sel->proto); break;
+		case OPT_UID: ok &= sel->has_uid = get_range(c, v, n, 0, UINT32_MAX - 1, &sel->uid_lo, &sel->uid_hi); break;
+		case OPT_GID: ok &= sel->has_gid = get_range(c, v, n, 0, UINT32_MAX - 1, &sel->gid_lo, &sel->gid_hi); break;
+		case OPT_PROTO: ok &= proto_ok = get_proto(c, v, &sel->proto); break;
 		case OPT_SPORT: ok &= get_ports(c, v, n, &sel->sport); break;
 		case OPT_DPORT: ok &= get_ports(c, v, n, &sel->dport); break;
 		case OPT_TOS: {
@@ -462,7 +538,8 @@ static bool get_selectors(struct ctx *c, const struct stmt *s, struct p_sel *sel
 		default: break;
 		}
 	}
-	if ((sel->sport.lo || sel->dport.lo) && sel->proto != IPPROTO_TCP && sel->proto != IPPROTO_UDP &&
+	/* (A protocol that is wrong is reported as such, not again here.) */
+	if (proto_ok && (sel->sport.lo || sel->dport.lo) && sel->proto != IPPROTO_TCP && sel->proto != IPPROTO_UDP &&
 	    sel->proto != IPPROTO_SCTP) {
 		const struct option *o = stmt_find_opt(s, sel->sport.lo ? OPT_SPORT : OPT_DPORT);
 		diag_error(c->d, o->loc, "ports need 'proto tcp', 'proto udp' or 'proto sctp'");
@@ -509,6 +586,28 @@ static void sel_free(struct p_sel *s)
 
 /* ---- statements ------------------------------------------------------------------------------ */
 
+/* What is wrong with k, which key_from_base64 refused: a key is 32 bytes, 44 characters of base64. */
+static const char *key_problem(const char *k, char *buf, size_t len)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t n = strlen(k);
+	if (n != 44) {
+		snprintf(buf, len, "%zu characters", n);
+		return buf;
+	}
+	for (size_t i = 0; i < 43; i++) {
+		if (!strchr(b64, k[i])) {
+			snprintf(buf, len, "'%c' (character %zu) is not base64", k[i], i + 1);
+			return buf;
+		}
+	}
+	if (k[43] != '=')
+		snprintf(buf, len, "the 44th character must be '='");
+	else
+		snprintf(buf, len, "'%c' before the '=' leaves stray bits, so this is not 32 bytes", k[42]);
+	return buf;
+}
+
 static void check_peer(struct ctx *c, struct p_tunnel *t, const struct stmt *s)
 {
 	check_opts(c, s, BIT(OPT_PUBLIC_KEY) | BIT(OPT_PRESHARED_KEY) | BIT(OPT_ENDPOINT) | BIT(OPT_ALLOWED_IPS) |
@@ -534,7 +633,9 @@ static void check_peer(struct ctx *c, struct p_tunnel *t, const struct stmt *s)
 			if (!k)
 				break;
 			if (key_from_base64(p->public_key, k) < 0) {
-				diag_error(c->d, o->val.loc, "malformed public key: expected 44 characters of base64 (32 bytes)");
+				char why[80];
+				diag_error(c->d, o->val.loc, "malformed public key: %s (expected 44 characters of base64, 32 bytes)",
+					   key_problem(k, why, sizeof(why)));
 				break;
 			}
 			have_key = true;
@@ -554,7 +655,7 @@ static void check_peer(struct ctx *c, struct p_tunnel *t, const struct stmt *s)
 			break;
 		case OPT_ENDPOINT: {
 			const struct value *v = deref(c, &o->val);
-			if (v && want(c, v, VAL_ENDPOINT, n, "host:port or [IPv6]:port"))
+			if (v && want(c, &o->val, v, VAL_ENDPOINT, n, "host:port or [IPv6]:port"))
 				p->endpoint = v;
 			break;
 		}
@@ -568,6 +669,39 @@ static void check_peer(struct ctx *c, struct p_tunnel *t, const struct stmt *s)
 	}
 	if (!have_key && !stmt_find_opt(s, OPT_PUBLIC_KEY))
 		diag_error(c->d, s->name_loc, "peer '%s' has no public-key", s->name);
+}
+
+/* Where prefix a is written in v: the address itself, or the $variable that brings it in. */
+static bool find_prefix(const struct ctx *c, const struct value *v, const struct ipaddr *a, struct loc *out, int depth)
+{
+	if (depth > 16)
+		return false;
+	if (v->kind == VAL_VAR) {
+		const struct decl *d = decl_get(&c->vars, v->str);
+		struct loc inner;
+		if (!d || d->cyclic || !find_prefix(c, &d->stmt->val, a, &inner, depth + 1))
+			return false;
+		*out = v->loc;
+		return true;
+	}
+	for (size_t i = 0; v->kind == VAL_LIST && i < v->n_items; i++)
+		if (find_prefix(c, &v->items[i], a, out, depth + 1))
+			return true;
+	if (v->kind == VAL_ADDR && !ipaddr_cmp(&v->addr, a)) {
+		*out = v->loc;
+		return true;
+	}
+	return false;
+}
+
+/* Where a peer lists prefix a in its allowed-ips (its name if not found). */
+static struct loc allowed_loc(const struct ctx *c, const struct stmt *peer, const struct ipaddr *a)
+{
+	struct loc l;
+	for (size_t i = 0; i < peer->n_opts; i++)
+		if (peer->opts[i].key == OPT_ALLOWED_IPS && find_prefix(c, &peer->opts[i].val, a, &l, 0))
+			return l;
+	return peer->name_loc;
 }
 
 static void check_tunnel(struct ctx *c, const struct stmt *s, struct p_tunnel *t)
@@ -625,10 +759,12 @@ static void check_tunnel(struct ctx *c, const struct stmt *s, struct p_tunnel *t
 					if (!ipaddr_overlaps(x, y))
 						continue;
 					char xs[64], ys[64];
-					diag_error(c->d, t->peers[b].loc,
+					diag_error(c->d, allowed_loc(c, &s->children[b], y),
 						   "allowed-ips %s of peer '%s' overlaps %s of peer '%s' in tunnel '%s'",
 						   ipaddr_str(y, ys, sizeof(ys)), t->peers[b].name, ipaddr_str(x, xs, sizeof(xs)),
 						   t->peers[a].name, t->name);
+					diag_note(c->d, allowed_loc(c, &s->children[a], x), "%s of peer '%s' is here", xs,
+						  t->peers[a].name);
 				}
 }
 
@@ -646,6 +782,21 @@ static bool reserved_priority(struct ctx *c, uint64_t prio, struct loc loc)
 	return false;
 }
 
+/* Counts a statement's action (or type) options: the second one is reported where it is written,
+ * naming the first. An option given twice is not a second action: check_opts said so already. */
+static void count_action(struct ctx *c, const struct stmt *s, const struct option *o, const struct option **first,
+			 int *n, const char *what)
+{
+	if (*first && (*first)->key == o->key)
+		return;
+	if (++*n == 1) {
+		*first = o;
+		return;
+	}
+	diag_error(c->d, o->loc, "%s has a second %s '%s': give one ('%s' is the first)", stmt_name(s->kind), what,
+		   opt_key_name(o->key), opt_key_name((*first)->key));
+}
+
 static void check_rule(struct ctx *c, const struct stmt *s)
 {
 	uint64_t seen = check_opts(c, s, SELECTORS | BIT(OPT_PRIORITY) | BIT(OPT_NOT) | BIT(OPT_TOS) | BIT(OPT_LOOKUP) |
@@ -655,10 +806,17 @@ static void check_rule(struct ctx *c, const struct stmt *s)
 	struct p_rule r = { .loc = s->loc, .suppress = -1, .invert = seen & BIT(OPT_NOT) };
 	bool ok = get_selectors(c, s, &r.sel);
 	int actions = 0;
+	const struct option *action = NULL;
 	for (size_t i = 0; i < s->n_opts; i++) {
 		const struct option *o = &s->opts[i];
 		const char *n = opt_key_name(o->key);
 		uint64_t num;
+		switch (o->key) {
+		case OPT_LOOKUP: case OPT_TABLE: case OPT_GOTO: case OPT_BLACKHOLE: case OPT_UNREACHABLE: case OPT_PROHIBIT:
+			count_action(c, s, o, &action, &actions, "action");
+			break;
+		default: break;
+		}
 		switch (o->key) {
 		case OPT_PRIORITY:
 			if (get_number(c, &o->val, n, 0, UINT32_MAX, &num) && !reserved_priority(c, num, o->val.loc))
@@ -668,19 +826,17 @@ static void check_rule(struct ctx *c, const struct stmt *s)
 			break;
 		case OPT_LOOKUP:
 		case OPT_TABLE:
-			actions++;
 			r.action = RULE_LOOKUP;
 			ok &= get_table(c, &o->val, n, &r.table);
 			break;
 		case OPT_GOTO:
-			actions++;
 			r.action = RULE_GOTO;
 			if (get_number(c, &o->val, n, 1, UINT32_MAX, &num))
 				r.goto_priority = (uint32_t)num;
 			break;
-		case OPT_BLACKHOLE: actions++; r.action = RULE_BLACKHOLE; break;
-		case OPT_UNREACHABLE: actions++; r.action = RULE_UNREACHABLE; break;
-		case OPT_PROHIBIT: actions++; r.action = RULE_PROHIBIT; break;
+		case OPT_BLACKHOLE: r.action = RULE_BLACKHOLE; break;
+		case OPT_UNREACHABLE: r.action = RULE_UNREACHABLE; break;
+		case OPT_PROHIBIT: r.action = RULE_PROHIBIT; break;
 		case OPT_SUPPRESS_PREFIXLENGTH:
 			if (get_number(c, &o->val, n, 0, 128, &num))
 				r.suppress = (int)num;
@@ -692,10 +848,8 @@ static void check_rule(struct ctx *c, const struct stmt *s)
 		diag_error(c->d, s->loc, "rule has no action (lookup TABLE, goto PRIORITY, blackhole, unreachable or prohibit)");
 		goto fail;
 	}
-	if (actions > 1) {
-		diag_error(c->d, s->loc, "rule has %d actions: give exactly one", actions);
+	if (actions > 1)
 		goto fail;
-	}
 	if (r.suppress >= 0 && r.action != RULE_LOOKUP) {
 		diag_error(c->d, stmt_find_opt(s, OPT_SUPPRESS_PREFIXLENGTH)->loc, "suppress-prefixlength needs 'lookup TABLE'");
 		ok = false;
@@ -711,6 +865,7 @@ static void check_rule(struct ctx *c, const struct stmt *s)
 		goto fail;
 	}
 	if (ok) {
+		set_stmt(&c->rule_stmts, c->p->n_rules, s);
 		*GROW(c->p->rules, c->p->n_rules) = r;
 		return;
 	}
@@ -727,14 +882,25 @@ static void check_static_route(struct ctx *c, const struct stmt *s)
 	struct p_prefixes dsts = { 0 };
 	bool ok = true;
 	int ndst = 0, ntype = 0;
+	const struct option *dst = NULL, *type = NULL;
 	for (size_t i = 0; i < s->n_opts; i++) {
 		const struct option *o = &s->opts[i];
 		const char *n = opt_key_name(o->key);
 		uint64_t num;
+		if ((o->key == OPT_DEST || o->key == OPT_DEFAULT) && ndst++ == 1 &&
+		    !(o->key == OPT_DEFAULT && dst->key == OPT_DEFAULT))
+			diag_error(c->d, o->loc, "route has a second destination: give one (a list { A, B } is one destination)");
+		if ((o->key == OPT_DEST || o->key == OPT_DEFAULT) && !dst)
+			dst = o;
 		switch (o->key) {
-		case OPT_DEST: ndst++; ok &= get_prefixes(c, &o->val, "route", true, &dsts); break;
+		case OPT_BLACKHOLE: case OPT_UNREACHABLE: case OPT_PROHIBIT: case OPT_THROW:
+			count_action(c, s, o, &type, &ntype, "type");
+			break;
+		default: break;
+		}
+		switch (o->key) {
+		case OPT_DEST: ok &= get_prefixes(c, &o->val, "route", true, &dsts); break;
 		case OPT_DEFAULT: {
-			ndst++;
 			int f = stmt_families(c, s, NULL, 0);
 			if (!f && !stmt_find_opt(s, OPT_VIA))
 				f = FAM_V4 | FAM_V6;
@@ -755,10 +921,10 @@ static void check_static_route(struct ctx *c, const struct stmt *s)
 				r.metric = (uint32_t)num;
 			break;
 		case OPT_TABLE: ok &= get_table(c, &o->val, n, &r.table); break;
-		case OPT_BLACKHOLE: ntype++; r.type = ROUTE_BLACKHOLE; break;
-		case OPT_UNREACHABLE: ntype++; r.type = ROUTE_UNREACHABLE; break;
-		case OPT_PROHIBIT: ntype++; r.type = ROUTE_PROHIBIT; break;
-		case OPT_THROW: ntype++; r.type = ROUTE_THROW; break;
+		case OPT_BLACKHOLE: r.type = ROUTE_BLACKHOLE; break;
+		case OPT_UNREACHABLE: r.type = ROUTE_UNREACHABLE; break;
+		case OPT_PROHIBIT: r.type = ROUTE_PROHIBIT; break;
+		case OPT_THROW: r.type = ROUTE_THROW; break;
 		default: break;
 		}
 	}
@@ -766,21 +932,16 @@ static void check_static_route(struct ctx *c, const struct stmt *s)
 		diag_error(c->d, s->loc, "route has no destination (a prefix, $variable or 'default'; or 'through TUNNEL')");
 		goto out;
 	}
-	if (ndst > 1) {
-		diag_error(c->d, s->loc, "route has %d destinations: give one (a list is one destination)", ndst);
+	if (ndst > 1 || ntype > 1)
+		goto out;
+	/* Whether dev and via are written, not whether their values were right: those are reported. */
+	const struct option *dev_or_via = stmt_find_opt(s, OPT_DEV) ? stmt_find_opt(s, OPT_DEV) : stmt_find_opt(s, OPT_VIA);
+	if (type && dev_or_via) {
+		diag_error(c->d, dev_or_via->loc, "a %s route takes no '%s'", opt_key_name(type->key),
+			   opt_key_name(dev_or_via->key));
 		goto out;
 	}
-	if (ntype > 1) {
-		diag_error(c->d, s->loc, "route has %d types: give at most one of blackhole, unreachable, prohibit, throw", ntype);
-		goto out;
-	}
-	if (r.type != ROUTE_UNICAST && (r.dev || r.via.family)) {
-		diag_error(c->d, s->loc, "a %s route takes no 'dev' or 'via'",
-			   r.type == ROUTE_BLACKHOLE ? "blackhole" : r.type == ROUTE_UNREACHABLE ? "unreachable" :
-			   r.type == ROUTE_PROHIBIT ? "prohibit" : "throw");
-		goto out;
-	}
-	if (r.type == ROUTE_UNICAST && !r.dev && !r.via.family) {
+	if (!type && !dev_or_via) {
 		diag_error(c->d, s->loc, "route needs 'dev IFACE' or 'via GATEWAY' (or a type such as blackhole)");
 		goto out;
 	}
@@ -801,6 +962,7 @@ static void check_static_route(struct ctx *c, const struct stmt *s)
 				   ipaddr_host_str(&r.src, a, sizeof(a)), ipaddr_str(&one.dst, b, sizeof(b)));
 			continue;
 		}
+		set_stmt(&c->route_stmts, c->p->n_routes, s);
 		*GROW(c->p->routes, c->p->n_routes) = one;
 	}
 out:
@@ -814,7 +976,7 @@ static void check_intent(struct ctx *c, const struct stmt *s)
 	const struct option *through = stmt_find_opt(s, OPT_THROUGH);
 	struct p_intent in = { .loc = s->loc };
 	const struct value *tv = deref(c, &through->val);
-	if (!tv || !want(c, tv, VAL_IDENT, "through", "a tunnel name") || !get_tunnel(c, tv->str, through->val.loc, &in.tunnel))
+	if (!tv || !want(c, &through->val, tv, VAL_IDENT, "through", "a tunnel name") || !get_tunnel(c, tv->str, through->val.loc, &in.tunnel))
 		return;
 	bool ok = get_selectors(c, s, &in.sel);
 	struct p_tunnel *t = &c->p->tunnels[in.tunnel];
@@ -827,27 +989,32 @@ static void check_intent(struct ctx *c, const struct stmt *s)
 		for (size_t i = 0; i < s->n_opts; i++)
 			if (s->opts[i].key == OPT_EXCEPT)
 				ok &= get_prefixes(c, &s->opts[i].val, "except", true, &in.except);
-		int f = stmt_families(c, s, NULL, FAM_V4 | FAM_V6) & t->families;
+		int asked = stmt_families(c, s, NULL, FAM_V4 | FAM_V6), f = asked & t->families;
 		if (!t->families) {
 			diag_error(c->d, through->val.loc, "tunnel '%s' has no address to send traffic from", t->name);
 			goto fail;
 		}
 		if (!f) {
-			diag_error(c->d, s->loc, "tunnel '%s' has no address of the family this route asks for", t->name);
+			diag_error(c->d, through->val.loc, "family mismatch: tunnel '%s' has no %s address", t->name,
+				   asked & FAM_V4 ? "IPv4" : "IPv6");
+			goto fail;
+		}
+		for (size_t i = 0; i < c->p->n_intents; i++) {
+			const struct p_intent *o = &c->p->intents[i];
+			if (o->kind != INTENT_FULL || !(o->families & f))
+				continue;
+			if (o->tunnel == in.tunnel)
+				diag_error(c->d, s->loc, "a second full tunnel through '%s' for %s: give it once", t->name,
+					   (o->families & f & FAM_V4) ? "IPv4" : "IPv6");
+			else
+				diag_error(c->d, s->loc, "only one full tunnel per family: '%s' already carries all %s traffic",
+					   c->p->tunnels[o->tunnel].name, (o->families & f & FAM_V4) ? "IPv4" : "IPv6");
+			diag_note(c->d, o->loc, o->tunnel == in.tunnel ? "the first is here" : "the other full tunnel is here");
 			goto fail;
 		}
 		if (f & t->full & FAM_V4 || f & t->full & FAM_V6) {
 			diag_error(c->d, s->loc, "a second full tunnel through '%s' for the same family", t->name);
 			goto fail;
-		}
-		for (size_t i = 0; i < c->p->n_intents; i++) {
-			const struct p_intent *o = &c->p->intents[i];
-			if (o->kind == INTENT_FULL && (o->families & f)) {
-				diag_error(c->d, s->loc, "only one full tunnel per family: '%s' already carries all %s traffic",
-					   c->p->tunnels[o->tunnel].name, (o->families & f & FAM_V4) ? "IPv4" : "IPv6");
-				diag_note(c->d, o->loc, "the other full tunnel is here");
-				goto fail;
-			}
 		}
 		in.families = f;
 		t->full |= f;
@@ -890,7 +1057,7 @@ static void check_intent(struct ctx *c, const struct stmt *s)
 		}
 		if (in.families & ~t->families) {
 			int miss = in.families & ~t->families;
-			if (families_of(&in.sel.to) & miss || families_of(&in.sel.from) & miss) {
+			if (families_of(&in.sel.to) & miss || families_of(&in.sel.from) & miss || !(in.families & t->families)) {
 				diag_error(c->d, through->val.loc, "family mismatch: tunnel '%s' has no %s address", t->name,
 					   miss & FAM_V4 ? "IPv4" : "IPv6");
 				goto fail;
@@ -899,6 +1066,7 @@ static void check_intent(struct ctx *c, const struct stmt *s)
 		}
 	}
 	if (ok) {
+		set_stmt(&c->intent_stmts, c->p->n_intents, s);
 		*GROW(c->p->intents, c->p->n_intents) = in;
 		return;
 	}
@@ -915,22 +1083,28 @@ static void check_match(struct ctx *c, const struct stmt *s)
 	struct p_match m = { .loc = s->loc };
 	bool ok = get_selectors(c, s, &m.sel);
 	int actions = 0;
+	const struct option *action = NULL;
 	for (size_t i = 0; i < s->n_opts; i++) {
 		const struct option *o = &s->opts[i];
 		switch (o->key) {
+		case OPT_SET_MARK: case OPT_SAVE_MARK: case OPT_RESTORE_MARK: case OPT_DROP: case OPT_ACCEPT:
+			count_action(c, s, o, &action, &actions, "action");
+			break;
+		default: break;
+		}
+		switch (o->key) {
 		case OPT_SET_MARK:
-			actions++;
 			m.action = MATCH_SET_MARK;
 			ok &= get_mark(c, &o->val, "set mark", &m.mark, &m.mask);
 			break;
-		case OPT_SAVE_MARK: actions++; m.action = MATCH_SAVE_MARK; break;
-		case OPT_RESTORE_MARK: actions++; m.action = MATCH_RESTORE_MARK; break;
-		case OPT_DROP: actions++; m.action = MATCH_DROP; break;
-		case OPT_ACCEPT: actions++; m.action = MATCH_ACCEPT; break;
+		case OPT_SAVE_MARK: m.action = MATCH_SAVE_MARK; break;
+		case OPT_RESTORE_MARK: m.action = MATCH_RESTORE_MARK; break;
+		case OPT_DROP: m.action = MATCH_DROP; break;
+		case OPT_ACCEPT: m.action = MATCH_ACCEPT; break;
 		case OPT_HOOK: {
 			static const char *hooks[] = { "prerouting", "output", "forward", "postrouting" };
 			const struct value *v = deref(c, &o->val);
-			if (!v || !want(c, v, VAL_IDENT, "hook", "prerouting, output, forward or postrouting")) {
+			if (!v || !want(c, &o->val, v, VAL_IDENT, "hook", "prerouting, output, forward or postrouting")) {
 				ok = false;
 				break;
 			}
@@ -946,15 +1120,19 @@ static void check_match(struct ctx *c, const struct stmt *s)
 		default: break;
 		}
 	}
-	if (actions != 1) {
-		diag_error(c->d, s->loc, actions ? "match has %d actions: give exactly one" :
-			   "match has no action (set mark M, save mark, restore mark, drop or accept)%.0d", actions);
+	if (actions == 0) {
+		diag_error(c->d, s->loc, "match has no action (set mark M, save mark, restore mark, drop or accept)");
 		goto fail;
 	}
+	if (actions > 1)
+		goto fail;
+	static const char *hook_names[] = { "auto", "prerouting", "output", "forward", "postrouting" };
 	if (m.hook == HOOK_AUTO)
 		m.hook = m.sel.iif ? HOOK_PREROUTING : HOOK_OUTPUT;
 	if ((m.sel.has_uid || m.sel.has_gid || m.sel.cgroup) && m.hook != HOOK_OUTPUT && m.hook != HOOK_POSTROUTING) {
-		diag_error(c->d, s->loc, "uid, gid and cgroup only match locally generated packets: use hook output");
+		const struct option *o = stmt_find_opt(s, m.sel.has_uid ? OPT_UID : m.sel.has_gid ? OPT_GID : OPT_CGROUP);
+		diag_error(c->d, o->loc, "'%s' only matches locally generated packets, not in hook %s: use hook output",
+			   opt_key_name(o->key), hook_names[m.hook]);
 		goto fail;
 	}
 	if (m.sel.iif && (m.hook == HOOK_OUTPUT || m.hook == HOOK_POSTROUTING)) {
@@ -984,6 +1162,7 @@ static void check_kill_switch(struct ctx *c, const struct stmt *s)
 	for (size_t i = 0; i < c->p->n_kill_switches; i++) {
 		if (c->p->kill_switches[i].tunnel == k.tunnel) {
 			diag_error(c->d, s->name_loc, "duplicate kill-switch for '%s'", s->name);
+			diag_note(c->d, c->p->kill_switches[i].loc, "the first is here");
 			return;
 		}
 	}
@@ -1067,8 +1246,14 @@ static void resolve_tables(struct ctx *c)
 			diag_error(c->d, s->name_loc, "'%s' is the kernel's own table: use it without declaring it", s->name);
 		if (s->val.kind != VAL_NUMBER)
 			continue;
-		if (s->val.num == 0 || s->val.num > UINT32_MAX || (s->val.num >= 253 && s->val.num <= 255)) {
-			diag_error(c->d, s->val.loc, "table id %llu is reserved or out of range (1 to 4294967295, not 253-255)",
+		if (s->val.num >= 253 && s->val.num <= 255) {
+			const char *kernel = s->val.num == 253 ? "default" : s->val.num == 254 ? "main" : "local";
+			diag_error(c->d, s->val.loc, "table id %llu is the kernel's '%s' table: use '%s' without declaring it",
+				   (unsigned long long)s->val.num, kernel, kernel);
+			continue;
+		}
+		if (s->val.num == 0 || s->val.num > UINT32_MAX) {
+			diag_error(c->d, s->val.loc, "table id %llu is out of range (1 to 4294967295, except 253-255)",
 				   (unsigned long long)s->val.num);
 			continue;
 		}
@@ -1161,6 +1346,20 @@ static bool mark_taken(const struct policy *p, uint32_t v)
 	return false;
 }
 
+/* Where tunnel i's fwmark is written (its name if the fwmark was allocated). */
+static struct loc fwmark_loc(const struct ctx *c, size_t i)
+{
+	const struct option *o = stmt_find_opt(c->tunnels.v[i].stmt, OPT_FWMARK);
+	return o ? o->val.loc : c->p->tunnels[i].loc;
+}
+
+/* Where rule i's priority is written (the rule if it was allocated). */
+static struct loc prio_loc(const struct ctx *c, size_t i)
+{
+	const struct option *o = stmt_find_opt(c->rule_stmts[i], OPT_PRIORITY);
+	return o ? o->val.loc : c->p->rules[i].loc;
+}
+
 static void allocate(struct ctx *c)
 {
 	struct policy *p = c->p;
@@ -1193,8 +1392,16 @@ static void allocate(struct ctx *c)
 	for (size_t i = 0; i < p->n_tunnels; i++) {
 		for (size_t j = i + 1; j < p->n_tunnels; j++)
 			if (p->tunnels[i].fwmark && p->tunnels[i].fwmark == p->tunnels[j].fwmark)
-				diag_error(c->d, p->tunnels[j].loc, "tunnels '%s' and '%s' use the same fwmark 0x%x",
+				diag_error(c->d, fwmark_loc(c, j), "tunnels '%s' and '%s' use the same fwmark 0x%x",
 					   p->tunnels[i].name, p->tunnels[j].name, p->tunnels[i].fwmark);
+		for (size_t j = 0; j < p->n_marks; j++)
+			if (p->tunnels[i].fwmark &&
+			    marks_clash(p->tunnels[i].fwmark, UINT32_MAX, p->marks[j].value, p->marks[j].mask)) {
+				diag_error(c->d, fwmark_loc(c, i), "fwmark 0x%x of tunnel '%s' clashes with mark '%s' (0x%x/0x%x)",
+					   p->tunnels[i].fwmark, p->tunnels[i].name, p->marks[j].name, p->marks[j].value,
+					   p->marks[j].mask);
+				diag_note(c->d, p->marks[j].loc, "'%s' is defined here", p->marks[j].name);
+			}
 	}
 	for (size_t i = 0; i < p->n_marks; i++)
 		for (size_t j = i + 1; j < p->n_marks; j++)
@@ -1202,6 +1409,7 @@ static void allocate(struct ctx *c)
 				diag_error(c->d, p->marks[j].loc, "mark '%s' (0x%x/0x%x) clashes with mark '%s' (0x%x/0x%x)",
 					   p->marks[j].name, p->marks[j].value, p->marks[j].mask, p->marks[i].name,
 					   p->marks[i].value, p->marks[i].mask);
+				diag_note(c->d, p->marks[i].loc, "'%s' is defined here", p->marks[i].name);
 			}
 	/* Marks for intents that only nftables can select. */
 	uint32_t k = 1;
@@ -1214,6 +1422,8 @@ static void allocate(struct ctx *c)
 			bool taken = false;
 			for (size_t j = 0; j < p->n_marks; j++)
 				taken |= marks_clash(v, WGC_MARK_AUTO_MASK, p->marks[j].value, p->marks[j].mask);
+			for (size_t j = 0; j < p->n_tunnels; j++)
+				taken |= p->tunnels[j].fwmark && marks_clash(v, WGC_MARK_AUTO_MASK, p->tunnels[j].fwmark, UINT32_MAX);
 			if (!taken)
 				break;
 		}
@@ -1237,20 +1447,27 @@ static void check_priorities(struct ctx *c)
 		full |= p->intents[i].kind == INTENT_FULL;
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct p_rule *r = &p->rules[i];
-		if (full && r->priority >= WGC_PRIO_EXCEPT && r->priority <= WGC_PRIO_FULL)
-			diag_error(c->d, r->loc, "priority %u is used by the full tunnel's rules (32763-32765)", r->priority);
+		if (full && r->priority >= WGC_PRIO_EXCEPT && r->priority <= WGC_PRIO_FULL) {
+			diag_error(c->d, prio_loc(c, i), "priority %u is used by the full tunnel's rules (32763-32765)",
+				   r->priority);
+			for (size_t j = 0; j < p->n_intents; j++)
+				if (p->intents[j].kind == INTENT_FULL) {
+					diag_note(c->d, p->intents[j].loc, "the full tunnel is here");
+					break;
+				}
+		}
 		for (size_t j = 0; j < p->n_intents; j++)
 			if (p->intents[j].kind == INTENT_SPLIT && p->intents[j].priority == r->priority) {
-				diag_error(c->d, r->loc, "priority %u is used by the route through '%s'", r->priority,
+				diag_error(c->d, prio_loc(c, i), "priority %u is used by the route through '%s'", r->priority,
 					   p->tunnels[p->intents[j].tunnel].name);
-				diag_note(c->d, p->intents[j].loc, "that route is here");
+				diag_note(c->d, p->intents[j].loc, "that route is here (routes through a tunnel take 20000, 20010, ...)");
 			}
 		for (size_t j = 0; j < i; j++)
 			if (p->rules[j].priority == r->priority && (p->rules[j].families & r->families) &&
 			    (p->rules[j].loc.line != r->loc.line || p->rules[j].loc.file != r->loc.file)) {
-				diag_error(c->d, r->loc, "priority %u is already used by another rule: the kernel would order "
-					   "them by insertion", r->priority);
-				diag_note(c->d, p->rules[j].loc, "the other rule is here");
+				diag_error(c->d, prio_loc(c, i), "priority %u is already used by another rule: the kernel would "
+					   "order them by insertion", r->priority);
+				diag_note(c->d, prio_loc(c, j), "the other rule is here");
 			}
 	}
 }
@@ -1279,7 +1496,8 @@ static void check_loops(struct ctx *c)
 					if (!ipaddr_contains(&in->sel.to.v[j], ep))
 						continue;
 					char ps[64];
-					diag_error(c->d, in->loc, "routing loop: %s sends %s, the endpoint of peer '%s', "
+					diag_error(c->d, stmt_find_opt(c->intent_stmts[i], OPT_TO)->val.loc,
+						   "routing loop: %s sends %s, the endpoint of peer '%s', "
 						   "into '%s' itself", ipaddr_str(&in->sel.to.v[j], ps, sizeof(ps)), es,
 						   peer->name, t->name);
 					diag_note(c->d, peer->endpoint->loc, "the endpoint is here; exclude it, or use "
@@ -1292,7 +1510,11 @@ static void check_loops(struct ctx *c)
 				if (!r->dev || strcmp(r->dev, t->name) || !ipaddr_contains(&r->dst, ep))
 					continue;
 				char ps[64];
-				diag_error(c->d, r->loc, "routing loop: route %s dev %s covers %s, the endpoint of peer '%s'",
+				const struct option *dst = stmt_find_opt(c->route_stmts[i], OPT_DEST);
+				if (!dst)
+					dst = stmt_find_opt(c->route_stmts[i], OPT_DEFAULT);
+				diag_error(c->d, dst ? dst->loc : r->loc,
+					   "routing loop: route %s dev %s covers %s, the endpoint of peer '%s'",
 					   ipaddr_str(&r->dst, ps, sizeof(ps)), t->name, es, peer->name);
 				diag_note(c->d, peer->endpoint->loc, "the endpoint is here");
 			}
@@ -1306,6 +1528,7 @@ int policy_check(struct diags *d, const struct file_ast *ast, struct policy *p)
 	struct ctx c = { .d = d, .p = p, .next_rule_prio = WGC_PRIO_RULE_BASE };
 	memset(p, 0, sizeof(*p));
 	collect_decls(&c, ast->stmts, ast->n_stmts);
+	var_cycles(&c);
 	resolve_tables(&c);
 	resolve_marks(&c);
 	resolve_tunnels(&c);
@@ -1317,6 +1540,9 @@ int policy_check(struct diags *d, const struct file_ast *ast, struct policy *p)
 	free(c.tables.v);
 	free(c.marks.v);
 	free(c.tunnels.v);
+	free(c.rule_stmts);
+	free(c.intent_stmts);
+	free(c.route_stmts);
 	return d->n_errors > errors ? -1 : 0;
 }
 

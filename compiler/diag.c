@@ -83,16 +83,37 @@ DEFINE_DIAG(diag_error, SEV_ERROR)
 DEFINE_DIAG(diag_warning, SEV_WARNING)
 DEFINE_DIAG(diag_note, SEV_NOTE)
 
-static int cmp_diag(const void *pa, const void *pb)
+/* A note belongs to the error or warning emitted before it: it is sorted and printed with that
+ * diagnostic, never on its own. head: the error or warning of g's group (g itself if not a note). */
+struct entry {
+	const struct diag *g, *head;
+};
+
+static int cmp_loc(struct loc a, struct loc b)
 {
-	const struct diag *a = pa, *b = pb;
-	if (a->loc.file != b->loc.file)
-		return a->loc.file < b->loc.file ? -1 : 1;
-	if (a->loc.line != b->loc.line)
-		return a->loc.line < b->loc.line ? -1 : 1;
-	if (a->loc.col != b->loc.col)
-		return a->loc.col < b->loc.col ? -1 : 1;
-	return a->seq < b->seq ? -1 : a->seq > b->seq;
+	if (a.file != b.file)
+		return a.file < b.file ? -1 : 1;
+	if (a.line != b.line)
+		return a.line < b.line ? -1 : 1;
+	if (a.col != b.col)
+		return a.col < b.col ? -1 : 1;
+	return 0;
+}
+
+static int cmp_entry(const void *pa, const void *pb)
+{
+	const struct entry *a = pa, *b = pb;
+	int c = cmp_loc(a->head->loc, b->head->loc);
+	if (c)
+		return c;
+	if (a->head != b->head)
+		return a->head->seq < b->head->seq ? -1 : 1;
+	return a->g->seq < b->g->seq ? -1 : a->g->seq > b->g->seq;
+}
+
+static bool same_diag(const struct diag *a, const struct diag *b)
+{
+	return a->sev == b->sev && !cmp_loc(a->loc, b->loc) && !strcmp(a->msg, b->msg);
 }
 
 /* Finds the start and length of line `line` (1-based) in src. */
@@ -114,14 +135,26 @@ void diags_print(const struct diags *d, FILE *out, bool color)
 {
 	static const char *names[] = { "error", "warning", "note" };
 	static const char *colors[] = { "\033[1;31m", "\033[1;35m", "\033[1;36m" };
-	struct diag *sorted = malloc(d->n_items * sizeof(*sorted));
+	struct entry *sorted = malloc(d->n_items * sizeof(*sorted));
 	if (!sorted && d->n_items)
 		return;
-	if (d->n_items)
-		memcpy(sorted, d->items, d->n_items * sizeof(*sorted));
-	qsort(sorted, d->n_items, sizeof(*sorted), cmp_diag);
+	const struct diag *head = NULL;
 	for (size_t i = 0; i < d->n_items; i++) {
-		const struct diag *g = &sorted[i];
+		if (d->items[i].sev != SEV_NOTE || !head)
+			head = &d->items[i];
+		sorted[i] = (struct entry){ .g = &d->items[i], .head = head };
+	}
+	qsort(sorted, d->n_items, sizeof(*sorted), cmp_entry);
+	for (size_t i = 0; i < d->n_items; i++) {
+		const struct diag *g = sorted[i].g;
+		/* The same problem found twice (a variable's value checked at each use) is printed once,
+		 * with its notes. Duplicates sort next to each other. */
+		bool dup = false;
+		for (size_t j = i; j-- > 0 && !cmp_loc(sorted[j].head->loc, sorted[i].head->loc);)
+			if (sorted[j].head != sorted[i].head && same_diag(sorted[j].head, sorted[i].head))
+				dup = true;
+		if (dup)
+			continue;
 		const struct source *src = g->loc.file >= 0 && (size_t)g->loc.file < d->n_sources
 						   ? d->sources[g->loc.file] : NULL;
 		if (src)

@@ -95,6 +95,26 @@ static void set_name(struct stmt *s, char *name, WGC_YYLTYPE *l)
 }
 
 static void do_include(struct lexer *lx, struct stmt *s, WGC_YYLTYPE *l);
+
+/* Moves the options of one line (src) into its block (dst). */
+static void merge_opts(struct stmt *dst, struct stmt *src)
+{
+	for (size_t i = 0; i < src->n_opts; i++) {
+		stmt_add_opt(dst, src->opts[i].key, src->opts[i].loc, src->opts[i].val);
+		src->opts[i].val = (struct value){ 0 };
+	}
+	stmt_free(src);
+}
+
+/* A tunnel or peer from its keyword, name and body (tunnel_end, peer_end). */
+static struct stmt block(enum stmt_kind k, struct stmt *body, char *name, WGC_YYLTYPE *kw, WGC_YYLTYPE *name_loc)
+{
+	struct stmt s = *body;
+	s.kind = k;
+	s.loc = loc_of(kw);
+	set_name(&s, name, name_loc);
+	return s;
+}
 }
 
 %union {
@@ -114,7 +134,7 @@ static void do_include(struct lexer *lx, struct stmt *s, WGC_YYLTYPE *l);
 %token <val> ADDR "address" ENDPOINT "endpoint"
 
 %type <val> value atom list
-%type <stmt> stmt tunnel_body peer peer_body rule_opts
+%type <stmt> stmt tunnel_body tunnel_end peer peer_body peer_end rule_opts
 %type <str> name
 
 %destructor { free($$); } <str>
@@ -154,12 +174,26 @@ stmt	: INCLUDE STRING		{
 						set_name(&$$, $2, &@2);
 						$$.val = $3;
 					}
-	| TUNNEL name '{' tunnel_body '}' {
-						$$ = $4;
-						$$.kind = STMT_TUNNEL;
-						$$.loc = loc_of(&@1);
-						set_name(&$$, $2, &@2);
-						$$.end = loc_of(&@5);
+	| TUNNEL name '{' tunnel_end	{ $$ = block(STMT_TUNNEL, &$4, $2, &@1, &@2); }
+	| TUNNEL name NL tunnel_end	{
+						diag_error(lx->d, loc_of(&@3), "missing '{' after 'tunnel %s' (it opens the block on the same line)", $2);
+						$$ = block(STMT_TUNNEL, &$4, $2, &@1, &@2);
+					}
+	| TUNNEL '{' tunnel_end		{
+						diag_error(lx->d, loc_of(&@2), "a tunnel needs a name, the interface's: 'tunnel NAME {'");
+						stmt_free(&$3);
+						$$ = new_stmt(STMT_TUNNEL, &@1);
+						set_name(&$$, strdup("?"), &@1);
+					}
+	| PEER name '{' peer_end	{
+						diag_error(lx->d, loc_of(&@1), "a peer goes inside the block of its tunnel: 'tunnel NAME { peer %s { ... } }'", $2);
+						$$ = block(STMT_PEER, &$4, $2, &@1, &@2);
+					}
+	| VAR '=' value			{
+						diag_error(lx->d, loc_of(&@1), "a variable is defined without '$': '%s = ...'", $1);
+						$$ = new_stmt(STMT_ASSIGN, &@1);
+						set_name(&$$, $1, &@1);
+						$$.val = $3;
 					}
 	| RULE rule_opts		{ $$ = $2; $$.kind = STMT_RULE; $$.loc = loc_of(&@1); }
 	| ROUTE rule_opts		{ $$ = $2; $$.kind = STMT_ROUTE; $$.loc = loc_of(&@1); }
@@ -190,37 +224,46 @@ rule_opts : OPTV value			{ $$ = new_stmt(STMT_RULE, &@1); stmt_add_opt(&$$, $1, 
 
 tunnel_body : %empty			{ $$ = new_stmt(STMT_TUNNEL, &@$); }
 	| tunnel_body NL		{ $$ = $1; }
-	| tunnel_body rule_opts NL	{
-						$$ = $1;
-						for (size_t i = 0; i < $2.n_opts; i++) {
-							stmt_add_opt(&$$, $2.opts[i].key, $2.opts[i].loc, $2.opts[i].val);
-							$2.opts[i].val = (struct value){ 0 };
-						}
-						stmt_free(&$2);
-					}
+	| tunnel_body rule_opts NL	{ $$ = $1; merge_opts(&$$, &$2); }
 	| tunnel_body peer NL		{ $$ = $1; stmt_add_child(&$$, &$2); }
 	| tunnel_body error NL		{ $$ = $1; yyerrok; }
 	;
 
-peer	: PEER name '{' peer_body '}'	{
-						$$ = $4;
-						$$.kind = STMT_PEER;
-						$$.loc = loc_of(&@1);
-						set_name(&$$, $2, &@2);
-						$$.end = loc_of(&@5);
+/* The body and its closing brace, which must be on a line of its own. */
+tunnel_end : tunnel_body '}'		{ $$ = $1; $$.end = loc_of(&@2); }
+	| tunnel_body rule_opts '}'	{
+						diag_error(lx->d, loc_of(&@3), "'}' must be on a line of its own");
+						$$ = $1;
+						merge_opts(&$$, &$2);
+						$$.end = loc_of(&@3);
+					}
+	;
+
+peer	: PEER name '{' peer_end	{ $$ = block(STMT_PEER, &$4, $2, &@1, &@2); }
+	| PEER name NL peer_end		{
+						diag_error(lx->d, loc_of(&@3), "missing '{' after 'peer %s' (it opens the block on the same line)", $2);
+						$$ = block(STMT_PEER, &$4, $2, &@1, &@2);
+					}
+	| PEER '{' peer_end		{
+						diag_error(lx->d, loc_of(&@2), "a peer needs a name: 'peer NAME {'");
+						stmt_free(&$3);
+						$$ = new_stmt(STMT_PEER, &@1);
+						set_name(&$$, strdup("?"), &@1);
+					}
+	;
+
+peer_end : peer_body '}'		{ $$ = $1; $$.end = loc_of(&@2); }
+	| peer_body rule_opts '}'	{
+						diag_error(lx->d, loc_of(&@3), "'}' must be on a line of its own");
+						$$ = $1;
+						merge_opts(&$$, &$2);
+						$$.end = loc_of(&@3);
 					}
 	;
 
 peer_body : %empty			{ $$ = new_stmt(STMT_PEER, &@$); }
 	| peer_body NL			{ $$ = $1; }
-	| peer_body rule_opts NL	{
-						$$ = $1;
-						for (size_t i = 0; i < $2.n_opts; i++) {
-							stmt_add_opt(&$$, $2.opts[i].key, $2.opts[i].loc, $2.opts[i].val);
-							$2.opts[i].val = (struct value){ 0 };
-						}
-						stmt_free(&$2);
-					}
+	| peer_body rule_opts NL	{ $$ = $1; merge_opts(&$$, &$2); }
 	| peer_body error NL		{ $$ = $1; yyerrok; }
 	;
 
@@ -263,7 +306,50 @@ optnl	: %empty
 
 %%
 
-/* Bison's own message names token kinds; ours quotes the text that is actually there. */
+/* The innermost '{' of text that no '}' closes before line:col (outside comments and strings). */
+static bool unclosed_brace(const char *text, int stop_line, int stop_col, int *line, int *col)
+{
+	enum { MAX = 64 };
+	int lines[MAX], cols[MAX], depth = 0, ln = 1, cl = 1;
+	for (const char *p = text; *p && (ln < stop_line || (ln == stop_line && cl < stop_col)); p++, cl++) {
+		if (*p == '\n') {
+			ln++;
+			cl = 0;
+		} else if (*p == '#') {
+			while (p[1] && p[1] != '\n')
+				p++;
+		} else if (*p == '"') {
+			while (p[1] && p[1] != '\n' && p[1] != '"')
+				p++, cl++;
+			if (p[1] == '"')
+				p++, cl++;
+		} else if (*p == '{') {
+			if (depth < MAX) {
+				lines[depth] = ln;
+				cols[depth] = cl;
+			}
+			depth++;
+		} else if (*p == '}' && depth > 0) {
+			depth--;
+		}
+	}
+	if (depth == 0 || depth > MAX)
+		return false;
+	*line = lines[depth - 1];
+	*col = cols[depth - 1];
+	return true;
+}
+
+static bool expects(const yysymbol_kind_t *exp, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(yysymbol_name(exp[i]), name))
+			return true;
+	return false;
+}
+
+/* Bison's own message names token kinds; ours quotes the text that is actually there, and says
+ * what was expected: the tokens if there are a few, else what they amount to. */
 static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, struct lexer *lx)
 {
 	(void)scanner;
@@ -289,18 +375,37 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, struct 
 		else
 			snprintf(got, sizeof(got), "%s", yysymbol_name(tok));
 	}
-	yysymbol_kind_t exp[6];
-	int n = yypcontext_expected_tokens(ctx, exp, 6);
+	yysymbol_kind_t exp[YYNTOKENS];
+	int n = yypcontext_expected_tokens(ctx, exp, YYNTOKENS);
 	char want[256] = "";
 	if (n > 0 && n <= 5) {
 		size_t off = 0;
 		for (int i = 0; i < n; i++) {
-			const char *nm = exp[i] == YYSYMBOL_NL ? "end of line" : yysymbol_name(exp[i]);
+			const char *nm = yysymbol_name(exp[i]);
+			/* "expected a name", not "expected name" */
+			static const char *const articled[][2] = {
+				{ "name", "a name" }, { "string", "a quoted string" }, { "number", "a number" },
+				{ "variable", "a variable" }, { "address", "an address" }, { "endpoint", "an endpoint" },
+				{ "option", "an option" }, { "keyword", "a keyword" },
+			};
+			for (size_t k = 0; k < sizeof(articled) / sizeof(articled[0]); k++)
+				if (!strcmp(nm, articled[k][0]))
+					nm = articled[k][1];
 			off += (size_t)snprintf(want + off, sizeof(want) - off, "%s%s%s", i ? (i == n - 1 ? " or " : ", ") : ", expected ",
 						nm[0] == '"' ? "" : "", nm);
 			if (off >= sizeof(want))
 				break;
 		}
+	} else if (expects(exp, n, "include")) {
+		snprintf(want, sizeof(want), ", expected a statement");
+	} else if (expects(exp, n, "peer") && expects(exp, n, "'}'")) {
+		snprintf(want, sizeof(want), ", expected an option, 'peer' or '}'");
+	} else if (expects(exp, n, "'}'")) {
+		snprintf(want, sizeof(want), ", expected an option or '}'");
+	} else if (expects(exp, n, "option") && expects(exp, n, "end of line")) {
+		snprintf(want, sizeof(want), ", expected an option or end of line");
+	} else if (expects(exp, n, "number") && expects(exp, n, "string")) {
+		snprintf(want, sizeof(want), ", expected a value");
 	}
 	/* bison quotes aliases: strip the quotes for readability */
 	char clean[256];
@@ -310,15 +415,27 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, struct 
 			clean[j++] = want[i];
 	clean[j] = '\0';
 	diag_error(lx->d, loc, "syntax error: unexpected %s%s", got, clean);
+	/* At the end of the file, where only a '}' can come, or at a block that cannot start here (a
+	 * peer inside a peer, a tunnel inside a block), point at the '{' the missing '}' would close. */
+	int bl, bc;
+	bool block = (tok == YYSYMBOL_PEER && !expects(exp, n, "peer")) || tok == YYSYMBOL_TUNNEL;
+	if ((tok == YYSYMBOL_YYEOF || (n == 1 && !strcmp(yysymbol_name(exp[0]), "'}'")) ||
+	     (block && expects(exp, n, "'}'"))) &&
+	    unclosed_brace(lx->src->text, tok == YYSYMBOL_YYEOF ? INT_MAX : l->first_line, l->first_column, &bl, &bc))
+		diag_note(lx->d, (struct loc){ .file = lx->src->index, .line = bl, .col = bc, .len = 1 },
+			  tok == YYSYMBOL_YYEOF ? "this '{' is never closed" : "this '{' is not closed");
 	return 0;
+}
+
+/* Whether path and the source src are the same file. */
+static bool same_file(const char *path, const struct source *src)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+	return realpath(path, a) && realpath(src->path, b) && !strcmp(a, b);
 }
 
 static void do_include(struct lexer *lx, struct stmt *s, WGC_YYLTYPE *l)
 {
-	if (lx->depth >= 16) {
-		diag_error(lx->d, loc_of(l), "includes nested too deeply (limit 16): is there a cycle?");
-		return;
-	}
 	char path[PATH_MAX];
 	if (s->name[0] == '/') {
 		snprintf(path, sizeof(path), "%s", s->name);
@@ -326,6 +443,21 @@ static void do_include(struct lexer *lx, struct stmt *s, WGC_YYLTYPE *l)
 		char dir[PATH_MAX];
 		snprintf(dir, sizeof(dir), "%s", lx->src->path);
 		snprintf(path, sizeof(path), "%s/%s", dirname(dir), s->name);
+	}
+	if (same_file(path, lx->src)) {
+		diag_error(lx->d, loc_of(l), "include cycle: '%s' includes itself", lx->src->path);
+		return;
+	}
+	if (lx->depth >= 16) {
+		/* The chain of includes is not kept: a file read before at this depth means a cycle. */
+		for (size_t i = 0; i < lx->d->n_sources; i++) {
+			if (same_file(path, lx->d->sources[i])) {
+				diag_error(lx->d, loc_of(l), "include cycle: '%s' ends up including itself", path);
+				return;
+			}
+		}
+		diag_error(lx->d, loc_of(l), "includes nested too deeply (limit 16)");
+		return;
 	}
 	struct source *src = diags_load(lx->d, path);
 	if (!src) {
