@@ -307,20 +307,42 @@ static int run_one(struct exec *x, const struct op *op, bool inverse)
 	return rc ? fail(x, op, rc, nl_last_ext_msg(&x->nl)) : 0;
 }
 
-/* Undoes every completed operation, newest first. Returns how many could not be undone. */
+static bool is_rule_removal(const struct op *op)
+{
+	return op->kind == OP_RULE && !op->new;
+}
+
+static size_t undo(struct exec *x, const struct op *op)
+{
+	if (!run_one(x, op, true))
+		return 0;
+	fprintf(stderr, "wgc: rollback: %s\n", x->err);
+	return 1;
+}
+
+/* Undoes every completed operation, newest first. Returns how many could not be undone.
+ *
+ * One exception to the order: a run of rule removals is undone oldest first. The kernel appends a
+ * rule behind those of the same priority, so re-adding them in the order they were removed (the
+ * order wgc added them in) puts rules of one priority back in their original order. */
 static size_t rollback(struct exec *x)
 {
 	size_t failed = 0;
 	char keep[512];
 	snprintf(keep, sizeof(keep), "%s", x->err);
 	for (size_t i = x->n_done; i-- > 0;) {
-		const struct op *op = x->done[i];
+		if (is_rule_removal(x->done[i])) {
+			size_t first = i;
+			while (first > 0 && is_rule_removal(x->done[first - 1]))
+				first--;
+			for (size_t k = first; k <= i; k++)
+				failed += undo(x, x->done[k]);
+			i = first;
+			continue;
+		}
 		/* Undoing a removed link recreates it; the device settings and peers that went with
 		 * it come back through their own inverses, which follow. */
-		if (run_one(x, op, true)) {
-			fprintf(stderr, "wgc: rollback: %s\n", x->err);
-			failed++;
-		}
+		failed += undo(x, x->done[i]);
 	}
 	snprintf(x->err, x->errlen, "%s", keep);
 	return failed;
