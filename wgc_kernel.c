@@ -235,7 +235,9 @@ static int plan_or_apply(int argc, char **argv, bool apply)
 	struct plan p = { 0 };
 	char plan_fp[17], err[1024];
 	int lock = -1, status = 1;
-	if (apply && (need_net_admin(err, sizeof(err)) || (lock = apply_lock(err, sizeof(err))) < 0)) {
+	/* Against the kernel, a missing privilege is the one thing said: before any diagnostic of
+	 * the policy or its key files. */
+	if ((!o.snapshot && need_net_admin(err, sizeof(err))) || (apply && (lock = apply_lock(err, sizeof(err))) < 0)) {
 		fprintf(stderr, "wgc: %s\n", err);
 		goto out;
 	}
@@ -427,9 +429,16 @@ int cmd_show(int argc, char **argv)
 	int rc = parse_opts("show", argc, argv, &o, false);
 	if (rc)
 		return rc;
-	struct state none = { 0 }, obs = { 0 };
+	struct state none = { 0 }, obs = { 0 }, last = { 0 };
 	char err[1024];
-	if (need_net_admin(err, sizeof(err)) || observe(&none, &obs, err, sizeof(err))) {
+	/* The last applied state names what else to read: the sysctls wgc set (a snapshot without
+	 * them would plan to set them again) and the links and tables its policy uses. */
+	rc = need_net_admin(err, sizeof(err));
+	bool have_last = !rc && load_last(&last);
+	if (!rc)
+		rc = observe(have_last ? &last : &none, &obs, err, sizeof(err));
+	state_free(&last);
+	if (rc) {
 		fprintf(stderr, "wgc: %s\n", err);
 		state_free(&obs);
 		return 1;
