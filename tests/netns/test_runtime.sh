@@ -1,0 +1,599 @@
+#!/usr/bin/env bash
+# tests/netns/test_runtime.sh - `wgc plan|apply|destroy|show` against real kernels in throwaway
+# network namespaces, asserting on what ip, nft and wg read back (not on what wgc says it did).
+#
+# Root only. The script re-runs itself under `unshare -m -p` and mounts a private tmpfs on
+# /var/run/wireguard (wireguard-go's fixed socket directory), so the host's sockets are never seen
+# or touched; every command that touches network state runs in namespaces wgc-rt-PID-* made here.
+# On any exit t_teardown kills the processes left in them (wireguard-go) and deletes them.
+#
+#   A (192.168.100.2/24) --veth-- B (192.168.100.251/24, .250/24): B is the server, set up by hand
+#   with wireguard-go and wg (wgs on :51820 with 10.0.0.1/24 and 10.99.0.1 behind it on lo; wgs2 on
+#   :51821). wgc manages A only.
+#
+#   collision     a foreign rule at 32765 in a fresh namespace: plan and apply fail naming it
+#   no-cap        apply/destroy/plan/show without CAP_NET_ADMIN: one line, exit 1, nothing changed
+#   full-tunnel   apply policies/rt-full-tunnel: wg-quick's rules, route, nft chains, fwmark;
+#                 ping through the tunnel, counters grow, only UDP leaves through the veth
+#   idempotent    a second apply: "No changes", and ip/nft monitor see no event
+#   edit          + except, ~ endpoint, - peer: exactly that plan; untouched peer keeps its handshake
+#   snapshot      show --json, then plan --state as nobody (no namespace): no changes / the edit
+#   destroy       nothing of wgc's is left (rules, routes, table, link, wireguard-go)
+#   foreign       foreign rules, routes and nft tables are byte-identical after apply and destroy
+#   fault         WGC_FAULT_AT=N: apply fails and the kernel is exactly as before (fresh
+#                 namespace, then again over an applied policy whose edit removes a tunnel)
+set -u
+SELF=$(readlink -f "$0")
+cd "$(dirname "$SELF")/../.."
+
+# A mount namespace of our own: the tmpfs on /var/run/wireguard must not be the host's. And a PID
+# namespace whose init is this script: the daemons wireguard-go leaves behind are its children
+# (reaped here, not left as zombies of the host's init) and die with it, whatever happens.
+UNSHARE=(unshare --mount --propagation private --pid --fork --mount-proc)
+if [ "$(id -u)" -eq 0 ] && [ -z "${WGC_RT_UNSHARED:-}" ] && "${UNSHARE[@]}" true 2>/dev/null; then
+	WGC_RT_UNSHARED=1 WGC_RT_ID=$$ exec "${UNSHARE[@]}" bash "$SELF" "$@"
+fi
+
+T_NAME=netns-runtime
+source tests/lib.sh
+source tests/netns/netns-lib.sh
+
+if [ "$(id -u)" -ne 0 ]; then
+	skip "needs root (network namespaces)"
+	finish
+	exit
+fi
+if [ -z "${WGC_RT_UNSHARED:-}" ]; then
+	skip "cannot make private mount and PID namespaces (unshare -m -p)"
+	finish
+	exit
+fi
+for tool in ip nft wg wireguard-go ping setpriv; do
+	if ! command -v "$tool" >/dev/null; then
+		skip "$tool is not installed"
+		finish
+		exit
+	fi
+done
+case $WGC in /*) ;; *) WGC=$PWD/$WGC ;; esac
+
+NS_PREFIX="wgc-rt-${WGC_RT_ID:-$$}"    # $$ is 1 in our PID namespace
+WG_RUNDIR=/var/run/wireguard
+NETNS_DIR=/run/netns
+MOUNTED=()
+
+# lib.sh runs t_teardown on exit; a signal must end the script through exit for that to happen.
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+t_teardown() {
+	local pid m
+	for pid in ${MONITORS:-}; do kill "$pid" 2>/dev/null; done
+	ns_teardown
+	for m in "${MOUNTED[@]}"; do umount "$m" 2>/dev/null; done
+	return 0
+}
+
+# Private tmpfs on wireguard-go's socket directory and on ip's namespace directory: the host sees
+# neither our sockets nor our namespace names, and we see none of theirs.
+for dir in "$WG_RUNDIR" "$NETNS_DIR"; do
+	mkdir -p "$dir"
+	if ! mount -t tmpfs -o mode=0755 wgc-rt "$dir"; then
+		skip "cannot mount a private tmpfs on $dir"
+		finish
+		exit
+	fi
+	MOUNTED+=("$dir")
+done
+
+# Keys (mode 600) and policies. Policies and the snapshot live in a directory that user nobody can
+# read, for the unprivileged plan; the keys stay root's.
+chmod 711 "$T_TMP"
+KEYDIR=$T_TMP/keys
+PUB=$T_TMP/pub
+mkdir -m 700 "$KEYDIR"
+mkdir -m 755 "$PUB" "$T_TMP/state"
+CLIENT_PUB=$(genkey a)
+SERVER_PUB=$(genkey b)
+SECOND_PUB=$(genkey b2)
+GONE_PUB=$(genkey gone)
+genkey f1 >/dev/null
+if [ -z "$CLIENT_PUB" ] || [ -z "$SERVER_PUB" ] || [ -z "$SECOND_PUB" ] || [ -z "$GONE_PUB" ]; then
+	fail "wg genkey / wg pubkey"
+	finish
+	exit
+fi
+for p in rt-full-tunnel rt-three-peers rt-edited rt-edited-mtu rt-fault; do
+	fill_policy "$p" "$PUB/$p.wg"
+done
+
+# ---- the two namespaces ------------------------------------------------------------------------
+
+mac_of() {
+	ip -n "$1" -o link show "$2" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p'
+}
+
+setup_ab() {
+	ns_new a || return 1
+	A=$NS
+	ns_new b || return 1
+	B=$NS
+	ip -n "$A" link add va type veth peer name vb netns "$B" &&
+		ip -n "$A" addr add 192.168.100.2/24 dev va &&
+		ip -n "$B" addr add 192.168.100.251/24 dev vb &&
+		ip -n "$B" addr add 192.168.100.250/24 dev vb &&
+		ip -n "$A" link set va up &&
+		ip -n "$B" link set vb up || { fail "veth between $A and $B"; return 1; }
+	# Permanent neighbours: no ARP state changes to show up in `ip monitor` later.
+	local ma mb
+	ma=$(mac_of "$A" va)
+	mb=$(mac_of "$B" vb)
+	ip -n "$A" neigh replace 192.168.100.251 lladdr "$mb" dev va nud permanent &&
+		ip -n "$A" neigh replace 192.168.100.250 lladdr "$mb" dev va nud permanent &&
+		ip -n "$B" neigh replace 192.168.100.2 lladdr "$ma" dev vb nud permanent ||
+		{ fail "static neighbours"; return 1; }
+	# The server, by hand.
+	wg_server "$B" wgs b 51820 "$CLIENT_PUB" 10.0.0.2/32 &&
+		ip -n "$B" addr add 10.0.0.1/24 dev wgs &&
+		ip -n "$B" addr add 10.99.0.1/32 dev lo &&
+		wg_server "$B" wgs2 b2 51821 "$CLIENT_PUB" 10.0.0.2/32 || { fail "WireGuard server in $B"; return 1; }
+	# A test-only table in A: counts what leaves through the veth, and is foreign to wgc.
+	ip netns exec "$A" nft -f - <<-'EOF' || { fail "table inet wgctest in $A"; return 1; }
+		table inet wgctest {
+			counter udp_out { }
+			counter udp_out2 { }
+			counter icmp_out { }
+			chain out {
+				type filter hook output priority 0; policy accept;
+				oifname "va" ip daddr 192.168.100.251 udp dport 51820 counter name udp_out
+				oifname "va" ip daddr 192.168.100.250 udp dport 51821 counter name udp_out2
+				oifname "va" meta l4proto icmp counter name icmp_out
+			}
+		}
+	EOF
+}
+
+# ---- 8. collision --------------------------------------------------------------------------------
+
+test_collision() {
+	ns_new collide || return 0
+	local C=$NS
+	ip -n "$C" rule add from all lookup main priority 32765
+	ns_state "$C" >"$T_TMP/col.before"
+	local rc
+	wgc_in "$C" plan "$PUB/rt-full-tunnel.wg" >"$T_TMP/col.out" 2>"$T_TMP/col.err"
+	rc=$?
+	if [ "$rc" -ne 0 ]; then pass "collision: plan exits non-zero"; else fail "collision: plan exits 0" "$(cat "$T_TMP/col.out")"; fi
+	cat "$T_TMP/col.out" "$T_TMP/col.err" >"$T_TMP/col.all"
+	expect_grep "collision: plan names priority 32765" 'error: .*priority 32765' "$T_TMP/col.all"
+	wgc_in "$C" apply "$PUB/rt-full-tunnel.wg" >"$T_TMP/col.out" 2>"$T_TMP/col.err"
+	rc=$?
+	if [ "$rc" -ne 0 ]; then pass "collision: apply exits non-zero"; else fail "collision: apply exits 0" "$(cat "$T_TMP/col.out")"; fi
+	cat "$T_TMP/col.out" "$T_TMP/col.err" >"$T_TMP/col.all"
+	expect_grep "collision: apply names priority 32765" 'priority 32765' "$T_TMP/col.all"
+	ns_state "$C" >"$T_TMP/col.after"
+	expect_same "collision: nothing applied" "$T_TMP/col.before" "$T_TMP/col.after"
+	if [ -e "$WG_RUNDIR/wg0.sock" ]; then fail "collision: a wg0 socket exists"; else pass "collision: no wg0 socket"; fi
+	ns_del "$C"
+}
+
+# ---- 7. no CAP_NET_ADMIN -------------------------------------------------------------------------
+
+# no_cap NAME PREFIX...: wgc apply, destroy, plan and show in A, run under PREFIX, refuse with one
+# line (before any warning about the policy or its key files).
+no_cap() {
+	local name=$1 cmd rc args
+	shift
+	for cmd in apply destroy plan show; do
+		ns_state "$A" >"$T_TMP/nocap.before"
+		case $cmd in
+		apply | plan) args=("$cmd" "$PUB/rt-full-tunnel.wg") ;;
+		*) args=("$cmd") ;;
+		esac
+		WGC_STATE_DIR="$T_TMP/state/$A" WGC_LOCK_FILE="$T_TMP/wgc.lock" \
+			ip netns exec "$A" "$@" "$WGC" "${args[@]}" >"$T_TMP/nocap.out" 2>"$T_TMP/nocap.err"
+		rc=$?
+		expect_rc "no-cap ($name): $cmd exits 1" 1 "$rc" "$T_TMP/nocap.out" "$T_TMP/nocap.err"
+		if [ ! -s "$T_TMP/nocap.out" ] && [ "$(wc -l <"$T_TMP/nocap.err")" -eq 1 ] &&
+			grep -q 'CAP_NET_ADMIN' "$T_TMP/nocap.err"; then
+			pass "no-cap ($name): $cmd prints one line naming CAP_NET_ADMIN"
+		else
+			fail "no-cap ($name): $cmd output" "--- stdout:" "$(cat "$T_TMP/nocap.out")" "--- stderr:" "$(cat "$T_TMP/nocap.err")"
+		fi
+		ns_state "$A" >"$T_TMP/nocap.after"
+		expect_same "no-cap ($name): $cmd changes nothing" "$T_TMP/nocap.before" "$T_TMP/nocap.after"
+	done
+}
+
+test_no_cap() {
+	no_cap "nobody" setpriv --reuid=65534 --regid=65534 --clear-groups
+	no_cap "root without net_admin" setpriv --inh-caps=-net_admin --bounding-set=-net_admin
+}
+
+# ---- 1. the full tunnel --------------------------------------------------------------------------
+
+transfer() { # transfer NS DEV PUB: "RX TX"
+	ip netns exec "$1" wg show "$2" transfer | awk -v k="$3" '$1 == k {print $2, $3}'
+}
+
+test_full_tunnel() {
+	local rc
+	wgc_in "$A" apply "$PUB/rt-full-tunnel.wg" >"$T_TMP/apply.out" 2>"$T_TMP/apply.err"
+	rc=$?
+	expect_rc "full-tunnel: apply exits 0" 0 "$rc" "$T_TMP/apply.out" "$T_TMP/apply.err" || return 1
+	expect_text "full-tunnel: ip rule" "$(printf '%s\n' \
+		$'0:\tfrom all lookup local' \
+		$'32764:\tfrom all lookup main suppress_prefixlength 0 proto 87' \
+		$'32765:\tnot from all fwmark 0xca6c lookup 51820 proto 87' \
+		$'32766:\tfrom all lookup main' \
+		$'32767:\tfrom all lookup default')" ip -n "$A" rule
+	expect_text "full-tunnel: ip route show table all proto 87" "default dev wg0 table 51820 scope link" \
+		ip -n "$A" route show table all proto 87
+	expect_text "full-tunnel: no IPv6 rule or route of wgc" "" \
+		sh -c "ip -n $A -6 rule | grep 'proto 87'; ip -n $A -6 route show table all proto 87"
+	ip netns exec "$A" nft list table inet wgc >"$T_TMP/nft.wgc" 2>&1
+	expect_text "full-tunnel: table inet wgc has chains preraw, premangle, postmangle" \
+		"$(printf '%s\n' fingerprint preraw premangle postmangle)" \
+		sed -n 's/^\tchain \([a-z]*\) {$/\1/p' "$T_TMP/nft.wgc"
+	expect_text "full-tunnel: nft tables" "$(printf '%s\n' "table inet wgctest" "table inet wgc")" \
+		ip netns exec "$A" nft list tables
+	expect_text "full-tunnel: wg0's peer" "$SERVER_PUB" ip netns exec "$A" wg show wg0 peers
+	expect_text "full-tunnel: wg0's fwmark" "0xca6c" ip netns exec "$A" wg show wg0 fwmark
+	expect_text "full-tunnel: wg0's public key" "$CLIENT_PUB" ip netns exec "$A" wg show wg0 public-key
+	expect_text "full-tunnel: the peer's endpoint" "$SERVER_PUB	192.168.100.251:51820" \
+		ip netns exec "$A" wg show wg0 endpoints
+	expect_text "full-tunnel: the peer's allowed ips" "$SERVER_PUB	0.0.0.0/0" \
+		ip netns exec "$A" wg show wg0 allowed-ips
+	expect_text "full-tunnel: wg0 address" "10.0.0.2/32" \
+		sh -c "ip -n $A -o -4 addr show dev wg0 | awk '{print \$4}'"
+	expect_text "full-tunnel: wg0 is up, mtu 1420, alias wgc" "UP 1420 wgc" \
+		sh -c "ip -n $A -d link show wg0 | awk '/^[0-9]+: / {up = (\$3 ~ /[<,]UP[,>]/) ? \"UP\" : \"DOWN\"; mtu = \$5} /alias/ {a = \$2} END {print up, mtu, a}'"
+	expect_text "full-tunnel: src_valid_mark" "net.ipv4.conf.all.src_valid_mark = 1" \
+		ip netns exec "$A" sysctl net.ipv4.conf.all.src_valid_mark
+	if [ -n "$(ns_wg_procs "$A")" ]; then pass "full-tunnel: wireguard-go serves wg0 in A"; else fail "full-tunnel: no wireguard-go in A"; fi
+
+	# Traffic: through the tunnel, and only encrypted through the veth.
+	local t0 t1 u0 u1 i0 i1
+	t0=$(transfer "$A" wg0 "$SERVER_PUB")
+	u0=$(nft_counter "$A" wgctest udp_out)
+	i0=$(nft_counter "$A" wgctest icmp_out)
+	if ip netns exec "$A" ping -c 3 -i 0.2 -W 2 10.99.0.1 >"$T_TMP/ping" 2>&1; then
+		pass "full-tunnel: ping 10.99.0.1 through the tunnel"
+	else
+		fail "full-tunnel: ping 10.99.0.1" "$(cat "$T_TMP/ping")" "$(ip netns exec "$A" wg show wg0)"
+	fi
+	t1=$(transfer "$A" wg0 "$SERVER_PUB")
+	u1=$(nft_counter "$A" wgctest udp_out)
+	i1=$(nft_counter "$A" wgctest icmp_out)
+	# shellcheck disable=SC2086
+	if [ -n "$t0" ] && [ -n "$t1" ] && awk -v a="$t0" -v b="$t1" 'BEGIN {split(a, x); split(b, y); exit !(y[1] > x[1] && y[2] > x[2])}'; then
+		pass "full-tunnel: wg0 transfer counters grow"
+	else
+		fail "full-tunnel: wg0 transfer '$t0' -> '$t1'"
+	fi
+	if [ "${u1:-0}" -gt "${u0:-0}" ]; then
+		pass "full-tunnel: UDP to 192.168.100.251:51820 left through the veth"
+	else
+		fail "full-tunnel: UDP to the endpoint through the veth: $u0 -> $u1 packets"
+	fi
+	if [ "${i0:-x}" = 0 ] && [ "${i1:-x}" = 0 ]; then
+		pass "full-tunnel: no plain ICMP left through the veth"
+	else
+		fail "full-tunnel: plain ICMP through the veth: $i0 -> $i1 packets"
+	fi
+	local hs
+	hs=$(handshake "$B" wgs "$CLIENT_PUB")
+	if [ "${hs:-0}" -gt 0 ]; then pass "full-tunnel: B saw a handshake from A"; else fail "full-tunnel: B has no handshake from A"; fi
+	expect_text "full-tunnel: table inet wgctest untouched" \
+		"$(printf '%s\n' udp_out udp_out2 icmp_out out)" \
+		sh -c "ip netns exec $A nft list table inet wgctest | sed -n 's/^\t\(counter\|chain\) \([a-z0-9_]*\) {$/\2/p'"
+	return 0
+}
+
+# ---- 2. idempotence ------------------------------------------------------------------------------
+
+ns_quiet() { # no IPv6 address still in duplicate address detection
+	[ -z "$(ip -n "$1" -6 addr show tentative)" ]
+}
+
+test_idempotent() {
+	local rc
+	wgc_in "$A" plan --detailed-exitcode "$PUB/rt-full-tunnel.wg" >"$T_TMP/plan.out" 2>"$T_TMP/plan.err"
+	rc=$?
+	expect_rc "idempotent: plan --detailed-exitcode exits 0" 0 "$rc" "$T_TMP/plan.out" "$T_TMP/plan.err"
+	expect_grep "idempotent: plan says No changes" '^No changes\.' "$T_TMP/plan.out"
+	wait_for 5 ns_quiet "$A"
+	# Events go to stdout. (ip's stderr may carry complaints about entries in /run/netns that
+	# are not namespaces in this mount namespace: other tests' namespaces made after ours.)
+	ip -n "$A" monitor all >"$T_TMP/mon.ip" 2>"$T_TMP/mon.ip.err" &
+	local mon_ip=$!
+	ip netns exec "$A" nft monitor >"$T_TMP/mon.nft" 2>"$T_TMP/mon.nft.err" &
+	local mon_nft=$!
+	MONITORS="$mon_ip $mon_nft"
+	sleep 0.5
+	wgc_in "$A" apply "$PUB/rt-full-tunnel.wg" >"$T_TMP/apply.out" 2>"$T_TMP/apply.err"
+	rc=$?
+	sleep 0.5
+	cp "$T_TMP/mon.ip" "$T_TMP/mon.ip.during"
+	cp "$T_TMP/mon.nft" "$T_TMP/mon.nft.during"
+	# Canaries: the monitors were listening.
+	ip -n "$A" addr add 10.123.0.1/32 dev lo && ip -n "$A" addr del 10.123.0.1/32 dev lo
+	ip netns exec "$A" nft add table inet wgccanary && ip netns exec "$A" nft delete table inet wgccanary
+	wait_for 3 grep -q 10.123.0.1 "$T_TMP/mon.ip"
+	wait_for 3 grep -q wgccanary "$T_TMP/mon.nft"
+	kill "$mon_ip" "$mon_nft" 2>/dev/null
+	wait "$mon_ip" "$mon_nft" 2>/dev/null
+	MONITORS=
+	expect_rc "idempotent: second apply exits 0" 0 "$rc" "$T_TMP/apply.out" "$T_TMP/apply.err"
+	expect_grep "idempotent: second apply says No changes" '^No changes\.' "$T_TMP/apply.out"
+	if grep -q 10.123.0.1 "$T_TMP/mon.ip" && grep -q wgccanary "$T_TMP/mon.nft"; then
+		pass "idempotent: ip monitor and nft monitor were listening"
+		expect_empty "idempotent: ip monitor all saw no event during the second apply" "$T_TMP/mon.ip.during"
+		expect_empty "idempotent: nft monitor saw no event during the second apply" "$T_TMP/mon.nft.during"
+	else
+		fail "idempotent: the monitors missed the canary events" "$(cat "$T_TMP/mon.ip" "$T_TMP/mon.nft")"
+	fi
+}
+
+# ---- 3. an edit ----------------------------------------------------------------------------------
+
+test_edit() {
+	local rc
+	wgc_in "$A" apply "$PUB/rt-three-peers.wg" >"$T_TMP/apply.out" 2>"$T_TMP/apply.err"
+	rc=$?
+	expect_rc "edit: apply three peers exits 0" 0 "$rc" "$T_TMP/apply.out" "$T_TMP/apply.err" || return 0
+	expect_text "edit: three peers in wg0" "$(printf '%s\n' "$SERVER_PUB" "$SECOND_PUB" "$GONE_PUB" | sort)" \
+		sh -c "ip netns exec $A wg show wg0 peers | sort"
+	ip netns exec "$A" ping -c 1 -W 2 10.99.0.1 >/dev/null 2>&1
+	local hs0 hs1
+	hs0=$(handshake "$A" wg0 "$SERVER_PUB")
+
+	wgc_in "$A" plan --detailed-exitcode "$PUB/rt-edited.wg" >"$T_TMP/plan.out" 2>"$T_TMP/plan.err"
+	rc=$?
+	expect_rc "edit: plan --detailed-exitcode exits 2" 2 "$rc" "$T_TMP/plan.out" "$T_TMP/plan.err"
+	plan_ops "$T_TMP/plan.out" >"$T_TMP/ops"
+	local n_add n_change n_remove
+	n_add=$(grep -c '^  + ' "$T_TMP/ops")
+	n_change=$(grep -c '^  ~ ' "$T_TMP/ops")
+	n_remove=$(grep -c '^  - ' "$T_TMP/ops")
+	if [ "$n_add $n_change $n_remove" = "1 1 1" ]; then
+		pass "edit: the plan has one addition, one change, one removal"
+	else
+		fail "edit: plan has $n_add +, $n_change ~, $n_remove -" "$(cat "$T_TMP/plan.out")"
+	fi
+	expect_grep "edit: + rule for the except prefix" '^  \+ rule +32763: from all to 10\.96\.0\.0/16 lookup main$' "$T_TMP/ops"
+	expect_grep "edit: ~ peer second" "^  ~ peer +wg0 ${SECOND_PUB//+/\\+} \\(second\\)$" "$T_TMP/ops"
+	expect_grep "edit: its endpoint change" '^ +endpoint: 192\.168\.100\.251:51821 -> 192\.168\.100\.250:51821$' "$T_TMP/plan.out"
+	expect_grep "edit: - peer gone" "^  - peer +wg0 ${GONE_PUB//+/\\+}\$" "$T_TMP/ops"
+	expect_grep "edit: plan summary" '^Plan: 1 to add, 1 to change, 1 to destroy\.$' "$T_TMP/plan.out"
+
+	wgc_in "$A" apply "$PUB/rt-edited.wg" >"$T_TMP/apply.out" 2>"$T_TMP/apply.err"
+	rc=$?
+	expect_rc "edit: apply exits 0" 0 "$rc" "$T_TMP/apply.out" "$T_TMP/apply.err"
+	hs1=$(handshake "$A" wg0 "$SERVER_PUB")
+	if [ "${hs0:-0}" -gt 0 ] && [ "$hs0" = "$hs1" ]; then
+		pass "edit: the untouched peer keeps its handshake"
+	else
+		fail "edit: server's latest handshake '$hs0' -> '$hs1'"
+	fi
+	wgc_in "$A" plan --detailed-exitcode "$PUB/rt-edited.wg" >"$T_TMP/plan.out" 2>"$T_TMP/plan.err"
+	rc=$?
+	expect_rc "edit: the next plan is empty" 0 "$rc" "$T_TMP/plan.out"
+	expect_grep "edit: the next plan says No changes" '^No changes\.' "$T_TMP/plan.out"
+	expect_text "edit: ip rule" "$(printf '%s\n' \
+		$'0:\tfrom all lookup local' \
+		$'32763:\tfrom all to 10.96.0.0/16 lookup main proto 87' \
+		$'32764:\tfrom all lookup main suppress_prefixlength 0 proto 87' \
+		$'32765:\tnot from all fwmark 0xca6c lookup 51820 proto 87' \
+		$'32766:\tfrom all lookup main' \
+		$'32767:\tfrom all lookup default')" ip -n "$A" rule
+	expect_text "edit: endpoints" "$(printf '%s\t%s\n' "$SERVER_PUB" 192.168.100.251:51820 "$SECOND_PUB" 192.168.100.250:51821 | sort)" \
+		sh -c "ip netns exec $A wg show wg0 endpoints | sort"
+	# The moved peer is reachable at its new address: a handshake with B's wgs2, through .250.
+	ip netns exec "$A" ping -c 1 -W 1 10.98.0.1 >/dev/null 2>&1
+	if wait_for 5 sh -c "[ \"\$(ip netns exec $A wg show wg0 latest-handshakes | awk '\$1 == \"$SECOND_PUB\" {print \$2}')\" -gt 0 ]" &&
+		[ "$(nft_counter "$A" wgctest udp_out2)" -gt 0 ]; then
+		pass "edit: the moved peer answers at 192.168.100.250:51821"
+	else
+		fail "edit: no handshake with the moved peer" "$(ip netns exec "$A" wg show wg0)"
+	fi
+}
+
+# ---- 6. snapshot, unprivileged plan, destroy -----------------------------------------------------
+
+test_snapshot() {
+	local rc nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+	wgc_in "$A" show --json >"$PUB/snap.json" 2>"$T_TMP/show.err"
+	rc=$?
+	chmod 644 "$PUB/snap.json"
+	expect_rc "snapshot: show --json exits 0" 0 "$rc" "$T_TMP/show.err" || return 0
+	# No namespace and no privilege: the snapshot is all it reads.
+	"${nobody[@]}" "$WGC" plan --detailed-exitcode --state "$PUB/snap.json" "$PUB/rt-edited.wg" \
+		>"$T_TMP/plan.out" 2>"$T_TMP/plan.err"
+	rc=$?
+	expect_rc "snapshot: plan --state as nobody, same policy, exits 0" 0 "$rc" "$T_TMP/plan.out" "$T_TMP/plan.err"
+	expect_grep "snapshot: same policy: No changes" '^No changes\.' "$T_TMP/plan.out"
+	"${nobody[@]}" "$WGC" plan --detailed-exitcode --state "$PUB/snap.json" "$PUB/rt-edited-mtu.wg" \
+		>"$T_TMP/plan.out" 2>"$T_TMP/plan.err"
+	rc=$?
+	expect_rc "snapshot: plan --state as nobody, edited policy, exits 2" 2 "$rc" "$T_TMP/plan.out" "$T_TMP/plan.err"
+	plan_ops "$T_TMP/plan.out" >"$T_TMP/ops"
+	expect_text "snapshot: the edit is the one change" "  ~ link      wg0 mtu 1380 up" cat "$T_TMP/ops"
+	expect_grep "snapshot: mtu 1420 -> 1380" '^ +mtu: 1420 -> 1380$' "$T_TMP/plan.out"
+}
+
+test_destroy() {
+	local rc
+	wgc_in "$A" destroy >"$T_TMP/destroy.out" 2>"$T_TMP/destroy.err"
+	rc=$?
+	expect_rc "destroy: exits 0" 0 "$rc" "$T_TMP/destroy.out" "$T_TMP/destroy.err"
+	expect_text "destroy: no rule of wgc" "" sh -c "ip -n $A rule | grep 'proto 87'; ip -n $A -6 rule | grep 'proto 87'"
+	expect_text "destroy: no route of wgc" "" \
+		sh -c "ip -n $A route show table all proto 87; ip -n $A -6 route show table all proto 87"
+	expect_text "destroy: only the foreign nft table is left" "table inet wgctest" ip netns exec "$A" nft list tables
+	if ip -n "$A" link show wg0 >/dev/null 2>&1; then fail "destroy: wg0 still exists"; else pass "destroy: no wg0 link"; fi
+	expect_text "destroy: no wireguard-go in A" "" ns_wg_procs "$A"
+	if [ -e "$WG_RUNDIR/wg0.sock" ]; then fail "destroy: wg0.sock is left"; else pass "destroy: no wg0.sock"; fi
+	wgc_in "$A" show >"$T_TMP/show.out" 2>&1
+	expect_grep "destroy: wgc show finds nothing" '^rules: 0, routes: 0 ' "$T_TMP/show.out"
+}
+
+# ---- 4. foreign state ----------------------------------------------------------------------------
+
+foreign_state() {
+	echo "== ip rule"; ip -n "$A" rule
+	echo "== ip -6 rule"; ip -n "$A" -6 rule
+	echo "== ip route show table all"; ip -n "$A" route show table all
+	echo "== ip -6 route show table all"; ip -n "$A" -6 route show table all
+	echo "== nft list table inet foreign"; ip netns exec "$A" nft list table inet foreign
+	echo "== nft list table ip wgc"; ip netns exec "$A" nft list table ip wgc
+}
+
+# Without wgc's own lines (proto 87, and the kernel's routes for wg0's address).
+without_ours() {
+	grep -v -e ' proto 87' -e 'dev wg0' "$1"
+}
+
+test_foreign() {
+	local rc
+	ip -n "$A" route add 10.55.0.0/16 via 192.168.100.1 proto static &&
+		ip -n "$A" route add 10.56.0.0/16 dev va &&
+		ip -n "$A" route add 10.57.0.0/16 via 192.168.100.1 table 200 &&
+		ip -n "$A" rule add from 10.66.0.0/16 lookup main priority 1000 &&
+		ip -n "$A" -6 rule add from fd66::/64 lookup main priority 1001 &&
+		ip netns exec "$A" nft -f - <<-'EOF' || { fail "foreign: setting up foreign state"; return 0; }
+			table inet foreign {
+				set nets { type ipv4_addr; flags interval; elements = { 10.55.0.0/16 } }
+				chain out {
+					type filter hook output priority 10; policy accept;
+					ip daddr @nets accept
+				}
+			}
+			table ip wgc {
+				chain keep { }
+			}
+		EOF
+	foreign_state >"$T_TMP/foreign.before"
+	wgc_in "$A" apply "$PUB/rt-full-tunnel.wg" >"$T_TMP/apply.out" 2>"$T_TMP/apply.err"
+	rc=$?
+	expect_rc "foreign: apply exits 0" 0 "$rc" "$T_TMP/apply.out" "$T_TMP/apply.err"
+	if [ "$(ip -n "$A" rule | grep -c 'proto 87')" -eq 2 ] && ip netns exec "$A" nft list table inet wgc >/dev/null 2>&1; then
+		pass "foreign: the policy is applied beside them"
+	else
+		fail "foreign: the policy is not applied" "$(ip -n "$A" rule)"
+	fi
+	foreign_state >"$T_TMP/foreign.applied"
+	without_ours "$T_TMP/foreign.applied" >"$T_TMP/foreign.applied.theirs"
+	expect_same "foreign: untouched by apply" "$T_TMP/foreign.before" "$T_TMP/foreign.applied.theirs"
+	wgc_in "$A" destroy >"$T_TMP/destroy.out" 2>"$T_TMP/destroy.err"
+	rc=$?
+	expect_rc "foreign: destroy exits 0" 0 "$rc" "$T_TMP/destroy.out" "$T_TMP/destroy.err"
+	foreign_state >"$T_TMP/foreign.after"
+	expect_same "foreign: byte-identical after destroy" "$T_TMP/foreign.before" "$T_TMP/foreign.after"
+	expect_text "foreign: nft tables after destroy" "$(printf '%s\n' "table inet wgctest" "table inet foreign" "table ip wgc")" \
+		ip netns exec "$A" nft list tables
+}
+
+# ---- 5. failure in the middle --------------------------------------------------------------------
+
+# What a rolled-back apply must restore: ns_state and each tunnel's WireGuard settings. With
+# RECREATED set (the plan removes a tunnel, which the rollback makes anew), what the kernel gives
+# a new link of its own is left out: interface indexes and IPv6 link-local addresses.
+fault_state() {
+	if [ -n "${RECREATED:-}" ]; then
+		ns_state "$1" | sed -e 's/^[0-9]*: /N: /' -e 's/@if[0-9]*:/@ifN:/' -e '/fe80::/d'
+	else
+		ns_state "$1"
+	fi
+	local dev
+	for dev in wg0 wg1; do
+		echo "== wg show $dev dump"
+		ip netns exec "$1" wg show "$dev" dump 2>&1
+	done
+	echo "== sockets"
+	ls "$WG_RUNDIR" | grep -v '^wgs'
+}
+
+# fault_run NAME POLICY N: WGC_FAULT_AT=N wgc apply POLICY in F fails and changes nothing.
+fault_run() {
+	local name=$1 policy=$2 n=$3 rc
+	fault_state "$F" >"$T_TMP/fault.before"
+	WGC_FAULT_AT=$n wgc_in "$F" apply "$policy" >"$T_TMP/fault.out" 2>"$T_TMP/fault.err"
+	rc=$?
+	if [ "$rc" -ne 0 ] && grep -q 'injected fault' "$T_TMP/fault.err" && grep -q 'nothing changed' "$T_TMP/fault.err"; then
+		pass "fault ($name, WGC_FAULT_AT=$n): apply fails and rolls back"
+	else
+		fail "fault ($name, WGC_FAULT_AT=$n): apply exits $rc" "$(cat "$T_TMP/fault.err")"
+	fi
+	fault_state "$F" >"$T_TMP/fault.after"
+	expect_same "fault ($name, WGC_FAULT_AT=$n): the kernel is as before" "$T_TMP/fault.before" "$T_TMP/fault.after"
+}
+
+# fault_points TOTAL: every N from 1 (1, 3, 5, TOTAL-1 among them) to TOTAL (the fault comes
+# after the last operation: everything is undone).
+fault_points() {
+	seq 1 "$1"
+}
+
+test_fault() {
+	local fwgc=$WGC
+	if ! tr '\0' '\n' <"$fwgc" | grep -qx WGC_FAULT_AT; then
+		fwgc=$PWD/build/asan/wgc
+		if [ ! -x "$fwgc" ] || ! tr '\0' '\n' <"$fwgc" | grep -qx WGC_FAULT_AT; then
+			skip "fault: $WGC has no fault injection and build/asan/wgc is not built (make asan)"
+			return 0
+		fi
+	fi
+	local WGC=$fwgc
+	ns_new fault || return 0
+	F=$NS
+	ip -n "$F" link add v0 type veth peer name v1 &&
+		ip -n "$F" addr add 192.168.100.2/24 dev v0 &&
+		ip -n "$F" link set v0 up && ip -n "$F" link set v1 up || { fail "fault: veth in $F"; return 0; }
+	wait_for 5 ns_quiet "$F"
+	local total rc n
+	wgc_in "$F" plan "$PUB/rt-fault.wg" >"$T_TMP/plan.out" 2>"$T_TMP/plan.err"
+	total=$(plan_ops "$T_TMP/plan.out" | wc -l)
+	if [ "$total" -lt 6 ]; then
+		fail "fault: the plan has $total operations, want at least 6" "$(cat "$T_TMP/plan.out" "$T_TMP/plan.err")"
+		return 0
+	fi
+	for n in $(fault_points "$total"); do
+		fault_run "fresh" "$PUB/rt-fault.wg" "$n"
+	done
+	# The same policy without faults, then an edit of it, faulted: changes and removals roll back.
+	wgc_in "$F" apply "$PUB/rt-fault.wg" >"$T_TMP/apply.out" 2>"$T_TMP/apply.err"
+	rc=$?
+	expect_rc "fault: apply without a fault exits 0" 0 "$rc" "$T_TMP/apply.out" "$T_TMP/apply.err" || return 0
+	wgc_in "$F" plan --detailed-exitcode "$PUB/rt-fault.wg" >"$T_TMP/plan.out" 2>"$T_TMP/plan.err"
+	rc=$?
+	expect_rc "fault: then the plan is empty" 0 "$rc" "$T_TMP/plan.out"
+	wgc_in "$F" plan "$PUB/rt-full-tunnel.wg" >"$T_TMP/plan.out" 2>"$T_TMP/plan.err"
+	total=$(plan_ops "$T_TMP/plan.out" | wc -l)
+	if grep -q '^  - link      wg1' "$T_TMP/plan.out"; then
+		pass "fault: the edit removes tunnel wg1"
+	else
+		fail "fault: the edit does not remove wg1" "$(cat "$T_TMP/plan.out" "$T_TMP/plan.err")"
+	fi
+	for n in $(fault_points "$total"); do
+		RECREATED=1 fault_run "edit" "$PUB/rt-full-tunnel.wg" "$n"
+	done
+	wgc_in "$F" destroy >/dev/null 2>&1
+	ns_del "$F"
+}
+
+# ---- run -----------------------------------------------------------------------------------------
+
+test_collision
+if setup_ab; then
+	test_no_cap
+	test_full_tunnel && test_idempotent
+	test_edit
+	test_snapshot
+	test_destroy
+	test_foreign
+fi
+test_fault
+
+finish
