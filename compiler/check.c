@@ -1018,10 +1018,8 @@ static void check_intent(struct ctx *c, const struct stmt *s)
 		}
 		in.families = f;
 		t->full |= f;
-		if (!(f & FAM_V6) && !stmt_find_opt(s, OPT_IPV4))
-			diag_warning(c->d, s->loc,
-				     "full tunnel through '%s' is IPv4 only: IPv6 traffic leaves outside the tunnel "
-				     "(give '%s' an IPv6 address, or add a kill-switch)", t->name, t->name);
+		/* Whether IPv6 leaks is known once every kill switch is read: check_leaks(). */
+		in.warn_v4_only = !(f & FAM_V6) && !stmt_find_opt(s, OPT_IPV4);
 		bool covered[2] = { false, false };
 		for (size_t i = 0; i < t->n_peers; i++)
 			for (size_t j = 0; j < t->peers[i].allowed.n; j++)
@@ -1439,37 +1437,85 @@ static void allocate(struct ctx *c)
 		}
 }
 
+struct prio_ref {
+	uint32_t priority;
+	size_t index;
+};
+
+static int cmp_prio_ref(const void *pa, const void *pb)
+{
+	const struct prio_ref *a = pa, *b = pb;
+	if (a->priority != b->priority)
+		return a->priority < b->priority ? -1 : 1;
+	return a->index < b->index ? -1 : a->index > b->index;
+}
+
+/* Priorities of explicit rules against the full tunnel's, the selective intents' and each other.
+ * Sorted once, so 100k rules cost O(n log n), not a comparison of every pair. */
 static void check_priorities(struct ctx *c)
 {
 	struct policy *p = c->p;
-	bool full = false;
-	for (size_t i = 0; i < p->n_intents; i++)
-		full |= p->intents[i].kind == INTENT_FULL;
+	const struct p_intent *full = NULL;
+	size_t n_split = 0;
+	for (size_t i = 0; i < p->n_intents; i++) {
+		if (p->intents[i].kind == INTENT_FULL && !full)
+			full = &p->intents[i];
+		n_split += p->intents[i].kind == INTENT_SPLIT;
+	}
+	struct prio_ref *rules = malloc((p->n_rules + 1) * sizeof(*rules));
+	struct prio_ref *splits = malloc((n_split + 1) * sizeof(*splits));
+	if (!rules || !splits)
+		abort();
+	for (size_t i = 0; i < p->n_rules; i++)
+		rules[i] = (struct prio_ref){ p->rules[i].priority, i };
+	for (size_t i = 0, k = 0; i < p->n_intents; i++)
+		if (p->intents[i].kind == INTENT_SPLIT)
+			splits[k++] = (struct prio_ref){ p->intents[i].priority, i };
+	qsort(rules, p->n_rules, sizeof(*rules), cmp_prio_ref);
+	qsort(splits, n_split, sizeof(*splits), cmp_prio_ref);
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct p_rule *r = &p->rules[i];
 		if (full && r->priority >= WGC_PRIO_EXCEPT && r->priority <= WGC_PRIO_FULL) {
 			diag_error(c->d, prio_loc(c, i), "priority %u is used by the full tunnel's rules (32763-32765)",
 				   r->priority);
-			for (size_t j = 0; j < p->n_intents; j++)
-				if (p->intents[j].kind == INTENT_FULL) {
-					diag_note(c->d, p->intents[j].loc, "the full tunnel is here");
-					break;
-				}
+			diag_note(c->d, full->loc, "the full tunnel is here");
 		}
-		for (size_t j = 0; j < p->n_intents; j++)
-			if (p->intents[j].kind == INTENT_SPLIT && p->intents[j].priority == r->priority) {
-				diag_error(c->d, prio_loc(c, i), "priority %u is used by the route through '%s'", r->priority,
-					   p->tunnels[p->intents[j].tunnel].name);
-				diag_note(c->d, p->intents[j].loc, "that route is here (routes through a tunnel take 20000, 20010, ...)");
-			}
-		for (size_t j = 0; j < i; j++)
-			if (p->rules[j].priority == r->priority && (p->rules[j].families & r->families) &&
-			    (p->rules[j].loc.line != r->loc.line || p->rules[j].loc.file != r->loc.file)) {
-				diag_error(c->d, prio_loc(c, i), "priority %u is already used by another rule: the kernel would "
-					   "order them by insertion", r->priority);
-				diag_note(c->d, prio_loc(c, j), "the other rule is here");
-			}
+		struct prio_ref key = { r->priority, 0 };
+		size_t lo = 0, hi = n_split;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (cmp_prio_ref(&splits[mid], &key) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (size_t j = lo; j < n_split && splits[j].priority == r->priority; j++) {
+			const struct p_intent *in = &p->intents[splits[j].index];
+			diag_error(c->d, prio_loc(c, i), "priority %u is used by the route through '%s'", r->priority,
+				   p->tunnels[in->tunnel].name);
+			diag_note(c->d, in->loc, "that route is here (routes through a tunnel take 20000, 20010, ...)");
+		}
 	}
+	/* Rules sharing a priority: each against the earlier ones of its group. */
+	for (size_t g = 0; g < p->n_rules;) {
+		size_t end = g + 1;
+		while (end < p->n_rules && rules[end].priority == rules[g].priority)
+			end++;
+		for (size_t a = g + 1; a < end; a++) {
+			const struct p_rule *r = &p->rules[rules[a].index];
+			for (size_t b = g; b < a; b++) {
+				const struct p_rule *o = &p->rules[rules[b].index];
+				if ((o->families & r->families) && (o->loc.line != r->loc.line || o->loc.file != r->loc.file)) {
+					diag_error(c->d, prio_loc(c, rules[a].index), "priority %u is already used by another "
+						   "rule: the kernel would order them by insertion", r->priority);
+					diag_note(c->d, prio_loc(c, rules[b].index), "the other rule is here");
+				}
+			}
+		}
+		g = end;
+	}
+	free(rules);
+	free(splits);
 }
 
 /* The failure the seed describes: a tunnel's own encrypted packets routed into the tunnel. The
@@ -1522,6 +1568,64 @@ static void check_loops(struct ctx *c)
 	}
 }
 
+static int cmp_route_key(const void *pa, const void *pb, void *arg)
+{
+	const struct p_route *rs = arg, *a = &rs[*(const size_t *)pa], *b = &rs[*(const size_t *)pb];
+	if (a->dst.family != b->dst.family)
+		return a->dst.family < b->dst.family ? -1 : 1;
+	if (a->table != b->table)
+		return a->table < b->table ? -1 : 1;
+	int c = ipaddr_cmp(&a->dst, &b->dst);
+	if (c)
+		return c;
+	if (a->metric != b->metric)
+		return a->metric < b->metric ? -1 : 1;
+	return *(const size_t *)pa < *(const size_t *)pb ? -1 : 1;
+}
+
+/* Two routes with one identity (family, table, destination, metric) are one kernel route: the
+ * second would silently replace the first. Sorted once: O(n log n) for 100k routes. */
+static void check_route_dups(struct ctx *c)
+{
+	const struct policy *p = c->p;
+	size_t *idx = malloc((p->n_routes + 1) * sizeof(*idx));
+	if (!idx)
+		abort();
+	for (size_t i = 0; i < p->n_routes; i++)
+		idx[i] = i;
+	qsort_r(idx, p->n_routes, sizeof(*idx), cmp_route_key, p->routes);
+	for (size_t i = 1; i < p->n_routes; i++) {
+		const struct p_route *a = &p->routes[idx[i - 1]], *b = &p->routes[idx[i]];
+		if (a->dst.family != b->dst.family || a->table != b->table || ipaddr_cmp(&a->dst, &b->dst) ||
+		    a->metric != b->metric)
+			continue;
+		char d[64];
+		diag_error(c->d, b->loc, "route %s in table %u (metric %u) is given twice: the kernel keeps one route "
+			   "per destination, table and metric", ipaddr_str(&b->dst, d, sizeof(d)), b->table, b->metric);
+		diag_note(c->d, a->loc, "the first is here");
+	}
+	free(idx);
+}
+
+/* A full tunnel that carries IPv4 only leaks IPv6, unless a kill switch on that tunnel drops it. */
+static void check_leaks(struct ctx *c)
+{
+	const struct policy *p = c->p;
+	for (size_t i = 0; i < p->n_intents; i++) {
+		const struct p_intent *in = &p->intents[i];
+		if (!in->warn_v4_only)
+			continue;
+		bool dropped = false;
+		for (size_t k = 0; k < p->n_kill_switches; k++)
+			dropped |= p->kill_switches[k].tunnel == in->tunnel && (p->kill_switches[k].families & FAM_V6);
+		const char *t = p->tunnels[in->tunnel].name;
+		if (!dropped)
+			diag_warning(c->d, in->loc,
+				     "full tunnel through '%s' is IPv4 only: IPv6 traffic leaves outside the tunnel "
+				     "(give '%s' an IPv6 address, or add a kill-switch)", t, t);
+	}
+}
+
 int policy_check(struct diags *d, const struct file_ast *ast, struct policy *p)
 {
 	size_t errors = d->n_errors;
@@ -1536,6 +1640,8 @@ int policy_check(struct diags *d, const struct file_ast *ast, struct policy *p)
 	allocate(&c);
 	check_priorities(&c);
 	check_loops(&c);
+	check_route_dups(&c);
+	check_leaks(&c);
 	free(c.vars.v);
 	free(c.tables.v);
 	free(c.marks.v);

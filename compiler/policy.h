@@ -112,6 +112,7 @@ struct p_intent {
 	bool needs_mark;               /* selectors only nftables can match (ports, cgroup, gid) */
 	uint32_t mark, mask;           /* allocated when needs_mark */
 	uint32_t priority;             /* INTENT_SPLIT */
+	bool warn_v4_only;             /* INTENT_FULL: IPv4 only though not asked for: a leak unless... */
 };
 
 enum nft_hook { HOOK_AUTO, HOOK_PREROUTING, HOOK_OUTPUT, HOOK_FORWARD, HOOK_POSTROUTING };
