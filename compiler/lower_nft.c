@@ -8,6 +8,9 @@
  *   marks_out   route output, -150:  marks for local traffic (intents by port/uid/gid/cgroup, `match`)
  *   postmangle  postrouting, mangle: UDP: ct mark set meta mark for the tunnel's mark (wg-quick)
  *   ks_out/ks_fwd  output/forward, filter: the kill switch
+ *   postnat     postrouting, srcnat: masquerade into tunnels that intents reach by mark: the mark
+ *                                    is set after routing chose the source address (of the main
+ *                                    table's interface), and the peer accepts only the tunnel's
  */
 #include "policy.h"
 
@@ -377,6 +380,47 @@ static void put_kill_switch(FILE *f, const struct policy *p)
 	}
 }
 
+/* Traffic steered into a tunnel by an nft mark was given its source address by the first route
+ * lookup, before the mark existed: rewrite it to the tunnel's own, or the peer drops it. */
+static void put_masquerade(FILE *f, const struct policy *p)
+{
+	bool any = false;
+	for (size_t t = 0; t < p->n_tunnels; t++) {
+		bool by_mark = false;
+		for (size_t i = 0; i < p->n_intents; i++)
+			by_mark |= p->intents[i].tunnel == t && p->intents[i].needs_mark;
+		const struct p_tunnel *tun = &p->tunnels[t];
+		if (!by_mark || !tun->addrs.n)
+			continue;
+		/* The tunnel's own addresses, as hosts (an interface address may carry a subnet length). */
+		struct ipaddr hosts[tun->addrs.n];
+		for (size_t i = 0; i < tun->addrs.n; i++) {
+			hosts[i] = tun->addrs.v[i];
+			hosts[i].len = hosts[i].family == AF_INET ? 32 : 128;
+		}
+		const struct p_prefixes own = { .v = hosts, .n = tun->addrs.n };
+		for (int af = AF_INET; af; af = af == AF_INET ? AF_INET6 : 0) {
+			struct line l;
+			if (!begin_line(&l))
+				continue;
+			fprintf(l.m, " oifname \"%s\"", tun->name);
+			bool has = put_prefixes(l.m, "saddr", &own, af, true);
+			fputs(" masquerade", l.m);
+			if (!has) {
+				fclose(l.m);
+				free(l.buf);
+				continue;
+			}
+			if (!any)
+				chain_head(f, "postnat", "nat", "postrouting", "srcnat");
+			any = true;
+			end_line(f, &l);
+		}
+	}
+	if (any)
+		fputs("\t}\n", f);
+}
+
 char *policy_lower_nft(const struct policy *p)
 {
 	char *body = NULL;
@@ -391,6 +435,7 @@ char *policy_lower_nft(const struct policy *p)
 	put_hook_matches(b, p, HOOK_FORWARD, "marks_fwd", "forward");
 	put_hook_matches(b, p, HOOK_POSTROUTING, "marks_post", "postrouting");
 	put_kill_switch(b, p);
+	put_masquerade(b, p);
 	if (fclose(b) || !len) {
 		free(body);
 		return NULL;
