@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/netns/netns-lib.sh - helpers for the runtime's namespace tests (test_runtime.sh).
 #
 # Sourced after tests/lib.sh. Everything that touches network state runs inside namespaces made
@@ -35,11 +36,11 @@ ns_wg_procs() {
 
 # ns_kill NS: ends every process in NS (by pid: only NS's own), TERM first, then KILL.
 ns_kill() {
-	local pids pid i
+	local pids pid
 	pids=$(ns_procs "$1")
 	[ -n "$pids" ] || return 0
 	for pid in $pids; do kill -TERM "$pid" 2>/dev/null; done
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		pids=$(ns_procs "$1")
 		[ -n "$pids" ] || return 0
 		sleep 0.1

@@ -2,10 +2,12 @@
 # tests/netns/test_runtime.sh - `wgc plan|apply|destroy|show` against real kernels in throwaway
 # network namespaces, asserting on what ip, nft and wg read back (not on what wgc says it did).
 #
-# Root only. The script re-runs itself under `unshare -m -p` and mounts a private tmpfs on
-# /var/run/wireguard (wireguard-go's fixed socket directory), so the host's sockets are never seen
-# or touched; every command that touches network state runs in namespaces wgc-rt-PID-* made here.
-# On any exit t_teardown kills the processes left in them (wireguard-go) and deletes them.
+# Root only. The script re-runs itself under `unshare -m -p` (its own mount and PID namespaces)
+# and mounts private tmpfs on /var/run/wireguard (wireguard-go's fixed socket directory) and
+# /run/netns, so the host's sockets and namespace names are never seen or touched; every command
+# that touches network state runs in namespaces wgc-rt-PID-* made here. On any exit t_teardown
+# kills the processes left in them (wireguard-go) and deletes them; whatever survives that dies
+# with the PID namespace.
 #
 #   A (192.168.100.2/24) --veth-- B (192.168.100.251/24, .250/24): B is the server, set up by hand
 #   with wireguard-go and wg (wgs on :51820 with 10.0.0.1/24 and 10.99.0.1 behind it on lo; wgs2 on
@@ -24,7 +26,7 @@
 #                 namespace, then again over an applied policy whose edit removes a tunnel)
 set -u
 SELF=$(readlink -f "$0")
-cd "$(dirname "$SELF")/../.."
+cd "$(dirname "$SELF")/../.." || exit 1
 
 # A mount namespace of our own: the tmpfs on /var/run/wireguard must not be the host's. And a PID
 # namespace whose init is this script: the daemons wireguard-go leaves behind are its children
@@ -48,7 +50,7 @@ if [ -z "${WGC_RT_UNSHARED:-}" ]; then
 	finish
 	exit
 fi
-for tool in ip nft wg wireguard-go ping setpriv; do
+for tool in ip nft wg wireguard-go ping setpriv sysctl; do
 	if ! command -v "$tool" >/dev/null; then
 		skip "$tool is not installed"
 		finish
@@ -266,7 +268,6 @@ test_full_tunnel() {
 	t1=$(transfer "$A" wg0 "$SERVER_PUB")
 	u1=$(nft_counter "$A" wgctest udp_out)
 	i1=$(nft_counter "$A" wgctest icmp_out)
-	# shellcheck disable=SC2086
 	if [ -n "$t0" ] && [ -n "$t1" ] && awk -v a="$t0" -v b="$t1" 'BEGIN {split(a, x); split(b, y); exit !(y[1] > x[1] && y[2] > x[2])}'; then
 		pass "full-tunnel: wg0 transfer counters grow"
 	else
@@ -512,7 +513,11 @@ fault_state() {
 		ip netns exec "$1" wg show "$dev" dump 2>&1
 	done
 	echo "== sockets"
-	ls "$WG_RUNDIR" | grep -v '^wgs'
+	local sock
+	for sock in "$WG_RUNDIR"/*; do
+		[ -e "$sock" ] || continue
+		case ${sock##*/} in wgs*) ;; *) echo "${sock##*/}" ;; esac
+	done
 }
 
 # fault_run NAME POLICY N: WGC_FAULT_AT=N wgc apply POLICY in F fails and changes nothing.
