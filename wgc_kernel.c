@@ -429,7 +429,10 @@ int cmd_show(int argc, char **argv)
 	int rc = parse_opts("show", argc, argv, &o, false);
 	if (rc)
 		return rc;
-	struct state none = { 0 }, obs = { 0 }, last = { 0 };
+	/* Without a last applied state, still read the one sysctl policies set, so a snapshot of a
+	 * host wgc never ran on does not plan to set it again. Not owned: never freed. */
+	struct st_sysctl svm = { .key = (char *)"net.ipv4.conf.all.src_valid_mark", .value = (char *)"" };
+	struct state none = { .sysctls = &svm, .n_sysctls = 1 }, obs = { 0 }, last = { 0 };
 	char err[1024];
 	/* The last applied state names what else to read: the sysctls wgc set (a snapshot without
 	 * them would plan to set them again) and the links and tables its policy uses. */
