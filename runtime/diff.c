@@ -79,16 +79,8 @@ static bool sysctl_equal(const struct st_sysctl *a, const struct st_sysctl *b)
 
 /* ---- kinds ----------------------------------------------------------------------------------- */
 
-#define WRAP_CMP(name, type, fn) \
-	static int name(const void *a, const void *b) { return fn((const type *)a, (const type *)b); }
 #define WRAP_EQ(name, type, fn) \
 	static bool name(const void *a, const void *b) { return fn((const type *)a, (const type *)b); }
-WRAP_CMP(c_link, struct st_link, state_link_cmp)
-WRAP_CMP(c_wgdev, struct st_wgdev, state_wgdev_cmp)
-WRAP_CMP(c_wgpeer, struct st_wgpeer, state_wgpeer_cmp)
-WRAP_CMP(c_addr, struct st_addr, state_addr_cmp)
-WRAP_CMP(c_route, struct st_route, state_route_cmp)
-WRAP_CMP(c_rule, struct st_rule, state_rule_cmp)
 WRAP_EQ(e_link, struct st_link, state_link_equal)
 WRAP_EQ(e_wgdev, struct st_wgdev, state_wgdev_equal)
 WRAP_EQ(e_wgpeer, struct st_wgpeer, state_wgpeer_equal)
@@ -98,12 +90,12 @@ static bool ours_link(const void *l) { return ((const struct st_link *)l)->owned
 static bool ours_route(const void *r) { return ((const struct st_route *)r)->protocol == WGC_RTPROT; }
 static bool ours_rule(const void *r) { return ((const struct st_rule *)r)->protocol == WGC_RTPROT; }
 
-static const struct kind K_LINK = { OP_LINK, sizeof(struct st_link), c_link, e_link, ours_link };
-static const struct kind K_WGDEV = { OP_WGDEV, sizeof(struct st_wgdev), c_wgdev, e_wgdev, NULL };
-static const struct kind K_WGPEER = { OP_WGPEER, sizeof(struct st_wgpeer), c_wgpeer, e_wgpeer, NULL };
-static const struct kind K_ADDR = { OP_ADDR, sizeof(struct st_addr), c_addr, NULL, NULL };
-static const struct kind K_ROUTE = { OP_ROUTE, sizeof(struct st_route), c_route, e_route, ours_route };
-static const struct kind K_RULE = { OP_RULE, sizeof(struct st_rule), c_rule, NULL, ours_rule };
+static const struct kind K_LINK = { OP_LINK, sizeof(struct st_link), state_qcmp_link, e_link, ours_link };
+static const struct kind K_WGDEV = { OP_WGDEV, sizeof(struct st_wgdev), state_qcmp_wgdev, e_wgdev, NULL };
+static const struct kind K_WGPEER = { OP_WGPEER, sizeof(struct st_wgpeer), state_qcmp_wgpeer, e_wgpeer, NULL };
+static const struct kind K_ADDR = { OP_ADDR, sizeof(struct st_addr), state_qcmp_addr, NULL, NULL };
+static const struct kind K_ROUTE = { OP_ROUTE, sizeof(struct st_route), state_qcmp_route, e_route, ours_route };
+static const struct kind K_RULE = { OP_RULE, sizeof(struct st_rule), state_qcmp_rule, NULL, ours_rule };
 
 /* ---- building the plan ----------------------------------------------------------------------- */
 

@@ -97,14 +97,14 @@ int state_route_cmp(const struct st_route *a, const struct st_route *b)
 }
 
 #define SORTER(name, type, cmpfn) \
-	static int name(const void *a, const void *b) { return cmpfn((const type *)a, (const type *)b); }
-SORTER(q_sysctl, struct st_sysctl, state_sysctl_cmp)
-SORTER(q_link, struct st_link, state_link_cmp)
-SORTER(q_addr, struct st_addr, state_addr_cmp)
-SORTER(q_wgdev, struct st_wgdev, state_wgdev_cmp)
-SORTER(q_wgpeer, struct st_wgpeer, state_wgpeer_cmp)
-SORTER(q_rule, struct st_rule, state_rule_cmp)
-SORTER(q_route, struct st_route, state_route_cmp)
+	int name(const void *a, const void *b) { return cmpfn((const type *)a, (const type *)b); }
+SORTER(state_qcmp_sysctl, struct st_sysctl, state_sysctl_cmp)
+SORTER(state_qcmp_link, struct st_link, state_link_cmp)
+SORTER(state_qcmp_addr, struct st_addr, state_addr_cmp)
+SORTER(state_qcmp_wgdev, struct st_wgdev, state_wgdev_cmp)
+SORTER(state_qcmp_wgpeer, struct st_wgpeer, state_wgpeer_cmp)
+SORTER(state_qcmp_rule, struct st_rule, state_rule_cmp)
+SORTER(state_qcmp_route, struct st_route, state_route_cmp)
 
 /* Removes adjacent elements that compare equal, keeping the first. Only plain-data kinds. */
 static size_t dedup(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
@@ -137,17 +137,17 @@ static size_t sort_set(void *base, size_t n, size_t size, int (*cmp)(const void 
 
 void state_sort(struct state *s)
 {
-	s->n_sysctls = sort_set(s->sysctls, s->n_sysctls, sizeof(*s->sysctls), q_sysctl, false);
-	s->n_links = sort_set(s->links, s->n_links, sizeof(*s->links), q_link, false);
-	s->n_addrs = sort_set(s->addrs, s->n_addrs, sizeof(*s->addrs), q_addr, true);
-	s->n_wgdevs = sort_set(s->wgdevs, s->n_wgdevs, sizeof(*s->wgdevs), q_wgdev, false);
+	s->n_sysctls = sort_set(s->sysctls, s->n_sysctls, sizeof(*s->sysctls), state_qcmp_sysctl, false);
+	s->n_links = sort_set(s->links, s->n_links, sizeof(*s->links), state_qcmp_link, false);
+	s->n_addrs = sort_set(s->addrs, s->n_addrs, sizeof(*s->addrs), state_qcmp_addr, true);
+	s->n_wgdevs = sort_set(s->wgdevs, s->n_wgdevs, sizeof(*s->wgdevs), state_qcmp_wgdev, false);
 	for (size_t i = 0; i < s->n_wgpeers; i++) {
 		struct st_wgpeer *p = &s->wgpeers[i];
 		p->n_allowed_ips = sort_set(p->allowed_ips, p->n_allowed_ips, sizeof(*p->allowed_ips), cmp_allowed, true);
 	}
-	s->n_wgpeers = sort_set(s->wgpeers, s->n_wgpeers, sizeof(*s->wgpeers), q_wgpeer, false);
-	s->n_rules = sort_set(s->rules, s->n_rules, sizeof(*s->rules), q_rule, true);
-	s->n_routes = sort_set(s->routes, s->n_routes, sizeof(*s->routes), q_route, true);
+	s->n_wgpeers = sort_set(s->wgpeers, s->n_wgpeers, sizeof(*s->wgpeers), state_qcmp_wgpeer, false);
+	s->n_rules = sort_set(s->rules, s->n_rules, sizeof(*s->rules), state_qcmp_rule, true);
+	s->n_routes = sort_set(s->routes, s->n_routes, sizeof(*s->routes), state_qcmp_route, true);
 }
 
 void state_free(struct state *s)

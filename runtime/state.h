@@ -170,6 +170,15 @@ int state_rule_cmp(const struct st_rule *a, const struct st_rule *b);
 int state_route_cmp(const struct st_route *a, const struct st_route *b);
 int ipaddr_cmp(const struct ipaddr *a, const struct ipaddr *b);
 
+/* The same identity comparisons in qsort()/bsearch() form. */
+int state_qcmp_sysctl(const void *a, const void *b);
+int state_qcmp_link(const void *a, const void *b);
+int state_qcmp_addr(const void *a, const void *b);
+int state_qcmp_wgdev(const void *a, const void *b);
+int state_qcmp_wgpeer(const void *a, const void *b);
+int state_qcmp_rule(const void *a, const void *b);
+int state_qcmp_route(const void *a, const void *b);
+
 /* Sort every set by its identity key and drop exact duplicates. */
 void state_sort(struct state *s);
 void state_free(struct state *s);

@@ -1,31 +1,10 @@
 /* test_base64.c - WireGuard keys in base64: round trips, and everything key_from_base64 rejects. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "base64.h"
-
-struct t {
-	int pass, fail;
-};
-
-#define CHECK(t, cond, ...) check(t, (cond), __LINE__, __VA_ARGS__)
-
-__attribute__((format(printf, 4, 5))) static void check(struct t *t, int ok, int line, const char *fmt, ...)
-{
-	if (ok) {
-		t->pass++;
-		return;
-	}
-	t->fail++;
-	va_list ap;
-	va_start(ap, fmt);
-	printf("FAIL test_base64:%d: ", line);
-	vprintf(fmt, ap);
-	putchar('\n');
-	va_end(ap);
-}
+#include "unit.h"
 
 /* xorshift64: deterministic keys, so a failure can be reproduced. */
 static uint64_t next_random(uint64_t *s)
@@ -162,12 +141,11 @@ static void test_padding_bits(struct t *t)
 
 int main(void)
 {
-	struct t t = { 0 };
+	struct t t = { .name = "test_base64" };
 	test_round_trip(&t);
 	test_known_keys(&t);
 	test_lengths(&t);
 	test_bad_characters(&t);
 	test_padding_bits(&t);
-	printf("test_base64: %d passed, %d failed\n", t.pass, t.fail);
-	return t.fail ? 1 : 0;
+	return unit_finish(&t);
 }

@@ -1,7 +1,6 @@
 /* test_lower.c - parse, check and lower small policies end to end and look at the struct state:
  * the rules, routes and nft table the compiler wants in the kernel. */
 #include <arpa/inet.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,40 +12,9 @@
 #include "emit.h"
 #include "policy.h"
 #include "state.h"
+#include "unit.h"
 
-struct t {
-	int pass, fail;
-};
-
-#define CHECK(t, cond, ...) check(t, (cond), __LINE__, __VA_ARGS__)
-
-__attribute__((format(printf, 4, 5))) static void check(struct t *t, int ok, int line, const char *fmt, ...)
-{
-	if (ok) {
-		t->pass++;
-		return;
-	}
-	t->fail++;
-	va_list ap;
-	va_start(ap, fmt);
-	printf("FAIL test_lower:%d: ", line);
-	vprintf(fmt, ap);
-	putchar('\n');
-	va_end(ap);
-}
-
-static struct ipaddr A(const char *text)
-{
-	struct ipaddr a = { 0 };
-	char host[64];
-	const char *slash = strchr(text, '/');
-	snprintf(host, sizeof(host), "%.*s", slash ? (int)(slash - text) : (int)strlen(text), text);
-	a.family = strchr(host, ':') ? AF_INET6 : AF_INET;
-	if (inet_pton(a.family, host, a.bytes) != 1)
-		return (struct ipaddr){ 0 };
-	a.len = (uint8_t)(slash ? atoi(slash + 1) : a.family == AF_INET ? 32 : 128);
-	return a;
-}
+#define A(text) unit_addr(text)
 
 /* Compiles policy text into *s. Returns 0, or -1 if it did not parse, check or lower (with the
  * diagnostics printed, so a failing test says why). want_errors: the policy should be rejected. */
@@ -354,12 +322,11 @@ static void test_rejected(struct t *t)
 
 int main(void)
 {
-	struct t t = { 0 };
+	struct t t = { .name = "test_lower" };
 	test_full_tunnel(&t);
 	test_split(&t);
 	test_nft_selectors(&t);
 	test_kill_switches(&t);
 	test_rejected(&t);
-	printf("test_lower: %d passed, %d failed\n", t.pass, t.fail);
-	return t.fail ? 1 : 0;
+	return unit_finish(&t);
 }

@@ -1,52 +1,17 @@
 /* test_state.c - runtime/state.c: address ordering and containment, sorting and de-duplicating
  * sets, the identity of rules, formatting and fingerprints. */
 #include <arpa/inet.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "state.h"
+#include "unit.h"
 
-struct t {
-	int pass, fail;
-};
-
-#define CHECK(t, cond, ...) check(t, (cond), __LINE__, __VA_ARGS__)
-
-__attribute__((format(printf, 4, 5))) static void check(struct t *t, int ok, int line, const char *fmt, ...)
-{
-	if (ok) {
-		t->pass++;
-		return;
-	}
-	t->fail++;
-	va_list ap;
-	va_start(ap, fmt);
-	printf("FAIL test_state:%d: ", line);
-	vprintf(fmt, ap);
-	putchar('\n');
-	va_end(ap);
-}
+#define A(text) unit_addr(text)
 
 /* "10.0.0.0/8" or "fd00::1/128" (a missing /len means a host). Aborts the test on bad input. */
-static struct ipaddr A(const char *text)
-{
-	struct ipaddr a = { 0 };
-	char host[64];
-	const char *slash = strchr(text, '/');
-	snprintf(host, sizeof(host), "%.*s", slash ? (int)(slash - text) : (int)strlen(text), text);
-	a.family = strchr(host, ':') ? AF_INET6 : AF_INET;
-	if (inet_pton(a.family, host, a.bytes) != 1) {
-		printf("FAIL test_state: bad address '%s' in the test itself\n", text);
-		a.family = 0;
-		return a;
-	}
-	a.len = (uint8_t)(slash ? atoi(slash + 1) : a.family == AF_INET ? 32 : 128);
-	return a;
-}
-
 static int sign(int v)
 {
 	return (v > 0) - (v < 0);
@@ -441,7 +406,7 @@ static void test_growth(struct t *t)
 
 int main(void)
 {
-	struct t t = { 0 };
+	struct t t = { .name = "test_state" };
 	test_ipaddr_cmp(&t);
 	test_ipaddr_contains(&t);
 	test_host_bits(&t);
@@ -451,6 +416,5 @@ int main(void)
 	test_sort_routes(&t);
 	test_sort_other_sets(&t);
 	test_growth(&t);
-	printf("test_state: %d passed, %d failed\n", t.pass, t.fail);
-	return t.fail ? 1 : 0;
+	return unit_finish(&t);
 }
