@@ -311,11 +311,9 @@ int policy_lower(const struct policy *p, struct state *out)
 	}
 	if (!rc && src_valid_mark)
 		rc = add_sysctl(out, "net.ipv4.conf.all.src_valid_mark", "1");
-	if (!rc) {
-		char *nft = policy_lower_nft(p);
-		if (nft)
-			state_set_nft(out, nft);
-	}
+	char *nft = NULL;
+	if (!rc && !(rc = policy_lower_nft(p, &nft)) && nft)
+		state_set_nft(out, nft);
 	if (rc) {
 		state_free(out);
 		return rc;

@@ -14,6 +14,7 @@
  */
 #include "policy.h"
 
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -421,13 +422,14 @@ static void put_masquerade(FILE *f, const struct policy *p)
 		fputs("\t}\n", f);
 }
 
-char *policy_lower_nft(const struct policy *p)
+int policy_lower_nft(const struct policy *p, char **out)
 {
 	char *body = NULL;
 	size_t len = 0;
+	*out = NULL;
 	FILE *b = open_memstream(&body, &len);
 	if (!b)
-		return NULL;
+		return -ENOMEM;
 	put_preraw(b, p);
 	put_connmark(b, p);
 	put_marks(b, p, HOOK_PREROUTING);
@@ -436,9 +438,13 @@ char *policy_lower_nft(const struct policy *p)
 	put_hook_matches(b, p, HOOK_POSTROUTING, "marks_post", "postrouting");
 	put_kill_switch(b, p);
 	put_masquerade(b, p);
-	if (fclose(b) || !len) {
+	int rc = ferror(b) ? -ENOMEM : 0;
+	if (fclose(b) && !rc)
+		rc = -ENOMEM;
+	if (rc || !len) {
 		free(body);
-		return NULL;
+		return rc;
 	}
-	return body;
+	*out = body;
+	return 0;
 }

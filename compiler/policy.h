@@ -156,8 +156,8 @@ void policy_free(struct policy *p);
 
 /* Lowers a checked policy to the desired kernel state. Returns 0 or a negative errno. */
 int policy_lower(const struct policy *p, struct state *out);
-/* The chains of wgc's nft table: the body of `table inet wgc { ... }` (NULL if the policy needs no
- * nft rules, or on allocation failure). Caller frees. */
-char *policy_lower_nft(const struct policy *p);
+/* The chains of wgc's nft table: the body of `table inet wgc { ... }`, in *out (NULL if the policy
+ * needs no nft rules; the caller frees). Returns 0 or -ENOMEM. */
+int policy_lower_nft(const struct policy *p, char **out);
 
 #endif
