@@ -45,6 +45,8 @@ static const char usage[] =
 static int load(struct diags *d, const char *path, struct file_ast *ast, struct policy *p)
 {
 	int rc = parse_file(d, path, ast);
+	/* Syntax errors (every one of them) stop here: checking the statements that did parse gives
+	 * follow-on errors about what the broken ones would have declared. */
 	if (rc == 0 && d->n_errors == 0 && p)
 		rc = policy_check(d, ast, p);
 	diags_print(d, stderr, isatty(STDERR_FILENO));
