@@ -1366,12 +1366,28 @@ static void allocate(struct ctx *c)
 	memset(need_table, 0, sizeof(need_table));
 	memset(need_mark, 0, sizeof(need_mark));
 	for (size_t i = 0; i < p->n_intents; i++) {
-		need_table[p->intents[i].tunnel] = true;
-		if (p->intents[i].kind == INTENT_FULL)
-			need_mark[p->intents[i].tunnel] = true;
+		struct p_intent *in = &p->intents[i];
+		const struct p_sel *s = &in->sel;
+		in->by_dest = in->kind == INTENT_SPLIT && !in->needs_mark && s->to.n && !s->from.n && !s->iif && !s->oif &&
+			      !s->has_fwmark && !s->has_uid && !s->has_gid && !s->proto && !s->has_tos && !s->cgroup &&
+			      !s->ct_states;
+		if (!in->by_dest)
+			need_table[in->tunnel] = true;
+		if (in->kind == INTENT_FULL)
+			need_mark[in->tunnel] = true;
 	}
-	for (size_t i = 0; i < p->n_kill_switches; i++)
-		need_table[p->kill_switches[i].tunnel] = need_mark[p->kill_switches[i].tunnel] = true;
+	/* A kill switch needs the tunnel's table only where something looks it up (or nothing does
+	 * yet); a tunnel reached by destination only keeps its fail-closed routes in the
+	 * destination table. */
+	bool by_dest_only[p->n_tunnels + 1];
+	memset(by_dest_only, 0, sizeof(by_dest_only));
+	for (size_t i = 0; i < p->n_intents; i++)
+		by_dest_only[p->intents[i].tunnel] = p->intents[i].by_dest && !need_table[p->intents[i].tunnel];
+	for (size_t i = 0; i < p->n_kill_switches; i++) {
+		size_t t = p->kill_switches[i].tunnel;
+		need_mark[t] = true;
+		need_table[t] |= !by_dest_only[t];
+	}
 	uint32_t next_table = WGC_TABLE_AUTO_BASE, next_mark = WGC_FWMARK_AUTO_BASE;
 	for (size_t i = 0; i < p->n_tunnels; i++) {
 		struct p_tunnel *t = &p->tunnels[i];
@@ -1429,12 +1445,34 @@ static void allocate(struct ctx *c)
 		in->mask = WGC_MARK_AUTO_MASK;
 	}
 	/* Priorities of selective intents, in policy order. */
-	uint32_t prio = WGC_PRIO_INTENT_BASE;
-	for (size_t i = 0; i < p->n_intents; i++)
-		if (p->intents[i].kind == INTENT_SPLIT) {
-			p->intents[i].priority = prio;
-			prio += 10;
+	/* Destination intents share one rule, at the priority of the first of them. */
+	uint32_t prio = WGC_PRIO_INTENT_BASE, dest_prio = 0;
+	for (size_t i = 0; i < p->n_intents; i++) {
+		struct p_intent *in = &p->intents[i];
+		if (in->kind != INTENT_SPLIT)
+			continue;
+		if (in->by_dest && dest_prio) {
+			in->priority = dest_prio;
+			continue;
 		}
+		if (prio >= WGC_PRIO_EXCEPT) {
+			diag_error(c->d, in->loc, "too many routes through tunnels: their rules would reach priority "
+				   "%u, where the full tunnel's and the kernel's main rules are", prio);
+			break;
+		}
+		in->priority = prio;
+		prio += 10;
+		if (in->by_dest)
+			dest_prio = in->priority;
+	}
+	/* The destination table, from the tunnels' range once they have theirs. */
+	if (dest_prio) {
+		uint32_t t = WGC_TABLE_AUTO_BASE;
+		while (table_id_taken(p, t))
+			t++;
+		p->dest_table = t;
+		p->dest_priority = dest_prio;
+	}
 }
 
 struct prio_ref {
@@ -1607,6 +1645,47 @@ static void check_route_dups(struct ctx *c)
 	free(idx);
 }
 
+struct dest_ref {
+	const struct ipaddr *prefix;
+	size_t intent;
+};
+
+static int cmp_dest_ref(const void *pa, const void *pb)
+{
+	const struct dest_ref *a = pa, *b = pb;
+	int c = ipaddr_cmp(a->prefix, b->prefix);
+	return c ? c : a->intent < b->intent ? -1 : a->intent > b->intent;
+}
+
+/* Destinations share one table: a prefix sent through two tunnels is one route, and could go
+ * only one way. Through the same tunnel twice it is the same route: harmless. */
+static void check_dest_dups(struct ctx *c)
+{
+	const struct policy *p = c->p;
+	size_t n = 0;
+	for (size_t i = 0; i < p->n_intents; i++)
+		if (p->intents[i].by_dest)
+			n += p->intents[i].sel.to.n;
+	struct dest_ref *v = malloc((n + 1) * sizeof(*v));
+	if (!v)
+		abort();
+	n = 0;
+	for (size_t i = 0; i < p->n_intents; i++)
+		for (size_t k = 0; p->intents[i].by_dest && k < p->intents[i].sel.to.n; k++)
+			v[n++] = (struct dest_ref){ &p->intents[i].sel.to.v[k], i };
+	qsort(v, n, sizeof(*v), cmp_dest_ref);
+	for (size_t i = 1; i < n; i++) {
+		const struct p_intent *a = &p->intents[v[i - 1].intent], *b = &p->intents[v[i].intent];
+		if (ipaddr_cmp(v[i - 1].prefix, v[i].prefix) || a->tunnel == b->tunnel)
+			continue;
+		char d[64];
+		diag_error(c->d, b->loc, "%s is routed through both '%s' and '%s'", ipaddr_str(v[i].prefix, d, sizeof(d)),
+			   p->tunnels[a->tunnel].name, p->tunnels[b->tunnel].name);
+		diag_note(c->d, a->loc, "the route through '%s' is here", p->tunnels[a->tunnel].name);
+	}
+	free(v);
+}
+
 /* A full tunnel that carries IPv4 only leaks IPv6, unless a kill switch on that tunnel drops it. */
 static void check_leaks(struct ctx *c)
 {
@@ -1641,6 +1720,7 @@ int policy_check(struct diags *d, const struct file_ast *ast, struct policy *p)
 	check_priorities(&c);
 	check_loops(&c);
 	check_route_dups(&c);
+	check_dest_dups(&c);
 	check_leaks(&c);
 	free(c.vars.v);
 	free(c.tables.v);

@@ -173,8 +173,28 @@ static int lower_intent(struct state *s, const struct policy *p, const struct p_
 		if (!(in->families & fam))
 			continue;
 		int af = fam_af(fam);
-		int rc = add_route(s, af, t->table, NULL, 0, ROUTE_UNICAST, t->name, NULL, NULL);
-		if (rc)
+		int rc;
+		if (in->by_dest) {
+			/* Routes in the destination table, one rule for all of them (deduplicated). */
+			bool any = false;
+			for (size_t i = 0; i < in->sel.to.n; i++) {
+				if (in->sel.to.v[i].family != af)
+					continue;
+				any = true;
+				if ((rc = add_route(s, af, p->dest_table, &in->sel.to.v[i], 0, ROUTE_UNICAST, t->name, NULL,
+						    NULL)))
+					return rc;
+			}
+			struct st_rule *r = any ? new_rule(s, af, p->dest_priority) : NULL;
+			if (any && !r)
+				return -ENOMEM;
+			if (r) {
+				r->action = RULE_LOOKUP;
+				r->table = p->dest_table;
+			}
+			continue;
+		}
+		if ((rc = add_route(s, af, t->table, NULL, 0, ROUTE_UNICAST, t->name, NULL, NULL)))
 			return rc;
 		if (in->kind == INTENT_FULL) {
 			struct st_rule *r = new_rule(s, af, WGC_PRIO_FULL);
@@ -299,15 +319,26 @@ int policy_lower(const struct policy *p, struct state *out)
 		if (p->intents[i].kind == INTENT_FULL && (p->intents[i].families & FAM_V4))
 			src_valid_mark = true;
 	}
-	/* A kill switch keeps an unreachable default behind the tunnel's route: when the tunnel is
-	 * down or being replaced, lookups in its table fail closed instead of falling through. */
+	/* A kill switch keeps an unreachable route behind each of the tunnel's routes (the default in
+	 * its table, its prefixes in the destination table): when the tunnel is down or being
+	 * replaced, lookups fail closed instead of falling through to the next rule. */
 	for (size_t i = 0; i < p->n_kill_switches && !rc; i++) {
 		const struct p_kill_switch *k = &p->kill_switches[i];
 		const struct p_tunnel *t = &p->tunnels[k->tunnel];
-		for (int fam = FAM_V4; fam <= FAM_V6 && !rc; fam <<= 1)
-			if (k->families & fam)
+		for (int fam = FAM_V4; fam <= FAM_V6 && !rc; fam <<= 1) {
+			if (!(k->families & fam))
+				continue;
+			if (t->table)
 				rc = add_route(out, fam_af(fam), t->table, NULL, WGC_KILL_SWITCH_METRIC, ROUTE_UNREACHABLE,
 					       NULL, NULL, NULL);
+			for (size_t j = 0; j < p->n_intents && !rc; j++) {
+				const struct p_intent *in = &p->intents[j];
+				for (size_t n = 0; in->by_dest && in->tunnel == k->tunnel && n < in->sel.to.n && !rc; n++)
+					if (in->sel.to.v[n].family == fam_af(fam))
+						rc = add_route(out, fam_af(fam), p->dest_table, &in->sel.to.v[n],
+							       WGC_KILL_SWITCH_METRIC, ROUTE_UNREACHABLE, NULL, NULL, NULL);
+			}
+		}
 	}
 	if (!rc && src_valid_mark)
 		rc = add_sysctl(out, "net.ipv4.conf.all.src_valid_mark", "1");

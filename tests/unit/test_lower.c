@@ -199,8 +199,8 @@ static void test_split(struct t *t)
 	}
 	static const char *const rules[] = {
 		"rule add priority 100 from 10.20.1.0/24 iif eth0 lookup main protocol 87",
-		"rule add priority 20000 to 10.20.0.0/16 lookup 200 protocol 87",
-		"rule add priority 20000 to 10.30.0.0/16 lookup 200 protocol 87",
+		/* destinations: routes in the destination table, one rule */
+		"rule add priority 20000 lookup 51820 protocol 87",
 		"rule add priority 20010 uidrange 1000-1999 lookup 200 protocol 87",
 		"rule add priority 20020 fwmark 0x1000000/0xff000000 lookup 200 protocol 87",
 		"rule add priority 30000 fwmark 0x10/0xff blackhole protocol 87",
@@ -208,11 +208,13 @@ static void test_split(struct t *t)
 		NULL,
 	};
 	expect_rules(t, "split", &s, rules);
-	CHECK(t, s.n_rules == 7 && s.rules[5].family == AF_INET && s.rules[6].family == AF_INET6,
+	CHECK(t, s.n_rules == 6 && s.rules[4].family == AF_INET && s.rules[5].family == AF_INET6,
 	      "a rule without addresses is in both families; the tunnel's intents only in its IPv4");
 	static const char *const routes[] = {
 		"route add default dev wg1 table 200 protocol 87",
 		"route add 10.40.0.0/16 via 10.9.0.1 table 200 metric 5 protocol 87",
+		"route add 10.20.0.0/16 dev wg1 table 51820 protocol 87",
+		"route add 10.30.0.0/16 dev wg1 table 51820 protocol 87",
 		NULL,
 	};
 	expect_routes(t, "split", &s, routes);
@@ -293,10 +295,11 @@ static void test_kill_switches(struct t *t)
 		"\t}\n";
 	CHECK(t, strstr(text, want_out) != NULL, "kill switch chains:\n%s\nwant:\n%s", text, want_out);
 	static const char *const routes[] = {
-		"route add default dev wg0 table 51820 protocol 87",
-		"route add unreachable default table 51820 metric 4096 protocol 87",
-		"route add default dev wg1 table 51821 protocol 87",
-		"route add unreachable default table 51821 metric 4096 protocol 87",
+		/* reached by destination only: the fail-closed routes sit behind each prefix */
+		"route add 10.10.0.0/16 dev wg0 table 51820 protocol 87",
+		"route add unreachable 10.10.0.0/16 table 51820 metric 4096 protocol 87",
+		"route add 10.11.0.0/16 dev wg1 table 51820 protocol 87",
+		"route add unreachable 10.11.0.0/16 table 51820 metric 4096 protocol 87",
 		NULL,
 	};
 	expect_routes(t, "two kill switches", &s, routes);
