@@ -1559,6 +1559,36 @@ static void check_priorities(struct ctx *c)
 /* The failure the seed describes: a tunnel's own encrypted packets routed into the tunnel. The
  * full tunnel is safe (its rule skips packets carrying the tunnel's fwmark); a route or selective
  * intent that sends the endpoint's address into the tunnel is not. */
+/* Whether a selective intent of tunnel t could select t's own encrypted packets: UDP from the
+ * listen port, sent by uid 0 (the kernel, or the userspace daemon running as root), to a peer's
+ * endpoint. *to is set to the `to` prefix containing the endpoint, if the intent has one. A
+ * selector wgc cannot decide for such a packet (a source address, an input interface, a cgroup,
+ * a mark, tos, ct state) gives it the benefit of the doubt. ep: family 0 for a host name. */
+static bool selects_own_packets(const struct p_intent *in, const struct p_tunnel *t, const struct ipaddr *ep,
+				uint16_t port, const struct ipaddr **to)
+{
+	const struct p_sel *s = &in->sel;
+	*to = NULL;
+	if (in->kind != INTENT_SPLIT || s->from.n || s->iif || s->oif || s->cgroup || s->has_fwmark || s->has_tos ||
+	    s->ct_states || (s->proto && s->proto != IPPROTO_UDP))
+		return false;
+	if ((s->dport.lo && (port < s->dport.lo || port > s->dport.hi)) ||
+	    (s->sport.lo && (!t->listen_port || t->listen_port < s->sport.lo || t->listen_port > s->sport.hi)) ||
+	    (s->has_uid && s->uid_lo > 0) || (s->has_gid && s->gid_lo > 0))
+		return false;
+	if (!s->to.n)
+		return !ep->family || (in->families & (ep->family == AF_INET ? FAM_V4 : FAM_V6));
+	for (size_t j = 0; ep->family && j < s->to.n; j++)
+		if (ipaddr_contains(&s->to.v[j], ep)) {
+			*to = &s->to.v[j];
+			return true;
+		}
+	return false;
+}
+
+/* The failure the seed describes: a tunnel's own encrypted packets routed into the tunnel. The
+ * full tunnel is safe (its rule skips packets carrying the tunnel's fwmark); a route or selective
+ * intent that can send them back into the tunnel is not. */
 static void check_loops(struct ctx *c)
 {
 	struct policy *p = c->p;
@@ -1566,29 +1596,37 @@ static void check_loops(struct ctx *c)
 		const struct p_tunnel *t = &p->tunnels[ti];
 		for (size_t pi = 0; pi < t->n_peers; pi++) {
 			const struct p_peer *peer = &t->peers[pi];
-			if (!peer->endpoint || !peer->endpoint->addr.family)
+			if (!peer->endpoint)
 				continue;
 			const struct ipaddr *ep = &peer->endpoint->addr;
-			char es[64];
-			ipaddr_host_str(ep, es, sizeof(es));
+			char es[300];
+			if (ep->family == AF_INET6)
+				snprintf(es, sizeof(es), "[%s]:%u", ipaddr_host_str(ep, es + 200, 64), peer->endpoint->port);
+			else
+				snprintf(es, sizeof(es), "%s:%u", ep->family ? ipaddr_host_str(ep, es + 200, 64) :
+					 peer->endpoint->str, peer->endpoint->port);
 			for (size_t i = 0; i < p->n_intents; i++) {
 				const struct p_intent *in = &p->intents[i];
-				if (in->kind != INTENT_SPLIT || in->tunnel != ti || in->sel.from.n || in->sel.has_uid ||
-				    in->needs_mark || in->sel.iif)
+				const struct ipaddr *to;
+				if (in->tunnel != ti || !selects_own_packets(in, t, ep, peer->endpoint->port, &to))
 					continue;
-				for (size_t j = 0; j < in->sel.to.n; j++) {
-					if (!ipaddr_contains(&in->sel.to.v[j], ep))
-						continue;
-					char ps[64];
+				char ps[64];
+				if (to)
 					diag_error(c->d, stmt_find_opt(c->intent_stmts[i], OPT_TO)->val.loc,
-						   "routing loop: %s sends %s, the endpoint of peer '%s', "
-						   "into '%s' itself", ipaddr_str(&in->sel.to.v[j], ps, sizeof(ps)), es,
-						   peer->name, t->name);
-					diag_note(c->d, peer->endpoint->loc, "the endpoint is here; exclude it, or use "
-						  "'route all through %s', which exempts the tunnel's own packets by fwmark",
-						  t->name);
-				}
+						   "routing loop: %s sends %s, the endpoint of peer '%s', into '%s' itself",
+						   ipaddr_str(to, ps, sizeof(ps)), es, peer->name, t->name);
+				else
+					diag_error(c->d, in->loc, "routing loop: this route also selects the tunnel's own "
+						   "encrypted packets (UDP from uid 0 to %s, the endpoint of peer '%s') and "
+						   "sends them into '%s' itself", es, peer->name, t->name);
+				diag_note(c->d, peer->endpoint->loc, "the endpoint is here; exclude it, or use "
+					  "'route all through %s', which exempts the tunnel's own packets by fwmark",
+					  t->name);
 			}
+			if (!ep->family)
+				continue;
+			char *colon = strrchr(es, ':');
+			*colon = '\0';
 			for (size_t i = 0; i < p->n_routes; i++) {
 				const struct p_route *r = &p->routes[i];
 				if (!r->dev || strcmp(r->dev, t->name) || !ipaddr_contains(&r->dst, ep))
