@@ -93,6 +93,16 @@ demo: wgc
 bench: wgc
 	tests/bench.sh
 
+# A libFuzzer harness over the compiler (needs clang; not part of check): see fuzz/fuzz_policy.c.
+FUZZ_CC ?= clang
+FUZZ_SRCS := $(filter compiler/% grammar/% runtime/state.c runtime/state_json.c runtime/nft.c,$(SRCS))
+build/fuzz/fuzz_policy: fuzz/fuzz_policy.c $(FUZZ_SRCS) $(GEN) $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined $(INC) \
+		$(shell pkg-config --cflags $(PKGS)) -o $@ fuzz/fuzz_policy.c $(FUZZ_SRCS) $(GEN) $(LDLIBS)
+
+fuzz: build/fuzz/fuzz_policy
+
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
@@ -107,4 +117,4 @@ uninstall:
 clean:
 	rm -rf build wgc
 
-.PHONY: all asan check demo bench install uninstall clean
+.PHONY: all asan check demo bench fuzz install uninstall clean

@@ -5,17 +5,36 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Registers text (taken over, NUL terminated, len bytes before the NUL) as a source of d. */
+static struct source *add_source(struct diags *d, const char *path, char *text, size_t len)
+{
+	struct source *s = calloc(1, sizeof(*s));
+	struct source **ns = s ? realloc(d->sources, (d->n_sources + 1) * sizeof(*ns)) : NULL;
+	if (ns)
+		d->sources = ns;
+	if (!ns || !(s->path = strdup(path))) {
+		free(s);
+		free(text);
+		errno = ENOMEM;
+		return NULL;
+	}
+	s->text = text;
+	s->len = len;
+	s->index = (int)d->n_sources;
+	d->sources[d->n_sources++] = s;
+	return s;
+}
+
 struct source *diags_load(struct diags *d, const char *path)
 {
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return NULL;
-	struct source *s = calloc(1, sizeof(*s));
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
 	char chunk[65536];
 	size_t n;
-	while (s && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
 		if (len + n + 1 > cap) {
 			cap = (len + n + 1) * 2;
 			char *nb = realloc(buf, cap);
@@ -26,30 +45,28 @@ struct source *diags_load(struct diags *d, const char *path)
 		memcpy(buf + len, chunk, n);
 		len += n;
 	}
-	if (!s || ferror(f))
-		goto fail;
-	if (!buf && !(buf = malloc(1)))
+	if (ferror(f) || (!buf && !(buf = malloc(1))))
 		goto fail;
 	buf[len] = '\0';
-	struct source **ns = realloc(d->sources, (d->n_sources + 1) * sizeof(*ns));
-	if (!ns || !(s->path = strdup(path)))
-		goto fail_ns;
-	d->sources = ns;
-	s->text = buf;
-	s->len = len;
-	s->index = (int)d->n_sources;
-	d->sources[d->n_sources++] = s;
 	fclose(f);
-	return s;
-fail_ns:
-	if (ns)
-		d->sources = ns;
+	return add_source(d, path, buf, len);
 fail:
 	free(buf);
-	free(s);
 	fclose(f);
 	errno = errno ? errno : ENOMEM;
 	return NULL;
+}
+
+struct source *diags_add_text(struct diags *d, const char *path, const char *text, size_t len)
+{
+	char *copy = malloc(len + 1);
+	if (!copy) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	return add_source(d, path, copy, len);
 }
 
 static void add(struct diags *d, enum severity sev, struct loc loc, const char *fmt, va_list ap)

@@ -45,6 +45,8 @@ struct diags {
 
 /* Loads a file into a new source owned by d. Returns NULL (with errno set) on failure. */
 struct source *diags_load(struct diags *d, const char *path);
+/* The same for text already in memory (copied), named path in messages. */
+struct source *diags_add_text(struct diags *d, const char *path, const char *text, size_t len);
 
 void diag_error(struct diags *d, struct loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void diag_warning(struct diags *d, struct loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -1,5 +1,6 @@
 /* parse.c - runs the scanner and parser over one source file. */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "lexer.h"
@@ -7,11 +8,33 @@
 #include "scanner.h"
 
 
+/* A policy is text: a NUL byte (a binary file, a bad copy) is reported where it is, and the file
+ * is not parsed. */
+static bool has_nul(struct diags *d, const struct source *src)
+{
+	const char *nul = memchr(src->text, '\0', src->len);
+	if (!nul)
+		return false;
+	struct loc at = { .file = src->index, .line = 1, .col = 1, .len = 1 };
+	for (const char *p = src->text; p < nul; p++) {
+		if (*p == '\n') {
+			at.line++;
+			at.col = 1;
+		} else {
+			at.col++;
+		}
+	}
+	diag_error(d, at, "NUL byte in the policy: this is not a text file");
+	return true;
+}
+
 int parse_source(struct diags *d, struct source *src, struct file_ast *out, int depth)
 {
+	out->file = src->index;
+	if (has_nul(d, src))
+		return 0;
 	struct lexer lx = { .d = d, .src = src, .ast = out, .depth = depth, .line = 1, .col = 1, .last_nl = 1 };
 	yyscan_t scanner;
-	out->file = src->index;
 	if (wgc_yylex_init_extra(&lx, &scanner))
 		return -ENOMEM;
 	YY_BUFFER_STATE buf = wgc_yy_scan_bytes(src->text, (int)src->len, scanner);
