@@ -359,7 +359,10 @@ static void put_ks_accepts(FILE *f, const struct policy *p, const struct p_kill_
 }
 
 /* Every kill switch's accepts come before the one drop: with a drop after each, the packets of a
- * second tunnel (its encrypted ones too) would be dropped before reaching their accept. */
+ * second tunnel (its encrypted ones too) would be dropped before reaching their accept.
+ * IPv6 neighbour discovery goes out through the output hook (ARP does not): without it no IPv6
+ * next hop resolves, and an IPv6 endpoint or an excepted IPv6 LAN is unreachable. It is let
+ * through, link-local only (hop limit 255, which routers never forward): it carries no data. */
 static void put_kill_switch(FILE *f, const struct policy *p)
 {
 	int families = 0;
@@ -373,6 +376,9 @@ static void put_kill_switch(FILE *f, const struct policy *p)
 			fputs("\t\toifname \"lo\" accept\n", f);
 		for (size_t i = 0; i < p->n_kill_switches; i++)
 			put_ks_accepts(f, p, &p->kill_switches[i], fwd);
+		if (!fwd && (families & FAM_V6))
+			fputs("\t\ticmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } "
+			      "ip6 hoplimit 255 accept\n", f);
 		if (families == (FAM_V4 | FAM_V6))
 			fputs("\t\tdrop\n", f);
 		else
