@@ -101,7 +101,12 @@ build/fuzz/fuzz_policy: fuzz/fuzz_policy.c $(FUZZ_SRCS) $(GEN) $(wildcard */*.h)
 	$(FUZZ_CC) -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined $(INC) \
 		$(shell pkg-config --cflags $(PKGS)) -o $@ fuzz/fuzz_policy.c $(FUZZ_SRCS) $(GEN) $(LDLIBS)
 
-fuzz: build/fuzz/fuzz_policy
+build/fuzz/fuzz_state_json: fuzz/fuzz_state_json.c $(FUZZ_SRCS) $(GEN) $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined $(INC) \
+		$(shell pkg-config --cflags $(PKGS)) -o $@ fuzz/fuzz_state_json.c $(FUZZ_SRCS) $(GEN) $(LDLIBS)
+
+fuzz: build/fuzz/fuzz_policy build/fuzz/fuzz_state_json
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
