@@ -19,6 +19,10 @@
 #                 ping through the tunnel, counters grow, only UDP leaves through the veth
 #   idempotent    a second apply: "No changes", and ip/nft monitor see no event
 #   edit          + except, ~ endpoint, - peer: exactly that plan; untouched peer keeps its handshake
+#   plan file     plan -o FILE then apply FILE does exactly that plan; a stale plan (the kernel
+#                 changed since) is refused and changes nothing; plan --json reads as JSON
+#   drift         a rule of wgc's deleted and its link's mtu changed by hand: plan reports both
+#                 as changed outside wgc, apply repairs them
 #   snapshot      show --json, then plan --state as nobody (no namespace): no changes / the edit
 #   destroy       nothing of wgc's is left (rules, routes, table, link, wireguard-go)
 #   foreign       foreign rules, routes and nft tables are byte-identical after apply and destroy
@@ -401,6 +405,86 @@ test_edit() {
 	fi
 }
 
+# ---- plan files ----------------------------------------------------------------------------------
+
+test_planfile() {
+	local rc
+	# rt-edited is applied: plan the way back to rt-full-tunnel into a file.
+	wgc_in "$A" plan --detailed-exitcode -o "$T_TMP/back.plan" "$PUB/rt-full-tunnel.wg" >"$T_TMP/plan.out" 2>"$T_TMP/plan.err"
+	rc=$?
+	expect_rc "plan file: plan -o exits 2 (changes)" 2 "$rc" "$T_TMP/plan.out" "$T_TMP/plan.err" || return 0
+	plan_ops "$T_TMP/plan.out" >"$T_TMP/planned"
+	wgc_in "$A" apply "$T_TMP/back.plan" >"$T_TMP/apply.out" 2>"$T_TMP/apply.err"
+	rc=$?
+	expect_rc "plan file: apply PLANFILE exits 0" 0 "$rc" "$T_TMP/apply.out" "$T_TMP/apply.err"
+	plan_ops "$T_TMP/apply.out" >"$T_TMP/applied"
+	expect_same "plan file: apply did exactly the saved plan" "$T_TMP/planned" "$T_TMP/applied"
+	wgc_in "$A" plan --detailed-exitcode "$PUB/rt-full-tunnel.wg" >"$T_TMP/plan.out" 2>"$T_TMP/plan.err"
+	rc=$?
+	expect_rc "plan file: the kernel now matches the planned policy" 0 "$rc" "$T_TMP/plan.out" "$T_TMP/plan.err"
+	expect_text "plan file: no except rule any more" "" sh -c "ip -n $A rule | grep '^32763:'"
+
+	# A stale plan: made, then the kernel changes (a foreign rule), then applied: refused.
+	wgc_in "$A" plan -o "$T_TMP/fwd.plan" "$PUB/rt-edited.wg" >/dev/null 2>"$T_TMP/plan.err"
+	ip -n "$A" rule add from 10.77.0.0/16 lookup main priority 1500
+	ns_state "$A" >"$T_TMP/before"
+	wgc_in "$A" apply "$T_TMP/fwd.plan" >"$T_TMP/apply.out" 2>"$T_TMP/apply.err"
+	rc=$?
+	expect_rc "plan file: a stale plan is refused (exit 1)" 1 "$rc" "$T_TMP/apply.out" "$T_TMP/apply.err"
+	expect_grep "plan file: the refusal says the kernel changed" 'kernel changed since plan' "$T_TMP/apply.err"
+	ns_state "$A" >"$T_TMP/after"
+	expect_same "plan file: a refused plan changes nothing" "$T_TMP/before" "$T_TMP/after"
+	# The kernel back as it was when planned: the same file applies.
+	ip -n "$A" rule del from 10.77.0.0/16 lookup main priority 1500
+	wgc_in "$A" apply "$T_TMP/fwd.plan" >"$T_TMP/apply.out" 2>"$T_TMP/apply.err"
+	rc=$?
+	expect_rc "plan file: the same plan applies once the kernel is back" 0 "$rc" "$T_TMP/apply.out" "$T_TMP/apply.err"
+	expect_grep "plan file: the except rule is back" '^32763:' <(ip -n "$A" rule)
+
+	# Machines read plans as JSON: the same operations, in the same order, as the text plan.
+	wgc_in "$A" plan "$PUB/rt-full-tunnel.wg" >"$T_TMP/plan.out" 2>"$T_TMP/plan.err"
+	wgc_in "$A" plan --json "$PUB/rt-full-tunnel.wg" >"$T_TMP/plan.json" 2>"$T_TMP/plan.err"
+	rc=$?
+	expect_rc "plan --json exits 0" 0 "$rc" "$T_TMP/plan.json" "$T_TMP/plan.err"
+	local want
+	want=$(plan_ops "$T_TMP/plan.out" | awk '{ s = $1 == "+" ? "add" : $1 == "-" ? "remove" : "change"; print s, $2 }')
+	if [ -z "$want" ]; then
+		fail "plan --json: the text plan has no operations to compare with" "$(cat "$T_TMP/plan.out")"
+	elif command -v python3 >/dev/null; then
+		expect_text "plan --json: the text plan's operations, in order" "$want" python3 -c '
+import json, sys
+for c in json.load(open(sys.argv[1]))["changes"]:
+    print(c["action"], c["kind"])' "$T_TMP/plan.json"
+	else
+		expect_grep "plan --json: a summary" '"summary"' "$T_TMP/plan.json"
+	fi
+}
+
+# ---- drift ---------------------------------------------------------------------------------------
+
+test_drift() {
+	local rc
+	# rt-edited is applied. Someone deletes one of wgc's rules and changes its link.
+	ip -n "$A" rule del priority 32763
+	ip -n "$A" link set wg0 mtu 1300
+	wgc_in "$A" plan --detailed-exitcode "$PUB/rt-edited.wg" >"$T_TMP/plan.out" 2>"$T_TMP/plan.err"
+	rc=$?
+	expect_rc "drift: plan exits 2" 2 "$rc" "$T_TMP/plan.out" "$T_TMP/plan.err"
+	expect_grep "drift: the deleted rule, removed outside wgc" \
+		'^  \+ rule +32763: from all to 10\.96\.0\.0/16 lookup main +# removed outside wgc$' "$T_TMP/plan.out"
+	expect_grep "drift: the link, changed outside wgc" '^  ~ link +wg0 mtu 1420 up +# changed outside wgc$' "$T_TMP/plan.out"
+	expect_grep "drift: mtu 1300 -> 1420" '^ +mtu: 1300 -> 1420$' "$T_TMP/plan.out"
+	expect_grep "drift: nothing else" '^Plan: 1 to add, 1 to change, 0 to destroy\.$' "$T_TMP/plan.out"
+	wgc_in "$A" apply "$PUB/rt-edited.wg" >"$T_TMP/apply.out" 2>"$T_TMP/apply.err"
+	rc=$?
+	expect_rc "drift: apply repairs it (exit 0)" 0 "$rc" "$T_TMP/apply.out" "$T_TMP/apply.err"
+	expect_grep "drift: the rule is back" '^32763:	from all to 10\.96\.0\.0/16 lookup main proto 87' <(ip -n "$A" rule)
+	expect_grep "drift: mtu 1420 again" ' mtu 1420 ' <(ip -n "$A" link show wg0)
+	wgc_in "$A" plan --detailed-exitcode "$PUB/rt-edited.wg" >"$T_TMP/plan.out" 2>"$T_TMP/plan.err"
+	rc=$?
+	expect_rc "drift: the next plan is empty" 0 "$rc" "$T_TMP/plan.out" "$T_TMP/plan.err"
+}
+
 # ---- 6. snapshot, unprivileged plan, destroy -----------------------------------------------------
 
 test_snapshot() {
@@ -595,6 +679,8 @@ if setup_ab; then
 	test_no_cap
 	test_full_tunnel && test_idempotent
 	test_edit
+	test_planfile
+	test_drift
 	test_snapshot
 	test_destroy
 	test_foreign
