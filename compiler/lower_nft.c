@@ -282,7 +282,12 @@ static void put_marks(FILE *f, const struct policy *p, enum nft_hook hook)
 			hook == HOOK_OUTPUT ? chain_head(f, "marks_out", "route", "output", "mangle")
 					    : chain_head(f, "marks_in", "filter", "prerouting", "-149");
 		any = true;
-		put_rule_line(f, &in->sel, NULL, in->mark, in->mask);
+		/* Only a packet no earlier intent marked: of two intents that match it, the first in
+		 * the policy wins, as with the ip rules of intents that need no mark. */
+		char act[160];
+		snprintf(act, sizeof(act), " meta mark and 0x%08x == 0x00000000 meta mark set meta mark and 0x%08x or 0x%08x",
+			 in->mask, ~in->mask, in->mark);
+		put_rule_line(f, &in->sel, act, 0, 0);
 	}
 	for (size_t i = 0; i < p->n_matches; i++) {
 		const struct p_match *m = &p->matches[i];
