@@ -593,8 +593,8 @@ fault_state() {
 	fi
 	local dev
 	for dev in wg0 wg1; do
-		echo "== wg show $dev dump"
-		ip netns exec "$1" wg show "$dev" dump 2>&1
+		echo "== wg show $dev dump (the private key hidden: its public key, field 2, stands for it)"
+		ip netns exec "$1" wg show "$dev" dump 2>&1 | awk -v OFS='\t' 'NR == 1 && NF > 1 { $1 = "(hidden)" } 1' 
 	done
 	echo "== sockets"
 	local sock
@@ -686,5 +686,14 @@ if setup_ab; then
 	test_foreign
 fi
 test_fault
+
+# Whatever wgc printed or stored in this run (plans, applies, show, show --json snapshots, plan
+# files, the applied-state records, every error) holds no private key: only the key files do.
+leaks=$(for k in "$KEYDIR"/*.key; do grep -rlF -- "$(cat "$k")" "$T_TMP" 2>/dev/null; done | grep -v "^$KEYDIR/" | sort -u)
+if [ -z "$leaks" ]; then
+	pass "no private key in any output, plan file or state record of this run"
+else
+	fail "private key material in" "$leaks"
+fi
 
 finish
