@@ -5,6 +5,10 @@
 # `--format nft` (NAME.nft) and `--format json` (NAME.json) must exit 0 and print exactly the golden
 # file. WGC_UPDATE=1 rewrites the golden files instead (review the diff before committing it).
 # Also: compile output is deterministic, and no output carries the content of a key file.
+#
+# And the plan, without root or kernel: `wgc plan --state empty-host.json` (a host wgc never ran
+# on) must print exactly NAME.plan, and planning a policy against its own compiled state (the JSON
+# of `compile` is a snapshot too: one state type) must find no change.
 set -u
 cd "$(dirname "$0")/../.."
 T_NAME=golden
@@ -67,9 +71,42 @@ for wg in examples/*.wg; do
 	deterministic "$name.json" --format json "$wg"
 done
 
+# plan_golden NAME WG: the plan for an empty host, and the plan against the policy's own state.
+plan_golden() {
+	local name=$1 wg=$2 rc=0
+	local out="$T_TMP/$name.plan"
+	"$WGC" plan --detailed-exitcode --state "$GOLDEN/empty-host.json" "$wg" >"$out" 2>"$T_TMP/stderr" || rc=$?
+	if [ "$rc" -eq 2 ]; then
+		pass "$name.plan: exit 2 (changes)"
+	else
+		fail "$name.plan: exit $rc, want 2" "$(cat "$out" "$T_TMP/stderr")"
+	fi
+	if [ -n "${WGC_UPDATE:-}" ]; then
+		cp "$out" "$GOLDEN/$name.plan"
+		echo "updated $GOLDEN/$name.plan"
+	elif [ ! -f "$GOLDEN/$name.plan" ]; then
+		fail "$name.plan: no golden file $GOLDEN/$name.plan (run with WGC_UPDATE=1)"
+	else
+		expect_same "$name.plan: output" "$GOLDEN/$name.plan" "$out"
+	fi
+	"$WGC" compile --format json "$wg" >"$T_TMP/self.json" 2>/dev/null
+	rc=0
+	"$WGC" plan --detailed-exitcode --state "$T_TMP/self.json" "$wg" >"$out" 2>"$T_TMP/stderr" || rc=$?
+	if [ "$rc" -eq 0 ] && grep -q '^No changes\.' "$out"; then
+		pass "$name: planned against its own compiled state: no changes"
+	else
+		fail "$name: planned against its own compiled state: exit $rc" "$(cat "$out" "$T_TMP/stderr")"
+	fi
+}
+
+for wg in examples/*.wg; do
+	plan_golden "$(basename "$wg" .wg)" "$wg"
+done
+
 # Every golden file belongs to an example (a renamed example leaves no stale golden file behind).
-for g in "$GOLDEN"/*.ip "$GOLDEN"/*.ip6 "$GOLDEN"/*.nft "$GOLDEN"/*.json; do
+for g in "$GOLDEN"/*.ip "$GOLDEN"/*.ip6 "$GOLDEN"/*.nft "$GOLDEN"/*.json "$GOLDEN"/*.plan; do
 	[ -e "$g" ] || continue
+	[ "$g" = "$GOLDEN/empty-host.json" ] && continue
 	base=$(basename "$g")
 	if [ -f "examples/${base%.*}.wg" ]; then
 		pass "$base: has an example"
