@@ -39,59 +39,14 @@ set -u
 SELF=$(readlink -f "$0")
 cd "$(dirname "$SELF")/../.." || exit 1
 
-UNSHARE=(unshare --mount --propagation private --pid --fork --mount-proc)
-if [ "$(id -u)" -eq 0 ] && [ -z "${WGC_IT_UNSHARED:-}" ] && "${UNSHARE[@]}" true 2>/dev/null; then
-	WGC_IT_UNSHARED=1 WGC_IT_ID=$$ exec "${UNSHARE[@]}" bash "$SELF" "$@"
-fi
-
 T_NAME=netns-intents
-source tests/lib.sh
-source tests/netns/netns-lib.sh
-
-if [ "$(id -u)" -ne 0 ]; then
-	skip "needs root (network namespaces)"
-	finish
-	exit
-fi
-if [ -z "${WGC_IT_UNSHARED:-}" ]; then
-	skip "cannot make private mount and PID namespaces (unshare -m -p)"
-	finish
-	exit
-fi
-for tool in ip nft wg wireguard-go ping setpriv sysctl timeout; do
-	if ! command -v "$tool" >/dev/null; then
-		skip "$tool is not installed"
-		finish
-		exit
-	fi
-done
-case $WGC in /*) ;; *) WGC=$PWD/$WGC ;; esac
-
-NS_PREFIX="wgc-it-${WGC_IT_ID:-$$}"
-WG_RUNDIR=/var/run/wireguard
-NETNS_DIR=/run/netns
-MOUNTED=()
-
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
+ISO_TAG=it
+ISO_TOOLS=(ip nft wg wireguard-go ping setpriv sysctl timeout)
+source tests/netns/isolate.sh
 
 t_teardown() {
-	local m
-	ns_teardown
-	for m in "${MOUNTED[@]}"; do umount "$m" 2>/dev/null; done
-	return 0
+	iso_teardown
 }
-
-for dir in "$WG_RUNDIR" "$NETNS_DIR"; do
-	mkdir -p "$dir"
-	if ! mount -t tmpfs -o mode=0755 wgc-it "$dir"; then
-		skip "cannot mount a private tmpfs on $dir"
-		finish
-		exit
-	fi
-	MOUNTED+=("$dir")
-done
 
 KEYDIR=$T_TMP/keys
 PUB=$T_TMP/pub

@@ -32,66 +32,16 @@ set -u
 SELF=$(readlink -f "$0")
 cd "$(dirname "$SELF")/../.." || exit 1
 
-# A mount namespace of our own: the tmpfs on /var/run/wireguard must not be the host's. And a PID
-# namespace whose init is this script: the daemons wireguard-go leaves behind are its children
-# (reaped here, not left as zombies of the host's init) and die with it, whatever happens.
-UNSHARE=(unshare --mount --propagation private --pid --fork --mount-proc)
-if [ "$(id -u)" -eq 0 ] && [ -z "${WGC_RT_UNSHARED:-}" ] && "${UNSHARE[@]}" true 2>/dev/null; then
-	WGC_RT_UNSHARED=1 WGC_RT_ID=$$ exec "${UNSHARE[@]}" bash "$SELF" "$@"
-fi
-
 T_NAME=netns-runtime
-source tests/lib.sh
-source tests/netns/netns-lib.sh
-
-if [ "$(id -u)" -ne 0 ]; then
-	skip "needs root (network namespaces)"
-	finish
-	exit
-fi
-if [ -z "${WGC_RT_UNSHARED:-}" ]; then
-	skip "cannot make private mount and PID namespaces (unshare -m -p)"
-	finish
-	exit
-fi
-for tool in ip nft wg wireguard-go ping setpriv sysctl; do
-	if ! command -v "$tool" >/dev/null; then
-		skip "$tool is not installed"
-		finish
-		exit
-	fi
-done
-case $WGC in /*) ;; *) WGC=$PWD/$WGC ;; esac
-
-NS_PREFIX="wgc-rt-${WGC_RT_ID:-$$}"    # $$ is 1 in our PID namespace
-WG_RUNDIR=/var/run/wireguard
-NETNS_DIR=/run/netns
-MOUNTED=()
-
-# lib.sh runs t_teardown on exit; a signal must end the script through exit for that to happen.
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
+ISO_TAG=rt
+ISO_TOOLS=(ip nft wg wireguard-go ping setpriv sysctl)
+source tests/netns/isolate.sh
 
 t_teardown() {
-	local pid m
+	local pid
 	for pid in ${MONITORS:-}; do kill "$pid" 2>/dev/null; done
-	ns_teardown
-	for m in "${MOUNTED[@]}"; do umount "$m" 2>/dev/null; done
-	return 0
+	iso_teardown
 }
-
-# Private tmpfs on wireguard-go's socket directory and on ip's namespace directory: the host sees
-# neither our sockets nor our namespace names, and we see none of theirs.
-for dir in "$WG_RUNDIR" "$NETNS_DIR"; do
-	mkdir -p "$dir"
-	if ! mount -t tmpfs -o mode=0755 wgc-rt "$dir"; then
-		skip "cannot mount a private tmpfs on $dir"
-		finish
-		exit
-	fi
-	MOUNTED+=("$dir")
-done
 
 # Keys (mode 600) and policies. Policies and the snapshot live in a directory that user nobody can
 # read, for the unprivileged plan; the keys stay root's.
