@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# tests/netns/test_examples.sh - every bundled example, applied for real: converges, and leaves
+# nothing behind.
+#
+# For each examples/NAME.wg, in a fresh namespace with a veth standing in for the LAN (key paths
+# swapped for generated keys, host-name endpoints answered by a private /etc/hosts):
+#   apply         exits 0; then wgc's routes, rules and table are what `wgc compile` says
+#                 (read back with ip and nft, compared with the compiled state's own counts)
+#   converged     plan --detailed-exitcode exits 0 ("No changes"), and a second apply writes
+#                 nothing (ip monitor and nft monitor see no event)
+#   destroy       no proto 87 rule or route, no table inet wgc, no tunnel link, no wireguard-go
+set -u
+SELF=$(readlink -f "$0")
+cd "$(dirname "$SELF")/../.." || exit 1
+
+T_NAME=netns-examples
+ISO_TAG=ex
+ISO_TOOLS=(ip nft wg wireguard-go)
+source tests/netns/isolate.sh
+
+t_teardown() {
+	local pid
+	for pid in ${MONITORS:-}; do kill "$pid" 2>/dev/null; done
+	iso_teardown
+	umount /etc/hosts 2>/dev/null
+	return 0
+}
+
+KEYDIR=$T_TMP/keys
+mkdir -m 700 "$KEYDIR" "$T_TMP/state"
+# The examples' host names, resolved without a network (this mount namespace only).
+printf '127.0.0.1 localhost\n192.0.2.10 vpn.example.com\n' >"$T_TMP/hosts"
+mount --bind "$T_TMP/hosts" /etc/hosts || iso_skip "cannot bind-mount a private /etc/hosts"
+
+# The example with its key files (private and preshared) replaced by generated ones.
+prepare() {
+	local wg=$1 out=$2 path n=0
+	cp "$wg" "$out"
+	for path in $(sed -n 's/.*\(private-key\|preshared-key\) "\([^"]*\)".*/\2/p' "$wg" | sort -u); do
+		n=$((n + 1))
+		(umask 077 && wg genkey >"$KEYDIR/k$n")
+		sed -i "s|\"$path\"|\"$KEYDIR/k$n\"|" "$out"
+	done
+}
+
+run_example() {
+	local name=$1 wg=$2 policy=$T_TMP/$1.wg rc
+	prepare "$wg" "$policy"
+	ns_new "$name" || return 0
+	local N=$NS
+	# A LAN for the tunnels' underlay: a veth with an address and a default route.
+	ip -n "$N" link add lan0 type veth peer name lan1 &&
+		ip -n "$N" addr add 192.168.1.2/24 dev lan0 &&
+		ip -n "$N" link set lan0 up && ip -n "$N" link set lan1 up &&
+		ip -n "$N" route add default via 192.168.1.1 dev lan0 || { fail "$name: the LAN veth"; return 0; }
+	local in=(env WGC_STATE_DIR="$T_TMP/state/$name" WGC_LOCK_FILE="$T_TMP/lock" ip netns exec "$N" "$WGC")
+
+	"${in[@]}" apply "$policy" >"$T_TMP/apply.out" 2>"$T_TMP/apply.err"
+	rc=$?
+	expect_rc "$name: apply exits 0" 0 "$rc" "$T_TMP/apply.out" "$T_TMP/apply.err" || { ns_del "$N"; return 0; }
+
+	"$WGC" compile --format json "$policy" >"$T_TMP/state.json" 2>/dev/null
+	"$WGC" compile --format ip "$policy" >"$T_TMP/c.ip" 2>/dev/null
+	"$WGC" compile --format ip -6 "$policy" >>"$T_TMP/c.ip" 2>/dev/null
+	local want_rules want_routes got_rules got_routes
+	want_rules=$(grep -c '^rule add' "$T_TMP/c.ip")
+	want_routes=$(grep -c '^route add' "$T_TMP/c.ip")
+	got_rules=$( (ip -n "$N" -4 rule; ip -n "$N" -6 rule) | grep -c ' proto 87')
+	got_routes=$( (ip -n "$N" -4 route show table all proto 87; ip -n "$N" -6 route show table all proto 87) | grep -c .)
+	if [ "$got_rules $got_routes" = "$want_rules $want_routes" ]; then
+		pass "$name: the kernel holds the compiled $want_rules rules and $want_routes routes"
+	else
+		fail "$name: kernel has $got_rules rules, $got_routes routes; compiled $want_rules, $want_routes" \
+			"$(ip -n "$N" rule; ip -n "$N" -6 rule; ip -n "$N" route show table all proto 87; ip -n "$N" -6 route show table all proto 87)"
+	fi
+	if grep -q '"nftables": null' "$T_TMP/state.json"; then
+		expect_text "$name: no nft table (none compiled)" "" ip netns exec "$N" nft list tables
+	else
+		expect_text "$name: the nft table" "table inet wgc" ip netns exec "$N" nft list tables
+	fi
+
+	"${in[@]}" plan --detailed-exitcode "$policy" >"$T_TMP/plan.out" 2>"$T_TMP/plan.err"
+	rc=$?
+	expect_rc "$name: converged: plan --detailed-exitcode exits 0" 0 "$rc" "$T_TMP/plan.out" "$T_TMP/plan.err"
+	ip -n "$N" monitor all >"$T_TMP/mon.ip" 2>/dev/null &
+	local mon_ip=$!
+	ip netns exec "$N" nft monitor >"$T_TMP/mon.nft" 2>/dev/null &
+	local mon_nft=$!
+	MONITORS="$mon_ip $mon_nft"
+	sleep 0.3
+	"${in[@]}" apply "$policy" >"$T_TMP/apply.out" 2>"$T_TMP/apply.err"
+	rc=$?
+	sleep 0.3
+	kill "$mon_ip" "$mon_nft" 2>/dev/null
+	wait "$mon_ip" "$mon_nft" 2>/dev/null
+	MONITORS=
+	expect_rc "$name: second apply exits 0" 0 "$rc" "$T_TMP/apply.out" "$T_TMP/apply.err"
+	expect_empty "$name: the second apply wrote nothing (ip monitor)" "$T_TMP/mon.ip"
+	expect_empty "$name: the second apply wrote nothing (nft monitor)" "$T_TMP/mon.nft"
+
+	"${in[@]}" destroy >"$T_TMP/destroy.out" 2>"$T_TMP/destroy.err"
+	rc=$?
+	expect_rc "$name: destroy exits 0" 0 "$rc" "$T_TMP/destroy.out" "$T_TMP/destroy.err"
+	expect_text "$name: destroy leaves no rule, route or table of wgc's" "" sh -c \
+		"ip -n $N rule | grep 'proto 87'; ip -n $N -6 rule | grep 'proto 87';
+		 ip -n $N route show table all proto 87; ip -n $N -6 route show table all proto 87;
+		 ip netns exec $N nft list tables"
+	expect_text "$name: destroy leaves only lo and the LAN veth" "$(printf 'lan0\nlan1\nlo')" \
+		sh -c "ip -n $N -o link | awk -F': ' '{print \$2}' | sed 's/@.*//' | sort"
+	expect_text "$name: no wireguard-go left" "" ns_wg_procs "$N"
+	ns_del "$N"
+}
+
+for wg in examples/*.wg; do
+	run_example "$(basename "$wg" .wg)" "$wg"
+done
+finish
