@@ -22,6 +22,7 @@ struct decl {
 	bool visiting;                 /* variables: on the path of var_walk */
 	bool done;                     /* variables: walked */
 	bool cyclic;                   /* variables: on a cycle, already reported */
+	bool used;                     /* variables: referenced somewhere */
 };
 
 struct decls {
@@ -103,11 +104,13 @@ static const char *kind_name(enum value_kind k)
 static const struct value *deref(struct ctx *c, const struct value *v)
 {
 	for (int depth = 0; v && v->kind == VAL_VAR; depth++) {
-		const struct decl *d = decl_get(&c->vars, v->str);
+		struct decl *d = decl_get(&c->vars, v->str);
 		if (!d) {
-			diag_error(c->d, v->loc, "unknown variable '$%s'", v->str);
+			if (depth == 0) /* deeper, it is inside a definition: var_walk reported it */
+				diag_error(c->d, v->loc, "unknown variable '$%s'", v->str);
 			return NULL;
 		}
+		d->used = true;
 		if (d->cyclic)
 			return NULL; /* var_cycles said so */
 		if ((size_t)depth > c->vars.n) { /* only a cycle is longer: var_cycles finds them first */
@@ -144,6 +147,13 @@ static void var_walk(struct ctx *c, const struct value *v, struct decl **path, s
 		return;
 	}
 	struct decl *d = v->kind == VAL_VAR ? decl_get(&c->vars, v->str) : NULL;
+	if (v->kind == VAL_VAR && !d && depth > 0) {
+		/* Inside a definition: reported here, once, whether or not the variable is used. */
+		diag_error(c->d, v->loc, "unknown variable '$%s'", v->str);
+		return;
+	}
+	if (d && depth > 0)
+		d->used = true;
 	if (!d || d->done)
 		return;
 	if (d->visiting) {
@@ -1724,6 +1734,14 @@ static void check_dest_dups(struct ctx *c)
 	free(v);
 }
 
+/* A variable nobody uses is most likely a typo at the place that meant to use it. */
+static void check_unused(struct ctx *c)
+{
+	for (size_t i = 0; i < c->vars.n; i++)
+		if (!c->vars.v[i].used)
+			diag_warning(c->d, c->vars.v[i].stmt->name_loc, "variable '$%s' is never used", c->vars.v[i].name);
+}
+
 /* A full tunnel that carries IPv4 only leaks IPv6, unless a kill switch on that tunnel drops it. */
 static void check_leaks(struct ctx *c)
 {
@@ -1760,6 +1778,7 @@ int policy_check(struct diags *d, const struct file_ast *ast, struct policy *p)
 	check_route_dups(&c);
 	check_dest_dups(&c);
 	check_leaks(&c);
+	check_unused(&c);
 	free(c.vars.v);
 	free(c.tables.v);
 	free(c.marks.v);
