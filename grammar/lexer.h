@@ -17,9 +17,13 @@ struct lexer {
 	struct source *src;
 	struct file_ast *ast;  /* comments are recorded here */
 	int depth;             /* include depth */
+	const struct lexer *parent;  /* the lexer of the including file, NULL at the top */
 	int line, col;         /* position of the next character */
 	int last_nl;           /* the last token returned was a newline: collapse runs of them */
 };
+
+/* Parses src as included by the file parent is reading (parse.c). */
+int parse_included(struct diags *d, struct source *src, struct file_ast *out, const struct lexer *parent);
 
 static inline struct loc loc_of(const WGC_LTYPE *l)
 {

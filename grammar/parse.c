@@ -28,12 +28,13 @@ static bool has_nul(struct diags *d, const struct source *src)
 	return true;
 }
 
-int parse_source(struct diags *d, struct source *src, struct file_ast *out, int depth)
+static int parse(struct diags *d, struct source *src, struct file_ast *out, int depth, const struct lexer *parent)
 {
 	out->file = src->index;
 	if (has_nul(d, src))
 		return 0;
-	struct lexer lx = { .d = d, .src = src, .ast = out, .depth = depth, .line = 1, .col = 1, .last_nl = 1 };
+	struct lexer lx = { .d = d, .src = src, .ast = out, .depth = depth, .parent = parent, .line = 1, .col = 1,
+			    .last_nl = 1 };
 	yyscan_t scanner;
 	if (wgc_yylex_init_extra(&lx, &scanner))
 		return -ENOMEM;
@@ -42,6 +43,16 @@ int parse_source(struct diags *d, struct source *src, struct file_ast *out, int 
 	wgc_yy_delete_buffer(buf, scanner);
 	wgc_yylex_destroy(scanner);
 	return rc == 2 ? -ENOMEM : 0;
+}
+
+int parse_source(struct diags *d, struct source *src, struct file_ast *out, int depth)
+{
+	return parse(d, src, out, depth, NULL);
+}
+
+int parse_included(struct diags *d, struct source *src, struct file_ast *out, const struct lexer *parent)
+{
+	return parse(d, src, out, parent->depth + 1, parent);
 }
 
 int parse_file(struct diags *d, const char *path, struct file_ast *out)

@@ -448,14 +448,24 @@ static void do_include(struct lexer *lx, struct stmt *s, WGC_YYLTYPE *l)
 		diag_error(lx->d, loc_of(l), "include cycle: '%s' includes itself", lx->src->path);
 		return;
 	}
+	/* A file on the chain of includes that led here: name the whole cycle. */
+	for (const struct lexer *p = lx->parent; p; p = p->parent) {
+		if (!same_file(path, p->src))
+			continue;
+		char chain[1024];
+		size_t off = (size_t)snprintf(chain, sizeof(chain), "%s", p->src->path);
+		const struct lexer *stack[17];
+		size_t n = 0;
+		for (const struct lexer *q = lx; q != p && n < 17; q = q->parent)
+			stack[n++] = q;
+		while (n-- > 0 && off < sizeof(chain))
+			off += (size_t)snprintf(chain + off, sizeof(chain) - off, " -> %s", stack[n]->src->path);
+		if (off < sizeof(chain))
+			snprintf(chain + off, sizeof(chain) - off, " -> %s", p->src->path);
+		diag_error(lx->d, loc_of(l), "include cycle: %s", chain);
+		return;
+	}
 	if (lx->depth >= 16) {
-		/* The chain of includes is not kept: a file read before at this depth means a cycle. */
-		for (size_t i = 0; i < lx->d->n_sources; i++) {
-			if (same_file(path, lx->d->sources[i])) {
-				diag_error(lx->d, loc_of(l), "include cycle: '%s' ends up including itself", path);
-				return;
-			}
-		}
 		diag_error(lx->d, loc_of(l), "includes nested too deeply (limit 16)");
 		return;
 	}
@@ -465,7 +475,7 @@ static void do_include(struct lexer *lx, struct stmt *s, WGC_YYLTYPE *l)
 		return;
 	}
 	struct file_ast sub = { .file = src->index };
-	parse_source(lx->d, src, &sub, lx->depth + 1);
+	parse_included(lx->d, src, &sub, lx);
 	s->children = sub.stmts;
 	s->n_children = sub.n_stmts;
 	sub.stmts = NULL;
