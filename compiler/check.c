@@ -815,6 +815,11 @@ static void check_rule(struct ctx *c, const struct stmt *s)
 						 BIT(OPT_SUPPRESS_PREFIXLENGTH));
 	struct p_rule r = { .loc = s->loc, .suppress = -1, .invert = seen & BIT(OPT_NOT) };
 	bool ok = get_selectors(c, s, &r.sel);
+	if (r.invert && !(seen & ((SELECTORS & ~(BIT(OPT_IPV4) | BIT(OPT_IPV6))) | BIT(OPT_TOS)))) {
+		diag_error(c->d, stmt_find_opt(s, OPT_NOT)->loc,
+			   "'not' with no selector matches no packet: say what the rule must not match (fwmark, from, ...)");
+		ok = false;
+	}
 	int actions = 0;
 	const struct option *action = NULL;
 	for (size_t i = 0; i < s->n_opts; i++) {
