@@ -648,9 +648,9 @@ static void check_peer(struct ctx *c, struct p_tunnel *t, const struct stmt *s)
 					   key_problem(k, why, sizeof(why)));
 				break;
 			}
-			have_key = true;
+			have_key = p->has_key = true;
 			for (size_t j = 0; j < t->n_peers - 1; j++) {
-				if (!memcmp(t->peers[j].public_key, p->public_key, WGC_KEY_LEN)) {
+				if (t->peers[j].has_key && !memcmp(t->peers[j].public_key, p->public_key, WGC_KEY_LEN)) {
 					diag_error(c->d, o->val.loc, "peer '%s' has the same public key as peer '%s'", p->name,
 						   t->peers[j].name);
 				}
