@@ -446,13 +446,16 @@ int cmd_show(int argc, char **argv)
 		state_free(&obs);
 		return 1;
 	}
-	keep_owned(&obs);
 	if (o.json) {
+		/* A snapshot keeps the foreign rules, routes and links wgc read next to its own (their
+		 * protocol is not 87, links say "foreign"): `plan --state` then finds the same
+		 * collisions a plan on the host would. */
 		json_t *j = state_to_json(&obs, STATE_JSON_STATS);
 		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		putchar('\n');
 		json_decref(j);
 	} else {
+		keep_owned(&obs);
 		show_text(&obs);
 	}
 	state_free(&obs);

@@ -23,7 +23,8 @@
 #                 changed since) is refused and changes nothing; plan --json reads as JSON
 #   drift         a rule of wgc's deleted and its link's mtu changed by hand: plan reports both
 #                 as changed outside wgc, apply repairs them
-#   snapshot      show --json, then plan --state as nobody (no namespace): no changes / the edit
+#   snapshot      show --json, then plan --state as nobody (no namespace): no changes / the edit /
+#                 the collision with a foreign rule the snapshot carries
 #   destroy       nothing of wgc's is left (rules, routes, table, link, wireguard-go)
 #   foreign       foreign rules, routes and nft tables are byte-identical after apply and destroy
 #   fault         WGC_FAULT_AT=N: apply fails and the kernel is exactly as before (fresh
@@ -456,6 +457,18 @@ test_snapshot() {
 	plan_ops "$T_TMP/plan.out" >"$T_TMP/ops"
 	expect_text "snapshot: the edit is the one change" "  ~ link      wg0 mtu 1380 up" cat "$T_TMP/ops"
 	expect_grep "snapshot: mtu 1420 -> 1380" '^ +mtu: 1420 -> 1380$' "$T_TMP/plan.out"
+	# A snapshot carries the foreign objects wgc reads: planning against it finds the collision
+	# a plan on the host would.
+	ip -n "$A" rule add to 10.200.0.0/16 lookup main priority 32763
+	wgc_in "$A" show --json >"$PUB/snap2.json" 2>"$T_TMP/show.err"
+	chmod 644 "$PUB/snap2.json"
+	ip -n "$A" rule del to 10.200.0.0/16 lookup main priority 32763
+	"${nobody[@]}" "$WGC" plan --state "$PUB/snap2.json" "$PUB/rt-edited.wg" >"$T_TMP/plan.out" 2>"$T_TMP/plan.err"
+	rc=$?
+	expect_rc "snapshot: a foreign rule in the snapshot at a priority the policy uses: plan exits 1" 1 "$rc" \
+		"$T_TMP/plan.out" "$T_TMP/plan.err"
+	expect_grep "snapshot: the collision names priority 32763 and the foreign rule" \
+		'^error: ip rule priority 32763 .* foreign rule' "$T_TMP/plan.out"
 }
 
 test_destroy() {
