@@ -30,20 +30,26 @@ compile() {
 	return "$rc"
 }
 
+# against_golden FILE OUT: OUT compared with tests/golden/FILE (or, with WGC_UPDATE=1, written there).
+against_golden() {
+	local file=$1 out=$2
+	if [ -n "${WGC_UPDATE:-}" ]; then
+		cp "$out" "$GOLDEN/$file"
+		echo "updated $GOLDEN/$file"
+	elif [ ! -f "$GOLDEN/$file" ]; then
+		fail "$file: no golden file $GOLDEN/$file (run with WGC_UPDATE=1)"
+	else
+		expect_same "$file: output" "$GOLDEN/$file" "$out"
+	fi
+}
+
 # golden NAME EXT ARGS...: one format of one example against tests/golden/NAME.EXT.
 golden() {
 	local name=$1 ext=$2
 	shift 2
 	local out="$T_TMP/$name.$ext"
 	compile "$name.$ext" "$out" "$@" || return 0
-	if [ -n "${WGC_UPDATE:-}" ]; then
-		cp "$out" "$GOLDEN/$name.$ext"
-		echo "updated $GOLDEN/$name.$ext"
-	elif [ ! -f "$GOLDEN/$name.$ext" ]; then
-		fail "$name.$ext: no golden file $GOLDEN/$name.$ext (run with WGC_UPDATE=1)"
-	else
-		expect_same "$name.$ext: output" "$GOLDEN/$name.$ext" "$out"
-	fi
+	against_golden "$name.$ext" "$out"
 }
 
 # deterministic NAME ARGS...: two runs give the same bytes.
@@ -81,14 +87,7 @@ plan_golden() {
 	else
 		fail "$name.plan: exit $rc, want 2" "$(cat "$out" "$T_TMP/stderr")"
 	fi
-	if [ -n "${WGC_UPDATE:-}" ]; then
-		cp "$out" "$GOLDEN/$name.plan"
-		echo "updated $GOLDEN/$name.plan"
-	elif [ ! -f "$GOLDEN/$name.plan" ]; then
-		fail "$name.plan: no golden file $GOLDEN/$name.plan (run with WGC_UPDATE=1)"
-	else
-		expect_same "$name.plan: output" "$GOLDEN/$name.plan" "$out"
-	fi
+	against_golden "$name.plan" "$out"
 	"$WGC" compile --format json "$wg" >"$T_TMP/self.json" 2>/dev/null
 	rc=0
 	"$WGC" plan --detailed-exitcode --state "$T_TMP/self.json" "$wg" >"$out" 2>"$T_TMP/stderr" || rc=$?
