@@ -22,7 +22,8 @@ SRCS := compiler/ast.c compiler/diag.c compiler/check.c compiler/lower.c compile
         runtime/state.c runtime/wg.c runtime/wg_uapi.c runtime/wg_genl.c runtime/curve25519.c \
         grammar/parse.c wgc.c
 RUNTIME_SRCS := runtime/state_json.c runtime/nl.c runtime/rtnl_read.c runtime/rtnl_write.c runtime/diff.c \
-        runtime/plan_print.c runtime/nft.c runtime/sysctl.c runtime/observe.c runtime/apply.c wgc_kernel.c
+        runtime/plan_print.c runtime/nft.c runtime/sysctl.c runtime/observe.c runtime/apply.c runtime/records.c \
+        wgc_kernel.c
 SRCS += $(RUNTIME_SRCS)
 GEN  := build/gen/parser.c build/gen/scanner.c
 
