@@ -15,19 +15,24 @@
 #include <sys/socket.h>
 
 #include "base64.h"
+#include "bounds.h"
 
 struct decl {
 	const char *name;
 	const struct stmt *stmt;
 	bool visiting;                 /* variables: on the path of var_walk */
 	bool done;                     /* variables: walked */
-	bool cyclic;                   /* variables: on a cycle, already reported */
+	bool cyclic;                   /* variables: on a cycle or too deep, already reported */
 	bool used;                     /* variables: referenced somewhere */
+	const struct value *resolved;  /* variables, once done: the value at the end of $a = $b = ... */
+	size_t size;                   /* variables, once done: elements once expanded (saturating) */
 };
 
+/* Declarations in the order written, and an index sorted by name: a name is found in O(log n). */
 struct decls {
 	struct decl *v;
 	size_t n;
+	size_t *by_name;
 };
 
 struct ctx {
@@ -35,11 +40,13 @@ struct ctx {
 	struct policy *p;
 	struct decls vars, tables, marks, tunnels;
 	uint32_t next_rule_prio;
+	size_t expanded;               /* elements of every value expanded so far */
 	/* The statement of each p->rules[i], p->intents[i] and p->routes[i], to point at its options. */
 	const struct stmt **rule_stmts, **intent_stmts, **route_stmts;
 };
 
-#define GROW(arr, n) ((arr) = realloc_or_die((arr), ((n) + 1) * sizeof(*(arr))), &(arr)[(n)++])
+/* Appends to an array of n elements: it grows by doubling, at each power of two. */
+#define GROW(arr, n) ((arr) = grow_or_die((arr), (n), sizeof(*(arr))), &(arr)[(n)++])
 
 static void *realloc_or_die(void *p, size_t size)
 {
@@ -49,35 +56,84 @@ static void *realloc_or_die(void *p, size_t size)
 	return n;
 }
 
+static void *grow_or_die(void *p, size_t n, size_t size)
+{
+	return n & (n - 1) ? p : realloc_or_die(p, (n ? 2 * n : 1) * size);
+}
+
+static int cmp_decl_name(const void *pa, const void *pb, void *arg)
+{
+	const struct decl *v = arg;
+	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+	int r = strcmp(v[a].name, v[b].name);
+	return r ? r : a < b ? -1 : a > b;
+}
+
 static struct decl *decl_get(const struct decls *ds, const char *name)
 {
-	for (size_t i = 0; i < ds->n; i++)
-		if (!strcmp(ds->v[i].name, name))
-			return &ds->v[i];
+	size_t lo = 0, hi = ds->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int r = strcmp(ds->v[ds->by_name[mid]].name, name);
+		if (!r)
+			return &ds->v[ds->by_name[mid]];
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return NULL;
 }
 
-static const struct stmt *decl_find(const struct decls *ds, const char *name)
+static void declare(struct decls *ds, const struct stmt *s)
 {
-	const struct decl *d = decl_get(ds, name);
-	return d ? d->stmt : NULL;
+	*GROW(ds->v, ds->n) = (struct decl){ .name = s->name, .stmt = s };
 }
 
-static void declare(struct ctx *c, struct decls *ds, const struct stmt *s, const char *what)
+/* Sorts the index of ds, reports every name declared twice (at the later one) and keeps the first
+ * of them only: O(n log n) however many there are. */
+static void index_decls(struct ctx *c, struct decls *ds, const char *what)
 {
-	const struct stmt *prev = decl_find(ds, s->name);
-	if (prev) {
+	size_t *idx = calloc(ds->n + 1, sizeof(*idx));
+	bool *dup = calloc(ds->n + 1, sizeof(*dup));
+	if (!idx || !dup)
+		abort();
+	for (size_t i = 0; i < ds->n; i++)
+		idx[i] = i;
+	qsort_r(idx, ds->n, sizeof(*idx), cmp_decl_name, ds->v);
+	for (size_t i = 1, first = 0; i < ds->n; i++) {
+		if (strcmp(ds->v[idx[i]].name, ds->v[idx[first]].name)) {
+			first = i;
+			continue;
+		}
+		const struct stmt *s = ds->v[idx[i]].stmt, *prev = ds->v[idx[first]].stmt;
 		diag_error(c->d, s->name_loc, "duplicate %s '%s'", what, s->name);
 		diag_note(c->d, prev->name_loc, "'%s' was first defined here", s->name);
-		return;
+		dup[idx[i]] = true;
 	}
-	*GROW(ds->v, ds->n) = (struct decl){ .name = s->name, .stmt = s };
+	size_t k = 0;
+	for (size_t i = 0; i < ds->n; i++)
+		if (!dup[i])
+			ds->v[k++] = ds->v[i];
+	ds->n = k;
+	for (size_t i = 0; i < ds->n; i++)
+		idx[i] = i;
+	qsort_r(idx, ds->n, sizeof(*idx), cmp_decl_name, ds->v);
+	ds->by_name = idx;
+	free(dup);
+}
+
+/* The position of name among ds (parallel to the policy's tunnels, tables, marks), or -1. */
+static long decl_index(const struct decls *ds, const char *name)
+{
+	const struct decl *d = decl_get(ds, name);
+	return d ? (long)(d - ds->v) : -1;
 }
 
 /* Records s as the statement of element n of one of the policy's arrays (ctx.rule_stmts ...). */
 static void set_stmt(const struct stmt ***arr, size_t n, const struct stmt *s)
 {
-	*arr = realloc_or_die(*arr, (n + 1) * sizeof(**arr));
+	*arr = grow_or_die(*arr, n, sizeof(**arr));
 	(*arr)[n] = s;
 }
 
@@ -100,26 +156,56 @@ static const char *kind_name(enum value_kind k)
 	return "a value";
 }
 
-/* Follows $variables to the value they stand for. Reports unknown names and cycles. */
+/* Follows $variables to the value they stand for (var_walk found it once for all). Reports
+ * unknown names; cycles and chains too deep were reported by var_walk. */
 static const struct value *deref(struct ctx *c, const struct value *v)
 {
-	for (int depth = 0; v && v->kind == VAL_VAR; depth++) {
-		struct decl *d = decl_get(&c->vars, v->str);
-		if (!d) {
-			if (depth == 0) /* deeper, it is inside a definition: var_walk reported it */
-				diag_error(c->d, v->loc, "unknown variable '$%s'", v->str);
-			return NULL;
-		}
-		d->used = true;
-		if (d->cyclic)
-			return NULL; /* var_cycles said so */
-		if ((size_t)depth > c->vars.n) { /* only a cycle is longer: var_cycles finds them first */
-			diag_error(c->d, v->loc, "variable '$%s' refers to itself", v->str);
-			return NULL;
-		}
-		v = &d->stmt->val;
+	if (v->kind != VAL_VAR)
+		return v;
+	struct decl *d = decl_get(&c->vars, v->str);
+	if (!d) {
+		diag_error(c->d, v->loc, "unknown variable '$%s'", v->str);
+		return NULL;
 	}
-	return v;
+	d->used = true;
+	return d->cyclic ? NULL : d->resolved;
+}
+
+/* Elements of v once its variables are expanded, saturating at WGC_MAX_EXPANDED + 1: O(size of
+ * v as written) with the variables' sizes known (var_walk). */
+static size_t expanded_size(const struct ctx *c, const struct value *v)
+{
+	if (v->kind == VAL_VAR) {
+		const struct decl *d = decl_get(&c->vars, v->str);
+		return d && !d->cyclic ? d->size : 0;
+	}
+	if (v->kind != VAL_LIST)
+		return 1;
+	size_t n = 0;
+	for (size_t i = 0; i < v->n_items && n <= WGC_MAX_EXPANDED; i++)
+		n += expanded_size(c, &v->items[i]);
+	return n > WGC_MAX_EXPANDED ? WGC_MAX_EXPANDED + 1 : n;
+}
+
+/* Whether v may be expanded: at most WGC_MAX_EXPANDED elements, and WGC_MAX_EXPANDED_TOTAL for
+ * the whole policy (variables that double a list at each line would take exponential time and
+ * memory otherwise). */
+static bool expansion_ok(struct ctx *c, const struct value *v, const char *opt)
+{
+	size_t n = expanded_size(c, v);
+	if (n > WGC_MAX_EXPANDED) {
+		diag_error(c->d, v->loc, "%s expands to more than %u elements (the limit of one value)", opt,
+			   WGC_MAX_EXPANDED);
+		return false;
+	}
+	if (c->expanded + n > WGC_MAX_EXPANDED_TOTAL) {
+		diag_error(c->d, v->loc, "%s: the policy's values expand to more than %u elements in all (the limit)",
+			   opt, WGC_MAX_EXPANDED_TOTAL);
+		c->expanded = WGC_MAX_EXPANDED_TOTAL + 1; /* said once: later values fail quietly */
+		return false;
+	}
+	c->expanded += n;
+	return true;
 }
 
 /* Checks that r, the value of use (itself, or the variable use names), is of kind k. */
@@ -156,6 +242,13 @@ static void var_walk(struct ctx *c, const struct value *v, struct decl **path, s
 		d->used = true;
 	if (!d || d->done)
 		return;
+	if (depth > WGC_MAX_VAR_DEPTH) {
+		diag_error(c->d, v->loc, "variables nested too deeply: '$%s' is reached through more than %d variables "
+			   "(the limit)", d->name, WGC_MAX_VAR_DEPTH);
+		for (size_t i = 0; i < depth; i++)
+			path[i]->cyclic = true;
+		return;
+	}
 	if (d->visiting) {
 		size_t first = depth;
 		while (first > 0 && path[first - 1] != d)
@@ -178,14 +271,20 @@ static void var_walk(struct ctx *c, const struct value *v, struct decl **path, s
 	}
 	d->visiting = true;
 	path[depth] = d;
-	var_walk(c, &d->stmt->val, path, depth + 1);
+	const struct value *val = &d->stmt->val;
+	var_walk(c, val, path, depth + 1);
 	d->visiting = false;
 	d->done = true;
+	/* What it stands for, and how many elements that is, once for every use. */
+	const struct decl *e = val->kind == VAL_VAR ? decl_get(&c->vars, val->str) : NULL;
+	d->cyclic |= (e && e->cyclic) || (val->kind == VAL_VAR && !e); /* an unknown one: reported above */
+	d->resolved = !e ? val : e->resolved;
+	d->size = expanded_size(c, val);
 }
 
 static void var_cycles(struct ctx *c)
 {
-	struct decl **path = calloc(c->vars.n + 1, sizeof(*path));
+	struct decl **path = calloc(WGC_MAX_VAR_DEPTH + 2, sizeof(*path));
 	if (!path)
 		abort();
 	for (size_t i = 0; i < c->vars.n; i++) {
@@ -277,9 +376,16 @@ static void add_prefix(struct p_prefixes *ps, const struct ipaddr *a)
 	*GROW(ps->v, ps->n) = *a;
 }
 
+static bool prefixes(struct ctx *c, const struct value *v, const char *opt, bool network, struct p_prefixes *ps);
+
 /* Expands addresses, lists and variables into ps. network: a network prefix is expected, so host
  * bits must be clear. */
 static bool get_prefixes(struct ctx *c, const struct value *v, const char *opt, bool network, struct p_prefixes *ps)
+{
+	return expansion_ok(c, v, opt) && prefixes(c, v, opt, network, ps);
+}
+
+static bool prefixes(struct ctx *c, const struct value *v, const char *opt, bool network, struct p_prefixes *ps)
 {
 	const struct value *r = deref(c, v);
 	if (!r)
@@ -287,7 +393,7 @@ static bool get_prefixes(struct ctx *c, const struct value *v, const char *opt, 
 	if (r->kind == VAL_LIST) {
 		bool ok = true;
 		for (size_t i = 0; i < r->n_items; i++)
-			ok &= get_prefixes(c, &r->items[i], opt, network, ps);
+			ok &= prefixes(c, &r->items[i], opt, network, ps);
 		if (!r->n_items) {
 			diag_error(c->d, v->loc, "%s expects an address or prefix, not an empty list", opt);
 			return false;
@@ -346,11 +452,10 @@ static bool get_table(struct ctx *c, const struct value *v, const char *opt, uin
 	if (!strcmp(r->str, "main")) { *id = 254; return true; }
 	if (!strcmp(r->str, "local")) { *id = 255; return true; }
 	if (!strcmp(r->str, "default")) { *id = 253; return true; }
-	for (size_t i = 0; i < c->p->n_tables; i++) {
-		if (!strcmp(c->p->tables[i].name, r->str)) {
-			*id = c->p->tables[i].id;
-			return true;
-		}
+	long i = decl_index(&c->tables, r->str);
+	if (i >= 0 && (size_t)i < c->p->n_tables) {
+		*id = c->p->tables[i].id;
+		return true;
 	}
 	diag_error(c->d, v->loc, "unknown table '%s'", r->str);
 	return false;
@@ -383,12 +488,11 @@ static bool get_mark(struct ctx *c, const struct value *v, const char *opt, uint
 	}
 	if (!want(c, v, r, VAL_IDENT, opt, "a mark name or number"))
 		return false;
-	for (size_t i = 0; i < c->p->n_marks; i++) {
-		if (!strcmp(c->p->marks[i].name, r->str)) {
-			*val = c->p->marks[i].value;
-			*mask = c->p->marks[i].mask;
-			return true;
-		}
+	long i = decl_index(&c->marks, r->str);
+	if (i >= 0 && (size_t)i < c->p->n_marks) {
+		*val = c->p->marks[i].value;
+		*mask = c->p->marks[i].mask;
+		return true;
 	}
 	diag_error(c->d, v->loc, "unknown mark '%s'", r->str);
 	return false;
@@ -396,11 +500,10 @@ static bool get_mark(struct ctx *c, const struct value *v, const char *opt, uint
 
 static bool get_tunnel(struct ctx *c, const char *name, struct loc loc, size_t *idx)
 {
-	for (size_t i = 0; i < c->p->n_tunnels; i++) {
-		if (!strcmp(c->p->tunnels[i].name, name)) {
-			*idx = i;
-			return true;
-		}
+	long i = decl_index(&c->tunnels, name);
+	if (i >= 0 && (size_t)i < c->p->n_tunnels) {
+		*idx = (size_t)i;
+		return true;
 	}
 	diag_error(c->d, loc, "unknown tunnel '%s'", name);
 	return false;
@@ -435,7 +538,14 @@ static bool get_proto(struct ctx *c, const struct value *v, uint8_t *proto)
 	return false;
 }
 
+static bool ct_states(struct ctx *c, const struct value *v, unsigned *states);
+
 static bool get_ct_states(struct ctx *c, const struct value *v, unsigned *states)
+{
+	return expansion_ok(c, v, "ct state") && ct_states(c, v, states);
+}
+
+static bool ct_states(struct ctx *c, const struct value *v, unsigned *states)
 {
 	static const char *names[] = { "new", "established", "related", "invalid", "untracked" };
 	const struct value *r = deref(c, v);
@@ -444,7 +554,7 @@ static bool get_ct_states(struct ctx *c, const struct value *v, unsigned *states
 	if (r->kind == VAL_LIST) {
 		bool ok = true;
 		for (size_t i = 0; i < r->n_items; i++)
-			ok &= get_ct_states(c, &r->items[i], states);
+			ok &= ct_states(c, &r->items[i], states);
 		return ok;
 	}
 	if (!want(c, v, r, VAL_IDENT, "ct state", "a connection state"))
@@ -1227,10 +1337,10 @@ static void collect_decls(struct ctx *c, const struct stmt *ss, size_t n)
 		const struct stmt *s = &ss[i];
 		switch (s->kind) {
 		case STMT_INCLUDE: collect_decls(c, s->children, s->n_children); break;
-		case STMT_ASSIGN: declare(c, &c->vars, s, "variable"); break;
-		case STMT_TABLE: declare(c, &c->tables, s, "table"); break;
-		case STMT_MARK: declare(c, &c->marks, s, "mark"); break;
-		case STMT_TUNNEL: declare(c, &c->tunnels, s, "tunnel"); break;
+		case STMT_ASSIGN: declare(&c->vars, s); break;
+		case STMT_TABLE: declare(&c->tables, s); break;
+		case STMT_MARK: declare(&c->marks, s); break;
+		case STMT_TUNNEL: declare(&c->tunnels, s); break;
 		default: break;
 		}
 	}
@@ -1296,6 +1406,14 @@ static bool marks_clash(uint32_t v1, uint32_t m1, uint32_t v2, uint32_t m2)
 	return common && (v1 & common) == (v2 & common);
 }
 
+/* All automatic marks are taken: the statement that needed one more is an error (allocate.h). */
+static void no_mark_left(struct ctx *c, struct loc loc, const char *what)
+{
+	diag_error(c->d, loc, "no automatic mark left for this %s: wgc allocates at most %u (k << %d under 0x%08x, "
+		   "k = 1 to %u), and the policy's marks and tunnels hold the others", what, WGC_MARK_AUTO_MAX,
+		   WGC_MARK_AUTO_SHIFT, WGC_MARK_AUTO_MASK, WGC_MARK_AUTO_MAX);
+}
+
 static void resolve_marks(struct ctx *c)
 {
 	for (size_t i = 0; i < c->marks.n; i++) {
@@ -1317,22 +1435,17 @@ static void resolve_marks(struct ctx *c)
 		m->value = v;
 		m->mask = mask;
 	}
-	uint32_t k = 1;
+	struct mark_pool pool;
+	mark_pool_init(&pool);
+	for (size_t i = 0; i < c->p->n_marks; i++)
+		if (c->p->marks[i].mask)
+			mark_pool_take(&pool, c->p->marks[i].value, c->p->marks[i].mask);
 	for (size_t i = 0; i < c->p->n_marks; i++) {
 		struct p_mark *m = &c->p->marks[i];
-		if (m->mask)
-			continue;
-		for (;; k++) {
-			uint32_t v = k << WGC_MARK_AUTO_SHIFT;
-			bool taken = false;
-			for (size_t j = 0; j < c->p->n_marks; j++)
-				if (c->p->marks[j].mask && marks_clash(v, WGC_MARK_AUTO_MASK, c->p->marks[j].value, c->p->marks[j].mask))
-					taken = true;
-			if (!taken)
-				break;
+		if (!m->mask && mark_pool_next(&pool, &m->value, &m->mask)) {
+			no_mark_left(c, m->loc, "mark");
+			break;
 		}
-		m->value = k++ << WGC_MARK_AUTO_SHIFT;
-		m->mask = WGC_MARK_AUTO_MASK;
 	}
 }
 
@@ -1441,23 +1554,19 @@ static void allocate(struct ctx *c)
 				diag_note(c->d, p->marks[i].loc, "'%s' is defined here", p->marks[i].name);
 			}
 	/* Marks for intents that only nftables can select. */
-	uint32_t k = 1;
+	struct mark_pool pool;
+	mark_pool_init(&pool);
+	for (size_t j = 0; j < p->n_marks; j++)
+		mark_pool_take(&pool, p->marks[j].value, p->marks[j].mask);
+	for (size_t j = 0; j < p->n_tunnels; j++)
+		if (p->tunnels[j].fwmark)
+			mark_pool_take(&pool, p->tunnels[j].fwmark, UINT32_MAX);
 	for (size_t i = 0; i < p->n_intents; i++) {
 		struct p_intent *in = &p->intents[i];
-		if (!in->needs_mark)
-			continue;
-		for (;; k++) {
-			uint32_t v = k << WGC_MARK_AUTO_SHIFT;
-			bool taken = false;
-			for (size_t j = 0; j < p->n_marks; j++)
-				taken |= marks_clash(v, WGC_MARK_AUTO_MASK, p->marks[j].value, p->marks[j].mask);
-			for (size_t j = 0; j < p->n_tunnels; j++)
-				taken |= p->tunnels[j].fwmark && marks_clash(v, WGC_MARK_AUTO_MASK, p->tunnels[j].fwmark, UINT32_MAX);
-			if (!taken)
-				break;
+		if (in->needs_mark && mark_pool_next(&pool, &in->mark, &in->mask)) {
+			no_mark_left(c, in->loc, "route");
+			break;
 		}
-		in->mark = k++ << WGC_MARK_AUTO_SHIFT;
-		in->mask = WGC_MARK_AUTO_MASK;
 	}
 	/* Priorities of selective intents, in policy order. */
 	/* Destination intents share one rule, at the priority of the first of them. */
@@ -1772,6 +1881,10 @@ int policy_check(struct diags *d, const struct file_ast *ast, struct policy *p)
 	struct ctx c = { .d = d, .p = p, .next_rule_prio = WGC_PRIO_RULE_BASE };
 	memset(p, 0, sizeof(*p));
 	collect_decls(&c, ast->stmts, ast->n_stmts);
+	index_decls(&c, &c.vars, "variable");
+	index_decls(&c, &c.tables, "table");
+	index_decls(&c, &c.marks, "mark");
+	index_decls(&c, &c.tunnels, "tunnel");
 	var_cycles(&c);
 	resolve_tables(&c);
 	resolve_marks(&c);
@@ -1788,6 +1901,10 @@ int policy_check(struct diags *d, const struct file_ast *ast, struct policy *p)
 	free(c.tables.v);
 	free(c.marks.v);
 	free(c.tunnels.v);
+	free(c.vars.by_name);
+	free(c.tables.by_name);
+	free(c.marks.by_name);
+	free(c.tunnels.by_name);
 	free(c.rule_stmts);
 	free(c.intent_stmts);
 	free(c.route_stmts);

@@ -2,8 +2,41 @@
 #include "diag.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bounds.h"
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* What a diagnostic shows
+ *
+ * Diagnostics quote the policy: the line of each problem, a caret under it, and the text of a
+ * token in the message. A policy is written to be read, but wgc also runs in CI on policies that a
+ * pull request changes, and prints to logs that anyone who can open the pull request reads. An
+ * `include` could name any file the CI job can read — its environment (/proc/self/environ, with the
+ * CI's tokens), a WireGuard key — and `wgc check` could be run on a key file by mistake. So a
+ * diagnostic never shows a byte of a file that is not a policy, nor anything shaped like a key:
+ *
+ *  1. Only regular files are read, never anything under /proc, /sys or /dev (diags_load): no
+ *     environment, no memory, no device, no fifo that would block the run; and an include names a
+ *     `.wg` file (parser.y).
+ *  2. A file with a NUL byte or that is not UTF-8 text is not a policy (parse.c).
+ *  3. A file whose first error comes within its first two tokens, unless the first is a statement
+ *     keyword (tunnel, route, include, ...), is not a policy: a policy starts with a statement, and
+ *     a key file, an environment, a password or a binary does not (add(), below).
+ *  4. A line holding a run of 43 base64 characters and '=' (a WireGuard private, preshared or
+ *     public key) outside a `public-key "..."` is never shown, and the key itself is never quoted:
+ *     the scanner reads it as one token that no message prints (scanner.l).
+ * A file that is not a policy gets one error at its line 1, `not a wgc policy (why)`, and every
+ * other diagnostic in it is dropped. Messages and shown lines have control characters replaced,
+ * and are cut to WGC_MAX_MSG_LEN bytes and WGC_MAX_ECHO_COLS columns.
+ */
 
 /* Registers text (taken over, NUL terminated, len bytes before the NUL) as a source of d. */
 static struct source *add_source(struct diags *d, const char *path, char *text, size_t len)
@@ -22,39 +55,103 @@ static struct source *add_source(struct diags *d, const char *path, char *text, 
 	s->len = len;
 	s->index = (int)d->n_sources;
 	d->sources[d->n_sources++] = s;
+	d->total_bytes += len;
 	return s;
 }
 
-struct source *diags_load(struct diags *d, const char *path)
+static bool under(const char *path, const char *dir)
 {
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (len + n + 1 > cap) {
-			cap = (len + n + 1) * 2;
-			char *nb = realloc(buf, cap);
+	size_t n = strlen(dir);
+	return !strncmp(path, dir, n) && (path[n] == '/' || !path[n]);
+}
+
+/* Reads at most max bytes of fd (a regular file) into a new NUL-terminated buffer. */
+static char *read_bounded(int fd, size_t max, size_t *len)
+{
+	size_t cap = 65536, n = 0;
+	char *buf = malloc(cap + 1);
+	while (buf) {
+		if (n == cap) {
+			if (cap > max)
+				break;
+			char *nb = realloc(buf, cap * 2 + 1);
 			if (!nb)
-				goto fail;
+				break;
 			buf = nb;
+			cap *= 2;
 		}
-		memcpy(buf + len, chunk, n);
-		len += n;
+		ssize_t r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			break;
+		if (r == 0) {
+			buf[n] = '\0';
+			*len = n;
+			return buf;
+		}
+		n += (size_t)r;
+		if (n > max) {
+			errno = EFBIG;
+			break;
+		}
 	}
-	if (ferror(f) || (!buf && !(buf = malloc(1))))
-		goto fail;
-	buf[len] = '\0';
-	fclose(f);
-	return add_source(d, path, buf, len);
-fail:
+	int err = buf ? errno : ENOMEM;
 	free(buf);
-	fclose(f);
-	errno = errno ? errno : ENOMEM;
+	errno = err;
 	return NULL;
+}
+
+struct source *diags_load(struct diags *d, const char *path, const char **why)
+{
+	static const char *const forbidden[] = { "/proc", "/sys", "/dev" };
+	const char *dummy;
+	why = why ? why : &dummy;
+	*why = NULL;
+	if (d->n_sources >= WGC_MAX_SOURCES) {
+		*why = "too many files (a policy and its includes are at most " STR(WGC_MAX_SOURCES) " files)";
+		errno = EMFILE;
+		return NULL;
+	}
+	char real[PATH_MAX];
+	if (!realpath(path, real))
+		return NULL;
+	for (size_t i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++) {
+		if (under(real, forbidden[i])) {
+			*why = "not a policy file (wgc reads nothing under /proc, /sys or /dev)";
+			errno = EPERM;
+			return NULL;
+		}
+	}
+	/* O_NONBLOCK: opening a fifo does not wait for a writer; fstat then refuses it. */
+	int fd = open(real, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return NULL;
+	struct stat st;
+	char *text = NULL;
+	size_t len = 0;
+	size_t room = WGC_MAX_TOTAL_SIZE - (d->total_bytes < WGC_MAX_TOTAL_SIZE ? d->total_bytes : WGC_MAX_TOTAL_SIZE);
+	if (fstat(fd, &st)) {
+		/* errno set */
+	} else if (S_ISDIR(st.st_mode)) {
+		errno = EISDIR;
+	} else if (!S_ISREG(st.st_mode)) {
+		*why = "not a regular file (a fifo, socket or device is never read)";
+		errno = EINVAL;
+	} else if (st.st_size > (off_t)WGC_MAX_FILE_SIZE) {
+		*why = "larger than " STR(WGC_MAX_FILE_SIZE_MIB) " MiB, the limit of a policy file";
+		errno = EFBIG;
+	} else if ((size_t)st.st_size > room) {
+		*why = "the policy and its includes would be larger than " STR(WGC_MAX_TOTAL_SIZE_MIB) " MiB in all";
+		errno = EFBIG;
+	} else if (!(text = read_bounded(fd, WGC_MAX_FILE_SIZE < room ? WGC_MAX_FILE_SIZE : room, &len))) {
+		if (errno == EFBIG)
+			*why = "it grew past the limit while being read";
+	}
+	int err = errno;
+	close(fd);
+	errno = err;
+	return text ? add_source(d, path, text, len) : NULL;
 }
 
 struct source *diags_add_text(struct diags *d, const char *path, const char *text, size_t len)
@@ -69,23 +166,142 @@ struct source *diags_add_text(struct diags *d, const char *path, const char *tex
 	return add_source(d, path, copy, len);
 }
 
+/* Control characters of quoted text become '?': a policy cannot write escape sequences to a
+ * terminal or a log through a message. */
+static void clean(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
+static const struct source *source_of(const struct diags *d, struct loc loc)
+{
+	return loc.file >= 0 && (size_t)loc.file < d->n_sources ? d->sources[loc.file] : NULL;
+}
+
+/* Appends one diagnostic; the array grows by doubling (at each power of two). */
+static void push(struct diags *d, struct diag g)
+{
+	size_t n = d->n_items;
+	if (!(n & (n - 1))) {
+		struct diag *ni = realloc(d->items, (n ? 2 * n : 1) * sizeof(*ni));
+		if (!ni) {
+			free(g.msg);
+			return;
+		}
+		d->items = ni;
+	}
+	g.seq = n;
+	d->items[d->n_items++] = g;
+}
+
+void diags_not_policy(struct diags *d, struct source *src, const char *why)
+{
+	if (src->not_policy)
+		return;
+	size_t k = 0;
+	for (size_t i = 0; i < d->n_items; i++) {
+		if (d->items[i].loc.file == src->index) {
+			if (d->items[i].sev == SEV_ERROR)
+				d->n_errors--, d->kept_errors--;
+			else if (d->items[i].sev == SEV_WARNING)
+				d->n_warnings--, d->kept_warnings--;
+			free(d->items[i].msg);
+		} else {
+			d->items[k++] = d->items[i];
+		}
+	}
+	d->n_items = k;
+	char *msg = NULL;
+	if (asprintf(&msg, "not a wgc policy (%s); nothing of it is shown", why) < 0)
+		msg = NULL;
+	if (msg) {
+		push(d, (struct diag){ .sev = SEV_ERROR, .loc = { .file = src->index, .line = 1, .col = 1, .len = 1 },
+				       .msg = msg });
+		d->n_errors++;
+		d->kept_errors++;
+	}
+	src->not_policy = true;
+	src->probation = false;
+}
+
+void diags_secret_line(struct source *src, int line)
+{
+	if (src->n_secret_lines && src->secret_lines[src->n_secret_lines - 1] == line)
+		return;
+	size_t n = src->n_secret_lines;
+	if (!(n & (n - 1))) {
+		int *nl = realloc(src->secret_lines, (n ? 2 * n : 1) * sizeof(*nl));
+		if (!nl)
+			return;
+		src->secret_lines = nl;
+	}
+	src->secret_lines[src->n_secret_lines++] = line;
+}
+
+bool diags_stopped(const struct diags *d)
+{
+	return d->n_errors > WGC_MAX_ERRORS;
+}
+
+static int cmp_loc(struct loc a, struct loc b)
+{
+	if (a.file != b.file)
+		return a.file < b.file ? -1 : 1;
+	if (a.line != b.line)
+		return a.line < b.line ? -1 : 1;
+	if (a.col != b.col)
+		return a.col < b.col ? -1 : 1;
+	return 0;
+}
+
+static bool same_diag(const struct diag *a, const struct diag *b)
+{
+	return a->sev == b->sev && !cmp_loc(a->loc, b->loc) && !strcmp(a->msg, b->msg);
+}
+
 static void add(struct diags *d, enum severity sev, struct loc loc, const char *fmt, va_list ap)
 {
-	char *msg = NULL;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		return;
-	struct diag *ni = realloc(d->items, (d->n_items + 1) * sizeof(*ni));
-	if (!ni) {
-		free(msg);
+	struct source *src = (struct source *)source_of(d, loc);
+	if (src && src->not_policy)
+		return; /* its one error says so */
+	if (sev == SEV_ERROR && src && src->probation && !src->first_keyword) {
+		diags_not_policy(d, src, "it does not start with a statement: include, table, mark, tunnel, rule, "
+				 "route, match, kill-switch, anti-spoof or NAME = VALUE");
 		return;
 	}
-	d->items = ni;
-	d->items[d->n_items] = (struct diag){ .sev = sev, .loc = loc, .msg = msg, .seq = d->n_items };
-	d->n_items++;
-	if (sev == SEV_ERROR)
+	if (sev == SEV_NOTE && d->dropped_last)
+		return;
+	if (sev == SEV_ERROR) {
 		d->n_errors++;
-	else if (sev == SEV_WARNING)
+		d->dropped_last = d->kept_errors >= WGC_MAX_ERRORS;
+		d->kept_errors += !d->dropped_last;
+	} else if (sev == SEV_WARNING) {
 		d->n_warnings++;
+		d->dropped_last = d->kept_warnings >= WGC_MAX_WARNINGS;
+		d->kept_warnings += !d->dropped_last;
+	}
+	char *msg = NULL;
+	if (d->dropped_last || vasprintf(&msg, fmt, ap) < 0)
+		return;
+	if (strlen(msg) > WGC_MAX_MSG_LEN)
+		memcpy(msg + WGC_MAX_MSG_LEN - 3, "...", 4);
+	clean(msg);
+	struct diag g = { .sev = sev, .loc = loc, .msg = msg };
+	/* The same problem found again (a variable's value checked at each use) is kept once. */
+	for (size_t i = 0; sev != SEV_NOTE && i < d->n_items; i++) {
+		if (same_diag(&d->items[i], &g)) {
+			if (sev == SEV_ERROR)
+				d->n_errors--, d->kept_errors--;
+			else
+				d->n_warnings--, d->kept_warnings--;
+			d->dropped_last = true;
+			free(msg);
+			return;
+		}
+	}
+	push(d, g);
 }
 
 #define DEFINE_DIAG(fn, sev) \
@@ -106,17 +322,6 @@ struct entry {
 	const struct diag *g, *head;
 };
 
-static int cmp_loc(struct loc a, struct loc b)
-{
-	if (a.file != b.file)
-		return a.file < b.file ? -1 : 1;
-	if (a.line != b.line)
-		return a.line < b.line ? -1 : 1;
-	if (a.col != b.col)
-		return a.col < b.col ? -1 : 1;
-	return 0;
-}
-
 static int cmp_entry(const void *pa, const void *pb)
 {
 	const struct entry *a = pa, *b = pb;
@@ -126,11 +331,6 @@ static int cmp_entry(const void *pa, const void *pb)
 	if (a->head != b->head)
 		return a->head->seq < b->head->seq ? -1 : 1;
 	return a->g->seq < b->g->seq ? -1 : a->g->seq > b->g->seq;
-}
-
-static bool same_diag(const struct diag *a, const struct diag *b)
-{
-	return a->sev == b->sev && !cmp_loc(a->loc, b->loc) && !strcmp(a->msg, b->msg);
 }
 
 /* Finds the start and length of line `line` (1-based) in src. */
@@ -146,6 +346,52 @@ static const char *line_of(const struct source *src, int line, int *len)
 	const char *nl = memchr(p, '\n', (size_t)(end - p));
 	*len = (int)((nl ? nl : end) - p);
 	return p;
+}
+
+static void put_clean(FILE *out, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		fputc((unsigned char)s[i] < 0x20 && s[i] != '\t' ? '?' : s[i] == 0x7f ? '?' : s[i], out);
+}
+
+static bool secret_line(const struct source *src, int line)
+{
+	for (size_t i = 0; i < src->n_secret_lines; i++)
+		if (src->secret_lines[i] == line)
+			return true;
+	return false;
+}
+
+/* The source line of loc with a caret (and ~~~) under it: at most WGC_MAX_ECHO_COLS columns of
+ * it, around the caret, "..." marking what is cut. Nothing of a file that is not a policy or of a
+ * line holding a key. */
+static void print_line(FILE *out, const struct source *src, struct loc loc)
+{
+	int llen;
+	const char *line = src->not_policy || secret_line(src, loc.line) ? NULL : line_of(src, loc.line, &llen);
+	if (!line)
+		return;
+	int col = loc.col - 1, from = 0, to = llen;
+	if (llen > WGC_MAX_ECHO_COLS) {
+		from = col - WGC_MAX_ECHO_COLS / 2 > 0 ? col - WGC_MAX_ECHO_COLS / 2 : 0;
+		to = from + WGC_MAX_ECHO_COLS < llen ? from + WGC_MAX_ECHO_COLS : llen;
+		from = to - WGC_MAX_ECHO_COLS;
+	}
+	const char *pre = from > 0 ? "..." : "";
+	fputs(pre, out);
+	put_clean(out, line + from, (size_t)(to - from));
+	fputs(to < llen ? "...\n" : "\n", out);
+	/* Keep tabs so the caret lines up under tab-indented source. */
+	fputs(from > 0 ? "   " : "", out);
+	for (int c = from; c < col && c < to; c++)
+		fputc(line[c] == '\t' ? '\t' : ' ', out);
+	fputc('^', out);
+	int n = loc.len > 1 ? loc.len - 1 : 0;
+	if (col + n >= to)
+		n = to - col - 1 > 0 ? to - col - 1 : 0;
+	for (int k = 0; k < n; k++)
+		fputc('~', out);
+	fputc('\n', out);
 }
 
 void diags_print(const struct diags *d, FILE *out, bool color)
@@ -172,30 +418,22 @@ void diags_print(const struct diags *d, FILE *out, bool color)
 				dup = true;
 		if (dup)
 			continue;
-		const struct source *src = g->loc.file >= 0 && (size_t)g->loc.file < d->n_sources
-						   ? d->sources[g->loc.file] : NULL;
-		if (src)
-			fprintf(out, "%s:%d:%d: ", src->path, g->loc.line, g->loc.col);
-		else
+		const struct source *src = source_of(d, g->loc);
+		if (src) {
+			put_clean(out, src->path, strlen(src->path));
+			fprintf(out, ":%d:%d: ", g->loc.line, g->loc.col);
+		} else {
 			fprintf(out, "wgc: ");
+		}
 		fprintf(out, "%s%s:%s %s\n", color ? colors[g->sev] : "", names[g->sev], color ? "\033[0m" : "",
 			g->msg);
-		int llen;
-		const char *line = src ? line_of(src, g->loc.line, &llen) : NULL;
-		if (!line)
-			continue;
-		fprintf(out, "%.*s\n", llen, line);
-		/* Keep tabs so the caret lines up under tab-indented source. */
-		for (int c = 1; c < g->loc.col && c - 1 < llen; c++)
-			fputc(line[c - 1] == '\t' ? '\t' : ' ', out);
-		fputc('^', out);
-		int n = g->loc.len > 1 ? g->loc.len - 1 : 0;
-		if (g->loc.col - 1 + n >= llen)
-			n = llen - g->loc.col > 0 ? llen - g->loc.col : 0;
-		for (int k = 0; k < n; k++)
-			fputc('~', out);
-		fputc('\n', out);
+		if (src)
+			print_line(out, src, g->loc);
 	}
+	if (d->n_errors > d->kept_errors)
+		fprintf(out, "wgc: too many errors (%zu; the first %d are shown), stopping\n", d->n_errors, WGC_MAX_ERRORS);
+	if (d->n_warnings > d->kept_warnings)
+		fprintf(out, "wgc: %zu more warnings not shown\n", d->n_warnings - d->kept_warnings);
 	free(sorted);
 }
 
@@ -211,6 +449,7 @@ const char *diags_text_at(const struct diags *d, struct loc loc)
 void diags_free(struct diags *d)
 {
 	for (size_t i = 0; i < d->n_sources; i++) {
+		free(d->sources[i]->secret_lines);
 		free(d->sources[i]->path);
 		free(d->sources[i]->text);
 		free(d->sources[i]);

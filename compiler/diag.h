@@ -16,6 +16,12 @@ struct source {
 	char *text;            /* whole file, NUL terminated */
 	size_t len;
 	int index;             /* position in diags->sources (0 = top-level file) */
+	/* What may be shown of it (see "What a diagnostic shows" in diag.c). */
+	bool probation;        /* being parsed, and no more than its first two tokens read */
+	bool first_keyword;    /* its first token is a statement keyword */
+	bool not_policy;       /* it is not a policy: no line or text of it is ever shown */
+	int *secret_lines;     /* lines holding something shaped like a WireGuard key: never shown */
+	size_t n_secret_lines;
 };
 
 struct loc {
@@ -38,19 +44,33 @@ struct diags {
 	size_t n_sources;
 	struct diag *items;
 	size_t n_items;
-	size_t n_errors, n_warnings;
+	size_t n_errors, n_warnings;   /* every one reported, including those not kept */
+	size_t kept_errors, kept_warnings;
+	bool dropped_last;     /* the last error or warning was not kept: nor are its notes */
+	size_t total_bytes;    /* of every source loaded */
 };
 
 #define LOC_NONE ((struct loc){ .file = -1 })
 
-/* Loads a file into a new source owned by d. Returns NULL (with errno set) on failure. */
-struct source *diags_load(struct diags *d, const char *path);
+/* Loads a policy file into a new source owned by d. Only a regular file outside /proc, /sys and
+ * /dev, of at most WGC_MAX_FILE_SIZE bytes, is read, and never blocks (a fifo is refused before
+ * anything is read). Returns NULL with errno set on failure, and *why (if not NULL) to a message
+ * for errnos that strerror does not say well. */
+struct source *diags_load(struct diags *d, const char *path, const char **why);
 /* The same for text already in memory (copied), named path in messages. */
 struct source *diags_add_text(struct diags *d, const char *path, const char *text, size_t len);
 
 void diag_error(struct diags *d, struct loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void diag_warning(struct diags *d, struct loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void diag_note(struct diags *d, struct loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* src is not a policy: every diagnostic of it is replaced by one error at its line 1 that names
+ * why, and nothing of its text is shown. */
+void diags_not_policy(struct diags *d, struct source *src, const char *why);
+/* Line `line` of src holds a secret-shaped token: it is never shown. */
+void diags_secret_line(struct source *src, int line);
+/* More errors than WGC_MAX_ERRORS: the front half stops reading. */
+bool diags_stopped(const struct diags *d);
 
 /* Prints every diagnostic, sorted by file, line, column, to out. color: use ANSI colours. */
 void diags_print(const struct diags *d, FILE *out, bool color);

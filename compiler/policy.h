@@ -6,13 +6,12 @@
 #ifndef WGC_POLICY_H
 #define WGC_POLICY_H
 
+#include "allocate.h"              /* intent/auto marks: k << 24 under mask 0xff000000, k = 1..255 */
 #include "ast.h"
 
 /* Documented ranges for what the compiler allocates (README "Numbers wgc allocates"). */
 #define WGC_TABLE_AUTO_BASE 51820u     /* tunnel tables: 51820, 51821, ... (wg-quick's choice) */
 #define WGC_FWMARK_AUTO_BASE 51820u    /* tunnel fwmarks: 0xca6c, 0xca6d, ... */
-#define WGC_MARK_AUTO_SHIFT 24         /* intent/auto marks: k << 24 under mask 0xff000000 */
-#define WGC_MARK_AUTO_MASK 0xff000000u
 #define WGC_PRIO_INTENT_BASE 20000u    /* selective intents: 20000, 20010, ... */
 #define WGC_PRIO_RULE_BASE 30000u      /* rules written without a priority: 30000, 30001, ... */
 #define WGC_PRIO_EXCEPT 32763u         /* "except" prefixes of a full tunnel: lookup main */

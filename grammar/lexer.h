@@ -20,6 +20,10 @@ struct lexer {
 	const struct lexer *parent;  /* the lexer of the including file, NULL at the top */
 	int line, col;         /* position of the next character */
 	int last_nl;           /* the last token returned was a newline: collapse runs of them */
+	int tokens;            /* tokens begun so far (the first two decide whether this is a policy) */
+	int nesting;           /* '{' open */
+	bool after_public_key; /* the last token was the keyword public-key */
+	bool fatal;            /* a limit was hit: the rest of the file is not read */
 };
 
 /* Parses src as included by the file parent is reading (parse.c). */

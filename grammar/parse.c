@@ -8,31 +8,37 @@
 #include "scanner.h"
 
 
-/* A policy is text: a NUL byte (a binary file, a bad copy) is reported where it is, and the file
- * is not parsed. */
-static bool has_nul(struct diags *d, const struct source *src)
+/* A policy is UTF-8 text. A NUL byte or bytes that are not UTF-8 (a binary, a key in raw bytes, a
+ * bad copy) make the file "not a policy" (diag.c, "What a diagnostic shows"): it is not parsed and
+ * nothing of it is shown. */
+static const char *not_text(const struct source *src)
 {
-	const char *nul = memchr(src->text, '\0', src->len);
-	if (!nul)
-		return false;
-	struct loc at = { .file = src->index, .line = 1, .col = 1, .len = 1 };
-	for (const char *p = src->text; p < nul; p++) {
-		if (*p == '\n') {
-			at.line++;
-			at.col = 1;
-		} else {
-			at.col++;
-		}
+	const unsigned char *p = (const unsigned char *)src->text, *end = p + src->len;
+	if (memchr(p, '\0', src->len))
+		return "it holds a NUL byte: it is not a text file";
+	while (p < end) {
+		unsigned c = *p;
+		int n = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 && c >= 0xc2 ? 1 : (c & 0xf0) == 0xe0 ? 2 :
+			(c & 0xf8) == 0xf0 && c <= 0xf4 ? 3 : -1;
+		if (n < 0 || end - p <= n)
+			return n < 0 ? "it is not UTF-8 text" : "it ends inside a UTF-8 character";
+		for (int i = 1; i <= n; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				return "it is not UTF-8 text";
+		p += n + 1;
 	}
-	diag_error(d, at, "NUL byte in the policy: this is not a text file");
-	return true;
+	return NULL;
 }
 
 static int parse(struct diags *d, struct source *src, struct file_ast *out, int depth, const struct lexer *parent)
 {
 	out->file = src->index;
-	if (has_nul(d, src))
+	const char *why = not_text(src);
+	if (why) {
+		diags_not_policy(d, src, why);
 		return 0;
+	}
+	src->probation = true;
 	struct lexer lx = { .d = d, .src = src, .ast = out, .depth = depth, .parent = parent, .line = 1, .col = 1,
 			    .last_nl = 1 };
 	yyscan_t scanner;
@@ -40,6 +46,7 @@ static int parse(struct diags *d, struct source *src, struct file_ast *out, int 
 		return -ENOMEM;
 	YY_BUFFER_STATE buf = wgc_yy_scan_bytes(src->text, (int)src->len, scanner);
 	int rc = wgc_yyparse(scanner, &lx);
+	src->probation = false;
 	wgc_yy_delete_buffer(buf, scanner);
 	wgc_yylex_destroy(scanner);
 	return rc == 2 ? -ENOMEM : 0;
@@ -58,10 +65,16 @@ int parse_included(struct diags *d, struct source *src, struct file_ast *out, co
 int parse_file(struct diags *d, const char *path, struct file_ast *out)
 {
 	memset(out, 0, sizeof(*out));
-	struct source *src = diags_load(d, path);
+	const char *why;
+	struct source *src = diags_load(d, path, &why);
 	if (!src) {
+		/* Reported at the file's line 1, like every error of a policy; nothing of it was read. */
 		int err = errno;
-		diag_error(d, LOC_NONE, "cannot read '%s': %s", path, strerror(err));
+		struct source *none = diags_add_text(d, path, "", 0);
+		struct loc at = { .file = none ? none->index : -1, .line = 1, .col = 1, .len = 1 };
+		diag_error(d, at, "cannot read '%s': %s", path, why ? why : strerror(err));
+		if (none)
+			none->not_policy = true;
 		return -err;
 	}
 	return parse_source(d, src, out, 0);

@@ -37,6 +37,8 @@ int wgc_yylex(WGC_YYSTYPE *lval, WGC_YYLTYPE *lloc, void *scanner);
 }
 
 %code {
+#include "bounds.h"
+
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -56,10 +58,17 @@ int wgc_yylex(WGC_YYSTYPE *lval, WGC_YYLTYPE *lloc, void *scanner);
 		(Cur).file = YYRHSLOC(Rhs, 0).file; \
 	} } while (0)
 
+/* The parser's stack: '{' nest at most WGC_MAX_NESTING deep (scanner.l), so only a pathological
+ * statement gets near this; it ends the file with an error instead of growing without bound. */
+#define YYMAXDEPTH 2000
+
 static void wgc_yyerror(WGC_YYLTYPE *l, void *scanner, struct lexer *lx, const char *msg)
 {
 	(void)scanner;
-	diag_error(lx->d, loc_of(l), "%s", msg);
+	if (!strcmp(msg, "memory exhausted"))
+		diag_error(lx->d, loc_of(l), "statement nested too deeply (the parser's limit is %d levels)", YYMAXDEPTH);
+	else
+		diag_error(lx->d, loc_of(l), "%s", msg);
 }
 
 static struct value val_num(uint64_t n, WGC_YYLTYPE *l)
@@ -353,6 +362,8 @@ static bool expects(const yysymbol_kind_t *exp, int n, const char *name)
 static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, struct lexer *lx)
 {
 	(void)scanner;
+	if (lx->fatal || diags_stopped(lx->d))
+		return 0; /* said already: the scanner stopped the file short */
 	const WGC_YYLTYPE *l = yypcontext_location(ctx);
 	struct loc loc = loc_of(l);
 	yysymbol_kind_t tok = yypcontext_token(ctx);
@@ -437,6 +448,14 @@ static bool same_file(const char *path, const struct source *src)
 static void do_include(struct lexer *lx, struct stmt *s, WGC_YYLTYPE *l)
 {
 	char path[PATH_MAX];
+	size_t n = strlen(s->name);
+	if (diags_stopped(lx->d) || lx->fatal)
+		return;
+	/* Only a policy is included: never a key, an environment, a password file (diag.c). */
+	if (n < 4 || strcmp(s->name + n - 3, ".wg")) {
+		diag_error(lx->d, loc_of(l), "an include names a policy file, ending in .wg");
+		return;
+	}
 	if (s->name[0] == '/') {
 		snprintf(path, sizeof(path), "%s", s->name);
 	} else {
@@ -465,13 +484,14 @@ static void do_include(struct lexer *lx, struct stmt *s, WGC_YYLTYPE *l)
 		diag_error(lx->d, loc_of(l), "include cycle: %s", chain);
 		return;
 	}
-	if (lx->depth >= 16) {
-		diag_error(lx->d, loc_of(l), "includes nested too deeply (limit 16)");
+	if (lx->depth >= WGC_MAX_INCLUDE_DEPTH) {
+		diag_error(lx->d, loc_of(l), "includes nested too deeply (limit %d)", WGC_MAX_INCLUDE_DEPTH);
 		return;
 	}
-	struct source *src = diags_load(lx->d, path);
+	const char *why;
+	struct source *src = diags_load(lx->d, path, &why);
 	if (!src) {
-		diag_error(lx->d, loc_of(l), "cannot include '%s': %s", path, strerror(errno));
+		diag_error(lx->d, loc_of(l), "cannot include '%s': %s", path, why ? why : strerror(errno));
 		return;
 	}
 	struct file_ast sub = { .file = src->index };
