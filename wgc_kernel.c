@@ -30,6 +30,7 @@ struct opts {
 	const char *out;               /* -o PLANFILE */
 	const char *snapshot;          /* --state SNAPSHOT.json */
 	bool json, detailed, dry_run;
+	bool allow_insecure_keys;      /* --allow-insecure-keys: a key file others may read only warns */
 };
 
 static int usage_error(const char *cmd)
@@ -49,6 +50,8 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o, bo
 			o->detailed = true;
 		else if (!strcmp(a, "--dry-run"))
 			o->dry_run = true;
+		else if (!strcmp(a, "--allow-insecure-keys") && !strcmp(cmd, "apply"))
+			o->allow_insecure_keys = true;
 		else if ((!strcmp(a, "-o") || !strcmp(a, "--out")) && i + 1 < argc)
 			o->out = argv[++i];
 		else if (!strcmp(a, "--state") && i + 1 < argc)
@@ -119,6 +122,11 @@ static int load_state_file(const char *path, struct state *out, bool quiet_missi
 
 static bool is_plan_file(const char *path, char fingerprint[17])
 {
+	/* Only a regular file is looked at (a fifo would block here): anything else is for the
+	 * policy reader to refuse, with its error. */
+	struct stat st;
+	if (stat(path, &st) || !S_ISREG(st.st_mode))
+		return false;
 	FILE *f = fopen(path, "r");
 	char head[2] = { 0 };
 	bool plan = f && fread(head, 1, 1, f) == 1 && head[0] == '{';
@@ -237,13 +245,23 @@ static int plan_or_apply(int argc, char **argv, bool apply)
 	int lock = -1, status = 1;
 	/* Against the kernel, a missing privilege is the one thing said: before any diagnostic of
 	 * the policy or its key files. */
-	if ((!o.snapshot && need_net_admin(err, sizeof(err))) || (apply && (lock = apply_lock(err, sizeof(err))) < 0)) {
+	if (!o.snapshot && need_net_admin(err, sizeof(err))) {
 		fprintf(stderr, "wgc: %s\n", err);
 		goto out;
 	}
 	int prepare = o.snapshot ? 0 : apply ? PREPARE_KEYS | PREPARE_RESOLVE :
 					     PREPARE_KEYS | PREPARE_KEYS_OPTIONAL | PREPARE_RESOLVE;
-	if (load_desired(&o, &d, prepare, plan_fp) || load_observed(&o, &d, &obs))
+	if (o.allow_insecure_keys)
+		prepare |= PREPARE_ALLOW_INSECURE;
+	/* The lock is taken once the policy compiled and its keys were read: a policy with an error,
+	 * however it was made, never holds up (or waits for) another apply. */
+	if (load_desired(&o, &d, prepare, plan_fp))
+		goto out;
+	if (apply && (lock = apply_lock(err, sizeof(err))) < 0) {
+		fprintf(stderr, "wgc: %s\n", err);
+		goto out;
+	}
+	if (load_observed(&o, &d, &obs))
 		goto out;
 	if (!o.snapshot)
 		host_warnings(&d, stderr);

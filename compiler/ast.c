@@ -61,9 +61,16 @@ void file_ast_free(struct file_ast *f)
 	memset(f, 0, sizeof(*f));
 }
 
+void *ast_grow(void *arr, size_t n, size_t elem)
+{
+	if (n & (n - 1))
+		return arr; /* not a power of two: there is room */
+	return realloc(arr, (n ? 2 * n : 1) * elem);
+}
+
 struct option *stmt_add_opt(struct stmt *s, enum opt_key key, struct loc loc, struct value val)
 {
-	struct option *n = realloc(s->opts, (s->n_opts + 1) * sizeof(*n));
+	struct option *n = ast_grow(s->opts, s->n_opts, sizeof(*n));
 	if (!n) {
 		value_free(&val);
 		return NULL;
@@ -75,7 +82,7 @@ struct option *stmt_add_opt(struct stmt *s, enum opt_key key, struct loc loc, st
 
 struct stmt *stmt_add_child(struct stmt *s, struct stmt *child)
 {
-	struct stmt *n = realloc(s->children, (s->n_children + 1) * sizeof(*n));
+	struct stmt *n = ast_grow(s->children, s->n_children, sizeof(*n));
 	if (!n) {
 		stmt_free(child);
 		return NULL;
@@ -88,7 +95,7 @@ struct stmt *stmt_add_child(struct stmt *s, struct stmt *child)
 
 void value_list_append(struct value *list, struct value item)
 {
-	struct value *n = realloc(list->items, (list->n_items + 1) * sizeof(*n));
+	struct value *n = ast_grow(list->items, list->n_items, sizeof(*n));
 	if (!n) {
 		value_free(&item);
 		return;

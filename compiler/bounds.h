@@ -8,7 +8,7 @@
 #define WGC_BOUNDS_H
 
 #define WGC_MAX_FILE_SIZE_MIB 16             /* MiB of one policy file */
-#define WGC_MAX_TOTAL_SIZE_MIB 64            /* MiB of a policy and everything it includes */
+#define WGC_MAX_TOTAL_SIZE_MIB 32            /* MiB of a policy and everything it includes */
 #define WGC_MAX_FILE_SIZE ((size_t)WGC_MAX_FILE_SIZE_MIB << 20)
 #define WGC_MAX_TOTAL_SIZE ((size_t)WGC_MAX_TOTAL_SIZE_MIB << 20)
 #define WGC_MAX_INCLUDE_DEPTH 16             /* include "a" including "b" including ... */
@@ -16,6 +16,7 @@
 #define WGC_MAX_NESTING 64                   /* open '{' at one point: blocks and lists */
 #define WGC_MAX_NAME_LEN 255                 /* characters of a name, variable or keyword */
 #define WGC_MAX_STRING_LEN 4096              /* bytes of a quoted string (a path: PATH_MAX) */
+#define WGC_MAX_DECLS 4096                   /* tables, marks, tunnels: each (checked in pairs) */
 #define WGC_MAX_VAR_DEPTH 64                 /* $a = $b, $b = $c, ...: variables through variables */
 #define WGC_MAX_EXPANDED (1u << 20)          /* elements of one value once its variables are expanded */
 #define WGC_MAX_EXPANDED_TOTAL (4u << 20)    /* elements of all values of a policy, expanded */

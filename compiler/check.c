@@ -92,8 +92,13 @@ static void declare(struct decls *ds, const struct stmt *s)
 
 /* Sorts the index of ds, reports every name declared twice (at the later one) and keeps the first
  * of them only: O(n log n) however many there are. */
-static void index_decls(struct ctx *c, struct decls *ds, const char *what)
+static void index_decls(struct ctx *c, struct decls *ds, const char *what, size_t max)
 {
+	/* The checks of tables, marks and tunnels compare them in pairs: their number is bounded. */
+	if (ds->n > max) {
+		diag_error(c->d, ds->v[max].stmt->name_loc, "too many %ss: at most %zu in a policy", what, max);
+		ds->n = max;
+	}
 	size_t *idx = calloc(ds->n + 1, sizeof(*idx));
 	bool *dup = calloc(ds->n + 1, sizeof(*dup));
 	if (!idx || !dup)
@@ -1881,10 +1886,10 @@ int policy_check(struct diags *d, const struct file_ast *ast, struct policy *p)
 	struct ctx c = { .d = d, .p = p, .next_rule_prio = WGC_PRIO_RULE_BASE };
 	memset(p, 0, sizeof(*p));
 	collect_decls(&c, ast->stmts, ast->n_stmts);
-	index_decls(&c, &c.vars, "variable");
-	index_decls(&c, &c.tables, "table");
-	index_decls(&c, &c.marks, "mark");
-	index_decls(&c, &c.tunnels, "tunnel");
+	index_decls(&c, &c.vars, "variable", SIZE_MAX);
+	index_decls(&c, &c.tables, "table", WGC_MAX_DECLS);
+	index_decls(&c, &c.marks, "mark", WGC_MAX_DECLS);
+	index_decls(&c, &c.tunnels, "tunnel", WGC_MAX_DECLS);
 	var_cycles(&c);
 	resolve_tables(&c);
 	resolve_marks(&c);

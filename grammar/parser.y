@@ -83,7 +83,7 @@ static struct value val_str(enum value_kind k, char *s, WGC_YYLTYPE *l)
 
 static void add_stmt(struct file_ast *f, struct stmt *s)
 {
-	struct stmt *n = realloc(f->stmts, (f->n_stmts + 1) * sizeof(*n));
+	struct stmt *n = ast_grow(f->stmts, f->n_stmts, sizeof(*n));
 	if (!n) {
 		stmt_free(s);
 		return;

@@ -139,6 +139,23 @@ static int resolve(struct st_wgpeer *p, char *err, size_t errlen)
 	return 0;
 }
 
+/* A key file readable by group or others (as wg(8) warns of its configuration): a warning, and for
+ * apply an error unless PREPARE_ALLOW_INSECURE. Returns 0 or -EACCES with err set. */
+static int key_mode(const char *what, const char *name, const char *path, unsigned mode, int flags, char *err,
+		    size_t errlen)
+{
+	if (!(mode & 077))
+		return 0;
+	if ((flags & (PREPARE_KEYS_OPTIONAL | PREPARE_ALLOW_INSECURE))) {
+		fprintf(stderr, "wgc: warning: %s %s: key file %s is readable by group or others (mode %04o): "
+			"chmod 600 it\n", what, name, path, mode);
+		return 0;
+	}
+	snprintf(err, errlen, "%s %s: key file %s is readable by group or others (mode %04o): chmod 600 it, "
+		 "or apply with --allow-insecure-keys", what, name, path, mode);
+	return -EACCES;
+}
+
 int prepare_desired(struct state *d, int flags, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < d->n_wgdevs && (flags & PREPARE_KEYS); i++) {
@@ -146,7 +163,8 @@ int prepare_desired(struct state *d, int flags, char *err, size_t errlen)
 		struct wg_err we = { { 0 } };
 		if (!w->private_key_path)
 			continue;
-		int rc = wg_read_key_file(w->private_key_path, w->private_key, &we);
+		unsigned mode = 0;
+		int rc = wg_read_key_file_mode(w->private_key_path, w->private_key, &mode, &we);
 		if (rc && (flags & PREPARE_KEYS_OPTIONAL)) {
 			fprintf(stderr, "wgc: warning: tunnel %s: %s (the plan cannot tell whether the key changes)\n",
 				w->name, we.msg);
@@ -156,6 +174,8 @@ int prepare_desired(struct state *d, int flags, char *err, size_t errlen)
 			snprintf(err, errlen, "tunnel %s: %s", w->name, we.msg);
 			return rc;
 		}
+		if ((rc = key_mode("tunnel", w->name, w->private_key_path, mode, flags, err, errlen)))
+			return rc;
 		w->has_private_key = true;
 		wg_public_key(w->public_key, w->private_key);
 		w->has_public_key = true;
@@ -164,7 +184,8 @@ int prepare_desired(struct state *d, int flags, char *err, size_t errlen)
 		struct st_wgpeer *p = &d->wgpeers[i];
 		if ((flags & PREPARE_KEYS) && p->preshared_key_path) {
 			struct wg_err we = { { 0 } };
-			int rc = wg_read_key_file(p->preshared_key_path, p->preshared_key, &we);
+			unsigned mode = 0;
+			int rc = wg_read_key_file_mode(p->preshared_key_path, p->preshared_key, &mode, &we);
 			if (rc && (flags & PREPARE_KEYS_OPTIONAL)) {
 				fprintf(stderr, "wgc: warning: peer %s: %s\n", p->name ? p->name : "?", we.msg);
 				continue;
@@ -173,6 +194,8 @@ int prepare_desired(struct state *d, int flags, char *err, size_t errlen)
 				snprintf(err, errlen, "peer %s: %s", p->name ? p->name : "?", we.msg);
 				return rc;
 			}
+			if ((rc = key_mode("peer", p->name ? p->name : "?", p->preshared_key_path, mode, flags, err, errlen)))
+				return rc;
 			p->preshared_key_known = true;
 		}
 		if ((flags & PREPARE_RESOLVE) && p->endpoint_host && !p->endpoint.family) {

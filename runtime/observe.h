@@ -20,10 +20,11 @@ int need_net_admin(char *err, size_t errlen);
 
 int observe(const struct state *desired, struct state *out, char *err, size_t errlen);
 
-/* PREPARE_KEYS: read key files, failing on one that cannot be read; with PREPARE_KEYS_OPTIONAL an
+/* PREPARE_KEYS: read key files, failing on one that cannot be read or that group or others may read
+ * (PREPARE_ALLOW_INSECURE: only a warning for the latter); with PREPARE_KEYS_OPTIONAL an
  * unreadable file only warns (on stderr) and the key stays unknown — what `plan` does, so it can run
  * where the keys are not. PREPARE_RESOLVE: resolve endpoint host names. */
-enum { PREPARE_KEYS = 1, PREPARE_RESOLVE = 2, PREPARE_KEYS_OPTIONAL = 4 };
+enum { PREPARE_KEYS = 1, PREPARE_RESOLVE = 2, PREPARE_KEYS_OPTIONAL = 4, PREPARE_ALLOW_INSECURE = 8 };
 int prepare_desired(struct state *d, int flags, char *err, size_t errlen);
 
 /* Host settings that would defeat the policy, as warnings on out: a strict rp_filter (1) where

@@ -734,13 +734,36 @@ int wg_apply(const struct wg_set *s, struct wg_err *err)
 
 int wg_read_key_file(const char *path, uint8_t key[WGC_KEY_LEN], struct wg_err *err)
 {
+	return wg_read_key_file_mode(path, key, NULL, err);
+}
+
+/* Only a regular file is read: opened without blocking (a fifo waits for no writer), checked with
+ * fstat before any read, and at most 127 bytes of it. */
+int wg_read_key_file_mode(const char *path, uint8_t key[WGC_KEY_LEN], unsigned *mode, struct wg_err *err)
+{
 	char buf[128];
 	size_t len = 0;
 	int ret = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	struct stat st;
 
 	if (fd < 0)
 		return wg_fail(err, -errno, "%s: cannot open key file: %s", path, strerror(errno));
+	if (fstat(fd, &st)) {
+		ret = wg_fail(err, -errno, "%s: cannot read key file: %s", path, strerror(errno));
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		ret = wg_fail(err, -EISDIR, "%s: cannot read key file: %s", path, strerror(EISDIR));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		ret = wg_fail(err, -EINVAL, "%s: not a regular file (a key file is never a fifo, socket or device)",
+			      path);
+		goto out;
+	}
+	if (mode)
+		*mode = (unsigned)st.st_mode & 07777;
 	for (;;) {
 		ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
 		if (n < 0 && errno == EINTR)

@@ -66,6 +66,9 @@ int wg_apply(const struct wg_set *s, struct wg_err *err);
 /* Reads a key file (base64, as `wg genkey` writes it) into key. Returns 0 or a negative errno
  * with a message naming the file (never its content). */
 int wg_read_key_file(const char *path, uint8_t key[WGC_KEY_LEN], struct wg_err *err);
+/* The same, and *mode (if not NULL) the file's permission bits: a key readable by group or others
+ * is insecure (observe.c warns, apply refuses). Only a regular file is read; a fifo never blocks. */
+int wg_read_key_file_mode(const char *path, uint8_t key[WGC_KEY_LEN], unsigned *mode, struct wg_err *err);
 
 /* X25519: the public key of a private key (curve25519.c). */
 void wg_public_key(uint8_t pub[WGC_KEY_LEN], const uint8_t priv[WGC_KEY_LEN]);
