@@ -24,6 +24,7 @@ SRCS := compiler/ast.c compiler/diag.c compiler/check.c compiler/lower.c compile
 RUNTIME_SRCS := runtime/state_json.c runtime/nl.c runtime/rtnl_read.c runtime/rtnl_write.c runtime/diff.c \
         runtime/plan_print.c runtime/nft.c runtime/sysctl.c runtime/observe.c runtime/apply.c runtime/records.c \
         wgc_kernel.c
+RUNTIME_SRCS += runtime/state_valid.c runtime/nft_body.c runtime/plan_file.c
 SRCS += $(RUNTIME_SRCS)
 GEN  := build/gen/parser.c build/gen/scanner.c
 

@@ -468,7 +468,8 @@ test_snapshot() {
 	expect_rc "snapshot: a foreign rule in the snapshot at a priority the policy uses: plan exits 1" 1 "$rc" \
 		"$T_TMP/plan.out" "$T_TMP/plan.err"
 	expect_grep "snapshot: the collision names priority 32763 and the foreign rule" \
-		'^error: ip rule priority 32763 .* foreign rule' "$T_TMP/plan.out"
+		'^error: ip rule priority 32763 .* foreign rule' "$T_TMP/plan.err"
+	expect_empty "snapshot: a collision prints nothing on stdout" "$T_TMP/plan.out"
 }
 
 test_destroy() {
