@@ -86,6 +86,11 @@ build/asan/tests/wgctl: tests/tools/wgctl.c $(LIB_ASAN_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN) $(INC) -o $@ $^ $(LDLIBS)
 
+# Test-only: re-fingerprints a plan file as anyone who can write it could (tests/netns/test_records.sh).
+build/asan/tests/planfp: tests/tools/planfp.c $(LIB_ASAN_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) $(INC) -o $@ $^ $(LDLIBS)
+
 check: wgc build/asan/wgc $(UNIT_TESTS)
 	WGC=build/asan/wgc UNIT_TESTS="$(UNIT_TESTS)" tests/run.sh
 

@@ -165,11 +165,15 @@ static int load_last(struct state *last)
 	}
 	json_error_t je;
 	json_t *j = json_load_file(path, 0, &je);
-	if (!j && access(path, F_OK) && errno == ENOENT)
+	if (!j && access(path, F_OK) && (errno == ENOENT || errno == ENOTDIR))
 		return 0;
 	int rc = -1;
-	if (!j) {
-		snprintf(err, sizeof(err), "%s", access(path, R_OK) ? strerror(errno) : je.text);
+	const char *what = "corrupt record";
+	if (!j && access(path, R_OK)) {
+		snprintf(err, sizeof(err), "%s", strerror(errno));
+		what = "unreadable record";
+	} else if (!j) {
+		snprintf(err, sizeof(err), "%s", je.text);
 	} else {
 		const char *recorded = json_string_value(json_object_get(j, "boot_id"));
 		records_boot_id(boot);
@@ -182,9 +186,9 @@ static int load_last(struct state *last)
 	json_decref(j);
 	if (rc < 0)
 		fprintf(stderr,
-			"wgc: %s: corrupt record of the last apply (%s): drift cannot be told from edits; nothing was "
-			"done (remove the file to go on without drift detection until the next apply)\n",
-			path, err);
+			"wgc: %s: %s of the last apply (%s): drift cannot be told from edits; nothing was done "
+			"(remove the file to go on without drift detection until the next apply)\n",
+			path, what, err);
 	return rc;
 }
 
