@@ -35,13 +35,12 @@ static const struct chain_kind {
 };
 #define N_CHAINS (sizeof(chains) / sizeof(chains[0]))
 
-enum { MAX_TOKENS = 4096 };
-
-/* One line cut into tokens: words, "quoted strings" (kept with their quotes) and { } , ; */
+/* One line cut into tokens: words, "quoted strings" (kept with their quotes) and { } , ;
+ * A line of n characters has at most n tokens: cap grows to the longest line. */
 struct toks {
-	const char *v[MAX_TOKENS];
-	size_t len[MAX_TOKENS];
-	size_t n, i;
+	const char **v;
+	size_t *len;
+	size_t n, i, cap;
 	const char *why;
 };
 
@@ -51,6 +50,19 @@ static bool tokenize(const char *line, size_t len, struct toks *t)
 {
 	t->n = t->i = 0;
 	t->why = NULL;
+	if (len > t->cap) {
+		const char **v = realloc(t->v, len * sizeof(*v));
+		if (v)
+			t->v = v;
+		size_t *l = realloc(t->len, len * sizeof(*l));
+		if (l)
+			t->len = l;
+		if (!v || !l) {
+			t->why = "out of memory";
+			return false;
+		}
+		t->cap = len;
+	}
 	for (size_t i = 0; i < len;) {
 		char c = line[i];
 		size_t n;
@@ -83,10 +95,6 @@ static bool tokenize(const char *line, size_t len, struct toks *t)
 				t->why = "a character wgc never writes";
 				return false;
 			}
-		}
-		if (t->n == MAX_TOKENS) {
-			t->why = "a line too long";
-			return false;
 		}
 		t->v[t->n] = line + i;
 		t->len[t->n++] = n;
@@ -395,10 +403,14 @@ int nft_body_validate(const char *text, char *err, size_t errlen)
 		if (ok && !nl)
 			ok = fail_at(t, "the last line has no newline");
 	}
-	if (ok && open)
-		ok = fail_at(t, "a chain is not closed"), lineno++;
+	if (ok && open) {
+		ok = fail_at(t, "a chain is not closed");
+		lineno++;
+	}
 	if (!ok)
 		snprintf(err, errlen, "line %zu: %s", lineno, t->why ? t->why : "malformed");
+	free(t->v);
+	free(t->len);
 	free(t);
 	return ok ? 0 : -EINVAL;
 }

@@ -169,6 +169,26 @@ static void test_compiled(struct t *t)
 	}
 }
 
+/* A kill switch with 5000 excepted prefixes: one nft rule of some 10000 tokens validates. */
+static void test_long_line(struct t *t)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+	if (!m)
+		return;
+	fprintf(m, "%sroute all through wg0\nkill-switch wg0 except {", head);
+	for (int i = 0; i < 5000; i++)
+		fprintf(m, "%s 10.%d.%d.0/24", i ? "," : "", 100 + i / 256, i % 256);
+	fputs(" }\n", m);
+	fclose(m);
+	struct state s = { 0 };
+	CHECK(t, compile_text(text, &s) == 0, "the long kill switch does not compile");
+	expect_valid(t, "5000 excepted prefixes", &s);
+	state_free(&s);
+	free(text);
+}
+
 /* ---- nft bodies ---------------------------------------------------------------------------- */
 
 static const char good_body[] =
@@ -418,6 +438,7 @@ int main(void)
 {
 	struct t t = { .name = "unit-state-valid" };
 	test_compiled(&t);
+	test_long_line(&t);
 	test_nft_bodies(&t);
 	test_states(&t);
 	test_plan_files(&t);
