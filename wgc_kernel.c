@@ -22,6 +22,7 @@
 #include "runtime/observe.h"
 #include "runtime/plan.h"
 #include "runtime/state_json.h"
+#include "runtime/sysctl.h"
 
 #define WGC_STATE_DIR "/var/lib/wgc"
 
@@ -258,7 +259,7 @@ static int plan_or_apply(int argc, char **argv, bool apply)
 	/* The last applied state only matters when something differs (to tell drift from edits):
 	 * a converged system is not made to parse it. */
 	rc = diff(&d, &obs, NULL, &p);
-	if (!rc && p.n_ops && !o.snapshot && load_last(&last)) {
+	if (!rc && (p.n_ops || p.needs_last) && !o.snapshot && load_last(&last)) {
 		plan_free(&p);
 		rc = diff(&d, &obs, &last, &p);
 	}
@@ -284,6 +285,7 @@ static int plan_or_apply(int argc, char **argv, bool apply)
 	char lp[4096];
 	if (p.n_ops || access(last_path(lp, sizeof(lp)), F_OK))
 		save_last(&d);
+	sysctl_origins_keep(&d);
 	if (!o.json)
 		printf("Apply complete: %zu added, %zu changed, %zu destroyed.\n", p.n_add, p.n_change, p.n_remove);
 	status = 0;
@@ -336,6 +338,7 @@ int cmd_destroy(int argc, char **argv)
 		}
 		char path[4096];
 		unlink(last_path(path, sizeof(path)));
+		sysctl_origins_keep(NULL);
 		if (!o.json)
 			printf("Destroy complete: %zu destroyed.\n", p.n_remove);
 	}

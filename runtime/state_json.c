@@ -160,7 +160,12 @@ json_t *state_to_json(const struct state *s, int flags)
 
 	set(root, "sysctls", a = json_array());
 	for (size_t i = 0; i < s->n_sysctls; i++)
-		json_array_append_new(a, json_pack("{ss ss}", "key", s->sysctls[i].key, "value", s->sysctls[i].value));
+	{
+		json_t *o = json_pack("{ss ss}", "key", s->sysctls[i].key, "value", s->sysctls[i].value);
+		if (o && s->sysctls[i].origin)
+			set(o, "origin", json_string(s->sysctls[i].origin));
+		json_array_append_new(a, o);
+	}
 
 	set(root, "links", a = json_array());
 	for (size_t i = 0; i < s->n_links; i++) {
@@ -212,6 +217,8 @@ json_t *state_to_json(const struct state *s, int flags)
 		json_t *o = json_pack("{ss ss}", "table", table, "fingerprint", s->nft.fingerprint);
 		if (s->nft.text)
 			set(o, "chains", json_string(s->nft.text));
+		if (s->nft.tampered)
+			set(o, "tampered", json_true());
 		set(root, "nftables", o);
 	} else {
 		set(root, "nftables", json_null());
@@ -432,6 +439,8 @@ int state_from_json(const json_t *j, struct state *out, char *err, size_t errlen
 		}
 		x->key = dup_opt(&r, str(o, "key"));
 		x->value = dup_opt(&r, str(o, "value"));
+		if (str(o, "origin"))
+			x->origin = dup_opt(&r, str(o, "origin"));
 	}
 	EACH(j, "links", i, o) {
 		struct st_link *x = state_add_link(out);
@@ -502,6 +511,7 @@ int state_from_json(const json_t *j, struct state *out, char *err, size_t errlen
 			out->nft.present = true;
 		}
 		copy_name(out->nft.fingerprint, sizeof(out->nft.fingerprint), str(nft, "fingerprint"));
+		out->nft.tampered = json_is_true(json_object_get(nft, "tampered"));
 	}
 	if (r.rc == -ENOMEM)
 		snprintf(err, errlen, "out of memory");
