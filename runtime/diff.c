@@ -307,7 +307,8 @@ static int phase(const struct op *o)
 {
 	bool rm = !o->new, add = !o->old;
 	switch (o->kind) {
-	case OP_SYSCTL: return 0;
+	/* A sysctl is set first, and put back last (after what needed it is gone). */
+	case OP_SYSCTL: return o->new && ((const struct st_sysctl *)o->new)->origin ? 16 : 0;
 	case OP_NFT: return rm ? 15 : 1;
 	case OP_LINK: return rm ? 14 : 2;
 	case OP_WGDEV: return rm ? 13 : 3;

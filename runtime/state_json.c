@@ -211,6 +211,18 @@ json_t *state_to_json(const struct state *s, int flags)
 	for (size_t i = 0; i < s->n_routes; i++)
 		json_array_append_new(a, state_route_json(&s->routes[i]));
 
+	/* Observed only: the tools found sharing the host (a snapshot carries them, so `plan --state`
+	 * finds the same mark collisions a plan on the host would). */
+	if (s->n_neighbours) {
+		set(root, "neighbours", a = json_array());
+		for (size_t i = 0; i < s->n_neighbours; i++) {
+			const struct st_neighbour *n = &s->neighbours[i];
+			json_array_append_new(a, json_pack("{ss ss sI sI sI}", "tool", n->tool, "evidence", n->evidence,
+							   "mark_bits", (json_int_t)n->mark_bits, "mark_value",
+							   (json_int_t)n->mark_value, "ct_mark_value", (json_int_t)n->ct_mark_value));
+		}
+	}
+
 	if (s->nft.present) {
 		char table[64];
 		snprintf(table, sizeof(table), "inet %s", WGC_NFT_TABLE);
@@ -498,6 +510,18 @@ int state_from_json(const json_t *j, struct state *out, char *err, size_t errlen
 			break;
 		}
 		read_route(&r, o, x, i);
+	}
+	EACH(j, "neighbours", i, o) {
+		struct st_neighbour *x = state_add_neighbour(out);
+		if (!x || !str(o, "tool")) {
+			bad(&r, "neighbour", i);
+			break;
+		}
+		copy_name(x->tool, sizeof(x->tool), str(o, "tool"));
+		copy_name(x->evidence, sizeof(x->evidence), str(o, "evidence"));
+		x->mark_bits = (uint32_t)num(o, "mark_bits", 0);
+		x->mark_value = (uint32_t)num(o, "mark_value", 0);
+		x->ct_mark_value = (uint32_t)num(o, "ct_mark_value", 0);
 	}
 	const json_t *nft = json_object_get(j, "nftables");
 	if (json_is_object(nft)) {

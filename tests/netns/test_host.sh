@@ -16,7 +16,7 @@
 #               plan shows the table changed outside wgc (exit 2), apply repairs it, plan is clean
 #   neighbours  kube-proxy-like KUBE-FIREWALL drop of mark 0x8000: with wgc's default fwmark the
 #               tunnel passes traffic; a policy with fwmark 0xca6c stops with a collision naming
-#               kube-proxy. Mullvad-like mark 0x6d6f6c65 set at -199 survives wgc's connmark
+#               kube-proxy, on the host and against a `show --json` snapshot. Mullvad-like mark 0x6d6f6c65 set at -199 survives wgc's connmark
 #               restore. Tailscale-like rules at 5210-5270: the default steps aside, fwmark
 #               0x80000 stops with a collision naming Tailscale.
 set -u
@@ -271,6 +271,12 @@ test_kube_proxy() {
 	expect_rc "kube-proxy: fwmark 0xca6c: apply exits 1" 1 "$RC" "$T_TMP/apply.out"
 	host_state >"$T_TMP/kube.after"
 	expect_same "kube-proxy: nothing changed" "$T_TMP/kube.before" "$T_TMP/kube.after"
+	# A snapshot carries the neighbours: planning against it, without the kernel, stops the same way.
+	run show show --json
+	mv "$T_TMP/show.out" "$T_TMP/kube.snap"
+	"$WGC" plan --state "$T_TMP/kube.snap" "$POL/wgquick.wg" >"$T_TMP/plan.out" 2>&1
+	expect_rc "kube-proxy: plan --state SNAPSHOT exits 1" 1 "$?" "$T_TMP/plan.out"
+	expect_grep "kube-proxy: ... naming kube-proxy" "overlaps kube-proxy's mark bits 0xc000" "$T_TMP/plan.out"
 	run destroy destroy
 	teardown
 }
