@@ -322,17 +322,30 @@ static int scan(struct st_nft *out, struct state *hood)
 	return rc;
 }
 
+/* A dump the ruleset changed under (another tool committing: -EINTR), or a table deleted between
+ * two dumps (-ENOENT), is read again from the start. */
+static int scan_retry(struct st_nft *out, struct state *hood)
+{
+	size_t hood_n = hood ? hood->n_neighbours : 0;
+	int rc = -EINTR;
+	for (int tries = 0; tries < 5 && (rc == -EINTR || rc == -ENOENT); tries++) {
+		memset(out, 0, sizeof(*out));
+		if (hood)
+			hood->n_neighbours = hood_n;
+		rc = scan(out, hood);
+	}
+	return rc;
+}
+
 int nft_read(struct nft *n, struct st_nft *out)
 {
 	(void)n;
-	memset(out, 0, sizeof(*out));
-	return scan(out, NULL);
+	return scan_retry(out, NULL);
 }
 
 int nft_observe(struct st_nft *out, struct state *hood)
 {
-	memset(out, 0, sizeof(*out));
-	return scan(out, hood);
+	return scan_retry(out, hood);
 }
 
 int nft_save(struct nft *n, char **text, int *present)
