@@ -24,6 +24,7 @@
 #include "runtime/plan_file.h"
 #include "runtime/records.h"
 #include "runtime/state_json.h"
+#include "runtime/sysctl.h"
 
 /* Exit status of an apply that changed the kernel but could not record what it applied. */
 #define EXIT_APPLIED_UNRECORDED 3
@@ -275,7 +276,7 @@ static int plan_or_apply(int argc, char **argv, bool apply)
 	/* The last applied state only matters when something differs (to tell drift from edits):
 	 * a converged system is not made to parse it. */
 	rc = diff(&d, &obs, NULL, &p);
-	int have_last = !rc && p.n_ops && !o.snapshot ? load_last(&last) : 0;
+	int have_last = !rc && (p.n_ops || p.needs_last) && !o.snapshot ? load_last(&last) : 0;
 	if (have_last < 0)
 		goto out;
 	if (have_last) {
@@ -308,6 +309,7 @@ static int plan_or_apply(int argc, char **argv, bool apply)
 	}
 	/* The kernel now holds the plan: say so, and exit non-zero if it could not be recorded. */
 	status = (p.n_ops || !have_record()) && save_last(&d) ? EXIT_APPLIED_UNRECORDED : 0;
+	sysctl_origins_keep(&d);
 	if (!o.json)
 		printf("Apply complete: %zu added, %zu changed, %zu destroyed.\n", p.n_add, p.n_change, p.n_remove);
 out:
@@ -360,6 +362,7 @@ int cmd_destroy(int argc, char **argv)
 		char path[4096];
 		if (!records_path(RECORD_NAME, path, sizeof(path), 0, err, sizeof(err)))
 			unlink(path);
+		sysctl_origins_keep(NULL);
 		if (!o.json)
 			printf("Destroy complete: %zu destroyed.\n", p.n_remove);
 	}

@@ -221,7 +221,8 @@ static int run_peers(struct exec *x, const struct op *ops, size_t n, bool invers
 		const struct st_wgpeer *old = inverse ? ops[i].new : ops[i].old;
 		if (new)
 			set[s.n_set++] = new;
-		else
+		/* Removed, and for an endpoint to unset added again: removals go first. */
+		if (!new || (!inverse && ops[i].unset_endpoint))
 			rm[s.n_remove++] = old;
 	}
 	s.set = set;
@@ -268,9 +269,13 @@ static int run_one(struct exec *x, const struct op *op, bool inverse)
 	int rc;
 	switch (op->kind) {
 	case OP_SYSCTL: {
-		const struct st_sysctl *s = new;
+		const struct st_sysctl *s = new, *was = old;
 		if (!s)
 			return 0; /* a sysctl wgc set is left as it is */
+		/* Write-ahead: the value found is on disk before the first change (a policy's value
+		 * has no origin; one being put back, or a rollback, records nothing). */
+		if (!inverse && !s->origin && was && !was->origin && (rc = sysctl_origin_record(s->key, was->value)))
+			return fail(x, op, rc, "cannot record its value before changing it");
 		rc = sysctl_write(s->key, s->value);
 		return rc ? fail(x, op, rc, NULL) : 0;
 	}

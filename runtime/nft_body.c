@@ -264,6 +264,9 @@ static bool action(struct toks *t)
 		return true;
 	if (is(t, 0, "ct") && is(t, 1, "mark") && is(t, 2, "set")) {
 		t->i += 3;
+		if (eat(t, "ct"))
+			return (eat(t, "mark") && eat(t, "and") && eat_hex(t) && eat(t, "or") && eat_hex(t)) ||
+			       fail_at(t, "ct mark set ct mark and MASK or MARK expected");
 		return (eat(t, "meta") && eat(t, "mark")) || fail_at(t, "ct mark is set only from meta mark");
 	}
 	if (!(is(t, 0, "meta") && is(t, 1, "mark") && is(t, 2, "set")))
@@ -302,6 +305,10 @@ static bool selector(struct toks *t)
 	if (eat(t, "socket"))
 		return (eat(t, "cgroupv2") && eat(t, "level") && eat_number(t, 255) && eat_string(t, false)) ||
 		       fail_at(t, "socket cgroupv2 level N \"PATH\" expected");
+	if (is(t, 0, "ct") && is(t, 1, "mark") && !is(t, 2, "set")) {
+		t->i += 2;
+		return (eat(t, "and") && eat_hex(t) && eat(t, "==") && eat_hex(t)) || fail_at(t, "ct mark and MASK == MARK");
+	}
 	if (is(t, 0, "ct") && is(t, 1, "state")) {
 		t->i += 2;
 		return eat_set(t, ct_state, 0);

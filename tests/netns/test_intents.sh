@@ -511,7 +511,7 @@ test_dual_stack() {
 	expect_text "$s: ip -6 rule has wgc's pair" "$(printf '%s\n' \
 		$'0:\tfrom all lookup local' \
 		$'32764:\tfrom all lookup main suppress_prefixlength 0 proto 87' \
-		$'32765:\tnot from all fwmark 0xca6c lookup 51820 proto 87' \
+		$'32765:\tnot from all fwmark 0x1000 lookup 51820 proto 87' \
 		$'32766:\tfrom all lookup main')" ip -n "$A" -6 rule
 
 	snap

@@ -182,7 +182,7 @@ test_full_tunnel() {
 	expect_text "full-tunnel: ip rule" "$(printf '%s\n' \
 		$'0:\tfrom all lookup local' \
 		$'32764:\tfrom all lookup main suppress_prefixlength 0 proto 87' \
-		$'32765:\tnot from all fwmark 0xca6c lookup 51820 proto 87' \
+		$'32765:\tnot from all fwmark 0x1000 lookup 51820 proto 87' \
 		$'32766:\tfrom all lookup main' \
 		$'32767:\tfrom all lookup default')" ip -n "$A" rule
 	expect_text "full-tunnel: ip route show table all proto 87" "default dev wg0 table 51820 scope link" \
@@ -191,12 +191,12 @@ test_full_tunnel() {
 		sh -c "ip -n $A -6 rule | grep 'proto 87'; ip -n $A -6 route show table all proto 87"
 	ip netns exec "$A" nft list table inet wgc >"$T_TMP/nft.wgc" 2>&1
 	expect_text "full-tunnel: table inet wgc has chains preraw, premangle, postmangle" \
-		"$(printf '%s\n' fingerprint preraw premangle postmangle)" \
+		"$(printf '%s\n' preraw premangle postmangle fingerprint)" \
 		sed -n 's/^\tchain \([a-z]*\) {$/\1/p' "$T_TMP/nft.wgc"
 	expect_text "full-tunnel: nft tables" "$(printf '%s\n' "table inet wgctest" "table inet wgc")" \
 		ip netns exec "$A" nft list tables
 	expect_text "full-tunnel: wg0's peer" "$SERVER_PUB" ip netns exec "$A" wg show wg0 peers
-	expect_text "full-tunnel: wg0's fwmark" "0xca6c" ip netns exec "$A" wg show wg0 fwmark
+	expect_text "full-tunnel: wg0's fwmark" "0x1000" ip netns exec "$A" wg show wg0 fwmark
 	expect_text "full-tunnel: wg0's public key" "$CLIENT_PUB" ip netns exec "$A" wg show wg0 public-key
 	expect_text "full-tunnel: the peer's endpoint" "$SERVER_PUB	192.168.100.251:51820" \
 		ip netns exec "$A" wg show wg0 endpoints
@@ -341,7 +341,7 @@ test_edit() {
 		$'0:\tfrom all lookup local' \
 		$'32763:\tfrom all to 10.96.0.0/16 lookup main proto 87' \
 		$'32764:\tfrom all lookup main suppress_prefixlength 0 proto 87' \
-		$'32765:\tnot from all fwmark 0xca6c lookup 51820 proto 87' \
+		$'32765:\tnot from all fwmark 0x1000 lookup 51820 proto 87' \
 		$'32766:\tfrom all lookup main' \
 		$'32767:\tfrom all lookup default')" ip -n "$A" rule
 	expect_text "edit: endpoints" "$(printf '%s\t%s\n' "$SERVER_PUB" 192.168.100.251:51820 "$SECOND_PUB" 192.168.100.250:51821 | sort)" \
