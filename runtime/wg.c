@@ -788,6 +788,11 @@ static int create_userspace(const char *name, struct wg_err *err)
 	ret = run_userspace(impl, name, deadline, err);
 	if (ret == 0)
 		ret = wait_uapi(name, impl, deadline, err);
+	/* The implementation a killed wgc started may have attached to the device first (ours then
+	 * fails): a device some process holds and whose socket answers is served. */
+	if (ret < 0 && !tun_unserved(name) && link_exists(name) == 0 &&
+	    wait_uapi(name, impl, now_ms() + WG_START_TIMEOUT_MS, NULL) == 0)
+		ret = 0;
 	if (ret < 0) {
 		/* Leave nothing half-started behind. */
 		if (link_exists(name) == 0)
