@@ -160,7 +160,7 @@ for step in $(seq 0 100); do
 	break
 done
 STEPS=$step
-[ "$STEPS" -ge 6 ] && pass "phase points: $POINTS, $STEPS steps (killed $KILLED times)" ||
+[ "$STEPS" -ge 6 ] && pass "phase points: $POINTS, of which $STEPS step points (before each step, after the last; killed $KILLED times)" ||
 	fail "phase points: only $STEPS steps"
 
 # ---- random kills ----------------------------------------------------------------------------
@@ -186,5 +186,5 @@ pass "random kills: $RANDOM_KILLS at 0..$MAX_MS ms on $(basename "$POLICY") (app
 if [ "$FAILURES" -eq 0 ]; then
 	pass "no convergence failure in $((POINTS + RANDOM_KILLS)) kills"
 fi
-echo "crash: $POINTS phase points ($STEPS steps), $RANDOM_KILLS random kills ($RKILLED killed wgc), $FAILURES convergence failures"
+echo "crash: $POINTS phase points ($STEPS step points), $RANDOM_KILLS random kills ($RKILLED killed wgc), $FAILURES convergence failures"
 finish
