@@ -9,6 +9,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "killpoint.h"
 #include "nft.h"
 #include "nl.h"
 #include "rtnl.h"
@@ -192,6 +193,7 @@ static int create_link(struct exec *x, const struct op *op, const struct st_link
 	int rc = wg_create(l->name, &we);
 	if (rc)
 		return wg_err(x, op, rc, &we);
+	kill_point("link:created");
 	if ((rc = ensure_nl(x)))
 		return fail(x, op, rc, "cannot open a netlink socket");
 	struct nl_batch b;
@@ -353,6 +355,16 @@ static size_t rollback(struct exec *x)
 	return failed;
 }
 
+/* Test builds: WGC_KILL_AT=step:N kills wgc before the Nth step of the plan (a step: one
+ * operation, one device's peers, or a run of rtnetlink requests); N = the number of steps is
+ * after the last one. */
+static void step_point(size_t step)
+{
+	char name[32];
+	snprintf(name, sizeof(name), "step:%zu", step);
+	kill_point(name);
+}
+
 int apply_plan(const struct plan *p, char *err, size_t errlen)
 {
 	struct exec x = { .err = err, .errlen = errlen, .fault_at = -1 };
@@ -369,9 +381,11 @@ int apply_plan(const struct plan *p, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < p->n_ops && !rc;) {
+	size_t step = 0;
+	for (size_t i = 0; i < p->n_ops && !rc; step++) {
 		const struct op *op = &p->ops[i];
 		size_t n = 1;
+		step_point(step);
 		if (is_rtnl(op)) {
 			while (i + n < p->n_ops && is_rtnl(&p->ops[i + n]))
 				n++;
@@ -394,6 +408,8 @@ int apply_plan(const struct plan *p, char *err, size_t errlen)
 			snprintf(err, errlen, "injected fault after %zu operations (WGC_FAULT_AT)", x.n_done);
 		}
 	}
+	if (!rc)
+		step_point(step);
 	if (rc) {
 		size_t undone = x.n_done, failed = rollback(&x);
 		size_t len = strlen(err);

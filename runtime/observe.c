@@ -101,6 +101,32 @@ static int read_origin(const char *key, const char *origin, void *arg)
 	return read_sysctl(out, key, origin);
 }
 
+/* A WireGuard link whose creation wgc could not finish (killed between creating it and tagging
+ * it; see wg_create) is wgc's: marked owned if it was read, added if not. Its alias is then set
+ * by the plan's "~ link" (a link is created down, and a policy's links are up). */
+static int adopt(const struct st_link *l, void *data)
+{
+	struct state *out = data;
+	for (size_t i = 0; i < out->n_links; i++)
+		if (!strcmp(out->links[i].name, l->name)) {
+			out->links[i].owned = true;
+			return 0;
+		}
+	struct st_link *n = state_add_link(out);
+	if (!n)
+		return -ENOMEM;
+	*n = *l;
+	return 0;
+}
+
+static bool wanted(const struct state *d, const char *link)
+{
+	for (size_t i = 0; i < d->n_links; i++)
+		if (!strcmp(d->links[i].name, link))
+			return true;
+	return false;
+}
+
 int observe(const struct state *d, struct state *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
@@ -131,11 +157,23 @@ int observe(const struct state *d, struct state *out, char *err, size_t errlen)
 	}
 	if ((rc = rule_neighbours(out)))
 		goto out;
+	if ((rc = wg_interrupted(adopt, out))) {
+		snprintf(err, errlen, "reading links: %s", strerror(-rc));
+		goto out;
+	}
 	for (size_t i = 0; i < out->n_links; i++) {
 		if (!out->links[i].owned)
 			continue;
 		struct wg_err we = { { 0 } };
 		int r = wg_read(out->links[i].name, out, &we);
+		if (r == -ENODEV && !strcmp(out->links[i].kind, "tun") && wanted(d, out->links[i].name)) {
+			/* A TUN device of wgc's that no implementation serves (wgc was killed before
+			 * starting it, or its daemon died): a creation to finish. Seen as absent, the
+			 * plan creates it, and wg_create starts the implementation for it. (One the
+			 * policy does not have stays, to be removed.) */
+			out->links[i--] = out->links[--out->n_links];
+			continue;
+		}
 		if (r && r != -ENODEV) {
 			rc = r;
 			snprintf(err, errlen, "reading WireGuard device %s: %s", out->links[i].name,
