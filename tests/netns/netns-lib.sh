@@ -29,6 +29,7 @@ ns_new() {
 	ns_new_default "$1" || return 1
 	# Through /proc/sys (which shows the namespace of its reader): no sysctl(8) needed. A kernel
 	# without IPv6 has nothing to quiet.
+	# shellcheck disable=SC2016 # expanded by the inner sh
 	if ! ip netns exec "$NS" sh -c '[ ! -d /proc/sys/net/ipv6 ] || for c in all default; do
 		echo 1 >/proc/sys/net/ipv6/conf/$c/addr_gen_mode &&
 			echo 0 >/proc/sys/net/ipv6/conf/$c/accept_dad || exit 1; done'; then
@@ -199,10 +200,10 @@ mon_seen() {
 
 # mon_mark NS: a new canary, repeated (bounded: 10 s) until both monitors have printed it.
 mon_mark() {
-	local n tries
+	local n
 	MON_N=$((MON_N + 1))
 	n=$MON_N
-	for tries in $(seq 20); do
+	for _ in $(seq 20); do
 		mon_canary "$1" "$n" || return 1
 		wait_for 0.5 mon_seen "$n" && return 0
 	done
