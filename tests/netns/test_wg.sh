@@ -263,7 +263,7 @@ check "B handshake survives unchanged device settings" "$HS1" "$(peer_field "$DA
 # ---- wg_read returns what wg(8) sees ----
 
 same=
-for attempt in $(seq 10); do
+for _ in $(seq 10); do
 	show_dump "$DA" >"$T_TMP/show1"
 	wgctl_dump "$DA" >"$T_TMP/read" 2>>"$T_TMP/err"
 	show_dump "$DA" >"$T_TMP/show2"
