@@ -14,8 +14,12 @@
 # sent into a tunnel to start handshakes) and accept_dad=0 (an address a test adds is never
 # tentative). A new test gets this by making its namespaces with ns_new and its links after it;
 # it adds IPv6 addresses with `nodad` too (belt and braces), gives veths permanent neighbours
-# when it watches `ip monitor` (link_mac), and may call ns_settle NS before a baseline. To test
-# wgc against the kernel's own defaults (link-local addresses on its links), use ns_new_default.
+# when it watches `ip monitor` (link_mac), and may call ns_settle NS before a baseline. A test
+# that sends IPv6 traffic across a veth gives each end a static link-local address in its setup
+# (`ip addr add fe80::2/64 dev va nodad`): without one the kernel cannot solicit a neighbour for
+# a packet whose source is not an address of that link, and replies stop once an entry goes
+# stale. To test wgc against the kernel's own defaults (link-local addresses made by the kernel
+# on its links), use ns_new_default.
 #
 # Stable snapshots. ns_state, wg_dump_stable and mon_events compare only what wgc owns or
 # promises to leave alone: no counters (nft -s, wg's rx/tx), no handshake times, no address

@@ -81,15 +81,17 @@ setup() {
 	A=$NS
 	ns_new b || return 1
 	B=$NS
-	local ns
-	for ns in "$A" "$B"; do
-		in_ns "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 || return 1
-	done
+	# The namespaces are quiet (ns_new): no link-local address of the kernel's. IPv6 needs one on
+	# each veth all the same: the kernel sends a neighbour solicitation from a link-local address
+	# when the packet's source is not an address of the link (B answering from fd98::1 on its lo
+	# once its entry for A has gone stale). Static ones, made here, without DAD.
 	ip -n "$A" link add va type veth peer name vb netns "$B" &&
 		ip -n "$A" addr add 192.168.100.2/24 dev va &&
 		ip -n "$A" addr add fd00:100::2/64 dev va nodad &&
+		ip -n "$A" addr add fe80::2/64 dev va nodad &&
 		ip -n "$B" addr add 192.168.100.251/24 dev vb &&
 		ip -n "$B" addr add fd00:100::251/64 dev vb nodad &&
+		ip -n "$B" addr add fe80::251/64 dev vb nodad &&
 		ip -n "$A" link set va up &&
 		ip -n "$B" link set vb up &&
 		ip -n "$A" route add default via 192.168.100.251 dev va &&
