@@ -24,6 +24,7 @@ SRCS := compiler/ast.c compiler/diag.c compiler/check.c compiler/allocate.c comp
 RUNTIME_SRCS := runtime/state_json.c runtime/nl.c runtime/rtnl_read.c runtime/rtnl_write.c runtime/diff.c \
         runtime/plan_print.c runtime/nft.c runtime/sysctl.c runtime/observe.c runtime/apply.c runtime/records.c \
         wgc_kernel.c
+RUNTIME_SRCS += runtime/state_valid.c runtime/nft_body.c runtime/plan_file.c
 SRCS += $(RUNTIME_SRCS)
 GEN  := build/gen/parser.c build/gen/scanner.c
 
@@ -82,6 +83,11 @@ build/asan/tests/%: tests/unit/%.c $(LIB_ASAN_OBJS)
 
 # Test-only driver of the WireGuard layer for tests/netns/test_wg.sh (not part of ./wgc).
 build/asan/tests/wgctl: tests/tools/wgctl.c $(LIB_ASAN_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) $(INC) -o $@ $^ $(LDLIBS)
+
+# Test-only: re-fingerprints a plan file as anyone who can write it could (tests/netns/test_records.sh).
+build/asan/tests/planfp: tests/tools/planfp.c $(LIB_ASAN_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN) $(INC) -o $@ $^ $(LDLIBS)
 

@@ -40,8 +40,12 @@ static const char usage[] =
 	"  help                             this text\n"
 	"  version                          print the version\n"
 	"\n"
-	"exit status: 0 success, 1 errors in the policy or failure, 2 usage;\n"
-	"plan --detailed-exitcode: 0 no changes, 2 changes, 1 error\n";
+	"exit status: 0 success; 1 an error, nothing changed, the reason on stderr (stdout is empty,\n"
+	"but for a plan already printed when an apply failed and was rolled back); 2 usage;\n"
+	"3 (apply) the kernel was changed, but the record of it could not be written;\n"
+	"plan --detailed-exitcode: 0 no changes, 2 changes, 1 error.\n"
+	"Collisions with objects wgc does not own, a tampered plan file and a corrupt record\n"
+	"(WGC_STATE_DIR, default /var/lib/wgc) are errors: exit 1.\n";
 
 /* Front half of every command: parse, check, report. Returns 0 if the policy is usable. */
 static int load(struct diags *d, const char *path, struct file_ast *ast, struct policy *p)

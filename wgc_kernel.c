@@ -21,9 +21,13 @@
 #include "runtime/apply.h"
 #include "runtime/observe.h"
 #include "runtime/plan.h"
+#include "runtime/plan_file.h"
+#include "runtime/records.h"
 #include "runtime/state_json.h"
+#include "runtime/sysctl.h"
 
-#define WGC_STATE_DIR "/var/lib/wgc"
+/* Exit status of an apply that changed the kernel but could not record what it applied. */
+#define EXIT_APPLIED_UNRECORDED 3
 
 struct opts {
 	const char *path;              /* policy or plan file */
@@ -64,12 +68,6 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o, bo
 	if (need_path && !o->path)
 		return usage_error(cmd);
 	return 0;
-}
-
-static const char *state_dir(void)
-{
-	const char *d = getenv("WGC_STATE_DIR");
-	return d && *d ? d : WGC_STATE_DIR;
 }
 
 /* ---- inputs ---------------------------------------------------------------------------------- */
@@ -120,38 +118,22 @@ static int load_state_file(const char *path, struct state *out, bool quiet_missi
 	return rc;
 }
 
-static bool is_plan_file(const char *path, char fingerprint[17])
-{
-	/* Only a regular file is looked at (a fifo would block here): anything else is for the
-	 * policy reader to refuse, with its error. */
-	struct stat st;
-	if (stat(path, &st) || !S_ISREG(st.st_mode))
-		return false;
-	FILE *f = fopen(path, "r");
-	char head[2] = { 0 };
-	bool plan = f && fread(head, 1, 1, f) == 1 && head[0] == '{';
-	if (f)
-		fclose(f);
-	if (!plan)
-		return false;
-	json_t *j = load_json(path);
-	const char *fp = json_string_value(json_object_get(j, "observed_fingerprint"));
-	plan = j && json_integer_value(json_object_get(j, "wgc_plan")) == 1 && fp;
-	if (plan)
-		snprintf(fingerprint, 17, "%s", fp);
-	json_decref(j);
-	return plan;
-}
-
 /* Desired from a policy or a plan file; keys read and names resolved when meeting the kernel
- * (apply needs every key; plan warns about the ones it cannot read). */
+ * (apply needs every key; plan warns about the ones it cannot read). A plan file is verified as
+ * wgc's own output and held to a checked policy's bounds before anything reads it further. */
 static int load_desired(const struct opts *o, struct state *d, int prepare, char plan_fp[17])
 {
 	plan_fp[0] = '\0';
-	int rc = is_plan_file(o->path, plan_fp) ? load_state_file(o->path, d, false) : compile_policy(o->path, d);
+	char err[1024];
+	int rc;
+	if (plan_file_detect(o->path)) {
+		if ((rc = plan_file_read(o->path, d, plan_fp, err, sizeof(err))))
+			fprintf(stderr, "wgc: %s\n", err);
+	} else {
+		rc = compile_policy(o->path, d);
+	}
 	if (rc)
 		return rc;
-	char err[512];
 	if ((rc = prepare_desired(d, prepare, err, sizeof(err))))
 		fprintf(stderr, "wgc: %s\n", err);
 	return rc;
@@ -170,45 +152,76 @@ static int load_observed(const struct opts *o, const struct state *d, struct sta
 	return rc;
 }
 
-static const char *last_path(char *buf, size_t len)
+/* ---- the record of the last apply (records.h: one per network namespace) ---------------------- */
+
+#define RECORD_NAME "applied.json"
+
+/* The state wgc applied last in this namespace (for drift): 1 if there is one, 0 if there is none
+ * (or it was made before the last boot, whose kernel state is gone), -1 if it cannot be read or
+ * is corrupt — said on stderr: without it, drift cannot be told from edits, so wgc stops, as
+ * Terraform does on a corrupt state, rather than plan on a guess. */
+static int load_last(struct state *last)
 {
-	snprintf(buf, len, "%s/applied.json", state_dir());
-	return buf;
+	char path[4096], err[1024], boot[40];
+	if (records_path(RECORD_NAME, path, sizeof(path), 0, err, sizeof(err))) {
+		fprintf(stderr, "wgc: %s\n", err);
+		return -1;
+	}
+	json_error_t je;
+	json_t *j = json_load_file(path, 0, &je);
+	if (!j && access(path, F_OK) && (errno == ENOENT || errno == ENOTDIR))
+		return 0;
+	int rc = -1;
+	const char *what = "corrupt record";
+	if (!j && access(path, R_OK)) {
+		snprintf(err, sizeof(err), "%s", strerror(errno));
+		what = "unreadable record";
+	} else if (!j) {
+		snprintf(err, sizeof(err), "%s", je.text);
+	} else {
+		const char *recorded = json_string_value(json_object_get(j, "boot_id"));
+		records_boot_id(boot);
+		if (recorded && boot[0] && strcmp(recorded, boot))
+			rc = 0;
+		else if (!state_from_json(json_object_get(j, "desired") ? json_object_get(j, "desired") : j, last, err,
+					  sizeof(err)))
+			rc = 1;
+	}
+	json_decref(j);
+	if (rc < 0)
+		fprintf(stderr,
+			"wgc: %s: %s of the last apply (%s): drift cannot be told from edits; nothing was done "
+			"(remove the file to go on without drift detection until the next apply)\n",
+			path, what, err);
+	return rc;
 }
 
-/* The state wgc applied last (for drift), if there is one. */
-static bool load_last(struct state *last)
-{
-	char path[4096];
-	return load_state_file(last_path(path, sizeof(path)), last, true) == 0;
-}
-
+/* Records d as applied in this namespace: 0, or -1 with the reason on stderr. */
 static int save_last(const struct state *d)
 {
-	char path[4096], tmp[4200];
-	snprintf(path, sizeof(path), "%s", state_dir());
-	mkdir(path, 0700);
-	snprintf(path, sizeof(path), "%s/applied.json", state_dir());
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	json_t *j = state_to_json(d, 0);
-	int rc = j && !json_dump_file(j, tmp, JSON_COMPACT | JSON_PRESERVE_ORDER) && !rename(tmp, path) ? 0 : -EIO;
-	json_decref(j);
+	char path[4096], err[1024], boot[40];
+	int rc = records_path(RECORD_NAME, path, sizeof(path), 1, err, sizeof(err));
+	if (!rc) {
+		records_boot_id(boot);
+		json_t *j = json_pack("{sI ss so}", "wgc_record", (json_int_t)1, "boot_id", boot, "desired",
+				      state_to_json(d, 0));
+		char *text = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+		rc = text ? records_write(path, text, strlen(text)) : -ENOMEM;
+		free(text);
+		json_decref(j);
+		if (rc)
+			snprintf(err, sizeof(err), "%s", strerror(-rc));
+	}
 	if (rc)
-		fprintf(stderr, "wgc: warning: cannot record the applied state in %s: %s\n", path, strerror(errno));
-	return rc;
+		fprintf(stderr, "wgc: applied, but could not record the applied state in %s (%s): drift will not "
+				"be told from edits until an apply records it\n", path, err);
+	return rc ? -1 : 0;
 }
 
-static int write_plan_file(const char *path, const struct state *d, const struct state *obs)
+static bool have_record(void)
 {
-	char fp[17];
-	state_fingerprint(obs, fp);
-	json_t *j = json_pack("{sI ss so}", "wgc_plan", (json_int_t)1, "observed_fingerprint", fp, "desired",
-			      state_to_json(d, 0));
-	int rc = j && !json_dump_file(j, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) ? 0 : -EIO;
-	json_decref(j);
-	if (rc)
-		fprintf(stderr, "wgc: cannot write plan %s: %s\n", path, strerror(errno));
-	return rc;
+	char path[4096], err[1024];
+	return !records_path(RECORD_NAME, path, sizeof(path), 0, err, sizeof(err)) && !access(path, F_OK);
 }
 
 static void print_plan(const struct opts *o, const struct plan *p)
@@ -276,7 +289,10 @@ static int plan_or_apply(int argc, char **argv, bool apply)
 	/* The last applied state only matters when something differs (to tell drift from edits):
 	 * a converged system is not made to parse it. */
 	rc = diff(&d, &obs, NULL, &p);
-	if (!rc && p.n_ops && !o.snapshot && load_last(&last)) {
+	int have_last = !rc && (p.n_ops || p.needs_last) && !o.snapshot ? load_last(&last) : 0;
+	if (have_last < 0)
+		goto out;
+	if (have_last) {
 		plan_free(&p);
 		rc = diff(&d, &obs, &last, &p);
 	}
@@ -284,13 +300,18 @@ static int plan_or_apply(int argc, char **argv, bool apply)
 		fprintf(stderr, "wgc: %s\n", strerror(-rc));
 		goto out;
 	}
-	print_plan(&o, &p);
+	/* Exit 1 prints nothing on stdout: the collisions are errors, on stderr. */
 	if (p.n_collisions) {
+		for (size_t i = 0; i < p.n_collisions; i++)
+			fprintf(stderr, "error: %s\n", p.collisions[i].msg);
 		fprintf(stderr, "wgc: the policy collides with objects wgc does not own; nothing was changed\n");
 		goto out;
 	}
-	if (o.out && write_plan_file(o.out, &d, &obs))
+	if (o.out && plan_file_write(o.out, &d, &obs, err, sizeof(err))) {
+		fprintf(stderr, "wgc: %s\n", err);
 		goto out;
+	}
+	print_plan(&o, &p);
 	if (!apply) {
 		status = o.detailed && p.n_ops ? 2 : 0;
 		goto out;
@@ -299,12 +320,11 @@ static int plan_or_apply(int argc, char **argv, bool apply)
 		fprintf(stderr, "wgc: apply failed: %s\n", err);
 		goto out;
 	}
-	char lp[4096];
-	if (p.n_ops || access(last_path(lp, sizeof(lp)), F_OK))
-		save_last(&d);
+	/* The kernel now holds the plan: say so, and exit non-zero if it could not be recorded. */
+	status = (p.n_ops || !have_record()) && save_last(&d) ? EXIT_APPLIED_UNRECORDED : 0;
+	sysctl_origins_keep(&d);
 	if (!o.json)
 		printf("Apply complete: %zu added, %zu changed, %zu destroyed.\n", p.n_add, p.n_change, p.n_remove);
-	status = 0;
 out:
 	apply_unlock(lock);
 	plan_free(&p);
@@ -353,7 +373,9 @@ int cmd_destroy(int argc, char **argv)
 			goto out;
 		}
 		char path[4096];
-		unlink(last_path(path, sizeof(path)));
+		if (!records_path(RECORD_NAME, path, sizeof(path), 0, err, sizeof(err)))
+			unlink(path);
+		sysctl_origins_keep(NULL);
 		if (!o.json)
 			printf("Destroy complete: %zu destroyed.\n", p.n_remove);
 	}
@@ -455,7 +477,9 @@ int cmd_show(int argc, char **argv)
 	/* The last applied state names what else to read: the sysctls wgc set (a snapshot without
 	 * them would plan to set them again) and the links and tables its policy uses. */
 	rc = need_net_admin(err, sizeof(err));
-	bool have_last = !rc && load_last(&last);
+	int have_last = rc ? 0 : load_last(&last);
+	if (have_last < 0)
+		return 1;
 	if (!rc)
 		rc = observe(have_last ? &last : &none, &obs, err, sizeof(err));
 	state_free(&last);

@@ -1,8 +1,9 @@
 /* allocate.h - numbers the compiler chooses for the policy.
  *
- * Automatic marks: k << 24 under the mask 0xff000000 (README "Numbers wgc allocates"), k = 1 to
- * 255. Never 0 — mark 0 under that mask is every unmarked packet, and a rule `fwmark 0/0xff000000`
- * would send all of them into one tunnel — and never a value handed out before or clashing with a
+ * Automatic marks: k under the mask 0x000000ff (README "Numbers wgc allocates"), k = 1 to 255:
+ * the low byte, clear of every neighbour's mark bits (kube-proxy, Calico, Cilium, Tailscale). Never
+ * 0 — mark 0 under that mask is every unmarked packet, and a rule `fwmark 0/0xff` would send all
+ * of them into one tunnel — and never a value handed out before or clashing with a
  * mark the policy or a tunnel holds. When all 255 are taken, the pool says so (-ENOSPC) and the
  * caller reports the statement that needed one more.
  */
@@ -12,8 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define WGC_MARK_AUTO_SHIFT 24
-#define WGC_MARK_AUTO_MASK 0xff000000u
+#define WGC_MARK_AUTO_SHIFT 0
+#define WGC_MARK_AUTO_MASK 0x000000ffu
 #define WGC_MARK_AUTO_MAX 255u         /* k = 1 .. 255 */
 
 struct mark_pool {

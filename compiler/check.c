@@ -1414,9 +1414,9 @@ static bool marks_clash(uint32_t v1, uint32_t m1, uint32_t v2, uint32_t m2)
 /* All automatic marks are taken: the statement that needed one more is an error (allocate.h). */
 static void no_mark_left(struct ctx *c, struct loc loc, const char *what)
 {
-	diag_error(c->d, loc, "no automatic mark left for this %s: wgc allocates at most %u (k << %d under 0x%08x, "
+	diag_error(c->d, loc, "no automatic mark left for this %s: wgc allocates at most %u (k under 0x%08x, "
 		   "k = 1 to %u), and the policy's marks and tunnels hold the others", what, WGC_MARK_AUTO_MAX,
-		   WGC_MARK_AUTO_SHIFT, WGC_MARK_AUTO_MASK, WGC_MARK_AUTO_MAX);
+		   WGC_MARK_AUTO_MASK, WGC_MARK_AUTO_MAX);
 }
 
 static void resolve_marks(struct ctx *c)

@@ -3,10 +3,11 @@
  * Chains, each present only when something needs it:
  *   preraw      prerouting, raw:     anti-spoof (wg-quick): drop packets for a tunnel address that
  *                                    arrive on another interface from a non-local source
- *   premangle   prerouting, mangle:  UDP: meta mark set ct mark (wg-quick)
+ *   premangle   prerouting, mangle:  UDP: the tunnel's mark restored from ct mark (wg-quick's,
+ *                                    masked to the tunnels' fwmark bits)
  *   marks_in    prerouting, -149:    marks for forwarded traffic (intents by port, `match`)
  *   marks_out   route output, -150:  marks for local traffic (intents by port/uid/gid/cgroup, `match`)
- *   postmangle  postrouting, mangle: UDP: ct mark set meta mark for the tunnel's mark (wg-quick)
+ *   postmangle  postrouting, mangle: UDP: the tunnel's mark saved in ct mark (wg-quick's, masked)
  *   ks_out/ks_fwd  output/forward, filter: the kill switch
  *   postnat     postrouting, srcnat: masquerade into tunnels that intents reach by mark: the mark
  *                                    is set after routing chose the source address (of the main
@@ -235,19 +236,33 @@ static void put_preraw(FILE *f, const struct policy *p)
 		fputs("\t}\n", f);
 }
 
+/* wg-quick's connmark pair, masked to the bits wgc owns: postmangle saves the tunnel's fwmark of
+ * its own UDP packets into the conntrack mark, premangle gives the replies that mark back (so the
+ * reverse-path lookup of src_valid_mark skips the tunnel's table). wg-quick copies the whole mark
+ * both ways (`meta mark set ct mark`), which erases the mark another tool set earlier on every UDP
+ * packet (Mullvad's, at priority -199). Here both directions touch only the bits of the tunnels'
+ * fwmarks, and the restore only packets whose connection carries one of them: every other bit of
+ * every packet, and every other connection's packets, are left as they were. (nft 1.0.6 cannot mix
+ * two registers in one mark expression, so each tunnel's pair is written with constants.) */
 static void put_connmark(FILE *f, const struct policy *p)
 {
-	bool any = false;
+	uint32_t own = 0;
 	for (size_t t = 0; t < p->n_tunnels; t++)
-		any |= tunnel_has_full(p, t) && p->tunnels[t].fwmark;
-	if (!any)
+		if (tunnel_has_full(p, t))
+			own |= p->tunnels[t].fwmark;
+	if (!own)
 		return;
 	chain_head(f, "premangle", "filter", "prerouting", "mangle");
-	fputs("\t\tmeta l4proto udp meta mark set ct mark\n\t}\n", f);
+	for (size_t t = 0; t < p->n_tunnels; t++)
+		if (tunnel_has_full(p, t) && p->tunnels[t].fwmark)
+			fprintf(f, "\t\tmeta l4proto udp ct mark and 0x%08x == 0x%08x meta mark set meta mark and 0x%08x or 0x%08x\n",
+				own, p->tunnels[t].fwmark, ~own, p->tunnels[t].fwmark);
+	fputs("\t}\n", f);
 	chain_head(f, "postmangle", "filter", "postrouting", "mangle");
 	for (size_t t = 0; t < p->n_tunnels; t++)
 		if (tunnel_has_full(p, t) && p->tunnels[t].fwmark)
-			fprintf(f, "\t\tmeta l4proto udp meta mark 0x%08x ct mark set meta mark\n", p->tunnels[t].fwmark);
+			fprintf(f, "\t\tmeta l4proto udp meta mark 0x%08x ct mark set ct mark and 0x%08x or 0x%08x\n",
+				p->tunnels[t].fwmark, ~own, p->tunnels[t].fwmark);
 	fputs("\t}\n", f);
 }
 

@@ -6,12 +6,16 @@
 #ifndef WGC_POLICY_H
 #define WGC_POLICY_H
 
-#include "allocate.h"              /* intent/auto marks: k << 24 under mask 0xff000000, k = 1..255 */
+#include "allocate.h"              /* intent/auto marks: k under mask 0x000000ff, k = 1..255 */
 #include "ast.h"
 
 /* Documented ranges for what the compiler allocates (README "Numbers wgc allocates"). */
 #define WGC_TABLE_AUTO_BASE 51820u     /* tunnel tables: 51820, 51821, ... (wg-quick's choice) */
-#define WGC_FWMARK_AUTO_BASE 51820u    /* tunnel fwmarks: 0xca6c, 0xca6d, ... */
+/* Marks: clear of every neighbour's bits (README "Sharing the host"): kube-proxy 0xc000, Cilium
+ * 0x0f00, Calico 0xffff0000, Tailscale 0x00ff0000. What is left is 0x30ff. Tunnel fwmarks are
+ * 0x1000, 0x1001, ... (skipping values whose low byte a mark of the policy uses), intent and named
+ * marks k under 0xff: an intent's rule (fwmark k/0xff) never matches a tunnel's own packets. */
+#define WGC_FWMARK_AUTO_BASE 0x1000u   /* tunnel fwmarks: 0x1000, 0x1001, ... */
 #define WGC_PRIO_INTENT_BASE 20000u    /* selective intents: 20000, 20010, ... */
 #define WGC_PRIO_RULE_BASE 30000u      /* rules written without a priority: 30000, 30001, ... */
 #define WGC_PRIO_EXCEPT 32763u         /* "except" prefixes of a full tunnel: lookup main */

@@ -9,6 +9,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "killpoint.h"
 #include "nft.h"
 #include "nl.h"
 #include "rtnl.h"
@@ -192,6 +193,7 @@ static int create_link(struct exec *x, const struct op *op, const struct st_link
 	int rc = wg_create(l->name, &we);
 	if (rc)
 		return wg_err(x, op, rc, &we);
+	kill_point("link:created");
 	if ((rc = ensure_nl(x)))
 		return fail(x, op, rc, "cannot open a netlink socket");
 	struct nl_batch b;
@@ -221,7 +223,8 @@ static int run_peers(struct exec *x, const struct op *ops, size_t n, bool invers
 		const struct st_wgpeer *old = inverse ? ops[i].new : ops[i].old;
 		if (new)
 			set[s.n_set++] = new;
-		else
+		/* Removed, and for an endpoint to unset added again: removals go first. */
+		if (!new || (!inverse && ops[i].unset_endpoint))
 			rm[s.n_remove++] = old;
 	}
 	s.set = set;
@@ -268,9 +271,13 @@ static int run_one(struct exec *x, const struct op *op, bool inverse)
 	int rc;
 	switch (op->kind) {
 	case OP_SYSCTL: {
-		const struct st_sysctl *s = new;
+		const struct st_sysctl *s = new, *was = old;
 		if (!s)
 			return 0; /* a sysctl wgc set is left as it is */
+		/* Write-ahead: the value found is on disk before the first change (a policy's value
+		 * has no origin; one being put back, or a rollback, records nothing). */
+		if (!inverse && !s->origin && was && !was->origin && (rc = sysctl_origin_record(s->key, was->value)))
+			return fail(x, op, rc, "cannot record its value before changing it");
 		rc = sysctl_write(s->key, s->value);
 		return rc ? fail(x, op, rc, NULL) : 0;
 	}
@@ -348,6 +355,16 @@ static size_t rollback(struct exec *x)
 	return failed;
 }
 
+/* Test builds: WGC_KILL_AT=step:N kills wgc before the Nth step of the plan (a step: one
+ * operation, one device's peers, or a run of rtnetlink requests); N = the number of steps is
+ * after the last one. */
+static void step_point(size_t step)
+{
+	char name[32];
+	snprintf(name, sizeof(name), "step:%zu", step);
+	kill_point(name);
+}
+
 int apply_plan(const struct plan *p, char *err, size_t errlen)
 {
 	struct exec x = { .err = err, .errlen = errlen, .fault_at = -1 };
@@ -364,9 +381,11 @@ int apply_plan(const struct plan *p, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < p->n_ops && !rc;) {
+	size_t step = 0;
+	for (size_t i = 0; i < p->n_ops && !rc; step++) {
 		const struct op *op = &p->ops[i];
 		size_t n = 1;
+		step_point(step);
 		if (is_rtnl(op)) {
 			while (i + n < p->n_ops && is_rtnl(&p->ops[i + n]))
 				n++;
@@ -389,6 +408,8 @@ int apply_plan(const struct plan *p, char *err, size_t errlen)
 			snprintf(err, errlen, "injected fault after %zu operations (WGC_FAULT_AT)", x.n_done);
 		}
 	}
+	if (!rc)
+		step_point(step);
 	if (rc) {
 		size_t undone = x.n_done, failed = rollback(&x);
 		size_t len = strlen(err);

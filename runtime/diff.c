@@ -159,6 +159,22 @@ static bool drifted(const struct kind *k, const void *last_arr, size_t last_n, c
 	return k->equal && !k->equal(l, old);     /* applied, and changed since */
 }
 
+/* A peer the policy gives no endpoint, while the kernel has one: the peer roamed (wgc leaves that
+ * alone), or the policy dropped the endpoint wgc set (wgc removes it). The last applied state
+ * tells which; without it loaded, the plan asks for it (needs_last). */
+static bool endpoint_to_unset(struct ctx *c, const struct st_wgpeer *want, const struct st_wgpeer *have,
+			      const void *last, size_t last_n)
+{
+	if (want->endpoint_port || !have->endpoint_port)
+		return false;
+	if (!c->last) {
+		c->p->needs_last = true;
+		return false;
+	}
+	const struct st_wgpeer *l = in_last(&K_WGPEER, last, last_n, have);
+	return l && l->endpoint_port;
+}
+
 static void merge(struct ctx *c, const struct kind *k, const void *d, size_t dn, const void *o, size_t on,
 		  const void *last, size_t last_n)
 {
@@ -178,8 +194,12 @@ static void merge(struct ctx *c, const struct kind *k, const void *d, size_t dn,
 			push(c, k->kind, y, NULL, c->last && drifted(k, last, last_n, y, NULL));
 			j++;
 		} else {
-			if (k->equal && !k->equal(x, y))
+			bool unset = k->kind == OP_WGPEER && endpoint_to_unset(c, x, y, last, last_n);
+			if ((k->equal && !k->equal(x, y)) || unset) {
 				push(c, k->kind, y, x, c->last && drifted(k, last, last_n, y, x));
+				if (!c->err)
+					c->p->ops[c->p->n_ops - 1].unset_endpoint = unset;
+			}
 			i++;
 			j++;
 		}
@@ -242,13 +262,53 @@ static void find_collisions(struct ctx *c, const struct state *d, const struct s
 	}
 }
 
+/* ---- marks other tools on the host use ------------------------------------------------------ */
+
+static void collide_mark(struct ctx *c, const char *what, uint32_t mark, const struct st_neighbour *n,
+			 const char *how, uint32_t theirs)
+{
+	collide(c, "%s 0x%x overlaps %s's %s 0x%x (%s): choose a mark clear of it (wgc's defaults are; see "
+		"README \"Sharing the host\")", what, mark, n->tool, how, theirs, n->evidence);
+}
+
+/* The policy's marks against each neighbour's: a tunnel's fwmark (a whole value its packets
+ * carry) must have none of the bits a neighbour sets or tests, nor be its mark; a masked fwmark
+ * rule must not read bits a neighbour writes, nor match the neighbour's own mark. */
+static void find_mark_collisions(struct ctx *c, const struct state *d, const struct state *o)
+{
+	char what[64];
+	for (size_t k = 0; k < o->n_neighbours; k++) {
+		const struct st_neighbour *n = &o->neighbours[k];
+		for (size_t i = 0; i < d->n_wgdevs; i++) {
+			uint32_t m = d->wgdevs[i].fwmark;
+			snprintf(what, sizeof(what), "tunnel %s's fwmark", d->wgdevs[i].name);
+			if (m & n->mark_bits)
+				collide_mark(c, what, m, n, "mark bits", n->mark_bits);
+			else if (m && (m == n->mark_value || m == n->ct_mark_value))
+				collide_mark(c, what, m, n, m == n->mark_value ? "mark" : "conntrack mark", m);
+		}
+		for (size_t i = 0; i < d->n_rules; i++) {
+			const struct st_rule *r = &d->rules[i];
+			if (!r->has_fwmark || r->fwmask == UINT32_MAX)
+				continue;
+			snprintf(what, sizeof(what), "the mask of ip rule %u (fwmark 0x%x/0x%x):", r->priority, r->fwmark,
+				 r->fwmask);
+			if (r->fwmask & n->mark_bits)
+				collide_mark(c, what, r->fwmask, n, "mark bits", n->mark_bits);
+			else if (n->mark_value && (n->mark_value & r->fwmask) == r->fwmark)
+				collide_mark(c, what, r->fwmask, n, "mark", n->mark_value);
+		}
+	}
+}
+
 /* ---- apply order ----------------------------------------------------------------------------- */
 
 static int phase(const struct op *o)
 {
 	bool rm = !o->new, add = !o->old;
 	switch (o->kind) {
-	case OP_SYSCTL: return 0;
+	/* A sysctl is set first, and put back last (after what needed it is gone). */
+	case OP_SYSCTL: return o->new && ((const struct st_sysctl *)o->new)->origin ? 16 : 0;
 	case OP_NFT: return rm ? 15 : 1;
 	case OP_LINK: return rm ? 14 : 2;
 	case OP_WGDEV: return rm ? 13 : 3;
@@ -290,24 +350,43 @@ static int order(struct plan *p)
 	return 0;
 }
 
+/* Sysctls the policy names are set; one wgc changed and the policy no longer names is put back to
+ * the value wgc found (its recorded origin). Nothing else is read or touched. */
+static int diff_sysctls(struct ctx *c, const struct state *d, const struct state *o)
+{
+	struct plan *p = c->p;
+	p->restores = calloc(o->n_sysctls ? o->n_sysctls : 1, sizeof(*p->restores));
+	if (!p->restores)
+		return -ENOMEM;
+	size_t i = 0, j = 0;
+	while (i < d->n_sysctls || j < o->n_sysctls) {
+		const struct st_sysctl *x = i < d->n_sysctls ? &d->sysctls[i] : NULL;
+		const struct st_sysctl *y = j < o->n_sysctls ? &o->sysctls[j] : NULL;
+		int r = !x ? 1 : !y ? -1 : state_sysctl_cmp(x, y);
+		if (r <= 0 && (r < 0 || !sysctl_equal(x, y)))
+			push(c, OP_SYSCTL, r < 0 ? NULL : y, x, false);
+		if (r > 0 && y->origin && strcmp(y->value, y->origin)) {
+			struct st_sysctl *back = &p->restores[p->n_restores++];
+			*back = (struct st_sysctl){ .key = y->key, .value = y->origin, .origin = y->origin };
+			push(c, OP_SYSCTL, y, back, false);
+		}
+		i += r <= 0;
+		j += r >= 0;
+	}
+	return c->err;
+}
+
 int diff(const struct state *d, const struct state *o, const struct state *last, struct plan *p)
 {
 	memset(p, 0, sizeof(*p));
 	struct ctx c = { .p = p, .last = last };
 	const struct state none = { 0 };
 	const struct state *l = last ? last : &none;
-	/* Sysctls: only those the policy names are read, and wgc never resets one it stops needing. */
-	for (size_t i = 0, j = 0; i < d->n_sysctls; i++) {
-		while (j < o->n_sysctls && state_sysctl_cmp(&o->sysctls[j], &d->sysctls[i]) < 0)
-			j++;
-		const struct st_sysctl *x = &d->sysctls[i], *y = j < o->n_sysctls && !state_sysctl_cmp(&o->sysctls[j], x) ?
-									     &o->sysctls[j] : NULL;
-		if (!y || !sysctl_equal(x, y))
-			push(&c, OP_SYSCTL, y, x, false);
-	}
-	if (d->nft.present && (!o->nft.present || strcmp(d->nft.fingerprint, o->nft.fingerprint)))
+	c.err = diff_sysctls(&c, d, o);
+	/* A table whose rules are not what its fingerprint says was changed by hand: replaced. */
+	if (d->nft.present && (!o->nft.present || o->nft.tampered || strcmp(d->nft.fingerprint, o->nft.fingerprint)))
 		push(&c, OP_NFT, o->nft.present ? &o->nft : NULL, &d->nft,
-		     last && o->nft.present && strcmp(o->nft.fingerprint, l->nft.fingerprint));
+		     o->nft.tampered || (last && o->nft.present && strcmp(o->nft.fingerprint, l->nft.fingerprint)));
 	else if (!d->nft.present && o->nft.present)
 		push(&c, OP_NFT, &o->nft, NULL, false);
 	merge(&c, &K_LINK, d->links, d->n_links, o->links, o->n_links, l->links, l->n_links);
@@ -317,6 +396,7 @@ int diff(const struct state *d, const struct state *o, const struct state *last,
 	merge(&c, &K_ROUTE, d->routes, d->n_routes, o->routes, o->n_routes, l->routes, l->n_routes);
 	merge(&c, &K_RULE, d->rules, d->n_rules, o->rules, o->n_rules, l->rules, l->n_rules);
 	find_collisions(&c, d, o);
+	find_mark_collisions(&c, d, o);
 	if (!c.err)
 		c.err = order(p);
 	if (c.err)
@@ -341,6 +421,7 @@ int diff_destroy(const struct state *o, struct plan *p)
 
 void plan_free(struct plan *p)
 {
+	free(p->restores);
 	for (size_t i = 0; i < p->n_collisions; i++)
 		free(p->collisions[i].msg);
 	free(p->collisions);

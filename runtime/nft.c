@@ -1,12 +1,19 @@
-/* nft.c - libnftables: wgc's table read by fingerprint, replaced or removed atomically. */
+/* nft.c - wgc's table: read over nfnetlink (its fingerprint, counts and handles), replaced or removed
+ * atomically through libnftables. */
 #include "nft.h"
 
+#include <endian.h>
 #include <errno.h>
-#include <jansson.h>
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <nftables/libnftables.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int nft_open(struct nft *n)
 {
@@ -45,55 +52,300 @@ static int run(struct nft *n, const char *cmd, unsigned flags)
 	return 0;
 }
 
-/* Calls fn for every object of an `nft -j` answer ({"nftables": [ {...}, ... ]}). */
-static int each_object(const char *text, void (*fn)(const char *kind, json_t *obj, void *arg), void *arg)
+/* ---- reading the table without reading its rules ---------------------------------------------
+ *
+ * Three nfnetlink dumps on one socket, decoded with libmnl, none of them through libnftables:
+ * every table (name, family, flags), every chain (name, table, policy), and the rules of
+ * table inet wgc only, of which nothing is decoded but the chain name, the handle and, for the
+ * chain `fingerprint`, the comment. The comment says what the table must hold:
+ *   "wgc FINGERPRINT fingerprint:1 CHAIN:N ..."
+ * (per-chain rule counts, known when the table is written). The chain `fingerprint` is the last
+ * thing the document declares: nftables numbers a table's objects from 1 in the order the
+ * transaction creates them, so its rule has the highest handle of everything wgc loaded, and a
+ * rule added by hand later has a higher one. A table whose counts, handles, chains, base-chain
+ * policies (all accept) or flags (not dormant) differ is `tampered`. What this cannot see: a
+ * rule replaced in place (`nft replace rule`, which keeps its handle). */
+
+#define NFT_DUMP_BUF 65536
+#define MAX_CHAINS 32
+
+struct scan {
+	struct st_nft *out;
+	struct state *hood;            /* neighbours found go here; NULL: none wanted */
+	char comment[256];
+	uint64_t fp_handle, max_handle;
+	struct { char name[64]; unsigned rules; bool seen; } chains[MAX_CHAINS];
+	size_t n_chains;
+	bool too_many;
+};
+
+static const char *family_name(uint8_t f)
 {
-	json_error_t jerr;
-	json_t *root = json_loads(text, 0, &jerr);
-	if (!root)
-		return -EINVAL;
-	json_t *arr = json_object_get(root, "nftables");
-	size_t i;
-	json_t *item;
-	json_array_foreach(arr, i, item) {
-		const char *kind;
-		json_t *obj;
-		json_object_foreach(item, kind, obj)
-			fn(kind, obj, arg);
+	switch (f) {
+	case NFPROTO_INET: return "inet";
+	case NFPROTO_IPV4: return "ip";
+	case NFPROTO_IPV6: return "ip6";
+	case NFPROTO_ARP: return "arp";
+	case NFPROTO_BRIDGE: return "bridge";
+	case NFPROTO_NETDEV: return "netdev";
+	default: return "?";
 	}
-	json_decref(root);
-	return 0;
 }
 
-static void find_table(const char *kind, json_t *obj, void *arg)
+/* Room for the attributes of a table, chain or rule message (the largest of their maxima). */
+#define ATTR_MAX 32
+
+static int attr_cb(const struct nlattr *a, void *data)
 {
-	const char *family = json_string_value(json_object_get(obj, "family"));
-	const char *name = json_string_value(json_object_get(obj, "name"));
-	if (!strcmp(kind, "table") && family && name && !strcmp(family, "inet") && !strcmp(name, WGC_NFT_TABLE))
-		*(bool *)arg = true;
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(a);
+	if (type < ATTR_MAX)
+		tb[type] = a;
+	return MNL_CB_OK;
 }
 
-static void find_fingerprint(const char *kind, json_t *obj, void *arg)
+static bool is_wgc(uint8_t family, const char *table)
 {
-	const char *comment = json_string_value(json_object_get(obj, "comment"));
-	if (!strcmp(kind, "rule") && comment && !strncmp(comment, "wgc ", 4))
-		snprintf(arg, 17, "%s", comment + 4);
+	return family == NFPROTO_INET && table && !strcmp(table, WGC_NFT_TABLE);
+}
+
+static void add_neighbour(struct scan *sc, const char *tool, uint32_t bits, uint32_t value, uint32_t ct,
+			  const char *fmt, const char *a, const char *b)
+{
+	if (!sc->hood)
+		return;
+	for (size_t i = 0; i < sc->hood->n_neighbours; i++)
+		if (!strcmp(sc->hood->neighbours[i].tool, tool))
+			return;   /* one piece of evidence per tool is enough */
+	struct st_neighbour *n = state_add_neighbour(sc->hood);
+	if (!n)
+		return;
+	snprintf(n->tool, sizeof(n->tool), "%s", tool);
+	snprintf(n->evidence, sizeof(n->evidence), fmt, a, b);
+	n->mark_bits = bits;
+	n->mark_value = value;
+	n->ct_mark_value = ct;
+}
+
+/* Known tools, by the names of their tables and chains (README "Sharing the host"). */
+static void neighbour_by_name(struct scan *sc, uint8_t family, const char *table, const char *chain)
+{
+	const char *fam = family_name(family);
+	char where[96];
+	snprintf(where, sizeof(where), "%s %s", fam, table);
+	if (!chain) {
+		if (!strcmp(table, "kube-proxy"))
+			add_neighbour(sc, "kube-proxy", 0xc000, 0, 0, "table %s%s", where, "");
+		else if (family == NFPROTO_INET && !strcmp(table, "mullvad"))
+			add_neighbour(sc, "Mullvad", 0, 0x6d6f6c65, 0xf41, "table %s%s", where, "");
+		else if (!strncmp(table, "wg-quick-", 9))
+			add_neighbour(sc, "wg-quick", 0, 0, 0, "table %s%s", where, "");
+		return;
+	}
+	if (!strncmp(chain, "KUBE-", 5))
+		add_neighbour(sc, "kube-proxy", 0xc000, 0, 0, "chain %s in table %s", chain, where);
+	else if (!strncmp(chain, "cali-", 5))
+		add_neighbour(sc, "Calico", 0xffff0000, 0, 0, "chain %s in table %s", chain, where);
+	else if (!strncmp(chain, "CILIUM_", 7) || !strncmp(chain, "cilium", 6))
+		add_neighbour(sc, "Cilium", 0x0f00, 0, 0, "chain %s in table %s", chain, where);
+	else if (!strncmp(chain, "ts-", 3))
+		add_neighbour(sc, "Tailscale", 0xff0000, 0, 0, "chain %s in table %s", chain, where);
+}
+
+static int table_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct scan *sc = data;
+	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *tb[ATTR_MAX] = { 0 };
+	if (mnl_attr_parse(nlh, sizeof(*g), attr_cb, tb) < 0 || !tb[NFTA_TABLE_NAME])
+		return MNL_CB_OK;
+	const char *name = mnl_attr_get_str(tb[NFTA_TABLE_NAME]);
+	if (is_wgc(g->nfgen_family, name)) {
+		sc->out->present = true;
+		if (tb[NFTA_TABLE_FLAGS] && (ntohl(mnl_attr_get_u32(tb[NFTA_TABLE_FLAGS])) & NFT_TABLE_F_DORMANT))
+			sc->out->tampered = true;
+	} else {
+		neighbour_by_name(sc, g->nfgen_family, name, NULL);
+	}
+	return MNL_CB_OK;
+}
+
+static int chain_slot(struct scan *sc, const char *name)
+{
+	for (size_t i = 0; i < sc->n_chains; i++)
+		if (!strcmp(sc->chains[i].name, name))
+			return (int)i;
+	if (sc->n_chains == MAX_CHAINS) {
+		sc->too_many = true;
+		return -1;
+	}
+	snprintf(sc->chains[sc->n_chains].name, sizeof(sc->chains[0].name), "%s", name);
+	return (int)sc->n_chains++;
+}
+
+static int chain_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct scan *sc = data;
+	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *tb[ATTR_MAX] = { 0 };
+	if (mnl_attr_parse(nlh, sizeof(*g), attr_cb, tb) < 0 || !tb[NFTA_CHAIN_TABLE] || !tb[NFTA_CHAIN_NAME])
+		return MNL_CB_OK;
+	const char *table = mnl_attr_get_str(tb[NFTA_CHAIN_TABLE]), *name = mnl_attr_get_str(tb[NFTA_CHAIN_NAME]);
+	if (!is_wgc(g->nfgen_family, table)) {
+		neighbour_by_name(sc, g->nfgen_family, table, name);
+		return MNL_CB_OK;
+	}
+	if (chain_slot(sc, name) < 0)
+		return MNL_CB_OK;
+	if (tb[NFTA_CHAIN_POLICY] && ntohl(mnl_attr_get_u32(tb[NFTA_CHAIN_POLICY])) != NF_ACCEPT)
+		sc->out->tampered = true;
+	return MNL_CB_OK;
+}
+
+/* The comment in a rule's user data (libnftnl's TLVs: type 0 is the comment). */
+static void rule_comment(const struct nlattr *ud, char *buf, size_t len)
+{
+	const uint8_t *p = mnl_attr_get_payload(ud), *end = p + mnl_attr_get_payload_len(ud);
+	while (p + 2 <= end && p + 2 + p[1] <= end) {
+		if (p[0] == 0 && p[1]) {
+			size_t n = p[1] < len ? p[1] : len - 1;
+			memcpy(buf, p + 2, n);
+			buf[n] = '\0';
+			return;
+		}
+		p += 2 + p[1];
+	}
+}
+
+static int rule_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct scan *sc = data;
+	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *tb[ATTR_MAX] = { 0 };
+	if (mnl_attr_parse(nlh, sizeof(*g), attr_cb, tb) < 0 || !tb[NFTA_RULE_CHAIN] || !tb[NFTA_RULE_HANDLE])
+		return MNL_CB_OK;
+	const char *chain = mnl_attr_get_str(tb[NFTA_RULE_CHAIN]);
+	uint64_t handle = be64toh(mnl_attr_get_u64(tb[NFTA_RULE_HANDLE]));
+	int i = chain_slot(sc, chain);
+	if (i >= 0)
+		sc->chains[i].rules++;
+	if (handle > sc->max_handle)
+		sc->max_handle = handle;
+	if (!strcmp(chain, "fingerprint") && tb[NFTA_RULE_USERDATA] && !sc->comment[0]) {
+		rule_comment(tb[NFTA_RULE_USERDATA], sc->comment, sizeof(sc->comment));
+		sc->fp_handle = handle;
+	}
+	return MNL_CB_OK;
+}
+
+/* One dump: type NFT_MSG_GET*, family, and for rules the table to filter by. */
+static int dump(struct mnl_socket *nl, char *buf, uint16_t type, uint8_t family, const char *table, mnl_cb_t cb,
+		struct scan *sc)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = (uint32_t)time(NULL);
+	struct nfgenmsg *g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	g->nfgen_family = family;
+	g->version = NFNETLINK_V0;
+	g->res_id = 0;
+	if (table)
+		mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, table);
+	uint32_t seq = nlh->nlmsg_seq, portid = mnl_socket_get_portid(nl);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(nl, buf, NFT_DUMP_BUF);
+		if (n < 0)
+			return -errno;
+		int rc = mnl_cb_run(buf, (size_t)n, seq, portid, cb, sc);
+		if (rc < 0)
+			return -errno;
+		if (rc == MNL_CB_STOP)
+			return 0;
+	}
+}
+
+/* Whether the counts in the comment ("NAME:N" after the fingerprint) are what the kernel holds. */
+static bool counts_match(struct scan *sc)
+{
+	const char *p = strchr(sc->comment + 4, ' ');
+	if (!p)
+		return true;   /* a table written before counts were recorded: nothing to compare */
+	size_t named = 0;
+	char name[64];
+	unsigned n;
+	int used;
+	while (sscanf(p, " %63[^: ]:%u%n", name, &n, &used) == 2) {
+		p += used;
+		int i = -1;
+		for (size_t k = 0; k < sc->n_chains; k++)
+			if (!strcmp(sc->chains[k].name, name))
+				i = (int)k;
+		if (i < 0 || sc->chains[i].rules != n)
+			return false;
+		sc->chains[i].seen = true;
+		named++;
+	}
+	for (size_t k = 0; k < sc->n_chains; k++)
+		if (!sc->chains[k].seen)
+			return false;  /* a chain the table was not written with */
+	return named > 0;
+}
+
+static int scan(struct st_nft *out, struct state *hood)
+{
+	struct scan sc = { .out = out, .hood = hood };
+	char *buf = malloc(NFT_DUMP_BUF);
+	struct mnl_socket *nl = buf ? mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC) : NULL;
+	int rc = !buf ? -ENOMEM : !nl ? -errno : 0;
+	if (!rc && mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		rc = -errno;
+	if (!rc)
+		rc = dump(nl, buf, NFT_MSG_GETTABLE, NFPROTO_UNSPEC, NULL, table_cb, &sc);
+	/* Chains of every table only to find neighbours; of wgc's table, for their policies. */
+	if (!rc && (out->present || hood))
+		rc = dump(nl, buf, NFT_MSG_GETCHAIN, NFPROTO_UNSPEC, NULL, chain_cb, &sc);
+	if (!rc && out->present)
+		rc = dump(nl, buf, NFT_MSG_GETRULE, NFPROTO_INET, WGC_NFT_TABLE, rule_cb, &sc);
+	if (!rc && out->present) {
+		if (!strncmp(sc.comment, "wgc ", 4))
+			snprintf(out->fingerprint, sizeof(out->fingerprint), "%.16s", sc.comment + 4);
+		/* The chain may be missing from a table someone else edited: that is drift. */
+		if (!sc.fp_handle || sc.max_handle > sc.fp_handle || sc.too_many || !counts_match(&sc))
+			out->tampered = true;
+	}
+	if (nl)
+		mnl_socket_close(nl);
+	free(buf);
+	return rc;
+}
+
+/* A dump the ruleset changed under (another tool committing: -EINTR), or a table deleted between
+ * two dumps (-ENOENT), is read again from the start. */
+static int scan_retry(struct st_nft *out, struct state *hood)
+{
+	size_t hood_n = hood ? hood->n_neighbours : 0;
+	int rc = -EINTR;
+	for (int tries = 0; tries < 5 && (rc == -EINTR || rc == -ENOENT); tries++) {
+		memset(out, 0, sizeof(*out));
+		if (hood)
+			hood->n_neighbours = hood_n;
+		rc = scan(out, hood);
+	}
+	return rc;
 }
 
 int nft_read(struct nft *n, struct st_nft *out)
 {
-	memset(out, 0, sizeof(*out));
-	int rc = run(n, "list tables inet", NFT_CTX_OUTPUT_JSON);
-	bool present = false;
-	if (rc || (rc = each_object(nft_ctx_get_output_buffer(n->ctx), find_table, &present)))
-		return rc;
-	if (!present)
-		return 0;
-	out->present = true;
-	/* The chain may be missing from a table someone else edited: that is drift, not an error. */
-	if (run(n, "list chain inet " WGC_NFT_TABLE " fingerprint", NFT_CTX_OUTPUT_JSON) == 0)
-		each_object(nft_ctx_get_output_buffer(n->ctx), find_fingerprint, out->fingerprint);
-	return 0;
+	(void)n;
+	return scan_retry(out, NULL);
+}
+
+int nft_observe(struct st_nft *out, struct state *hood)
+{
+	return scan_retry(out, hood);
 }
 
 int nft_save(struct nft *n, char **text, int *present)
@@ -119,21 +371,46 @@ int nft_run(struct nft *n, const char *doc)
 	return run(n, doc, 0);
 }
 
+/* "NAME:N ..." for every chain of text (one rule per line, as lower_nft writes them). */
+static int chain_counts(const char *text, FILE *f)
+{
+	char name[64] = "";
+	unsigned n = 0;
+	for (const char *l = text; l && *l;) {
+		const char *e = strchr(l, '\n');
+		size_t len = e ? (size_t)(e - l) : strlen(l);
+		if (sscanf(l, "\tchain %63s {", name) == 1)
+			n = 0;
+		else if (len >= 2 && l[0] == '\t' && l[1] == '}' )
+			fprintf(f, " %s:%u", name, n);
+		else if (len > 2 && !strncmp(l, "\t\t", 2) && strncmp(l, "\t\ttype ", 7))
+			n++;
+		l = e ? e + 1 : NULL;
+	}
+	return ferror(f) ? -ENOMEM : 0;
+}
+
 char *nft_document(const struct st_nft *nft)
 {
-	char *doc = NULL;
-	int n;
-	if (nft->present)
-		n = asprintf(&doc,
-			     "# wgc: nft -f input; replaces table inet %s atomically\n"
-			     "table inet %s\ndelete table inet %s\n"
-			     "table inet %s {\n"
-			     "\tchain fingerprint {\n\t\treturn comment \"wgc %s\"\n\t}\n%s}\n",
-			     WGC_NFT_TABLE, WGC_NFT_TABLE, WGC_NFT_TABLE, WGC_NFT_TABLE, nft->fingerprint,
-			     nft->text ? nft->text : "");
-	else
+	char *doc = NULL, *counts = NULL;
+	size_t clen = 0;
+	int n = -1;
+	if (!nft->present)
 		n = asprintf(&doc, "# wgc: nft -f input; removes table inet %s\ntable inet %s\ndelete table inet %s\n",
 			     WGC_NFT_TABLE, WGC_NFT_TABLE, WGC_NFT_TABLE);
+	FILE *f = nft->present ? open_memstream(&counts, &clen) : NULL;
+	if (f) {
+		int rc = chain_counts(nft->text, f);
+		if (!fclose(f) && !rc)
+			n = asprintf(&doc,
+				     "# wgc: nft -f input; replaces table inet %s atomically\n"
+				     "table inet %s\ndelete table inet %s\n"
+				     "table inet %s {\n%s"
+				     "\tchain fingerprint {\n\t\treturn comment \"wgc %s fingerprint:1%s\"\n\t}\n}\n",
+				     WGC_NFT_TABLE, WGC_NFT_TABLE, WGC_NFT_TABLE, WGC_NFT_TABLE, nft->text ? nft->text : "",
+				     nft->fingerprint, counts);
+	}
+	free(counts);
 	return n < 0 ? NULL : doc;
 }
 

@@ -18,9 +18,15 @@ struct nft {
 int nft_open(struct nft *n);
 void nft_close(struct nft *n);
 
-/* Fills out->present and out->fingerprint from the kernel without listing the table's rules or
- * set elements: `list tables` and the one-rule chain `fingerprint` (JSON, parsed with jansson). */
+/* Fills out->present, out->fingerprint and out->tampered from the kernel without decoding the
+ * table's rules or set elements: nfnetlink dumps of tables, chains, and the rules of table inet wgc
+ * of which only chain names, handles and the fingerprint's comment are read (see nft.c). */
 int nft_read(struct nft *n, struct st_nft *out);
+
+/* The same, and the known tools sharing the host found by their table and chain names
+ * (kube-proxy, Calico, Cilium, Tailscale, Mullvad, wg-quick), appended to hood->neighbours. The
+ * names of other tables and chains are read; nothing else of theirs. */
+int nft_observe(struct st_nft *out, struct state *hood);
 
 /* The table as the kernel holds it now, as `nft -f` text (for rollback). Caller frees; NULL with
  * *present false if there is no table. */
@@ -30,8 +36,9 @@ int nft_save(struct nft *n, char **text, int *present);
 int nft_run(struct nft *n, const char *doc);
 
 /* The `nft -f` document that replaces table inet wgc with nft's chains, atomically: declare,
- * delete, define. The table's regular chain `fingerprint` holds one rule whose comment is
- * "wgc FINGERPRINT", which nft_read finds without listing anything else. A state without nft
+ * delete, define. The table's regular chain `fingerprint`, declared last, holds one rule whose
+ * comment is "wgc FINGERPRINT fingerprint:1 CHAIN:RULES ...", which nft_read checks the kernel's
+ * table against. A state without nft
  * rules gives the document that only removes the table. Caller frees. */
 char *nft_document(const struct st_nft *nft);
 

@@ -44,11 +44,93 @@ static int add_unique_table(uint32_t **v, size_t *n, uint32_t t)
 	return 0;
 }
 
+static int add_neighbour(struct state *out, const char *tool, const struct st_rule *r, uint32_t bits, uint32_t value)
+{
+	for (size_t i = 0; i < out->n_neighbours; i++)
+		if (!strcmp(out->neighbours[i].tool, tool))
+			return 0;
+	struct st_neighbour *n = state_add_neighbour(out);
+	if (!n)
+		return -ENOMEM;
+	snprintf(n->tool, sizeof(n->tool), "%s", tool);
+	snprintf(n->evidence, sizeof(n->evidence), "%s ip rule %u", r->family == AF_INET6 ? "IPv6" : "IPv4", r->priority);
+	n->mark_bits = bits;
+	n->mark_value = value;
+	return 0;
+}
+
+/* Known tools by their ip rules (the nft side is in nft.c): Tailscale's rules at 5210-5270 (fwmark
+ * under 0xff0000, table 52), wg-quick's `not fwmark M lookup M` (M its fwmark). */
+static int rule_neighbours(struct state *out)
+{
+	int rc = 0;
+	for (size_t i = 0; i < out->n_rules && !rc; i++) {
+		const struct st_rule *r = &out->rules[i];
+		if (r->protocol == WGC_RTPROT)
+			continue;
+		if (r->priority >= 5210 && r->priority <= 5270 &&
+		    ((r->has_fwmark && r->fwmask == 0xff0000) || (r->action == RULE_LOOKUP && r->table == 52)))
+			rc = add_neighbour(out, "Tailscale", r, 0xff0000, 0);
+		else if (r->invert && r->has_fwmark && r->fwmask == UINT32_MAX && r->action == RULE_LOOKUP &&
+			 r->table == r->fwmark)
+			rc = add_neighbour(out, "wg-quick", r, 0, r->fwmark);
+	}
+	return rc;
+}
+
+/* Appends key's kernel value to out (nothing if it cannot be read), with its recorded origin. */
+static int read_sysctl(struct state *out, const char *key, const char *origin)
+{
+	char val[128];
+	if (sysctl_read(key, val, sizeof(val)))
+		return 0;
+	struct st_sysctl *s = state_add_sysctl(out);
+	if (!s || !(s->key = strdup(key)) || !(s->value = strdup(val)) || (origin && !(s->origin = strdup(origin))))
+		return -ENOMEM;
+	return 0;
+}
+
+/* A recorded origin: onto the sysctl already read (the policy names it), or the sysctl read too
+ * (the policy no longer names it, or nothing is desired: destroy puts it back). */
+static int read_origin(const char *key, const char *origin, void *arg)
+{
+	struct state *out = arg;
+	for (size_t i = 0; i < out->n_sysctls; i++)
+		if (!strcmp(out->sysctls[i].key, key))
+			return out->sysctls[i].origin || (out->sysctls[i].origin = strdup(origin)) ? 0 : -ENOMEM;
+	return read_sysctl(out, key, origin);
+}
+
+/* A WireGuard link whose creation wgc could not finish (killed between creating it and tagging
+ * it; see wg_create) is wgc's: marked owned if it was read, added if not. Its alias is then set
+ * by the plan's "~ link" (a link is created down, and a policy's links are up). */
+static int adopt(const struct st_link *l, void *data)
+{
+	struct state *out = data;
+	for (size_t i = 0; i < out->n_links; i++)
+		if (!strcmp(out->links[i].name, l->name)) {
+			out->links[i].owned = true;
+			return 0;
+		}
+	struct st_link *n = state_add_link(out);
+	if (!n)
+		return -ENOMEM;
+	*n = *l;
+	return 0;
+}
+
+static bool wanted(const struct state *d, const char *link)
+{
+	for (size_t i = 0; i < d->n_links; i++)
+		if (!strcmp(d->links[i].name, link))
+			return true;
+	return false;
+}
+
 int observe(const struct state *d, struct state *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	struct nl nl;
-	struct nft nft = { 0 };
 	const char **links = calloc(d->n_links + 1, sizeof(*links));
 	uint32_t *tables = NULL;
 	size_t n_tables = 0;
@@ -73,11 +155,25 @@ int observe(const struct state *d, struct state *out, char *err, size_t errlen)
 		snprintf(err, errlen, "reading links, addresses, rules and routes: %s", strerror(-rc));
 		goto out;
 	}
+	if ((rc = rule_neighbours(out)))
+		goto out;
+	if ((rc = wg_interrupted(adopt, out))) {
+		snprintf(err, errlen, "reading links: %s", strerror(-rc));
+		goto out;
+	}
 	for (size_t i = 0; i < out->n_links; i++) {
 		if (!out->links[i].owned)
 			continue;
 		struct wg_err we = { { 0 } };
 		int r = wg_read(out->links[i].name, out, &we);
+		if (r == -ENODEV && !strcmp(out->links[i].kind, "tun") && wanted(d, out->links[i].name)) {
+			/* A TUN device of wgc's that no implementation serves (wgc was killed before
+			 * starting it, or its daemon died): a creation to finish. Seen as absent, the
+			 * plan creates it, and wg_create starts the implementation for it. (One the
+			 * policy does not have stays, to be removed.) */
+			out->links[i--] = out->links[--out->n_links];
+			continue;
+		}
 		if (r && r != -ENODEV) {
 			rc = r;
 			snprintf(err, errlen, "reading WireGuard device %s: %s", out->links[i].name,
@@ -85,24 +181,18 @@ int observe(const struct state *d, struct state *out, char *err, size_t errlen)
 			goto out;
 		}
 	}
-	if ((rc = nft_open(&nft)) || (rc = nft_read(&nft, &out->nft))) {
-		snprintf(err, errlen, "reading nftables table inet %s: %s", WGC_NFT_TABLE,
-			 nft.err[0] ? nft.err : strerror(-rc));
+	if ((rc = nft_observe(&out->nft, out))) {
+		snprintf(err, errlen, "reading nftables table inet %s: %s", WGC_NFT_TABLE, strerror(-rc));
 		goto out;
 	}
-	for (size_t i = 0; i < d->n_sysctls; i++) {
-		char val[128];
-		if (sysctl_read(d->sysctls[i].key, val, sizeof(val)))
-			continue;
-		struct st_sysctl *s = state_add_sysctl(out);
-		if (!s || !(s->key = strdup(d->sysctls[i].key)) || !(s->value = strdup(val))) {
-			rc = -ENOMEM;
-			goto out;
-		}
-	}
+	for (size_t i = 0; i < d->n_sysctls && !rc; i++)
+		rc = read_sysctl(out, d->sysctls[i].key, NULL);
+	if (!rc)
+		rc = sysctl_origins_each(read_origin, out);
+	if (rc)
+		goto out;
 	state_sort(out);
 out:
-	nft_close(&nft);
 	free(links);
 	free(tables);
 	if (rc == -ENOMEM)

@@ -24,6 +24,8 @@ struct op {
 	const void *old;       /* object in the observed state, NULL when created */
 	const void *new;       /* object in the desired state, NULL when removed */
 	bool drift;            /* old is wgc's own object, changed by someone else since the last apply */
+	bool unset_endpoint;   /* OP_WGPEER: the endpoint wgc set goes (WireGuard cannot unset one:
+	                        * the peer is removed and added again in the same transaction) */
 };
 
 struct collision {
@@ -36,6 +38,13 @@ struct plan {
 	struct collision *collisions;  /* foreign objects in the way: the plan cannot be applied */
 	size_t n_collisions;
 	size_t n_add, n_change, n_remove;
+	/* Owned: the sysctls put back to their origin (new of their operations; key and value
+	 * point into the observed state). */
+	struct st_sysctl *restores;
+	size_t n_restores;
+	/* Only the last applied state can tell whether a difference is wgc's to undo (an endpoint
+	 * the policy dropped, or one the peer roamed to): diff again with it. */
+	bool needs_last;
 };
 
 /* Compares desired with observed (both sorted) into p. last: the state wgc applied last time
@@ -46,7 +55,8 @@ void plan_free(struct plan *p);
 static inline bool op_is_add(const struct op *o) { return !o->old; }
 static inline bool op_is_remove(const struct op *o) { return !o->new; }
 
-/* The plan for removing everything wgc owns in observed (`wgc destroy`). */
+/* The plan for removing everything wgc owns in observed (`wgc destroy`), sysctls put back to the
+ * values wgc found. */
 int diff_destroy(const struct state *observed, struct plan *p);
 
 /* Terraform-style text: `+` add, `-` remove, `~` change with old -> new, then one summary line. */

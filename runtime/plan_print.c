@@ -158,6 +158,11 @@ static void changes(FILE *f, const struct op *op)
 			((const struct st_sysctl *)op->new)->value);
 		break;
 	case OP_NFT:
+		if (((const struct st_nft *)op->old)->tampered) {
+			fprintf(f, "%srules: changed outside wgc (rules or chains added, removed or disabled by hand)\n", ind);
+			if (!strcmp(((const struct st_nft *)op->old)->fingerprint, ((const struct st_nft *)op->new)->fingerprint))
+				break;
+		}
 		fprintf(f, "%sfingerprint: %s -> %s\n", ind, ((const struct st_nft *)op->old)->fingerprint[0] ?
 				((const struct st_nft *)op->old)->fingerprint : "(none)", ((const struct st_nft *)op->new)->fingerprint);
 		break;
@@ -181,7 +186,8 @@ static void changes(FILE *f, const struct op *op)
 	}
 	case OP_WGPEER: {
 		const struct st_wgpeer *a = op->old, *b = op->new;
-		if (b->endpoint_port && (a->endpoint_port != b->endpoint_port || ipaddr_cmp(&a->endpoint, &b->endpoint))) {
+		if (op->unset_endpoint || (b->endpoint_port && (a->endpoint_port != b->endpoint_port ||
+								ipaddr_cmp(&a->endpoint, &b->endpoint)))) {
 			fprintf(f, "%sendpoint: ", ind);
 			endpoint(f, a);
 			fputs(" -> ", f);
@@ -234,6 +240,8 @@ void plan_print(FILE *out, const struct plan *p, bool color)
 		const char *c = !op->old ? green : !op->new ? red : yellow;
 		fprintf(out, "  %s%s %-9s%s ", c, sign, kind_word(op->kind), reset);
 		describe(out, op->kind, op->new ? op->new : op->old);
+		if (op->kind == OP_SYSCTL && op->new && ((const struct st_sysctl *)op->new)->origin)
+			fputs("   # the value wgc found", out);
 		if (op->drift)
 			fputs(op->old ? "   # changed outside wgc" : "   # removed outside wgc", out);
 		fputc('\n', out);
@@ -277,6 +285,10 @@ char *plan_json(const struct plan *p)
 			json_object_set_new(o, "after", object_json(op->kind, op->new));
 		if (op->drift)
 			json_object_set_new(o, "drift", json_true());
+		if (op->unset_endpoint)
+			json_object_set_new(o, "unset_endpoint", json_true());
+		if (op->kind == OP_SYSCTL && op->new && ((const struct st_sysctl *)op->new)->origin)
+			json_object_set_new(o, "restore", json_true());
 		json_array_append_new(ops, o);
 	}
 	for (size_t i = 0; i < p->n_collisions; i++)

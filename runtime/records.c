@@ -2,6 +2,7 @@
 #include "records.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -42,24 +43,50 @@ static uint64_t netns_cookie(void)
 	return cookie;
 }
 
+void records_boot_id(char out[40])
+{
+	out[0] = '\0';
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+	if (!f)
+		return;
+	if (!fgets(out, 40, f))
+		out[0] = '\0';
+	fclose(f);
+	out[strcspn(out, "\n")] = '\0';
+	if (strspn(out, "0123456789abcdef-") != strlen(out))
+		out[0] = '\0';
+}
+
+/* Whether this process lives in the network namespace of PID 1. When PID 1's namespace cannot be
+ * read (no permission, no /proc/1), the answer is no: a record of its own is safer than sharing
+ * the host's by mistake. */
+static bool host_netns(const struct stat *self)
+{
+	struct stat init;
+	return !stat("/proc/1/ns/net", &init) && init.st_ino == self->st_ino && init.st_dev == self->st_dev;
+}
+
 int records_dir(char *buf, size_t len, int create, char *err, size_t errlen)
 {
 	const char *base = getenv("WGC_STATE_DIR");
 	if (!base || !*base)
 		base = WGC_STATE_DIR;
-	struct stat self, init;
+	struct stat self;
 	int n;
 	if (stat("/proc/self/ns/net", &self)) {
-		snprintf(err, errlen, "cannot read this process's network namespace: %s", strerror(errno));
-		return -errno;
+		int e = errno;
+		snprintf(err, errlen, "cannot read this process's network namespace: %s", strerror(e));
+		return -e;
 	}
-	/* PID 1 of a PID namespace other than the host's may live in another network namespace;
-	 * without access to it, this namespace is taken to be the host's. */
-	if (stat("/proc/1/ns/net", &init) || (init.st_ino == self.st_ino && init.st_dev == self.st_dev))
+	/* Another namespace: its inode and cookie name it while the machine runs; the boot id keeps
+	 * a namespace of a later boot, which may get the same inode and cookie, from reading it. */
+	char boot[40];
+	records_boot_id(boot);
+	if (host_netns(&self))
 		n = snprintf(buf, len, "%s", base);
 	else
-		n = snprintf(buf, len, "%s/netns/%llu-%llu", base, (unsigned long long)self.st_ino,
-			     (unsigned long long)netns_cookie());
+		n = snprintf(buf, len, "%s/netns/%s%s%llu-%llu", base, boot, boot[0] ? "/" : "",
+			     (unsigned long long)self.st_ino, (unsigned long long)netns_cookie());
 	if (n < 0 || (size_t)n >= len) {
 		snprintf(err, errlen, "state directory path too long");
 		return -ENAMETOOLONG;
@@ -91,9 +118,11 @@ int records_path(const char *name, char *buf, size_t len, int create, char *err,
 int records_write(const char *path, const void *data, size_t n)
 {
 	char tmp[4200];
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* A fresh name (O_EXCL, mode 0600): nobody else's file, or a link planted in a shared
+	 * directory, is opened in its place. */
+	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	int rc = 0;
@@ -105,7 +134,7 @@ int records_write(const char *path, const void *data, size_t n)
 		else if (w > 0)
 			p += w, n -= (size_t)w;
 	}
-	/* fchmod: the umask may have narrowed or the file may have existed with wider bits. */
+	/* fchmod: mkostemp's 0600 is narrowed by nothing, but say it where it matters. */
 	if (!rc && (fchmod(fd, 0600) || fsync(fd)))
 		rc = -errno;
 	if (close(fd) && !rc)

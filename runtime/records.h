@@ -3,10 +3,14 @@
  * A network namespace is a kernel of its own: what wgc applied in one must not be read as the
  * last state of another. Records live in a directory keyed by the namespace:
  *   - the host's namespace (the one of PID 1): $WGC_STATE_DIR, default /var/lib/wgc;
- *   - any other: $WGC_STATE_DIR/netns/<inode>-<cookie>, where the inode names the namespace and
- *     the cookie (SO_NETNS_COOKIE, never reused while the machine runs) tells a namespace from a
- *     later one that got the same inode.
- * Every record file is written 0600 (whatever the umask) through a temporary file and rename().
+ *   - any other: $WGC_STATE_DIR/netns/<boot-id>/<inode>-<cookie>, where the inode names the
+ *     namespace, the cookie (SO_NETNS_COOKIE, never reused while the machine runs) tells a
+ *     namespace from a later one that got the same inode, and the boot id a namespace of this
+ *     boot from one of an earlier boot that got the same inode and cookie.
+ * "The host's" is decided by comparing /proc/self/ns/net with /proc/1/ns/net; when PID 1's cannot
+ * be read, the namespace is taken to be another one (a record of its own rather than the host's).
+ * Every record file is written 0600 (whatever the umask) through a fresh temporary file (O_EXCL)
+ * and rename().
  */
 #ifndef WGC_RECORDS_H
 #define WGC_RECORDS_H
@@ -24,5 +28,8 @@ int records_path(const char *name, char *buf, size_t len, int create, char *err,
 
 /* Writes data[0..n) to path atomically with mode 0600. Returns 0 or a negative errno. */
 int records_write(const char *path, const void *data, size_t n);
+
+/* This boot's id (/proc/sys/kernel/random/boot_id), or "" if it cannot be read. */
+void records_boot_id(char out[40]);
 
 #endif

@@ -155,6 +155,7 @@ void state_free(struct state *s)
 	for (size_t i = 0; i < s->n_sysctls; i++) {
 		free(s->sysctls[i].key);
 		free(s->sysctls[i].value);
+		free(s->sysctls[i].origin);
 	}
 	for (size_t i = 0; i < s->n_wgdevs; i++)
 		free(s->wgdevs[i].private_key_path);
@@ -166,6 +167,7 @@ void state_free(struct state *s)
 		free(p->allowed_ips);
 	}
 	free(s->sysctls);
+	free(s->neighbours);
 	free(s->links);
 	free(s->addrs);
 	free(s->wgdevs);
@@ -213,6 +215,7 @@ struct st_rule *state_add_rule(struct state *s)
 }
 
 ADDER(state_add_route, struct st_route, routes, n_routes)
+ADDER(state_add_neighbour, struct st_neighbour, neighbours, n_neighbours)
 
 uint64_t fnv1a64(const char *data, size_t len)
 {

@@ -138,6 +138,10 @@ struct st_route {
 struct st_sysctl {
 	char *key;                     /* owned, e.g. "net.ipv4.conf.all.src_valid_mark" */
 	char *value;                   /* owned */
+	/* Observed only: the value the kernel had before wgc first changed it (recorded write-ahead
+	 * in the record directory), NULL if wgc never changed it. destroy, and a policy that stops
+	 * setting the sysctl, put it back. */
+	char *origin;                  /* owned */
 };
 
 /* wgc's nftables table, as one object: its ruleset text and a fingerprint of it. The runtime
@@ -146,6 +150,19 @@ struct st_nft {
 	bool present;
 	char *text;                    /* owned; the body `nft -f` accepts, NULL if not known */
 	char fingerprint[17];          /* 16 hex digits of a 64-bit FNV-1a over text */
+	/* Observed only: the table is not what its fingerprint says (a rule or chain added,
+	 * removed or disabled by hand: per-chain rule counts, handles, chain policies, flags). */
+	bool tampered;
+};
+
+/* A known tool sharing the host (observed only, never applied): what showed it, and the marks
+ * it sets or tests, which a policy must stay clear of (diff's collision check). */
+struct st_neighbour {
+	char tool[24];                 /* "kube-proxy", "Calico", "Cilium", "Tailscale", "Mullvad", "wg-quick" */
+	char evidence[96];             /* e.g. "chain KUBE-FIREWALL in table ip filter" */
+	uint32_t mark_bits;            /* bits of the packet mark it sets or tests (0: none) */
+	uint32_t mark_value;           /* a whole mark value it uses (0: none) */
+	uint32_t ct_mark_value;        /* a whole conntrack mark value it uses (0: none) */
 };
 
 struct state {
@@ -157,6 +174,7 @@ struct state {
 	struct st_rule *rules;      size_t n_rules;
 	struct st_route *routes;    size_t n_routes;
 	struct st_nft nft;
+	struct st_neighbour *neighbours; size_t n_neighbours;   /* observed only */
 };
 
 /* Identity comparisons: <0, 0, >0. Two objects with cmp == 0 are "the same object"; whether they
@@ -191,6 +209,7 @@ struct st_wgdev *state_add_wgdev(struct state *s);
 struct st_wgpeer *state_add_wgpeer(struct state *s);
 struct st_rule *state_add_rule(struct state *s);
 struct st_route *state_add_route(struct state *s);
+struct st_neighbour *state_add_neighbour(struct state *s);
 
 /* Sets nft.text (taking ownership) and computes nft.fingerprint. */
 void state_set_nft(struct state *s, char *text);

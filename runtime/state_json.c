@@ -160,7 +160,12 @@ json_t *state_to_json(const struct state *s, int flags)
 
 	set(root, "sysctls", a = json_array());
 	for (size_t i = 0; i < s->n_sysctls; i++)
-		json_array_append_new(a, json_pack("{ss ss}", "key", s->sysctls[i].key, "value", s->sysctls[i].value));
+	{
+		json_t *o = json_pack("{ss ss}", "key", s->sysctls[i].key, "value", s->sysctls[i].value);
+		if (o && s->sysctls[i].origin)
+			set(o, "origin", json_string(s->sysctls[i].origin));
+		json_array_append_new(a, o);
+	}
 
 	set(root, "links", a = json_array());
 	for (size_t i = 0; i < s->n_links; i++) {
@@ -206,12 +211,26 @@ json_t *state_to_json(const struct state *s, int flags)
 	for (size_t i = 0; i < s->n_routes; i++)
 		json_array_append_new(a, state_route_json(&s->routes[i]));
 
+	/* Observed only: the tools found sharing the host (a snapshot carries them, so `plan --state`
+	 * finds the same mark collisions a plan on the host would). */
+	if (s->n_neighbours) {
+		set(root, "neighbours", a = json_array());
+		for (size_t i = 0; i < s->n_neighbours; i++) {
+			const struct st_neighbour *n = &s->neighbours[i];
+			json_array_append_new(a, json_pack("{ss ss sI sI sI}", "tool", n->tool, "evidence", n->evidence,
+							   "mark_bits", (json_int_t)n->mark_bits, "mark_value",
+							   (json_int_t)n->mark_value, "ct_mark_value", (json_int_t)n->ct_mark_value));
+		}
+	}
+
 	if (s->nft.present) {
 		char table[64];
 		snprintf(table, sizeof(table), "inet %s", WGC_NFT_TABLE);
 		json_t *o = json_pack("{ss ss}", "table", table, "fingerprint", s->nft.fingerprint);
 		if (s->nft.text)
 			set(o, "chains", json_string(s->nft.text));
+		if (s->nft.tampered)
+			set(o, "tampered", json_true());
 		set(root, "nftables", o);
 	} else {
 		set(root, "nftables", json_null());
@@ -432,6 +451,8 @@ int state_from_json(const json_t *j, struct state *out, char *err, size_t errlen
 		}
 		x->key = dup_opt(&r, str(o, "key"));
 		x->value = dup_opt(&r, str(o, "value"));
+		if (str(o, "origin"))
+			x->origin = dup_opt(&r, str(o, "origin"));
 	}
 	EACH(j, "links", i, o) {
 		struct st_link *x = state_add_link(out);
@@ -490,6 +511,18 @@ int state_from_json(const json_t *j, struct state *out, char *err, size_t errlen
 		}
 		read_route(&r, o, x, i);
 	}
+	EACH(j, "neighbours", i, o) {
+		struct st_neighbour *x = state_add_neighbour(out);
+		if (!x || !str(o, "tool")) {
+			bad(&r, "neighbour", i);
+			break;
+		}
+		copy_name(x->tool, sizeof(x->tool), str(o, "tool"));
+		copy_name(x->evidence, sizeof(x->evidence), str(o, "evidence"));
+		x->mark_bits = (uint32_t)num(o, "mark_bits", 0);
+		x->mark_value = (uint32_t)num(o, "mark_value", 0);
+		x->ct_mark_value = (uint32_t)num(o, "ct_mark_value", 0);
+	}
 	const json_t *nft = json_object_get(j, "nftables");
 	if (json_is_object(nft)) {
 		const char *chains = str(nft, "chains");
@@ -502,6 +535,7 @@ int state_from_json(const json_t *j, struct state *out, char *err, size_t errlen
 			out->nft.present = true;
 		}
 		copy_name(out->nft.fingerprint, sizeof(out->nft.fingerprint), str(nft, "fingerprint"));
+		out->nft.tampered = json_is_true(json_object_get(nft, "tampered"));
 	}
 	if (r.rc == -ENOMEM)
 		snprintf(err, errlen, "out of memory");

@@ -1,11 +1,15 @@
-/* sysctl.c - /proc/sys by dotted name. */
+/* sysctl.c - /proc/sys by dotted name, and the record of the values wgc found. */
 #include "sysctl.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "records.h"
 
 static int path_of(const char *key, char *path, size_t len)
 {
@@ -51,5 +55,87 @@ int sysctl_write(const char *key, const char *value)
 	rc = write(fd, value, len) == (ssize_t)len ? 0 : -errno;
 	if (close(fd) && !rc)
 		rc = -errno;
+	return rc;
+}
+
+/* ---- origins: what wgc found before it first changed a sysctl -------------------------------- */
+
+static json_t *origins_load(char *path, size_t len, int create)
+{
+	char err[256];
+	if (records_path(WGC_SYSCTL_ORIGINS, path, len, create, err, sizeof(err)))
+		return NULL;
+	json_t *j = json_load_file(path, 0, NULL);
+	if (j && !json_is_object(j)) {
+		json_decref(j);
+		j = NULL;
+	}
+	return j;
+}
+
+static int origins_save(const char *path, json_t *j)
+{
+	if (!json_object_size(j))
+		return unlink(path) && errno != ENOENT ? -errno : 0;
+	char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+	if (!text)
+		return -ENOMEM;
+	size_t n = strlen(text);
+	text[n] = '\n';   /* json_dumps leaves room for the NUL: write a newline in its place */
+	int rc = records_write(path, text, n + 1);
+	free(text);
+	return rc;
+}
+
+int sysctl_origins_each(int (*fn)(const char *key, const char *origin, void *arg), void *arg)
+{
+	char path[4096];
+	json_t *j = origins_load(path, sizeof(path), 0);
+	const char *key;
+	json_t *v;
+	int rc = 0;
+	json_object_foreach(j, key, v) {
+		if (json_is_string(v) && (rc = fn(key, json_string_value(v), arg)))
+			break;
+	}
+	json_decref(j);
+	return rc;
+}
+
+int sysctl_origin_record(const char *key, const char *value)
+{
+	char path[4096];
+	json_t *j = origins_load(path, sizeof(path), 1);
+	if (!j && !(j = json_object()))
+		return -ENOMEM;
+	int rc = 0;
+	if (!json_object_get(j, key)) {
+		rc = json_object_set_new(j, key, json_string(value)) ? -ENOMEM : 0;
+		if (!rc)
+			rc = origins_save(path, j);
+	}
+	json_decref(j);
+	return rc;
+}
+
+int sysctl_origins_keep(const struct state *desired)
+{
+	char path[4096];
+	json_t *j = origins_load(path, sizeof(path), 0);
+	if (!j)
+		return 0;
+	const char *key;
+	json_t *v;
+	void *tmp;
+	bool changed = false;
+	json_object_foreach_safe(j, tmp, key, v) {
+		struct st_sysctl probe = { .key = (char *)key };
+		if (!desired || !bsearch(&probe, desired->sysctls, desired->n_sysctls, sizeof(probe), state_qcmp_sysctl)) {
+			json_object_del(j, key);
+			changed = true;
+		}
+	}
+	int rc = changed ? origins_save(path, j) : 0;
+	json_decref(j);
 	return rc;
 }

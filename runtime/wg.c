@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_link.h>
+#include <linux/if_tun.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
@@ -20,12 +21,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "base64.h"
+#include "killpoint.h"
 
 /* How long wg_create waits for a userspace implementation, and wg_delete for it to exit. */
 #define WG_START_TIMEOUT_MS 5000
@@ -327,7 +330,7 @@ out:
 
 /* RTM_NEWLINK / RTM_DELLINK / RTM_GETLINK on one link named name. Returns 0 or -errno. */
 static int rtnl_link(int type, unsigned flags, const char *name, const char *kind, const char *alias,
-		     char *extack, size_t extack_len, struct wg_err *err)
+		     uint32_t group, char *extack, size_t extack_len, struct wg_err *err)
 {
 	char buf[WG_NL_BUF];
 	struct wg_nl nl;
@@ -348,6 +351,8 @@ static int rtnl_link(int type, unsigned flags, const char *name, const char *kin
 	}
 	if (alias)
 		mnl_attr_put_strz(nlh, IFLA_IFALIAS, alias);
+	if (group)
+		mnl_attr_put_u32(nlh, IFLA_GROUP, group);
 	ret = wg_nl_talk(&nl, nlh, NULL, NULL, extack, extack_len);
 	wg_nl_close(&nl);
 	return ret;
@@ -356,7 +361,121 @@ static int rtnl_link(int type, unsigned flags, const char *name, const char *kin
 static int link_exists(const char *name)
 {
 	char extack[128];
-	return rtnl_link(RTM_GETLINK, 0, name, NULL, NULL, extack, sizeof(extack), NULL);
+	return rtnl_link(RTM_GETLINK, 0, name, NULL, NULL, 0, extack, sizeof(extack), NULL);
+}
+
+struct link_info {
+	struct st_link link;   /* name, kind, mtu, up, ifindex; owned = carries WGC_IFALIAS */
+	uint32_t group;
+	bool has_alias;
+	bool carrier;          /* a TUN device: some process holds it */
+};
+
+static int link_info_parse(const struct nlmsghdr *nlh, struct link_info *li)
+{
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *a;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifi)))
+		return -EPROTO;
+	memset(li, 0, sizeof(*li));
+	li->link.up = ifi->ifi_flags & IFF_UP;
+	li->link.ifindex = (uint32_t)ifi->ifi_index;
+	mnl_attr_for_each(a, nlh, sizeof(*ifi)) {
+		uint16_t t = mnl_attr_get_type(a);
+		if (t == IFLA_IFNAME && mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+			snprintf(li->link.name, sizeof(li->link.name), "%s", mnl_attr_get_str(a));
+		if (t == IFLA_MTU && mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			li->link.mtu = mnl_attr_get_u32(a);
+		if (t == IFLA_GROUP && mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			li->group = mnl_attr_get_u32(a);
+		if (t == IFLA_CARRIER && mnl_attr_validate(a, MNL_TYPE_U8) == 0)
+			li->carrier = mnl_attr_get_u8(a);
+		if (t == IFLA_IFALIAS && mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0) {
+			li->has_alias = *mnl_attr_get_str(a) != '\0';
+			li->link.owned = !strcmp(mnl_attr_get_str(a), WGC_IFALIAS);
+		}
+		if (mnl_attr_get_type(a) == IFLA_LINKINFO) {
+			const struct nlattr *b;
+			mnl_attr_for_each_nested(b, a)
+				if (mnl_attr_get_type(b) == IFLA_INFO_KIND &&
+				    mnl_attr_validate(b, MNL_TYPE_NUL_STRING) == 0)
+					snprintf(li->link.kind, sizeof(li->link.kind), "%s", mnl_attr_get_str(b));
+		}
+	}
+	return 0;
+}
+
+static int link_info_cb(const struct nlmsghdr *nlh, void *data)
+{
+	link_info_parse(nlh, data);
+	return MNL_CB_OK;
+}
+
+struct interrupted {
+	int (*found)(const struct st_link *, void *);
+	void *ctx;
+};
+
+static int interrupted_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct interrupted *in = data;
+	struct link_info li;
+
+	if (link_info_parse(nlh, &li) || li.group != WGC_LINK_GROUP || li.has_alias ||
+	    strcmp(li.link.kind, "wireguard") || !li.link.name[0])
+		return MNL_CB_OK;
+	li.link.owned = true;
+	int ret = in->found(&li.link, in->ctx);
+	if (ret < 0) {
+		errno = -ret;
+		return MNL_CB_ERROR;
+	}
+	return MNL_CB_OK;
+}
+
+int wg_interrupted(int (*found)(const struct st_link *, void *), void *ctx)
+{
+	char buf[WG_NL_BUF];
+	struct interrupted in = { .found = found, .ctx = ctx };
+	struct wg_nl nl;
+	int ret = wg_nl_open(&nl, NETLINK_ROUTE, NULL);
+
+	if (ret < 0)
+		return ret;
+	for (int tries = 0; tries < 3; tries++) {
+		struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+		nlh->nlmsg_type = RTM_GETLINK;
+		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+		struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+		ifi->ifi_family = AF_UNSPEC;
+		ret = wg_nl_talk(&nl, nlh, interrupted_cb, &in, NULL, 0);
+		if (ret != -EINTR)
+			break;
+	}
+	wg_nl_close(&nl);
+	return ret;
+}
+
+/* The kind and tag of link name. Returns 0, -ENODEV or another negative errno. */
+static int link_query(const char *name, struct link_info *li)
+{
+	char buf[WG_NL_BUF];
+	struct wg_nl nl;
+	int ret = wg_nl_open(&nl, NETLINK_ROUTE, NULL);
+
+	memset(li, 0, sizeof(*li));
+	if (ret < 0)
+		return ret;
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_GETLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	ret = wg_nl_talk(&nl, nlh, link_info_cb, li, NULL, 0);
+	wg_nl_close(&nl);
+	return ret;
 }
 
 static const char *with_extack(const char *extack)
@@ -496,6 +615,7 @@ static int run_userspace(const char *impl, const char *name, int64_t deadline, s
 		(void)w;
 		_exit(127);
 	}
+	kill_point("wg:forked");
 	close(execpipe[1]);
 	execpipe[1] = -1;
 	if (capture) {
@@ -595,6 +715,94 @@ static int wait_uapi(const char *name, const char *impl, int64_t deadline, struc
 
 /* ---- the contract ---- */
 
+/* Crash safety: at no instant may a link of wgc's exist, outlive a SIGKILL of wgc, and not be
+ * recognisable as wgc's (the next run would refuse it as foreign, forever). The kernel sets no
+ * IFLA_IFALIAS in the RTM_NEWLINK that creates a link (rtnl_create_link ignores it: `ip link add
+ * NAME alias X type veth ...` leaves no alias), so each backend closes the gap its own way:
+ *
+ *   - kernel: the link is created in link group WGC_LINK_GROUP, which the creating RTM_NEWLINK
+ *     does set; the alias follows. A WireGuard link in that group without alias is a creation
+ *     cut short: wg_interrupted() hands it to observe() as wgc's.
+ *   - userspace: wgc creates the TUN device itself, not persistent (it lives exactly as long as
+ *     a descriptor to it), tags it and makes it persistent while it holds the only descriptor,
+ *     closes it, and only then starts the implementation, which attaches to the device by name
+ *     (TUNSETIFF on an existing device; the implementation's own flags, IFF_NO_PI or not, which
+ *     differ between wireguard-go versions, replace ours). A kill before the device is tagged
+ *     takes it along; from then on it is tagged. A tagged TUN device that no implementation
+ *     serves (killed before it started, or its daemon died: being persistent, the device stays,
+ *     and traffic routed into it is dropped rather than leaked around it) is taken up again by
+ *     the next wg_create, which starts the implementation for it; observe() plans that. Handing
+ *     the implementation our descriptor instead (WG_TUN_FD) would fix the flags to ours: the
+ *     wireguard-go of Debian 12 needs packet information on, later ones off. */
+static int tun_make(const char *name, struct wg_err *err)
+{
+	struct ifreq ifr;
+	char extack[256];
+	int ret = 0, fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return wg_fail(err, -errno, "%s: cannot open /dev/net/tun: %s", name, strerror(errno));
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	/* IFF_TUN_EXCL: never attach to a device of that name that exists (it is foreign). */
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_TUN_EXCL;
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		ret = -errno;
+		close(fd);
+		if (ret == -EBUSY || ret == -EEXIST)
+			return wg_fail(err, -EEXIST, "%s: a link of that name exists", name);
+		return wg_fail(err, ret, "%s: cannot create the TUN device: %s", name, strerror(-ret));
+	}
+	kill_point("wg:tun");
+	ret = rtnl_link(RTM_NEWLINK, 0, name, NULL, WGC_IFALIAS, 0, extack, sizeof(extack), err);
+	if (ret < 0)
+		ret = wg_fail(err, ret, "%s: cannot set the link's alias: %s", name,
+			      with_extack(extack) ? extack : strerror(-ret));
+	if (ret == 0)
+		kill_point("wg:tagged");
+	if (ret == 0 && ioctl(fd, TUNSETPERSIST, 1) < 0)
+		ret = wg_fail(err, -errno, "%s: cannot make the TUN device persistent: %s", name, strerror(errno));
+	/* On failure, closing the only descriptor of a device that is not persistent removes it. */
+	close(fd);
+	return ret;
+}
+
+/* A TUN device name tagged as wgc's that no process holds (no carrier; see above). */
+static bool tun_unserved(const char *name)
+{
+	struct link_info li;
+	return link_query(name, &li) == 0 && li.link.owned && !strcmp(li.link.kind, "tun") && !li.carrier;
+}
+
+static int create_userspace(const char *name, struct wg_err *err)
+{
+	const char *impl = userspace_impl();
+	int ret = 0;
+
+	if (!tun_unserved(name))
+		ret = tun_make(name, err);
+	if (ret < 0)
+		return ret;
+	kill_point("wg:persistent");
+	int64_t deadline = now_ms() + WG_START_TIMEOUT_MS;
+	ret = run_userspace(impl, name, deadline, err);
+	if (ret == 0)
+		ret = wait_uapi(name, impl, deadline, err);
+	/* The implementation a killed wgc started may have attached to the device first (ours then
+	 * fails): a device some process holds and whose socket answers is served. */
+	if (ret < 0 && !tun_unserved(name) && link_exists(name) == 0 &&
+	    wait_uapi(name, impl, now_ms() + WG_START_TIMEOUT_MS, NULL) == 0)
+		ret = 0;
+	if (ret < 0) {
+		/* Leave nothing half-started behind. */
+		if (link_exists(name) == 0)
+			wg_delete(name, NULL);
+		return ret;
+	}
+	kill_point("wg:started");
+	return 0;
+}
+
 int wg_create(const char *name, struct wg_err *err)
 {
 	char extack[256];
@@ -602,28 +810,19 @@ int wg_create(const char *name, struct wg_err *err)
 
 	if (ret < 0)
 		return ret;
-	ret = rtnl_link(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, name, "wireguard", NULL, extack,
-			sizeof(extack), err);
+	if (tun_unserved(name))
+		return create_userspace(name, err);
+	ret = rtnl_link(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, name, "wireguard", NULL, WGC_LINK_GROUP,
+			extack, sizeof(extack), err);
 	if (ret == -EEXIST)
 		return wg_fail(err, ret, "%s: a link of that name exists", name);
-	if (ret == -EOPNOTSUPP || (ret < 0 && strcasestr(extack, "unknown device type"))) {
-		const char *impl = userspace_impl();
-		int64_t deadline = now_ms() + WG_START_TIMEOUT_MS;
-		ret = run_userspace(impl, name, deadline, err);
-		if (ret == 0)
-			ret = wait_uapi(name, impl, deadline, err);
-		if (ret < 0) {
-			/* Leave nothing half-started behind. */
-			if (link_exists(name) == 0)
-				wg_delete(name, NULL);
-			return ret;
-		}
-	} else if (ret < 0) {
+	if (ret == -EOPNOTSUPP || (ret < 0 && strcasestr(extack, "unknown device type")))
+		return create_userspace(name, err);
+	if (ret < 0)
 		return wg_fail(err, ret, "%s: cannot create the WireGuard link: %s", name,
 			       with_extack(extack) ? extack : strerror(-ret));
-	}
-
-	ret = rtnl_link(RTM_NEWLINK, 0, name, NULL, WGC_IFALIAS, extack, sizeof(extack), err);
+	kill_point("wg:newlink");
+	ret = rtnl_link(RTM_NEWLINK, 0, name, NULL, WGC_IFALIAS, 0, extack, sizeof(extack), err);
 	if (ret < 0) {
 		wg_delete(name, NULL);
 		return wg_fail(err, ret, "%s: cannot set the link's alias: %s", name,
@@ -647,7 +846,7 @@ int wg_delete(const char *name, struct wg_err *err)
 		close(fd);
 	}
 
-	ret = rtnl_link(RTM_DELLINK, 0, name, NULL, NULL, extack, sizeof(extack), err);
+	ret = rtnl_link(RTM_DELLINK, 0, name, NULL, NULL, 0, extack, sizeof(extack), err);
 	if (ret < 0 && ret != -ENODEV)
 		return wg_fail(err, ret, "%s: cannot delete the link: %s", name,
 			       with_extack(extack) ? extack : strerror(-ret));
@@ -680,12 +879,34 @@ static int no_device(const char *name, struct wg_err *err)
 		       name, WGC_WG_RUNDIR, name);
 }
 
+/* No UAPI socket for name: if name is a TUN device tagged as wgc's that a process holds (it has
+ * carrier), its implementation is still starting (wgc was killed while creating it, see
+ * wg_create): wait for its socket, as wg_create would have. Returns a socket, or -ENOENT. */
+static int uapi_wait_starting(const char *name, struct wg_err *err)
+{
+	int64_t deadline = now_ms() + WG_START_TIMEOUT_MS;
+	struct link_info li;
+
+	for (;;) {
+		if (link_query(name, &li) < 0 || !li.link.owned || strcmp(li.link.kind, "tun") || !li.carrier)
+			return -ENOENT;
+		if (now_ms() >= deadline)
+			return -ENOENT;
+		sleep_ms(10);
+		int fd = wg_uapi_connect(name, err);
+		if (fd != -ENOENT)
+			return fd;
+	}
+}
+
 /* Connects to the UAPI socket of name, if the link exists in this network namespace: the socket
  * directory is shared by all of them, so a socket of that name may serve another namespace's
  * device. Returns a socket, -ENOENT (no socket: try the kernel), or another negative errno. */
 static int uapi_connect_here(const char *name, struct wg_err *err)
 {
 	int fd = wg_uapi_connect(name, err);
+	if (fd == -ENOENT)
+		fd = uapi_wait_starting(name, err);
 	if (fd < 0)
 		return fd;
 	if (link_exists(name) == -ENODEV) {

@@ -29,8 +29,23 @@ struct wg_err {
  * The link gets the alias WGC_IFALIAS. Fails with -EEXIST if a link of that name exists.
  * The implementation runs as `IMPL NAME` and must exit 0 (wireguard-go daemonises) and its socket
  * answer within about 5 seconds (-ETIMEDOUT); its last line of output is in the message when it
- * fails. A failed create leaves no link behind. */
+ * fails. A failed create leaves no link behind. For the implementation, wgc creates the TUN
+ * device itself, tagged and persistent, and the implementation attaches to it by name (as it
+ * does to any TUN device of its name that exists). A tagged TUN device that no process holds is
+ * not an error but a creation to finish: the implementation is started for it.
+ * A SIGKILL at any instant of wg_create leaves either no link, or a link recognisable as wgc's
+ * (tagged, or found by wg_interrupted). */
 int wg_create(const char *name, struct wg_err *err);
+
+/* Where a kernel WireGuard link is created: links are created in this link group, which the
+ * creating RTM_NEWLINK sets (it sets no alias); the alias follows. */
+#define WGC_LINK_GROUP 0x776763u
+
+/* Calls found (which returns 0 or a negative errno) for every link whose creation by wgc was cut
+ * short before it got WGC_IFALIAS (a WireGuard link in WGC_LINK_GROUP without any alias), as an
+ * owned st_link (name, kind, mtu, up, ifindex). Such a link is wgc's. Returns 0 or a negative
+ * errno. A userspace device never needs this: it is tagged before it can outlive wgc. */
+int wg_interrupted(int (*found)(const struct st_link *, void *), void *ctx);
 
 /* Removes device name (RTM_DELLINK; a userspace implementation exits when its TUN device goes,
  * and its socket is removed). Waits (about 5 seconds at most) for that process to exit, and never

@@ -17,17 +17,35 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 if [ -z "${WGC_BENCH_INNER:-}" ]; then
-	# A private mount namespace: wireguard-go's socket directory and wgc's state stay in it.
-	exec unshare -m env WGC_BENCH_INNER=1 bash ${BENCH_TRACE:+-x} "$0" "$@"
+	# Private mount and PID namespaces: wireguard-go's socket directory and the namespace names
+	# stay in them, and every daemon started here is ours (and dies with the bench).
+	exec unshare --mount --propagation private --pid --fork --mount-proc \
+		env WGC_BENCH_INNER=1 bash ${BENCH_TRACE:+-x} "$0" "$@"
 fi
-mkdir -p /var/run/wireguard
-mount -t tmpfs none /var/run/wireguard
+for dir in /var/run/wireguard /run/netns; do
+	mkdir -p "$dir"
+	mount -t tmpfs -o mode=0755 wgc-bench "$dir"
+done
 T=$(mktemp -d /tmp/wgc-bench.XXXXXX)
 export WGC_STATE_DIR=$T/state WGC_LOCK_FILE=$T/lock
 NS=()
+# kill_ns NS: ends the processes living in NS (wireguard-go, whoever started it), by pid,
+# TERM then (after 5 s) KILL.
+kill_ns() {
+	local pids pid
+	for _ in $(seq 50); do
+		pids=$(ip netns pids "$1" 2>/dev/null || true)
+		[ -n "$pids" ] || return 0
+		for pid in $pids; do kill -TERM "$pid" 2>/dev/null || true; done
+		sleep 0.1
+	done
+	for pid in $(ip netns pids "$1" 2>/dev/null || true); do kill -KILL "$pid" 2>/dev/null || true; done
+}
 cleanup() {
-	for n in "${NS[@]}"; do ip netns del "$n" 2>/dev/null || true; done
-	pkill -f "wireguard-go wgb" 2>/dev/null || true
+	for n in "${NS[@]}"; do
+		kill_ns "$n"
+		ip netns del "$n" 2>/dev/null || true
+	done
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -88,8 +106,8 @@ base_ns() { # a namespace with a userspace WireGuard device wgb0, up
 # The socket directory is shared by every namespace of this mount namespace: one device named
 # wgb0 at a time, so the baseline's namespace goes before wgc's is made.
 drop_ns() {
+	kill_ns "$1"
 	ip netns del "$1"
-	pkill -f "wireguard-go wgb0" 2>/dev/null || true
 	rm -f /var/run/wireguard/wgb0.sock
 }
 wgc_ns() { # a namespace where wgc already applied the bare tunnel

@@ -10,15 +10,21 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 if [ -z "${WGC_DEMO_INNER:-}" ]; then
-	# A private mount namespace keeps wireguard-go's socket directory to the demo.
-	exec unshare -m env WGC_DEMO_INNER=1 bash "$0" "$@"
+	# Private mount and PID namespaces: wireguard-go's socket directory and the namespace name
+	# stay the demo's, and a daemon left by a failed step dies with the demo.
+	exec unshare --mount --propagation private --pid --fork --mount-proc \
+		env WGC_DEMO_INNER=1 bash "$0" "$@"
 fi
-mkdir -p /var/run/wireguard
-mount -t tmpfs none /var/run/wireguard
+for dir in /var/run/wireguard /run/netns; do
+	mkdir -p "$dir"
+	mount -t tmpfs -o mode=0755 wgc-demo "$dir"
+done
 ns=wgc-demo-$$
 tmp=$(mktemp -d /tmp/wgc-demo.XXXXXX)
 export WGC_STATE_DIR=$tmp/state WGC_LOCK_FILE=$tmp/lock
 cleanup() {
+	local pid
+	for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
 	ip netns del "$ns" 2>/dev/null || true
 	rm -rf "$tmp"
 }

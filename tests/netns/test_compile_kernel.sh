@@ -146,7 +146,7 @@ test_dual_stack_v6() {
 		$'0:\tfrom all lookup local' \
 		$'32763:\tfrom all to fd00:1::/64 lookup main proto 87' \
 		$'32764:\tfrom all lookup main suppress_prefixlength 0 proto 87' \
-		$'32765:\tnot from all fwmark 0xca6c lookup 51820 proto 87' \
+		$'32765:\tnot from all fwmark 0x1000 lookup 51820 proto 87' \
 		$'32766:\tfrom all lookup main')" ip -n "$NS" -6 rule
 	expect_text "dual-stack: ip -6 route show table 51820" "default dev wg0 proto 87 metric 1024 pref medium" \
 		ip -n "$NS" -6 route show table 51820
@@ -157,7 +157,7 @@ test_dual_stack_v6() {
 		$'0:\tfrom all lookup local' \
 		$'32763:\tfrom all to 192.168.1.0/24 lookup main proto 87' \
 		$'32764:\tfrom all lookup main suppress_prefixlength 0 proto 87' \
-		$'32765:\tnot from all fwmark 0xca6c lookup 51820 proto 87' \
+		$'32765:\tnot from all fwmark 0x1000 lookup 51820 proto 87' \
 		$'32766:\tfrom all lookup main' \
 		$'32767:\tfrom all lookup default')" ip -n "$NS" rule
 	expect_text "dual-stack: ip route show table 51820" "default dev wg0 proto 87 scope link" \
@@ -246,7 +246,7 @@ test_nft_every_example() {
 			continue
 		fi
 		# The fingerprint is a comment "wgc <16 hex digits>" (on the table or on a rule of it).
-		fp=$(grep -o 'comment "wgc [0-9a-f]\{16\}"' "$T_TMP/ruleset.nft" | head -1)
+		fp=$(grep -o 'comment "wgc [0-9a-f]\{16\}[^"]*"' "$T_TMP/ruleset.nft" | head -1)
 		if [ -n "$fp" ] && grep -qF "$fp" "$T_TMP/listed"; then
 			pass "$name: the table carries its fingerprint"
 		else

@@ -2,39 +2,19 @@
 # tests/netns/test_wg.sh - the WireGuard layer (runtime/wg.c) against wireguard-go, read back with
 # wg(8) and ip(8), through the test driver build/asan/tests/wgctl.
 #
-# Never touches the host's network namespace: everything runs in a private mount namespace
-# (`unshare -m`) with its own tmpfs on /var/run/wireguard (wireguard-go's socket directory is
-# fixed), and in two throwaway network namespaces joined by a veth pair, with a real WireGuard
-# handshake between them. Needs root; skipped otherwise. No key is ever printed: keys are compared
-# inside the shell.
+# Never touches the host's network namespace: everything runs under tests/netns/isolate.sh (own
+# mount and PID namespaces, private tmpfs on /var/run/wireguard, wireguard-go's fixed socket
+# directory, and on /run/netns), in two throwaway quiet network namespaces (ns_new) joined by a
+# veth pair, with a real WireGuard handshake between them. Needs root; skipped otherwise. No key
+# is ever printed: keys are compared inside the shell.
 set -u
-cd "$(dirname "$0")/../.."
+SELF=$(readlink -f "$0")
+cd "$(dirname "$SELF")/../.." || exit 1
 
-if [ "$(id -u)" -ne 0 ]; then
-	. tests/lib.sh
-	skip "needs root (network namespaces, wireguard-go)"
-	finish
-	exit
-fi
-for tool in wireguard-go wg ip unshare ping; do
-	if ! command -v "$tool" >/dev/null; then
-		. tests/lib.sh
-		skip "needs $tool"
-		finish
-		exit
-	fi
-done
-if [ -z "${WGC_WG_TEST_INNER:-}" ]; then
-	if ! unshare -m --propagation private true 2>/dev/null; then
-		. tests/lib.sh
-		skip "cannot create a mount namespace"
-		finish
-		exit
-	fi
-	exec env WGC_WG_TEST_INNER=1 unshare -m --propagation private bash "$0" "$@"
-fi
-
-. tests/lib.sh
+T_NAME=test_wg
+ISO_TAG=wg
+ISO_TOOLS=(ip wg wireguard-go ping pgrep)
+source tests/netns/isolate.sh
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
@@ -48,46 +28,17 @@ if [ -z "${WGCTL:-}" ]; then
 fi
 WGCTL=$(realpath "$WGCTL")
 
-RUNDIR=/var/run/wireguard
-NSA=wgc-wg-$$-1
-NSB=wgc-wg-$$-2
-DA=wgt$$a          # managed by wgc in NSA
-DB=wgt$$b          # the other end in NSB, set up with wireguard-go and wg
-DS=wgt$$s          # a device whose daemon dies
-DW=wgt$$w          # started through an implementation wrapper
-CREATED_RUNDIR=
+RUNDIR=$WG_RUNDIR
+DA=wgta            # managed by wgc in NSA
+DB=wgtb            # the other end in NSB, set up with wireguard-go and wg
+DS=wgts            # a device whose daemon dies
+DW=wgtw            # started through an implementation wrapper
 
+# Every daemon lives in NSA or NSB and in this script's PID namespace: iso_teardown kills what
+# is left in the namespaces, by pid, and the PID namespace ends with the script.
 t_teardown() {
-	local d pid ns
-	# Links first: a daemon lives in its device's namespace and keeps it (and so its TUN
-	# device) alive after `ip netns del`; deleting its link makes it exit.
-	for ns in "$NSA" "$NSB"; do
-		for d in "$DA" "$DB" "$DS" "$DW"; do
-			ip -n "$ns" link del "$d" 2>/dev/null
-		done
-	done
-	ip netns del "$NSA" 2>/dev/null
-	ip netns del "$NSB" 2>/dev/null
-	# Any daemon still there is ours by its exact command line (names carry this shell's pid).
-	sleep 0.2
-	for d in "$DA" "$DB" "$DS" "$DW"; do
-		for pid in $(pgrep -x -f "wireguard-go $d"); do
-			kill "$pid" 2>/dev/null
-		done
-	done
-	umount "$RUNDIR" 2>/dev/null
-	[ -n "$CREATED_RUNDIR" ] && rmdir "$RUNDIR" 2>/dev/null
-	return 0
+	iso_teardown
 }
-
-if [ ! -d "$RUNDIR" ]; then
-	mkdir -p "$RUNDIR" && CREATED_RUNDIR=1
-fi
-if ! mount -t tmpfs -o mode=0755 wgc-test "$RUNDIR"; then
-	fail "mount a private tmpfs on $RUNDIR"
-	finish
-	exit
-fi
 
 in_a() { ip netns exec "$NSA" "$@"; }
 in_b() { ip netns exec "$NSB" "$@"; }
@@ -102,7 +53,8 @@ check() {
 	fi
 }
 
-# A daemon that is running (not a zombie awaiting its reaper) for device $1.
+# A daemon that is running (not a zombie awaiting its reaper) for device $1. pgrep sees only this
+# script's PID namespace: the daemons it started.
 daemon_running() {
 	local pid
 	for pid in $(pgrep -x -f "wireguard-go $1"); do
@@ -179,9 +131,7 @@ PB=$(wg pubkey <"$K/b.key")
 PC=$(wg pubkey <"$K/c.key")
 PD=$(wg pubkey <"$K/d.key")
 
-ip netns add "$NSA" && ip netns add "$NSB" || { fail "create namespaces"; finish; exit; }
-in_a ip link set lo up
-in_b ip link set lo up
+ns_new a && NSA=$NS && ns_new b && NSB=$NS || { fail "create namespaces"; finish; exit; }
 in_a ip link add veth-a type veth peer name veth-b netns "$NSB"
 in_a ip addr add 192.168.241.1/24 dev veth-a
 in_b ip addr add 192.168.241.2/24 dev veth-b
@@ -273,8 +223,9 @@ EP1=$(peer_field "$DA" "$PB" endpoints)
 [ "${HS1:-0}" -gt 0 ] && pass "handshake with B" || fail "handshake with B" "latest-handshake: $HS1"
 RX1=$(peer_field "$DA" "$PB" transfer | cut -f1)
 
-# A new handshake would carry a later timestamp (seconds): let the clock move on first.
-sleep 2
+# A new handshake would carry a later timestamp (seconds): wait (bounded) until the clock has
+# moved past this one.
+wait_for 5 sh -c "[ \$(date +%s) -gt ${HS1:-0} ]"
 
 # ---- second apply: change C only; B's session must survive ----
 
@@ -312,7 +263,7 @@ check "B handshake survives unchanged device settings" "$HS1" "$(peer_field "$DA
 # ---- wg_read returns what wg(8) sees ----
 
 same=
-for attempt in 1 2 3; do
+for _ in $(seq 10); do
 	show_dump "$DA" >"$T_TMP/show1"
 	wgctl_dump "$DA" >"$T_TMP/read" 2>>"$T_TMP/err"
 	show_dump "$DA" >"$T_TMP/show2"
@@ -448,7 +399,7 @@ in_a ip link show "$DW" >/dev/null 2>&1 && fail "failed creates leave no link" |
 
 # A daemon that dies leaves a stale socket; wg_delete removes it.
 wgctl_a create "$DS" 2>"$T_TMP/err" || fail "create $DS" "$(cat "$T_TMP/err")"
-for pid in $(pgrep -x -f "wireguard-go $DS"); do kill -9 "$pid"; done
+for pid in $(pgrep -x -f "wireguard-go $DS"); do kill -9 "$pid"; done # ours: own PID namespace
 for _ in $(seq 50); do daemon_running "$DS" || break; sleep 0.1; done
 [ -S "$RUNDIR/$DS.sock" ] && pass "killed daemon leaves its socket" || fail "killed daemon leaves its socket"
 wgctl_a delete "$DS" 2>"$T_TMP/err"

@@ -130,17 +130,17 @@ static void test_full_tunnel(struct t *t)
 	CHECK(t, sup && sup->action == RULE_LOOKUP && sup->table == 254 && sup->suppress_prefixlen == 0 && !sup->invert &&
 		 !sup->has_fwmark && !sup->src.family && !sup->dst.family && sup->protocol == WGC_RTPROT,
 	      "32764 is not 'lookup main suppress_prefixlength 0 proto 87'");
-	CHECK(t, full && full->invert && full->has_fwmark && full->fwmark == 0xca6c && full->fwmask == UINT32_MAX &&
+	CHECK(t, full && full->invert && full->has_fwmark && full->fwmark == 0x1000 && full->fwmask == UINT32_MAX &&
 		 full->action == RULE_LOOKUP && full->table == 51820 && full->suppress_prefixlen == -1 &&
 		 full->protocol == WGC_RTPROT,
-	      "32765 is not 'not fwmark 0xca6c lookup 51820 proto 87'");
+	      "32765 is not 'not fwmark 0x1000 lookup 51820 proto 87'");
 	static const char *const rules[] = {
 		"rule add priority 32763 to 192.168.1.0/24 lookup main protocol 87",
 		"rule add priority 32764 lookup main suppress_prefixlength 0 protocol 87",
-		"rule add priority 32765 not fwmark 0xca6c lookup 51820 protocol 87",
+		"rule add priority 32765 not fwmark 0x1000 lookup 51820 protocol 87",
 		"rule add priority 32763 to fd00:1::/64 lookup main protocol 87",
 		"rule add priority 32764 lookup main suppress_prefixlength 0 protocol 87",
-		"rule add priority 32765 not fwmark 0xca6c lookup 51820 protocol 87",
+		"rule add priority 32765 not fwmark 0x1000 lookup 51820 protocol 87",
 		NULL,
 	};
 	expect_rules(t, "full tunnel", &s, rules);
@@ -152,7 +152,7 @@ static void test_full_tunnel(struct t *t)
 	};
 	expect_routes(t, "full tunnel", &s, routes);
 
-	CHECK(t, s.n_wgdevs == 1 && s.wgdevs[0].fwmark == 0xca6c && !strcmp(s.wgdevs[0].name, "wg0") &&
+	CHECK(t, s.n_wgdevs == 1 && s.wgdevs[0].fwmark == 0x1000 && !strcmp(s.wgdevs[0].name, "wg0") &&
 		 s.wgdevs[0].private_key_path && !strcmp(s.wgdevs[0].private_key_path, "/etc/wireguard/wg0.key"),
 	      "the device has the tunnel's fwmark and key path");
 	CHECK(t, s.n_sysctls == 1 && !strcmp(s.sysctls[0].key, "net.ipv4.conf.all.src_valid_mark") &&
@@ -170,8 +170,9 @@ static void test_full_tunnel(struct t *t)
 		 s.wgpeers[0].endpoint_port == 51820 && s.wgpeers[0].n_allowed_ips == 2,
 	      "the peer's key, endpoint and allowed-ips");
 	CHECK(t, s.nft.present && s.nft.text && strstr(s.nft.text, "chain preraw") &&
-		 strstr(s.nft.text, "meta mark 0x0000ca6c ct mark set meta mark"),
-	      "the nft table has wg-quick's anti-spoof and connmark chains");
+		 strstr(s.nft.text, "meta mark 0x00001000 ct mark set ct mark and 0xffffefff or 0x00001000") &&
+		 strstr(s.nft.text, "ct mark and 0x00001000 == 0x00001000 meta mark set meta mark and 0xffffefff or 0x00001000"),
+	      "the nft table has wg-quick's anti-spoof and connmark chains, the connmark masked to the tunnel's bits");
 	CHECK(t, s.nft.present && !strstr(s.nft.text, "ks_out"), "no kill switch was asked for");
 	state_free(&s);
 }
@@ -202,7 +203,7 @@ static void test_split(struct t *t)
 		/* destinations: routes in the destination table, one rule */
 		"rule add priority 20000 lookup 51820 protocol 87",
 		"rule add priority 20010 uidrange 1000-1999 lookup 200 protocol 87",
-		"rule add priority 20020 fwmark 0x1000000/0xff000000 lookup 200 protocol 87",
+		"rule add priority 20020 fwmark 0x1/0xff lookup 200 protocol 87",
 		"rule add priority 30000 fwmark 0x10/0xff blackhole protocol 87",
 		"rule add priority 30000 fwmark 0x10/0xff blackhole protocol 87", /* IPv6: no address, both families */
 		NULL,
@@ -220,7 +221,7 @@ static void test_split(struct t *t)
 	expect_routes(t, "split", &s, routes);
 	CHECK(t, s.n_wgdevs == 1 && s.wgdevs[0].fwmark == 0, "a split tunnel needs no fwmark");
 	CHECK(t, s.n_sysctls == 0, "a split tunnel needs no sysctl");
-	CHECK(t, s.nft.present && strstr(s.nft.text, "tcp dport 443 meta mark and 0xff000000 == 0x00000000 meta mark set meta mark and 0x00ffffff or 0x01000000"),
+	CHECK(t, s.nft.present && strstr(s.nft.text, "tcp dport 443 meta mark and 0x000000ff == 0x00000000 meta mark set meta mark and 0xffffff00 or 0x00000001"),
 	      "the port intent's mark is set by nftables, unless an earlier intent set one");
 	state_free(&s);
 }
@@ -280,10 +281,10 @@ static void test_kill_switches(struct t *t)
 		"\t\ttype filter hook output priority filter; policy accept;\n"
 		"\t\toifname \"lo\" accept\n"
 		"\t\toifname \"wg0\" accept\n"
-		"\t\tmeta mark 0x0000ca6c accept\n"
+		"\t\tmeta mark 0x00001000 accept\n"
 		"\t\tip daddr 192.168.0.0/16 accept\n"
 		"\t\toifname \"wg1\" accept\n"
-		"\t\tmeta mark 0x0000ca6d accept\n"
+		"\t\tmeta mark 0x00001001 accept\n"
 		"\t\tmeta nfproto ipv4 drop\n"
 		"\t}\n"
 		"\tchain ks_fwd {\n"

@@ -1,0 +1,260 @@
+#!/usr/bin/env bash
+# tests/netns/test_records.sh - plan files and state records that cannot be turned against the
+# host: tampered plan files are refused and change nothing, files are 0600 whatever the umask,
+# each network namespace keeps its own record, and the exit status of each failure is the
+# documented one. Assertions are on kernel state read back (ip, nft) and on files.
+#
+# Root only; runs inside tests/netns/isolate.sh (own mount and PID namespaces); every command that
+# touches network state runs in namespaces wgc-rec-PID-* made here. The policy needs no WireGuard
+# (an ip rule, routes in its table, an nft mark rule), so no wireguard-go is started.
+#
+#   tamper        a plan file made in A, then edited: `flush ruleset` or a second table in its nft
+#                 text, a route of protocol 3, a sysctl wgc never sets, a rule at the kernel's
+#                 priority 32766 (each re-fingerprinted, as anyone who can write the file can),
+#                 and a value changed without re-fingerprinting: apply exits 1, says why, prints
+#                 nothing on stdout, and A — its foreign table `inet other` above all — is
+#                 byte-identical afterwards; the untouched plan file then applies
+#   modes         under umask 000, the plan file and the applied record are 0600, the record's
+#                 directories 0700
+#   netns         A and B share one WGC_STATE_DIR: after applying in A, B (a fresh namespace) plans
+#                 plain additions, nothing "removed outside wgc"; drift in A is still found
+#   corrupt       a corrupt record: plan, apply and show exit 1 naming the file, nothing on stdout,
+#                 nothing changed
+#   unrecorded    the state directory cannot be created: apply changes the kernel, says
+#                 "applied, but could not record", exits 3
+#   collision     a foreign rule at the policy's priority: plan and apply exit 1, nothing on
+#                 stdout, the collision on stderr, nothing changed
+set -u
+SELF=$(readlink -f "$0")
+cd "$(dirname "$SELF")/../.." || exit 1
+
+T_NAME=netns-records
+ISO_TAG=rec
+ISO_TOOLS=(ip nft stat find)
+source tests/netns/isolate.sh
+
+t_teardown() {
+	iso_teardown
+}
+
+if [ -z "${PLANFP:-}" ]; then
+	PLANFP=build/asan/tests/planfp
+	if ! make -s "$PLANFP" >"$T_TMP/make.log" 2>&1; then
+		fail "build $PLANFP" "$(tail -20 "$T_TMP/make.log")"
+		finish
+		exit
+	fi
+fi
+PLANFP=$(realpath "$PLANFP")
+
+SHARED=$T_TMP/shared-state
+POLICY=$T_TMP/records.wg
+cat >"$POLICY" <<'EOF'
+table t1 100
+rule from 10.10.0.0/16 lookup t1 priority 1000
+route 10.20.0.0/16 dev lo table t1
+route 10.21.0.0/16 dev lo table t1
+match proto tcp dport 80 set mark 0x1000000/0xff000000
+EOF
+
+# wgc_shared NS ARGS...: wgc in NS, every namespace with the same state directory.
+wgc_shared() {
+	local ns=$1
+	shift
+	WGC_STATE_DIR="$SHARED" WGC_LOCK_FILE="$T_TMP/wgc.lock" ip netns exec "$ns" "$WGC" "$@"
+}
+
+# foreign_table NS: a table wgc must never touch.
+foreign_table() {
+	ip netns exec "$1" nft -f - <<-'EOF'
+		table inet other {
+			set blocked { type ipv4_addr; elements = { 192.0.2.7 } }
+			chain out {
+				type filter hook output priority 0; policy accept;
+				ip daddr @blocked drop
+			}
+		}
+	EOF
+}
+
+# ---- tamper ------------------------------------------------------------------------------------
+
+# tampered NAME EDIT REFP WHY: copies the good plan, runs the sed program EDIT (sed -z: the whole
+# file is one line, so edits can span lines) on it, re-fingerprints it when REFP is 1, applies
+# it in A and expects a refusal for the reason WHY (a regex) that changes nothing.
+tampered() {
+	local name=$1 edit=$2 refp=$3 why=$4 f=$T_TMP/tampered.plan rc
+	cp "$T_TMP/good.plan" "$f"
+	sed -z -i "$edit" "$f"
+	if cmp -s "$f" "$T_TMP/good.plan"; then
+		fail "tamper ($name): the edit changed nothing (test bug)"
+		return
+	fi
+	if [ "$refp" = 1 ] && ! "$PLANFP" "$f" 2>"$T_TMP/planfp.err"; then
+		fail "tamper ($name): planfp" "$(cat "$T_TMP/planfp.err")"
+		return
+	fi
+	ns_state "$A" >"$T_TMP/before"
+	ip netns exec "$A" nft list table inet other >"$T_TMP/other.before"
+	wgc_shared "$A" apply "$f" >"$T_TMP/out" 2>"$T_TMP/err"
+	rc=$?
+	expect_rc "tamper ($name): apply exits 1" 1 "$rc" "$T_TMP/out" "$T_TMP/err"
+	expect_grep "tamper ($name): refused as not wgc's: $why" "not a plan wgc wrote, refused: .*$why" "$T_TMP/err"
+	expect_empty "tamper ($name): nothing on stdout" "$T_TMP/out"
+	ns_state "$A" >"$T_TMP/after"
+	ip netns exec "$A" nft list table inet other >"$T_TMP/other.after"
+	expect_same "tamper ($name): table inet other is byte-identical" "$T_TMP/other.before" "$T_TMP/other.after"
+	expect_same "tamper ($name): nothing changed" "$T_TMP/before" "$T_TMP/after"
+}
+
+test_tamper() {
+	local rc
+	(umask 000 && wgc_shared "$A" plan -o "$T_TMP/good.plan" "$POLICY") >"$T_TMP/out" 2>"$T_TMP/err"
+	rc=$?
+	expect_rc "tamper: plan -o exits 0" 0 "$rc" "$T_TMP/out" "$T_TMP/err" || return 0
+	expect_text "modes: the plan file is 0600 under umask 000" "600" stat -c %a "$T_TMP/good.plan"
+
+	tampered "flush ruleset in the nft text" 's/"chains": "/"chains": "flush ruleset\\n/' 1 \
+		'nftables: line 1: only chains of table inet wgc'
+	tampered "a second table in the nft text" \
+		's/"chains": "/"chains": "}\\ntable inet other {\\n\\tchain evil {\\n\\t\\ttype filter hook output priority 0; policy drop;\\n\\t}\\n}\\ntable inet wgc {\\n/' 1 \
+		'nftables: line 1: '
+	tampered "flush ruleset after a rule" 's/0x01000000\\n/0x01000000; flush ruleset\\n/' 1 \
+		'nftables: line 3: something after'
+	tampered "a route of protocol 3" 's/"dev": "lo",\n\( *\)"protocol": 87/"dev": "lo",\n\1"protocol": 3/' 1 \
+		'route 10.20.0.0/16 table 100: protocol 3'
+	tampered "a sysctl wgc never sets" \
+		's/"sysctls": \[\]/"sysctls": [{"key": "net.ipv4.ip_forward", "value": "1"}]/' 1 \
+		'wgc sets no sysctl net.ipv4.ip_forward'
+	tampered "a rule at priority 32766" 's/"priority": 1000/"priority": 32766/' 1 \
+		"priority 32766 belongs to the kernel's default rules"
+	tampered "a route changed, not re-fingerprinted" 's|10.21.0.0/16|10.31.0.0/16|' 0 \
+		'does not match its fingerprint'
+	tampered "the observed fingerprint changed, not re-fingerprinted" \
+		's/"observed_fingerprint": "./"observed_fingerprint": "x/' 0 'does not match its fingerprint'
+	tampered "a member wgc never writes, re-fingerprinted" 's/"version": 1,/"version": 1, "extra": true,/' 1 \
+		'not in the form wgc writes'
+
+
+	# The plan wgc wrote applies, and does what it planned.
+	wgc_shared "$A" apply "$T_TMP/good.plan" >"$T_TMP/out" 2>"$T_TMP/err"
+	rc=$?
+	expect_rc "tamper: the untouched plan file applies" 0 "$rc" "$T_TMP/out" "$T_TMP/err"
+	expect_grep "tamper: the planned rule is in the kernel" '^1000:.*10\.10\.0\.0/16 lookup 100 proto 87' <(ip -n "$A" rule)
+	expect_text "tamper: the planned routes are in the kernel" "10.20.0.0/16 dev lo proto 87 scope link
+10.21.0.0/16 dev lo proto 87 scope link" sh -c "ip -n $A route show table 100 | sed 's/ *$//'"
+}
+
+# ---- modes and one record per namespace --------------------------------------------------------
+
+test_netns() {
+	local rc rec
+	rec=$(find "$SHARED" -name applied.json)
+	if [ "$(echo "$rec" | grep -c .)" -ne 1 ]; then
+		fail "netns: one record after one apply" "$rec"
+		return
+	fi
+	RECORD_A=$rec
+	expect_text "modes: the applied record is 0600 under umask 000" "600" stat -c %a "$RECORD_A"
+	expect_text "modes: the record's directories are 0700" "" sh -c \
+		"d=\$(dirname '$RECORD_A'); while [ \"\$d\" != '$SHARED' ]; do [ \"\$(stat -c %a \"\$d\")\" = 700 ] || echo \"\$d\"; d=\$(dirname \"\$d\"); done"
+
+	ns_new b || return 0
+	B=$NS
+	wgc_shared "$B" plan --detailed-exitcode "$POLICY" >"$T_TMP/out" 2>"$T_TMP/err"
+	rc=$?
+	expect_rc "netns: a fresh namespace plans changes (exit 2)" 2 "$rc" "$T_TMP/out" "$T_TMP/err"
+	expect_grep "netns: the fresh namespace plans the rule as an addition" '^  \+ rule +1000:' "$T_TMP/out"
+	expect_text "netns: nothing is 'outside wgc' in the fresh namespace" "" grep 'outside wgc' "$T_TMP/out"
+	(umask 000 && wgc_shared "$B" apply "$POLICY") >"$T_TMP/out" 2>"$T_TMP/err"
+	rc=$?
+	expect_rc "netns: apply in the second namespace exits 0" 0 "$rc" "$T_TMP/out" "$T_TMP/err"
+	expect_text "netns: two namespaces, two records" "2" sh -c "find '$SHARED' -name applied.json | wc -l"
+	wgc_shared "$A" plan --detailed-exitcode "$POLICY" >"$T_TMP/out" 2>"$T_TMP/err"
+	rc=$?
+	expect_rc "netns: the first namespace is still converged" 0 "$rc" "$T_TMP/out" "$T_TMP/err"
+	# Drift in A is still told from edits: A's record is A's.
+	ip -n "$A" route del 10.21.0.0/16 table 100
+	wgc_shared "$A" plan "$POLICY" >"$T_TMP/out" 2>"$T_TMP/err"
+	expect_grep "netns: a route deleted by hand in A is 'removed outside wgc'" \
+		'^  \+ route .*10\.21\.0\.0/16.*# removed outside wgc' "$T_TMP/out"
+	wgc_shared "$B" plan --detailed-exitcode "$POLICY" >"$T_TMP/out" 2>"$T_TMP/err"
+	rc=$?
+	expect_rc "netns: B is not touched by A's drift" 0 "$rc" "$T_TMP/out" "$T_TMP/err"
+}
+
+# ---- exit statuses -----------------------------------------------------------------------------
+
+test_corrupt() {
+	local rc cmd
+	cp "$RECORD_A" "$T_TMP/record.good"
+	printf '{"wgc_record": 1, "desired": {"version": 1, "rules": [{"prio' >"$RECORD_A"
+	ns_state "$A" >"$T_TMP/before"
+	for cmd in plan apply show; do
+		if [ "$cmd" = show ]; then
+			wgc_shared "$A" show >"$T_TMP/out" 2>"$T_TMP/err"
+		else
+			wgc_shared "$A" "$cmd" "$POLICY" >"$T_TMP/out" 2>"$T_TMP/err"
+		fi
+		rc=$?
+		expect_rc "corrupt: $cmd exits 1" 1 "$rc" "$T_TMP/out" "$T_TMP/err"
+		expect_grep "corrupt: $cmd names the record" "^wgc: $RECORD_A: corrupt record" "$T_TMP/err"
+		expect_empty "corrupt: $cmd prints nothing on stdout" "$T_TMP/out"
+	done
+	ns_state "$A" >"$T_TMP/after"
+	expect_same "corrupt: nothing changed" "$T_TMP/before" "$T_TMP/after"
+	# Removing it goes on without drift detection; the apply records again.
+	rm -f "$RECORD_A"
+	wgc_shared "$A" apply "$POLICY" >"$T_TMP/out" 2>"$T_TMP/err"
+	rc=$?
+	expect_rc "corrupt: with the record removed, apply exits 0" 0 "$rc" "$T_TMP/out" "$T_TMP/err"
+	if [ -s "$RECORD_A" ]; then pass "corrupt: the apply wrote a new record"; else fail "corrupt: no new record"; fi
+}
+
+test_unrecorded() {
+	local rc
+	ns_new c || return 0
+	local C=$NS
+	: >"$T_TMP/not-a-dir"
+	WGC_STATE_DIR="$T_TMP/not-a-dir/state" WGC_LOCK_FILE="$T_TMP/wgc.lock" ip netns exec "$C" "$WGC" apply "$POLICY" \
+		>"$T_TMP/out" 2>"$T_TMP/err"
+	rc=$?
+	expect_rc "unrecorded: apply exits 3" 3 "$rc" "$T_TMP/out" "$T_TMP/err"
+	expect_grep "unrecorded: says it applied but could not record" '^wgc: applied, but could not record' "$T_TMP/err"
+	expect_grep "unrecorded: the apply completed" '^Apply complete: 4 added' "$T_TMP/out"
+	expect_grep "unrecorded: the rule is in the kernel" '^1000:.*lookup 100 proto 87' <(ip -n "$C" rule)
+	ns_del "$C"
+}
+
+test_collision() {
+	local rc cmd
+	ns_new d || return 0
+	local D=$NS
+	ip -n "$D" rule add from 10.99.0.0/16 lookup main priority 1000
+	foreign_table "$D"
+	ns_state "$D" >"$T_TMP/before"
+	for cmd in plan apply; do
+		wgc_shared "$D" "$cmd" "$POLICY" >"$T_TMP/out" 2>"$T_TMP/err"
+		rc=$?
+		expect_rc "collision: $cmd exits 1" 1 "$rc" "$T_TMP/out" "$T_TMP/err"
+		expect_empty "collision: $cmd prints nothing on stdout" "$T_TMP/out"
+		expect_grep "collision: $cmd names the foreign rule on stderr" '^error: ip rule priority 1000 .*foreign rule' "$T_TMP/err"
+	done
+	ns_state "$D" >"$T_TMP/after"
+	expect_same "collision: nothing changed" "$T_TMP/before" "$T_TMP/after"
+	ns_del "$D"
+}
+
+ns_new a || { finish; exit; }
+A=$NS
+if ! foreign_table "$A"; then
+	fail "table inet other in $A"
+	finish
+	exit
+fi
+test_tamper
+test_netns
+test_corrupt
+test_unrecorded
+test_collision
+finish
