@@ -6,8 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "compiler/ast.h"
-#include "compiler/diag.h"
+#include "compiler/compile.h"
 #include "compiler/emit.h"
 #include "compiler/fmt.h"
 #include "compiler/policy.h"
@@ -17,61 +16,107 @@
 #define WGC_VERSION "0.1"
 #endif
 
-static const char usage[] =
-	"usage: wgc <command> [options] FILE\n"
-	"\n"
-	"commands:\n"
-	"  check FILE                       parse and check a policy; print every error\n"
-	"  compile [--format ip|nft|json] [-4|-6] FILE\n"
-	"                                   print the desired state: ip: `ip -batch` input (IPv4, or\n"
-	"                                   IPv6 with -6 for `ip -6 -batch`), nft: `nft -f` input,\n"
-	"                                   json: the whole state (default)\n"
-	"  fmt [--check] FILE               print FILE in canonical form (--check: exit 1 if it is not)\n"
-	"  plan [--json] [--detailed-exitcode] [-o PLANFILE] [--state SNAPSHOT.json] FILE\n"
-	"                                   compare the policy with the kernel (or a snapshot) and print\n"
-	"                                   what apply would do: + add, - remove, ~ change\n"
-	"  apply [--dry-run] [--json] [--allow-insecure-keys] FILE|PLANFILE\n"
-	"                                   make the kernel match the policy, all or nothing; a PLANFILE\n"
-	"                                   is applied only if the kernel has not changed since; a key\n"
-	"                                   file group or others may read is refused unless\n"
-	"                                   --allow-insecure-keys (plan warns)\n"
-	"  destroy [--dry-run] [--json]     remove everything wgc owns\n"
-	"  show [--json]                    what wgc manages now (peers with handshakes; keys hidden)\n"
-	"  help                             this text\n"
-	"  version                          print the version\n"
-	"\n"
-	"exit status: 0 success; 1 an error, nothing changed, the reason on stderr (stdout is empty,\n"
-	"but for a plan already printed when an apply failed and was rolled back); 2 usage;\n"
-	"3 (apply) the kernel was changed, but the record of it could not be written;\n"
-	"plan --detailed-exitcode: 0 no changes, 2 changes, 1 error.\n"
-	"Collisions with objects wgc does not own, a tampered plan file and a corrupt record\n"
-	"(WGC_STATE_DIR, default /var/lib/wgc) are errors: exit 1.\n";
+static int cmd_check(int argc, char **argv);
+static int cmd_compile(int argc, char **argv);
+static int cmd_fmt(int argc, char **argv);
+static int cmd_help(int argc, char **argv);
+static int cmd_version(int argc, char **argv);
 
-/* Front half of every command: parse, check, report. Returns 0 if the policy is usable. */
-static int load(struct diags *d, const char *path, struct file_ast *ast, struct policy *p)
+/* Every command: its name, its handler (its own argc/argv: argv[0] is the command name, the exit
+ * status returned) and its lines of `wgc --help` (NULL: an alias, not listed). `wgc CMD --help`
+ * prints the command's own lines. */
+static const struct command {
+	const char *name;
+	int (*handler)(int argc, char **argv);
+	const char *usage;
+} commands[] = {
+	{ "check", cmd_check,
+	  "  check FILE                       parse and check a policy; print every error\n" },
+	{ "compile", cmd_compile,
+	  "  compile [--format ip|nft|json] [-4|-6] FILE\n"
+	  "                                   print the desired state: ip: `ip -batch` input (IPv4, or\n"
+	  "                                   IPv6 with -6 for `ip -6 -batch`), nft: `nft -f` input,\n"
+	  "                                   json: the whole state (default)\n" },
+	{ "fmt", cmd_fmt,
+	  "  fmt [--check] FILE               print FILE in canonical form (--check: exit 1 if it is not)\n" },
+	{ "plan", cmd_plan,
+	  "  plan [--json] [--detailed-exitcode] [-o PLANFILE] [--state SNAPSHOT.json] FILE\n"
+	  "                                   compare the policy with the kernel (or a snapshot) and print\n"
+	  "                                   what apply would do: + add, - remove, ~ change\n" },
+	{ "apply", cmd_apply,
+	  "  apply [--dry-run] [--json] [--allow-insecure-keys] FILE|PLANFILE\n"
+	  "                                   make the kernel match the policy, all or nothing; a PLANFILE\n"
+	  "                                   is applied only if the kernel has not changed since; a key\n"
+	  "                                   file group or others may read is refused unless\n"
+	  "                                   --allow-insecure-keys (plan warns)\n" },
+	{ "destroy", cmd_destroy,
+	  "  destroy [--dry-run] [--json]     remove everything wgc owns\n" },
+	{ "show", cmd_show,
+	  "  show [--json]                    what wgc manages now (peers with handshakes; keys hidden)\n" },
+	{ "help", cmd_help,
+	  "  help                             this text\n" },
+	{ "--help", cmd_help, NULL },
+	{ "-h", cmd_help, NULL },
+	{ "version", cmd_version,
+	  "  version                          print the version\n" },
+	{ "--version", cmd_version, NULL },
+};
+
+static void print_usage(FILE *out)
 {
-	int rc = parse_file(d, path, ast);
-	/* Syntax errors (every one of them) stop here: checking the statements that did parse gives
-	 * follow-on errors about what the broken ones would have declared. */
-	if (rc == 0 && d->n_errors == 0 && p)
-		rc = policy_check(d, ast, p);
-	diags_print(d, stderr, isatty(STDERR_FILENO));
-	return rc || d->n_errors ? -1 : 0;
+	fputs("usage: wgc <command> [options] FILE\n"
+	      "\n"
+	      "commands:\n", out);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (commands[i].usage)
+			fputs(commands[i].usage, out);
+	fputs("\n"
+	      "exit status: 0 success; 1 an error, nothing changed, the reason on stderr (stdout is empty,\n"
+	      "but for a plan already printed when an apply failed and was rolled back); 2 usage;\n"
+	      "3 (apply) the kernel was changed, but the record of it could not be written;\n"
+	      "plan --detailed-exitcode: 0 no changes, 2 changes, 1 error.\n"
+	      "Collisions with objects wgc does not own, a tampered plan file and a corrupt record\n"
+	      "(WGC_STATE_DIR, default /var/lib/wgc) are errors: exit 1.\n", out);
+}
+
+static int usage_error(void)
+{
+	print_usage(stderr);
+	return 2;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	print_usage(stdout);
+	return 0;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	printf("wgc %s\n", WGC_VERSION);
+	return 0;
+}
+
+/* Front half of check, compile and fmt: runs c up to `upto` and prints its diagnostics. Returns 0
+ * if the policy is usable. */
+static int load(struct wgc_compile *c, const char *path, enum wgc_stage upto, struct state *out)
+{
+	int rc = wgc_compile(c, path, upto, out);
+	diags_print(&c->d, stderr, isatty(STDERR_FILENO));
+	if (rc == -ENOMEM && !c->d.n_errors)
+		fprintf(stderr, "wgc: out of memory\n");
+	return rc ? -1 : 0;
 }
 
 static int cmd_check(int argc, char **argv)
 {
-	if (argc != 2) {
-		fputs(usage, stderr);
-		return 2;
-	}
-	struct diags d = { 0 };
-	struct file_ast ast = { 0 };
-	struct policy p = { 0 };
-	int rc = load(&d, argv[1], &ast, &p) ? 1 : 0;
-	policy_free(&p);
-	file_ast_free(&ast);
-	diags_free(&d);
+	if (argc != 2)
+		return usage_error();
+	struct wgc_compile c = { 0 };
+	int rc = load(&c, argv[1], WGC_CHECKED, NULL) ? 1 : 0;
+	wgc_compile_free(&c);
 	return rc;
 }
 
@@ -93,21 +138,13 @@ static int cmd_compile(int argc, char **argv)
 		else
 			path = NULL, i = argc; /* usage error */
 	}
-	if (!path || (strcmp(format, "ip") && strcmp(format, "nft") && strcmp(format, "json"))) {
-		fputs(usage, stderr);
-		return 2;
-	}
-	struct diags d = { 0 };
-	struct file_ast ast = { 0 };
-	struct policy p = { 0 };
+	if (!path || (strcmp(format, "ip") && strcmp(format, "nft") && strcmp(format, "json")))
+		return usage_error();
+	struct wgc_compile c = { 0 };
 	struct state s = { 0 };
 	int rc = 1;
-	if (load(&d, path, &ast, &p))
+	if (load(&c, path, WGC_LOWERED, &s))
 		goto out;
-	if (policy_lower(&p, &s)) {
-		fprintf(stderr, "wgc: out of memory\n");
-		goto out;
-	}
 	if (!strcmp(format, "ip"))
 		rc = emit_ip(stdout, &s, family);
 	else if (!strcmp(format, "nft"))
@@ -117,9 +154,7 @@ static int cmd_compile(int argc, char **argv)
 	rc = rc || fflush(stdout) ? 1 : 0;
 out:
 	state_free(&s);
-	policy_free(&p);
-	file_ast_free(&ast);
-	diags_free(&d);
+	wgc_compile_free(&c);
 	return rc;
 }
 
@@ -132,29 +167,24 @@ static int cmd_fmt(int argc, char **argv)
 			check = true;
 		else if (!path && argv[i][0] != '-')
 			path = argv[i];
-		else {
-			fputs(usage, stderr);
-			return 2;
-		}
+		else
+			return usage_error();
 	}
-	if (!path) {
-		fputs(usage, stderr);
-		return 2;
-	}
-	struct diags d = { 0 };
-	struct file_ast ast = { 0 };
+	if (!path)
+		return usage_error();
+	struct wgc_compile c = { 0 };
 	int rc = 1;
 	char *out = NULL;
 	size_t len = 0;
-	if (load(&d, path, &ast, NULL))
+	if (load(&c, path, WGC_PARSED, NULL))
 		goto done;
 	FILE *m = open_memstream(&out, &len);
-	if (!m || fmt_file(m, &d, &ast) || fclose(m)) {
+	if (!m || fmt_file(m, &c.d, &c.ast) || fclose(m)) {
 		fprintf(stderr, "wgc: fmt: %s\n", strerror(errno));
 		goto done;
 	}
 	if (check) {
-		const struct source *src = d.sources[0];
+		const struct source *src = c.d.sources[0];
 		rc = src->len == len && !memcmp(src->text, out, len) ? 0 : 1;
 		if (rc)
 			fprintf(stderr, "%s: not in canonical form (run `wgc fmt %s`)\n", path, path);
@@ -163,40 +193,33 @@ static int cmd_fmt(int argc, char **argv)
 	}
 done:
 	free(out);
-	file_ast_free(&ast);
-	diags_free(&d);
+	wgc_compile_free(&c);
 	return rc;
+}
+
+static bool wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help"))
+			return true;
+	return false;
 }
 
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
-		fputs(usage, stderr);
-		return 2;
-	}
+	if (argc < 2)
+		return usage_error();
 	const char *cmd = argv[1];
-	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
-		fputs(usage, stdout);
-		return 0;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		const struct command *c = &commands[i];
+		if (strcmp(cmd, c->name))
+			continue;
+		if (c->usage && wants_help(argc - 1, argv + 1)) {
+			printf("usage: wgc %s", c->usage + 2);
+			return 0;
+		}
+		return c->handler(argc - 1, argv + 1);
 	}
-	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
-		printf("wgc %s\n", WGC_VERSION);
-		return 0;
-	}
-	if (!strcmp(cmd, "check"))
-		return cmd_check(argc - 1, argv + 1);
-	if (!strcmp(cmd, "compile"))
-		return cmd_compile(argc - 1, argv + 1);
-	if (!strcmp(cmd, "fmt"))
-		return cmd_fmt(argc - 1, argv + 1);
-	if (!strcmp(cmd, "plan"))
-		return cmd_plan(argc - 1, argv + 1);
-	if (!strcmp(cmd, "apply"))
-		return cmd_apply(argc - 1, argv + 1);
-	if (!strcmp(cmd, "destroy"))
-		return cmd_destroy(argc - 1, argv + 1);
-	if (!strcmp(cmd, "show"))
-		return cmd_show(argc - 1, argv + 1);
-	fprintf(stderr, "wgc: unknown command '%s'\n\n%s", cmd, usage);
-	return 2;
+	fprintf(stderr, "wgc: unknown command '%s'\n\n", cmd);
+	return usage_error();
 }

@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "compiler/ast.h"
+#include "compiler/compile.h"
 #include "compiler/base64.h"
 #include "compiler/diag.h"
 #include "compiler/policy.h"
@@ -75,22 +75,12 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o, bo
 /* Compiles a policy file; diagnostics go to stderr. */
 static int compile_policy(const char *path, struct state *out)
 {
-	struct diags d = { 0 };
-	struct file_ast ast = { 0 };
-	struct policy p = { 0 };
-	int rc = parse_file(&d, path, &ast);
-	if (!rc && !d.n_errors)
-		rc = policy_check(&d, &ast, &p);
-	diags_print(&d, stderr, isatty(STDERR_FILENO));
-	if (!rc && !d.n_errors && policy_lower(&p, out)) {
+	struct wgc_compile c = { 0 };
+	int rc = wgc_compile(&c, path, WGC_LOWERED, out);
+	diags_print(&c.d, stderr, isatty(STDERR_FILENO));
+	if (rc == -ENOMEM && !c.d.n_errors)
 		fprintf(stderr, "wgc: out of memory\n");
-		rc = -ENOMEM;
-	}
-	if (d.n_errors && !rc)
-		rc = -EINVAL;
-	policy_free(&p);
-	file_ast_free(&ast);
-	diags_free(&d);
+	wgc_compile_free(&c);
 	return rc;
 }
 

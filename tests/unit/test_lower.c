@@ -7,8 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "ast.h"
 #include "base64.h"
+#include "compile.h"
 #include "emit.h"
 #include "policy.h"
 #include "state.h"
@@ -29,21 +29,11 @@ static int compile(struct t *t, const char *text, struct state *s, bool want_err
 		return -1;
 	}
 	close(fd);
-	struct diags d = { 0 };
-	struct file_ast ast = { 0 };
-	struct policy p = { 0 };
-	int rc = parse_file(&d, path, &ast);
-	if (rc == 0 && d.n_errors == 0)
-		rc = policy_check(&d, &ast, &p);
-	if (rc == 0 && d.n_errors == 0)
-		rc = policy_lower(&p, s);
-	else
-		rc = -1;
+	struct wgc_compile c = { 0 };
+	int rc = wgc_compile(&c, path, WGC_LOWERED, s) ? -1 : 0;
 	if ((rc != 0) != want_errors)
-		diags_print(&d, stdout, false);
-	policy_free(&p);
-	file_ast_free(&ast);
-	diags_free(&d);
+		diags_print(&c.d, stdout, false);
+	wgc_compile_free(&c);
 	unlink(path);
 	return rc;
 }

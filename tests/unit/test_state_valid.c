@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ast.h"
+#include "compile.h"
 #include "plan_file.h"
 #include "policy.h"
 #include "state.h"
@@ -37,18 +37,11 @@ static int compile_text(const char *text, struct state *s)
 		return -1;
 	ssize_t n = write(fd, text, strlen(text));
 	close(fd);
-	struct diags d = { 0 };
-	struct file_ast ast = { 0 };
-	struct policy p = { 0 };
-	int rc = n == (ssize_t)strlen(text) ? parse_file(&d, path, &ast) : -1;
-	if (!rc && !d.n_errors)
-		rc = policy_check(&d, &ast, &p);
-	rc = !rc && !d.n_errors ? policy_lower(&p, s) : -1;
+	struct wgc_compile c = { 0 };
+	int rc = n == (ssize_t)strlen(text) && !wgc_compile(&c, path, WGC_LOWERED, s) ? 0 : -1;
 	if (rc)
-		diags_print(&d, stdout, false);
-	policy_free(&p);
-	file_ast_free(&ast);
-	diags_free(&d);
+		diags_print(&c.d, stdout, false);
+	wgc_compile_free(&c);
 	unlink(path);
 	return rc;
 }

@@ -1,0 +1,45 @@
+/* compile.c - the compiler's one entry point (compile.h). */
+#include <errno.h>
+
+#include "compile.h"
+
+/* The stages after parsing. Syntax errors (every one of them) stop before checking: checking the
+ * statements that did parse gives follow-on errors about what the broken ones would have declared. */
+static int run(struct wgc_compile *c, int rc, enum wgc_stage upto, struct state *out)
+{
+	if (rc || c->d.n_errors)
+		goto out;
+	c->done = WGC_PARSED;
+	if (upto < WGC_CHECKED)
+		goto out;
+	rc = policy_check(&c->d, &c->ast, &c->p);
+	if (rc || c->d.n_errors)
+		goto out;
+	c->done = WGC_CHECKED;
+	if (upto < WGC_LOWERED)
+		goto out;
+	rc = policy_lower(&c->p, out);
+	if (!rc)
+		c->done = WGC_LOWERED;
+out:
+	return rc ? rc : c->d.n_errors ? -EINVAL : 0;
+}
+
+int wgc_compile(struct wgc_compile *c, const char *path, enum wgc_stage upto, struct state *out)
+{
+	return run(c, parse_file(&c->d, path, &c->ast), upto, out);
+}
+
+int wgc_compile_text(struct wgc_compile *c, const char *path, const char *text, size_t len,
+		     enum wgc_stage upto, struct state *out)
+{
+	struct source *src = diags_add_text(&c->d, path, text, len);
+	return run(c, src ? parse_source(&c->d, src, &c->ast, 0) : -ENOMEM, upto, out);
+}
+
+void wgc_compile_free(struct wgc_compile *c)
+{
+	policy_free(&c->p);
+	file_ast_free(&c->ast);
+	diags_free(&c->d);
+}
