@@ -1,5 +1,6 @@
 /* ast.c - construction and release of syntax tree nodes. */
 #include "ast.h"
+#include "xalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -61,33 +62,16 @@ void file_ast_free(struct file_ast *f)
 	memset(f, 0, sizeof(*f));
 }
 
-void *ast_grow(void *arr, size_t n, size_t elem)
-{
-	if (n & (n - 1))
-		return arr; /* not a power of two: there is room */
-	return realloc(arr, (n ? 2 * n : 1) * elem);
-}
-
 struct option *stmt_add_opt(struct stmt *s, enum opt_key key, struct loc loc, struct value val)
 {
-	struct option *n = ast_grow(s->opts, s->n_opts, sizeof(*n));
-	if (!n) {
-		value_free(&val);
-		return NULL;
-	}
-	s->opts = n;
+	s->opts = xgrow(s->opts, s->n_opts, sizeof(*s->opts));
 	s->opts[s->n_opts] = (struct option){ .key = key, .loc = loc, .val = val };
 	return &s->opts[s->n_opts++];
 }
 
 struct stmt *stmt_add_child(struct stmt *s, struct stmt *child)
 {
-	struct stmt *n = ast_grow(s->children, s->n_children, sizeof(*n));
-	if (!n) {
-		stmt_free(child);
-		return NULL;
-	}
-	s->children = n;
+	s->children = xgrow(s->children, s->n_children, sizeof(*s->children));
 	s->children[s->n_children] = *child;
 	memset(child, 0, sizeof(*child));
 	return &s->children[s->n_children++];
@@ -95,12 +79,7 @@ struct stmt *stmt_add_child(struct stmt *s, struct stmt *child)
 
 void value_list_append(struct value *list, struct value item)
 {
-	struct value *n = ast_grow(list->items, list->n_items, sizeof(*n));
-	if (!n) {
-		value_free(&item);
-		return;
-	}
-	list->items = n;
+	list->items = xgrow(list->items, list->n_items, sizeof(*list->items));
 	list->items[list->n_items++] = item;
 }
 

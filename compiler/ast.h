@@ -118,12 +118,8 @@ void file_ast_free(struct file_ast *f);
 void stmt_free(struct stmt *s);
 void value_free(struct value *v);
 
-/* Room for element n of an array of elem-size elements that holds n: grows it by doubling, at
- * each power of two (so appending n elements costs O(n)). Returns the array, or NULL (the array
- * unchanged) if out of memory. */
-void *ast_grow(void *arr, size_t n, size_t elem);
-
-/* Helpers for the parser actions (ast.c). All take ownership of what they are given. */
+/* Helpers for the parser actions (ast.c). All take ownership of what they are given; out of
+ * memory aborts (xalloc.h). */
 struct option *stmt_add_opt(struct stmt *s, enum opt_key key, struct loc loc, struct value val);
 struct stmt *stmt_add_child(struct stmt *s, struct stmt *child);   /* moves *child */
 void value_list_append(struct value *list, struct value item);     /* moves item */

@@ -16,6 +16,7 @@
 
 #include "base64.h"
 #include "bounds.h"
+#include "xalloc.h"
 
 struct decl {
 	const char *name;
@@ -46,20 +47,7 @@ struct ctx {
 };
 
 /* Appends to an array of n elements: it grows by doubling, at each power of two. */
-#define GROW(arr, n) ((arr) = grow_or_die((arr), (n), sizeof(*(arr))), &(arr)[(n)++])
-
-static void *realloc_or_die(void *p, size_t size)
-{
-	void *n = realloc(p, size);
-	if (!n)
-		abort();
-	return n;
-}
-
-static void *grow_or_die(void *p, size_t n, size_t size)
-{
-	return n & (n - 1) ? p : realloc_or_die(p, (n ? 2 * n : 1) * size);
-}
+#define GROW(arr, n) ((arr) = xgrow((arr), (n), sizeof(*(arr))), &(arr)[(n)++])
 
 static int cmp_decl_name(const void *pa, const void *pb, void *arg)
 {
@@ -99,10 +87,8 @@ static void index_decls(struct ctx *c, struct decls *ds, const char *what, size_
 		diag_error(c->d, ds->v[max].stmt->name_loc, "too many %ss: at most %zu in a policy", what, max);
 		ds->n = max;
 	}
-	size_t *idx = calloc(ds->n + 1, sizeof(*idx));
-	bool *dup = calloc(ds->n + 1, sizeof(*dup));
-	if (!idx || !dup)
-		abort();
+	size_t *idx = xcalloc(ds->n + 1, sizeof(*idx));
+	bool *dup = xcalloc(ds->n + 1, sizeof(*dup));
 	for (size_t i = 0; i < ds->n; i++)
 		idx[i] = i;
 	qsort_r(idx, ds->n, sizeof(*idx), cmp_decl_name, ds->v);
@@ -138,7 +124,7 @@ static long decl_index(const struct decls *ds, const char *name)
 /* Records s as the statement of element n of one of the policy's arrays (ctx.rule_stmts ...). */
 static void set_stmt(const struct stmt ***arr, size_t n, const struct stmt *s)
 {
-	*arr = grow_or_die(*arr, n, sizeof(**arr));
+	*arr = xgrow(*arr, n, sizeof(**arr));
 	(*arr)[n] = s;
 }
 
@@ -289,9 +275,7 @@ static void var_walk(struct ctx *c, const struct value *v, struct decl **path, s
 
 static void var_cycles(struct ctx *c)
 {
-	struct decl **path = calloc(WGC_MAX_VAR_DEPTH + 2, sizeof(*path));
-	if (!path)
-		abort();
+	struct decl **path = xcalloc(WGC_MAX_VAR_DEPTH + 2, sizeof(*path));
 	for (size_t i = 0; i < c->vars.n; i++) {
 		struct value use = { .kind = VAL_VAR, .str = (char *)c->vars.v[i].name, .loc = c->vars.v[i].stmt->name_loc };
 		var_walk(c, &use, path, 0);
@@ -1629,10 +1613,8 @@ static void check_priorities(struct ctx *c)
 			full = &p->intents[i];
 		n_split += p->intents[i].kind == INTENT_SPLIT;
 	}
-	struct prio_ref *rules = malloc((p->n_rules + 1) * sizeof(*rules));
-	struct prio_ref *splits = malloc((n_split + 1) * sizeof(*splits));
-	if (!rules || !splits)
-		abort();
+	struct prio_ref *rules = xmalloc((p->n_rules + 1) * sizeof(*rules));
+	struct prio_ref *splits = xmalloc((n_split + 1) * sizeof(*splits));
 	for (size_t i = 0; i < p->n_rules; i++)
 		rules[i] = (struct prio_ref){ p->rules[i].priority, i };
 	for (size_t i = 0, k = 0; i < p->n_intents; i++)
@@ -1793,9 +1775,7 @@ static int cmp_route_key(const void *pa, const void *pb, void *arg)
 static void check_route_dups(struct ctx *c)
 {
 	const struct policy *p = c->p;
-	size_t *idx = malloc((p->n_routes + 1) * sizeof(*idx));
-	if (!idx)
-		abort();
+	size_t *idx = xmalloc((p->n_routes + 1) * sizeof(*idx));
 	for (size_t i = 0; i < p->n_routes; i++)
 		idx[i] = i;
 	qsort_r(idx, p->n_routes, sizeof(*idx), cmp_route_key, p->routes);
@@ -1833,9 +1813,7 @@ static void check_dest_dups(struct ctx *c)
 	for (size_t i = 0; i < p->n_intents; i++)
 		if (p->intents[i].by_dest)
 			n += p->intents[i].sel.to.n;
-	struct dest_ref *v = malloc((n + 1) * sizeof(*v));
-	if (!v)
-		abort();
+	struct dest_ref *v = xmalloc((n + 1) * sizeof(*v));
 	n = 0;
 	for (size_t i = 0; i < p->n_intents; i++)
 		for (size_t k = 0; p->intents[i].by_dest && k < p->intents[i].sel.to.n; k++)

@@ -12,8 +12,8 @@ static int run(struct wgc_compile *c, int rc, enum wgc_stage upto, struct state 
 	c->done = WGC_PARSED;
 	if (upto < WGC_CHECKED)
 		goto out;
-	rc = policy_check(&c->d, &c->ast, &c->p);
-	if (rc || c->d.n_errors)
+	/* policy_check returns -1 exactly when it reported an error: that is -EINVAL below. */
+	if (policy_check(&c->d, &c->ast, &c->p) || c->d.n_errors)
 		goto out;
 	c->done = WGC_CHECKED;
 	if (upto < WGC_LOWERED)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "bounds.h"
+#include "xalloc.h"
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -41,16 +42,9 @@
 /* Registers text (taken over, NUL terminated, len bytes before the NUL) as a source of d. */
 static struct source *add_source(struct diags *d, const char *path, char *text, size_t len)
 {
-	struct source *s = calloc(1, sizeof(*s));
-	struct source **ns = s ? realloc(d->sources, (d->n_sources + 1) * sizeof(*ns)) : NULL;
-	if (ns)
-		d->sources = ns;
-	if (!ns || !(s->path = strdup(path))) {
-		free(s);
-		free(text);
-		errno = ENOMEM;
-		return NULL;
-	}
+	struct source *s = xcalloc(1, sizeof(*s));
+	d->sources = xrealloc(d->sources, (d->n_sources + 1) * sizeof(*d->sources));
+	s->path = xstrdup(path);
 	s->text = text;
 	s->len = len;
 	s->index = (int)d->n_sources;
@@ -69,15 +63,12 @@ static bool under(const char *path, const char *dir)
 static char *read_bounded(int fd, size_t max, size_t *len)
 {
 	size_t cap = 65536, n = 0;
-	char *buf = malloc(cap + 1);
-	while (buf) {
+	char *buf = xmalloc(cap + 1);
+	for (;;) {
 		if (n == cap) {
 			if (cap > max)
 				break;
-			char *nb = realloc(buf, cap * 2 + 1);
-			if (!nb)
-				break;
-			buf = nb;
+			buf = xrealloc(buf, cap * 2 + 1);
 			cap *= 2;
 		}
 		ssize_t r = read(fd, buf + n, cap - n);
@@ -96,7 +87,7 @@ static char *read_bounded(int fd, size_t max, size_t *len)
 			break;
 		}
 	}
-	int err = buf ? errno : ENOMEM;
+	int err = errno;
 	free(buf);
 	errno = err;
 	return NULL;
@@ -156,11 +147,7 @@ struct source *diags_load(struct diags *d, const char *path, const char **why)
 
 struct source *diags_add_text(struct diags *d, const char *path, const char *text, size_t len)
 {
-	char *copy = malloc(len + 1);
-	if (!copy) {
-		errno = ENOMEM;
-		return NULL;
-	}
+	char *copy = xmalloc(len + 1);
 	memcpy(copy, text, len);
 	copy[len] = '\0';
 	return add_source(d, path, copy, len);
@@ -184,14 +171,7 @@ static const struct source *source_of(const struct diags *d, struct loc loc)
 static void push(struct diags *d, struct diag g)
 {
 	size_t n = d->n_items;
-	if (!(n & (n - 1))) {
-		struct diag *ni = realloc(d->items, (n ? 2 * n : 1) * sizeof(*ni));
-		if (!ni) {
-			free(g.msg);
-			return;
-		}
-		d->items = ni;
-	}
+	d->items = xgrow(d->items, n, sizeof(*d->items));
 	g.seq = n;
 	d->items[d->n_items++] = g;
 }
@@ -213,15 +193,11 @@ void diags_not_policy(struct diags *d, struct source *src, const char *why)
 		}
 	}
 	d->n_items = k;
-	char *msg = NULL;
-	if (asprintf(&msg, "not a wgc policy (%s); nothing of it is shown", why) < 0)
-		msg = NULL;
-	if (msg) {
-		push(d, (struct diag){ .sev = SEV_ERROR, .loc = { .file = src->index, .line = 1, .col = 1, .len = 1 },
-				       .msg = msg });
-		d->n_errors++;
-		d->kept_errors++;
-	}
+	char *msg = xasprintf("not a wgc policy (%s); nothing of it is shown", why);
+	push(d, (struct diag){ .sev = SEV_ERROR, .loc = { .file = src->index, .line = 1, .col = 1, .len = 1 },
+			       .msg = msg });
+	d->n_errors++;
+	d->kept_errors++;
 	src->not_policy = true;
 	src->probation = false;
 }
@@ -230,13 +206,7 @@ void diags_secret_line(struct source *src, int line)
 {
 	if (src->n_secret_lines && src->secret_lines[src->n_secret_lines - 1] == line)
 		return;
-	size_t n = src->n_secret_lines;
-	if (!(n & (n - 1))) {
-		int *nl = realloc(src->secret_lines, (n ? 2 * n : 1) * sizeof(*nl));
-		if (!nl)
-			return;
-		src->secret_lines = nl;
-	}
+	src->secret_lines = xgrow(src->secret_lines, src->n_secret_lines, sizeof(*src->secret_lines));
 	src->secret_lines[src->n_secret_lines++] = line;
 }
 
@@ -282,9 +252,9 @@ static void add(struct diags *d, enum severity sev, struct loc loc, const char *
 		d->dropped_last = d->kept_warnings >= WGC_MAX_WARNINGS;
 		d->kept_warnings += !d->dropped_last;
 	}
-	char *msg = NULL;
-	if (d->dropped_last || vasprintf(&msg, fmt, ap) < 0)
+	if (d->dropped_last)
 		return;
+	char *msg = xvasprintf(fmt, ap);
 	if (strlen(msg) > WGC_MAX_MSG_LEN)
 		memcpy(msg + WGC_MAX_MSG_LEN - 3, "...", 4);
 	clean(msg);
@@ -398,9 +368,7 @@ void diags_print(const struct diags *d, FILE *out, bool color)
 {
 	static const char *names[] = { "error", "warning", "note" };
 	static const char *colors[] = { "\033[1;31m", "\033[1;35m", "\033[1;36m" };
-	struct entry *sorted = malloc(d->n_items * sizeof(*sorted));
-	if (!sorted && d->n_items)
-		return;
+	struct entry *sorted = xmalloc(d->n_items * sizeof(*sorted));
 	const struct diag *head = NULL;
 	for (size_t i = 0; i < d->n_items; i++) {
 		if (d->items[i].sev != SEV_NOTE || !head)

@@ -14,6 +14,7 @@
  *                                    table's interface), and the peer accepts only the tunnel's
  */
 #include "policy.h"
+#include "xalloc.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -140,18 +141,19 @@ struct line {
 	FILE *m;
 };
 
-static FILE *begin_line(struct line *l)
+static void begin_line(struct line *l)
 {
 	l->buf = NULL;
 	l->m = open_memstream(&l->buf, &l->len);
-	return l->m;
+	if (!l->m)
+		xalloc_fail();
 }
 
 static void end_line(FILE *f, struct line *l)
 {
-	if (!l->m)
-		return;
-	fclose(l->m);
+	bool failed = ferror(l->m);
+	if (fclose(l->m) || failed || !l->buf)
+		xalloc_fail();
 	fprintf(f, "\t\t%s\n", l->buf[0] == ' ' ? l->buf + 1 : l->buf);
 	free(l->buf);
 }
@@ -179,7 +181,8 @@ static void put_rule_line(FILE *f, const struct p_sel *sel, const char *action, 
 	for (int af = addrs ? AF_INET : 0;; af = AF_INET6) {
 		bool has = !af || sel_matches_family(sel, af);
 		struct line l;
-		if (has && begin_line(&l)) {
+		if (has) {
+			begin_line(&l);
 			put_sel(l.m, sel, af);
 			if (action)
 				fputs(action, l.m);
@@ -340,10 +343,8 @@ static void collect_excepts(const struct policy *p, const struct p_kill_switch *
 	for (size_t i = 0; i < p->n_intents; i++)
 		if (p->intents[i].kind == INTENT_FULL && p->intents[i].tunnel == k->tunnel)
 			n += p->intents[i].except.n;
-	out->v = malloc((n ? n : 1) * sizeof(*out->v));
+	out->v = xmalloc((n ? n : 1) * sizeof(*out->v));
 	out->n = 0;
-	if (!out->v)
-		return;
 	for (size_t i = 0; i < k->except.n; i++)
 		out->v[out->n++] = k->except.v[i];
 	for (size_t i = 0; i < p->n_intents; i++)
@@ -364,8 +365,7 @@ static void put_ks_accepts(FILE *f, const struct policy *p, const struct p_kill_
 	collect_excepts(p, k, &ex);
 	for (int af = AF_INET; af; af = af == AF_INET ? AF_INET6 : 0) {
 		struct line l;
-		if (!begin_line(&l))
-			continue;
+		begin_line(&l);
 		bool any = put_prefixes(l.m, "daddr", &ex, af, false);
 		fputs(" accept", l.m);
 		if (any) {
@@ -428,8 +428,7 @@ static void put_masquerade(FILE *f, const struct policy *p)
 		const struct p_prefixes own = { .v = hosts, .n = tun->addrs.n };
 		for (int af = AF_INET; af; af = af == AF_INET ? AF_INET6 : 0) {
 			struct line l;
-			if (!begin_line(&l))
-				continue;
+			begin_line(&l);
 			fprintf(l.m, " oifname \"%s\"", tun->name);
 			bool has = put_prefixes(l.m, "saddr", &own, af, true);
 			fputs(" masquerade", l.m);

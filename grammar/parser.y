@@ -38,6 +38,7 @@ int wgc_yylex(WGC_YYSTYPE *lval, WGC_YYLTYPE *lloc, void *scanner);
 
 %code {
 #include "bounds.h"
+#include "xalloc.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -83,12 +84,7 @@ static struct value val_str(enum value_kind k, char *s, WGC_YYLTYPE *l)
 
 static void add_stmt(struct file_ast *f, struct stmt *s)
 {
-	struct stmt *n = ast_grow(f->stmts, f->n_stmts, sizeof(*n));
-	if (!n) {
-		stmt_free(s);
-		return;
-	}
-	f->stmts = n;
+	f->stmts = xgrow(f->stmts, f->n_stmts, sizeof(*f->stmts));
 	f->stmts[f->n_stmts++] = *s;
 }
 
@@ -192,7 +188,7 @@ stmt	: INCLUDE STRING		{
 						diag_error(lx->d, loc_of(&@2), "a tunnel needs a name, the interface's: 'tunnel NAME {'");
 						stmt_free(&$3);
 						$$ = new_stmt(STMT_TUNNEL, &@1);
-						set_name(&$$, strdup("?"), &@1);
+						set_name(&$$, xstrdup("?"), &@1);
 					}
 	| PEER name '{' peer_end	{
 						diag_error(lx->d, loc_of(&@1), "a peer goes inside the block of its tunnel: 'tunnel NAME { peer %s { ... } }'", $2);
@@ -257,7 +253,7 @@ peer	: PEER name '{' peer_end	{ $$ = block(STMT_PEER, &$4, $2, &@1, &@2); }
 						diag_error(lx->d, loc_of(&@2), "a peer needs a name: 'peer NAME {'");
 						stmt_free(&$3);
 						$$ = new_stmt(STMT_PEER, &@1);
-						set_name(&$$, strdup("?"), &@1);
+						set_name(&$$, xstrdup("?"), &@1);
 					}
 	;
 
