@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# tests/cli/run.sh - the command line's dispatch table (wgc.c): `wgc --help`, `wgc CMD --help`,
+# unknown commands and missing arguments, their exit statuses and streams.
+#
+# Every command's `--help` exits 0, prints on stdout only, starts "usage: wgc CMD" and says what
+# `wgc --help` says of it; it is never read as a file name.
+set -u
+cd "$(dirname "$0")/../.."
+T_NAME=cli
+source tests/lib.sh
+
+# run ARGS...: $WGC ARGS with stdout, stderr and the exit status in $T_TMP/{out,err} and $rc.
+run() {
+	rc=0
+	"$WGC" "$@" >"$T_TMP/out" 2>"$T_TMP/err" || rc=$?
+}
+
+run --help
+cp "$T_TMP/out" "$T_TMP/usage"
+if [ "$rc" -eq 0 ] && [ ! -s "$T_TMP/err" ] && head -1 "$T_TMP/usage" | grep -qx 'usage: wgc <command> \[options\] FILE'; then
+	pass "wgc --help exits 0 with the usage on stdout"
+else
+	fail "wgc --help exits $rc" "$(cat "$T_TMP/out" "$T_TMP/err")"
+fi
+for alias in help -h; do
+	run "$alias"
+	if [ "$rc" -eq 0 ] && cmp -s "$T_TMP/out" "$T_TMP/usage"; then
+		pass "wgc $alias is wgc --help"
+	else
+		fail "wgc $alias exits $rc or differs from wgc --help" "$(cat "$T_TMP/out" "$T_TMP/err")"
+	fi
+done
+
+for cmd in check compile fmt plan apply destroy show help version; do
+	run "$cmd" --help
+	# The command's lines of `wgc --help`: "usage: wgc " stands for their two-space indent.
+	sed '1s/^usage: wgc /  /' "$T_TMP/out" >"$T_TMP/lines"
+	if [ "$rc" -ne 0 ] || [ -s "$T_TMP/err" ]; then
+		fail "wgc $cmd --help exits $rc" "$(cat "$T_TMP/out" "$T_TMP/err")"
+	elif ! head -1 "$T_TMP/out" | grep -q "^usage: wgc $cmd\\b"; then
+		fail "wgc $cmd --help: first line" "$(head -1 "$T_TMP/out")"
+	elif ! grep -qF -f "$T_TMP/lines" "$T_TMP/usage" || [ "$(grep -cFx -f "$T_TMP/lines" "$T_TMP/usage")" -ne "$(wc -l <"$T_TMP/lines")" ]; then
+		fail "wgc $cmd --help says what wgc --help does not" "$(cat "$T_TMP/out")"
+	else
+		pass "wgc $cmd --help prints its usage and exits 0"
+	fi
+done
+
+# With a file name too, --help is still help, and nothing is read.
+run check --help /nonexistent/policy.wg
+if [ "$rc" -eq 0 ] && [ ! -s "$T_TMP/err" ]; then
+	pass "wgc check --help FILE is help"
+else
+	fail "wgc check --help FILE exits $rc" "$(cat "$T_TMP/err")"
+fi
+
+run
+if [ "$rc" -eq 2 ] && [ ! -s "$T_TMP/out" ] && cmp -s "$T_TMP/err" "$T_TMP/usage"; then
+	pass "wgc with no command: usage on stderr, exit 2"
+else
+	fail "wgc with no command exits $rc" "$(cat "$T_TMP/out" "$T_TMP/err")"
+fi
+
+run frobnicate
+if [ "$rc" -eq 2 ] && [ ! -s "$T_TMP/out" ] && head -1 "$T_TMP/err" | grep -qx "wgc: unknown command 'frobnicate'"; then
+	pass "an unknown command: named on stderr, exit 2"
+else
+	fail "an unknown command exits $rc" "$(cat "$T_TMP/out" "$T_TMP/err")"
+fi
+
+for args in "check" "check a b" "compile" "compile --format xml examples/split-tunnel.wg" "fmt" "fmt --bogus x"; do
+	# shellcheck disable=SC2086
+	run $args
+	if [ "$rc" -eq 2 ] && [ ! -s "$T_TMP/out" ] && cmp -s "$T_TMP/err" "$T_TMP/usage"; then
+		pass "wgc $args: usage on stderr, exit 2"
+	else
+		fail "wgc $args exits $rc" "$(cat "$T_TMP/out" "$T_TMP/err")"
+	fi
+done
+
+run version
+if [ "$rc" -eq 0 ] && grep -q '^wgc ' "$T_TMP/out"; then
+	pass "wgc version"
+else
+	fail "wgc version exits $rc" "$(cat "$T_TMP/out" "$T_TMP/err")"
+fi
+
+finish
