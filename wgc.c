@@ -104,9 +104,7 @@ static int cmd_version(int argc, char **argv)
 static int load(struct wgc_compile *c, const char *path, enum wgc_stage upto, struct state *out)
 {
 	int rc = wgc_compile(c, path, upto, out);
-	diags_print(&c->d, stderr, isatty(STDERR_FILENO));
-	if (rc == -ENOMEM && !c->d.n_errors)
-		fprintf(stderr, "wgc: out of memory\n");
+	wgc_compile_report(c, rc, stderr, isatty(STDERR_FILENO));
 	return rc ? -1 : 0;
 }
 

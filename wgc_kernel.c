@@ -77,9 +77,7 @@ static int compile_policy(const char *path, struct state *out)
 {
 	struct wgc_compile c = { 0 };
 	int rc = wgc_compile(&c, path, WGC_LOWERED, out);
-	diags_print(&c.d, stderr, isatty(STDERR_FILENO));
-	if (rc == -ENOMEM && !c.d.n_errors)
-		fprintf(stderr, "wgc: out of memory\n");
+	wgc_compile_report(&c, rc, stderr, isatty(STDERR_FILENO));
 	wgc_compile_free(&c);
 	return rc;
 }

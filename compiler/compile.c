@@ -37,6 +37,13 @@ int wgc_compile_text(struct wgc_compile *c, const char *path, const char *text, 
 	return run(c, src ? parse_source(&c->d, src, &c->ast, 0) : -ENOMEM, upto, out);
 }
 
+void wgc_compile_report(const struct wgc_compile *c, int rc, FILE *out, bool color)
+{
+	diags_print(&c->d, out, color);
+	if (rc == -ENOMEM && !c->d.n_errors)
+		fputs("wgc: out of memory\n", out);
+}
+
 void wgc_compile_free(struct wgc_compile *c)
 {
 	policy_free(&c->p);

@@ -7,7 +7,9 @@
 #ifndef WGC_COMPILE_H
 #define WGC_COMPILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "ast.h"
 #include "diag.h"
@@ -31,6 +33,9 @@ int wgc_compile(struct wgc_compile *c, const char *path, enum wgc_stage upto, st
 /* The same for policy text in memory (copied), named path in messages. */
 int wgc_compile_text(struct wgc_compile *c, const char *path, const char *text, size_t len,
 		     enum wgc_stage upto, struct state *out);
+/* Prints c's diagnostics to out, and "wgc: out of memory" if rc is -ENOMEM with no error to say
+ * why the run stopped. color: use ANSI colours. */
+void wgc_compile_report(const struct wgc_compile *c, int rc, FILE *out, bool color);
 void wgc_compile_free(struct wgc_compile *c);
 
 #endif
