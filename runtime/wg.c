@@ -29,11 +29,11 @@
 
 #include "base64.h"
 #include "killpoint.h"
+#include "nl.h"
 
 /* How long wg_create waits for a userspace implementation, and wg_delete for it to exit. */
 #define WG_START_TIMEOUT_MS 5000
 #define WG_STOP_TIMEOUT_MS 5000
-#define NL_RECV_SIZE 32768
 
 /* ---- small shared helpers ---- */
 
@@ -186,156 +186,27 @@ int wg_endpoint_sockaddr(const struct st_wgpeer *p, struct sockaddr_storage *ss,
 	return 0;
 }
 
-/* ---- netlink ---- */
+/* ---- links ---- */
 
-int wg_nl_open(struct wg_nl *nl, int bus, struct wg_err *err)
+/* Opens an rtnetlink socket, with a message on failure. */
+static int rtnl_open(struct nl *nl, struct wg_err *err)
 {
-	int one = 1;
-
-	memset(nl, 0, sizeof(*nl));
-	nl->sock = mnl_socket_open2(bus, SOCK_CLOEXEC);
-	if (!nl->sock)
-		return wg_fail(err, -errno, "cannot open a netlink socket: %s", strerror(errno));
-	/* Best effort: extended-ack messages and capped acks (older kernels lack them). */
-	mnl_socket_setsockopt(nl->sock, NETLINK_EXT_ACK, &one, sizeof(one));
-	mnl_socket_setsockopt(nl->sock, NETLINK_CAP_ACK, &one, sizeof(one));
-	if (mnl_socket_bind(nl->sock, 0, MNL_SOCKET_AUTOPID) < 0) {
-		int ret = -errno;
-		mnl_socket_close(nl->sock);
-		nl->sock = NULL;
-		return wg_fail(err, ret, "cannot bind a netlink socket: %s", strerror(-ret));
-	}
-	nl->portid = mnl_socket_get_portid(nl->sock);
-	nl->seq = (unsigned int)time(NULL);
+	int ret = nl_open(nl);
+	if (ret < 0)
+		return wg_fail(err, ret, "cannot open a netlink socket: %s", strerror(-ret));
 	return 0;
 }
 
-void wg_nl_close(struct wg_nl *nl)
-{
-	if (nl->sock)
-		mnl_socket_close(nl->sock);
-	nl->sock = NULL;
-}
-
-/* Copies the NLMSGERR_ATTR_MSG of an error or done message, whose TLVs start at off. */
-static void nl_extack(const struct nlmsghdr *h, size_t off, char *extack, size_t len)
-{
-	const struct nlattr *a;
-
-	if (!extack || !len || !(h->nlmsg_flags & NLM_F_ACK_TLVS))
-		return;
-	if (MNL_ALIGN(off) + sizeof(struct nlmsghdr) > h->nlmsg_len)
-		return;
-	mnl_attr_for_each(a, h, off) {
-		if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG && mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0) {
-			snprintf(extack, len, "%s", mnl_attr_get_str(a));
-			/* The kernel's messages have no trailing newline, but be safe. */
-			extack[strcspn(extack, "\n")] = '\0';
-			return;
-		}
-	}
-}
-
-static int nl_error(const struct nlmsghdr *h, char *extack, size_t len)
-{
-	const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
-
-	if (h->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
-		return -EPROTO;
-	if (e->error) {
-		size_t off = sizeof(*e);
-		if (!(h->nlmsg_flags & NLM_F_CAPPED)) {
-			if (e->msg.nlmsg_len < sizeof(struct nlmsghdr))
-				return e->error;
-			off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
-		}
-		nl_extack(h, off, extack, len);
-	}
-	return e->error > 0 ? -e->error : e->error;
-}
-
-static int nl_done(const struct nlmsghdr *h, char *extack, size_t len)
-{
-	int error = 0;
-
-	if (h->nlmsg_len >= mnl_nlmsg_size(sizeof(int)))
-		memcpy(&error, mnl_nlmsg_get_payload(h), sizeof(int));
-	if (error < 0)
-		nl_extack(h, sizeof(int), extack, len);
-	return error > 0 ? -error : error;
-}
-
-int wg_nl_talk(struct wg_nl *nl, struct nlmsghdr *nlh, int (*cb)(const struct nlmsghdr *, void *),
-	       void *data, char *extack, size_t extack_len)
-{
-	bool intr = false;
-	char *buf = NULL;
-	int ret;
-
-	if (extack && extack_len)
-		extack[0] = '\0';
-	nlh->nlmsg_seq = ++nl->seq;
-	if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	buf = malloc(NL_RECV_SIZE);
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(nl->sock, buf, NL_RECV_SIZE);
-		if (n < 0) {
-			ret = -errno;
-			goto out;
-		}
-		int len = (int)n;
-		for (const struct nlmsghdr *h = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(h, len);
-		     h = mnl_nlmsg_next(h, &len)) {
-			if (h->nlmsg_seq != nl->seq || (h->nlmsg_pid && h->nlmsg_pid != nl->portid))
-				continue;
-			if (h->nlmsg_flags & NLM_F_DUMP_INTR)
-				intr = true;
-			switch (h->nlmsg_type) {
-			case NLMSG_NOOP:
-				continue;
-			case NLMSG_ERROR:
-				ret = nl_error(h, extack, extack_len);
-				goto out;
-			case NLMSG_DONE:
-				ret = nl_done(h, extack, extack_len);
-				goto out;
-			case NLMSG_OVERRUN:
-				ret = -ENOBUFS;
-				goto out;
-			default:
-				if (!cb)
-					continue;
-				errno = 0;
-				int r = cb(h, data);
-				if (r == MNL_CB_ERROR) {
-					ret = errno ? -errno : -EPROTO;
-					goto out;
-				}
-				if (r == MNL_CB_STOP) {
-					ret = 0;
-					goto out;
-				}
-			}
-		}
-	}
-out:
-	free(buf);
-	if (ret == 0 && intr)
-		ret = -EINTR;
-	return ret;
-}
-
-/* RTM_NEWLINK / RTM_DELLINK / RTM_GETLINK on one link named name. Returns 0 or -errno. */
+/* RTM_NEWLINK / RTM_DELLINK / RTM_GETLINK on one link named name. Returns 0 or -errno; the
+ * kernel's extended-ack message, if any, is copied to extack. */
 static int rtnl_link(int type, unsigned flags, const char *name, const char *kind, const char *alias,
 		     uint32_t group, char *extack, size_t extack_len, struct wg_err *err)
 {
-	char buf[WG_NL_BUF];
-	struct wg_nl nl;
-	int ret = wg_nl_open(&nl, NETLINK_ROUTE, err);
+	char buf[NL_REQUEST_SIZE];
+	struct nl nl;
+	int ret = rtnl_open(&nl, err);
 
+	extack[0] = '\0';
 	if (ret < 0)
 		return ret;
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -353,8 +224,9 @@ static int rtnl_link(int type, unsigned flags, const char *name, const char *kin
 		mnl_attr_put_strz(nlh, IFLA_IFALIAS, alias);
 	if (group)
 		mnl_attr_put_u32(nlh, IFLA_GROUP, group);
-	ret = wg_nl_talk(&nl, nlh, NULL, NULL, extack, extack_len);
-	wg_nl_close(&nl);
+	ret = nl_talk(&nl, nlh, NULL, NULL);
+	snprintf(extack, extack_len, "%s", nl_last_ext_msg(&nl));
+	nl_close(&nl);
 	return ret;
 }
 
@@ -436,10 +308,10 @@ static int interrupted_cb(const struct nlmsghdr *nlh, void *data)
 
 int wg_interrupted(int (*found)(const struct st_link *, void *), void *ctx)
 {
-	char buf[WG_NL_BUF];
+	char buf[NL_REQUEST_SIZE];
 	struct interrupted in = { .found = found, .ctx = ctx };
-	struct wg_nl nl;
-	int ret = wg_nl_open(&nl, NETLINK_ROUTE, NULL);
+	struct nl nl;
+	int ret = nl_open(&nl);
 
 	if (ret < 0)
 		return ret;
@@ -449,20 +321,20 @@ int wg_interrupted(int (*found)(const struct st_link *, void *), void *ctx)
 		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 		struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 		ifi->ifi_family = AF_UNSPEC;
-		ret = wg_nl_talk(&nl, nlh, interrupted_cb, &in, NULL, 0);
+		ret = nl_talk(&nl, nlh, interrupted_cb, &in);
 		if (ret != -EINTR)
 			break;
 	}
-	wg_nl_close(&nl);
+	nl_close(&nl);
 	return ret;
 }
 
 /* The kind and tag of link name. Returns 0, -ENODEV or another negative errno. */
 static int link_query(const char *name, struct link_info *li)
 {
-	char buf[WG_NL_BUF];
-	struct wg_nl nl;
-	int ret = wg_nl_open(&nl, NETLINK_ROUTE, NULL);
+	char buf[NL_REQUEST_SIZE];
+	struct nl nl;
+	int ret = nl_open(&nl);
 
 	memset(li, 0, sizeof(*li));
 	if (ret < 0)
@@ -473,8 +345,8 @@ static int link_query(const char *name, struct link_info *li)
 	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-	ret = wg_nl_talk(&nl, nlh, link_info_cb, li, NULL, 0);
-	wg_nl_close(&nl);
+	ret = nl_talk(&nl, nlh, link_info_cb, li);
+	nl_close(&nl);
 	return ret;
 }
 

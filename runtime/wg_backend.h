@@ -34,26 +34,6 @@ int wg_state_move(struct state *out, struct state *tmp, struct wg_err *err);
 /* Appends a copy of a to p's allowed-ips. Returns 0 or -ENOMEM. */
 int wg_peer_add_allowed(struct st_wgpeer *p, const struct ipaddr *a);
 
-/* A small netlink transaction helper over libmnl, shared by the rtnetlink calls in wg.c and the
- * generic-netlink backend. One socket per operation; not thread-safe per object. */
-/* Size of the netlink requests built here (a fixed size: libmnl's MNL_SOCKET_BUFFER_SIZE is a
- * run-time expression). */
-#define WG_NL_BUF 8192
-
-struct wg_nl {
-	struct mnl_socket *sock;
-	unsigned int portid;
-	unsigned int seq;
-};
-int wg_nl_open(struct wg_nl *nl, int bus, struct wg_err *err);
-void wg_nl_close(struct wg_nl *nl);
-/* Sends nlh (its sequence number is set here) and processes replies until the ACK or, for a
- * dump, NLMSG_DONE. Each data message goes to cb (a libmnl callback; MNL_CB_ERROR with errno
- * set fails the transaction). Returns 0 or a negative errno; a kernel extended-ack message, if
- * any, is copied to extack (may be NULL). -EINTR means a dump was interrupted (retry). */
-int wg_nl_talk(struct wg_nl *nl, struct nlmsghdr *nlh, int (*cb)(const struct nlmsghdr *, void *),
-	       void *data, char *extack, size_t extack_len);
-
 /* UAPI backend (wg_uapi.c). */
 
 /* Connects to WGC_WG_RUNDIR/name.sock. Returns a connected socket, -ENOENT if there is none (a

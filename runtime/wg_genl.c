@@ -7,6 +7,7 @@
  * continuation of a peer carrying only its key and the allowed-ips not yet sent.
  */
 #include "wg_backend.h"
+#include "nl.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,7 +20,7 @@
 #include <string.h>
 #include <time.h>
 
-#define GENL_BUF WG_NL_BUF
+#define GENL_BUF NL_REQUEST_SIZE
 #define DUMP_RETRIES 8
 
 /* Starts a generic netlink request in buf. */
@@ -34,44 +35,23 @@ static struct nlmsghdr *genl_put(char *buf, uint16_t family, uint8_t cmd, uint16
 	return nlh;
 }
 
-static int family_attr_cb(const struct nlattr *a, void *data)
+/* Opens a generic netlink socket and resolves the family id of "wireguard". -ENOENT: the kernel
+ * has none. */
+static int genl_open(struct nl *nl, uint16_t *id, struct wg_err *err)
 {
-	if (mnl_attr_get_type(a) == CTRL_ATTR_FAMILY_ID && mnl_attr_validate(a, MNL_TYPE_U16) == 0)
-		*(uint16_t *)data = mnl_attr_get_u16(a);
-	return MNL_CB_OK;
-}
-
-static int family_cb(const struct nlmsghdr *nlh, void *data)
-{
-	return mnl_attr_parse(nlh, sizeof(struct genlmsghdr), family_attr_cb, data);
-}
-
-/* Resolves the family id of "wireguard". -ENOENT: the kernel has none. */
-static int genl_family(struct wg_nl *nl, uint16_t *id, struct wg_err *err)
-{
-	char buf[GENL_BUF], extack[128];
-	struct nlmsghdr *nlh = genl_put(buf, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, NLM_F_REQUEST | NLM_F_ACK, 1);
-	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, WG_GENL_NAME);
-	*id = 0;
-	int ret = wg_nl_talk(nl, nlh, family_cb, id, extack, sizeof(extack));
+	int ret = nl_open_bus(nl, NETLINK_GENERIC);
+	if (ret < 0)
+		return wg_fail(err, ret, "cannot open a netlink socket: %s", strerror(-ret));
+	ret = nl_genl_family(nl, WG_GENL_NAME, id);
 	if (ret == -ENOENT)
-		return wg_fail(err, ret, "the kernel has no generic netlink family \"%s\"", WG_GENL_NAME);
+		ret = wg_fail(err, ret, "the kernel has no generic netlink family \"%s\"", WG_GENL_NAME);
+	else if (ret == -EPROTO && !*id)
+		ret = wg_fail(err, ret, "the kernel did not give the id of the family \"%s\"", WG_GENL_NAME);
+	else if (ret < 0)
+		ret = wg_fail(err, ret, "resolving the generic netlink family \"%s\": %s", WG_GENL_NAME,
+			      *nl_last_ext_msg(nl) ? nl_last_ext_msg(nl) : strerror(-ret));
 	if (ret < 0)
-		return wg_fail(err, ret, "resolving the generic netlink family \"%s\": %s", WG_GENL_NAME,
-			       *extack ? extack : strerror(-ret));
-	if (!*id)
-		return wg_fail(err, -EPROTO, "the kernel did not give the id of the family \"%s\"", WG_GENL_NAME);
-	return 0;
-}
-
-static int genl_open(struct wg_nl *nl, uint16_t *id, struct wg_err *err)
-{
-	int ret = wg_nl_open(nl, NETLINK_GENERIC, err);
-	if (ret < 0)
-		return ret;
-	ret = genl_family(nl, id, err);
-	if (ret < 0)
-		wg_nl_close(nl);
+		nl_close(nl);
 	return ret;
 }
 
@@ -364,10 +344,10 @@ int wg_genl_parse(const struct nlmsghdr *const *msgs, size_t n, const char *name
 
 int wg_genl_read(const char *name, struct state *out, struct wg_err *err)
 {
-	char buf[GENL_BUF], extack[256];
+	char buf[GENL_BUF];
 	struct state tmp = { 0 };
 	struct read_ctx c = { .name = name, .tmp = &tmp };
-	struct wg_nl nl = { 0 };
+	struct nl nl;
 	uint16_t id;
 	int ret;
 
@@ -380,7 +360,7 @@ int wg_genl_read(const char *name, struct state *out, struct wg_err *err)
 		struct nlmsghdr *nlh = genl_put(buf, id, WG_CMD_GET_DEVICE,
 						NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP, WG_GENL_VERSION);
 		mnl_attr_put_strz(nlh, WGDEVICE_A_IFNAME, name);
-		ret = wg_nl_talk(&nl, nlh, device_cb, &c, extack, sizeof(extack));
+		ret = nl_talk(&nl, nlh, device_cb, &c);
 		/* The device or its peers changed during the dump: read it again. */
 		if (ret == -EINTR && attempt < DUMP_RETRIES)
 			continue;
@@ -392,13 +372,14 @@ int wg_genl_read(const char *name, struct state *out, struct wg_err *err)
 		goto out;
 	}
 	if (ret < 0) {
+		const char *extack = nl_last_ext_msg(&nl);
 		ret = wg_fail(err, ret, "%s: reading the WireGuard device: %s", name, *extack ? extack : strerror(-ret));
 		goto out;
 	}
 	ret = read_finish(&tmp, out, err);
 out:
 	tmp_free(&tmp);
-	wg_nl_close(&nl);
+	nl_close(&nl);
 	wg_wipe(buf, sizeof(buf));
 	return ret;
 }
@@ -579,7 +560,7 @@ out:
 }
 
 struct send_ctx {
-	struct wg_nl *nl;
+	struct nl *nl;
 	const char *name;
 	struct wg_err *err;
 };
@@ -587,8 +568,8 @@ struct send_ctx {
 static int send_set(struct nlmsghdr *nlh, void *data)
 {
 	struct send_ctx *c = data;
-	char extack[256];
-	int ret = wg_nl_talk(c->nl, nlh, NULL, NULL, extack, sizeof(extack));
+	int ret = nl_talk(c->nl, nlh, NULL, NULL);
+	const char *extack = nl_last_ext_msg(c->nl);
 	if (ret == -ENODEV || ret == -EOPNOTSUPP)
 		return wg_fail(c->err, -ENODEV, "%s: no such WireGuard device", c->name);
 	if (ret < 0)
@@ -599,7 +580,7 @@ static int send_set(struct nlmsghdr *nlh, void *data)
 
 int wg_genl_apply(const struct wg_set *s, struct wg_err *err)
 {
-	struct wg_nl nl = { 0 };
+	struct nl nl;
 	uint16_t id;
 	int ret = genl_open(&nl, &id, err);
 
@@ -607,6 +588,6 @@ int wg_genl_apply(const struct wg_set *s, struct wg_err *err)
 		return ret;
 	struct send_ctx c = { .nl = &nl, .name = s->name, .err = err };
 	ret = wg_genl_build_set(s, id, send_set, &c, err);
-	wg_nl_close(&nl);
+	nl_close(&nl);
 	return ret;
 }

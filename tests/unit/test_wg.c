@@ -19,6 +19,7 @@
 #include <linux/wireguard.h>
 
 #include "base64.h"
+#include "nl.h"
 #include "wg.h"
 #include "wg_backend.h"
 
@@ -625,7 +626,7 @@ struct captured {
 static int capture(struct nlmsghdr *nlh, void *ctx)
 {
 	struct captured *c = ctx;
-	if (nlh->nlmsg_len > WG_NL_BUF)
+	if (nlh->nlmsg_len > NL_REQUEST_SIZE)
 		c->too_big = true;
 	if (c->n == sizeof(c->msgs) / sizeof(c->msgs[0]))
 		return -E2BIG;
@@ -788,7 +789,7 @@ static void test_genl_build_parse(void)
 	struct wg_set s = { .name = "wgt0", .dev = &dev, .set = set, .n_set = N_PEERS };
 	r = wg_genl_build_set(&s, 0x1234, capture, &cap, &err);
 	CHECK(r == 0, "genl build: r=%d %s", r, err.msg);
-	CHECK(cap.n > 3 && !cap.too_big, "genl build: split over %zu messages within %d bytes", cap.n, WG_NL_BUF);
+	CHECK(cap.n > 3 && !cap.too_big, "genl build: split over %zu messages within %d bytes", cap.n, NL_REQUEST_SIZE);
 
 	/* Every message: the family, SET_DEVICE, the device's name; only the first carries the
 	 * device settings; each peer's first chunk alone carries its settings and the replace
