@@ -202,30 +202,12 @@ out:
 
 static int resolve(struct st_wgpeer *p, char *err, size_t errlen)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM }, *res = NULL;
-	int rc = getaddrinfo(p->endpoint_host, NULL, &hints, &res);
-	if (rc) {
+	int gai = 0;
+	if (wg_resolve_host(p->endpoint_host, &p->endpoint, &gai) < 0) {
 		snprintf(err, errlen, "peer %s: cannot resolve endpoint %s: %s", p->name ? p->name : "?",
-			 p->endpoint_host, gai_strerror(rc));
+			 p->endpoint_host, gai ? gai_strerror(gai) : "no IPv4 or IPv6 address");
 		return -EHOSTUNREACH;
 	}
-	/* As wg(8): the first IPv4 answer if there is one. */
-	const struct addrinfo *pick = res;
-	for (const struct addrinfo *a = res; a; a = a->ai_next)
-		if (a->ai_family == AF_INET) {
-			pick = a;
-			break;
-		}
-	memset(&p->endpoint, 0, sizeof(p->endpoint));
-	p->endpoint.family = (uint8_t)pick->ai_family;
-	if (pick->ai_family == AF_INET) {
-		memcpy(p->endpoint.bytes, &((const struct sockaddr_in *)pick->ai_addr)->sin_addr, 4);
-		p->endpoint.len = 32;
-	} else {
-		memcpy(p->endpoint.bytes, &((const struct sockaddr_in6 *)pick->ai_addr)->sin6_addr, 16);
-		p->endpoint.len = 128;
-	}
-	freeaddrinfo(res);
 	return 0;
 }
 

@@ -54,7 +54,7 @@ void wg_wipe(void *p, size_t len)
 		explicit_bzero(p, len);
 }
 
-static bool name_ok(const char *name)
+bool wg_name_ok(const char *name)
 {
 	size_t n = name ? strlen(name) : 0;
 	return n > 0 && n < WGC_IFNAMSIZ && !strchr(name, '/') && strcmp(name, ".") && strcmp(name, "..");
@@ -62,7 +62,7 @@ static bool name_ok(const char *name)
 
 static int check_name(const char *name, struct wg_err *err)
 {
-	if (!name_ok(name))
+	if (!wg_name_ok(name))
 		return wg_fail(err, -EINVAL, "'%s' is not a valid interface name", name ? name : "");
 	return 0;
 }
@@ -89,6 +89,17 @@ int wg_peer_add_allowed(struct st_wgpeer *p, const struct ipaddr *a)
 	p->allowed_ips = n;
 	n[p->n_allowed_ips++] = *a;
 	return 0;
+}
+
+static int allowed_cmp(const void *a, const void *b)
+{
+	return ipaddr_cmp(a, b);
+}
+
+void wg_peer_sort_allowed(struct st_wgpeer *p)
+{
+	if (p->n_allowed_ips > 1)
+		qsort(p->allowed_ips, p->n_allowed_ips, sizeof(*p->allowed_ips), allowed_cmp);
 }
 
 int wg_state_move(struct state *out, struct state *tmp, struct wg_err *err)
@@ -157,33 +168,54 @@ int wg_endpoint_sockaddr(const struct st_wgpeer *p, struct sockaddr_storage *ss,
 	if (!p->endpoint_host || !*p->endpoint_host)
 		return -ENOENT;
 
-	char port[8];
+	struct ipaddr a;
+	int gai = 0;
+	int ret = wg_resolve_host(p->endpoint_host, &a, &gai);
+	if (ret < 0 && gai)
+		return wg_fail(err, ret, "%s: cannot resolve endpoint %s: %s", p->dev, p->endpoint_host,
+			       gai_strerror(gai));
+	if (ret < 0)
+		return wg_fail(err, ret, "%s: endpoint %s has no IPv4 or IPv6 address", p->dev, p->endpoint_host);
+	struct st_wgpeer lit = { .endpoint = a, .endpoint_port = p->endpoint_port };
+	return wg_endpoint_sockaddr(&lit, ss, len, err);
+}
+
+int wg_resolve_host(const char *host, struct ipaddr *out, int *gai)
+{
 	struct addrinfo *res = NULL, hints = {
 		.ai_family = AF_UNSPEC,
 		.ai_socktype = SOCK_DGRAM,
 		.ai_protocol = IPPROTO_UDP,
 	};
-	snprintf(port, sizeof(port), "%u", p->endpoint_port);
-	int r = getaddrinfo(p->endpoint_host, port, &hints, &res);
+
+	*gai = 0;
+	int r = getaddrinfo(host, NULL, &hints, &res);
 	if (r) {
+		*gai = r;
 		int ret = r == EAI_SYSTEM ? -errno : r == EAI_NONAME || r == EAI_NODATA ? -EHOSTUNREACH : -EAGAIN;
-		return wg_fail(err, ret ? ret : -EIO, "%s: cannot resolve endpoint %s: %s", p->dev,
-			       p->endpoint_host, gai_strerror(r));
+		return ret ? ret : -EIO;
 	}
-	int ret = -EHOSTUNREACH;
-	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-		if ((ai->ai_family == AF_INET && ai->ai_addrlen == sizeof(struct sockaddr_in)) ||
-		    (ai->ai_family == AF_INET6 && ai->ai_addrlen == sizeof(struct sockaddr_in6))) {
-			memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-			*len = ai->ai_addrlen;
-			ret = 0;
+	const struct addrinfo *pick = NULL;
+	for (const struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		if (ai->ai_family == AF_INET && ai->ai_addrlen == sizeof(struct sockaddr_in)) {
+			pick = ai;
 			break;
 		}
+		if (!pick && ai->ai_family == AF_INET6 && ai->ai_addrlen == sizeof(struct sockaddr_in6))
+			pick = ai;
+	}
+	memset(out, 0, sizeof(*out));
+	if (pick && pick->ai_family == AF_INET) {
+		out->family = AF_INET;
+		out->len = 32;
+		memcpy(out->bytes, &((const struct sockaddr_in *)pick->ai_addr)->sin_addr, 4);
+	} else if (pick) {
+		out->family = AF_INET6;
+		out->len = 128;
+		memcpy(out->bytes, &((const struct sockaddr_in6 *)pick->ai_addr)->sin6_addr, 16);
 	}
 	freeaddrinfo(res);
-	if (ret)
-		return wg_fail(err, ret, "%s: endpoint %s has no IPv4 or IPv6 address", p->dev, p->endpoint_host);
-	return 0;
+	return pick ? 0 : -EHOSTUNREACH;
 }
 
 /* ---- links ---- */

@@ -64,7 +64,7 @@ int wg_read(const char *name, struct state *out, struct wg_err *err);
  * Peers not named are not touched: their sessions and handshakes survive.
  * Details: listen_port 0 ("random") is not sent, so the device keeps the port it has; fwmark is
  * always sent (0 clears it). Removals go before sets. An endpoint is the literal in endpoint, else
- * endpoint_host resolved here (first address); one that does not resolve fails the transaction
+ * endpoint_host resolved here (wg_resolve_host); one that does not resolve fails the transaction
  * before anything is sent. A peer without endpoint keeps whatever endpoint the device has (one
  * cannot be removed). Over generic netlink a transaction too large for one message is split over
  * several, as wg(8) does; over UAPI it is one request. */
@@ -77,6 +77,14 @@ struct wg_set {
 	size_t n_remove;
 };
 int wg_apply(const struct wg_set *s, struct wg_err *err);
+
+/* Resolves an endpoint host name, the one policy of every path of wgc (planning and the
+ * backends): getaddrinfo (AF_UNSPEC, UDP), then the first IPv4 answer, else the first IPv6 one.
+ * wg(8) takes the first answer of either family in the resolver's order; wgc prefers IPv4 so
+ * that a plan does not depend on which source addresses the host has (the order glibc sorts
+ * answers by). Returns 0 with *out set, or a negative errno (-EHOSTUNREACH: no such name or no
+ * IPv4 or IPv6 address) with *gai getaddrinfo's error code (0 if it answered). */
+int wg_resolve_host(const char *host, struct ipaddr *out, int *gai);
 
 /* Reads a key file (base64, as `wg genkey` writes it) into key. Returns 0 or a negative errno
  * with a message naming the file (never its content). */

@@ -7,6 +7,7 @@
 #define WGC_WG_BACKEND_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -19,11 +20,14 @@ struct nlmsghdr;
  * read `return wg_fail(err, -EINVAL, "...")`. */
 int wg_fail(struct wg_err *err, int ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* A name usable as an interface name and as NAME.sock in WGC_WG_RUNDIR. */
+bool wg_name_ok(const char *name);
+
 /* Wipes key material from memory the compiler may not see used again. */
 void wg_wipe(void *p, size_t len);
 
 /* The socket address of a peer's endpoint: the literal in p->endpoint, else p->endpoint_host
- * resolved (UDP, first answer). Returns 0, -ENOENT if the peer has no endpoint, or a negative
+ * resolved by wg_resolve_host (wg.h). Returns 0, -ENOENT if the peer has no endpoint, or a negative
  * errno with a message naming the host. */
 int wg_endpoint_sockaddr(const struct st_wgpeer *p, struct sockaddr_storage *ss, socklen_t *len,
 			 struct wg_err *err);
@@ -33,6 +37,8 @@ int wg_state_move(struct state *out, struct state *tmp, struct wg_err *err);
 
 /* Appends a copy of a to p's allowed-ips. Returns 0 or -ENOMEM. */
 int wg_peer_add_allowed(struct st_wgpeer *p, const struct ipaddr *a);
+/* Sorts p's allowed-ips (ipaddr_cmp), as a read reports them. */
+void wg_peer_sort_allowed(struct st_wgpeer *p);
 
 /* UAPI backend (wg_uapi.c). */
 

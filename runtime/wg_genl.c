@@ -278,11 +278,6 @@ static int device_cb(const struct nlmsghdr *nlh, void *data)
 	return ret;
 }
 
-static int cmp_ipaddr(const void *a, const void *b)
-{
-	return ipaddr_cmp(a, b);
-}
-
 static void tmp_free(struct state *tmp)
 {
 	for (size_t i = 0; i < tmp->n_wgdevs; i++)
@@ -313,11 +308,8 @@ static int read_finish(struct state *tmp, struct state *out, struct wg_err *err)
 		wg_public_key(d->public_key, d->private_key);
 		d->has_public_key = true;
 	}
-	for (size_t i = 0; i < tmp->n_wgpeers; i++) {
-		struct st_wgpeer *p = &tmp->wgpeers[i];
-		if (p->n_allowed_ips > 1)
-			qsort(p->allowed_ips, p->n_allowed_ips, sizeof(*p->allowed_ips), cmp_ipaddr);
-	}
+	for (size_t i = 0; i < tmp->n_wgpeers; i++)
+		wg_peer_sort_allowed(&tmp->wgpeers[i]);
 	return wg_state_move(out, tmp, err);
 }
 

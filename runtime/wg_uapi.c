@@ -29,19 +29,13 @@
 #define UAPI_TIMEOUT_SEC 5
 #define UAPI_BUF 4096
 
-static bool name_ok(const char *name)
-{
-	size_t n = strlen(name);
-	return n > 0 && n < WGC_IFNAMSIZ && !strchr(name, '/') && strcmp(name, ".") && strcmp(name, "..");
-}
-
 int wg_uapi_connect_in(const char *rundir, const char *name, struct wg_err *err)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	struct stat st;
 	int fd = -1, ret;
 
-	if (!name_ok(name))
+	if (!wg_name_ok(name))
 		return wg_fail(err, -EINVAL, "'%s' is not a valid interface name", name);
 	ret = snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/%s.sock", rundir, name);
 	if (ret < 0 || (size_t)ret >= sizeof(addr.sun_path))
@@ -211,11 +205,6 @@ static bool parse_allowed(char *value, struct ipaddr *a)
 	return true;
 }
 
-static int cmp_ipaddr(const void *a, const void *b)
-{
-	return ipaddr_cmp(a, b);
-}
-
 int wg_uapi_parse(FILE *f, const char *name, struct state *tmp, struct wg_err *err)
 {
 	char line_buf[256];
@@ -336,11 +325,8 @@ int wg_uapi_parse(FILE *f, const char *name, struct state *tmp, struct wg_err *e
 	}
 out:
 	if (ret == 0) {
-		for (size_t i = 0; i < tmp->n_wgpeers; i++) {
-			struct st_wgpeer *p = &tmp->wgpeers[i];
-			if (p->n_allowed_ips > 1)
-				qsort(p->allowed_ips, p->n_allowed_ips, sizeof(*p->allowed_ips), cmp_ipaddr);
-		}
+		for (size_t i = 0; i < tmp->n_wgpeers; i++)
+			wg_peer_sort_allowed(&tmp->wgpeers[i]);
 	}
 	wg_wipe(line, cap);
 	free(line);
