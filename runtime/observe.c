@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
+#include "curve25519.h"
 #include "nft.h"
 #include "nl.h"
 #include "rtnl.h"
@@ -249,7 +250,7 @@ int prepare_desired(struct state *d, int flags, char *err, size_t errlen)
 		if ((rc = key_mode("tunnel", w->name, w->private_key_path, mode, flags, err, errlen)))
 			return rc;
 		w->has_private_key = true;
-		wg_public_key(w->public_key, w->private_key);
+		curve25519_public_key(w->public_key, w->private_key);
 		w->has_public_key = true;
 	}
 	for (size_t i = 0; i < d->n_wgpeers; i++) {

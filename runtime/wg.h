@@ -93,7 +93,4 @@ int wg_read_key_file(const char *path, uint8_t key[WGC_KEY_LEN], struct wg_err *
  * is insecure (observe.c warns, apply refuses). Only a regular file is read; a fifo never blocks. */
 int wg_read_key_file_mode(const char *path, uint8_t key[WGC_KEY_LEN], unsigned *mode, struct wg_err *err);
 
-/* X25519: the public key of a private key (curve25519.c). */
-void wg_public_key(uint8_t pub[WGC_KEY_LEN], const uint8_t priv[WGC_KEY_LEN]);
-
 #endif

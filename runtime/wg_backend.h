@@ -1,7 +1,10 @@
-/* wg_backend.h - private to the WireGuard layer (wg.c, wg_uapi.c, wg_genl.c) and its unit test.
+/* wg_backend.h - private to the WireGuard layer (wg.c, wg_common.c, wg_uapi.c, wg_genl.c) and
+ * its unit test.
  *
  * Everything else uses wg.h. The two backends take the same types; wg.c chooses between them
  * (a device with a UAPI socket speaks UAPI, any other the kernel's generic-netlink family).
+ * Dependencies run one way: wg.c -> wg_uapi.c, wg_genl.c -> wg_common.c (the helpers below, up
+ * to the UAPI section); curve25519.c is a leaf (curve25519.h).
  */
 #ifndef WGC_WG_BACKEND_H
 #define WGC_WG_BACKEND_H
@@ -15,6 +18,8 @@
 #include "wg.h"
 
 struct nlmsghdr;
+
+/* ---- wg_common.c ---- */
 
 /* Writes a message to err (if not NULL) and returns ret (a negative errno), so that error paths
  * read `return wg_fail(err, -EINVAL, "...")`. */

@@ -7,7 +7,6 @@
  * continuation of a peer carrying only its key and the allowed-ips not yet sent.
  */
 #include "wg_backend.h"
-#include "nl.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,6 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "curve25519.h"
+#include "nl.h"
 
 #define GENL_BUF NL_REQUEST_SIZE
 #define DUMP_RETRIES 8
@@ -305,7 +307,7 @@ static int read_finish(struct state *tmp, struct state *out, struct wg_err *err)
 {
 	struct st_wgdev *d = &tmp->wgdevs[0];
 	if (d->has_private_key && !d->has_public_key) {
-		wg_public_key(d->public_key, d->private_key);
+		curve25519_public_key(d->public_key, d->private_key);
 		d->has_public_key = true;
 	}
 	for (size_t i = 0; i < tmp->n_wgpeers; i++)

@@ -26,6 +26,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "curve25519.h"
+
 #define UAPI_TIMEOUT_SEC 5
 #define UAPI_BUF 4096
 
@@ -266,7 +268,7 @@ int wg_uapi_parse(FILE *f, const char *name, struct state *tmp, struct wg_err *e
 			ok = key_from_hex(d->private_key, value);
 			if (ok && !key_is_zero(d->private_key)) {
 				d->has_private_key = true;
-				wg_public_key(d->public_key, d->private_key);
+				curve25519_public_key(d->public_key, d->private_key);
 				d->has_public_key = true;
 			}
 		} else if (!p && !strcmp(key, "listen_port")) {

@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 
 #include "base64.h"
+#include "curve25519.h"
 #include "wg.h"
 
 static int usage(void)
@@ -171,7 +172,7 @@ static int cmd_pubkey(const char *path)
 	int ret = wg_read_key_file(path, priv, &err);
 	if (ret < 0)
 		return fail(&err, ret);
-	wg_public_key(pub, priv);
+	curve25519_public_key(pub, priv);
 	explicit_bzero(priv, sizeof(priv));
 	key_to_base64(b64, pub);
 	printf("%s\n", b64);
