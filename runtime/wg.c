@@ -35,10 +35,10 @@
 #define WG_START_TIMEOUT_MS 5000
 #define WG_STOP_TIMEOUT_MS 5000
 
-static int check_name(const char *name, struct wg_err *err)
+static int check_name(const char *name, char *err, size_t errlen)
 {
 	if (!wg_name_ok(name))
-		return wg_fail(err, -EINVAL, "'%s' is not a valid interface name", name ? name : "");
+		return wg_fail(err, errlen, -EINVAL, "'%s' is not a valid interface name", name ? name : "");
 	return 0;
 }
 
@@ -59,22 +59,22 @@ static void sleep_ms(int ms)
 /* ---- links ---- */
 
 /* Opens an rtnetlink socket, with a message on failure. */
-static int rtnl_open(struct nl *nl, struct wg_err *err)
+static int rtnl_open(struct nl *nl, char *err, size_t errlen)
 {
 	int ret = nl_open(nl);
 	if (ret < 0)
-		return wg_fail(err, ret, "cannot open a netlink socket: %s", strerror(-ret));
+		return wg_fail(err, errlen, ret, "cannot open a netlink socket: %s", strerror(-ret));
 	return 0;
 }
 
 /* RTM_NEWLINK / RTM_DELLINK / RTM_GETLINK on one link named name. Returns 0 or -errno; the
  * kernel's extended-ack message, if any, is copied to extack. */
 static int rtnl_link(int type, unsigned flags, const char *name, const char *kind, const char *alias,
-		     uint32_t group, char *extack, size_t extack_len, struct wg_err *err)
+		     uint32_t group, char *extack, size_t extack_len, char *err, size_t errlen)
 {
 	char buf[NL_REQUEST_SIZE];
 	struct nl nl;
-	int ret = rtnl_open(&nl, err);
+	int ret = rtnl_open(&nl, err, errlen);
 
 	extack[0] = '\0';
 	if (ret < 0)
@@ -103,7 +103,7 @@ static int rtnl_link(int type, unsigned flags, const char *name, const char *kin
 static int link_exists(const char *name)
 {
 	char extack[128];
-	return rtnl_link(RTM_GETLINK, 0, name, NULL, NULL, 0, extack, sizeof(extack), NULL);
+	return rtnl_link(RTM_GETLINK, 0, name, NULL, NULL, 0, extack, sizeof(extack), NULL, 0);
 }
 
 struct link_info {
@@ -316,7 +316,7 @@ static void drain(int fd, struct tail *t, bool *open)
 
 /* Runs `impl name` and waits (bounded) for it to exit; wireguard-go daemonises and exits 0 once
  * its TUN device and UAPI socket exist. */
-static int run_userspace(const char *impl, const char *name, int64_t deadline, struct wg_err *err)
+static int run_userspace(const char *impl, const char *name, int64_t deadline, char *err, size_t errlen)
 {
 	int execpipe[2] = { -1, -1 }, logpipe[2] = { -1, -1 }, devnull = -1, ret = 0;
 	/* Its output is captured for an error message. With LOG_LEVEL set, the daemon logs to the
@@ -327,17 +327,17 @@ static int run_userspace(const char *impl, const char *name, int64_t deadline, s
 	pid_t pid = -1;
 
 	if (pipe2(execpipe, O_CLOEXEC) < 0 || (capture && pipe2(logpipe, O_CLOEXEC | O_NONBLOCK) < 0)) {
-		ret = wg_fail(err, -errno, "%s: pipe: %s", name, strerror(errno));
+		ret = wg_fail(err, errlen, -errno, "%s: pipe: %s", name, strerror(errno));
 		goto out;
 	}
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull < 0) {
-		ret = wg_fail(err, -errno, "%s: /dev/null: %s", name, strerror(errno));
+		ret = wg_fail(err, errlen, -errno, "%s: /dev/null: %s", name, strerror(errno));
 		goto out;
 	}
 	pid = fork();
 	if (pid < 0) {
-		ret = wg_fail(err, -errno, "%s: fork: %s", name, strerror(errno));
+		ret = wg_fail(err, errlen, -errno, "%s: fork: %s", name, strerror(errno));
 		goto out;
 	}
 	if (pid == 0) {
@@ -373,7 +373,7 @@ static int run_userspace(const char *impl, const char *name, int64_t deadline, s
 	if (n == (ssize_t)sizeof(exec_errno)) {
 		waitpid(pid, NULL, 0);
 		pid = -1;
-		ret = wg_fail(err, -exec_errno, "%s: the kernel has no WireGuard support and %s cannot be run: %s",
+		ret = wg_fail(err, errlen, -exec_errno, "%s: the kernel has no WireGuard support and %s cannot be run: %s",
 			      name, impl, strerror(exec_errno));
 		goto out;
 	}
@@ -385,7 +385,7 @@ static int run_userspace(const char *impl, const char *name, int64_t deadline, s
 		if (w == pid)
 			break;
 		if (w < 0 && errno != EINTR) {
-			ret = wg_fail(err, -errno, "%s: waitpid: %s", name, strerror(errno));
+			ret = wg_fail(err, errlen, -errno, "%s: waitpid: %s", name, strerror(errno));
 			pid = -1;
 			goto out;
 		}
@@ -394,7 +394,7 @@ static int run_userspace(const char *impl, const char *name, int64_t deadline, s
 			kill(pid, SIGKILL);
 			waitpid(pid, NULL, 0);
 			pid = -1;
-			ret = wg_fail(err, -ETIMEDOUT, "%s: %s %s did not finish starting in %d ms", name, impl,
+			ret = wg_fail(err, errlen, -ETIMEDOUT, "%s: %s %s did not finish starting in %d ms", name, impl,
 				      name, WG_START_TIMEOUT_MS);
 			goto out;
 		}
@@ -412,10 +412,10 @@ static int run_userspace(const char *impl, const char *name, int64_t deadline, s
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		const char *last = tail_last_line(&tail);
 		if (WIFEXITED(status))
-			ret = wg_fail(err, -EIO, "%s: %s %s failed with status %d%s%s", name, impl, name,
+			ret = wg_fail(err, errlen, -EIO, "%s: %s %s failed with status %d%s%s", name, impl, name,
 				      WEXITSTATUS(status), *last ? ": " : "", last);
 		else
-			ret = wg_fail(err, -EIO, "%s: %s %s died of signal %d%s%s", name, impl, name,
+			ret = wg_fail(err, errlen, -EIO, "%s: %s %s died of signal %d%s%s", name, impl, name,
 				      WTERMSIG(status), *last ? ": " : "", last);
 	}
 out:
@@ -435,13 +435,13 @@ out:
 }
 
 /* Waits until the UAPI socket of name answers a get. */
-static int wait_uapi(const char *name, const char *impl, int64_t deadline, struct wg_err *err)
+static int wait_uapi(const char *name, const char *impl, int64_t deadline, char *err, size_t errlen)
 {
 	for (;;) {
-		int fd = wg_uapi_connect(name, NULL);
+		int fd = wg_uapi_connect(name, NULL, 0);
 		if (fd >= 0) {
 			struct state tmp = { 0 };
-			int ret = wg_uapi_read(fd, name, &tmp, NULL);
+			int ret = wg_uapi_read(fd, name, &tmp, NULL, 0);
 			for (size_t i = 0; i < tmp.n_wgdevs; i++)
 				wg_wipe(tmp.wgdevs[i].private_key, WGC_KEY_LEN);
 			state_free(&tmp);
@@ -449,7 +449,7 @@ static int wait_uapi(const char *name, const char *impl, int64_t deadline, struc
 				return 0;
 		}
 		if (now_ms() >= deadline)
-			return wg_fail(err, -ETIMEDOUT, "%s: %s started, but %s/%s.sock did not answer within %d ms",
+			return wg_fail(err, errlen, -ETIMEDOUT, "%s: %s started, but %s/%s.sock did not answer within %d ms",
 				       name, impl, WGC_WG_RUNDIR, name, WG_START_TIMEOUT_MS);
 		sleep_ms(10);
 	}
@@ -476,14 +476,14 @@ static int wait_uapi(const char *name, const char *impl, int64_t deadline, struc
  *     the next wg_create, which starts the implementation for it; observe() plans that. Handing
  *     the implementation our descriptor instead (WG_TUN_FD) would fix the flags to ours: the
  *     wireguard-go of Debian 12 needs packet information on, later ones off. */
-static int tun_make(const char *name, struct wg_err *err)
+static int tun_make(const char *name, char *err, size_t errlen)
 {
 	struct ifreq ifr;
 	char extack[256];
 	int ret = 0, fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 
 	if (fd < 0)
-		return wg_fail(err, -errno, "%s: cannot open /dev/net/tun: %s", name, strerror(errno));
+		return wg_fail(err, errlen, -errno, "%s: cannot open /dev/net/tun: %s", name, strerror(errno));
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	/* IFF_TUN_EXCL: never attach to a device of that name that exists (it is foreign). */
@@ -492,18 +492,18 @@ static int tun_make(const char *name, struct wg_err *err)
 		ret = -errno;
 		close(fd);
 		if (ret == -EBUSY || ret == -EEXIST)
-			return wg_fail(err, -EEXIST, "%s: a link of that name exists", name);
-		return wg_fail(err, ret, "%s: cannot create the TUN device: %s", name, strerror(-ret));
+			return wg_fail(err, errlen, -EEXIST, "%s: a link of that name exists", name);
+		return wg_fail(err, errlen, ret, "%s: cannot create the TUN device: %s", name, strerror(-ret));
 	}
 	kill_point("wg:tun");
-	ret = rtnl_link(RTM_NEWLINK, 0, name, NULL, WGC_IFALIAS, 0, extack, sizeof(extack), err);
+	ret = rtnl_link(RTM_NEWLINK, 0, name, NULL, WGC_IFALIAS, 0, extack, sizeof(extack), err, errlen);
 	if (ret < 0)
-		ret = wg_fail(err, ret, "%s: cannot set the link's alias: %s", name,
+		ret = wg_fail(err, errlen, ret, "%s: cannot set the link's alias: %s", name,
 			      with_extack(extack) ? extack : strerror(-ret));
 	if (ret == 0)
 		kill_point("wg:tagged");
 	if (ret == 0 && ioctl(fd, TUNSETPERSIST, 1) < 0)
-		ret = wg_fail(err, -errno, "%s: cannot make the TUN device persistent: %s", name, strerror(errno));
+		ret = wg_fail(err, errlen, -errno, "%s: cannot make the TUN device persistent: %s", name, strerror(errno));
 	/* On failure, closing the only descriptor of a device that is not persistent removes it. */
 	close(fd);
 	return ret;
@@ -516,81 +516,81 @@ static bool tun_unserved(const char *name)
 	return link_query(name, &li) == 0 && li.link.owned && !strcmp(li.link.kind, "tun") && !li.carrier;
 }
 
-static int create_userspace(const char *name, struct wg_err *err)
+static int create_userspace(const char *name, char *err, size_t errlen)
 {
 	const char *impl = userspace_impl();
 	int ret = 0;
 
 	if (!tun_unserved(name))
-		ret = tun_make(name, err);
+		ret = tun_make(name, err, errlen);
 	if (ret < 0)
 		return ret;
 	kill_point("wg:persistent");
 	int64_t deadline = now_ms() + WG_START_TIMEOUT_MS;
-	ret = run_userspace(impl, name, deadline, err);
+	ret = run_userspace(impl, name, deadline, err, errlen);
 	if (ret == 0)
-		ret = wait_uapi(name, impl, deadline, err);
+		ret = wait_uapi(name, impl, deadline, err, errlen);
 	/* The implementation a killed wgc started may have attached to the device first (ours then
 	 * fails): a device some process holds and whose socket answers is served. */
 	if (ret < 0 && !tun_unserved(name) && link_exists(name) == 0 &&
-	    wait_uapi(name, impl, now_ms() + WG_START_TIMEOUT_MS, NULL) == 0)
+	    wait_uapi(name, impl, now_ms() + WG_START_TIMEOUT_MS, NULL, 0) == 0)
 		ret = 0;
 	if (ret < 0) {
 		/* Leave nothing half-started behind. */
 		if (link_exists(name) == 0)
-			wg_delete(name, NULL);
+			wg_delete(name, NULL, 0);
 		return ret;
 	}
 	kill_point("wg:started");
 	return 0;
 }
 
-int wg_create(const char *name, struct wg_err *err)
+int wg_create(const char *name, char *err, size_t errlen)
 {
 	char extack[256];
-	int ret = check_name(name, err);
+	int ret = check_name(name, err, errlen);
 
 	if (ret < 0)
 		return ret;
 	if (tun_unserved(name))
-		return create_userspace(name, err);
+		return create_userspace(name, err, errlen);
 	ret = rtnl_link(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, name, "wireguard", NULL, WGC_LINK_GROUP,
-			extack, sizeof(extack), err);
+			extack, sizeof(extack), err, errlen);
 	if (ret == -EEXIST)
-		return wg_fail(err, ret, "%s: a link of that name exists", name);
+		return wg_fail(err, errlen, ret, "%s: a link of that name exists", name);
 	if (ret == -EOPNOTSUPP || (ret < 0 && strcasestr(extack, "unknown device type")))
-		return create_userspace(name, err);
+		return create_userspace(name, err, errlen);
 	if (ret < 0)
-		return wg_fail(err, ret, "%s: cannot create the WireGuard link: %s", name,
+		return wg_fail(err, errlen, ret, "%s: cannot create the WireGuard link: %s", name,
 			       with_extack(extack) ? extack : strerror(-ret));
 	kill_point("wg:newlink");
-	ret = rtnl_link(RTM_NEWLINK, 0, name, NULL, WGC_IFALIAS, 0, extack, sizeof(extack), err);
+	ret = rtnl_link(RTM_NEWLINK, 0, name, NULL, WGC_IFALIAS, 0, extack, sizeof(extack), err, errlen);
 	if (ret < 0) {
-		wg_delete(name, NULL);
-		return wg_fail(err, ret, "%s: cannot set the link's alias: %s", name,
+		wg_delete(name, NULL, 0);
+		return wg_fail(err, errlen, ret, "%s: cannot set the link's alias: %s", name,
 			       with_extack(extack) ? extack : strerror(-ret));
 	}
 	return 0;
 }
 
-int wg_delete(const char *name, struct wg_err *err)
+int wg_delete(const char *name, char *err, size_t errlen)
 {
 	char extack[256];
 	pid_t pid = -1;
-	int ret = check_name(name, err);
+	int ret = check_name(name, err, errlen);
 
 	if (ret < 0)
 		return ret;
 	/* Who serves the device, to see it gone afterwards. */
-	int fd = wg_uapi_connect(name, NULL);
+	int fd = wg_uapi_connect(name, NULL, 0);
 	if (fd >= 0) {
 		pid = wg_uapi_peer_pid(fd);
 		close(fd);
 	}
 
-	ret = rtnl_link(RTM_DELLINK, 0, name, NULL, NULL, 0, extack, sizeof(extack), err);
+	ret = rtnl_link(RTM_DELLINK, 0, name, NULL, NULL, 0, extack, sizeof(extack), err, errlen);
 	if (ret < 0 && ret != -ENODEV)
-		return wg_fail(err, ret, "%s: cannot delete the link: %s", name,
+		return wg_fail(err, errlen, ret, "%s: cannot delete the link: %s", name,
 			       with_extack(extack) ? extack : strerror(-ret));
 
 	/* A userspace implementation exits when its TUN device goes, and removes its socket. It
@@ -602,20 +602,20 @@ int wg_delete(const char *name, struct wg_err *err)
 			sleep_ms(10);
 	}
 	/* A socket nobody answers on any more is stale: connecting removes it. */
-	fd = wg_uapi_connect(name, NULL);
+	fd = wg_uapi_connect(name, NULL, 0);
 	if (fd >= 0)
 		close(fd);
 	if (ret == -ENODEV)
-		return wg_fail(err, ret, "%s: no such device", name);
+		return wg_fail(err, errlen, ret, "%s: no such device", name);
 	return 0;
 }
 
 /* The error for a device served by neither backend. */
-static int no_device(const char *name, struct wg_err *err)
+static int no_device(const char *name, char *err, size_t errlen)
 {
 	if (link_exists(name) < 0)
-		return wg_fail(err, -ENODEV, "%s: no such device", name);
-	return wg_fail(err, -ENODEV,
+		return wg_fail(err, errlen, -ENODEV, "%s: no such device", name);
+	return wg_fail(err, errlen, -ENODEV,
 		       "%s: not a WireGuard device (no UAPI socket %s/%s.sock, and the kernel has no "
 		       "generic netlink family \"wireguard\": is the wireguard module loaded?)",
 		       name, WGC_WG_RUNDIR, name);
@@ -624,7 +624,7 @@ static int no_device(const char *name, struct wg_err *err)
 /* No UAPI socket for name: if name is a TUN device tagged as wgc's that a process holds (it has
  * carrier), its implementation is still starting (wgc was killed while creating it, see
  * wg_create): wait for its socket, as wg_create would have. Returns a socket, or -ENOENT. */
-static int uapi_wait_starting(const char *name, struct wg_err *err)
+static int uapi_wait_starting(const char *name, char *err, size_t errlen)
 {
 	int64_t deadline = now_ms() + WG_START_TIMEOUT_MS;
 	struct link_info li;
@@ -635,7 +635,7 @@ static int uapi_wait_starting(const char *name, struct wg_err *err)
 		if (now_ms() >= deadline)
 			return -ENOENT;
 		sleep_ms(10);
-		int fd = wg_uapi_connect(name, err);
+		int fd = wg_uapi_connect(name, err, errlen);
 		if (fd != -ENOENT)
 			return fd;
 	}
@@ -644,65 +644,65 @@ static int uapi_wait_starting(const char *name, struct wg_err *err)
 /* Connects to the UAPI socket of name, if the link exists in this network namespace: the socket
  * directory is shared by all of them, so a socket of that name may serve another namespace's
  * device. Returns a socket, -ENOENT (no socket: try the kernel), or another negative errno. */
-static int uapi_connect_here(const char *name, struct wg_err *err)
+static int uapi_connect_here(const char *name, char *err, size_t errlen)
 {
-	int fd = wg_uapi_connect(name, err);
+	int fd = wg_uapi_connect(name, err, errlen);
 	if (fd == -ENOENT)
-		fd = uapi_wait_starting(name, err);
+		fd = uapi_wait_starting(name, err, errlen);
 	if (fd < 0)
 		return fd;
 	if (link_exists(name) == -ENODEV) {
 		close(fd);
-		return wg_fail(err, -ENODEV, "%s: no such device in this network namespace (%s/%s.sock "
+		return wg_fail(err, errlen, -ENODEV, "%s: no such device in this network namespace (%s/%s.sock "
 			       "serves another)", name, WGC_WG_RUNDIR, name);
 	}
 	return fd;
 }
 
-int wg_read(const char *name, struct state *out, struct wg_err *err)
+int wg_read(const char *name, struct state *out, char *err, size_t errlen)
 {
-	int ret = check_name(name, err);
+	int ret = check_name(name, err, errlen);
 
 	if (ret < 0)
 		return ret;
-	int fd = uapi_connect_here(name, err);
+	int fd = uapi_connect_here(name, err, errlen);
 	if (fd >= 0)
-		return wg_uapi_read(fd, name, out, err);
+		return wg_uapi_read(fd, name, out, err, errlen);
 	if (fd != -ENOENT)
 		return fd;
-	ret = wg_genl_read(name, out, err);
+	ret = wg_genl_read(name, out, err, errlen);
 	if (ret == -ENOENT)
-		return no_device(name, err);
+		return no_device(name, err, errlen);
 	return ret;
 }
 
-int wg_apply(const struct wg_set *s, struct wg_err *err)
+int wg_apply(const struct wg_set *s, char *err, size_t errlen)
 {
-	int ret = check_name(s->name, err);
+	int ret = check_name(s->name, err, errlen);
 
 	if (ret < 0)
 		return ret;
 	if (s->dev && strcmp(s->dev->name, s->name))
-		return wg_fail(err, -EINVAL, "%s: device settings are for %s", s->name, s->dev->name);
-	int fd = uapi_connect_here(s->name, err);
+		return wg_fail(err, errlen, -EINVAL, "%s: device settings are for %s", s->name, s->dev->name);
+	int fd = uapi_connect_here(s->name, err, errlen);
 	if (fd >= 0)
-		return wg_uapi_apply(fd, s, err);
+		return wg_uapi_apply(fd, s, err, errlen);
 	if (fd != -ENOENT)
 		return fd;
-	ret = wg_genl_apply(s, err);
+	ret = wg_genl_apply(s, err, errlen);
 	if (ret == -ENOENT)
-		return no_device(s->name, err);
+		return no_device(s->name, err, errlen);
 	return ret;
 }
 
-int wg_read_key_file(const char *path, uint8_t key[WGC_KEY_LEN], struct wg_err *err)
+int wg_read_key_file(const char *path, uint8_t key[WGC_KEY_LEN], char *err, size_t errlen)
 {
-	return wg_read_key_file_mode(path, key, NULL, err);
+	return wg_read_key_file_mode(path, key, NULL, err, errlen);
 }
 
 /* Only a regular file is read: opened without blocking (a fifo waits for no writer), checked with
  * fstat before any read, and at most 127 bytes of it. */
-int wg_read_key_file_mode(const char *path, uint8_t key[WGC_KEY_LEN], unsigned *mode, struct wg_err *err)
+int wg_read_key_file_mode(const char *path, uint8_t key[WGC_KEY_LEN], unsigned *mode, char *err, size_t errlen)
 {
 	char buf[128];
 	size_t len = 0;
@@ -711,17 +711,17 @@ int wg_read_key_file_mode(const char *path, uint8_t key[WGC_KEY_LEN], unsigned *
 	struct stat st;
 
 	if (fd < 0)
-		return wg_fail(err, -errno, "%s: cannot open key file: %s", path, strerror(errno));
+		return wg_fail(err, errlen, -errno, "%s: cannot open key file: %s", path, strerror(errno));
 	if (fstat(fd, &st)) {
-		ret = wg_fail(err, -errno, "%s: cannot read key file: %s", path, strerror(errno));
+		ret = wg_fail(err, errlen, -errno, "%s: cannot read key file: %s", path, strerror(errno));
 		goto out;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		ret = wg_fail(err, -EISDIR, "%s: cannot read key file: %s", path, strerror(EISDIR));
+		ret = wg_fail(err, errlen, -EISDIR, "%s: cannot read key file: %s", path, strerror(EISDIR));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		ret = wg_fail(err, -EINVAL, "%s: not a regular file (a key file is never a fifo, socket or device)",
+		ret = wg_fail(err, errlen, -EINVAL, "%s: not a regular file (a key file is never a fifo, socket or device)",
 			      path);
 		goto out;
 	}
@@ -732,14 +732,14 @@ int wg_read_key_file_mode(const char *path, uint8_t key[WGC_KEY_LEN], unsigned *
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			ret = wg_fail(err, -errno, "%s: cannot read key file: %s", path, strerror(errno));
+			ret = wg_fail(err, errlen, -errno, "%s: cannot read key file: %s", path, strerror(errno));
 			goto out;
 		}
 		if (n == 0)
 			break;
 		len += (size_t)n;
 		if (len == sizeof(buf) - 1) {
-			ret = wg_fail(err, -EINVAL, "%s: not a WireGuard key file (too long)", path);
+			ret = wg_fail(err, errlen, -EINVAL, "%s: not a WireGuard key file (too long)", path);
 			goto out;
 		}
 	}
@@ -750,11 +750,11 @@ int wg_read_key_file_mode(const char *path, uint8_t key[WGC_KEY_LEN], unsigned *
 	while (end > start && isspace((unsigned char)end[-1]))
 		*--end = '\0';
 	if (start == end) {
-		ret = wg_fail(err, -EINVAL, "%s: key file is empty", path);
+		ret = wg_fail(err, errlen, -EINVAL, "%s: key file is empty", path);
 		goto out;
 	}
 	if (key_from_base64(key, start) < 0)
-		ret = wg_fail(err, -EINVAL, "%s: not a WireGuard key (expected 44 characters of base64, "
+		ret = wg_fail(err, errlen, -EINVAL, "%s: not a WireGuard key (expected 44 characters of base64, "
 			      "as `wg genkey` writes)", path);
 out:
 	wg_wipe(buf, sizeof(buf));

@@ -12,12 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-int wg_fail(struct wg_err *err, int ret, const char *fmt, ...)
+int wg_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
 {
-	if (err) {
+	if (err && errlen) {
 		va_list ap;
 		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		vsnprintf(err, errlen, fmt, ap);
 		va_end(ap);
 	}
 	return ret;
@@ -56,7 +56,7 @@ void wg_peer_sort_allowed(struct st_wgpeer *p)
 		qsort(p->allowed_ips, p->n_allowed_ips, sizeof(*p->allowed_ips), allowed_cmp);
 }
 
-int wg_state_move(struct state *out, struct state *tmp, struct wg_err *err)
+int wg_state_move(struct state *out, struct state *tmp, char *err, size_t errlen)
 {
 	size_t n_dev = out->n_wgdevs, n_peer = out->n_wgpeers;
 	int ret = 0;
@@ -90,7 +90,7 @@ nomem:
 		wg_wipe(&out->wgpeers[i], sizeof(out->wgpeers[i]));
 	out->n_wgdevs = n_dev;
 	out->n_wgpeers = n_peer;
-	ret = wg_fail(err, -ENOMEM, "out of memory");
+	ret = wg_fail(err, errlen, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < tmp->n_wgdevs; i++)
 		wg_wipe(tmp->wgdevs[i].private_key, WGC_KEY_LEN);
 	for (size_t i = 0; i < tmp->n_wgpeers; i++)
@@ -100,7 +100,7 @@ nomem:
 }
 
 int wg_endpoint_sockaddr(const struct st_wgpeer *p, struct sockaddr_storage *ss, socklen_t *len,
-			 struct wg_err *err)
+			 char *err, size_t errlen)
 {
 	memset(ss, 0, sizeof(*ss));
 	if (p->endpoint.family == AF_INET) {
@@ -126,12 +126,12 @@ int wg_endpoint_sockaddr(const struct st_wgpeer *p, struct sockaddr_storage *ss,
 	int gai = 0;
 	int ret = wg_resolve_host(p->endpoint_host, &a, &gai);
 	if (ret < 0 && gai)
-		return wg_fail(err, ret, "%s: cannot resolve endpoint %s: %s", p->dev, p->endpoint_host,
+		return wg_fail(err, errlen, ret, "%s: cannot resolve endpoint %s: %s", p->dev, p->endpoint_host,
 			       gai_strerror(gai));
 	if (ret < 0)
-		return wg_fail(err, ret, "%s: endpoint %s has no IPv4 or IPv6 address", p->dev, p->endpoint_host);
+		return wg_fail(err, errlen, ret, "%s: endpoint %s has no IPv4 or IPv6 address", p->dev, p->endpoint_host);
 	struct st_wgpeer lit = { .endpoint = a, .endpoint_port = p->endpoint_port };
-	return wg_endpoint_sockaddr(&lit, ss, len, err);
+	return wg_endpoint_sockaddr(&lit, ss, len, err, errlen);
 }
 
 int wg_resolve_host(const char *host, struct ipaddr *out, int *gai)
