@@ -19,7 +19,7 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 
 SRCS := compiler/ast.c compiler/diag.c compiler/xalloc.c compiler/compile.c compiler/check.c compiler/allocate.c compiler/lower.c compiler/lower_nft.c \
         compiler/emit_ip.c compiler/emit_nft.c compiler/emit_json.c compiler/base64.c compiler/fmt.c \
-        runtime/state.c runtime/wg.c runtime/wg_uapi.c runtime/wg_genl.c runtime/curve25519.c \
+        runtime/state.c runtime/wg.c runtime/wg_common.c runtime/wg_uapi.c runtime/wg_genl.c runtime/curve25519.c \
         grammar/parse.c wgc.c
 RUNTIME_SRCS := runtime/state_json.c runtime/nl.c runtime/rtnl_read.c runtime/rtnl_write.c runtime/diff.c \
         runtime/plan_print.c runtime/nft.c runtime/sysctl.c runtime/observe.c runtime/apply.c runtime/records.c \

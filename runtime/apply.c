@@ -182,17 +182,17 @@ static int run_batch(struct exec *x, const struct op *ops, size_t n)
 
 /* ---- WireGuard ------------------------------------------------------------------------------- */
 
-static int wg_err(struct exec *x, const struct op *op, int rc, const struct wg_err *we)
+static int wg_err(struct exec *x, const struct op *op, int rc, const char *we)
 {
-	return fail(x, op, rc, we->msg);
+	return fail(x, op, rc, we);
 }
 
 static int create_link(struct exec *x, const struct op *op, const struct st_link *l)
 {
-	struct wg_err we = { { 0 } };
-	int rc = wg_create(l->name, &we);
+	char we[WG_ERR_LEN] = "";
+	int rc = wg_create(l->name, we, sizeof(we));
 	if (rc)
-		return wg_err(x, op, rc, &we);
+		return wg_err(x, op, rc, we);
 	kill_point("link:created");
 	if ((rc = ensure_nl(x)))
 		return fail(x, op, rc, "cannot open a netlink socket");
@@ -202,7 +202,7 @@ static int create_link(struct exec *x, const struct op *op, const struct st_link
 	rc = idx < 0 ? (int)idx : nl_batch_flush(&b);
 	nl_batch_free(&b);
 	if (rc) {
-		wg_delete(l->name, &we);
+		wg_delete(l->name, we, sizeof(we));
 		return fail(x, op, rc, nl_last_ext_msg(&x->nl));
 	}
 	return 0;
@@ -229,10 +229,10 @@ static int run_peers(struct exec *x, const struct op *ops, size_t n, bool invers
 	}
 	s.set = set;
 	s.remove = rm;
-	struct wg_err we = { { 0 } };
-	rc = wg_apply(&s, &we);
+	char we[WG_ERR_LEN] = "";
+	rc = wg_apply(&s, we, sizeof(we));
 	if (rc)
-		rc = wg_err(x, &ops[0], rc, &we);
+		rc = wg_err(x, &ops[0], rc, we);
 out:
 	free(set);
 	free(rm);
@@ -267,7 +267,7 @@ static int restore_nft(struct exec *x, const struct op *op)
 static int run_one(struct exec *x, const struct op *op, bool inverse)
 {
 	const void *old = inverse ? op->new : op->old, *new = inverse ? op->old : op->new;
-	struct wg_err we = { { 0 } };
+	char we[WG_ERR_LEN] = "";
 	int rc;
 	switch (op->kind) {
 	case OP_SYSCTL: {
@@ -287,16 +287,16 @@ static int run_one(struct exec *x, const struct op *op, bool inverse)
 		if (!old)
 			return create_link(x, op, new);
 		if (!new) {
-			rc = wg_delete(((const struct st_link *)old)->name, &we);
-			return rc ? wg_err(x, op, rc, &we) : 0;
+			rc = wg_delete(((const struct st_link *)old)->name, we, sizeof(we));
+			return rc ? wg_err(x, op, rc, we) : 0;
 		}
 		return run_batch(x, op, 1);
 	case OP_WGDEV: {
 		if (!new)
 			return 0; /* the device goes with its link */
 		struct wg_set s = { .name = ((const struct st_wgdev *)new)->name, .dev = new };
-		rc = wg_apply(&s, &we);
-		return rc ? wg_err(x, op, rc, &we) : 0;
+		rc = wg_apply(&s, we, sizeof(we));
+		return rc ? wg_err(x, op, rc, we) : 0;
 	}
 	case OP_WGPEER:
 		return run_peers(x, op, 1, inverse);

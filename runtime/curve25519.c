@@ -4,12 +4,18 @@
  * representation). The ladder swaps with masks, never branches or indexes on secret bits, and
  * runs a fixed 255 steps. Speed is irrelevant here: it runs once per device read or plan.
  */
-#include "wg_backend.h"
+#include "curve25519.h"
 
 #include <stdint.h>
 #include <string.h>
 
 typedef int64_t fe[16];
+
+/* Wipes a secret intermediate value (explicit_bzero: the compiler keeps it). */
+static void wipe(void *p, size_t len)
+{
+	explicit_bzero(p, len);
+}
 
 /* Normalises every limb into [0, 2^16), folding the carry out of the top limb back in times
  * 38 (2^256 = 38 mod p). */
@@ -111,8 +117,8 @@ static void fe_pack(uint8_t o[32], const fe n)
 		o[2 * i] = (uint8_t)(t[i] & 0xff);
 		o[2 * i + 1] = (uint8_t)((t[i] >> 8) & 0xff);
 	}
-	wg_wipe(t, sizeof(t));
-	wg_wipe(m, sizeof(m));
+	wipe(t, sizeof(t));
+	wipe(m, sizeof(m));
 }
 
 /* q = n * p on the Montgomery curve, x-coordinates only (RFC 7748 section 5). */
@@ -162,16 +168,16 @@ static void x25519(uint8_t q[32], const uint8_t n[32], const uint8_t p[32])
 	fe_mul(a, a, c);
 	fe_pack(q, a);
 
-	wg_wipe(z, sizeof(z));
-	wg_wipe(a, sizeof(a));
-	wg_wipe(b, sizeof(b));
-	wg_wipe(c, sizeof(c));
-	wg_wipe(d, sizeof(d));
-	wg_wipe(e, sizeof(e));
-	wg_wipe(f, sizeof(f));
+	wipe(z, sizeof(z));
+	wipe(a, sizeof(a));
+	wipe(b, sizeof(b));
+	wipe(c, sizeof(c));
+	wipe(d, sizeof(d));
+	wipe(e, sizeof(e));
+	wipe(f, sizeof(f));
 }
 
-void wg_public_key(uint8_t pub[WGC_KEY_LEN], const uint8_t priv[WGC_KEY_LEN])
+void curve25519_public_key(uint8_t pub[CURVE25519_KEY_LEN], const uint8_t priv[CURVE25519_KEY_LEN])
 {
 	static const uint8_t basepoint[32] = { 9 };
 	x25519(pub, priv, basepoint);

@@ -1,8 +1,11 @@
-/* nl.c - rtnetlink socket, dumps and pipelined request batches (see nl.h). */
+/* nl.c - the netlink transport: sockets, requests, dumps, generic-netlink family ids and
+ * pipelined request batches (see nl.h). */
 #include "nl.h"
 
 #include <errno.h>
+#include <linux/genetlink.h>
 #include <linux/netlink.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -15,16 +18,19 @@
 #define NETLINK_GET_STRICT_CHK 12
 #endif
 
-int nl_open(struct nl *nl)
+int nl_open_bus(struct nl *nl, int bus)
 {
 	memset(nl, 0, sizeof(*nl));
 	nl->buf = malloc(NL_RECV_SIZE);
-	nl->sock = mnl_socket_open(NETLINK_ROUTE);
+	nl->sock = mnl_socket_open2(bus, SOCK_CLOEXEC);
 	if (!nl->buf || !nl->sock)
 		goto fail;
 	int one = 1, rcvbuf = 64 << 20;
+	/* Best effort: extended-ack messages and capped acks (older kernels lack them). */
 	mnl_socket_setsockopt(nl->sock, NETLINK_EXT_ACK, &one, sizeof(one));
-	mnl_socket_setsockopt(nl->sock, NETLINK_GET_STRICT_CHK, &one, sizeof(one));
+	mnl_socket_setsockopt(nl->sock, NETLINK_CAP_ACK, &one, sizeof(one));
+	if (bus == NETLINK_ROUTE)
+		mnl_socket_setsockopt(nl->sock, NETLINK_GET_STRICT_CHK, &one, sizeof(one));
 	int fd = mnl_socket_get_fd(nl->sock);
 	/* Forced needs CAP_NET_ADMIN; without it the plain size is the best we can do. */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
@@ -40,6 +46,11 @@ fail:;
 	return err;
 }
 
+int nl_open(struct nl *nl)
+{
+	return nl_open_bus(nl, NETLINK_ROUTE);
+}
+
 void nl_close(struct nl *nl)
 {
 	if (nl->sock)
@@ -53,81 +64,151 @@ const char *nl_last_ext_msg(const struct nl *nl)
 	return nl->ext_msg;
 }
 
-/* Pulls the extended-ack message out of an NLMSG_ERROR, if the kernel attached one. */
-static void save_ext_msg(struct nl *nl, const struct nlmsghdr *nlh)
+/* Copies the NLMSGERR_ATTR_MSG of an NLMSG_ERROR or NLMSG_DONE message, whose TLVs start at off,
+ * to nl->ext_msg. */
+static void ext_msg_at(struct nl *nl, const struct nlmsghdr *h, size_t off)
 {
+	const struct nlattr *a;
+
 	nl->ext_msg[0] = '\0';
-	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+	if (!(h->nlmsg_flags & NLM_F_ACK_TLVS))
 		return;
-	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-	size_t off = sizeof(*e);
-	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
-		off += e->msg.nlmsg_len - sizeof(e->msg);
-	const struct nlattr *attr;
-	mnl_attr_for_each_payload((const void *)((const char *)e + off), mnl_nlmsg_get_payload_len(nlh) - off) {
-		if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG) {
-			snprintf(nl->ext_msg, sizeof(nl->ext_msg), "%s", mnl_attr_get_str(attr));
+	if (MNL_ALIGN(off) + sizeof(struct nlmsghdr) > h->nlmsg_len)
+		return;
+	mnl_attr_for_each(a, h, off) {
+		if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG && mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0) {
+			snprintf(nl->ext_msg, sizeof(nl->ext_msg), "%s", mnl_attr_get_str(a));
+			/* The kernel's messages have no trailing newline, but be safe. */
+			nl->ext_msg[strcspn(nl->ext_msg, "\n")] = '\0';
 			return;
 		}
 	}
 }
 
-static int error_cb(const struct nlmsghdr *nlh, void *data)
+/* The error of an NLMSG_ERROR (0 for an ack), its extended-ack message saved. */
+static int error_msg(struct nl *nl, const struct nlmsghdr *h)
 {
-	struct nl *nl = data;
-	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
+
+	if (h->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
+		return -EPROTO;
 	if (e->error) {
-		save_ext_msg(nl, nlh);
-		errno = -e->error;
-		return MNL_CB_ERROR;
+		size_t off = sizeof(*e);
+		if (!(h->nlmsg_flags & NLM_F_CAPPED)) {
+			if (e->msg.nlmsg_len < sizeof(struct nlmsghdr))
+				return e->error > 0 ? -e->error : e->error;
+			off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
+		}
+		ext_msg_at(nl, h, off);
 	}
-	return MNL_CB_STOP;
+	return e->error > 0 ? -e->error : e->error;
 }
 
-static const mnl_cb_t ctl_cbs[NLMSG_MIN_TYPE] = { [NLMSG_ERROR] = error_cb };
-
-/* Reads answers to seq until its ack or NLMSG_DONE; data goes to cb and error_cb alike. */
-static int run(struct nl *nl, uint32_t seq, mnl_cb_t cb, void *data)
+/* The error an NLMSG_DONE carries (a dump that failed midway), its extended-ack message saved. */
+static int done_msg(struct nl *nl, const struct nlmsghdr *h)
 {
-	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(nl->sock, nl->buf, NL_RECV_SIZE);
-		if (n < 0)
-			return -errno;
-		int rc = mnl_cb_run2(nl->buf, (size_t)n, seq, nl->portid, cb, data, (mnl_cb_t *)ctl_cbs,
-				     NLMSG_MIN_TYPE);
-		if (rc == MNL_CB_ERROR)
-			return errno ? -errno : -EIO;
-		if (rc == MNL_CB_STOP)
-			return 0;
-	}
+	int error = 0;
+
+	if (h->nlmsg_len >= mnl_nlmsg_size(sizeof(int)))
+		memcpy(&error, mnl_nlmsg_get_payload(h), sizeof(int));
+	if (error < 0)
+		ext_msg_at(nl, h, sizeof(int));
+	return error > 0 ? -error : error;
 }
 
-int nl_dump(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+int nl_talk(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 {
-	nlh->nlmsg_seq = ++nl->seq;
+	bool intr = false;
+	int ret;
+
 	nl->ext_msg[0] = '\0';
+	nlh->nlmsg_seq = ++nl->seq;
 	if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	for (;;) {
 		ssize_t n = mnl_socket_recvfrom(nl->sock, nl->buf, NL_RECV_SIZE);
 		if (n < 0)
 			return -errno;
-		int rc = mnl_cb_run(nl->buf, (size_t)n, nlh->nlmsg_seq, nl->portid, cb, data);
-		if (rc == MNL_CB_ERROR)
-			return errno ? -errno : -EIO;
-		if (rc == MNL_CB_STOP)
-			return 0;
+		int len = (int)n;
+		for (const struct nlmsghdr *h = (const struct nlmsghdr *)nl->buf; mnl_nlmsg_ok(h, len);
+		     h = mnl_nlmsg_next(h, &len)) {
+			/* Answers to an earlier request (one given up on) are not this one's. */
+			if (h->nlmsg_seq != nl->seq || (h->nlmsg_pid && h->nlmsg_pid != nl->portid))
+				continue;
+			if (h->nlmsg_flags & NLM_F_DUMP_INTR)
+				intr = true;
+			switch (h->nlmsg_type) {
+			case NLMSG_NOOP:
+				continue;
+			case NLMSG_ERROR:
+				ret = error_msg(nl, h);
+				goto out;
+			case NLMSG_DONE:
+				ret = done_msg(nl, h);
+				goto out;
+			case NLMSG_OVERRUN:
+				ret = -ENOBUFS;
+				goto out;
+			default:
+				if (!cb)
+					continue;
+				errno = 0;
+				int r = cb(h, data);
+				if (r == MNL_CB_ERROR) {
+					ret = errno ? -errno : -EPROTO;
+					goto out;
+				}
+				if (r == MNL_CB_STOP) {
+					ret = 0;
+					goto out;
+				}
+			}
+		}
 	}
+out:
+	if (ret == 0 && intr)
+		ret = -EINTR;
+	return ret;
+}
+
+int nl_dump(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+{
+	return nl_talk(nl, nlh, cb, data);
 }
 
 int nl_request(struct nl *nl, struct nlmsghdr *nlh)
 {
 	nlh->nlmsg_flags |= NLM_F_ACK;
-	nlh->nlmsg_seq = ++nl->seq;
-	nl->ext_msg[0] = '\0';
-	if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	return run(nl, nlh->nlmsg_seq, NULL, nl);
+	return nl_talk(nl, nlh, NULL, NULL);
+}
+
+static int family_attr_cb(const struct nlattr *a, void *data)
+{
+	if (mnl_attr_get_type(a) == CTRL_ATTR_FAMILY_ID && mnl_attr_validate(a, MNL_TYPE_U16) == 0)
+		*(uint16_t *)data = mnl_attr_get_u16(a);
+	return MNL_CB_OK;
+}
+
+static int family_cb(const struct nlmsghdr *nlh, void *data)
+{
+	return mnl_attr_parse(nlh, sizeof(struct genlmsghdr), family_attr_cb, data);
+}
+
+int nl_genl_family(struct nl *nl, const char *name, uint16_t *id)
+{
+	char buf[NL_REQUEST_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = GENL_ID_CTRL;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	struct genlmsghdr *g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	g->cmd = CTRL_CMD_GETFAMILY;
+	g->version = 1;
+	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, name);
+	*id = 0;
+	int ret = nl_talk(nl, nlh, family_cb, id);
+	if (ret == 0 && !*id)
+		ret = -EPROTO;
+	return ret;
 }
 
 /* ---- batches --------------------------------------------------------------------------------- */
@@ -206,7 +287,7 @@ static int receive_until(struct nl_batch *b, uint32_t barrier)
 				if (seq - b->first_seq < b->n) {
 					b->results[seq - b->first_seq] = e->error;
 					if (e->error && !nl->ext_msg[0])
-						save_ext_msg(nl, nlh);
+						error_msg(nl, nlh);
 				}
 				if (seq == barrier)
 					done = true;

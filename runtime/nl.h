@@ -1,4 +1,7 @@
-/* nl.h - a libmnl rtnetlink socket: dumps, and pipelined batches of requests.
+/* nl.h - the netlink transport over libmnl, for rtnetlink (rtnl_*.c, wg.c) and generic netlink
+ * (wg_genl.c): a socket of a given bus; one request answered by an ack or a dump ended by
+ * NLMSG_DONE (nl_talk), with the kernel's extended-ack message kept; generic-netlink family ids;
+ * and pipelined batches of requests.
  *
  * A batch packs requests into ~128 KiB sendmsg() calls without asking for an ack per request:
  * the kernel still answers every failed request with an error naming its sequence number, and
@@ -24,16 +27,33 @@ struct nl {
 
 #define NL_RECV_SIZE (1u << 20)
 #define NL_BATCH_SIZE (128u * 1024)
+/* Size of a buffer for one request built on the stack (a fixed size: libmnl's
+ * MNL_SOCKET_BUFFER_SIZE is a run-time expression). */
+#define NL_REQUEST_SIZE 8192
 
-/* Opens a NETLINK_ROUTE socket with strict checking and extended acks. */
+/* Opens a socket of bus (NETLINK_ROUTE, NETLINK_GENERIC) with extended and capped acks, an
+ * rtnetlink socket also with strict checking. Returns 0 or a negative errno. */
+int nl_open_bus(struct nl *nl, int bus);
+/* nl_open_bus(nl, NETLINK_ROUTE). */
 int nl_open(struct nl *nl);
 void nl_close(struct nl *nl);
+
+/* Sends nlh (its sequence number is set here) and processes the answers until its ack or
+ * NLMSG_DONE; answers to other sequence numbers are skipped. Each data message goes to cb (may be
+ * NULL; MNL_CB_ERROR with errno set fails, MNL_CB_STOP ends early). Returns 0 or a negative errno;
+ * the kernel's extended-ack message, if any, is in nl_last_ext_msg. -EINTR: a dump was
+ * interrupted by a change (read to its end first; retry). */
+int nl_talk(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
 
 /* Sends one dump request (nlh, NLM_F_DUMP set by the caller) and calls cb for every message. */
 int nl_dump(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
 
 /* Sends one request with NLM_F_ACK and waits for its answer. */
 int nl_request(struct nl *nl, struct nlmsghdr *nlh);
+
+/* The id of generic-netlink family name, on a NETLINK_GENERIC socket. -ENOENT: the kernel has no
+ * such family; -EPROTO: its answer had no id. */
+int nl_genl_family(struct nl *nl, const char *name, uint16_t *id);
 
 struct nl_batch {
 	struct nl *nl;

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
+#include "curve25519.h"
 #include "nft.h"
 #include "nl.h"
 #include "rtnl.h"
@@ -164,8 +165,8 @@ int observe(const struct state *d, struct state *out, char *err, size_t errlen)
 	for (size_t i = 0; i < out->n_links; i++) {
 		if (!out->links[i].owned)
 			continue;
-		struct wg_err we = { { 0 } };
-		int r = wg_read(out->links[i].name, out, &we);
+		char we[WG_ERR_LEN] = "";
+		int r = wg_read(out->links[i].name, out, we, sizeof(we));
 		if (r == -ENODEV && !strcmp(out->links[i].kind, "tun") && wanted(d, out->links[i].name)) {
 			/* A TUN device of wgc's that no implementation serves (wgc was killed before
 			 * starting it, or its daemon died): a creation to finish. Seen as absent, the
@@ -177,7 +178,7 @@ int observe(const struct state *d, struct state *out, char *err, size_t errlen)
 		if (r && r != -ENODEV) {
 			rc = r;
 			snprintf(err, errlen, "reading WireGuard device %s: %s", out->links[i].name,
-				 we.msg[0] ? we.msg : strerror(-r));
+				 we[0] ? we : strerror(-r));
 			goto out;
 		}
 	}
@@ -202,30 +203,12 @@ out:
 
 static int resolve(struct st_wgpeer *p, char *err, size_t errlen)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM }, *res = NULL;
-	int rc = getaddrinfo(p->endpoint_host, NULL, &hints, &res);
-	if (rc) {
+	int gai = 0;
+	if (wg_resolve_host(p->endpoint_host, &p->endpoint, &gai) < 0) {
 		snprintf(err, errlen, "peer %s: cannot resolve endpoint %s: %s", p->name ? p->name : "?",
-			 p->endpoint_host, gai_strerror(rc));
+			 p->endpoint_host, gai ? gai_strerror(gai) : "no IPv4 or IPv6 address");
 		return -EHOSTUNREACH;
 	}
-	/* As wg(8): the first IPv4 answer if there is one. */
-	const struct addrinfo *pick = res;
-	for (const struct addrinfo *a = res; a; a = a->ai_next)
-		if (a->ai_family == AF_INET) {
-			pick = a;
-			break;
-		}
-	memset(&p->endpoint, 0, sizeof(p->endpoint));
-	p->endpoint.family = (uint8_t)pick->ai_family;
-	if (pick->ai_family == AF_INET) {
-		memcpy(p->endpoint.bytes, &((const struct sockaddr_in *)pick->ai_addr)->sin_addr, 4);
-		p->endpoint.len = 32;
-	} else {
-		memcpy(p->endpoint.bytes, &((const struct sockaddr_in6 *)pick->ai_addr)->sin6_addr, 16);
-		p->endpoint.len = 128;
-	}
-	freeaddrinfo(res);
 	return 0;
 }
 
@@ -250,38 +233,38 @@ int prepare_desired(struct state *d, int flags, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < d->n_wgdevs && (flags & PREPARE_KEYS); i++) {
 		struct st_wgdev *w = &d->wgdevs[i];
-		struct wg_err we = { { 0 } };
+		char we[WG_ERR_LEN] = "";
 		if (!w->private_key_path)
 			continue;
 		unsigned mode = 0;
-		int rc = wg_read_key_file_mode(w->private_key_path, w->private_key, &mode, &we);
+		int rc = wg_read_key_file_mode(w->private_key_path, w->private_key, &mode, we, sizeof(we));
 		if (rc && (flags & PREPARE_KEYS_OPTIONAL)) {
 			fprintf(stderr, "wgc: warning: tunnel %s: %s (the plan cannot tell whether the key changes)\n",
-				w->name, we.msg);
+				w->name, we);
 			continue;
 		}
 		if (rc) {
-			snprintf(err, errlen, "tunnel %s: %s", w->name, we.msg);
+			snprintf(err, errlen, "tunnel %s: %s", w->name, we);
 			return rc;
 		}
 		if ((rc = key_mode("tunnel", w->name, w->private_key_path, mode, flags, err, errlen)))
 			return rc;
 		w->has_private_key = true;
-		wg_public_key(w->public_key, w->private_key);
+		curve25519_public_key(w->public_key, w->private_key);
 		w->has_public_key = true;
 	}
 	for (size_t i = 0; i < d->n_wgpeers; i++) {
 		struct st_wgpeer *p = &d->wgpeers[i];
 		if ((flags & PREPARE_KEYS) && p->preshared_key_path) {
-			struct wg_err we = { { 0 } };
+			char we[WG_ERR_LEN] = "";
 			unsigned mode = 0;
-			int rc = wg_read_key_file_mode(p->preshared_key_path, p->preshared_key, &mode, &we);
+			int rc = wg_read_key_file_mode(p->preshared_key_path, p->preshared_key, &mode, we, sizeof(we));
 			if (rc && (flags & PREPARE_KEYS_OPTIONAL)) {
-				fprintf(stderr, "wgc: warning: peer %s: %s\n", p->name ? p->name : "?", we.msg);
+				fprintf(stderr, "wgc: warning: peer %s: %s\n", p->name ? p->name : "?", we);
 				continue;
 			}
 			if (rc) {
-				snprintf(err, errlen, "peer %s: %s", p->name ? p->name : "?", we.msg);
+				snprintf(err, errlen, "peer %s: %s", p->name ? p->name : "?", we);
 				return rc;
 			}
 			if ((rc = key_mode("peer", p->name ? p->name : "?", p->preshared_key_path, mode, flags, err, errlen)))

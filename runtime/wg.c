@@ -29,41 +29,16 @@
 
 #include "base64.h"
 #include "killpoint.h"
+#include "nl.h"
 
 /* How long wg_create waits for a userspace implementation, and wg_delete for it to exit. */
 #define WG_START_TIMEOUT_MS 5000
 #define WG_STOP_TIMEOUT_MS 5000
-#define NL_RECV_SIZE 32768
 
-/* ---- small shared helpers ---- */
-
-int wg_fail(struct wg_err *err, int ret, const char *fmt, ...)
+static int check_name(const char *name, char *err, size_t errlen)
 {
-	if (err) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
-
-void wg_wipe(void *p, size_t len)
-{
-	if (p)
-		explicit_bzero(p, len);
-}
-
-static bool name_ok(const char *name)
-{
-	size_t n = name ? strlen(name) : 0;
-	return n > 0 && n < WGC_IFNAMSIZ && !strchr(name, '/') && strcmp(name, ".") && strcmp(name, "..");
-}
-
-static int check_name(const char *name, struct wg_err *err)
-{
-	if (!name_ok(name))
-		return wg_fail(err, -EINVAL, "'%s' is not a valid interface name", name ? name : "");
+	if (!wg_name_ok(name))
+		return wg_fail(err, errlen, -EINVAL, "'%s' is not a valid interface name", name ? name : "");
 	return 0;
 }
 
@@ -81,261 +56,27 @@ static void sleep_ms(int ms)
 		;
 }
 
-int wg_peer_add_allowed(struct st_wgpeer *p, const struct ipaddr *a)
+/* ---- links ---- */
+
+/* Opens an rtnetlink socket, with a message on failure. */
+static int rtnl_open(struct nl *nl, char *err, size_t errlen)
 {
-	struct ipaddr *n = realloc(p->allowed_ips, (p->n_allowed_ips + 1) * sizeof(*n));
-	if (!n)
-		return -ENOMEM;
-	p->allowed_ips = n;
-	n[p->n_allowed_ips++] = *a;
+	int ret = nl_open(nl);
+	if (ret < 0)
+		return wg_fail(err, errlen, ret, "cannot open a netlink socket: %s", strerror(-ret));
 	return 0;
 }
 
-int wg_state_move(struct state *out, struct state *tmp, struct wg_err *err)
-{
-	size_t n_dev = out->n_wgdevs, n_peer = out->n_wgpeers;
-	int ret = 0;
-
-	/* Copy first; tmp keeps ownership until every copy has a place, so a failure can be
-	 * undone by shortening out again. */
-	for (size_t i = 0; i < tmp->n_wgdevs; i++) {
-		struct st_wgdev *d = state_add_wgdev(out);
-		if (!d)
-			goto nomem;
-		*d = tmp->wgdevs[i];
-	}
-	for (size_t i = 0; i < tmp->n_wgpeers; i++) {
-		struct st_wgpeer *p = state_add_wgpeer(out);
-		if (!p)
-			goto nomem;
-		*p = tmp->wgpeers[i];
-	}
-	/* out owns the contents now: release only tmp's arrays. */
-	free(tmp->wgdevs);
-	free(tmp->wgpeers);
-	tmp->wgdevs = NULL;
-	tmp->wgpeers = NULL;
-	tmp->n_wgdevs = tmp->n_wgpeers = 0;
-	state_free(tmp);
-	return 0;
-nomem:
-	for (size_t i = n_dev; i < out->n_wgdevs; i++)
-		wg_wipe(&out->wgdevs[i], sizeof(out->wgdevs[i]));
-	for (size_t i = n_peer; i < out->n_wgpeers; i++)
-		wg_wipe(&out->wgpeers[i], sizeof(out->wgpeers[i]));
-	out->n_wgdevs = n_dev;
-	out->n_wgpeers = n_peer;
-	ret = wg_fail(err, -ENOMEM, "out of memory");
-	for (size_t i = 0; i < tmp->n_wgdevs; i++)
-		wg_wipe(tmp->wgdevs[i].private_key, WGC_KEY_LEN);
-	for (size_t i = 0; i < tmp->n_wgpeers; i++)
-		wg_wipe(tmp->wgpeers[i].preshared_key, WGC_KEY_LEN);
-	state_free(tmp);
-	return ret;
-}
-
-int wg_endpoint_sockaddr(const struct st_wgpeer *p, struct sockaddr_storage *ss, socklen_t *len,
-			 struct wg_err *err)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (p->endpoint.family == AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *)ss;
-		in->sin_family = AF_INET;
-		in->sin_port = htons(p->endpoint_port);
-		memcpy(&in->sin_addr, p->endpoint.bytes, 4);
-		*len = sizeof(*in);
-		return 0;
-	}
-	if (p->endpoint.family == AF_INET6) {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(p->endpoint_port);
-		memcpy(&in6->sin6_addr, p->endpoint.bytes, 16);
-		*len = sizeof(*in6);
-		return 0;
-	}
-	if (!p->endpoint_host || !*p->endpoint_host)
-		return -ENOENT;
-
-	char port[8];
-	struct addrinfo *res = NULL, hints = {
-		.ai_family = AF_UNSPEC,
-		.ai_socktype = SOCK_DGRAM,
-		.ai_protocol = IPPROTO_UDP,
-	};
-	snprintf(port, sizeof(port), "%u", p->endpoint_port);
-	int r = getaddrinfo(p->endpoint_host, port, &hints, &res);
-	if (r) {
-		int ret = r == EAI_SYSTEM ? -errno : r == EAI_NONAME || r == EAI_NODATA ? -EHOSTUNREACH : -EAGAIN;
-		return wg_fail(err, ret ? ret : -EIO, "%s: cannot resolve endpoint %s: %s", p->dev,
-			       p->endpoint_host, gai_strerror(r));
-	}
-	int ret = -EHOSTUNREACH;
-	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-		if ((ai->ai_family == AF_INET && ai->ai_addrlen == sizeof(struct sockaddr_in)) ||
-		    (ai->ai_family == AF_INET6 && ai->ai_addrlen == sizeof(struct sockaddr_in6))) {
-			memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-			*len = ai->ai_addrlen;
-			ret = 0;
-			break;
-		}
-	}
-	freeaddrinfo(res);
-	if (ret)
-		return wg_fail(err, ret, "%s: endpoint %s has no IPv4 or IPv6 address", p->dev, p->endpoint_host);
-	return 0;
-}
-
-/* ---- netlink ---- */
-
-int wg_nl_open(struct wg_nl *nl, int bus, struct wg_err *err)
-{
-	int one = 1;
-
-	memset(nl, 0, sizeof(*nl));
-	nl->sock = mnl_socket_open2(bus, SOCK_CLOEXEC);
-	if (!nl->sock)
-		return wg_fail(err, -errno, "cannot open a netlink socket: %s", strerror(errno));
-	/* Best effort: extended-ack messages and capped acks (older kernels lack them). */
-	mnl_socket_setsockopt(nl->sock, NETLINK_EXT_ACK, &one, sizeof(one));
-	mnl_socket_setsockopt(nl->sock, NETLINK_CAP_ACK, &one, sizeof(one));
-	if (mnl_socket_bind(nl->sock, 0, MNL_SOCKET_AUTOPID) < 0) {
-		int ret = -errno;
-		mnl_socket_close(nl->sock);
-		nl->sock = NULL;
-		return wg_fail(err, ret, "cannot bind a netlink socket: %s", strerror(-ret));
-	}
-	nl->portid = mnl_socket_get_portid(nl->sock);
-	nl->seq = (unsigned int)time(NULL);
-	return 0;
-}
-
-void wg_nl_close(struct wg_nl *nl)
-{
-	if (nl->sock)
-		mnl_socket_close(nl->sock);
-	nl->sock = NULL;
-}
-
-/* Copies the NLMSGERR_ATTR_MSG of an error or done message, whose TLVs start at off. */
-static void nl_extack(const struct nlmsghdr *h, size_t off, char *extack, size_t len)
-{
-	const struct nlattr *a;
-
-	if (!extack || !len || !(h->nlmsg_flags & NLM_F_ACK_TLVS))
-		return;
-	if (MNL_ALIGN(off) + sizeof(struct nlmsghdr) > h->nlmsg_len)
-		return;
-	mnl_attr_for_each(a, h, off) {
-		if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG && mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0) {
-			snprintf(extack, len, "%s", mnl_attr_get_str(a));
-			/* The kernel's messages have no trailing newline, but be safe. */
-			extack[strcspn(extack, "\n")] = '\0';
-			return;
-		}
-	}
-}
-
-static int nl_error(const struct nlmsghdr *h, char *extack, size_t len)
-{
-	const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
-
-	if (h->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
-		return -EPROTO;
-	if (e->error) {
-		size_t off = sizeof(*e);
-		if (!(h->nlmsg_flags & NLM_F_CAPPED)) {
-			if (e->msg.nlmsg_len < sizeof(struct nlmsghdr))
-				return e->error;
-			off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
-		}
-		nl_extack(h, off, extack, len);
-	}
-	return e->error > 0 ? -e->error : e->error;
-}
-
-static int nl_done(const struct nlmsghdr *h, char *extack, size_t len)
-{
-	int error = 0;
-
-	if (h->nlmsg_len >= mnl_nlmsg_size(sizeof(int)))
-		memcpy(&error, mnl_nlmsg_get_payload(h), sizeof(int));
-	if (error < 0)
-		nl_extack(h, sizeof(int), extack, len);
-	return error > 0 ? -error : error;
-}
-
-int wg_nl_talk(struct wg_nl *nl, struct nlmsghdr *nlh, int (*cb)(const struct nlmsghdr *, void *),
-	       void *data, char *extack, size_t extack_len)
-{
-	bool intr = false;
-	char *buf = NULL;
-	int ret;
-
-	if (extack && extack_len)
-		extack[0] = '\0';
-	nlh->nlmsg_seq = ++nl->seq;
-	if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	buf = malloc(NL_RECV_SIZE);
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(nl->sock, buf, NL_RECV_SIZE);
-		if (n < 0) {
-			ret = -errno;
-			goto out;
-		}
-		int len = (int)n;
-		for (const struct nlmsghdr *h = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(h, len);
-		     h = mnl_nlmsg_next(h, &len)) {
-			if (h->nlmsg_seq != nl->seq || (h->nlmsg_pid && h->nlmsg_pid != nl->portid))
-				continue;
-			if (h->nlmsg_flags & NLM_F_DUMP_INTR)
-				intr = true;
-			switch (h->nlmsg_type) {
-			case NLMSG_NOOP:
-				continue;
-			case NLMSG_ERROR:
-				ret = nl_error(h, extack, extack_len);
-				goto out;
-			case NLMSG_DONE:
-				ret = nl_done(h, extack, extack_len);
-				goto out;
-			case NLMSG_OVERRUN:
-				ret = -ENOBUFS;
-				goto out;
-			default:
-				if (!cb)
-					continue;
-				errno = 0;
-				int r = cb(h, data);
-				if (r == MNL_CB_ERROR) {
-					ret = errno ? -errno : -EPROTO;
-					goto out;
-				}
-				if (r == MNL_CB_STOP) {
-					ret = 0;
-					goto out;
-				}
-			}
-		}
-	}
-out:
-	free(buf);
-	if (ret == 0 && intr)
-		ret = -EINTR;
-	return ret;
-}
-
-/* RTM_NEWLINK / RTM_DELLINK / RTM_GETLINK on one link named name. Returns 0 or -errno. */
+/* RTM_NEWLINK / RTM_DELLINK / RTM_GETLINK on one link named name. Returns 0 or -errno; the
+ * kernel's extended-ack message, if any, is copied to extack. */
 static int rtnl_link(int type, unsigned flags, const char *name, const char *kind, const char *alias,
-		     uint32_t group, char *extack, size_t extack_len, struct wg_err *err)
+		     uint32_t group, char *extack, size_t extack_len, char *err, size_t errlen)
 {
-	char buf[WG_NL_BUF];
-	struct wg_nl nl;
-	int ret = wg_nl_open(&nl, NETLINK_ROUTE, err);
+	char buf[NL_REQUEST_SIZE];
+	struct nl nl;
+	int ret = rtnl_open(&nl, err, errlen);
 
+	extack[0] = '\0';
 	if (ret < 0)
 		return ret;
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -353,15 +94,16 @@ static int rtnl_link(int type, unsigned flags, const char *name, const char *kin
 		mnl_attr_put_strz(nlh, IFLA_IFALIAS, alias);
 	if (group)
 		mnl_attr_put_u32(nlh, IFLA_GROUP, group);
-	ret = wg_nl_talk(&nl, nlh, NULL, NULL, extack, extack_len);
-	wg_nl_close(&nl);
+	ret = nl_talk(&nl, nlh, NULL, NULL);
+	snprintf(extack, extack_len, "%s", nl_last_ext_msg(&nl));
+	nl_close(&nl);
 	return ret;
 }
 
 static int link_exists(const char *name)
 {
 	char extack[128];
-	return rtnl_link(RTM_GETLINK, 0, name, NULL, NULL, 0, extack, sizeof(extack), NULL);
+	return rtnl_link(RTM_GETLINK, 0, name, NULL, NULL, 0, extack, sizeof(extack), NULL, 0);
 }
 
 struct link_info {
@@ -436,10 +178,10 @@ static int interrupted_cb(const struct nlmsghdr *nlh, void *data)
 
 int wg_interrupted(int (*found)(const struct st_link *, void *), void *ctx)
 {
-	char buf[WG_NL_BUF];
+	char buf[NL_REQUEST_SIZE];
 	struct interrupted in = { .found = found, .ctx = ctx };
-	struct wg_nl nl;
-	int ret = wg_nl_open(&nl, NETLINK_ROUTE, NULL);
+	struct nl nl;
+	int ret = nl_open(&nl);
 
 	if (ret < 0)
 		return ret;
@@ -449,20 +191,20 @@ int wg_interrupted(int (*found)(const struct st_link *, void *), void *ctx)
 		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 		struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 		ifi->ifi_family = AF_UNSPEC;
-		ret = wg_nl_talk(&nl, nlh, interrupted_cb, &in, NULL, 0);
+		ret = nl_talk(&nl, nlh, interrupted_cb, &in);
 		if (ret != -EINTR)
 			break;
 	}
-	wg_nl_close(&nl);
+	nl_close(&nl);
 	return ret;
 }
 
 /* The kind and tag of link name. Returns 0, -ENODEV or another negative errno. */
 static int link_query(const char *name, struct link_info *li)
 {
-	char buf[WG_NL_BUF];
-	struct wg_nl nl;
-	int ret = wg_nl_open(&nl, NETLINK_ROUTE, NULL);
+	char buf[NL_REQUEST_SIZE];
+	struct nl nl;
+	int ret = nl_open(&nl);
 
 	memset(li, 0, sizeof(*li));
 	if (ret < 0)
@@ -473,8 +215,8 @@ static int link_query(const char *name, struct link_info *li)
 	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-	ret = wg_nl_talk(&nl, nlh, link_info_cb, li, NULL, 0);
-	wg_nl_close(&nl);
+	ret = nl_talk(&nl, nlh, link_info_cb, li);
+	nl_close(&nl);
 	return ret;
 }
 
@@ -574,7 +316,7 @@ static void drain(int fd, struct tail *t, bool *open)
 
 /* Runs `impl name` and waits (bounded) for it to exit; wireguard-go daemonises and exits 0 once
  * its TUN device and UAPI socket exist. */
-static int run_userspace(const char *impl, const char *name, int64_t deadline, struct wg_err *err)
+static int run_userspace(const char *impl, const char *name, int64_t deadline, char *err, size_t errlen)
 {
 	int execpipe[2] = { -1, -1 }, logpipe[2] = { -1, -1 }, devnull = -1, ret = 0;
 	/* Its output is captured for an error message. With LOG_LEVEL set, the daemon logs to the
@@ -585,17 +327,17 @@ static int run_userspace(const char *impl, const char *name, int64_t deadline, s
 	pid_t pid = -1;
 
 	if (pipe2(execpipe, O_CLOEXEC) < 0 || (capture && pipe2(logpipe, O_CLOEXEC | O_NONBLOCK) < 0)) {
-		ret = wg_fail(err, -errno, "%s: pipe: %s", name, strerror(errno));
+		ret = wg_fail(err, errlen, -errno, "%s: pipe: %s", name, strerror(errno));
 		goto out;
 	}
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull < 0) {
-		ret = wg_fail(err, -errno, "%s: /dev/null: %s", name, strerror(errno));
+		ret = wg_fail(err, errlen, -errno, "%s: /dev/null: %s", name, strerror(errno));
 		goto out;
 	}
 	pid = fork();
 	if (pid < 0) {
-		ret = wg_fail(err, -errno, "%s: fork: %s", name, strerror(errno));
+		ret = wg_fail(err, errlen, -errno, "%s: fork: %s", name, strerror(errno));
 		goto out;
 	}
 	if (pid == 0) {
@@ -631,7 +373,7 @@ static int run_userspace(const char *impl, const char *name, int64_t deadline, s
 	if (n == (ssize_t)sizeof(exec_errno)) {
 		waitpid(pid, NULL, 0);
 		pid = -1;
-		ret = wg_fail(err, -exec_errno, "%s: the kernel has no WireGuard support and %s cannot be run: %s",
+		ret = wg_fail(err, errlen, -exec_errno, "%s: the kernel has no WireGuard support and %s cannot be run: %s",
 			      name, impl, strerror(exec_errno));
 		goto out;
 	}
@@ -643,7 +385,7 @@ static int run_userspace(const char *impl, const char *name, int64_t deadline, s
 		if (w == pid)
 			break;
 		if (w < 0 && errno != EINTR) {
-			ret = wg_fail(err, -errno, "%s: waitpid: %s", name, strerror(errno));
+			ret = wg_fail(err, errlen, -errno, "%s: waitpid: %s", name, strerror(errno));
 			pid = -1;
 			goto out;
 		}
@@ -652,7 +394,7 @@ static int run_userspace(const char *impl, const char *name, int64_t deadline, s
 			kill(pid, SIGKILL);
 			waitpid(pid, NULL, 0);
 			pid = -1;
-			ret = wg_fail(err, -ETIMEDOUT, "%s: %s %s did not finish starting in %d ms", name, impl,
+			ret = wg_fail(err, errlen, -ETIMEDOUT, "%s: %s %s did not finish starting in %d ms", name, impl,
 				      name, WG_START_TIMEOUT_MS);
 			goto out;
 		}
@@ -670,10 +412,10 @@ static int run_userspace(const char *impl, const char *name, int64_t deadline, s
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		const char *last = tail_last_line(&tail);
 		if (WIFEXITED(status))
-			ret = wg_fail(err, -EIO, "%s: %s %s failed with status %d%s%s", name, impl, name,
+			ret = wg_fail(err, errlen, -EIO, "%s: %s %s failed with status %d%s%s", name, impl, name,
 				      WEXITSTATUS(status), *last ? ": " : "", last);
 		else
-			ret = wg_fail(err, -EIO, "%s: %s %s died of signal %d%s%s", name, impl, name,
+			ret = wg_fail(err, errlen, -EIO, "%s: %s %s died of signal %d%s%s", name, impl, name,
 				      WTERMSIG(status), *last ? ": " : "", last);
 	}
 out:
@@ -693,13 +435,13 @@ out:
 }
 
 /* Waits until the UAPI socket of name answers a get. */
-static int wait_uapi(const char *name, const char *impl, int64_t deadline, struct wg_err *err)
+static int wait_uapi(const char *name, const char *impl, int64_t deadline, char *err, size_t errlen)
 {
 	for (;;) {
-		int fd = wg_uapi_connect(name, NULL);
+		int fd = wg_uapi_connect(name, NULL, 0);
 		if (fd >= 0) {
 			struct state tmp = { 0 };
-			int ret = wg_uapi_read(fd, name, &tmp, NULL);
+			int ret = wg_uapi_read(fd, name, &tmp, NULL, 0);
 			for (size_t i = 0; i < tmp.n_wgdevs; i++)
 				wg_wipe(tmp.wgdevs[i].private_key, WGC_KEY_LEN);
 			state_free(&tmp);
@@ -707,7 +449,7 @@ static int wait_uapi(const char *name, const char *impl, int64_t deadline, struc
 				return 0;
 		}
 		if (now_ms() >= deadline)
-			return wg_fail(err, -ETIMEDOUT, "%s: %s started, but %s/%s.sock did not answer within %d ms",
+			return wg_fail(err, errlen, -ETIMEDOUT, "%s: %s started, but %s/%s.sock did not answer within %d ms",
 				       name, impl, WGC_WG_RUNDIR, name, WG_START_TIMEOUT_MS);
 		sleep_ms(10);
 	}
@@ -734,14 +476,14 @@ static int wait_uapi(const char *name, const char *impl, int64_t deadline, struc
  *     the next wg_create, which starts the implementation for it; observe() plans that. Handing
  *     the implementation our descriptor instead (WG_TUN_FD) would fix the flags to ours: the
  *     wireguard-go of Debian 12 needs packet information on, later ones off. */
-static int tun_make(const char *name, struct wg_err *err)
+static int tun_make(const char *name, char *err, size_t errlen)
 {
 	struct ifreq ifr;
 	char extack[256];
 	int ret = 0, fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 
 	if (fd < 0)
-		return wg_fail(err, -errno, "%s: cannot open /dev/net/tun: %s", name, strerror(errno));
+		return wg_fail(err, errlen, -errno, "%s: cannot open /dev/net/tun: %s", name, strerror(errno));
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	/* IFF_TUN_EXCL: never attach to a device of that name that exists (it is foreign). */
@@ -750,18 +492,18 @@ static int tun_make(const char *name, struct wg_err *err)
 		ret = -errno;
 		close(fd);
 		if (ret == -EBUSY || ret == -EEXIST)
-			return wg_fail(err, -EEXIST, "%s: a link of that name exists", name);
-		return wg_fail(err, ret, "%s: cannot create the TUN device: %s", name, strerror(-ret));
+			return wg_fail(err, errlen, -EEXIST, "%s: a link of that name exists", name);
+		return wg_fail(err, errlen, ret, "%s: cannot create the TUN device: %s", name, strerror(-ret));
 	}
 	kill_point("wg:tun");
-	ret = rtnl_link(RTM_NEWLINK, 0, name, NULL, WGC_IFALIAS, 0, extack, sizeof(extack), err);
+	ret = rtnl_link(RTM_NEWLINK, 0, name, NULL, WGC_IFALIAS, 0, extack, sizeof(extack), err, errlen);
 	if (ret < 0)
-		ret = wg_fail(err, ret, "%s: cannot set the link's alias: %s", name,
+		ret = wg_fail(err, errlen, ret, "%s: cannot set the link's alias: %s", name,
 			      with_extack(extack) ? extack : strerror(-ret));
 	if (ret == 0)
 		kill_point("wg:tagged");
 	if (ret == 0 && ioctl(fd, TUNSETPERSIST, 1) < 0)
-		ret = wg_fail(err, -errno, "%s: cannot make the TUN device persistent: %s", name, strerror(errno));
+		ret = wg_fail(err, errlen, -errno, "%s: cannot make the TUN device persistent: %s", name, strerror(errno));
 	/* On failure, closing the only descriptor of a device that is not persistent removes it. */
 	close(fd);
 	return ret;
@@ -774,81 +516,81 @@ static bool tun_unserved(const char *name)
 	return link_query(name, &li) == 0 && li.link.owned && !strcmp(li.link.kind, "tun") && !li.carrier;
 }
 
-static int create_userspace(const char *name, struct wg_err *err)
+static int create_userspace(const char *name, char *err, size_t errlen)
 {
 	const char *impl = userspace_impl();
 	int ret = 0;
 
 	if (!tun_unserved(name))
-		ret = tun_make(name, err);
+		ret = tun_make(name, err, errlen);
 	if (ret < 0)
 		return ret;
 	kill_point("wg:persistent");
 	int64_t deadline = now_ms() + WG_START_TIMEOUT_MS;
-	ret = run_userspace(impl, name, deadline, err);
+	ret = run_userspace(impl, name, deadline, err, errlen);
 	if (ret == 0)
-		ret = wait_uapi(name, impl, deadline, err);
+		ret = wait_uapi(name, impl, deadline, err, errlen);
 	/* The implementation a killed wgc started may have attached to the device first (ours then
 	 * fails): a device some process holds and whose socket answers is served. */
 	if (ret < 0 && !tun_unserved(name) && link_exists(name) == 0 &&
-	    wait_uapi(name, impl, now_ms() + WG_START_TIMEOUT_MS, NULL) == 0)
+	    wait_uapi(name, impl, now_ms() + WG_START_TIMEOUT_MS, NULL, 0) == 0)
 		ret = 0;
 	if (ret < 0) {
 		/* Leave nothing half-started behind. */
 		if (link_exists(name) == 0)
-			wg_delete(name, NULL);
+			wg_delete(name, NULL, 0);
 		return ret;
 	}
 	kill_point("wg:started");
 	return 0;
 }
 
-int wg_create(const char *name, struct wg_err *err)
+int wg_create(const char *name, char *err, size_t errlen)
 {
 	char extack[256];
-	int ret = check_name(name, err);
+	int ret = check_name(name, err, errlen);
 
 	if (ret < 0)
 		return ret;
 	if (tun_unserved(name))
-		return create_userspace(name, err);
+		return create_userspace(name, err, errlen);
 	ret = rtnl_link(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, name, "wireguard", NULL, WGC_LINK_GROUP,
-			extack, sizeof(extack), err);
+			extack, sizeof(extack), err, errlen);
 	if (ret == -EEXIST)
-		return wg_fail(err, ret, "%s: a link of that name exists", name);
+		return wg_fail(err, errlen, ret, "%s: a link of that name exists", name);
 	if (ret == -EOPNOTSUPP || (ret < 0 && strcasestr(extack, "unknown device type")))
-		return create_userspace(name, err);
+		return create_userspace(name, err, errlen);
 	if (ret < 0)
-		return wg_fail(err, ret, "%s: cannot create the WireGuard link: %s", name,
+		return wg_fail(err, errlen, ret, "%s: cannot create the WireGuard link: %s", name,
 			       with_extack(extack) ? extack : strerror(-ret));
 	kill_point("wg:newlink");
-	ret = rtnl_link(RTM_NEWLINK, 0, name, NULL, WGC_IFALIAS, 0, extack, sizeof(extack), err);
+	ret = rtnl_link(RTM_NEWLINK, 0, name, NULL, WGC_IFALIAS, 0, extack, sizeof(extack), err, errlen);
 	if (ret < 0) {
-		wg_delete(name, NULL);
-		return wg_fail(err, ret, "%s: cannot set the link's alias: %s", name,
+		wg_delete(name, NULL, 0);
+		return wg_fail(err, errlen, ret, "%s: cannot set the link's alias: %s", name,
 			       with_extack(extack) ? extack : strerror(-ret));
 	}
 	return 0;
 }
 
-int wg_delete(const char *name, struct wg_err *err)
+int wg_delete(const char *name, char *err, size_t errlen)
 {
 	char extack[256];
 	pid_t pid = -1;
-	int ret = check_name(name, err);
+	int ret = check_name(name, err, errlen);
 
 	if (ret < 0)
 		return ret;
 	/* Who serves the device, to see it gone afterwards. */
-	int fd = wg_uapi_connect(name, NULL);
+	int fd = wg_uapi_connect(name, NULL, 0);
 	if (fd >= 0) {
 		pid = wg_uapi_peer_pid(fd);
 		close(fd);
 	}
 
-	ret = rtnl_link(RTM_DELLINK, 0, name, NULL, NULL, 0, extack, sizeof(extack), err);
+	ret = rtnl_link(RTM_DELLINK, 0, name, NULL, NULL, 0, extack, sizeof(extack), err, errlen);
 	if (ret < 0 && ret != -ENODEV)
-		return wg_fail(err, ret, "%s: cannot delete the link: %s", name,
+		return wg_fail(err, errlen, ret, "%s: cannot delete the link: %s", name,
 			       with_extack(extack) ? extack : strerror(-ret));
 
 	/* A userspace implementation exits when its TUN device goes, and removes its socket. It
@@ -860,20 +602,20 @@ int wg_delete(const char *name, struct wg_err *err)
 			sleep_ms(10);
 	}
 	/* A socket nobody answers on any more is stale: connecting removes it. */
-	fd = wg_uapi_connect(name, NULL);
+	fd = wg_uapi_connect(name, NULL, 0);
 	if (fd >= 0)
 		close(fd);
 	if (ret == -ENODEV)
-		return wg_fail(err, ret, "%s: no such device", name);
+		return wg_fail(err, errlen, ret, "%s: no such device", name);
 	return 0;
 }
 
 /* The error for a device served by neither backend. */
-static int no_device(const char *name, struct wg_err *err)
+static int no_device(const char *name, char *err, size_t errlen)
 {
 	if (link_exists(name) < 0)
-		return wg_fail(err, -ENODEV, "%s: no such device", name);
-	return wg_fail(err, -ENODEV,
+		return wg_fail(err, errlen, -ENODEV, "%s: no such device", name);
+	return wg_fail(err, errlen, -ENODEV,
 		       "%s: not a WireGuard device (no UAPI socket %s/%s.sock, and the kernel has no "
 		       "generic netlink family \"wireguard\": is the wireguard module loaded?)",
 		       name, WGC_WG_RUNDIR, name);
@@ -882,7 +624,7 @@ static int no_device(const char *name, struct wg_err *err)
 /* No UAPI socket for name: if name is a TUN device tagged as wgc's that a process holds (it has
  * carrier), its implementation is still starting (wgc was killed while creating it, see
  * wg_create): wait for its socket, as wg_create would have. Returns a socket, or -ENOENT. */
-static int uapi_wait_starting(const char *name, struct wg_err *err)
+static int uapi_wait_starting(const char *name, char *err, size_t errlen)
 {
 	int64_t deadline = now_ms() + WG_START_TIMEOUT_MS;
 	struct link_info li;
@@ -893,7 +635,7 @@ static int uapi_wait_starting(const char *name, struct wg_err *err)
 		if (now_ms() >= deadline)
 			return -ENOENT;
 		sleep_ms(10);
-		int fd = wg_uapi_connect(name, err);
+		int fd = wg_uapi_connect(name, err, errlen);
 		if (fd != -ENOENT)
 			return fd;
 	}
@@ -902,65 +644,65 @@ static int uapi_wait_starting(const char *name, struct wg_err *err)
 /* Connects to the UAPI socket of name, if the link exists in this network namespace: the socket
  * directory is shared by all of them, so a socket of that name may serve another namespace's
  * device. Returns a socket, -ENOENT (no socket: try the kernel), or another negative errno. */
-static int uapi_connect_here(const char *name, struct wg_err *err)
+static int uapi_connect_here(const char *name, char *err, size_t errlen)
 {
-	int fd = wg_uapi_connect(name, err);
+	int fd = wg_uapi_connect(name, err, errlen);
 	if (fd == -ENOENT)
-		fd = uapi_wait_starting(name, err);
+		fd = uapi_wait_starting(name, err, errlen);
 	if (fd < 0)
 		return fd;
 	if (link_exists(name) == -ENODEV) {
 		close(fd);
-		return wg_fail(err, -ENODEV, "%s: no such device in this network namespace (%s/%s.sock "
+		return wg_fail(err, errlen, -ENODEV, "%s: no such device in this network namespace (%s/%s.sock "
 			       "serves another)", name, WGC_WG_RUNDIR, name);
 	}
 	return fd;
 }
 
-int wg_read(const char *name, struct state *out, struct wg_err *err)
+int wg_read(const char *name, struct state *out, char *err, size_t errlen)
 {
-	int ret = check_name(name, err);
+	int ret = check_name(name, err, errlen);
 
 	if (ret < 0)
 		return ret;
-	int fd = uapi_connect_here(name, err);
+	int fd = uapi_connect_here(name, err, errlen);
 	if (fd >= 0)
-		return wg_uapi_read(fd, name, out, err);
+		return wg_uapi_read(fd, name, out, err, errlen);
 	if (fd != -ENOENT)
 		return fd;
-	ret = wg_genl_read(name, out, err);
+	ret = wg_genl_read(name, out, err, errlen);
 	if (ret == -ENOENT)
-		return no_device(name, err);
+		return no_device(name, err, errlen);
 	return ret;
 }
 
-int wg_apply(const struct wg_set *s, struct wg_err *err)
+int wg_apply(const struct wg_set *s, char *err, size_t errlen)
 {
-	int ret = check_name(s->name, err);
+	int ret = check_name(s->name, err, errlen);
 
 	if (ret < 0)
 		return ret;
 	if (s->dev && strcmp(s->dev->name, s->name))
-		return wg_fail(err, -EINVAL, "%s: device settings are for %s", s->name, s->dev->name);
-	int fd = uapi_connect_here(s->name, err);
+		return wg_fail(err, errlen, -EINVAL, "%s: device settings are for %s", s->name, s->dev->name);
+	int fd = uapi_connect_here(s->name, err, errlen);
 	if (fd >= 0)
-		return wg_uapi_apply(fd, s, err);
+		return wg_uapi_apply(fd, s, err, errlen);
 	if (fd != -ENOENT)
 		return fd;
-	ret = wg_genl_apply(s, err);
+	ret = wg_genl_apply(s, err, errlen);
 	if (ret == -ENOENT)
-		return no_device(s->name, err);
+		return no_device(s->name, err, errlen);
 	return ret;
 }
 
-int wg_read_key_file(const char *path, uint8_t key[WGC_KEY_LEN], struct wg_err *err)
+int wg_read_key_file(const char *path, uint8_t key[WGC_KEY_LEN], char *err, size_t errlen)
 {
-	return wg_read_key_file_mode(path, key, NULL, err);
+	return wg_read_key_file_mode(path, key, NULL, err, errlen);
 }
 
 /* Only a regular file is read: opened without blocking (a fifo waits for no writer), checked with
  * fstat before any read, and at most 127 bytes of it. */
-int wg_read_key_file_mode(const char *path, uint8_t key[WGC_KEY_LEN], unsigned *mode, struct wg_err *err)
+int wg_read_key_file_mode(const char *path, uint8_t key[WGC_KEY_LEN], unsigned *mode, char *err, size_t errlen)
 {
 	char buf[128];
 	size_t len = 0;
@@ -969,17 +711,17 @@ int wg_read_key_file_mode(const char *path, uint8_t key[WGC_KEY_LEN], unsigned *
 	struct stat st;
 
 	if (fd < 0)
-		return wg_fail(err, -errno, "%s: cannot open key file: %s", path, strerror(errno));
+		return wg_fail(err, errlen, -errno, "%s: cannot open key file: %s", path, strerror(errno));
 	if (fstat(fd, &st)) {
-		ret = wg_fail(err, -errno, "%s: cannot read key file: %s", path, strerror(errno));
+		ret = wg_fail(err, errlen, -errno, "%s: cannot read key file: %s", path, strerror(errno));
 		goto out;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		ret = wg_fail(err, -EISDIR, "%s: cannot read key file: %s", path, strerror(EISDIR));
+		ret = wg_fail(err, errlen, -EISDIR, "%s: cannot read key file: %s", path, strerror(EISDIR));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		ret = wg_fail(err, -EINVAL, "%s: not a regular file (a key file is never a fifo, socket or device)",
+		ret = wg_fail(err, errlen, -EINVAL, "%s: not a regular file (a key file is never a fifo, socket or device)",
 			      path);
 		goto out;
 	}
@@ -990,14 +732,14 @@ int wg_read_key_file_mode(const char *path, uint8_t key[WGC_KEY_LEN], unsigned *
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			ret = wg_fail(err, -errno, "%s: cannot read key file: %s", path, strerror(errno));
+			ret = wg_fail(err, errlen, -errno, "%s: cannot read key file: %s", path, strerror(errno));
 			goto out;
 		}
 		if (n == 0)
 			break;
 		len += (size_t)n;
 		if (len == sizeof(buf) - 1) {
-			ret = wg_fail(err, -EINVAL, "%s: not a WireGuard key file (too long)", path);
+			ret = wg_fail(err, errlen, -EINVAL, "%s: not a WireGuard key file (too long)", path);
 			goto out;
 		}
 	}
@@ -1008,11 +750,11 @@ int wg_read_key_file_mode(const char *path, uint8_t key[WGC_KEY_LEN], unsigned *
 	while (end > start && isspace((unsigned char)end[-1]))
 		*--end = '\0';
 	if (start == end) {
-		ret = wg_fail(err, -EINVAL, "%s: key file is empty", path);
+		ret = wg_fail(err, errlen, -EINVAL, "%s: key file is empty", path);
 		goto out;
 	}
 	if (key_from_base64(key, start) < 0)
-		ret = wg_fail(err, -EINVAL, "%s: not a WireGuard key (expected 44 characters of base64, "
+		ret = wg_fail(err, errlen, -EINVAL, "%s: not a WireGuard key (expected 44 characters of base64, "
 			      "as `wg genkey` writes)", path);
 out:
 	wg_wipe(buf, sizeof(buf));

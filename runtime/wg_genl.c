@@ -19,7 +19,10 @@
 #include <string.h>
 #include <time.h>
 
-#define GENL_BUF WG_NL_BUF
+#include "curve25519.h"
+#include "nl.h"
+
+#define GENL_BUF NL_REQUEST_SIZE
 #define DUMP_RETRIES 8
 
 /* Starts a generic netlink request in buf. */
@@ -34,44 +37,23 @@ static struct nlmsghdr *genl_put(char *buf, uint16_t family, uint8_t cmd, uint16
 	return nlh;
 }
 
-static int family_attr_cb(const struct nlattr *a, void *data)
+/* Opens a generic netlink socket and resolves the family id of "wireguard". -ENOENT: the kernel
+ * has none. */
+static int genl_open(struct nl *nl, uint16_t *id, char *err, size_t errlen)
 {
-	if (mnl_attr_get_type(a) == CTRL_ATTR_FAMILY_ID && mnl_attr_validate(a, MNL_TYPE_U16) == 0)
-		*(uint16_t *)data = mnl_attr_get_u16(a);
-	return MNL_CB_OK;
-}
-
-static int family_cb(const struct nlmsghdr *nlh, void *data)
-{
-	return mnl_attr_parse(nlh, sizeof(struct genlmsghdr), family_attr_cb, data);
-}
-
-/* Resolves the family id of "wireguard". -ENOENT: the kernel has none. */
-static int genl_family(struct wg_nl *nl, uint16_t *id, struct wg_err *err)
-{
-	char buf[GENL_BUF], extack[128];
-	struct nlmsghdr *nlh = genl_put(buf, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, NLM_F_REQUEST | NLM_F_ACK, 1);
-	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, WG_GENL_NAME);
-	*id = 0;
-	int ret = wg_nl_talk(nl, nlh, family_cb, id, extack, sizeof(extack));
+	int ret = nl_open_bus(nl, NETLINK_GENERIC);
+	if (ret < 0)
+		return wg_fail(err, errlen, ret, "cannot open a netlink socket: %s", strerror(-ret));
+	ret = nl_genl_family(nl, WG_GENL_NAME, id);
 	if (ret == -ENOENT)
-		return wg_fail(err, ret, "the kernel has no generic netlink family \"%s\"", WG_GENL_NAME);
+		ret = wg_fail(err, errlen, ret, "the kernel has no generic netlink family \"%s\"", WG_GENL_NAME);
+	else if (ret == -EPROTO && !*id)
+		ret = wg_fail(err, errlen, ret, "the kernel did not give the id of the family \"%s\"", WG_GENL_NAME);
+	else if (ret < 0)
+		ret = wg_fail(err, errlen, ret, "resolving the generic netlink family \"%s\": %s", WG_GENL_NAME,
+			      *nl_last_ext_msg(nl) ? nl_last_ext_msg(nl) : strerror(-ret));
 	if (ret < 0)
-		return wg_fail(err, ret, "resolving the generic netlink family \"%s\": %s", WG_GENL_NAME,
-			       *extack ? extack : strerror(-ret));
-	if (!*id)
-		return wg_fail(err, -EPROTO, "the kernel did not give the id of the family \"%s\"", WG_GENL_NAME);
-	return 0;
-}
-
-static int genl_open(struct wg_nl *nl, uint16_t *id, struct wg_err *err)
-{
-	int ret = wg_nl_open(nl, NETLINK_GENERIC, err);
-	if (ret < 0)
-		return ret;
-	ret = genl_family(nl, id, err);
-	if (ret < 0)
-		wg_nl_close(nl);
+		nl_close(nl);
 	return ret;
 }
 
@@ -298,11 +280,6 @@ static int device_cb(const struct nlmsghdr *nlh, void *data)
 	return ret;
 }
 
-static int cmp_ipaddr(const void *a, const void *b)
-{
-	return ipaddr_cmp(a, b);
-}
-
 static void tmp_free(struct state *tmp)
 {
 	for (size_t i = 0; i < tmp->n_wgdevs; i++)
@@ -313,74 +290,71 @@ static void tmp_free(struct state *tmp)
 }
 
 /* Starts a read into tmp: one device of that name, no peers. */
-static int read_begin(struct state *tmp, struct read_ctx *c, const char *name, struct wg_err *err)
+static int read_begin(struct state *tmp, struct read_ctx *c, const char *name, char *err, size_t errlen)
 {
 	tmp_free(tmp);
 	peer_clear(&c->peer);
 	c->error = 0;
 	struct st_wgdev *d = state_add_wgdev(tmp);
 	if (!d)
-		return wg_fail(err, -ENOMEM, "%s: out of memory", name);
+		return wg_fail(err, errlen, -ENOMEM, "%s: out of memory", name);
 	snprintf(d->name, sizeof(d->name), "%s", name);
 	return 0;
 }
 
 /* Completes a read: public key, sorted allowed-ips, and tmp moved to out. */
-static int read_finish(struct state *tmp, struct state *out, struct wg_err *err)
+static int read_finish(struct state *tmp, struct state *out, char *err, size_t errlen)
 {
 	struct st_wgdev *d = &tmp->wgdevs[0];
 	if (d->has_private_key && !d->has_public_key) {
-		wg_public_key(d->public_key, d->private_key);
+		curve25519_public_key(d->public_key, d->private_key);
 		d->has_public_key = true;
 	}
-	for (size_t i = 0; i < tmp->n_wgpeers; i++) {
-		struct st_wgpeer *p = &tmp->wgpeers[i];
-		if (p->n_allowed_ips > 1)
-			qsort(p->allowed_ips, p->n_allowed_ips, sizeof(*p->allowed_ips), cmp_ipaddr);
-	}
-	return wg_state_move(out, tmp, err);
+	for (size_t i = 0; i < tmp->n_wgpeers; i++)
+		wg_peer_sort_allowed(&tmp->wgpeers[i]);
+	return wg_state_move(out, tmp, err, errlen);
 }
 
 int wg_genl_parse(const struct nlmsghdr *const *msgs, size_t n, const char *name, struct state *out,
-		  struct wg_err *err)
+		  char *err, size_t errlen)
 {
 	struct state tmp = { 0 };
 	struct read_ctx c = { .name = name, .tmp = &tmp };
-	int ret = read_begin(&tmp, &c, name, err);
+	int ret = read_begin(&tmp, &c, name, err, errlen);
 
 	for (size_t i = 0; i < n && ret == 0; i++) {
 		errno = 0;
 		if (device_cb(msgs[i], &c) != MNL_CB_OK) {
 			int e = errno ? errno : EPROTO;
-			ret = wg_fail(err, -e, "%s: malformed WireGuard device message: %s", name, strerror(e));
+			ret = wg_fail(err, errlen, -e, "%s: malformed WireGuard device message: %s", name, strerror(e));
 		}
 	}
 	peer_clear(&c.peer);
 	if (ret == 0)
-		ret = read_finish(&tmp, out, err);
+		ret = read_finish(&tmp, out, err, errlen);
 	tmp_free(&tmp);
 	return ret;
 }
 
-int wg_genl_read(const char *name, struct state *out, struct wg_err *err)
+int wg_genl_read(const char *name, struct state *out, char *err, size_t errlen)
 {
-	char buf[GENL_BUF], extack[256];
+	char buf[GENL_BUF];
 	struct state tmp = { 0 };
 	struct read_ctx c = { .name = name, .tmp = &tmp };
-	struct wg_nl nl = { 0 };
+	struct nl nl;
 	uint16_t id;
 	int ret;
 
-	ret = genl_open(&nl, &id, err);
+	ret = genl_open(&nl, &id, err, errlen);
 	if (ret < 0)
 		return ret;
 	for (int attempt = 0;; attempt++) {
-		if ((ret = read_begin(&tmp, &c, name, err)) < 0)
+		if ((ret = read_begin(&tmp, &c, name, err, errlen)) < 0)
 			goto out;
 		struct nlmsghdr *nlh = genl_put(buf, id, WG_CMD_GET_DEVICE,
 						NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP, WG_GENL_VERSION);
 		mnl_attr_put_strz(nlh, WGDEVICE_A_IFNAME, name);
-		ret = wg_nl_talk(&nl, nlh, device_cb, &c, extack, sizeof(extack));
+		ret = nl_talk(&nl, nlh, device_cb, &c);
 		/* The device or its peers changed during the dump: read it again. */
 		if (ret == -EINTR && attempt < DUMP_RETRIES)
 			continue;
@@ -388,17 +362,18 @@ int wg_genl_read(const char *name, struct state *out, struct wg_err *err)
 	}
 	peer_clear(&c.peer);
 	if (ret == -ENODEV || ret == -EOPNOTSUPP) {
-		ret = wg_fail(err, -ENODEV, "%s: no such WireGuard device", name);
+		ret = wg_fail(err, errlen, -ENODEV, "%s: no such WireGuard device", name);
 		goto out;
 	}
 	if (ret < 0) {
-		ret = wg_fail(err, ret, "%s: reading the WireGuard device: %s", name, *extack ? extack : strerror(-ret));
+		const char *extack = nl_last_ext_msg(&nl);
+		ret = wg_fail(err, errlen, ret, "%s: reading the WireGuard device: %s", name, *extack ? extack : strerror(-ret));
 		goto out;
 	}
-	ret = read_finish(&tmp, out, err);
+	ret = read_finish(&tmp, out, err, errlen);
 out:
 	tmp_free(&tmp);
-	wg_nl_close(&nl);
+	nl_close(&nl);
 	wg_wipe(buf, sizeof(buf));
 	return ret;
 }
@@ -506,7 +481,7 @@ static void put_peers(struct nlmsghdr *nlh, const struct peer_op *ops, size_t n,
 }
 
 int wg_genl_build_set(const struct wg_set *s, uint16_t family, int (*send)(struct nlmsghdr *, void *),
-		      void *ctx, struct wg_err *err)
+		      void *ctx, char *err, size_t errlen)
 {
 	char *buf = NULL;
 	struct peer_op *ops = NULL;
@@ -518,7 +493,7 @@ int wg_genl_build_set(const struct wg_set *s, uint16_t family, int (*send)(struc
 	ops = calloc(n ? n : 1, sizeof(*ops));
 	buf = malloc(GENL_BUF);
 	if (!ops || !buf) {
-		ret = wg_fail(err, -ENOMEM, "%s: out of memory", s->name);
+		ret = wg_fail(err, errlen, -ENOMEM, "%s: out of memory", s->name);
 		goto out;
 	}
 	for (size_t i = 0; i < s->n_remove; i++) {
@@ -531,11 +506,11 @@ int wg_genl_build_set(const struct wg_set *s, uint16_t family, int (*send)(struc
 		for (size_t k = 0; k < op->peer->n_allowed_ips; k++) {
 			uint8_t fam = op->peer->allowed_ips[k].family;
 			if (fam != AF_INET && fam != AF_INET6) {
-				ret = wg_fail(err, -EINVAL, "%s: allowed-ip of no address family", s->name);
+				ret = wg_fail(err, errlen, -EINVAL, "%s: allowed-ip of no address family", s->name);
 				goto out;
 			}
 		}
-		ret = wg_endpoint_sockaddr(op->peer, &op->ep, &op->ep_len, err);
+		ret = wg_endpoint_sockaddr(op->peer, &op->ep, &op->ep_len, err, errlen);
 		if (ret == -ENOENT)
 			op->ep_len = 0;
 		else if (ret < 0)
@@ -560,7 +535,7 @@ int wg_genl_build_set(const struct wg_set *s, uint16_t family, int (*send)(struc
 			put_peers(nlh, ops, n, &cur);
 		if (!first && cur.peer == before.peer && cur.aip == before.aip && cur.cont == before.cont) {
 			/* Nothing fit into an empty message: cannot happen with sane sizes. */
-			ret = wg_fail(err, -EMSGSIZE, "%s: a peer does not fit a netlink message", s->name);
+			ret = wg_fail(err, errlen, -EMSGSIZE, "%s: a peer does not fit a netlink message", s->name);
 			goto out;
 		}
 		ret = send(nlh, ctx);
@@ -579,34 +554,35 @@ out:
 }
 
 struct send_ctx {
-	struct wg_nl *nl;
+	struct nl *nl;
 	const char *name;
-	struct wg_err *err;
+	char *err;
+	size_t errlen;
 };
 
 static int send_set(struct nlmsghdr *nlh, void *data)
 {
 	struct send_ctx *c = data;
-	char extack[256];
-	int ret = wg_nl_talk(c->nl, nlh, NULL, NULL, extack, sizeof(extack));
+	int ret = nl_talk(c->nl, nlh, NULL, NULL);
+	const char *extack = nl_last_ext_msg(c->nl);
 	if (ret == -ENODEV || ret == -EOPNOTSUPP)
-		return wg_fail(c->err, -ENODEV, "%s: no such WireGuard device", c->name);
+		return wg_fail(c->err, c->errlen, -ENODEV, "%s: no such WireGuard device", c->name);
 	if (ret < 0)
-		return wg_fail(c->err, ret, "%s: the kernel refused the WireGuard configuration: %s", c->name,
+		return wg_fail(c->err, c->errlen, ret, "%s: the kernel refused the WireGuard configuration: %s", c->name,
 			       *extack ? extack : strerror(-ret));
 	return 0;
 }
 
-int wg_genl_apply(const struct wg_set *s, struct wg_err *err)
+int wg_genl_apply(const struct wg_set *s, char *err, size_t errlen)
 {
-	struct wg_nl nl = { 0 };
+	struct nl nl;
 	uint16_t id;
-	int ret = genl_open(&nl, &id, err);
+	int ret = genl_open(&nl, &id, err, errlen);
 
 	if (ret < 0)
 		return ret;
-	struct send_ctx c = { .nl = &nl, .name = s->name, .err = err };
-	ret = wg_genl_build_set(s, id, send_set, &c, err);
-	wg_nl_close(&nl);
+	struct send_ctx c = { .nl = &nl, .name = s->name, .err = err, .errlen = errlen };
+	ret = wg_genl_build_set(s, id, send_set, &c, err, errlen);
+	nl_close(&nl);
 	return ret;
 }

@@ -26,38 +26,34 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "curve25519.h"
+
 #define UAPI_TIMEOUT_SEC 5
 #define UAPI_BUF 4096
 
-static bool name_ok(const char *name)
-{
-	size_t n = strlen(name);
-	return n > 0 && n < WGC_IFNAMSIZ && !strchr(name, '/') && strcmp(name, ".") && strcmp(name, "..");
-}
-
-int wg_uapi_connect_in(const char *rundir, const char *name, struct wg_err *err)
+int wg_uapi_connect_in(const char *rundir, const char *name, char *err, size_t errlen)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	struct stat st;
 	int fd = -1, ret;
 
-	if (!name_ok(name))
-		return wg_fail(err, -EINVAL, "'%s' is not a valid interface name", name);
+	if (!wg_name_ok(name))
+		return wg_fail(err, errlen, -EINVAL, "'%s' is not a valid interface name", name);
 	ret = snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/%s.sock", rundir, name);
 	if (ret < 0 || (size_t)ret >= sizeof(addr.sun_path))
-		return wg_fail(err, -ENAMETOOLONG, "%s: socket path too long", name);
+		return wg_fail(err, errlen, -ENAMETOOLONG, "%s: socket path too long", name);
 	if (stat(addr.sun_path, &st) < 0) {
 		ret = -errno;
 		if (ret == -ENOENT)
-			return wg_fail(err, -ENOENT, "%s: no UAPI socket %s", name, addr.sun_path);
-		return wg_fail(err, ret, "%s: %s: %s", name, addr.sun_path, strerror(-ret));
+			return wg_fail(err, errlen, -ENOENT, "%s: no UAPI socket %s", name, addr.sun_path);
+		return wg_fail(err, errlen, ret, "%s: %s: %s", name, addr.sun_path, strerror(-ret));
 	}
 	if (!S_ISSOCK(st.st_mode))
-		return wg_fail(err, -ENOENT, "%s: %s is not a socket", name, addr.sun_path);
+		return wg_fail(err, errlen, -ENOENT, "%s: %s is not a socket", name, addr.sun_path);
 
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return wg_fail(err, -errno, "%s: socket: %s", name, strerror(errno));
+		return wg_fail(err, errlen, -errno, "%s: socket: %s", name, strerror(errno));
 	struct timeval tv = { .tv_sec = UAPI_TIMEOUT_SEC };
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -67,16 +63,16 @@ int wg_uapi_connect_in(const char *rundir, const char *name, struct wg_err *err)
 		if (ret == -ECONNREFUSED) {
 			/* Nobody serves it: the implementation is gone. Clean up, as wg(8) does. */
 			unlink(addr.sun_path);
-			return wg_fail(err, -ENOENT, "%s: stale UAPI socket %s removed", name, addr.sun_path);
+			return wg_fail(err, errlen, -ENOENT, "%s: stale UAPI socket %s removed", name, addr.sun_path);
 		}
-		return wg_fail(err, ret, "%s: cannot connect to %s: %s", name, addr.sun_path, strerror(-ret));
+		return wg_fail(err, errlen, ret, "%s: cannot connect to %s: %s", name, addr.sun_path, strerror(-ret));
 	}
 	return fd;
 }
 
-int wg_uapi_connect(const char *name, struct wg_err *err)
+int wg_uapi_connect(const char *name, char *err, size_t errlen)
 {
-	return wg_uapi_connect_in(WGC_WG_RUNDIR, name, err);
+	return wg_uapi_connect_in(WGC_WG_RUNDIR, name, err, errlen);
 }
 
 pid_t wg_uapi_peer_pid(int fd)
@@ -211,12 +207,7 @@ static bool parse_allowed(char *value, struct ipaddr *a)
 	return true;
 }
 
-static int cmp_ipaddr(const void *a, const void *b)
-{
-	return ipaddr_cmp(a, b);
-}
-
-int wg_uapi_parse(FILE *f, const char *name, struct state *tmp, struct wg_err *err)
+int wg_uapi_parse(FILE *f, const char *name, struct state *tmp, char *err, size_t errlen)
 {
 	char line_buf[256];
 	char *line = line_buf;
@@ -228,7 +219,7 @@ int wg_uapi_parse(FILE *f, const char *name, struct state *tmp, struct wg_err *e
 
 	struct st_wgdev *dev = state_add_wgdev(tmp);
 	if (!dev)
-		return wg_fail(err, -ENOMEM, "%s: out of memory", name);
+		return wg_fail(err, errlen, -ENOMEM, "%s: out of memory", name);
 	dev_i = tmp->n_wgdevs - 1;
 	snprintf(dev->name, sizeof(dev->name), "%s", name);
 
@@ -236,24 +227,24 @@ int wg_uapi_parse(FILE *f, const char *name, struct state *tmp, struct wg_err *e
 	 * leaves a copy of a key line behind in freed memory) for well-formed input. */
 	line = malloc(cap);
 	if (!line)
-		return wg_fail(err, -ENOMEM, "%s: out of memory", name);
+		return wg_fail(err, errlen, -ENOMEM, "%s: out of memory", name);
 
 	while ((n = getline(&line, &cap, f)) > 0) {
 		char *key = line, *value;
 		if (line[n - 1] != '\n') {
-			ret = wg_fail(err, -EPROTO, "%s: UAPI response ends mid-line", name);
+			ret = wg_fail(err, errlen, -EPROTO, "%s: UAPI response ends mid-line", name);
 			goto out;
 		}
 		line[--n] = '\0';
 		if (n == 0) {
 			/* An empty line ends the response; it must follow errno. */
 			if (!have_errno)
-				ret = wg_fail(err, -EPROTO, "%s: UAPI response without errno", name);
+				ret = wg_fail(err, errlen, -EPROTO, "%s: UAPI response without errno", name);
 			goto out;
 		}
 		value = strchr(line, '=');
 		if (!value) {
-			ret = wg_fail(err, -EPROTO, "%s: malformed UAPI line", name);
+			ret = wg_fail(err, errlen, -EPROTO, "%s: malformed UAPI line", name);
 			goto out;
 		}
 		*value++ = '\0';
@@ -269,7 +260,7 @@ int wg_uapi_parse(FILE *f, const char *name, struct state *tmp, struct wg_err *e
 				have_errno = true;
 				ret = -(int)num;
 				if (ret)
-					wg_fail(err, ret, "%s: the userspace implementation reports: %s", name, strerror((int)num));
+					wg_fail(err, errlen, ret, "%s: the userspace implementation reports: %s", name, strerror((int)num));
 				/* Nothing of interest follows; do not wait for the final empty line. */
 				goto out;
 			}
@@ -277,7 +268,7 @@ int wg_uapi_parse(FILE *f, const char *name, struct state *tmp, struct wg_err *e
 			ok = key_from_hex(d->private_key, value);
 			if (ok && !key_is_zero(d->private_key)) {
 				d->has_private_key = true;
-				wg_public_key(d->public_key, d->private_key);
+				curve25519_public_key(d->public_key, d->private_key);
 				d->has_public_key = true;
 			}
 		} else if (!p && !strcmp(key, "listen_port")) {
@@ -289,7 +280,7 @@ int wg_uapi_parse(FILE *f, const char *name, struct state *tmp, struct wg_err *e
 		} else if (!strcmp(key, "public_key")) {
 			p = state_add_wgpeer(tmp);
 			if (!p) {
-				ret = wg_fail(err, -ENOMEM, "%s: out of memory", name);
+				ret = wg_fail(err, errlen, -ENOMEM, "%s: out of memory", name);
 				goto out;
 			}
 			peer_i = tmp->n_wgpeers - 1;
@@ -307,7 +298,7 @@ int wg_uapi_parse(FILE *f, const char *name, struct state *tmp, struct wg_err *e
 			struct ipaddr a;
 			ok = parse_allowed(value, &a);
 			if (ok && wg_peer_add_allowed(p, &a) < 0) {
-				ret = wg_fail(err, -ENOMEM, "%s: out of memory", name);
+				ret = wg_fail(err, errlen, -ENOMEM, "%s: out of memory", name);
 				goto out;
 			}
 		} else if (p && !strcmp(key, "last_handshake_time_sec")) {
@@ -324,23 +315,20 @@ int wg_uapi_parse(FILE *f, const char *name, struct state *tmp, struct wg_err *e
 		 * is not part of wgc's state. */
 		if (!ok) {
 			/* Name the key, never the value: it may be a key. */
-			ret = wg_fail(err, -EPROTO, "%s: malformed UAPI value for '%s'", name, key);
+			ret = wg_fail(err, errlen, -EPROTO, "%s: malformed UAPI value for '%s'", name, key);
 			goto out;
 		}
 	}
 	if (ferror(f)) {
 		int e = errno ? errno : EIO;
-		ret = wg_fail(err, -e, "%s: reading the UAPI socket: %s", name, strerror(e));
+		ret = wg_fail(err, errlen, -e, "%s: reading the UAPI socket: %s", name, strerror(e));
 	} else {
-		ret = wg_fail(err, -EPROTO, "%s: UAPI connection closed mid-response", name);
+		ret = wg_fail(err, errlen, -EPROTO, "%s: UAPI connection closed mid-response", name);
 	}
 out:
 	if (ret == 0) {
-		for (size_t i = 0; i < tmp->n_wgpeers; i++) {
-			struct st_wgpeer *p = &tmp->wgpeers[i];
-			if (p->n_allowed_ips > 1)
-				qsort(p->allowed_ips, p->n_allowed_ips, sizeof(*p->allowed_ips), cmp_ipaddr);
-		}
+		for (size_t i = 0; i < tmp->n_wgpeers; i++)
+			wg_peer_sort_allowed(&tmp->wgpeers[i]);
 	}
 	wg_wipe(line, cap);
 	free(line);
@@ -348,32 +336,32 @@ out:
 	return ret;
 }
 
-int wg_uapi_parse_errno(FILE *f, struct wg_err *err)
+int wg_uapi_parse_errno(FILE *f, char *err, size_t errlen)
 {
 	char line[64];
 	uint64_t num;
 
 	if (!fgets(line, sizeof(line), f)) {
 		int e = ferror(f) ? (errno ? errno : EIO) : EPROTO;
-		return wg_fail(err, -e, "no answer from the userspace implementation: %s", strerror(e));
+		return wg_fail(err, errlen, -e, "no answer from the userspace implementation: %s", strerror(e));
 	}
 	line[strcspn(line, "\n")] = '\0';
 	if (strncmp(line, "errno=", 6) || !parse_num(line + 6, INT_MAX, &num))
-		return wg_fail(err, -EPROTO, "malformed answer from the userspace implementation");
+		return wg_fail(err, errlen, -EPROTO, "malformed answer from the userspace implementation");
 	if (num)
-		return wg_fail(err, -(int)num, "the userspace implementation refused the configuration: %s",
+		return wg_fail(err, errlen, -(int)num, "the userspace implementation refused the configuration: %s",
 			       strerror((int)num));
 	return 0;
 }
 
 /* ---- requests ---- */
 
-static int put_endpoint(FILE *f, const struct st_wgpeer *p, struct wg_err *err)
+static int put_endpoint(FILE *f, const struct st_wgpeer *p, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
 	char host[INET6_ADDRSTRLEN];
-	int ret = wg_endpoint_sockaddr(p, &ss, &len, err);
+	int ret = wg_endpoint_sockaddr(p, &ss, &len, err, errlen);
 
 	if (ret == -ENOENT)
 		return 0;
@@ -391,7 +379,7 @@ static int put_endpoint(FILE *f, const struct st_wgpeer *p, struct wg_err *err)
 	return 0;
 }
 
-int wg_uapi_format_set(FILE *f, const struct wg_set *s, struct wg_err *err)
+int wg_uapi_format_set(FILE *f, const struct wg_set *s, char *err, size_t errlen)
 {
 	char hex[2 * WGC_KEY_LEN + 1];
 	int ret = 0;
@@ -420,7 +408,7 @@ int wg_uapi_format_set(FILE *f, const struct wg_set *s, struct wg_err *err)
 		static const uint8_t zero[WGC_KEY_LEN];
 		key_to_hex(hex, p->has_preshared_key ? p->preshared_key : zero);
 		fprintf(f, "preshared_key=%s\n", hex);
-		if ((ret = put_endpoint(f, p, err)) < 0)
+		if ((ret = put_endpoint(f, p, err, errlen)) < 0)
 			goto out;
 		fprintf(f, "persistent_keepalive_interval=%u\n", p->keepalive);
 		fputs("replace_allowed_ips=true\n", f);
@@ -428,7 +416,7 @@ int wg_uapi_format_set(FILE *f, const struct wg_set *s, struct wg_err *err)
 			char buf[64];
 			const struct ipaddr *a = &p->allowed_ips[k];
 			if (a->family != AF_INET && a->family != AF_INET6) {
-				ret = wg_fail(err, -EINVAL, "%s: allowed-ip of no address family", s->name);
+				ret = wg_fail(err, errlen, -EINVAL, "%s: allowed-ip of no address family", s->name);
 				goto out;
 			}
 			fprintf(f, "allowed_ip=%s\n", ipaddr_str(a, buf, sizeof(buf)));
@@ -450,7 +438,7 @@ static FILE *open_stream(int fd, char *buf, size_t size)
 	return f;
 }
 
-int wg_uapi_read(int fd, const char *name, struct state *out, struct wg_err *err)
+int wg_uapi_read(int fd, const char *name, struct state *out, char *err, size_t errlen)
 {
 	char buf[UAPI_BUF];
 	struct state tmp = { 0 };
@@ -458,18 +446,18 @@ int wg_uapi_read(int fd, const char *name, struct state *out, struct wg_err *err
 	FILE *f = open_stream(fd, buf, sizeof(buf));
 
 	if (!f) {
-		ret = wg_fail(err, -errno, "%s: %s", name, strerror(errno));
+		ret = wg_fail(err, errlen, -errno, "%s: %s", name, strerror(errno));
 		close(fd);
 		return ret;
 	}
 	fputs("get=1\n\n", f);
 	if (fflush(f) == EOF) {
-		ret = wg_fail(err, -errno, "%s: writing the UAPI socket: %s", name, strerror(errno));
+		ret = wg_fail(err, errlen, -errno, "%s: writing the UAPI socket: %s", name, strerror(errno));
 		goto out;
 	}
-	ret = wg_uapi_parse(f, name, &tmp, err);
+	ret = wg_uapi_parse(f, name, &tmp, err, errlen);
 	if (ret == 0)
-		ret = wg_state_move(out, &tmp, err);
+		ret = wg_state_move(out, &tmp, err, errlen);
 out:
 	for (size_t i = 0; i < tmp.n_wgdevs; i++)
 		wg_wipe(tmp.wgdevs[i].private_key, WGC_KEY_LEN);
@@ -481,14 +469,14 @@ out:
 	return ret;
 }
 
-int wg_uapi_apply(int fd, const struct wg_set *s, struct wg_err *err)
+int wg_uapi_apply(int fd, const struct wg_set *s, char *err, size_t errlen)
 {
 	char buf[UAPI_BUF];
 	int ret;
 	FILE *f = open_stream(fd, buf, sizeof(buf));
 
 	if (!f) {
-		ret = wg_fail(err, -errno, "%s: %s", s->name, strerror(errno));
+		ret = wg_fail(err, errlen, -errno, "%s: %s", s->name, strerror(errno));
 		close(fd);
 		return ret;
 	}
@@ -501,32 +489,32 @@ int wg_uapi_apply(int fd, const struct wg_set *s, struct wg_err *err)
 	char *req = malloc(req_cap);
 	size_t req_len = 0;
 	if (!req) {
-		ret = wg_fail(err, -ENOMEM, "%s: out of memory", s->name);
+		ret = wg_fail(err, errlen, -ENOMEM, "%s: out of memory", s->name);
 		goto out;
 	}
 	FILE *m = fmemopen(req, req_cap, "w");
 	if (!m) {
-		ret = wg_fail(err, -errno, "%s: %s", s->name, strerror(errno));
+		ret = wg_fail(err, errlen, -errno, "%s: %s", s->name, strerror(errno));
 		goto out;
 	}
 	setvbuf(m, NULL, _IONBF, 0);
-	ret = wg_uapi_format_set(m, s, err);
+	ret = wg_uapi_format_set(m, s, err, errlen);
 	long pos = ftell(m);
 	if (ret == 0 && (ferror(m) || pos < 0 || (size_t)pos >= req_cap))
-		ret = wg_fail(err, -EOVERFLOW, "%s: UAPI request too large", s->name);
+		ret = wg_fail(err, errlen, -EOVERFLOW, "%s: UAPI request too large", s->name);
 	fclose(m);
 	if (ret < 0)
 		goto out;
 	req_len = (size_t)pos;
 	if (fwrite(req, 1, req_len, f) != req_len || fflush(f) == EOF) {
-		ret = wg_fail(err, -errno, "%s: writing the UAPI socket: %s", s->name, strerror(errno));
+		ret = wg_fail(err, errlen, -errno, "%s: writing the UAPI socket: %s", s->name, strerror(errno));
 		goto out;
 	}
-	ret = wg_uapi_parse_errno(f, err);
-	if (ret < 0 && err) {
-		char msg[sizeof(err->msg)];
-		snprintf(msg, sizeof(msg), "%s", err->msg);
-		wg_fail(err, ret, "%s: %s", s->name, msg);
+	ret = wg_uapi_parse_errno(f, err, errlen);
+	if (ret < 0 && err && errlen) {
+		char msg[WG_ERR_LEN];
+		snprintf(msg, sizeof(msg), "%s", err);
+		wg_fail(err, errlen, ret, "%s: %s", s->name, msg);
 	}
 out:
 	if (req) {

@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 
 #include "base64.h"
+#include "curve25519.h"
 #include "wg.h"
 
 static int usage(void)
@@ -33,9 +34,9 @@ static int usage(void)
 	return 2;
 }
 
-static int fail(const struct wg_err *err, int ret)
+static int fail(const char *err, int ret)
 {
-	fprintf(stderr, "wgctl: %s [%s]\n", err->msg[0] ? err->msg : "error", strerror(-ret));
+	fprintf(stderr, "wgctl: %s [%s]\n", err[0] ? err : "error", strerror(-ret));
 	return 1;
 }
 
@@ -113,13 +114,13 @@ static int cmp_peer(const void *a, const void *b)
 static int cmd_read(const char *name)
 {
 	struct state st = { 0 };
-	struct wg_err err = { "" };
+	char err[WG_ERR_LEN] = "";
 	char b64[WGC_KEY_B64_LEN];
-	int ret = wg_read(name, &st, &err);
+	int ret = wg_read(name, &st, err, sizeof(err));
 
 	if (ret < 0) {
 		state_free(&st);
-		return fail(&err, ret);
+		return fail(err, ret);
 	}
 	if (st.n_wgpeers > 1)
 		qsort(st.wgpeers, st.n_wgpeers, sizeof(*st.wgpeers), cmp_peer);
@@ -167,11 +168,11 @@ static int cmd_pubkey(const char *path)
 {
 	uint8_t priv[WGC_KEY_LEN], pub[WGC_KEY_LEN];
 	char b64[WGC_KEY_B64_LEN];
-	struct wg_err err = { "" };
-	int ret = wg_read_key_file(path, priv, &err);
+	char err[WG_ERR_LEN] = "";
+	int ret = wg_read_key_file(path, priv, err, sizeof(err));
 	if (ret < 0)
-		return fail(&err, ret);
-	wg_public_key(pub, priv);
+		return fail(err, ret);
+	curve25519_public_key(pub, priv);
 	explicit_bzero(priv, sizeof(priv));
 	key_to_base64(b64, pub);
 	printf("%s\n", b64);
@@ -184,7 +185,7 @@ static int cmd_apply(const char *name, int argc, char **argv)
 	bool has_dev = false;
 	struct state st = { 0 };          /* owns the peers */
 	size_t *is_remove = NULL;
-	struct wg_err err = { "" };
+	char err[WG_ERR_LEN] = "";
 	int ret = 1;
 	const struct st_wgpeer **set = NULL, **rem = NULL;
 	size_t n_set = 0, n_rem = 0;
@@ -209,9 +210,9 @@ static int cmd_apply(const char *name, int argc, char **argv)
 		}
 		i++;
 		if (!strcmp(opt, "private-key")) {
-			ret = wg_read_key_file(val, dev.private_key, &err);
+			ret = wg_read_key_file(val, dev.private_key, err, sizeof(err));
 			if (ret < 0) {
-				ret = fail(&err, ret);
+				ret = fail(err, ret);
 				goto out;
 			}
 			ret = 1;
@@ -236,9 +237,9 @@ static int cmd_apply(const char *name, int argc, char **argv)
 			if (opt[0] == 'r')
 				cur = NULL;
 		} else if (cur && !strcmp(opt, "preshared-key")) {
-			ret = wg_read_key_file(val, cur->preshared_key, &err);
+			ret = wg_read_key_file(val, cur->preshared_key, err, sizeof(err));
 			if (ret < 0) {
-				ret = fail(&err, ret);
+				ret = fail(err, ret);
 				goto out;
 			}
 			ret = 1;
@@ -287,8 +288,8 @@ static int cmd_apply(const char *name, int argc, char **argv)
 		.remove = rem,
 		.n_remove = n_rem,
 	};
-	ret = wg_apply(&s, &err);
-	ret = ret < 0 ? fail(&err, ret) : 0;
+	ret = wg_apply(&s, err, sizeof(err));
+	ret = ret < 0 ? fail(err, ret) : 0;
 out:
 	explicit_bzero(&dev, sizeof(dev));
 	for (size_t i = 0; i < st.n_wgpeers; i++)
@@ -302,19 +303,19 @@ out:
 
 int main(int argc, char **argv)
 {
-	struct wg_err err = { "" };
+	char err[WG_ERR_LEN] = "";
 	int ret;
 
 	if (argc < 3)
 		return usage();
 	const char *cmd = argv[1], *arg = argv[2];
 	if (!strcmp(cmd, "create")) {
-		ret = wg_create(arg, &err);
-		return ret < 0 ? fail(&err, ret) : 0;
+		ret = wg_create(arg, err, sizeof(err));
+		return ret < 0 ? fail(err, ret) : 0;
 	}
 	if (!strcmp(cmd, "delete")) {
-		ret = wg_delete(arg, &err);
-		return ret < 0 ? fail(&err, ret) : 0;
+		ret = wg_delete(arg, err, sizeof(err));
+		return ret < 0 ? fail(err, ret) : 0;
 	}
 	if (!strcmp(cmd, "read"))
 		return cmd_read(arg);

@@ -19,6 +19,8 @@
 #include <linux/wireguard.h>
 
 #include "base64.h"
+#include "curve25519.h"
+#include "nl.h"
 #include "wg.h"
 #include "wg_backend.h"
 
@@ -78,7 +80,7 @@ static void test_public_key(void)
 		int r1 = key_from_base64(priv, vectors[i][0]);
 		int r2 = key_from_base64(want, vectors[i][1]);
 		CHECK(r1 == 0 && r2 == 0, "vector %zu does not decode", i);
-		wg_public_key(pub, priv);
+		curve25519_public_key(pub, priv);
 		CHECK(!memcmp(pub, want, WGC_KEY_LEN), "public key of vector %zu differs from wg pubkey", i);
 	}
 
@@ -86,11 +88,11 @@ static void test_public_key(void)
 	uint8_t a[32], apub[32], want[32];
 	hex_to_bytes(a, "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a", 32);
 	hex_to_bytes(want, "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a", 32);
-	wg_public_key(apub, a);
+	curve25519_public_key(apub, a);
 	CHECK(!memcmp(apub, want, 32), "RFC 7748 Alice public key");
 	hex_to_bytes(a, "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb", 32);
 	hex_to_bytes(want, "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f", 32);
-	wg_public_key(apub, a);
+	curve25519_public_key(apub, a);
 	CHECK(!memcmp(apub, want, 32), "RFC 7748 Bob public key");
 }
 
@@ -113,7 +115,7 @@ static void test_key_file(void)
 {
 	char path[256];
 	uint8_t key[WGC_KEY_LEN], want[WGC_KEY_LEN];
-	struct wg_err err = { "" };
+	char err[WG_ERR_LEN] = "";
 	int r;
 
 	key_from_base64(want, vectors[0][0]);
@@ -124,7 +126,7 @@ static void test_key_file(void)
 	int n = snprintf(text, sizeof(text), "%s\n", vectors[0][0]);
 	write_file(path, text, (size_t)n);
 	memset(key, 0, sizeof(key));
-	r = wg_read_key_file(path, key, &err);
+	r = wg_read_key_file(path, key, err, sizeof(err));
 	CHECK(r == 0 && !memcmp(key, want, WGC_KEY_LEN), "good key file: r=%d", r);
 
 	/* Surrounding whitespace of any kind is trimmed. */
@@ -132,22 +134,22 @@ static void test_key_file(void)
 	n = snprintf(text, sizeof(text), " \t\r\n%s \r\n\n", vectors[0][0]);
 	write_file(path, text, (size_t)n);
 	memset(key, 0, sizeof(key));
-	r = wg_read_key_file(path, key, &err);
+	r = wg_read_key_file(path, key, err, sizeof(err));
 	CHECK(r == 0 && !memcmp(key, want, WGC_KEY_LEN), "key file with whitespace: r=%d", r);
 
 	/* No trailing newline at all. */
 	snprintf(path, sizeof(path), "%s/bare.key", tmpdir);
 	write_file(path, vectors[1][0], strlen(vectors[1][0]));
 	key_from_base64(want, vectors[1][0]);
-	r = wg_read_key_file(path, key, &err);
+	r = wg_read_key_file(path, key, err, sizeof(err));
 	CHECK(r == 0 && !memcmp(key, want, WGC_KEY_LEN), "key file without newline: r=%d", r);
 
 	/* Missing: the message names the file. */
 	snprintf(path, sizeof(path), "%s/missing.key", tmpdir);
-	err.msg[0] = '\0';
-	r = wg_read_key_file(path, key, &err);
+	err[0] = '\0';
+	r = wg_read_key_file(path, key, err, sizeof(err));
 	CHECK(r == -ENOENT, "missing key file: r=%d", r);
-	CHECK(strstr(err.msg, path) != NULL, "missing key file: message names the file: %s", err.msg);
+	CHECK(strstr(err, path) != NULL, "missing key file: message names the file: %s", err);
 
 	/* Malformed: the message names the file and never shows the content. */
 	static const char *const bad[] = {
@@ -162,31 +164,31 @@ static void test_key_file(void)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(path, sizeof(path), "%s/bad%zu.key", tmpdir, i);
 		write_file(path, bad[i], strlen(bad[i]));
-		err.msg[0] = '\0';
-		r = wg_read_key_file(path, key, &err);
+		err[0] = '\0';
+		r = wg_read_key_file(path, key, err, sizeof(err));
 		CHECK(r == -EINVAL, "malformed key file %zu: r=%d", i, r);
-		CHECK(strstr(err.msg, path) != NULL, "malformed key file %zu: message names the file", i);
+		CHECK(strstr(err, path) != NULL, "malformed key file %zu: message names the file", i);
 		char first[17];
 		snprintf(first, sizeof(first), "%s", bad[i]);
-		CHECK(strstr(err.msg, first) == NULL && strstr(err.msg, "secret") == NULL,
+		CHECK(strstr(err, first) == NULL && strstr(err, "secret") == NULL,
 		      "malformed key file %zu: message shows the content", i);
 	}
 
 	/* Empty, and too long. */
 	snprintf(path, sizeof(path), "%s/empty.key", tmpdir);
 	write_file(path, "\n", 1);
-	r = wg_read_key_file(path, key, &err);
-	CHECK(r == -EINVAL && strstr(err.msg, path), "empty key file: r=%d", r);
+	r = wg_read_key_file(path, key, err, sizeof(err));
+	CHECK(r == -EINVAL && strstr(err, path), "empty key file: r=%d", r);
 	snprintf(path, sizeof(path), "%s/long.key", tmpdir);
 	char longtext[4096];
 	memset(longtext, 'A', sizeof(longtext));
 	write_file(path, longtext, sizeof(longtext));
-	r = wg_read_key_file(path, key, &err);
-	CHECK(r == -EINVAL && strstr(err.msg, path), "overlong key file: r=%d", r);
+	r = wg_read_key_file(path, key, err, sizeof(err));
+	CHECK(r == -EINVAL && strstr(err, path), "overlong key file: r=%d", r);
 
 	/* A directory. */
-	r = wg_read_key_file(tmpdir, key, &err);
-	CHECK(r == -EISDIR && strstr(err.msg, tmpdir), "directory as key file: r=%d", r);
+	r = wg_read_key_file(tmpdir, key, err, sizeof(err));
+	CHECK(r == -EISDIR && strstr(err, tmpdir), "directory as key file: r=%d", r);
 }
 
 /* ---- UAPI ---- */
@@ -229,12 +231,12 @@ static void priv_hex(char out[65], const char *b64)
 		sprintf(out + 2 * i, "%02x", k[i]);
 }
 
-static int parse_text(const char *text, struct state *st, struct wg_err *err)
+static int parse_text(const char *text, struct state *st, char *err, size_t errlen)
 {
 	FILE *f = fmemopen((void *)text, strlen(text), "r");
 	if (!f)
 		return -errno;
-	int r = wg_uapi_parse(f, "wgt0", st, err);
+	int r = wg_uapi_parse(f, "wgt0", st, err, errlen);
 	fclose(f);
 	return r;
 }
@@ -286,25 +288,25 @@ static void check_parsed(const struct state *st, const char *what)
 static void test_uapi_parse(void)
 {
 	char hex[65], text[4096];
-	struct wg_err err = { "" };
+	char err[WG_ERR_LEN] = "";
 	struct state st = { 0 };
 	int r;
 
 	priv_hex(hex, vectors[0][0]);
 	snprintf(text, sizeof(text), get_response, hex);
-	r = parse_text(text, &st, &err);
-	CHECK(r == 0, "parse get response: r=%d %s", r, err.msg);
+	r = parse_text(text, &st, err, sizeof(err));
+	CHECK(r == 0, "parse get response: r=%d %s", r, err);
 	check_parsed(&st, "parse");
 	state_free(&st);
 
 	/* A device without key or peers. */
-	r = parse_text("listen_port=0\nerrno=0\n\n", &st, &err);
+	r = parse_text("listen_port=0\nerrno=0\n\n", &st, err, sizeof(err));
 	CHECK(r == 0 && st.n_wgdevs == 1 && !st.wgdevs[0].has_private_key && !st.wgdevs[0].has_public_key &&
 	      st.n_wgpeers == 0, "empty device: r=%d", r);
 	state_free(&st);
 
 	/* The server's errno is the result. */
-	r = parse_text("errno=19\n\n", &st, &err);
+	r = parse_text("errno=19\n\n", &st, err, sizeof(err));
 	CHECK(r == -19, "errno=19: r=%d", r);
 	state_free(&st);
 
@@ -327,20 +329,20 @@ static void test_uapi_parse(void)
 		"errno=x\n\n",
 	};
 	for (size_t i = 0; i < sizeof(broken) / sizeof(broken[0]); i++) {
-		err.msg[0] = '\0';
-		r = parse_text(broken[i], &st, &err);
-		CHECK(r == -EPROTO && err.msg[0], "broken response %zu: r=%d", i, r);
+		err[0] = '\0';
+		r = parse_text(broken[i], &st, err, sizeof(err));
+		CHECK(r == -EPROTO && err[0], "broken response %zu: r=%d", i, r);
 		state_free(&st);
 	}
 
 	/* A malformed private key is reported by name, never by value. */
-	r = parse_text("private_key=5ec2e75ec2e75ec2e7\nerrno=0\n\n", &st, &err);
-	CHECK(r == -EPROTO && strstr(err.msg, "private_key") && !strstr(err.msg, "5ec2e7"),
-	      "malformed private key message: %s", err.msg);
+	r = parse_text("private_key=5ec2e75ec2e75ec2e7\nerrno=0\n\n", &st, err, sizeof(err));
+	CHECK(r == -EPROTO && strstr(err, "private_key") && !strstr(err, "5ec2e7"),
+	      "malformed private key message: %s", err);
 	state_free(&st);
 
 	/* Unknown keys (newer implementations) are ignored. */
-	r = parse_text("listen_port=7\nsome_future_key=1\nerrno=0\n\n", &st, &err);
+	r = parse_text("listen_port=7\nsome_future_key=1\nerrno=0\n\n", &st, err, sizeof(err));
 	CHECK(r == 0 && st.wgdevs[0].listen_port == 7, "unknown key ignored: r=%d", r);
 	state_free(&st);
 }
@@ -359,12 +361,12 @@ static struct st_wgpeer mkpeer(uint8_t keybyte, const char *host, uint16_t port,
 	return p;
 }
 
-static char *format_set(const struct wg_set *s, int *ret, struct wg_err *err)
+static char *format_set(const struct wg_set *s, int *ret, char *err, size_t errlen)
 {
 	char *out = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);
-	*ret = wg_uapi_format_set(f, s, err);
+	*ret = wg_uapi_format_set(f, s, err, errlen);
 	fclose(f);
 	return out;
 }
@@ -396,9 +398,9 @@ static void test_uapi_format(void)
 	const struct st_wgpeer *set[] = { &a, &b };
 	const struct st_wgpeer *rem[] = { &c };
 	struct wg_set s = { .name = "wgt0", .dev = &dev, .set = set, .n_set = 2, .remove = rem, .n_remove = 1 };
-	struct wg_err err = { "" };
+	char err[WG_ERR_LEN] = "";
 	int r;
-	char *out = format_set(&s, &r, &err);
+	char *out = format_set(&s, &r, err, sizeof(err));
 	const char *want =
 		"set=1\n"
 		"private_key=3333333333333333333333333333333333333333333333333333333333333333\n"
@@ -427,11 +429,11 @@ static void test_uapi_format(void)
 	dev.listen_port = 0;
 	dev.fwmark = 0;
 	struct wg_set s2 = { .name = "wgt0", .dev = &dev };
-	out = format_set(&s2, &r, &err);
+	out = format_set(&s2, &r, err, sizeof(err));
 	CHECK(r == 0 && out && !strcmp(out, "set=1\nfwmark=0\n\n"), "device-only set request");
 	free(out);
 	struct wg_set s3 = { .name = "wgt0" };
-	out = format_set(&s3, &r, &err);
+	out = format_set(&s3, &r, err, sizeof(err));
 	CHECK(r == 0 && out && !strcmp(out, "set=1\n\n"), "empty set request");
 	free(out);
 
@@ -439,14 +441,14 @@ static void test_uapi_format(void)
 	struct st_wgpeer h = mkpeer(0xdd, "localhost", 51820, 0);
 	const struct st_wgpeer *hs[] = { &h };
 	struct wg_set s4 = { .name = "wgt0", .set = hs, .n_set = 1 };
-	out = format_set(&s4, &r, &err);
+	out = format_set(&s4, &r, err, sizeof(err));
 	CHECK(r == 0 && out && (strstr(out, "endpoint=127.0.0.1:51820\n") || strstr(out, "endpoint=[::1]:51820\n")),
-	      "endpoint localhost resolved: r=%d %s", r, err.msg);
+	      "endpoint localhost resolved: r=%d %s", r, err);
 	free(out);
 	h.endpoint_host = "no-such-host.invalid";
-	err.msg[0] = '\0';
-	out = format_set(&s4, &r, &err);
-	CHECK(r < 0 && strstr(err.msg, "no-such-host.invalid"), "unresolvable endpoint: r=%d %s", r, err.msg);
+	err[0] = '\0';
+	out = format_set(&s4, &r, err, sizeof(err));
+	CHECK(r < 0 && strstr(err, "no-such-host.invalid"), "unresolvable endpoint: r=%d %s", r, err);
 	free(out);
 }
 
@@ -476,7 +478,7 @@ static pid_t fake_server(int fd, int reqpipe, const char *response)
 static void test_uapi_socket(void)
 {
 	char hex[65], text[4096], req[8192];
-	struct wg_err err = { "" };
+	char err[WG_ERR_LEN] = "";
 	int sv[2], pp[2], status;
 	ssize_t n;
 
@@ -495,12 +497,12 @@ static void test_uapi_socket(void)
 	/* Something already in out stays, and the read appends. */
 	struct st_wgdev *pre = state_add_wgdev(&st);
 	snprintf(pre->name, sizeof(pre->name), "other");
-	int r = wg_uapi_read(sv[0], "wgt0", &st, &err);
+	int r = wg_uapi_read(sv[0], "wgt0", &st, err, sizeof(err));
 	n = read(pp[0], req, sizeof(req) - 1);
 	req[n > 0 ? n : 0] = '\0';
 	close(pp[0]);
 	waitpid(pid, &status, 0);
-	CHECK(r == 0, "uapi read: r=%d %s", r, err.msg);
+	CHECK(r == 0, "uapi read: r=%d %s", r, err);
 	CHECK(!strcmp(req, "get=1\n\n"), "uapi read sends get=1 and a blank line");
 	CHECK(st.n_wgdevs == 2 && !strcmp(st.wgdevs[0].name, "other"), "uapi read appends");
 	if (st.n_wgdevs == 2) {
@@ -520,12 +522,12 @@ static void test_uapi_socket(void)
 	struct st_wgpeer c = mkpeer(0xcc, NULL, 0, 0);
 	const struct st_wgpeer *rem[] = { &c };
 	struct wg_set s = { .name = "wgt0", .remove = rem, .n_remove = 1 };
-	r = wg_uapi_apply(sv[0], &s, &err);
+	r = wg_uapi_apply(sv[0], &s, err, sizeof(err));
 	n = read(pp[0], req, sizeof(req) - 1);
 	req[n > 0 ? n : 0] = '\0';
 	close(pp[0]);
 	waitpid(pid, &status, 0);
-	CHECK(r == -EINVAL && strstr(err.msg, "wgt0"), "uapi set refused: r=%d %s", r, err.msg);
+	CHECK(r == -EINVAL && strstr(err, "wgt0"), "uapi set refused: r=%d %s", r, err);
 	CHECK(!strcmp(req, "set=1\npublic_key=cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc\n"
 			   "remove=true\n\n"), "uapi set request on the wire");
 
@@ -535,11 +537,11 @@ static void test_uapi_socket(void)
 	pid = fake_server(sv[1], pp[1], "errno=0\n\n");
 	close(sv[1]);
 	close(pp[1]);
-	r = wg_uapi_apply(sv[0], &s, &err);
+	r = wg_uapi_apply(sv[0], &s, err, sizeof(err));
 	n = read(pp[0], req, sizeof(req) - 1);
 	close(pp[0]);
 	waitpid(pid, &status, 0);
-	CHECK(r == 0, "uapi set accepted: r=%d %s", r, err.msg);
+	CHECK(r == 0, "uapi set accepted: r=%d %s", r, err);
 
 	/* A server that hangs up without answering. */
 	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
@@ -547,25 +549,25 @@ static void test_uapi_socket(void)
 	pid = fake_server(sv[1], pp[1], "");
 	close(sv[1]);
 	close(pp[1]);
-	r = wg_uapi_apply(sv[0], &s, &err);
+	r = wg_uapi_apply(sv[0], &s, err, sizeof(err));
 	close(pp[0]);
 	waitpid(pid, &status, 0);
-	CHECK(r < 0 && err.msg[0], "uapi set without answer: r=%d", r);
+	CHECK(r < 0 && err[0], "uapi set without answer: r=%d", r);
 }
 
 static void test_uapi_connect(void)
 {
-	struct wg_err err = { "" };
+	char err[WG_ERR_LEN] = "";
 	char path[256];
 	int r;
 
-	r = wg_uapi_connect_in(tmpdir, "wgt0", &err);
+	r = wg_uapi_connect_in(tmpdir, "wgt0", err, sizeof(err));
 	CHECK(r == -ENOENT, "no socket: r=%d", r);
-	r = wg_uapi_connect_in(tmpdir, "../etc", &err);
+	r = wg_uapi_connect_in(tmpdir, "../etc", err, sizeof(err));
 	CHECK(r == -EINVAL, "name with a slash: r=%d", r);
-	r = wg_uapi_connect_in(tmpdir, "", &err);
+	r = wg_uapi_connect_in(tmpdir, "", err, sizeof(err));
 	CHECK(r == -EINVAL, "empty name: r=%d", r);
-	r = wg_uapi_connect_in(tmpdir, "abcdefghijklmnopq", &err);
+	r = wg_uapi_connect_in(tmpdir, "abcdefghijklmnopq", err, sizeof(err));
 	CHECK(r == -EINVAL, "name too long: r=%d", r);
 
 	/* A socket nobody listens on any more is stale: removed, and reported as absent. */
@@ -577,28 +579,28 @@ static void test_uapi_connect(void)
 		perror("bind");
 		exit(2);
 	}
-	r = wg_uapi_connect_in(tmpdir, "wgt1", &err);
+	r = wg_uapi_connect_in(tmpdir, "wgt1", err, sizeof(err));
 	CHECK(r >= 0, "live socket connects: r=%d", r);
 	if (r >= 0) {
 		CHECK(wg_uapi_peer_pid(r) == getpid(), "SO_PEERCRED names the server");
 		close(r);
 	}
 	close(fd);
-	r = wg_uapi_connect_in(tmpdir, "wgt1", &err);
+	r = wg_uapi_connect_in(tmpdir, "wgt1", err, sizeof(err));
 	struct stat st;
 	CHECK(r == -ENOENT && stat(path, &st) < 0, "stale socket removed: r=%d", r);
 
 	/* A regular file of that name is not a UAPI socket. */
 	snprintf(path, sizeof(path), "%s/wgt2.sock", tmpdir);
 	write_file(path, "", 0);
-	r = wg_uapi_connect_in(tmpdir, "wgt2", &err);
+	r = wg_uapi_connect_in(tmpdir, "wgt2", err, sizeof(err));
 	CHECK(r == -ENOENT, "regular file: r=%d", r);
 }
 
 static void test_state_move(void)
 {
 	struct state out = { 0 }, tmp = { 0 };
-	struct wg_err err = { "" };
+	char err[WG_ERR_LEN] = "";
 	struct st_wgdev *d = state_add_wgdev(&tmp);
 	snprintf(d->name, sizeof(d->name), "wgt0");
 	struct st_wgpeer *p = state_add_wgpeer(&tmp);
@@ -606,7 +608,7 @@ static void test_state_move(void)
 	struct ipaddr a = { .family = AF_INET, .len = 8, .bytes = { 10 } };
 	wg_peer_add_allowed(p, &a);
 	state_add_link(&out);
-	int r = wg_state_move(&out, &tmp, &err);
+	int r = wg_state_move(&out, &tmp, err, sizeof(err));
 	CHECK(r == 0 && out.n_wgdevs == 1 && out.n_wgpeers == 1 && out.n_links == 1 &&
 	      !strcmp(out.wgpeers[0].endpoint_host, "192.0.2.1") && out.wgpeers[0].n_allowed_ips == 1 &&
 	      tmp.n_wgdevs == 0 && tmp.wgpeers == NULL, "state move");
@@ -625,7 +627,7 @@ struct captured {
 static int capture(struct nlmsghdr *nlh, void *ctx)
 {
 	struct captured *c = ctx;
-	if (nlh->nlmsg_len > WG_NL_BUF)
+	if (nlh->nlmsg_len > NL_REQUEST_SIZE)
 		c->too_big = true;
 	if (c->n == sizeof(c->msgs) / sizeof(c->msgs[0]))
 		return -E2BIG;
@@ -741,7 +743,7 @@ static void test_genl_build_parse(void)
 	struct ipaddr *big = calloc(BIG, sizeof(*big));
 	struct seen *seen = calloc(65536, sizeof(*seen));
 	struct captured cap = { .n = 0 };
-	struct wg_err err = { "" };
+	char err[WG_ERR_LEN] = "";
 	struct st_wgdev dev;
 	int r;
 
@@ -786,9 +788,9 @@ static void test_genl_build_parse(void)
 		set[i] = p;
 	}
 	struct wg_set s = { .name = "wgt0", .dev = &dev, .set = set, .n_set = N_PEERS };
-	r = wg_genl_build_set(&s, 0x1234, capture, &cap, &err);
-	CHECK(r == 0, "genl build: r=%d %s", r, err.msg);
-	CHECK(cap.n > 3 && !cap.too_big, "genl build: split over %zu messages within %d bytes", cap.n, WG_NL_BUF);
+	r = wg_genl_build_set(&s, 0x1234, capture, &cap, err, sizeof(err));
+	CHECK(r == 0, "genl build: r=%d %s", r, err);
+	CHECK(cap.n > 3 && !cap.too_big, "genl build: split over %zu messages within %d bytes", cap.n, NL_REQUEST_SIZE);
 
 	/* Every message: the family, SET_DEVICE, the device's name; only the first carries the
 	 * device settings; each peer's first chunk alone carries its settings and the replace
@@ -817,8 +819,8 @@ static void test_genl_build_parse(void)
 
 	/* Read back as a dump: the same device and peers, coalesced. */
 	struct state st = { 0 };
-	r = wg_genl_parse((const struct nlmsghdr *const *)cap.msgs, cap.n, "wgt0", &st, &err);
-	CHECK(r == 0, "genl parse: r=%d %s", r, err.msg);
+	r = wg_genl_parse((const struct nlmsghdr *const *)cap.msgs, cap.n, "wgt0", &st, err, sizeof(err));
+	CHECK(r == 0, "genl parse: r=%d %s", r, err);
 	CHECK(st.n_wgdevs == 1 && st.n_wgpeers == N_PEERS, "genl parse: 1 device, %d peers (got %zu)", N_PEERS, st.n_wgpeers);
 	if (st.n_wgdevs == 1) {
 		uint8_t pub[WGC_KEY_LEN];
@@ -850,7 +852,7 @@ static void test_genl_build_parse(void)
 	const struct st_wgpeer *rem[] = { &peers[5], &peers[6] };
 	struct wg_set s2 = { .name = "wgt0", .set = set + 7, .n_set = 1, .remove = rem, .n_remove = 2 };
 	struct walk w2 = { .seen = seen };
-	r = wg_genl_build_set(&s2, 0x1234, capture, &cap, &err);
+	r = wg_genl_build_set(&s2, 0x1234, capture, &cap, err, sizeof(err));
 	CHECK(r == 0 && cap.n == 1, "genl removals: one message (r=%d, %zu)", r, cap.n);
 	if (cap.n == 1)
 		mnl_attr_parse(cap.msgs[0], sizeof(struct genlmsghdr), device_walk_cb, &w2);
@@ -862,12 +864,12 @@ static void test_genl_build_parse(void)
 	struct st_wgpeer h = mkpeer(0xdd, "no-such-host.invalid", 51820, 0);
 	const struct st_wgpeer *hs[] = { &h };
 	struct wg_set s3 = { .name = "wgt0", .set = hs, .n_set = 1 };
-	r = wg_genl_build_set(&s3, 0x1234, capture, &cap, &err);
-	CHECK(r < 0 && cap.n == 0 && strstr(err.msg, "no-such-host.invalid"), "genl: unresolvable endpoint sends nothing");
+	r = wg_genl_build_set(&s3, 0x1234, capture, &cap, err, sizeof(err));
+	CHECK(r < 0 && cap.n == 0 && strstr(err, "no-such-host.invalid"), "genl: unresolvable endpoint sends nothing");
 	captured_free(&cap);
 
 	/* A send error stops the transaction. */
-	r = wg_genl_build_set(&s, 0x1234, capture_fail, &cap, &err);
+	r = wg_genl_build_set(&s, 0x1234, capture_fail, &cap, err, sizeof(err));
 	CHECK(r == -EPERM, "genl: a refused message stops the transaction: r=%d", r);
 
 	for (size_t i = 1; i < N_PEERS; i++)
@@ -879,27 +881,27 @@ static void test_genl_build_parse(void)
 /* Netlink paths that need no privilege and no device. */
 static void test_no_device(void)
 {
-	struct wg_err err = { "" };
+	char err[WG_ERR_LEN] = "";
 	struct state st = { 0 };
 	int r;
 
-	r = wg_read("wgcnodev0", &st, &err);
-	CHECK(r == -ENODEV && strstr(err.msg, "wgcnodev0") && st.n_wgdevs == 0, "read of no device: r=%d %s", r, err.msg);
-	r = wg_read("bad/name", &st, &err);
+	r = wg_read("wgcnodev0", &st, err, sizeof(err));
+	CHECK(r == -ENODEV && strstr(err, "wgcnodev0") && st.n_wgdevs == 0, "read of no device: r=%d %s", r, err);
+	r = wg_read("bad/name", &st, err, sizeof(err));
 	CHECK(r == -EINVAL, "read of a bad name: r=%d", r);
 	/* The loopback exists and is not WireGuard. */
-	r = wg_read("lo", &st, &err);
-	CHECK(r == -ENODEV && strstr(err.msg, "lo"), "read of lo: r=%d %s", r, err.msg);
+	r = wg_read("lo", &st, err, sizeof(err));
+	CHECK(r == -ENODEV && strstr(err, "lo"), "read of lo: r=%d %s", r, err);
 	struct wg_set s = { .name = "wgcnodev0" };
-	r = wg_apply(&s, &err);
-	CHECK(r == -ENODEV, "apply to no device: r=%d %s", r, err.msg);
+	r = wg_apply(&s, err, sizeof(err));
+	CHECK(r == -ENODEV, "apply to no device: r=%d %s", r, err);
 	/* The generic netlink backend alone: no family (this kernel) or no such device. */
-	r = wg_genl_read("wgcnodev0", &st, &err);
-	CHECK((r == -ENOENT && strstr(err.msg, "generic netlink family")) || r == -ENODEV,
-	      "genl read: r=%d %s", r, err.msg);
-	r = wg_genl_apply(&s, &err);
-	CHECK((r == -ENOENT && strstr(err.msg, "generic netlink family")) || r == -ENODEV,
-	      "genl apply: r=%d %s", r, err.msg);
+	r = wg_genl_read("wgcnodev0", &st, err, sizeof(err));
+	CHECK((r == -ENOENT && strstr(err, "generic netlink family")) || r == -ENODEV,
+	      "genl read: r=%d %s", r, err);
+	r = wg_genl_apply(&s, err, sizeof(err));
+	CHECK((r == -ENOENT && strstr(err, "generic netlink family")) || r == -ENODEV,
+	      "genl apply: r=%d %s", r, err);
 	state_free(&st);
 }
 
