@@ -1,6 +1,7 @@
 /* nft.c - wgc's table: read over nfnetlink (its fingerprint, counts and handles), replaced or removed
  * atomically through libnftables. */
 #include "nft.h"
+#include "nl.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -13,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 int nft_open(struct nft *n)
 {
@@ -66,7 +66,6 @@ static int run(struct nft *n, const char *cmd, unsigned flags)
  * policies (all accept) or flags (not dormant) differ is `tampered`. What this cannot see: a
  * rule replaced in place (`nft replace rule`, which keeps its handle). */
 
-#define NFT_DUMP_BUF 65536
 #define MAX_CHAINS 32
 
 struct scan {
@@ -239,32 +238,19 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 }
 
 /* One dump: type NFT_MSG_GET*, family, and for rules the table to filter by. */
-static int dump(struct mnl_socket *nl, char *buf, uint16_t type, uint8_t family, const char *table, mnl_cb_t cb,
-		struct scan *sc)
+static int dump(struct nl *nl, uint16_t type, uint8_t family, const char *table, mnl_cb_t cb, struct scan *sc)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	char req[NL_REQUEST_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
 	nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = (uint32_t)time(NULL);
 	struct nfgenmsg *g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
 	g->nfgen_family = family;
 	g->version = NFNETLINK_V0;
 	g->res_id = 0;
 	if (table)
 		mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, table);
-	uint32_t seq = nlh->nlmsg_seq, portid = mnl_socket_get_portid(nl);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(nl, buf, NFT_DUMP_BUF);
-		if (n < 0)
-			return -errno;
-		int rc = mnl_cb_run(buf, (size_t)n, seq, portid, cb, sc);
-		if (rc < 0)
-			return -errno;
-		if (rc == MNL_CB_STOP)
-			return 0;
-	}
+	return nl_dump(nl, nlh, cb, sc);
 }
 
 /* Whether the counts in the comment ("NAME:N" after the fingerprint) are what the kernel holds. */
@@ -297,18 +283,16 @@ static bool counts_match(struct scan *sc)
 static int scan(struct st_nft *out, struct state *hood)
 {
 	struct scan sc = { .out = out, .hood = hood };
-	char *buf = malloc(NFT_DUMP_BUF);
-	struct mnl_socket *nl = buf ? mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC) : NULL;
-	int rc = !buf ? -ENOMEM : !nl ? -errno : 0;
-	if (!rc && mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
-		rc = -errno;
-	if (!rc)
-		rc = dump(nl, buf, NFT_MSG_GETTABLE, NFPROTO_UNSPEC, NULL, table_cb, &sc);
+	struct nl nl;
+	int rc = nl_open_bus(&nl, NETLINK_NETFILTER);
+	if (rc)
+		return rc;
+	rc = dump(&nl, NFT_MSG_GETTABLE, NFPROTO_UNSPEC, NULL, table_cb, &sc);
 	/* Chains of every table only to find neighbours; of wgc's table, for their policies. */
 	if (!rc && (out->present || hood))
-		rc = dump(nl, buf, NFT_MSG_GETCHAIN, NFPROTO_UNSPEC, NULL, chain_cb, &sc);
+		rc = dump(&nl, NFT_MSG_GETCHAIN, NFPROTO_UNSPEC, NULL, chain_cb, &sc);
 	if (!rc && out->present)
-		rc = dump(nl, buf, NFT_MSG_GETRULE, NFPROTO_INET, WGC_NFT_TABLE, rule_cb, &sc);
+		rc = dump(&nl, NFT_MSG_GETRULE, NFPROTO_INET, WGC_NFT_TABLE, rule_cb, &sc);
 	if (!rc && out->present) {
 		if (!strncmp(sc.comment, "wgc ", 4))
 			snprintf(out->fingerprint, sizeof(out->fingerprint), "%.16s", sc.comment + 4);
@@ -316,9 +300,7 @@ static int scan(struct st_nft *out, struct state *hood)
 		if (!sc.fp_handle || sc.max_handle > sc.fp_handle || sc.too_many || !counts_match(&sc))
 			out->tampered = true;
 	}
-	if (nl)
-		mnl_socket_close(nl);
-	free(buf);
+	nl_close(&nl);
 	return rc;
 }
 

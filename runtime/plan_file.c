@@ -40,7 +40,7 @@ static int doc_fingerprint(const json_t *doc, char out[17])
 	json_decref(copy);
 	if (!text)
 		return -ENOMEM;
-	snprintf(out, 17, "%016llx", (unsigned long long)fnv1a64(text, strlen(text)));
+	fnv1a64_hex(text, out);
 	free(text);
 	return 0;
 }

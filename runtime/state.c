@@ -232,8 +232,12 @@ void state_set_nft(struct state *s, char *text)
 	free(s->nft.text);
 	s->nft.text = text;
 	s->nft.present = text != NULL;
-	snprintf(s->nft.fingerprint, sizeof(s->nft.fingerprint), "%016llx",
-		 text ? (unsigned long long)fnv1a64(text, strlen(text)) : 0ULL);
+	fnv1a64_hex(text, s->nft.fingerprint);
+}
+
+void fnv1a64_hex(const char *text, char out[17])
+{
+	snprintf(out, 17, "%016llx", text ? (unsigned long long)fnv1a64(text, strlen(text)) : 0ULL);
 }
 
 const char *ipaddr_host_str(const struct ipaddr *a, char *buf, size_t len)

@@ -222,5 +222,7 @@ bool ipaddr_contains(const struct ipaddr *net, const struct ipaddr *addr);   /* 
 bool ipaddr_overlaps(const struct ipaddr *a, const struct ipaddr *b);
 bool ipaddr_host_bits_set(const struct ipaddr *a);
 uint64_t fnv1a64(const char *data, size_t len);
+/* out = 16 hex digits of fnv1a64(text) (of nothing: all zeros, text NULL). */
+void fnv1a64_hex(const char *text, char out[17]);
 
 #endif

@@ -242,7 +242,7 @@ void state_fingerprint(const struct state *s, char out[17])
 {
 	json_t *j = state_to_json(s, 0);
 	char *text = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-	snprintf(out, 17, "%016llx", text ? (unsigned long long)fnv1a64(text, strlen(text)) : 0ULL);
+	fnv1a64_hex(text, out);
 	free(text);
 	json_decref(j);
 }

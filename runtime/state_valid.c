@@ -211,7 +211,7 @@ static void check_nft(struct vctx *v, const struct state *s)
 		return;
 	}
 	char fp[17];
-	snprintf(fp, sizeof(fp), "%016llx", (unsigned long long)fnv1a64(s->nft.text, strlen(s->nft.text)));
+	fnv1a64_hex(s->nft.text, fp);
 	if (strcmp(fp, s->nft.fingerprint)) {
 		refuse(v, "nftables: fingerprint %.16s is not that of its chains (%s)", s->nft.fingerprint, fp);
 		return;
