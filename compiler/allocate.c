@@ -1,5 +1,5 @@
 /* allocate.c - the automatic mark pool (allocate.h). */
-#include "allocate.h"
+#include "compiler/allocate.h"
 
 #include <errno.h>
 #include <string.h>

@@ -13,8 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../runtime/state.h"
-#include "diag.h"
+#include "model/state.h"
+#include "compiler/diag.h"
 
 enum value_kind {
 	VAL_NONE,      /* a bare keyword option: `not`, `blackhole`, `all` */

@@ -6,7 +6,7 @@
  * clashes, overlapping allowed-ips, routing loops, leaks. Every problem is reported; none stops
  * the checking of the rest.
  */
-#include "policy.h"
+#include "compiler/policy.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -14,9 +14,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "base64.h"
-#include "bounds.h"
-#include "xalloc.h"
+#include "model/key.h"
+#include "compiler/bounds.h"
+#include "model/xalloc.h"
 
 struct decl {
 	const char *name;

@@ -2,7 +2,7 @@
  * a mark that clashes with one taken, and -ENOSPC once all are gone. */
 #include <errno.h>
 
-#include "allocate.h"
+#include "compiler/allocate.h"
 #include "unit.h"
 
 static void test_all_distinct(struct t *t)
