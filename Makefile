@@ -24,7 +24,7 @@ MODEL_SRCS    := model/state.c model/state_json.c model/key.c model/xalloc.c mod
 COMPILER_SRCS := grammar/parse.c compiler/ast.c compiler/diag.c compiler/compile.c compiler/check.c \
                  compiler/allocate.c compiler/lower.c compiler/lower_nft.c compiler/emit_ip.c \
                  compiler/emit_nft.c compiler/emit_json.c compiler/fmt.c
-RUNTIME_SRCS  := runtime/nl.c runtime/rtnl_read.c runtime/rtnl_write.c runtime/wg.c runtime/wg_common.c \
+RUNTIME_SRCS  := runtime/nl.c runtime/rtnl_read.c runtime/rtnl_write.c runtime/wg.c runtime/wg_userspace.c runtime/wg_common.c \
                  runtime/wg_uapi.c runtime/wg_genl.c runtime/curve25519.c runtime/nft.c runtime/sysctl.c \
                  runtime/observe.c runtime/diff.c runtime/plan_print.c runtime/apply.c runtime/records.c \
                  runtime/state_valid.c runtime/nft_body.c runtime/plan_file.c

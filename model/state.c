@@ -252,6 +252,32 @@ const char *ipaddr_str(const struct ipaddr *a, char *buf, size_t len)
 	return buf;
 }
 
+bool ipaddr_parse(const char *text, struct ipaddr *a)
+{
+	char host[INET6_ADDRSTRLEN];
+	size_t n = strcspn(text, "/");
+	const char *len = text[n] == '/' ? text + n + 1 : NULL;
+
+	memset(a, 0, sizeof(*a));
+	if (n >= sizeof(host))
+		return false;
+	memcpy(host, text, n);
+	host[n] = '\0';
+	if (inet_pton(AF_INET, host, a->bytes) == 1)
+		a->family = AF_INET;
+	else if (inet_pton(AF_INET6, host, a->bytes) == 1)
+		a->family = AF_INET6;
+	else
+		return false;
+	unsigned max = a->family == AF_INET ? 32 : 128, v = 0;
+	if (len && (!*len || strspn(len, "0123456789") != strlen(len) || strlen(len) > 3 || (v = (unsigned)atoi(len)) > max)) {
+		memset(a, 0, sizeof(*a));
+		return false;
+	}
+	a->len = (uint8_t)(len ? v : max);
+	return true;
+}
+
 bool ipaddr_is_default(const struct ipaddr *a)
 {
 	return a->family && a->len == 0;

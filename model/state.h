@@ -217,6 +217,9 @@ void state_set_nft(struct state *s, char *text);
 /* Formatting helpers shared by emitters and the runtime. buf must hold at least 64 bytes. */
 const char *ipaddr_str(const struct ipaddr *a, char *buf, size_t len);      /* "10.0.0.0/8", "fd00::1/128" */
 const char *ipaddr_host_str(const struct ipaddr *a, char *buf, size_t len); /* without /len */
+/* The inverse of both: "10.0.0.1" (a host, len 32 or 128) or "10.0.0.0/8" (len in decimal digits,
+ * at most the family's). false, with *a zeroed, for anything else. */
+bool ipaddr_parse(const char *text, struct ipaddr *a);
 bool ipaddr_is_default(const struct ipaddr *a);
 bool ipaddr_contains(const struct ipaddr *net, const struct ipaddr *addr);   /* addr (any len) inside net */
 bool ipaddr_overlaps(const struct ipaddr *a, const struct ipaddr *b);

@@ -1,6 +1,8 @@
 /* nl.c - the netlink transport: sockets, requests, dumps, generic-netlink family ids and
  * pipelined request batches (see nl.h). */
 #include "runtime/nl.h"
+#include "model/key.h"
+#include "model/xalloc.h"
 
 #include <errno.h>
 #include <linux/genetlink.h>
@@ -21,9 +23,9 @@
 int nl_open_bus(struct nl *nl, int bus)
 {
 	memset(nl, 0, sizeof(*nl));
-	nl->buf = malloc(NL_RECV_SIZE);
+	nl->buf = xmalloc(NL_RECV_SIZE);
 	nl->sock = mnl_socket_open2(bus, SOCK_CLOEXEC);
-	if (!nl->buf || !nl->sock)
+	if (!nl->sock)
 		goto fail;
 	int one = 1, rcvbuf = 64 << 20;
 	/* Best effort: extended-ack messages and capped acks (older kernels lack them). */
@@ -55,6 +57,8 @@ void nl_close(struct nl *nl)
 {
 	if (nl->sock)
 		mnl_socket_close(nl->sock);
+	if (nl->buf)
+		key_wipe(nl->buf, nl->used);
 	free(nl->buf);
 	memset(nl, 0, sizeof(*nl));
 }
@@ -129,6 +133,8 @@ int nl_talk(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 		ssize_t n = mnl_socket_recvfrom(nl->sock, nl->buf, NL_RECV_SIZE);
 		if (n < 0)
 			return -errno;
+		if ((size_t)n > nl->used)
+			nl->used = (size_t)n;
 		int len = (int)n;
 		for (const struct nlmsghdr *h = (const struct nlmsghdr *)nl->buf; mnl_nlmsg_ok(h, len);
 		     h = mnl_nlmsg_next(h, &len)) {
@@ -233,21 +239,10 @@ void nl_batch_free(struct nl_batch *b)
 struct nlmsghdr *nl_batch_new(struct nl_batch *b, uint16_t type, uint16_t flags)
 {
 	if (b->len + NL_MAX_REQUEST > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : NL_BATCH_SIZE;
-		char *n = realloc(b->buf, cap);
-		if (!n)
-			return NULL;
-		b->buf = n;
-		b->cap = cap;
+		b->cap = b->cap ? b->cap * 2 : NL_BATCH_SIZE;
+		b->buf = xrealloc(b->buf, b->cap);
 	}
-	if (b->n == b->n_cap) {
-		size_t cap = b->n_cap ? b->n_cap * 2 : 256;
-		int *r = realloc(b->results, cap * sizeof(*r));
-		if (!r)
-			return NULL;
-		b->results = r;
-		b->n_cap = cap;
-	}
+	b->results = xgrow(b->results, b->n, sizeof(*b->results));
 	memset(b->buf + b->len, 0, NL_MAX_REQUEST);
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(b->buf + b->len);
 	nlh->nlmsg_type = type;

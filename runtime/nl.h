@@ -22,6 +22,7 @@ struct nl {
 	uint32_t portid;
 	uint32_t seq;
 	char *buf;             /* receive buffer, NL_RECV_SIZE */
+	size_t used;           /* the most of it any receive filled: wiped at close (keys pass here) */
 	char ext_msg[256];     /* the kernel's extended-ack message for the last error */
 };
 
@@ -61,7 +62,7 @@ struct nl_batch {
 	size_t len, cap;
 	uint32_t first_seq;    /* sequence number of results[0] */
 	int *results;          /* one per request queued: 0, -errno, or 1 (not answered yet) */
-	size_t n, n_cap;
+	size_t n;
 	size_t sent;           /* requests handed to the kernel so far */
 	char dev[16];          /* one-entry cache of interface name -> index for the requests */
 	unsigned dev_index;
@@ -71,7 +72,7 @@ void nl_batch_init(struct nl_batch *b, struct nl *nl);
 void nl_batch_free(struct nl_batch *b);
 
 /* Room for a new request of at most `size` bytes; the caller fills it with mnl_attr_put etc.
- * and then calls nl_batch_commit. Returns NULL on allocation failure. */
+ * and then calls nl_batch_commit. Never NULL (memory comes from xalloc). */
 struct nlmsghdr *nl_batch_new(struct nl_batch *b, uint16_t type, uint16_t flags);
 /* Finishes the request nl_batch_new started. Returns its index in results. */
 size_t nl_batch_commit(struct nl_batch *b, struct nlmsghdr *nlh);

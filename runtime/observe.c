@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
+#include "model/xalloc.h"
 #include "runtime/curve25519.h"
 #include "runtime/nft.h"
 #include "runtime/nl.h"
@@ -32,63 +33,54 @@ int need_net_admin(char *err, size_t errlen)
 	return -EPERM;
 }
 
-static int add_unique_table(uint32_t **v, size_t *n, uint32_t t)
+static void add_unique_table(uint32_t **v, size_t *n, uint32_t t)
 {
 	for (size_t i = 0; i < *n; i++)
 		if ((*v)[i] == t)
-			return 0;
-	uint32_t *nv = realloc(*v, (*n + 1) * sizeof(*nv));
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
+			return;
+	*v = xgrow(*v, *n, sizeof(**v));
 	(*v)[(*n)++] = t;
-	return 0;
 }
 
-static int add_neighbour(struct state *out, const char *tool, const struct st_rule *r, uint32_t bits, uint32_t value)
+static void add_neighbour(struct state *out, const char *tool, const struct st_rule *r, uint32_t bits, uint32_t value)
 {
 	for (size_t i = 0; i < out->n_neighbours; i++)
 		if (!strcmp(out->neighbours[i].tool, tool))
-			return 0;
+			return;
 	struct st_neighbour *n = state_add_neighbour(out);
-	if (!n)
-		return -ENOMEM;
 	snprintf(n->tool, sizeof(n->tool), "%s", tool);
 	snprintf(n->evidence, sizeof(n->evidence), "%s ip rule %u", r->family == AF_INET6 ? "IPv6" : "IPv4", r->priority);
 	n->mark_bits = bits;
 	n->mark_value = value;
-	return 0;
 }
 
 /* Known tools by their ip rules (the nft side is in nft.c): Tailscale's rules at 5210-5270 (fwmark
  * under 0xff0000, table 52), wg-quick's `not fwmark M lookup M` (M its fwmark). */
-static int rule_neighbours(struct state *out)
+static void rule_neighbours(struct state *out)
 {
-	int rc = 0;
-	for (size_t i = 0; i < out->n_rules && !rc; i++) {
+	for (size_t i = 0; i < out->n_rules; i++) {
 		const struct st_rule *r = &out->rules[i];
 		if (r->protocol == WGC_RTPROT)
 			continue;
 		if (r->priority >= 5210 && r->priority <= 5270 &&
 		    ((r->has_fwmark && r->fwmask == 0xff0000) || (r->action == RULE_LOOKUP && r->table == 52)))
-			rc = add_neighbour(out, "Tailscale", r, 0xff0000, 0);
+			add_neighbour(out, "Tailscale", r, 0xff0000, 0);
 		else if (r->invert && r->has_fwmark && r->fwmask == UINT32_MAX && r->action == RULE_LOOKUP &&
 			 r->table == r->fwmark)
-			rc = add_neighbour(out, "wg-quick", r, 0, r->fwmark);
+			add_neighbour(out, "wg-quick", r, 0, r->fwmark);
 	}
-	return rc;
 }
 
 /* Appends key's kernel value to out (nothing if it cannot be read), with its recorded origin. */
-static int read_sysctl(struct state *out, const char *key, const char *origin)
+static void read_sysctl(struct state *out, const char *key, const char *origin)
 {
 	char val[128];
 	if (sysctl_read(key, val, sizeof(val)))
-		return 0;
+		return;
 	struct st_sysctl *s = state_add_sysctl(out);
-	if (!s || !(s->key = strdup(key)) || !(s->value = strdup(val)) || (origin && !(s->origin = strdup(origin))))
-		return -ENOMEM;
-	return 0;
+	s->key = xstrdup(key);
+	s->value = xstrdup(val);
+	s->origin = origin ? xstrdup(origin) : NULL;
 }
 
 /* A recorded origin: onto the sysctl already read (the policy names it), or the sysctl read too
@@ -97,9 +89,13 @@ static int read_origin(const char *key, const char *origin, void *arg)
 {
 	struct state *out = arg;
 	for (size_t i = 0; i < out->n_sysctls; i++)
-		if (!strcmp(out->sysctls[i].key, key))
-			return out->sysctls[i].origin || (out->sysctls[i].origin = strdup(origin)) ? 0 : -ENOMEM;
-	return read_sysctl(out, key, origin);
+		if (!strcmp(out->sysctls[i].key, key)) {
+			if (!out->sysctls[i].origin)
+				out->sysctls[i].origin = xstrdup(origin);
+			return 0;
+		}
+	read_sysctl(out, key, origin);
+	return 0;
 }
 
 /* A WireGuard link whose creation wgc could not finish (killed between creating it and tagging
@@ -113,10 +109,7 @@ static int adopt(const struct st_link *l, void *data)
 			out->links[i].owned = true;
 			return 0;
 		}
-	struct st_link *n = state_add_link(out);
-	if (!n)
-		return -ENOMEM;
-	*n = *l;
+	*state_add_link(out) = *l;
 	return 0;
 }
 
@@ -132,36 +125,35 @@ int observe(const struct state *d, struct state *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	struct nl nl;
-	const char **links = calloc(d->n_links + 1, sizeof(*links));
+	const char **links = xcalloc(d->n_links + 1, sizeof(*links));
 	uint32_t *tables = NULL;
 	size_t n_tables = 0;
-	int rc = links ? 0 : -ENOMEM;
+	int rc;
 	for (size_t i = 0; i < d->n_links; i++)
 		links[i] = d->links[i].name;
-	for (size_t i = 0; i < d->n_routes && !rc; i++)
-		rc = add_unique_table(&tables, &n_tables, d->routes[i].table);
-	for (size_t i = 0; i < d->n_rules && !rc; i++)
+	for (size_t i = 0; i < d->n_routes; i++)
+		add_unique_table(&tables, &n_tables, d->routes[i].table);
+	for (size_t i = 0; i < d->n_rules; i++)
 		if (d->rules[i].action == RULE_LOOKUP)
-			rc = add_unique_table(&tables, &n_tables, d->rules[i].table);
-	if (rc)
-		goto out;
+			add_unique_table(&tables, &n_tables, d->rules[i].table);
 	if ((rc = nl_open(&nl))) {
 		snprintf(err, errlen, "cannot open a netlink socket: %s", strerror(-rc));
 		goto out;
 	}
 	struct rtnl_scope scope = { .links = links, .n_links = d->n_links, .tables = tables, .n_tables = n_tables };
 	rc = rtnl_read(&nl, &scope, out);
-	nl_close(&nl);
 	if (rc) {
+		nl_close(&nl);
 		snprintf(err, errlen, "reading links, addresses, rules and routes: %s", strerror(-rc));
 		goto out;
 	}
-	if ((rc = rule_neighbours(out)))
-		goto out;
-	if ((rc = wg_interrupted(adopt, out))) {
+	rc = wg_interrupted(&nl, adopt, out);
+	nl_close(&nl);
+	if (rc) {
 		snprintf(err, errlen, "reading links: %s", strerror(-rc));
 		goto out;
 	}
+	rule_neighbours(out);
 	for (size_t i = 0; i < out->n_links; i++) {
 		if (!out->links[i].owned)
 			continue;
@@ -186,10 +178,9 @@ int observe(const struct state *d, struct state *out, char *err, size_t errlen)
 		snprintf(err, errlen, "reading nftables table inet %s: %s", WGC_NFT_TABLE, strerror(-rc));
 		goto out;
 	}
-	for (size_t i = 0; i < d->n_sysctls && !rc; i++)
-		rc = read_sysctl(out, d->sysctls[i].key, NULL);
-	if (!rc)
-		rc = sysctl_origins_each(read_origin, out);
+	for (size_t i = 0; i < d->n_sysctls; i++)
+		read_sysctl(out, d->sysctls[i].key, NULL);
+	rc = sysctl_origins_each(read_origin, out);
 	if (rc)
 		goto out;
 	state_sort(out);

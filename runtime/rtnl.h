@@ -27,11 +27,34 @@ struct rtnl_scope {
  * Returns 0 or a negative errno. */
 int rtnl_read(struct nl *nl, const struct rtnl_scope *scope, struct state *out);
 
+/* One link as the kernel reports it (RTM_NEWLINK): what the WireGuard layer asks of a link. */
+struct rtnl_link {
+	struct st_link link;   /* name, kind, mtu, up, ifindex; owned = carries WGC_IFALIAS */
+	uint32_t group;
+	bool has_alias;        /* any alias, wgc's or another */
+	bool carrier;          /* a TUN device: some process holds it */
+};
+
+/* Link name. Returns 0, -ENODEV, or another negative errno. */
+int rtnl_link_get(struct nl *nl, const char *name, struct rtnl_link *out);
+/* Calls each (0 or a negative errno, which stops the dump) for every link. -EINTR: the dump was
+ * interrupted by a change (retry). */
+int rtnl_link_each(struct nl *nl, int (*each)(const struct rtnl_link *, void *), void *ctx);
+
+/* Single requests on one link by name, each answered before it returns (0 or a negative errno;
+ * the kernel's extended-ack message in nl_last_ext_msg): create a link of kind in group (0:
+ * none), set its alias, delete it. Every RTM_NEWLINK and RTM_DELLINK wgc sends is built in
+ * rtnl_write.c: these, and the batched rtnl_queue_link. */
+int rtnl_link_create(struct nl *nl, const char *name, const char *kind, uint32_t group);
+int rtnl_link_set_alias(struct nl *nl, const char *name, const char *alias);
+int rtnl_link_delete(struct nl *nl, const char *name);
+
 enum rtnl_verb { RTNL_ADD, RTNL_DEL, RTNL_REPLACE };
 
-/* Each queues one request and returns its index in b->results, or -ENOMEM / -ENODEV (a device
- * named by the object does not exist). Links are changed, not created, here (creation is the
- * WireGuard layer's, wg.h): RTNL_ADD/REPLACE set mtu, up and the alias; RTNL_DEL deletes. */
+/* Each queues one request and returns its index in b->results, or -ENODEV (a device named by the
+ * object does not exist). Links are changed, not created, in a batch (creation is the WireGuard
+ * layer's, wg.h, through rtnl_link_create): RTNL_ADD/REPLACE set mtu, up and the alias; RTNL_DEL
+ * deletes. */
 long rtnl_queue_link(struct nl_batch *b, enum rtnl_verb v, const struct st_link *l);
 long rtnl_queue_addr(struct nl_batch *b, enum rtnl_verb v, const struct st_addr *a);
 long rtnl_queue_rule(struct nl_batch *b, enum rtnl_verb v, const struct st_rule *r);

@@ -10,9 +10,12 @@
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+
+#include "model/xalloc.h"
 
 struct rd {
 	struct state *out;
@@ -21,7 +24,6 @@ struct rd {
 	size_t n_owned;
 	uint32_t last_ifindex; /* one-entry cache for ifindex -> name */
 	char last_name[IF_NAMESIZE];
-	int err;
 };
 
 static const char *ifname(struct rd *r, uint32_t ifindex)
@@ -51,51 +53,89 @@ static bool in_scope_link(const struct rtnl_scope *s, const char *name)
 
 /* ---- links ----------------------------------------------------------------------------------- */
 
+static int link_parse(const struct nlmsghdr *nlh, struct rtnl_link *li)
+{
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *a;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifi)))
+		return -EPROTO;
+	memset(li, 0, sizeof(*li));
+	li->link.up = ifi->ifi_flags & IFF_UP;
+	li->link.ifindex = (uint32_t)ifi->ifi_index;
+	mnl_attr_for_each(a, nlh, sizeof(*ifi)) {
+		uint16_t t = mnl_attr_get_type(a);
+		if (t == IFLA_IFNAME && mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+			snprintf(li->link.name, sizeof(li->link.name), "%s", mnl_attr_get_str(a));
+		if (t == IFLA_MTU && mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			li->link.mtu = mnl_attr_get_u32(a);
+		if (t == IFLA_GROUP && mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			li->group = mnl_attr_get_u32(a);
+		if (t == IFLA_CARRIER && mnl_attr_validate(a, MNL_TYPE_U8) == 0)
+			li->carrier = mnl_attr_get_u8(a);
+		if (t == IFLA_IFALIAS && mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0) {
+			li->has_alias = *mnl_attr_get_str(a) != '\0';
+			li->link.owned = !strcmp(mnl_attr_get_str(a), WGC_IFALIAS);
+		}
+		if (t == IFLA_LINKINFO) {
+			const struct nlattr *b;
+			mnl_attr_for_each_nested(b, a)
+				if (mnl_attr_get_type(b) == IFLA_INFO_KIND &&
+				    mnl_attr_validate(b, MNL_TYPE_NUL_STRING) == 0)
+					snprintf(li->link.kind, sizeof(li->link.kind), "%s", mnl_attr_get_str(b));
+		}
+	}
+	return li->link.name[0] ? 0 : -EPROTO;
+}
+
 static int link_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct rd *r = data;
-	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
-	const char *name = NULL, *alias = NULL, *kind = "";
-	uint32_t mtu = 0;
-	const struct nlattr *a;
-	mnl_attr_for_each(a, nlh, sizeof(*ifi)) {
-		switch (mnl_attr_get_type(a)) {
-		case IFLA_IFNAME: name = mnl_attr_get_str(a); break;
-		case IFLA_IFALIAS: alias = mnl_attr_get_str(a); break;
-		case IFLA_MTU: mtu = mnl_attr_get_u32(a); break;
-		case IFLA_LINKINFO: {
-			const struct nlattr *b;
-			mnl_attr_for_each_nested(b, a)
-				if (mnl_attr_get_type(b) == IFLA_INFO_KIND)
-					kind = mnl_attr_get_str(b);
-			break;
-		}
-		}
+	struct rtnl_link li;
+	if (link_parse(nlh, &li) || (!li.link.owned && !in_scope_link(r->scope, li.link.name)))
+		return MNL_CB_OK;
+	*state_add_link(r->out) = li.link;
+	if (li.link.owned) {
+		r->owned = xgrow(r->owned, r->n_owned, sizeof(*r->owned));
+		r->owned[r->n_owned++] = li.link.ifindex;
 	}
-	if (!name)
+	return MNL_CB_OK;
+}
+
+static int link_get_cb(const struct nlmsghdr *nlh, void *data)
+{
+	link_parse(nlh, data);
+	return MNL_CB_OK;
+}
+
+int rtnl_link_get(struct nl *nl, const char *name, struct rtnl_link *out)
+{
+	char buf[NL_REQUEST_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_GETLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	memset(out, 0, sizeof(*out));
+	return nl_talk(nl, nlh, link_get_cb, out);
+}
+
+struct link_each {
+	int (*each)(const struct rtnl_link *, void *);
+	void *ctx;
+};
+
+static int link_each_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct link_each *e = data;
+	struct rtnl_link li;
+	if (link_parse(nlh, &li))
 		return MNL_CB_OK;
-	bool owned = alias && !strcmp(alias, WGC_IFALIAS);
-	if (!owned && !in_scope_link(r->scope, name))
-		return MNL_CB_OK;
-	struct st_link *l = state_add_link(r->out);
-	if (!l) {
-		r->err = -ENOMEM;
+	int ret = e->each(&li, e->ctx);
+	if (ret < 0) {
+		errno = -ret;
 		return MNL_CB_ERROR;
-	}
-	snprintf(l->name, sizeof(l->name), "%s", name);
-	snprintf(l->kind, sizeof(l->kind), "%s", kind);
-	l->mtu = mtu;
-	l->up = ifi->ifi_flags & IFF_UP;
-	l->owned = owned;
-	l->ifindex = (uint32_t)ifi->ifi_index;
-	if (owned) {
-		uint32_t *n = realloc(r->owned, (r->n_owned + 1) * sizeof(*n));
-		if (!n) {
-			r->err = -ENOMEM;
-			return MNL_CB_ERROR;
-		}
-		r->owned = n;
-		r->owned[r->n_owned++] = (uint32_t)ifi->ifi_index;
 	}
 	return MNL_CB_OK;
 }
@@ -124,10 +164,6 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 	if (!local)
 		return MNL_CB_OK;
 	struct st_addr *s = state_add_addr(r->out);
-	if (!s) {
-		r->err = -ENOMEM;
-		return MNL_CB_ERROR;
-	}
 	snprintf(s->dev, sizeof(s->dev), "%s", ifname(r, ifa->ifa_index));
 	put_addr(&s->addr, ifa->ifa_family, local, ifa->ifa_prefixlen);
 	return MNL_CB_OK;
@@ -142,10 +178,6 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 	if (h->family != AF_INET && h->family != AF_INET6)
 		return MNL_CB_OK;
 	struct st_rule *s = state_add_rule(r->out);
-	if (!s) {
-		r->err = -ENOMEM;
-		return MNL_CB_ERROR;
-	}
 	s->family = h->family;
 	s->invert = h->flags & FIB_RULE_INVERT;
 	s->tos = h->tos;
@@ -207,10 +239,6 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 	if (table == RT_TABLE_LOCAL)
 		return MNL_CB_OK;
 	struct st_route *s = state_add_route(r->out);
-	if (!s) {
-		r->err = -ENOMEM;
-		return MNL_CB_ERROR;
-	}
 	s->family = rt->rtm_family;
 	s->table = table;
 	s->type = rt->rtm_type;
@@ -236,7 +264,7 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 
 /* ---- dumps ----------------------------------------------------------------------------------- */
 
-static int dump(struct nl *nl, struct rd *r, uint16_t type, size_t hdrlen, const void *hdr,
+static int dump(struct nl *nl, void *data, uint16_t type, size_t hdrlen, const void *hdr,
 		uint32_t table, mnl_cb_t cb)
 {
 	char buf[256];
@@ -246,8 +274,14 @@ static int dump(struct nl *nl, struct rd *r, uint16_t type, size_t hdrlen, const
 	memcpy(mnl_nlmsg_put_extra_header(nlh, hdrlen), hdr, hdrlen);
 	if (table)
 		mnl_attr_put_u32(nlh, RTA_TABLE, table);
-	int rc = nl_dump(nl, nlh, cb, r);
-	return r->err ? r->err : rc;
+	return nl_dump(nl, nlh, cb, data);
+}
+
+int rtnl_link_each(struct nl *nl, int (*each)(const struct rtnl_link *, void *), void *ctx)
+{
+	struct link_each e = { .each = each, .ctx = ctx };
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
+	return dump(nl, &e, RTM_GETLINK, sizeof(ifi), &ifi, 0, link_each_cb);
 }
 
 int rtnl_read(struct nl *nl, const struct rtnl_scope *scope, struct state *out)

@@ -1,4 +1,5 @@
-/* rtnl_write.c - requests that change links, addresses, rules and routes, queued on a batch.
+/* rtnl_write.c - requests that change links, addresses, rules and routes, queued on a batch; and
+ * the single requests that create, tag and delete a link (the WireGuard layer's).
  *
  * Every route and rule carries protocol WGC_RTPROT: that tag is how wgc knows, later, what it
  * owns. Rules are added without NLM_F_EXCL: the diff has already proved they are new, and the
@@ -35,14 +36,59 @@ static long finish(struct nl_batch *b, struct nlmsghdr *nlh)
 	return (long)nl_batch_commit(b, nlh);
 }
 
+/* ---- single requests on a link by name ------------------------------------------------------- */
+
+static struct nlmsghdr *link_request(char *buf, uint16_t type, uint16_t flags, const char *name)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	return nlh;
+}
+
+int rtnl_link_create(struct nl *nl, const char *name, const char *kind, uint32_t group)
+{
+	char buf[NL_REQUEST_SIZE];
+	struct nlmsghdr *nlh = link_request(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, name);
+	struct nlattr *li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, kind);
+	mnl_attr_nest_end(nlh, li);
+	if (group)
+		mnl_attr_put_u32(nlh, IFLA_GROUP, group);
+	return nl_talk(nl, nlh, NULL, NULL);
+}
+
+int rtnl_link_set_alias(struct nl *nl, const char *name, const char *alias)
+{
+	char buf[NL_REQUEST_SIZE];
+	struct nlmsghdr *nlh = link_request(buf, RTM_NEWLINK, 0, name);
+	mnl_attr_put_strz(nlh, IFLA_IFALIAS, alias);
+	return nl_talk(nl, nlh, NULL, NULL);
+}
+
+int rtnl_link_delete(struct nl *nl, const char *name)
+{
+	char buf[NL_REQUEST_SIZE];
+	return nl_talk(nl, link_request(buf, RTM_DELLINK, 0, name), NULL, NULL);
+}
+
+/* ---- batched requests ------------------------------------------------------------------------ */
+
+/* The flags of an address's or a route's request: an add fails on a duplicate, a replace does not. */
+static uint16_t new_flags(enum rtnl_verb v)
+{
+	return v == RTNL_ADD ? NLM_F_CREATE | NLM_F_EXCL : v == RTNL_REPLACE ? NLM_F_CREATE | NLM_F_REPLACE : 0;
+}
+
 long rtnl_queue_link(struct nl_batch *b, enum rtnl_verb v, const struct st_link *l)
 {
 	unsigned idx = dev_index(b, l->name);
 	if (!idx)
 		return -ENODEV;
 	struct nlmsghdr *nlh = nl_batch_new(b, v == RTNL_DEL ? RTM_DELLINK : RTM_NEWLINK, 0);
-	if (!nlh)
-		return -ENOMEM;
 	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = (int)idx;
@@ -61,10 +107,7 @@ long rtnl_queue_addr(struct nl_batch *b, enum rtnl_verb v, const struct st_addr 
 	unsigned idx = dev_index(b, a->dev);
 	if (!idx)
 		return -ENODEV;
-	uint16_t flags = v == RTNL_ADD ? NLM_F_CREATE | NLM_F_EXCL : v == RTNL_REPLACE ? NLM_F_CREATE | NLM_F_REPLACE : 0;
-	struct nlmsghdr *nlh = nl_batch_new(b, v == RTNL_DEL ? RTM_DELADDR : RTM_NEWADDR, flags);
-	if (!nlh)
-		return -ENOMEM;
+	struct nlmsghdr *nlh = nl_batch_new(b, v == RTNL_DEL ? RTM_DELADDR : RTM_NEWADDR, new_flags(v));
 	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
 	ifa->ifa_family = a->addr.family;
 	ifa->ifa_prefixlen = a->addr.len;
@@ -78,8 +121,6 @@ long rtnl_queue_rule(struct nl_batch *b, enum rtnl_verb v, const struct st_rule 
 {
 	struct nlmsghdr *nlh = nl_batch_new(b, v == RTNL_DEL ? RTM_DELRULE : RTM_NEWRULE,
 					    v == RTNL_DEL ? 0 : NLM_F_CREATE);
-	if (!nlh)
-		return -ENOMEM;
 	struct fib_rule_hdr *h = mnl_nlmsg_put_extra_header(nlh, sizeof(*h));
 	h->family = r->family;
 	h->action = r->action;
@@ -134,10 +175,7 @@ long rtnl_queue_route(struct nl_batch *b, enum rtnl_verb v, const struct st_rout
 	unsigned idx = 0;
 	if (r->dev[0] && r->type == ROUTE_UNICAST && !(idx = dev_index(b, r->dev)))
 		return -ENODEV;
-	uint16_t flags = v == RTNL_ADD ? NLM_F_CREATE | NLM_F_EXCL : v == RTNL_REPLACE ? NLM_F_CREATE | NLM_F_REPLACE : 0;
-	struct nlmsghdr *nlh = nl_batch_new(b, v == RTNL_DEL ? RTM_DELROUTE : RTM_NEWROUTE, flags);
-	if (!nlh)
-		return -ENOMEM;
+	struct nlmsghdr *nlh = nl_batch_new(b, v == RTNL_DEL ? RTM_DELROUTE : RTM_NEWROUTE, new_flags(v));
 	struct rtmsg *rt = mnl_nlmsg_put_extra_header(nlh, sizeof(*rt));
 	rt->rtm_family = r->family;
 	rt->rtm_dst_len = r->dst.len;

@@ -18,6 +18,8 @@
 
 #include "model/state.h"
 
+struct nl;
+
 #define WGC_WG_RUNDIR "/var/run/wireguard"
 
 /* The size of an error message buffer that holds every message of this layer. */
@@ -43,9 +45,10 @@ int wg_create(const char *name, char *err, size_t errlen);
 
 /* Calls found (which returns 0 or a negative errno) for every link whose creation by wgc was cut
  * short before it got WGC_IFALIAS (a WireGuard link in WGC_LINK_GROUP without any alias), as an
- * owned st_link (name, kind, mtu, up, ifindex). Such a link is wgc's. Returns 0 or a negative
- * errno. A userspace device never needs this: it is tagged before it can outlive wgc. */
-int wg_interrupted(int (*found)(const struct st_link *, void *), void *ctx);
+ * owned st_link (name, kind, mtu, up, ifindex). Such a link is wgc's. Dumps the links over nl,
+ * an rtnetlink socket of the caller's. Returns 0 or a negative errno. A userspace device never
+ * needs this: it is tagged before it can outlive wgc. */
+int wg_interrupted(struct nl *nl, int (*found)(const struct st_link *, void *), void *ctx);
 
 /* Removes device name (RTM_DELLINK; a userspace implementation exits when its TUN device goes,
  * and its socket is removed). Waits (about 5 seconds at most) for that process to exit, and never

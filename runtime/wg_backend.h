@@ -1,29 +1,46 @@
-/* wg_backend.h - private to the WireGuard layer (wg.c, wg_common.c, wg_uapi.c, wg_genl.c) and
- * its unit test.
+/* wg_backend.h - private to the WireGuard layer (wg.c, wg_userspace.c, wg_common.c, wg_uapi.c,
+ * wg_genl.c) and its unit test.
  *
  * Everything else uses wg.h. The two backends take the same types; wg.c chooses between them
  * (a device with a UAPI socket speaks UAPI, any other the kernel's generic-netlink family).
- * Dependencies run one way: wg.c -> wg_uapi.c, wg_genl.c -> wg_common.c (the helpers below, up
- * to the UAPI section); curve25519.c is a leaf (curve25519.h).
+ * Dependencies run one way: wg.c -> wg_userspace.c -> wg_uapi.c, wg_genl.c -> wg_common.c (the
+ * helpers below, up to the UAPI section); links are created, tagged and deleted through
+ * rtnl_write.c and read through rtnl_read.c (rtnl.h); curve25519.c is a leaf (curve25519.h).
  */
 #ifndef WGC_WG_BACKEND_H
 #define WGC_WG_BACKEND_H
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
 #include "runtime/wg.h"
 
+struct nl;
 struct nlmsghdr;
+
+/* How long wg_create waits for a userspace implementation, and wg_delete for it to exit. */
+#define WG_START_TIMEOUT_MS 5000
+#define WG_STOP_TIMEOUT_MS 5000
 
 /* ---- wg_common.c ---- */
 
 /* Writes a message to err (if not NULL) and returns ret (a negative errno), so that error paths
  * read `return wg_fail(err, errlen, -EINVAL, "...")`. */
 int wg_fail(char *err, size_t errlen, int ret, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* The kernel's extended-ack message for the last request on nl, else strerror(-ret). */
+const char *wg_extack(const struct nl *nl, int ret);
+
+/* The monotonic clock in milliseconds, and a sleep on it. */
+int64_t wg_now_ms(void);
+void wg_sleep_ms(int ms);
+
+/* Wipes the keys of a state read from a device (private and preshared keys), then frees it. */
+void wg_state_wipe_free(struct state *s);
 
 /* A name usable as an interface name and as NAME.sock in WGC_WG_RUNDIR. */
 bool wg_name_ok(const char *name);
@@ -34,13 +51,25 @@ bool wg_name_ok(const char *name);
 int wg_endpoint_sockaddr(const struct st_wgpeer *p, struct sockaddr_storage *ss, socklen_t *len,
 			 char *err, size_t errlen);
 
-/* Moves the devices and peers of tmp to the end of out (all or nothing) and frees tmp. */
-int wg_state_move(struct state *out, struct state *tmp, char *err, size_t errlen);
+/* Moves the devices and peers of tmp to the end of out and frees tmp. */
+void wg_state_move(struct state *out, struct state *tmp);
 
-/* Appends a copy of a to p's allowed-ips. Returns 0 or -ENOMEM. */
-int wg_peer_add_allowed(struct st_wgpeer *p, const struct ipaddr *a);
+/* Appends a copy of a to p's allowed-ips. */
+void wg_peer_add_allowed(struct st_wgpeer *p, const struct ipaddr *a);
 /* Sorts p's allowed-ips (ipaddr_cmp), as a read reports them. */
 void wg_peer_sort_allowed(struct st_wgpeer *p);
+
+/* ---- wg_userspace.c: the userspace implementation ---- */
+
+/* Creates device name served by the userspace implementation (wg.h, wg_create; the contract in
+ * wg.c): makes and tags its TUN device unless one of wgc's waits unserved, starts the
+ * implementation, and waits for its UAPI socket. On failure a link may remain: the caller
+ * removes it. */
+int wg_userspace_create(struct nl *nl, const char *name, char *err, size_t errlen);
+/* A TUN device name tagged as wgc's that no process holds (no carrier). */
+bool wg_tun_unserved(struct nl *nl, const char *name);
+/* Waits (WG_STOP_TIMEOUT_MS at most) until process pid has exited. */
+void wg_userspace_wait_exit(pid_t pid);
 
 /* UAPI backend (wg_uapi.c). */
 

@@ -1,8 +1,7 @@
 /* wg_common.c - what the WireGuard layer's parts share (wg.c and the two backends): error
- * messages, wiping, names, peers' allowed-ips, moving a read into a state, and endpoints.
+ * messages, clocks, wiping, names, peers' allowed-ips, moving a read into a state, and endpoints.
  */
 #include "runtime/wg_backend.h"
-#include "model/key.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,6 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include "model/key.h"
+#include "model/xalloc.h"
+#include "runtime/nl.h"
 
 int wg_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
 {
@@ -24,20 +28,36 @@ int wg_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
 	return ret;
 }
 
+const char *wg_extack(const struct nl *nl, int ret)
+{
+	const char *m = nl_last_ext_msg(nl);
+	return *m ? m : strerror(-ret);
+}
+
+int64_t wg_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void wg_sleep_ms(int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
 bool wg_name_ok(const char *name)
 {
 	size_t n = name ? strlen(name) : 0;
 	return n > 0 && n < WGC_IFNAMSIZ && !strchr(name, '/') && strcmp(name, ".") && strcmp(name, "..");
 }
 
-int wg_peer_add_allowed(struct st_wgpeer *p, const struct ipaddr *a)
+void wg_peer_add_allowed(struct st_wgpeer *p, const struct ipaddr *a)
 {
-	struct ipaddr *n = realloc(p->allowed_ips, (p->n_allowed_ips + 1) * sizeof(*n));
-	if (!n)
-		return -ENOMEM;
-	p->allowed_ips = n;
-	n[p->n_allowed_ips++] = *a;
-	return 0;
+	p->allowed_ips = xgrow(p->allowed_ips, p->n_allowed_ips, sizeof(*p->allowed_ips));
+	p->allowed_ips[p->n_allowed_ips++] = *a;
 }
 
 static int allowed_cmp(const void *a, const void *b)
@@ -51,25 +71,12 @@ void wg_peer_sort_allowed(struct st_wgpeer *p)
 		qsort(p->allowed_ips, p->n_allowed_ips, sizeof(*p->allowed_ips), allowed_cmp);
 }
 
-int wg_state_move(struct state *out, struct state *tmp, char *err, size_t errlen)
+void wg_state_move(struct state *out, struct state *tmp)
 {
-	size_t n_dev = out->n_wgdevs, n_peer = out->n_wgpeers;
-	int ret = 0;
-
-	/* Copy first; tmp keeps ownership until every copy has a place, so a failure can be
-	 * undone by shortening out again. */
-	for (size_t i = 0; i < tmp->n_wgdevs; i++) {
-		struct st_wgdev *d = state_add_wgdev(out);
-		if (!d)
-			goto nomem;
-		*d = tmp->wgdevs[i];
-	}
-	for (size_t i = 0; i < tmp->n_wgpeers; i++) {
-		struct st_wgpeer *p = state_add_wgpeer(out);
-		if (!p)
-			goto nomem;
-		*p = tmp->wgpeers[i];
-	}
+	for (size_t i = 0; i < tmp->n_wgdevs; i++)
+		*state_add_wgdev(out) = tmp->wgdevs[i];
+	for (size_t i = 0; i < tmp->n_wgpeers; i++)
+		*state_add_wgpeer(out) = tmp->wgpeers[i];
 	/* out owns the contents now: release only tmp's arrays. */
 	free(tmp->wgdevs);
 	free(tmp->wgpeers);
@@ -77,21 +84,15 @@ int wg_state_move(struct state *out, struct state *tmp, char *err, size_t errlen
 	tmp->wgpeers = NULL;
 	tmp->n_wgdevs = tmp->n_wgpeers = 0;
 	state_free(tmp);
-	return 0;
-nomem:
-	for (size_t i = n_dev; i < out->n_wgdevs; i++)
-		key_wipe(&out->wgdevs[i], sizeof(out->wgdevs[i]));
-	for (size_t i = n_peer; i < out->n_wgpeers; i++)
-		key_wipe(&out->wgpeers[i], sizeof(out->wgpeers[i]));
-	out->n_wgdevs = n_dev;
-	out->n_wgpeers = n_peer;
-	ret = wg_fail(err, errlen, -ENOMEM, "out of memory");
-	for (size_t i = 0; i < tmp->n_wgdevs; i++)
-		key_wipe(tmp->wgdevs[i].private_key, WGC_KEY_LEN);
-	for (size_t i = 0; i < tmp->n_wgpeers; i++)
-		key_wipe(tmp->wgpeers[i].preshared_key, WGC_KEY_LEN);
-	state_free(tmp);
-	return ret;
+}
+
+void wg_state_wipe_free(struct state *s)
+{
+	for (size_t i = 0; i < s->n_wgdevs; i++)
+		key_wipe(s->wgdevs[i].private_key, WGC_KEY_LEN);
+	for (size_t i = 0; i < s->n_wgpeers; i++)
+		key_wipe(s->wgpeers[i].preshared_key, WGC_KEY_LEN);
+	state_free(s);
 }
 
 int wg_endpoint_sockaddr(const struct st_wgpeer *p, struct sockaddr_storage *ss, socklen_t *len,

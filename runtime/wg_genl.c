@@ -7,7 +7,6 @@
  * continuation of a peer carrying only its key and the allowed-ips not yet sent.
  */
 #include "runtime/wg_backend.h"
-#include "model/key.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,6 +19,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "model/key.h"
+#include "model/xalloc.h"
 #include "runtime/curve25519.h"
 #include "runtime/nl.h"
 
@@ -52,7 +53,7 @@ static int genl_open(struct nl *nl, uint16_t *id, char *err, size_t errlen)
 		ret = wg_fail(err, errlen, ret, "the kernel did not give the id of the family \"%s\"", WG_GENL_NAME);
 	else if (ret < 0)
 		ret = wg_fail(err, errlen, ret, "resolving the generic netlink family \"%s\": %s", WG_GENL_NAME,
-			      *nl_last_ext_msg(nl) ? nl_last_ext_msg(nl) : strerror(-ret));
+			      wg_extack(nl, ret));
 	if (ret < 0)
 		nl_close(nl);
 	return ret;
@@ -100,11 +101,18 @@ static int allowedips_cb(const struct nlattr *a, void *data)
 		c->error = -EPROTO;
 		return MNL_CB_ERROR;
 	}
-	if (wg_peer_add_allowed(&c->peer, &ip) < 0) {
-		c->error = -ENOMEM;
-		return MNL_CB_ERROR;
-	}
+	wg_peer_add_allowed(&c->peer, &ip);
 	return MNL_CB_OK;
+}
+
+/* Copies a key attribute (WGC_KEY_LEN bytes) to key. Whether it is set: all zeros means none. */
+static bool secret_attr(const struct nlattr *a, uint8_t key[WGC_KEY_LEN])
+{
+	uint8_t acc = 0;
+	memcpy(key, mnl_attr_get_payload(a), WGC_KEY_LEN);
+	for (size_t i = 0; i < WGC_KEY_LEN; i++)
+		acc |= key[i];
+	return acc != 0;
 }
 
 static int peer_attr_cb(const struct nlattr *a, void *data)
@@ -118,13 +126,8 @@ static int peer_attr_cb(const struct nlattr *a, void *data)
 			memcpy(p->public_key, mnl_attr_get_payload(a), WGC_KEY_LEN);
 		break;
 	case WGPEER_A_PRESHARED_KEY:
-		if (mnl_attr_get_payload_len(a) == WGC_KEY_LEN) {
-			uint8_t acc = 0;
-			memcpy(p->preshared_key, mnl_attr_get_payload(a), WGC_KEY_LEN);
-			for (size_t i = 0; i < WGC_KEY_LEN; i++)
-				acc |= p->preshared_key[i];
-			p->has_preshared_key = acc != 0;
-		}
+		if (mnl_attr_get_payload_len(a) == WGC_KEY_LEN)
+			p->has_preshared_key = secret_attr(a, p->preshared_key);
 		break;
 	case WGPEER_A_ENDPOINT: {
 		uint16_t len = mnl_attr_get_payload_len(a);
@@ -152,11 +155,7 @@ static int peer_attr_cb(const struct nlattr *a, void *data)
 			break;
 		}
 		free(p->endpoint_host);
-		p->endpoint_host = strdup(ipaddr_host_str(&p->endpoint, host, sizeof(host)));
-		if (!p->endpoint_host) {
-			c->error = -ENOMEM;
-			return MNL_CB_ERROR;
-		}
+		p->endpoint_host = xstrdup(ipaddr_host_str(&p->endpoint, host, sizeof(host)));
 		break;
 	}
 	case WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL:
@@ -214,21 +213,11 @@ static int peers_cb(const struct nlattr *a, void *data)
 	struct state *t = c->tmp;
 	struct st_wgpeer *last = t->n_wgpeers ? &t->wgpeers[t->n_wgpeers - 1] : NULL;
 	if (last && !memcmp(last->public_key, p->public_key, WGC_KEY_LEN)) {
-		for (size_t i = 0; i < p->n_allowed_ips; i++) {
-			if (wg_peer_add_allowed(last, &p->allowed_ips[i]) < 0) {
-				c->error = -ENOMEM;
-				ret = MNL_CB_ERROR;
-				goto out;
-			}
-		}
+		for (size_t i = 0; i < p->n_allowed_ips; i++)
+			wg_peer_add_allowed(last, &p->allowed_ips[i]);
 		goto out;
 	}
 	struct st_wgpeer *n = state_add_wgpeer(t);
-	if (!n) {
-		c->error = -ENOMEM;
-		ret = MNL_CB_ERROR;
-		goto out;
-	}
 	*n = *p;
 	snprintf(n->dev, sizeof(n->dev), "%s", c->name);
 	memset(p, 0, sizeof(*p));   /* ownership moved to n */
@@ -244,13 +233,8 @@ static int device_attr_cb(const struct nlattr *a, void *data)
 
 	switch (mnl_attr_get_type(a)) {
 	case WGDEVICE_A_PRIVATE_KEY:
-		if (mnl_attr_get_payload_len(a) == WGC_KEY_LEN) {
-			uint8_t acc = 0;
-			memcpy(d->private_key, mnl_attr_get_payload(a), WGC_KEY_LEN);
-			for (size_t i = 0; i < WGC_KEY_LEN; i++)
-				acc |= d->private_key[i];
-			d->has_private_key = acc != 0;
-		}
+		if (mnl_attr_get_payload_len(a) == WGC_KEY_LEN)
+			d->has_private_key = secret_attr(a, d->private_key);
 		break;
 	case WGDEVICE_A_PUBLIC_KEY:
 		if (mnl_attr_get_payload_len(a) == WGC_KEY_LEN) {
@@ -281,30 +265,17 @@ static int device_cb(const struct nlmsghdr *nlh, void *data)
 	return ret;
 }
 
-static void tmp_free(struct state *tmp)
-{
-	for (size_t i = 0; i < tmp->n_wgdevs; i++)
-		key_wipe(tmp->wgdevs[i].private_key, WGC_KEY_LEN);
-	for (size_t i = 0; i < tmp->n_wgpeers; i++)
-		key_wipe(tmp->wgpeers[i].preshared_key, WGC_KEY_LEN);
-	state_free(tmp);
-}
-
 /* Starts a read into tmp: one device of that name, no peers. */
-static int read_begin(struct state *tmp, struct read_ctx *c, const char *name, char *err, size_t errlen)
+static void read_begin(struct state *tmp, struct read_ctx *c, const char *name)
 {
-	tmp_free(tmp);
+	wg_state_wipe_free(tmp);
 	peer_clear(&c->peer);
 	c->error = 0;
-	struct st_wgdev *d = state_add_wgdev(tmp);
-	if (!d)
-		return wg_fail(err, errlen, -ENOMEM, "%s: out of memory", name);
-	snprintf(d->name, sizeof(d->name), "%s", name);
-	return 0;
+	snprintf(state_add_wgdev(tmp)->name, sizeof(tmp->wgdevs[0].name), "%s", name);
 }
 
 /* Completes a read: public key, sorted allowed-ips, and tmp moved to out. */
-static int read_finish(struct state *tmp, struct state *out, char *err, size_t errlen)
+static void read_finish(struct state *tmp, struct state *out)
 {
 	struct st_wgdev *d = &tmp->wgdevs[0];
 	if (d->has_private_key && !d->has_public_key) {
@@ -313,7 +284,7 @@ static int read_finish(struct state *tmp, struct state *out, char *err, size_t e
 	}
 	for (size_t i = 0; i < tmp->n_wgpeers; i++)
 		wg_peer_sort_allowed(&tmp->wgpeers[i]);
-	return wg_state_move(out, tmp, err, errlen);
+	wg_state_move(out, tmp);
 }
 
 int wg_genl_parse(const struct nlmsghdr *const *msgs, size_t n, const char *name, struct state *out,
@@ -321,8 +292,9 @@ int wg_genl_parse(const struct nlmsghdr *const *msgs, size_t n, const char *name
 {
 	struct state tmp = { 0 };
 	struct read_ctx c = { .name = name, .tmp = &tmp };
-	int ret = read_begin(&tmp, &c, name, err, errlen);
+	int ret = 0;
 
+	read_begin(&tmp, &c, name);
 	for (size_t i = 0; i < n && ret == 0; i++) {
 		errno = 0;
 		if (device_cb(msgs[i], &c) != MNL_CB_OK) {
@@ -332,8 +304,8 @@ int wg_genl_parse(const struct nlmsghdr *const *msgs, size_t n, const char *name
 	}
 	peer_clear(&c.peer);
 	if (ret == 0)
-		ret = read_finish(&tmp, out, err, errlen);
-	tmp_free(&tmp);
+		read_finish(&tmp, out);
+	wg_state_wipe_free(&tmp);
 	return ret;
 }
 
@@ -350,8 +322,7 @@ int wg_genl_read(const char *name, struct state *out, char *err, size_t errlen)
 	if (ret < 0)
 		return ret;
 	for (int attempt = 0;; attempt++) {
-		if ((ret = read_begin(&tmp, &c, name, err, errlen)) < 0)
-			goto out;
+		read_begin(&tmp, &c, name);
 		struct nlmsghdr *nlh = genl_put(buf, id, WG_CMD_GET_DEVICE,
 						NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP, WG_GENL_VERSION);
 		mnl_attr_put_strz(nlh, WGDEVICE_A_IFNAME, name);
@@ -367,13 +338,12 @@ int wg_genl_read(const char *name, struct state *out, char *err, size_t errlen)
 		goto out;
 	}
 	if (ret < 0) {
-		const char *extack = nl_last_ext_msg(&nl);
-		ret = wg_fail(err, errlen, ret, "%s: reading the WireGuard device: %s", name, *extack ? extack : strerror(-ret));
+		ret = wg_fail(err, errlen, ret, "%s: reading the WireGuard device: %s", name, wg_extack(&nl, ret));
 		goto out;
 	}
-	ret = read_finish(&tmp, out, err, errlen);
+	read_finish(&tmp, out);
 out:
-	tmp_free(&tmp);
+	wg_state_wipe_free(&tmp);
 	nl_close(&nl);
 	key_wipe(buf, sizeof(buf));
 	return ret;
@@ -491,12 +461,8 @@ int wg_genl_build_set(const struct wg_set *s, uint16_t family, int (*send)(struc
 	int ret = 0;
 
 	/* Removals first, so that allowed-ips they held are free for the peers set after them. */
-	ops = calloc(n ? n : 1, sizeof(*ops));
-	buf = malloc(GENL_BUF);
-	if (!ops || !buf) {
-		ret = wg_fail(err, errlen, -ENOMEM, "%s: out of memory", s->name);
-		goto out;
-	}
+	ops = xcalloc(n, sizeof(*ops));
+	buf = xmalloc(GENL_BUF);
 	for (size_t i = 0; i < s->n_remove; i++) {
 		ops[i].peer = s->remove[i];
 		ops[i].remove = true;
@@ -546,10 +512,8 @@ int wg_genl_build_set(const struct wg_set *s, uint16_t family, int (*send)(struc
 		first = false;
 	} while (cur.peer < n);
 out:
-	if (buf) {
-		key_wipe(buf, GENL_BUF);
-		free(buf);
-	}
+	key_wipe(buf, GENL_BUF);
+	free(buf);
 	free(ops);
 	return ret;
 }
@@ -565,12 +529,11 @@ static int send_set(struct nlmsghdr *nlh, void *data)
 {
 	struct send_ctx *c = data;
 	int ret = nl_talk(c->nl, nlh, NULL, NULL);
-	const char *extack = nl_last_ext_msg(c->nl);
 	if (ret == -ENODEV || ret == -EOPNOTSUPP)
 		return wg_fail(c->err, c->errlen, -ENODEV, "%s: no such WireGuard device", c->name);
 	if (ret < 0)
 		return wg_fail(c->err, c->errlen, ret, "%s: the kernel refused the WireGuard configuration: %s", c->name,
-			       *extack ? extack : strerror(-ret));
+			       wg_extack(c->nl, ret));
 	return 0;
 }
 

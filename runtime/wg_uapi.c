@@ -9,7 +9,6 @@
  * are wiped when the exchange ends.
  */
 #include "runtime/wg_backend.h"
-#include "model/key.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -27,6 +26,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "model/key.h"
+#include "model/xalloc.h"
 #include "runtime/curve25519.h"
 
 #define UAPI_TIMEOUT_SEC 5
@@ -148,7 +149,7 @@ static bool parse_endpoint(char *value, struct st_wgpeer *p)
 {
 	char *host, *port, *pct;
 	uint64_t num;
-	struct ipaddr a = { 0 };
+	struct ipaddr a;
 
 	if (value[0] == '[') {
 		host = value + 1;
@@ -166,46 +167,19 @@ static bool parse_endpoint(char *value, struct st_wgpeer *p)
 	}
 	if ((pct = strchr(host, '%')))
 		*pct = '\0';
-	if (!parse_num(port, 65535, &num))
-		return false;
-	if (inet_pton(AF_INET, host, a.bytes) == 1) {
-		a.family = AF_INET;
-		a.len = 32;
-	} else if (inet_pton(AF_INET6, host, a.bytes) == 1) {
-		a.family = AF_INET6;
-		a.len = 128;
-	} else {
-		return false;
-	}
-	char *dup = strdup(host);
-	if (!dup)
+	if (!parse_num(port, 65535, &num) || strchr(host, '/') || !ipaddr_parse(host, &a))
 		return false;
 	free(p->endpoint_host);
-	p->endpoint_host = dup;
+	p->endpoint_host = xstrdup(host);
 	p->endpoint = a;
 	p->endpoint_port = (uint16_t)num;
 	return true;
 }
 
-/* "10.0.0.0/8", "fd00::/64". */
-static bool parse_allowed(char *value, struct ipaddr *a)
+/* "10.0.0.0/8", "fd00::/64": the length is never left out. */
+static bool parse_allowed(const char *value, struct ipaddr *a)
 {
-	char *slash = strchr(value, '/');
-	uint64_t len;
-	memset(a, 0, sizeof(*a));
-	if (!slash)
-		return false;
-	*slash = '\0';
-	if (inet_pton(AF_INET, value, a->bytes) == 1)
-		a->family = AF_INET;
-	else if (inet_pton(AF_INET6, value, a->bytes) == 1)
-		a->family = AF_INET6;
-	else
-		return false;
-	if (!parse_num(slash + 1, a->family == AF_INET ? 32 : 128, &len))
-		return false;
-	a->len = (uint8_t)len;
-	return true;
+	return strchr(value, '/') && ipaddr_parse(value, a);
 }
 
 int wg_uapi_parse(FILE *f, const char *name, struct state *tmp, char *err, size_t errlen)
@@ -219,16 +193,12 @@ int wg_uapi_parse(FILE *f, const char *name, struct state *tmp, char *err, size_
 	ssize_t n;
 
 	struct st_wgdev *dev = state_add_wgdev(tmp);
-	if (!dev)
-		return wg_fail(err, errlen, -ENOMEM, "%s: out of memory", name);
 	dev_i = tmp->n_wgdevs - 1;
 	snprintf(dev->name, sizeof(dev->name), "%s", name);
 
 	/* getline needs a malloc'd buffer; start it big enough that it never grows (and so never
 	 * leaves a copy of a key line behind in freed memory) for well-formed input. */
-	line = malloc(cap);
-	if (!line)
-		return wg_fail(err, errlen, -ENOMEM, "%s: out of memory", name);
+	line = xmalloc(cap);
 
 	while ((n = getline(&line, &cap, f)) > 0) {
 		char *key = line, *value;
@@ -280,10 +250,6 @@ int wg_uapi_parse(FILE *f, const char *name, struct state *tmp, char *err, size_
 			d->fwmark = (uint32_t)num;
 		} else if (!strcmp(key, "public_key")) {
 			p = state_add_wgpeer(tmp);
-			if (!p) {
-				ret = wg_fail(err, errlen, -ENOMEM, "%s: out of memory", name);
-				goto out;
-			}
 			peer_i = tmp->n_wgpeers - 1;
 			snprintf(p->dev, sizeof(p->dev), "%s", name);
 			ok = key_from_hex(p->public_key, value);
@@ -298,10 +264,8 @@ int wg_uapi_parse(FILE *f, const char *name, struct state *tmp, char *err, size_
 		} else if (p && !strcmp(key, "allowed_ip")) {
 			struct ipaddr a;
 			ok = parse_allowed(value, &a);
-			if (ok && wg_peer_add_allowed(p, &a) < 0) {
-				ret = wg_fail(err, errlen, -ENOMEM, "%s: out of memory", name);
-				goto out;
-			}
+			if (ok)
+				wg_peer_add_allowed(p, &a);
 		} else if (p && !strcmp(key, "last_handshake_time_sec")) {
 			ok = parse_num(value, INT64_MAX, &num);
 			p->last_handshake = (int64_t)num;
@@ -458,13 +422,9 @@ int wg_uapi_read(int fd, const char *name, struct state *out, char *err, size_t 
 	}
 	ret = wg_uapi_parse(f, name, &tmp, err, errlen);
 	if (ret == 0)
-		ret = wg_state_move(out, &tmp, err, errlen);
+		wg_state_move(out, &tmp);
 out:
-	for (size_t i = 0; i < tmp.n_wgdevs; i++)
-		key_wipe(tmp.wgdevs[i].private_key, WGC_KEY_LEN);
-	for (size_t i = 0; i < tmp.n_wgpeers; i++)
-		key_wipe(tmp.wgpeers[i].preshared_key, WGC_KEY_LEN);
-	state_free(&tmp);
+	wg_state_wipe_free(&tmp);
 	fclose(f);
 	key_wipe(buf, sizeof(buf));
 	return ret;
@@ -487,12 +447,8 @@ int wg_uapi_apply(int fd, const struct wg_set *s, char *err, size_t errlen)
 	size_t req_cap = 256 + s->n_remove * 96;
 	for (size_t i = 0; i < s->n_set; i++)
 		req_cap += 512 + s->set[i]->n_allowed_ips * 64;
-	char *req = malloc(req_cap);
+	char *req = xmalloc(req_cap);
 	size_t req_len = 0;
-	if (!req) {
-		ret = wg_fail(err, errlen, -ENOMEM, "%s: out of memory", s->name);
-		goto out;
-	}
 	FILE *m = fmemopen(req, req_cap, "w");
 	if (!m) {
 		ret = wg_fail(err, errlen, -errno, "%s: %s", s->name, strerror(errno));
@@ -518,10 +474,8 @@ int wg_uapi_apply(int fd, const struct wg_set *s, char *err, size_t errlen)
 		wg_fail(err, errlen, ret, "%s: %s", s->name, msg);
 	}
 out:
-	if (req) {
-		key_wipe(req, req_cap);
-		free(req);
-	}
+	key_wipe(req, req_cap);
+	free(req);
 	fclose(f);
 	key_wipe(buf, sizeof(buf));
 	return ret;
