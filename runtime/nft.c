@@ -2,6 +2,7 @@
  * atomically through libnftables. */
 #include "runtime/nft.h"
 #include "runtime/nl.h"
+#include "model/xalloc.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -103,6 +104,17 @@ static int attr_cb(const struct nlattr *a, void *data)
 	return MNL_CB_OK;
 }
 
+/* An nf_tables message's attributes into tb, and its header; NULL if attribute need or need2 is
+ * missing (or the message is malformed). */
+static const struct nfgenmsg *nf_parse(const struct nlmsghdr *nlh, const struct nlattr *tb[ATTR_MAX], int need,
+				       int need2)
+{
+	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
+	if (mnl_attr_parse(nlh, sizeof(*g), attr_cb, tb) < 0 || !tb[need] || !tb[need2])
+		return NULL;
+	return g;
+}
+
 static bool is_wgc(uint8_t family, const char *table)
 {
 	return family == NFPROTO_INET && table && !strcmp(table, WGC_NFT_TABLE);
@@ -117,8 +129,6 @@ static void add_neighbour(struct scan *sc, const char *tool, uint32_t bits, uint
 		if (!strcmp(sc->hood->neighbours[i].tool, tool))
 			return;   /* one piece of evidence per tool is enough */
 	struct st_neighbour *n = state_add_neighbour(sc->hood);
-	if (!n)
-		return;
 	snprintf(n->tool, sizeof(n->tool), "%s", tool);
 	snprintf(n->evidence, sizeof(n->evidence), fmt, a, b);
 	n->mark_bits = bits;
@@ -151,21 +161,30 @@ static void neighbour_by_name(struct scan *sc, uint8_t family, const char *table
 		add_neighbour(sc, "Tailscale", 0xff0000, 0, 0, "chain %s in table %s", chain, where);
 }
 
+/* A table's or chain's message (chain_attr 0: a table's), its attributes parsed into tb: whether
+ * it is of wgc's table. Of another table, it is looked at for a neighbour. */
+static bool of_wgc(struct scan *sc, const struct nlmsghdr *nlh, const struct nlattr *tb[ATTR_MAX], int table_attr,
+		   int chain_attr)
+{
+	const struct nfgenmsg *g = nf_parse(nlh, tb, table_attr, chain_attr ? chain_attr : table_attr);
+	if (!g)
+		return false;
+	const char *table = mnl_attr_get_str(tb[table_attr]);
+	if (is_wgc(g->nfgen_family, table))
+		return true;
+	neighbour_by_name(sc, g->nfgen_family, table, chain_attr ? mnl_attr_get_str(tb[chain_attr]) : NULL);
+	return false;
+}
+
 static int table_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct scan *sc = data;
-	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *tb[ATTR_MAX] = { 0 };
-	if (mnl_attr_parse(nlh, sizeof(*g), attr_cb, tb) < 0 || !tb[NFTA_TABLE_NAME])
+	if (!of_wgc(sc, nlh, tb, NFTA_TABLE_NAME, 0))
 		return MNL_CB_OK;
-	const char *name = mnl_attr_get_str(tb[NFTA_TABLE_NAME]);
-	if (is_wgc(g->nfgen_family, name)) {
-		sc->out->present = true;
-		if (tb[NFTA_TABLE_FLAGS] && (ntohl(mnl_attr_get_u32(tb[NFTA_TABLE_FLAGS])) & NFT_TABLE_F_DORMANT))
-			sc->out->tampered = true;
-	} else {
-		neighbour_by_name(sc, g->nfgen_family, name, NULL);
-	}
+	sc->out->present = true;
+	if (tb[NFTA_TABLE_FLAGS] && (ntohl(mnl_attr_get_u32(tb[NFTA_TABLE_FLAGS])) & NFT_TABLE_F_DORMANT))
+		sc->out->tampered = true;
 	return MNL_CB_OK;
 }
 
@@ -185,16 +204,9 @@ static int chain_slot(struct scan *sc, const char *name)
 static int chain_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct scan *sc = data;
-	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *tb[ATTR_MAX] = { 0 };
-	if (mnl_attr_parse(nlh, sizeof(*g), attr_cb, tb) < 0 || !tb[NFTA_CHAIN_TABLE] || !tb[NFTA_CHAIN_NAME])
-		return MNL_CB_OK;
-	const char *table = mnl_attr_get_str(tb[NFTA_CHAIN_TABLE]), *name = mnl_attr_get_str(tb[NFTA_CHAIN_NAME]);
-	if (!is_wgc(g->nfgen_family, table)) {
-		neighbour_by_name(sc, g->nfgen_family, table, name);
-		return MNL_CB_OK;
-	}
-	if (chain_slot(sc, name) < 0)
+	if (!of_wgc(sc, nlh, tb, NFTA_CHAIN_TABLE, NFTA_CHAIN_NAME) ||
+	    chain_slot(sc, mnl_attr_get_str(tb[NFTA_CHAIN_NAME])) < 0)
 		return MNL_CB_OK;
 	if (tb[NFTA_CHAIN_POLICY] && ntohl(mnl_attr_get_u32(tb[NFTA_CHAIN_POLICY])) != NF_ACCEPT)
 		sc->out->tampered = true;
@@ -219,9 +231,8 @@ static void rule_comment(const struct nlattr *ud, char *buf, size_t len)
 static int rule_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct scan *sc = data;
-	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *tb[ATTR_MAX] = { 0 };
-	if (mnl_attr_parse(nlh, sizeof(*g), attr_cb, tb) < 0 || !tb[NFTA_RULE_CHAIN] || !tb[NFTA_RULE_HANDLE])
+	if (!nf_parse(nlh, tb, NFTA_RULE_CHAIN, NFTA_RULE_HANDLE))
 		return MNL_CB_OK;
 	const char *chain = mnl_attr_get_str(tb[NFTA_RULE_CHAIN]);
 	uint64_t handle = be64toh(mnl_attr_get_u64(tb[NFTA_RULE_HANDLE]));
@@ -341,10 +352,7 @@ int nft_save(struct nft *n, char **text, int *present)
 	if ((rc = run(n, "list table inet " WGC_NFT_TABLE, 0)))
 		return rc;
 	const char *body = nft_ctx_get_output_buffer(n->ctx);
-	if (asprintf(text, "table inet %s\ndelete table inet %s\n%s", WGC_NFT_TABLE, WGC_NFT_TABLE, body) < 0) {
-		*text = NULL;
-		return -ENOMEM;
-	}
+	*text = xasprintf("table inet %s\ndelete table inet %s\n%s", WGC_NFT_TABLE, WGC_NFT_TABLE, body);
 	return 0;
 }
 

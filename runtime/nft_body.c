@@ -18,6 +18,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "model/xalloc.h"
+
 /* The chains lower_nft.c writes: name, type, hook, priority. */
 static const struct chain_kind {
 	const char *name, *type, *hook, *prio;
@@ -51,16 +53,8 @@ static bool tokenize(const char *line, size_t len, struct toks *t)
 	t->n = t->i = 0;
 	t->why = NULL;
 	if (len > t->cap) {
-		const char **v = realloc(t->v, len * sizeof(*v));
-		if (v)
-			t->v = v;
-		size_t *l = realloc(t->len, len * sizeof(*l));
-		if (l)
-			t->len = l;
-		if (!v || !l) {
-			t->why = "out of memory";
-			return false;
-		}
+		t->v = xrealloc(t->v, len * sizeof(*t->v));
+		t->len = xrealloc(t->len, len * sizeof(*t->len));
 		t->cap = len;
 	}
 	for (size_t i = 0; i < len;) {
@@ -374,11 +368,7 @@ static bool chain_head(struct toks *t, const struct chain_kind *c)
 
 int nft_body_validate(const char *text, char *err, size_t errlen)
 {
-	struct toks *t = calloc(1, sizeof(*t));
-	if (!t) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
+	struct toks *t = xcalloc(1, sizeof(*t));
 	bool seen[N_CHAINS] = { false };
 	const struct chain_kind *open = NULL;
 	bool head = false, ok = true;

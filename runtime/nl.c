@@ -182,12 +182,6 @@ int nl_dump(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 	return nl_talk(nl, nlh, cb, data);
 }
 
-int nl_request(struct nl *nl, struct nlmsghdr *nlh)
-{
-	nlh->nlmsg_flags |= NLM_F_ACK;
-	return nl_talk(nl, nlh, NULL, NULL);
-}
-
 static int family_attr_cb(const struct nlattr *a, void *data)
 {
 	if (mnl_attr_get_type(a) == CTRL_ATTR_FAMILY_ID && mnl_attr_validate(a, MNL_TYPE_U16) == 0)

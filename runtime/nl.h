@@ -49,9 +49,6 @@ int nl_talk(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
 /* Sends one dump request (nlh, NLM_F_DUMP set by the caller) and calls cb for every message. */
 int nl_dump(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
 
-/* Sends one request with NLM_F_ACK and waits for its answer. */
-int nl_request(struct nl *nl, struct nlmsghdr *nlh);
-
 /* The id of generic-netlink family name, on a NETLINK_GENERIC socket. -ENOENT: the kernel has no
  * such family; -EPROTO: its answer had no id. */
 int nl_genl_family(struct nl *nl, const char *name, uint16_t *id);

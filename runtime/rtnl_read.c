@@ -108,19 +108,6 @@ static int link_get_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int rtnl_link_get(struct nl *nl, const char *name, struct rtnl_link *out)
-{
-	char buf[NL_REQUEST_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_GETLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-	memset(out, 0, sizeof(*out));
-	return nl_talk(nl, nlh, link_get_cb, out);
-}
-
 struct link_each {
 	int (*each)(const struct rtnl_link *, void *);
 	void *ctx;
@@ -262,19 +249,36 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* ---- dumps ----------------------------------------------------------------------------------- */
+/* ---- requests -------------------------------------------------------------------------------- */
 
-static int dump(struct nl *nl, void *data, uint16_t type, size_t hdrlen, const void *hdr,
-		uint32_t table, mnl_cb_t cb)
+/* One request: type with header hdr, and the attribute RTA_TABLE (a route dump filtered by table,
+ * if table is not 0) or IFLA_IFNAME (one link, if ifname is not NULL). Its answers go to cb. */
+static int ask(struct nl *nl, uint16_t type, uint16_t flags, const void *hdr, size_t hdrlen, uint32_t table,
+	       const char *ifname, mnl_cb_t cb, void *data)
 {
 	char buf[256];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
 	memcpy(mnl_nlmsg_put_extra_header(nlh, hdrlen), hdr, hdrlen);
 	if (table)
 		mnl_attr_put_u32(nlh, RTA_TABLE, table);
-	return nl_dump(nl, nlh, cb, data);
+	if (ifname)
+		mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
+	return nl_talk(nl, nlh, cb, data);
+}
+
+static int dump(struct nl *nl, void *data, uint16_t type, size_t hdrlen, const void *hdr, uint32_t table,
+		mnl_cb_t cb)
+{
+	return ask(nl, type, NLM_F_DUMP, hdr, hdrlen, table, NULL, cb, data);
+}
+
+int rtnl_link_get(struct nl *nl, const char *name, struct rtnl_link *out)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
+	memset(out, 0, sizeof(*out));
+	return ask(nl, RTM_GETLINK, NLM_F_ACK, &ifi, sizeof(ifi), 0, name, link_get_cb, out);
 }
 
 int rtnl_link_each(struct nl *nl, int (*each)(const struct rtnl_link *, void *), void *ctx)

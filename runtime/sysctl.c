@@ -22,17 +22,24 @@ static int path_of(const char *key, char *path, size_t len)
 	return 0;
 }
 
-int sysctl_read(const char *key, char *buf, size_t len)
+/* The file of key under /proc/sys, opened with flags. Returns a descriptor or a negative errno. */
+static int open_key(const char *key, int flags)
 {
 	char path[256];
 	int rc = path_of(key, path, sizeof(path));
 	if (rc)
 		return rc;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, flags | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int sysctl_read(const char *key, char *buf, size_t len)
+{
+	int fd = open_key(key, O_RDONLY);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	ssize_t n = read(fd, buf, len - 1);
-	rc = n < 0 ? -errno : 0;
+	int rc = n < 0 ? -errno : 0;
 	close(fd);
 	if (rc)
 		return rc;
@@ -44,15 +51,11 @@ int sysctl_read(const char *key, char *buf, size_t len)
 
 int sysctl_write(const char *key, const char *value)
 {
-	char path[256];
-	int rc = path_of(key, path, sizeof(path));
-	if (rc)
-		return rc;
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	int fd = open_key(key, O_WRONLY);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	size_t len = strlen(value);
-	rc = write(fd, value, len) == (ssize_t)len ? 0 : -errno;
+	int rc = write(fd, value, len) == (ssize_t)len ? 0 : -errno;
 	if (close(fd) && !rc)
 		rc = -errno;
 	return rc;

@@ -24,16 +24,21 @@ static int check_name(const char *name, char *err, size_t errlen)
 	return 0;
 }
 
-/* Checks name and opens the operation's rtnetlink socket, with a message on failure. */
-static int op_open(struct nl *nl, const char *name, char *err, size_t errlen)
+/* One operation on device name: fn(nl, name, arg, ...) over an rtnetlink socket of its own. */
+typedef int wg_op(struct nl *nl, const char *name, void *arg, char *err, size_t errlen);
+
+static int run_op(wg_op *fn, const char *name, void *arg, char *err, size_t errlen)
 {
+	struct nl nl;
 	int ret = check_name(name, err, errlen);
 	if (ret < 0)
 		return ret;
-	ret = nl_open(nl);
+	ret = nl_open(&nl);
 	if (ret < 0)
 		return wg_fail(err, errlen, ret, "cannot open a netlink socket: %s", strerror(-ret));
-	return 0;
+	ret = fn(&nl, name, arg, err, errlen);
+	nl_close(&nl);
+	return ret;
 }
 
 static bool link_exists(struct nl *nl, const char *name)
@@ -66,8 +71,9 @@ int wg_interrupted(struct nl *nl, int (*found)(const struct st_link *, void *), 
 	return ret;
 }
 
-static int delete_link(struct nl *nl, const char *name, char *err, size_t errlen)
+static int delete_link(struct nl *nl, const char *name, void *arg, char *err, size_t errlen)
 {
+	(void)arg;
 	pid_t pid = -1;
 
 	/* Who serves the device, to see it gone afterwards. */
@@ -100,7 +106,7 @@ static int create_userspace(struct nl *nl, const char *name, char *err, size_t e
 	int ret = wg_userspace_create(nl, name, err, errlen);
 	/* Leave nothing half-started behind. */
 	if (ret < 0 && link_exists(nl, name))
-		delete_link(nl, name, NULL, 0);
+		delete_link(nl, name, NULL, NULL, 0);
 	return ret;
 }
 
@@ -123,8 +129,9 @@ static int create_userspace(struct nl *nl, const char *name, char *err, size_t e
  *     the next wg_create, which starts the implementation for it; observe() plans that. Handing
  *     the implementation our descriptor instead (WG_TUN_FD) would fix the flags to ours: the
  *     wireguard-go of Debian 12 needs packet information on, later ones off. */
-static int create(struct nl *nl, const char *name, char *err, size_t errlen)
+static int create(struct nl *nl, const char *name, void *arg, char *err, size_t errlen)
 {
+	(void)arg;
 	if (wg_tun_unserved(nl, name))
 		return create_userspace(nl, name, err, errlen);
 	int ret = rtnl_link_create(nl, name, "wireguard", WGC_LINK_GROUP);
@@ -139,7 +146,7 @@ static int create(struct nl *nl, const char *name, char *err, size_t errlen)
 	if (ret < 0) {
 		char extack[sizeof(nl->ext_msg)];
 		snprintf(extack, sizeof(extack), "%s", wg_extack(nl, ret));
-		delete_link(nl, name, NULL, 0);
+		delete_link(nl, name, NULL, NULL, 0);
 		return wg_fail(err, errlen, ret, "%s: cannot set the link's alias: %s", name, extack);
 	}
 	return 0;
@@ -147,24 +154,12 @@ static int create(struct nl *nl, const char *name, char *err, size_t errlen)
 
 int wg_create(const char *name, char *err, size_t errlen)
 {
-	struct nl nl;
-	int ret = op_open(&nl, name, err, errlen);
-	if (ret < 0)
-		return ret;
-	ret = create(&nl, name, err, errlen);
-	nl_close(&nl);
-	return ret;
+	return run_op(create, name, NULL, err, errlen);
 }
 
 int wg_delete(const char *name, char *err, size_t errlen)
 {
-	struct nl nl;
-	int ret = op_open(&nl, name, err, errlen);
-	if (ret < 0)
-		return ret;
-	ret = delete_link(&nl, name, err, errlen);
-	nl_close(&nl);
-	return ret;
+	return run_op(delete_link, name, NULL, err, errlen);
 }
 
 /* The error for a device served by neither backend. */
@@ -217,7 +212,7 @@ static int uapi_connect_here(struct nl *nl, const char *name, char *err, size_t 
 	return fd;
 }
 
-static int read_dev(struct nl *nl, const char *name, struct state *out, char *err, size_t errlen)
+static int read_dev(struct nl *nl, const char *name, void *out, char *err, size_t errlen)
 {
 	int fd = uapi_connect_here(nl, name, err, errlen);
 	if (fd >= 0)
@@ -230,39 +225,29 @@ static int read_dev(struct nl *nl, const char *name, struct state *out, char *er
 
 int wg_read(const char *name, struct state *out, char *err, size_t errlen)
 {
-	struct nl nl;
-	int ret = op_open(&nl, name, err, errlen);
-	if (ret < 0)
-		return ret;
-	ret = read_dev(&nl, name, out, err, errlen);
-	nl_close(&nl);
-	return ret;
+	return run_op(read_dev, name, out, err, errlen);
 }
 
-static int apply_dev(struct nl *nl, const struct wg_set *s, char *err, size_t errlen)
+static int apply_dev(struct nl *nl, const char *name, void *arg, char *err, size_t errlen)
 {
-	int fd = uapi_connect_here(nl, s->name, err, errlen);
+	const struct wg_set *s = arg;
+	int fd = uapi_connect_here(nl, name, err, errlen);
 	if (fd >= 0)
 		return wg_uapi_apply(fd, s, err, errlen);
 	if (fd != -ENOENT)
 		return fd;
 	int ret = wg_genl_apply(s, err, errlen);
-	return ret == -ENOENT ? no_device(nl, s->name, err, errlen) : ret;
+	return ret == -ENOENT ? no_device(nl, name, err, errlen) : ret;
 }
 
 int wg_apply(const struct wg_set *s, char *err, size_t errlen)
 {
-	struct nl nl;
 	int ret = check_name(s->name, err, errlen);
 	if (ret < 0)
 		return ret;
 	if (s->dev && strcmp(s->dev->name, s->name))
 		return wg_fail(err, errlen, -EINVAL, "%s: device settings are for %s", s->name, s->dev->name);
-	if ((ret = op_open(&nl, s->name, err, errlen)) < 0)
-		return ret;
-	ret = apply_dev(&nl, s, err, errlen);
-	nl_close(&nl);
-	return ret;
+	return run_op(apply_dev, s->name, (void *)s, err, errlen);
 }
 
 int wg_read_key_file(const char *path, uint8_t key[WGC_KEY_LEN], char *err, size_t errlen)

@@ -42,6 +42,9 @@ void wg_sleep_ms(int ms);
 /* Wipes the keys of a state read from a device (private and preshared keys), then frees it. */
 void wg_state_wipe_free(struct state *s);
 
+/* Whether key is all zeros (no key, in both backends' protocols). */
+bool wg_key_is_zero(const uint8_t key[WGC_KEY_LEN]);
+
 /* A name usable as an interface name and as NAME.sock in WGC_WG_RUNDIR. */
 bool wg_name_ok(const char *name);
 

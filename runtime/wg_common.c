@@ -48,6 +48,14 @@ void wg_sleep_ms(int ms)
 		;
 }
 
+bool wg_key_is_zero(const uint8_t key[WGC_KEY_LEN])
+{
+	uint8_t acc = 0;
+	for (size_t i = 0; i < WGC_KEY_LEN; i++)
+		acc |= key[i];
+	return acc == 0;
+}
+
 bool wg_name_ok(const char *name)
 {
 	size_t n = name ? strlen(name) : 0;
@@ -98,21 +106,19 @@ void wg_state_wipe_free(struct state *s)
 int wg_endpoint_sockaddr(const struct st_wgpeer *p, struct sockaddr_storage *ss, socklen_t *len,
 			 char *err, size_t errlen)
 {
+	struct sockaddr_in *in = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+	bool v4 = p->endpoint.family == AF_INET;
+
 	memset(ss, 0, sizeof(*ss));
-	if (p->endpoint.family == AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *)ss;
-		in->sin_family = AF_INET;
-		in->sin_port = htons(p->endpoint_port);
-		memcpy(&in->sin_addr, p->endpoint.bytes, 4);
-		*len = sizeof(*in);
-		return 0;
-	}
-	if (p->endpoint.family == AF_INET6) {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(p->endpoint_port);
-		memcpy(&in6->sin6_addr, p->endpoint.bytes, 16);
-		*len = sizeof(*in6);
+	if (v4 || p->endpoint.family == AF_INET6) {
+		ss->ss_family = p->endpoint.family;
+		if (v4)
+			in->sin_port = htons(p->endpoint_port);
+		else
+			in6->sin6_port = htons(p->endpoint_port);
+		memcpy(v4 ? (void *)&in->sin_addr : (void *)&in6->sin6_addr, p->endpoint.bytes, v4 ? 4 : 16);
+		*len = v4 ? sizeof(*in) : sizeof(*in6);
 		return 0;
 	}
 	if (!p->endpoint_host || !*p->endpoint_host)

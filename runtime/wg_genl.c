@@ -105,14 +105,58 @@ static int allowedips_cb(const struct nlattr *a, void *data)
 	return MNL_CB_OK;
 }
 
-/* Copies a key attribute (WGC_KEY_LEN bytes) to key. Whether it is set: all zeros means none. */
-static bool secret_attr(const struct nlattr *a, uint8_t key[WGC_KEY_LEN])
+/* Attribute readers: each sets *v only from an attribute of the right type or size. */
+static bool get_key(const struct nlattr *a, uint8_t key[WGC_KEY_LEN])
 {
-	uint8_t acc = 0;
+	if (mnl_attr_get_payload_len(a) != WGC_KEY_LEN)
+		return false;
 	memcpy(key, mnl_attr_get_payload(a), WGC_KEY_LEN);
-	for (size_t i = 0; i < WGC_KEY_LEN; i++)
-		acc |= key[i];
-	return acc != 0;
+	return true;
+}
+
+/* A private or preshared key: all zeros means none. */
+static bool get_secret(const struct nlattr *a, uint8_t key[WGC_KEY_LEN])
+{
+	return get_key(a, key) && !wg_key_is_zero(key);
+}
+
+static void get_u16(const struct nlattr *a, uint16_t *v)
+{
+	if (mnl_attr_validate(a, MNL_TYPE_U16) == 0)
+		*v = mnl_attr_get_u16(a);
+}
+
+static void get_u32(const struct nlattr *a, uint32_t *v)
+{
+	if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+		*v = mnl_attr_get_u32(a);
+}
+
+static void get_u64(const struct nlattr *a, uint64_t *v)
+{
+	if (mnl_attr_validate(a, MNL_TYPE_U64) == 0)
+		*v = mnl_attr_get_u64(a);
+}
+
+/* A struct sockaddr_in or sockaddr_in6 into p's endpoint and port. */
+static bool get_endpoint(const struct nlattr *a, struct st_wgpeer *p)
+{
+	struct sockaddr_storage ss = { 0 };
+	const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+	uint16_t len = mnl_attr_get_payload_len(a);
+
+	if (len < sizeof(ss.ss_family) || len > sizeof(ss))
+		return false;
+	memcpy(&ss, mnl_attr_get_payload(a), len);
+	bool v4 = ss.ss_family == AF_INET;
+	if (len != (v4 ? sizeof(*in) : ss.ss_family == AF_INET6 ? sizeof(*in6) : 0))
+		return false;
+	p->endpoint.family = (uint8_t)ss.ss_family;
+	p->endpoint.len = v4 ? 32 : 128;
+	memcpy(p->endpoint.bytes, v4 ? (const void *)&in->sin_addr : (const void *)&in6->sin6_addr, v4 ? 4 : 16);
+	p->endpoint_port = ntohs(v4 ? in->sin_port : in6->sin6_port);
+	return true;
 }
 
 static int peer_attr_cb(const struct nlattr *a, void *data)
@@ -122,45 +166,21 @@ static int peer_attr_cb(const struct nlattr *a, void *data)
 
 	switch (mnl_attr_get_type(a)) {
 	case WGPEER_A_PUBLIC_KEY:
-		if (mnl_attr_get_payload_len(a) == WGC_KEY_LEN)
-			memcpy(p->public_key, mnl_attr_get_payload(a), WGC_KEY_LEN);
+		get_key(a, p->public_key);
 		break;
 	case WGPEER_A_PRESHARED_KEY:
-		if (mnl_attr_get_payload_len(a) == WGC_KEY_LEN)
-			p->has_preshared_key = secret_attr(a, p->preshared_key);
+		p->has_preshared_key = get_secret(a, p->preshared_key);
 		break;
 	case WGPEER_A_ENDPOINT: {
-		uint16_t len = mnl_attr_get_payload_len(a);
-		const void *pl = mnl_attr_get_payload(a);
 		char host[INET6_ADDRSTRLEN];
-		sa_family_t fam;
-		if (len < sizeof(fam))
+		if (!get_endpoint(a, p))
 			break;
-		memcpy(&fam, pl, sizeof(fam));
-		if (fam == AF_INET && len == sizeof(struct sockaddr_in)) {
-			struct sockaddr_in in;
-			memcpy(&in, pl, sizeof(in));
-			p->endpoint.family = AF_INET;
-			p->endpoint.len = 32;
-			memcpy(p->endpoint.bytes, &in.sin_addr, 4);
-			p->endpoint_port = ntohs(in.sin_port);
-		} else if (fam == AF_INET6 && len == sizeof(struct sockaddr_in6)) {
-			struct sockaddr_in6 in6;
-			memcpy(&in6, pl, sizeof(in6));
-			p->endpoint.family = AF_INET6;
-			p->endpoint.len = 128;
-			memcpy(p->endpoint.bytes, &in6.sin6_addr, 16);
-			p->endpoint_port = ntohs(in6.sin6_port);
-		} else {
-			break;
-		}
 		free(p->endpoint_host);
 		p->endpoint_host = xstrdup(ipaddr_host_str(&p->endpoint, host, sizeof(host)));
 		break;
 	}
 	case WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL:
-		if (mnl_attr_validate(a, MNL_TYPE_U16) == 0)
-			p->keepalive = mnl_attr_get_u16(a);
+		get_u16(a, &p->keepalive);
 		break;
 	case WGPEER_A_LAST_HANDSHAKE_TIME:
 		/* struct __kernel_timespec: 64-bit seconds, then 64-bit nanoseconds. */
@@ -171,12 +191,10 @@ static int peer_attr_cb(const struct nlattr *a, void *data)
 		}
 		break;
 	case WGPEER_A_RX_BYTES:
-		if (mnl_attr_validate(a, MNL_TYPE_U64) == 0)
-			p->rx_bytes = mnl_attr_get_u64(a);
+		get_u64(a, &p->rx_bytes);
 		break;
 	case WGPEER_A_TX_BYTES:
-		if (mnl_attr_validate(a, MNL_TYPE_U64) == 0)
-			p->tx_bytes = mnl_attr_get_u64(a);
+		get_u64(a, &p->tx_bytes);
 		break;
 	case WGPEER_A_ALLOWEDIPS:
 		return mnl_attr_parse_nested(a, allowedips_cb, c);
@@ -232,26 +250,20 @@ static int device_attr_cb(const struct nlattr *a, void *data)
 	struct st_wgdev *d = &c->tmp->wgdevs[0];
 
 	switch (mnl_attr_get_type(a)) {
-	case WGDEVICE_A_PRIVATE_KEY:
-		if (mnl_attr_get_payload_len(a) == WGC_KEY_LEN)
-			d->has_private_key = secret_attr(a, d->private_key);
-		break;
-	case WGDEVICE_A_PUBLIC_KEY:
-		if (mnl_attr_get_payload_len(a) == WGC_KEY_LEN) {
-			memcpy(d->public_key, mnl_attr_get_payload(a), WGC_KEY_LEN);
-			d->has_public_key = true;
-		}
-		break;
-	case WGDEVICE_A_LISTEN_PORT:
-		if (mnl_attr_validate(a, MNL_TYPE_U16) == 0)
-			d->listen_port = mnl_attr_get_u16(a);
-		break;
-	case WGDEVICE_A_FWMARK:
-		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
-			d->fwmark = mnl_attr_get_u32(a);
-		break;
 	case WGDEVICE_A_PEERS:
 		return mnl_attr_parse_nested(a, peers_cb, c);
+	case WGDEVICE_A_PRIVATE_KEY:
+		d->has_private_key = get_secret(a, d->private_key);
+		break;
+	case WGDEVICE_A_LISTEN_PORT:
+		get_u16(a, &d->listen_port);
+		break;
+	case WGDEVICE_A_PUBLIC_KEY:
+		d->has_public_key |= get_key(a, d->public_key);
+		break;
+	case WGDEVICE_A_FWMARK:
+		get_u32(a, &d->fwmark);
+		break;
 	}
 	return MNL_CB_OK;
 }

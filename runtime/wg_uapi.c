@@ -122,14 +122,6 @@ static void key_to_hex(char hex[2 * WGC_KEY_LEN + 1], const uint8_t key[WGC_KEY_
 	hex[2 * WGC_KEY_LEN] = '\0';
 }
 
-static bool key_is_zero(const uint8_t key[WGC_KEY_LEN])
-{
-	uint8_t acc = 0;
-	for (size_t i = 0; i < WGC_KEY_LEN; i++)
-		acc |= key[i];
-	return acc == 0;
-}
-
 /* A decimal number without sign, spaces or trailing text, at most max. */
 static bool parse_num(const char *s, uint64_t max, uint64_t *out)
 {
@@ -237,7 +229,7 @@ int wg_uapi_parse(FILE *f, const char *name, struct state *tmp, char *err, size_
 			}
 		} else if (!p && !strcmp(key, "private_key")) {
 			ok = key_from_hex(d->private_key, value);
-			if (ok && !key_is_zero(d->private_key)) {
+			if (ok && !wg_key_is_zero(d->private_key)) {
 				d->has_private_key = true;
 				curve25519_public_key(d->public_key, d->private_key);
 				d->has_public_key = true;
@@ -255,7 +247,7 @@ int wg_uapi_parse(FILE *f, const char *name, struct state *tmp, char *err, size_
 			ok = key_from_hex(p->public_key, value);
 		} else if (p && !strcmp(key, "preshared_key")) {
 			ok = key_from_hex(p->preshared_key, value);
-			p->has_preshared_key = ok && !key_is_zero(p->preshared_key);
+			p->has_preshared_key = ok && !wg_key_is_zero(p->preshared_key);
 		} else if (p && !strcmp(key, "endpoint")) {
 			ok = parse_endpoint(value, p);
 		} else if (p && !strcmp(key, "persistent_keepalive_interval")) {

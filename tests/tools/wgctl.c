@@ -51,27 +51,6 @@ static bool parse_u32(const char *s, uint32_t max, uint32_t *out)
 	return true;
 }
 
-static bool parse_prefix(const char *text, struct ipaddr *a)
-{
-	char buf[64];
-	snprintf(buf, sizeof(buf), "%s", text);
-	char *slash = strchr(buf, '/');
-	memset(a, 0, sizeof(*a));
-	if (slash)
-		*slash = '\0';
-	if (inet_pton(AF_INET, buf, a->bytes) == 1)
-		a->family = AF_INET;
-	else if (inet_pton(AF_INET6, buf, a->bytes) == 1)
-		a->family = AF_INET6;
-	else
-		return false;
-	uint32_t len = a->family == AF_INET ? 32 : 128;
-	if (slash && !parse_u32(slash + 1, len, &len))
-		return false;
-	a->len = (uint8_t)len;
-	return true;
-}
-
 static bool parse_endpoint(const char *text, struct st_wgpeer *p)
 {
 	char buf[300];
@@ -94,13 +73,8 @@ static bool parse_endpoint(const char *text, struct st_wgpeer *p)
 	if (!parse_u32(colon + 1, 65535, &port) || !port)
 		return false;
 	p->endpoint_port = (uint16_t)port;
-	if (inet_pton(AF_INET, host, p->endpoint.bytes) == 1) {
-		p->endpoint.family = AF_INET;
-		p->endpoint.len = 32;
-	} else if (inet_pton(AF_INET6, host, p->endpoint.bytes) == 1) {
-		p->endpoint.family = AF_INET6;
-		p->endpoint.len = 128;
-	}
+	if (strchr(host, '/') || !ipaddr_parse(host, &p->endpoint))
+		memset(&p->endpoint, 0, sizeof(p->endpoint));   /* a host name */
 	free(p->endpoint_host);
 	p->endpoint_host = strdup(host);
 	return p->endpoint_host != NULL;
@@ -259,7 +233,7 @@ static int cmd_apply(const char *name, int argc, char **argv)
 				if (!n)
 					goto out;
 				cur->allowed_ips = n;
-				if (!parse_prefix(tok, &n[cur->n_allowed_ips])) {
+				if (!ipaddr_parse(tok, &n[cur->n_allowed_ips])) {
 					fprintf(stderr, "wgctl: bad prefix %s\n", tok);
 					goto out;
 				}
