@@ -1,6 +1,7 @@
 /* describe.c - each kind of object in ip(8)'s words (see describe.h). */
 #include "model/describe.h"
 
+#include <linux/rtnetlink.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -9,9 +10,9 @@
 const char *table_name(uint32_t t, char buf[16])
 {
 	switch (t) {
-	case 253: return "default";
-	case 254: return "main";
-	case 255: return "local";
+	case RT_TABLE_DEFAULT: return "default";
+	case RT_TABLE_MAIN: return "main";
+	case RT_TABLE_LOCAL: return "local";
 	default: snprintf(buf, 16, "%u", t); return buf;
 	}
 }

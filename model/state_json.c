@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,14 @@ static void set(json_t *o, const char *k, json_t *v)
 	json_object_set_new(o, k, v);
 }
 
+/* A rule's or a route's object: its family first. */
+static json_t *of_family(uint8_t family)
+{
+	json_t *j = json_object();
+	set(j, "family", json_string(fam(family)));
+	return j;
+}
+
 static json_t *ports(const struct portrange *p)
 {
 	return p->lo == p->hi ? json_integer(p->lo) : json_pack("[ii]", p->lo, p->hi);
@@ -57,9 +66,8 @@ static const char *name_of(const char *const *names, size_t n, unsigned v)
 json_t *rule_to_json(const void *o, int flags)
 {
 	const struct st_rule *r = o;
+	json_t *j = of_family(r->family);
 	(void)flags;
-	json_t *j = json_object();
-	set(j, "family", json_string(fam(r->family)));
 	set(j, "priority", json_integer(r->priority));
 	if (r->invert)
 		set(j, "not", json_true());
@@ -99,9 +107,8 @@ json_t *rule_to_json(const void *o, int flags)
 json_t *route_to_json(const void *o, int flags)
 {
 	const struct st_route *r = o;
+	json_t *j = of_family(r->family);
 	(void)flags;
-	json_t *j = json_object();
-	set(j, "family", json_string(fam(r->family)));
 	set(j, "table", json_integer(r->table));
 	set(j, "dst", addr(&r->dst));
 	set(j, "metric", json_integer(r->metric));
@@ -360,7 +367,7 @@ const char *route_from_json(const json_t *o, void *obj)
 {
 	struct st_route *x = obj;
 	x->family = (uint8_t)family_of(str(o, "family"));
-	x->table = (uint32_t)num(o, "table", 254);
+	x->table = (uint32_t)num(o, "table", RT_TABLE_MAIN);
 	x->metric = (uint32_t)num(o, "metric", 0);
 	x->type = (uint8_t)lookup_name(route_types, N_NAMES(route_types), str(o, "type"));
 	copy_name(x->dev, sizeof(x->dev), str(o, "dev"));
@@ -435,12 +442,18 @@ const char *sysctl_from_json(const json_t *o, void *obj)
 	return NULL;
 }
 
+/* A named object's name: false if it has none. */
+static bool read_name(const json_t *o, char *name, size_t n)
+{
+	copy_name(name, n, str(o, "name"));
+	return str(o, "name") != NULL;
+}
+
 const char *link_from_json(const json_t *o, void *obj)
 {
 	struct st_link *x = obj;
-	if (!str(o, "name"))
+	if (!read_name(o, x->name, sizeof(x->name)))
 		return "link";
-	copy_name(x->name, sizeof(x->name), str(o, "name"));
 	copy_name(x->kind, sizeof(x->kind), str(o, "kind"));
 	x->mtu = (uint32_t)num(o, "mtu", 0);
 	x->up = json_is_true(json_object_get(o, "up"));
@@ -460,9 +473,8 @@ const char *addr_from_json(const json_t *o, void *obj)
 const char *wgdev_from_json(const json_t *o, void *obj)
 {
 	struct st_wgdev *x = obj;
-	if (!str(o, "name"))
+	if (!read_name(o, x->name, sizeof(x->name)))
 		return "wireguard device";
-	copy_name(x->name, sizeof(x->name), str(o, "name"));
 	x->private_key_path = dup_opt(str(o, "private_key_file"));
 	if (str(o, "public_key"))
 		x->has_public_key = !key_from_base64(x->public_key, str(o, "public_key"));
