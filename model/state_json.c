@@ -493,8 +493,11 @@ const char *nft_from_json(const json_t *o, void *obj)
 	return NULL;
 }
 
-static const char *neighbour_from_json(const json_t *o, struct st_neighbour *x)
+/* Observed only, and no kind: never applied. */
+static const char *neighbour_from_json(const json_t *o, struct state *s, enum kind k)
 {
+	struct st_neighbour *x = state_add_neighbour(s);
+	(void)k;
 	if (!str(o, "tool"))
 		return "neighbour";
 	copy_name(x->tool, sizeof(x->tool), str(o, "tool"));
@@ -505,14 +508,18 @@ static const char *neighbour_from_json(const json_t *o, struct st_neighbour *x)
 	return NULL;
 }
 
-/* Reads every element of root[key] into s; the first malformed one is named in err. */
-static int read_set(const json_t *root, struct state *s, enum kind k, char *err, size_t errlen)
+static const char *kind_from_json(const json_t *o, struct state *s, enum kind k)
 {
-	const json_t *a = json_object_get(root, k == N_KINDS ? "neighbours" : kinds[k].json_key);
+	return kinds[k].from_json(o, kind_add(s, k));
+}
+
+typedef const char *reader_fn(const json_t *o, struct state *s, enum kind k);
+
+/* Reads every element of the array a into s; the first malformed one is named in err. */
+static int read_set(const json_t *a, reader_fn *read, enum kind k, struct state *s, char *err, size_t errlen)
+{
 	for (size_t i = 0; i < json_array_size(a); i++) {
-		const json_t *o = json_array_get(a, i);
-		const char *bad = k == N_KINDS ? neighbour_from_json(o, state_add_neighbour(s))
-					       : kinds[k].from_json(o, kind_add(s, k));
+		const char *bad = read(json_array_get(a, i), s, k);
 		if (bad) {
 			snprintf(err, errlen, "%s #%zu is malformed", bad, i + 1);
 			return -EINVAL;
@@ -530,9 +537,10 @@ int state_from_json(const json_t *j, struct state *out, char *err, size_t errlen
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < N_NAMES(json_order) && !rc; i++)
-		rc = read_set(j, out, json_order[i], err, errlen);
+		rc = read_set(json_object_get(j, kinds[json_order[i]].json_key), kind_from_json, json_order[i], out,
+			      err, errlen);
 	if (!rc)
-		rc = read_set(j, out, N_KINDS, err, errlen);   /* the neighbours */
+		rc = read_set(json_object_get(j, "neighbours"), neighbour_from_json, N_KINDS, out, err, errlen);
 	const json_t *nft = json_object_get(j, kinds[KIND_NFT].json_key);
 	if (!rc && json_is_object(nft))
 		nft_from_json(nft, &out->nft);
