@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "compiler/compile.h"
+#include "model/describe.h"
 #include "model/key.h"
 #include "compiler/diag.h"
 #include "compiler/policy.h"
@@ -276,17 +277,13 @@ static int plan_or_apply(int argc, char **argv, bool apply)
 	}
 	/* The last applied state only matters when something differs (to tell drift from edits):
 	 * a converged system is not made to parse it. */
-	rc = diff(&d, &obs, NULL, &p);
-	int have_last = !rc && (p.n_ops || p.needs_last) && !o.snapshot ? load_last(&last) : 0;
+	diff(&d, &obs, NULL, &p);
+	int have_last = (p.n_ops || p.needs_last) && !o.snapshot ? load_last(&last) : 0;
 	if (have_last < 0)
 		goto out;
 	if (have_last) {
 		plan_free(&p);
-		rc = diff(&d, &obs, &last, &p);
-	}
-	if (rc) {
-		fprintf(stderr, "wgc: %s\n", strerror(-rc));
-		goto out;
+		diff(&d, &obs, &last, &p);
 	}
 	/* Exit 1 prints nothing on stdout: the collisions are errors, on stderr. */
 	if (p.n_collisions) {
@@ -350,10 +347,7 @@ int cmd_destroy(int argc, char **argv)
 		fprintf(stderr, "wgc: %s\n", err);
 		goto out;
 	}
-	if ((rc = diff_destroy(&obs, &p))) {
-		fprintf(stderr, "wgc: %s\n", strerror(-rc));
-		goto out;
-	}
+	diff_destroy(&obs, &p);
 	print_plan(&o, &p);
 	if (!o.dry_run) {
 		if (p.n_ops && apply_plan(&p, err, sizeof(err))) {
@@ -377,7 +371,7 @@ out:
 
 static void show_text(const struct state *s)
 {
-	char a[64], key[WGC_KEY_B64_LEN];
+	char a[64], key[WGC_KEY_B64_LEN], ep[320];
 	for (size_t i = 0; i < s->n_links; i++) {
 		const struct st_link *l = &s->links[i];
 		if (!l->owned)
@@ -409,8 +403,7 @@ static void show_text(const struct state *s)
 			if (p->has_preshared_key)
 				printf("    preshared key: (hidden)\n");
 			if (p->endpoint.family)
-				printf(p->endpoint.family == AF_INET6 ? "    endpoint: [%s]:%u\n" : "    endpoint: %s:%u\n",
-				       ipaddr_host_str(&p->endpoint, a, sizeof(a)), p->endpoint_port);
+				printf("    endpoint: %s\n", wgpeer_endpoint_str(p, ep, sizeof(ep)));
 			printf("    allowed ips: ");
 			for (size_t m = 0; m < p->n_allowed_ips; m++)
 				printf("%s%s", m ? ", " : "", ipaddr_str(&p->allowed_ips[m], a, sizeof(a)));

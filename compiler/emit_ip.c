@@ -11,91 +11,20 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "model/describe.h"
 #include "model/key.h"
-
-static const char *table_name(uint32_t t, char buf[16])
-{
-	switch (t) {
-	case 253: return "default";
-	case 254: return "main";
-	case 255: return "local";
-	default: snprintf(buf, 16, "%u", t); return buf;
-	}
-}
-
-static const char *rule_action(const struct st_rule *r, char *buf, size_t len)
-{
-	char tb[16];
-	switch (r->action) {
-	case RULE_LOOKUP: snprintf(buf, len, "lookup %s", table_name(r->table, tb)); break;
-	case RULE_GOTO: snprintf(buf, len, "goto %u", r->goto_priority); break;
-	case RULE_BLACKHOLE: snprintf(buf, len, "blackhole"); break;
-	case RULE_UNREACHABLE: snprintf(buf, len, "unreachable"); break;
-	case RULE_PROHIBIT: snprintf(buf, len, "prohibit"); break;
-	default: snprintf(buf, len, "nop"); break;
-	}
-	return buf;
-}
-
-static void put_ports(FILE *out, const char *name, const struct portrange *p)
-{
-	if (!p->lo)
-		return;
-	if (p->lo == p->hi)
-		fprintf(out, " %s %u", name, p->lo);
-	else
-		fprintf(out, " %s %u-%u", name, p->lo, p->hi);
-}
 
 void emit_ip_rule(FILE *out, const struct st_rule *r)
 {
-	char a[64], act[48];
 	fprintf(out, "rule add priority %u", r->priority);
-	if (r->invert)
-		fputs(" not", out);
-	if (r->src.family)
-		fprintf(out, " from %s", ipaddr_str(&r->src, a, sizeof(a)));
-	if (r->dst.family)
-		fprintf(out, " to %s", ipaddr_str(&r->dst, a, sizeof(a)));
-	if (r->iif[0])
-		fprintf(out, " iif %s", r->iif);
-	if (r->oif[0])
-		fprintf(out, " oif %s", r->oif);
-	if (r->has_fwmark) {
-		fprintf(out, " fwmark 0x%x", r->fwmark);
-		if (r->fwmask != UINT32_MAX)
-			fprintf(out, "/0x%x", r->fwmask);
-	}
-	if (r->has_uid)
-		fprintf(out, " uidrange %u-%u", r->uid_lo, r->uid_hi);
-	if (r->ipproto)
-		fprintf(out, " ipproto %u", r->ipproto);
-	put_ports(out, "sport", &r->sport);
-	put_ports(out, "dport", &r->dport);
-	if (r->tos)
-		fprintf(out, " tos 0x%02x", r->tos);
-	fprintf(out, " %s", rule_action(r, act, sizeof(act)));
-	if (r->suppress_prefixlen >= 0)
-		fprintf(out, " suppress_prefixlength %d", r->suppress_prefixlen);
+	describe_rule_body(out, r, false);
 	fprintf(out, " protocol %u\n", r->protocol);
 }
 
 void emit_ip_route(FILE *out, const struct st_route *r)
 {
-	static const char *types[] = { [ROUTE_BLACKHOLE] = "blackhole ", [ROUTE_UNREACHABLE] = "unreachable ",
-				       [ROUTE_PROHIBIT] = "prohibit ", [ROUTE_THROW] = "throw " };
-	char a[64], tb[16];
-	const char *type = r->type < sizeof(types) / sizeof(types[0]) && types[r->type] ? types[r->type] : "";
-	fprintf(out, "route add %s%s", type, r->dst.len ? ipaddr_str(&r->dst, a, sizeof(a)) : "default");
-	if (r->via.family)
-		fprintf(out, " via %s", ipaddr_host_str(&r->via, a, sizeof(a)));
-	if (r->dev[0])
-		fprintf(out, " dev %s", r->dev);
-	if (r->src.family)
-		fprintf(out, " src %s", ipaddr_host_str(&r->src, a, sizeof(a)));
-	fprintf(out, " table %s", table_name(r->table, tb));
-	if (r->metric)
-		fprintf(out, " metric %u", r->metric);
+	fputs("route add ", out);
+	describe_route_body(out, r);
 	fprintf(out, " protocol %u\n", r->protocol);
 }
 
@@ -113,13 +42,11 @@ static void put_wireguard(FILE *out, const struct state *s, int family)
 	}
 	for (size_t i = 0; i < s->n_wgpeers; i++) {
 		const struct st_wgpeer *p = &s->wgpeers[i];
-		char key[WGC_KEY_B64_LEN], a[64];
+		char key[WGC_KEY_B64_LEN], a[64], ep[320];
 		key_to_base64(key, p->public_key);
 		fprintf(out, "#   peer %s on %s: public-key %s", p->name ? p->name : "?", p->dev, key);
-		if (p->endpoint_host) {
-			bool v6 = p->endpoint.family == AF_INET6;
-			fprintf(out, ", endpoint %s%s%s:%u", v6 ? "[" : "", p->endpoint_host, v6 ? "]" : "", p->endpoint_port);
-		}
+		if (p->endpoint_port)
+			fprintf(out, ", endpoint %s", wgpeer_endpoint_str(p, ep, sizeof(ep)));
 		for (size_t j = 0; j < p->n_allowed_ips; j++)
 			fprintf(out, "%s%s", j ? ", " : ", allowed-ips ", ipaddr_str(&p->allowed_ips[j], a, sizeof(a)));
 		if (p->keepalive)

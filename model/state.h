@@ -84,13 +84,9 @@ struct st_wgpeer {
 	uint64_t rx_bytes, tx_bytes;
 };
 
-enum rule_action {
-	RULE_LOOKUP = 1,       /* FR_ACT_TO_TBL */
-	RULE_GOTO = 2,         /* FR_ACT_GOTO */
-	RULE_BLACKHOLE = 6,    /* FR_ACT_BLACKHOLE */
-	RULE_UNREACHABLE = 7,  /* FR_ACT_UNREACHABLE */
-	RULE_PROHIBIT = 8,     /* FR_ACT_PROHIBIT */
-};
+/* What a rule does, by the kernel's numbers (FR_ACT_TO_TBL, FR_ACT_GOTO, FR_ACT_BLACKHOLE,
+ * FR_ACT_UNREACHABLE, FR_ACT_PROHIBIT): the last three are those of the route types below. */
+enum rule_action { RULE_LOOKUP = 1, RULE_GOTO = 2, RULE_BLACKHOLE = 6, RULE_UNREACHABLE = 7, RULE_PROHIBIT = 8 };
 
 /* An ip rule. Key: family, priority, then every selector and the action (see state_rule_cmp). */
 struct st_rule {
@@ -113,13 +109,9 @@ struct st_rule {
 	uint8_t protocol;              /* WGC_RTPROT for ours */
 };
 
-enum route_type {
-	ROUTE_UNICAST = 1,     /* RTN_UNICAST */
-	ROUTE_BLACKHOLE = 6,   /* RTN_BLACKHOLE */
-	ROUTE_UNREACHABLE = 7, /* RTN_UNREACHABLE */
-	ROUTE_PROHIBIT = 8,    /* RTN_PROHIBIT */
-	ROUTE_THROW = 9,       /* RTN_THROW */
-};
+/* A route's type, by the kernel's numbers (RTN_UNICAST, RTN_BLACKHOLE, RTN_UNREACHABLE,
+ * RTN_PROHIBIT, RTN_THROW). */
+enum route_type { ROUTE_UNICAST = 1, ROUTE_BLACKHOLE = 6, ROUTE_UNREACHABLE = 7, ROUTE_PROHIBIT = 8, ROUTE_THROW = 9 };
 
 /* A route. Key: family, table, dst, metric (what the kernel treats as the route's identity). */
 struct st_route {

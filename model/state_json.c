@@ -4,11 +4,13 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "model/describe.h"
 #include "model/key.h"
 
 /* ---- to JSON --------------------------------------------------------------------------------- */
@@ -35,6 +37,14 @@ static void set(json_t *o, const char *k, json_t *v)
 	json_object_set_new(o, k, v);
 }
 
+/* A rule's or a route's object: its family first. */
+static json_t *of_family(uint8_t family)
+{
+	json_t *j = json_object();
+	set(j, "family", json_string(fam(family)));
+	return j;
+}
+
 static json_t *ports(const struct portrange *p)
 {
 	return p->lo == p->hi ? json_integer(p->lo) : json_pack("[ii]", p->lo, p->hi);
@@ -53,164 +63,176 @@ static const char *name_of(const char *const *names, size_t n, unsigned v)
 	return v < n && names[v] ? names[v] : "unknown";
 }
 
-json_t *state_rule_json(const struct st_rule *r)
+json_t *rule_to_json(const void *o, int flags)
 {
-	json_t *o = json_object();
-	set(o, "family", json_string(fam(r->family)));
-	set(o, "priority", json_integer(r->priority));
+	const struct st_rule *r = o;
+	json_t *j = of_family(r->family);
+	(void)flags;
+	set(j, "priority", json_integer(r->priority));
 	if (r->invert)
-		set(o, "not", json_true());
+		set(j, "not", json_true());
 	if (r->src.family)
-		set(o, "from", addr(&r->src));
+		set(j, "from", addr(&r->src));
 	if (r->dst.family)
-		set(o, "to", addr(&r->dst));
+		set(j, "to", addr(&r->dst));
 	if (r->iif[0])
-		set(o, "iif", json_string(r->iif));
+		set(j, "iif", json_string(r->iif));
 	if (r->oif[0])
-		set(o, "oif", json_string(r->oif));
+		set(j, "oif", json_string(r->oif));
 	if (r->has_fwmark) {
-		set(o, "fwmark", json_integer(r->fwmark));
-		set(o, "fwmask", json_integer(r->fwmask));
+		set(j, "fwmark", json_integer(r->fwmark));
+		set(j, "fwmask", json_integer(r->fwmask));
 	}
 	if (r->has_uid)
-		set(o, "uid", json_pack("[II]", (json_int_t)r->uid_lo, (json_int_t)r->uid_hi));
+		set(j, "uid", json_pack("[II]", (json_int_t)r->uid_lo, (json_int_t)r->uid_hi));
 	if (r->ipproto)
-		set(o, "ipproto", json_integer(r->ipproto));
+		set(j, "ipproto", json_integer(r->ipproto));
 	if (r->sport.lo)
-		set(o, "sport", ports(&r->sport));
+		set(j, "sport", ports(&r->sport));
 	if (r->dport.lo)
-		set(o, "dport", ports(&r->dport));
+		set(j, "dport", ports(&r->dport));
 	if (r->tos)
-		set(o, "tos", json_integer(r->tos));
-	set(o, "action", json_string(name_of(rule_actions, N_NAMES(rule_actions), r->action)));
+		set(j, "tos", json_integer(r->tos));
+	set(j, "action", json_string(name_of(rule_actions, N_NAMES(rule_actions), r->action)));
 	if (r->action == RULE_LOOKUP)
-		set(o, "table", json_integer(r->table));
+		set(j, "table", json_integer(r->table));
 	if (r->action == RULE_GOTO)
-		set(o, "goto", json_integer(r->goto_priority));
+		set(j, "goto", json_integer(r->goto_priority));
 	if (r->suppress_prefixlen >= 0)
-		set(o, "suppress_prefixlength", json_integer(r->suppress_prefixlen));
-	set(o, "protocol", json_integer(r->protocol));
-	return o;
+		set(j, "suppress_prefixlength", json_integer(r->suppress_prefixlen));
+	set(j, "protocol", json_integer(r->protocol));
+	return j;
 }
 
-json_t *state_route_json(const struct st_route *r)
+json_t *route_to_json(const void *o, int flags)
 {
-	json_t *o = json_object();
-	set(o, "family", json_string(fam(r->family)));
-	set(o, "table", json_integer(r->table));
-	set(o, "dst", addr(&r->dst));
-	set(o, "metric", json_integer(r->metric));
-	set(o, "type", json_string(name_of(route_types, N_NAMES(route_types), r->type)));
+	const struct st_route *r = o;
+	json_t *j = of_family(r->family);
+	(void)flags;
+	set(j, "table", json_integer(r->table));
+	set(j, "dst", addr(&r->dst));
+	set(j, "metric", json_integer(r->metric));
+	set(j, "type", json_string(name_of(route_types, N_NAMES(route_types), r->type)));
 	if (r->dev[0])
-		set(o, "dev", json_string(r->dev));
+		set(j, "dev", json_string(r->dev));
 	if (r->via.family)
-		set(o, "via", host(&r->via));
+		set(j, "via", host(&r->via));
 	if (r->src.family)
-		set(o, "src", host(&r->src));
-	set(o, "protocol", json_integer(r->protocol));
-	return o;
+		set(j, "src", host(&r->src));
+	set(j, "protocol", json_integer(r->protocol));
+	return j;
 }
 
-static void endpoint_str(const struct st_wgpeer *p, char *buf, size_t len)
+json_t *wgpeer_to_json(const void *o, int flags)
 {
-	char h[64];
-	if (p->endpoint.family == AF_INET6)
-		snprintf(buf, len, "[%s]:%u", ipaddr_host_str(&p->endpoint, h, sizeof(h)), p->endpoint_port);
-	else if (p->endpoint_host)
-		snprintf(buf, len, "%s:%u", p->endpoint_host, p->endpoint_port);
-	else
-		snprintf(buf, len, "%s:%u", ipaddr_host_str(&p->endpoint, h, sizeof(h)), p->endpoint_port);
-}
-
-json_t *state_peer_json(const struct st_wgpeer *p, int flags)
-{
+	const struct st_wgpeer *p = o;
 	char key[WGC_KEY_B64_LEN];
-	json_t *o = json_object();
-	set(o, "dev", json_string(p->dev));
+	json_t *j = json_object();
+	set(j, "dev", json_string(p->dev));
 	if (p->name)
-		set(o, "name", json_string(p->name));
+		set(j, "name", json_string(p->name));
 	key_to_base64(key, p->public_key);
-	set(o, "public_key", json_string(key));
+	set(j, "public_key", json_string(key));
 	if (p->preshared_key_path)
-		set(o, "preshared_key_file", json_string(p->preshared_key_path));
+		set(j, "preshared_key_file", json_string(p->preshared_key_path));
 	else if (p->has_preshared_key)
-		set(o, "preshared_key", json_string("(hidden)"));
+		set(j, "preshared_key", json_string("(hidden)"));
 	if (p->endpoint_port) {
 		char ep[320];
-		endpoint_str(p, ep, sizeof(ep));
-		set(o, "endpoint", json_string(ep));
+		set(j, "endpoint", json_string(wgpeer_endpoint_str(p, ep, sizeof(ep))));
 	}
 	json_t *a = json_array();
 	for (size_t i = 0; i < p->n_allowed_ips; i++)
 		json_array_append_new(a, addr(&p->allowed_ips[i]));
-	set(o, "allowed_ips", a);
+	set(j, "allowed_ips", a);
 	if (p->keepalive)
-		set(o, "persistent_keepalive", json_integer(p->keepalive));
+		set(j, "persistent_keepalive", json_integer(p->keepalive));
 	if (flags & STATE_JSON_STATS) {
-		set(o, "latest_handshake", json_integer(p->last_handshake));
-		set(o, "transfer_rx", json_integer((json_int_t)p->rx_bytes));
-		set(o, "transfer_tx", json_integer((json_int_t)p->tx_bytes));
+		set(j, "latest_handshake", json_integer(p->last_handshake));
+		set(j, "transfer_rx", json_integer((json_int_t)p->rx_bytes));
+		set(j, "transfer_tx", json_integer((json_int_t)p->tx_bytes));
 	}
-	return o;
+	return j;
 }
+
+json_t *sysctl_to_json(const void *o, int flags)
+{
+	const struct st_sysctl *s = o;
+	(void)flags;
+	json_t *j = json_pack("{ss ss}", "key", s->key, "value", s->value);
+	if (j && s->origin)
+		set(j, "origin", json_string(s->origin));
+	return j;
+}
+
+json_t *link_to_json(const void *o, int flags)
+{
+	const struct st_link *l = o;
+	(void)flags;
+	json_t *j = json_pack("{ss ss sI sb}", "name", l->name, "kind", l->kind, "mtu", (json_int_t)l->mtu, "up", l->up);
+	if (!l->owned)
+		set(j, "foreign", json_true());
+	return j;
+}
+
+json_t *addr_to_json(const void *o, int flags)
+{
+	const struct st_addr *a = o;
+	(void)flags;
+	return json_pack("{ss so}", "dev", a->dev, "address", addr(&a->addr));
+}
+
+json_t *wgdev_to_json(const void *o, int flags)
+{
+	const struct st_wgdev *w = o;
+	(void)flags;
+	json_t *j = json_object();
+	set(j, "name", json_string(w->name));
+	if (w->private_key_path)
+		set(j, "private_key_file", json_string(w->private_key_path));
+	if (w->has_public_key) {
+		char key[WGC_KEY_B64_LEN];
+		key_to_base64(key, w->public_key);
+		set(j, "public_key", json_string(key));
+	}
+	if (w->listen_port)
+		set(j, "listen_port", json_integer(w->listen_port));
+	if (w->fwmark)
+		set(j, "fwmark", json_integer(w->fwmark));
+	return j;
+}
+
+json_t *nft_to_json(const void *o, int flags)
+{
+	const struct st_nft *n = o;
+	(void)flags;
+	if (!n->present)
+		return json_null();
+	char table[64];
+	snprintf(table, sizeof(table), "inet %s", WGC_NFT_TABLE);
+	json_t *j = json_pack("{ss ss}", "table", table, "fingerprint", n->fingerprint);
+	if (n->text)
+		set(j, "chains", json_string(n->text));
+	if (n->tampered)
+		set(j, "tampered", json_true());
+	return j;
+}
+
+/* The order of the document's keys (apply order is the table's). */
+static const enum kind json_order[] = { KIND_SYSCTL, KIND_LINK, KIND_ADDR, KIND_WGDEV, KIND_WGPEER, KIND_RULE, KIND_ROUTE };
 
 json_t *state_to_json(const struct state *s, int flags)
 {
 	json_t *root = json_object(), *a;
 	set(root, "version", json_integer(1));
-
-	set(root, "sysctls", a = json_array());
-	for (size_t i = 0; i < s->n_sysctls; i++)
-	{
-		json_t *o = json_pack("{ss ss}", "key", s->sysctls[i].key, "value", s->sysctls[i].value);
-		if (o && s->sysctls[i].origin)
-			set(o, "origin", json_string(s->sysctls[i].origin));
-		json_array_append_new(a, o);
+	for (size_t i = 0; i < N_NAMES(json_order); i++) {
+		const struct kind_info *k = &kinds[json_order[i]];
+		size_t n;
+		const char *arr = kind_set(s, json_order[i], &n);
+		set(root, k->json_key, a = json_array());
+		for (size_t e = 0; e < n; e++)
+			json_array_append_new(a, k->to_json(arr + e * k->size, flags));
 	}
-
-	set(root, "links", a = json_array());
-	for (size_t i = 0; i < s->n_links; i++) {
-		const struct st_link *l = &s->links[i];
-		json_t *o = json_pack("{ss ss sI sb}", "name", l->name, "kind", l->kind, "mtu", (json_int_t)l->mtu, "up", l->up);
-		if (!l->owned)
-			set(o, "foreign", json_true());
-		json_array_append_new(a, o);
-	}
-
-	set(root, "addresses", a = json_array());
-	for (size_t i = 0; i < s->n_addrs; i++)
-		json_array_append_new(a, json_pack("{ss so}", "dev", s->addrs[i].dev, "address", addr(&s->addrs[i].addr)));
-
-	set(root, "wireguard", a = json_array());
-	for (size_t i = 0; i < s->n_wgdevs; i++) {
-		const struct st_wgdev *w = &s->wgdevs[i];
-		json_t *o = json_object();
-		set(o, "name", json_string(w->name));
-		if (w->private_key_path)
-			set(o, "private_key_file", json_string(w->private_key_path));
-		if (w->has_public_key) {
-			char key[WGC_KEY_B64_LEN];
-			key_to_base64(key, w->public_key);
-			set(o, "public_key", json_string(key));
-		}
-		if (w->listen_port)
-			set(o, "listen_port", json_integer(w->listen_port));
-		if (w->fwmark)
-			set(o, "fwmark", json_integer(w->fwmark));
-		json_array_append_new(a, o);
-	}
-
-	set(root, "peers", a = json_array());
-	for (size_t i = 0; i < s->n_wgpeers; i++)
-		json_array_append_new(a, state_peer_json(&s->wgpeers[i], flags));
-
-	set(root, "rules", a = json_array());
-	for (size_t i = 0; i < s->n_rules; i++)
-		json_array_append_new(a, state_rule_json(&s->rules[i]));
-
-	set(root, "routes", a = json_array());
-	for (size_t i = 0; i < s->n_routes; i++)
-		json_array_append_new(a, state_route_json(&s->routes[i]));
 
 	/* Observed only: the tools found sharing the host (a snapshot carries them, so `plan --state`
 	 * finds the same mark collisions a plan on the host would). */
@@ -223,19 +245,7 @@ json_t *state_to_json(const struct state *s, int flags)
 							   (json_int_t)n->mark_value, "ct_mark_value", (json_int_t)n->ct_mark_value));
 		}
 	}
-
-	if (s->nft.present) {
-		char table[64];
-		snprintf(table, sizeof(table), "inet %s", WGC_NFT_TABLE);
-		json_t *o = json_pack("{ss ss}", "table", table, "fingerprint", s->nft.fingerprint);
-		if (s->nft.text)
-			set(o, "chains", json_string(s->nft.text));
-		if (s->nft.tampered)
-			set(o, "tampered", json_true());
-		set(root, "nftables", o);
-	} else {
-		set(root, "nftables", json_null());
-	}
+	set(root, kinds[KIND_NFT].json_key, nft_to_json(&s->nft, flags));
 	return root;
 }
 
@@ -249,19 +259,6 @@ void state_fingerprint(const struct state *s, char out[17])
 }
 
 /* ---- from JSON ------------------------------------------------------------------------------- */
-
-struct rd {
-	char *err;
-	size_t errlen;
-	int rc;
-};
-
-static void bad(struct rd *r, const char *what, size_t i)
-{
-	if (!r->rc)
-		snprintf(r->err, r->errlen, "%s #%zu is malformed", what, i + 1);
-	r->rc = -EINVAL;
-}
 
 static int family_of(const char *s)
 {
@@ -332,13 +329,15 @@ static bool get_ports(const json_t *v, struct portrange *p)
 	return false;
 }
 
-static void read_rule(struct rd *r, const json_t *o, struct st_rule *x, size_t i)
+const char *rule_from_json(const json_t *o, void *obj)
 {
+	struct st_rule *x = obj;
+	const char *bad = NULL;
 	x->family = (uint8_t)family_of(str(o, "family"));
 	x->priority = (uint32_t)num(o, "priority", 0);
 	x->invert = json_is_true(json_object_get(o, "not"));
 	if ((str(o, "from") && !parse_addr(str(o, "from"), &x->src)) || (str(o, "to") && !parse_addr(str(o, "to"), &x->dst)))
-		bad(r, "rule", i);
+		bad = "rule";
 	copy_name(x->iif, sizeof(x->iif), str(o, "iif"));
 	copy_name(x->oif, sizeof(x->oif), str(o, "oif"));
 	if (json_object_get(o, "fwmark")) {
@@ -354,28 +353,29 @@ static void read_rule(struct rd *r, const json_t *o, struct st_rule *x, size_t i
 	}
 	x->ipproto = (uint8_t)num(o, "ipproto", 0);
 	if (!get_ports(json_object_get(o, "sport"), &x->sport) || !get_ports(json_object_get(o, "dport"), &x->dport))
-		bad(r, "rule", i);
+		bad = "rule";
 	x->tos = (uint8_t)num(o, "tos", 0);
 	x->action = (uint8_t)lookup_name(rule_actions, N_NAMES(rule_actions), str(o, "action"));
 	x->table = (uint32_t)num(o, "table", 0);
 	x->goto_priority = (uint32_t)num(o, "goto", 0);
 	x->suppress_prefixlen = (int)num(o, "suppress_prefixlength", -1);
 	x->protocol = (uint8_t)num(o, "protocol", 0);
-	if (!x->family || !x->action)
-		bad(r, "rule", i);
+	return !x->family || !x->action ? "rule" : bad;
 }
 
-static void read_route(struct rd *r, const json_t *o, struct st_route *x, size_t i)
+const char *route_from_json(const json_t *o, void *obj)
 {
+	struct st_route *x = obj;
 	x->family = (uint8_t)family_of(str(o, "family"));
-	x->table = (uint32_t)num(o, "table", 254);
+	x->table = (uint32_t)num(o, "table", RT_TABLE_MAIN);
 	x->metric = (uint32_t)num(o, "metric", 0);
 	x->type = (uint8_t)lookup_name(route_types, N_NAMES(route_types), str(o, "type"));
 	copy_name(x->dev, sizeof(x->dev), str(o, "dev"));
 	x->protocol = (uint8_t)num(o, "protocol", 0);
 	if (!x->family || !x->type || !parse_addr(str(o, "dst"), &x->dst) ||
 	    (str(o, "via") && !parse_addr(str(o, "via"), &x->via)) || (str(o, "src") && !parse_addr(str(o, "src"), &x->src)))
-		bad(r, "route", i);
+		return "route";
+	return NULL;
 }
 
 static char *dup_opt(const char *s)
@@ -383,142 +383,170 @@ static char *dup_opt(const char *s)
 	return s ? xstrdup(s) : NULL;
 }
 
-static void read_peer(struct rd *r, const json_t *o, struct st_wgpeer *x, size_t i)
+/* "host:port", "[v6]:port": host as written, and its address if it is a literal. */
+static bool read_endpoint(const char *ep, struct st_wgpeer *x)
 {
+	const char *colon = strrchr(ep, ':');
+	char host[300];
+	if (!colon || (size_t)(colon - ep) >= sizeof(host))
+		return false;
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - ep), ep);
+	x->endpoint_port = (uint16_t)strtoul(colon + 1, NULL, 10);
+	char *h = host;
+	if (h[0] == '[') {
+		h++;
+		h[strlen(h) - 1] = '\0';
+	}
+	if (!parse_addr(h, &x->endpoint))
+		memset(&x->endpoint, 0, sizeof(x->endpoint));
+	x->endpoint_host = dup_opt(h);
+	return true;
+}
+
+const char *wgpeer_from_json(const json_t *o, void *obj)
+{
+	struct st_wgpeer *x = obj;
+	const char *bad = NULL;
 	copy_name(x->dev, sizeof(x->dev), str(o, "dev"));
 	x->name = dup_opt(str(o, "name"));
 	if (!str(o, "public_key") || key_from_base64(x->public_key, str(o, "public_key")))
-		bad(r, "peer", i);
+		bad = "peer";
 	x->preshared_key_path = dup_opt(str(o, "preshared_key_file"));
 	x->has_preshared_key = x->preshared_key_path || str(o, "preshared_key");
-	const char *ep = str(o, "endpoint");
-	if (ep) {
-		const char *colon = strrchr(ep, ':');
-		char host[300];
-		if (!colon || (size_t)(colon - ep) >= sizeof(host)) {
-			bad(r, "peer endpoint", i);
-		} else {
-			snprintf(host, sizeof(host), "%.*s", (int)(colon - ep), ep);
-			x->endpoint_port = (uint16_t)strtoul(colon + 1, NULL, 10);
-			char *h = host;
-			if (h[0] == '[') {
-				h++;
-				h[strlen(h) - 1] = '\0';
-			}
-			if (!parse_addr(h, &x->endpoint))
-				memset(&x->endpoint, 0, sizeof(x->endpoint));
-			x->endpoint_host = dup_opt(h);
-		}
-	}
+	if (str(o, "endpoint") && !read_endpoint(str(o, "endpoint"), x) && !bad)
+		bad = "peer endpoint";
 	const json_t *a = json_object_get(o, "allowed_ips");
 	size_t n = json_array_size(a);
 	if (n) {
 		x->allowed_ips = xcalloc(n, sizeof(*x->allowed_ips));
 		for (size_t k = 0; k < n; k++)
-			if (!parse_addr(json_string_value(json_array_get(a, k)), &x->allowed_ips[k]))
-				bad(r, "peer allowed-ips", i);
+			if (!parse_addr(json_string_value(json_array_get(a, k)), &x->allowed_ips[k]) && !bad)
+				bad = "peer allowed-ips";
 		x->n_allowed_ips = n;
 	}
 	x->keepalive = (uint16_t)num(o, "persistent_keepalive", 0);
 	x->last_handshake = num(o, "latest_handshake", 0);
 	x->rx_bytes = (uint64_t)num(o, "transfer_rx", 0);
 	x->tx_bytes = (uint64_t)num(o, "transfer_tx", 0);
+	return bad;
 }
 
-#define EACH(root, key, i, o) \
-	for (size_t i = 0; i < json_array_size(json_object_get(root, key)); i++) \
-		for (const json_t *o = json_array_get(json_object_get(root, key), i); o; o = NULL)
+const char *sysctl_from_json(const json_t *o, void *obj)
+{
+	struct st_sysctl *x = obj;
+	if (!str(o, "key") || !str(o, "value"))
+		return "sysctl";
+	x->key = dup_opt(str(o, "key"));
+	x->value = dup_opt(str(o, "value"));
+	x->origin = dup_opt(str(o, "origin"));
+	return NULL;
+}
+
+/* A named object's name: false if it has none. */
+static bool read_name(const json_t *o, char *name, size_t n)
+{
+	copy_name(name, n, str(o, "name"));
+	return str(o, "name") != NULL;
+}
+
+const char *link_from_json(const json_t *o, void *obj)
+{
+	struct st_link *x = obj;
+	if (!read_name(o, x->name, sizeof(x->name)))
+		return "link";
+	copy_name(x->kind, sizeof(x->kind), str(o, "kind"));
+	x->mtu = (uint32_t)num(o, "mtu", 0);
+	x->up = json_is_true(json_object_get(o, "up"));
+	x->owned = !json_is_true(json_object_get(o, "foreign"));
+	return NULL;
+}
+
+const char *addr_from_json(const json_t *o, void *obj)
+{
+	struct st_addr *x = obj;
+	if (!parse_addr(str(o, "address"), &x->addr))
+		return "address";
+	copy_name(x->dev, sizeof(x->dev), str(o, "dev"));
+	return NULL;
+}
+
+const char *wgdev_from_json(const json_t *o, void *obj)
+{
+	struct st_wgdev *x = obj;
+	if (!read_name(o, x->name, sizeof(x->name)))
+		return "wireguard device";
+	x->private_key_path = dup_opt(str(o, "private_key_file"));
+	if (str(o, "public_key"))
+		x->has_public_key = !key_from_base64(x->public_key, str(o, "public_key"));
+	x->listen_port = (uint16_t)num(o, "listen_port", 0);
+	x->fwmark = (uint32_t)num(o, "fwmark", 0);
+	return NULL;
+}
+
+const char *nft_from_json(const json_t *o, void *obj)
+{
+	struct st_nft *x = obj;
+	x->present = true;
+	x->text = dup_opt(str(o, "chains"));
+	copy_name(x->fingerprint, sizeof(x->fingerprint), str(o, "fingerprint"));
+	x->tampered = json_is_true(json_object_get(o, "tampered"));
+	return NULL;
+}
+
+/* Observed only, and no kind: never applied. */
+static const char *neighbour_from_json(const json_t *o, struct state *s, enum kind k)
+{
+	struct st_neighbour *x = state_add_neighbour(s);
+	(void)k;
+	if (!str(o, "tool"))
+		return "neighbour";
+	copy_name(x->tool, sizeof(x->tool), str(o, "tool"));
+	copy_name(x->evidence, sizeof(x->evidence), str(o, "evidence"));
+	x->mark_bits = (uint32_t)num(o, "mark_bits", 0);
+	x->mark_value = (uint32_t)num(o, "mark_value", 0);
+	x->ct_mark_value = (uint32_t)num(o, "ct_mark_value", 0);
+	return NULL;
+}
+
+static const char *kind_from_json(const json_t *o, struct state *s, enum kind k)
+{
+	return kinds[k].from_json(o, kind_add(s, k));
+}
+
+typedef const char *reader_fn(const json_t *o, struct state *s, enum kind k);
+
+/* Reads every element of the array a into s; the first malformed one is named in err. */
+static int read_set(const json_t *a, reader_fn *read, enum kind k, struct state *s, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < json_array_size(a); i++) {
+		const char *bad = read(json_array_get(a, i), s, k);
+		if (bad) {
+			snprintf(err, errlen, "%s #%zu is malformed", bad, i + 1);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
 
 int state_from_json(const json_t *j, struct state *out, char *err, size_t errlen)
 {
-	struct rd r = { .err = err, .errlen = errlen };
+	int rc = 0;
 	memset(out, 0, sizeof(*out));
 	if (!json_is_object(j) || num(j, "version", 0) != 1) {
 		snprintf(err, errlen, "not a wgc state document (version 1)");
 		return -EINVAL;
 	}
-	EACH(j, "sysctls", i, o) {
-		struct st_sysctl *x = state_add_sysctl(out);
-		if (!str(o, "key") || !str(o, "value")) {
-			bad(&r, "sysctl", i);
-			break;
-		}
-		x->key = dup_opt(str(o, "key"));
-		x->value = dup_opt(str(o, "value"));
-		if (str(o, "origin"))
-			x->origin = dup_opt(str(o, "origin"));
-	}
-	EACH(j, "links", i, o) {
-		struct st_link *x = state_add_link(out);
-		if (!str(o, "name")) {
-			bad(&r, "link", i);
-			break;
-		}
-		copy_name(x->name, sizeof(x->name), str(o, "name"));
-		copy_name(x->kind, sizeof(x->kind), str(o, "kind"));
-		x->mtu = (uint32_t)num(o, "mtu", 0);
-		x->up = json_is_true(json_object_get(o, "up"));
-		x->owned = !json_is_true(json_object_get(o, "foreign"));
-	}
-	EACH(j, "addresses", i, o) {
-		struct st_addr *x = state_add_addr(out);
-		if (!parse_addr(str(o, "address"), &x->addr)) {
-			bad(&r, "address", i);
-			break;
-		}
-		copy_name(x->dev, sizeof(x->dev), str(o, "dev"));
-	}
-	EACH(j, "wireguard", i, o) {
-		struct st_wgdev *x = state_add_wgdev(out);
-		if (!str(o, "name")) {
-			bad(&r, "wireguard device", i);
-			break;
-		}
-		copy_name(x->name, sizeof(x->name), str(o, "name"));
-		x->private_key_path = dup_opt(str(o, "private_key_file"));
-		if (str(o, "public_key"))
-			x->has_public_key = !key_from_base64(x->public_key, str(o, "public_key"));
-		x->listen_port = (uint16_t)num(o, "listen_port", 0);
-		x->fwmark = (uint32_t)num(o, "fwmark", 0);
-	}
-	EACH(j, "peers", i, o) {
-		struct st_wgpeer *x = state_add_wgpeer(out);
-		read_peer(&r, o, x, i);
-	}
-	EACH(j, "rules", i, o) {
-		struct st_rule *x = state_add_rule(out);
-		read_rule(&r, o, x, i);
-	}
-	EACH(j, "routes", i, o) {
-		struct st_route *x = state_add_route(out);
-		read_route(&r, o, x, i);
-	}
-	EACH(j, "neighbours", i, o) {
-		struct st_neighbour *x = state_add_neighbour(out);
-		if (!str(o, "tool")) {
-			bad(&r, "neighbour", i);
-			break;
-		}
-		copy_name(x->tool, sizeof(x->tool), str(o, "tool"));
-		copy_name(x->evidence, sizeof(x->evidence), str(o, "evidence"));
-		x->mark_bits = (uint32_t)num(o, "mark_bits", 0);
-		x->mark_value = (uint32_t)num(o, "mark_value", 0);
-		x->ct_mark_value = (uint32_t)num(o, "ct_mark_value", 0);
-	}
-	const json_t *nft = json_object_get(j, "nftables");
-	if (json_is_object(nft)) {
-		const char *chains = str(nft, "chains");
-		if (chains) {
-			state_set_nft(out, xstrdup(chains));
-		} else {
-			out->nft.present = true;
-		}
-		copy_name(out->nft.fingerprint, sizeof(out->nft.fingerprint), str(nft, "fingerprint"));
-		out->nft.tampered = json_is_true(json_object_get(nft, "tampered"));
-	}
-	if (r.rc) {
+	for (size_t i = 0; i < N_NAMES(json_order) && !rc; i++)
+		rc = read_set(json_object_get(j, kinds[json_order[i]].json_key), kind_from_json, json_order[i], out,
+			      err, errlen);
+	if (!rc)
+		rc = read_set(json_object_get(j, "neighbours"), neighbour_from_json, N_KINDS, out, err, errlen);
+	const json_t *nft = json_object_get(j, kinds[KIND_NFT].json_key);
+	if (!rc && json_is_object(nft))
+		nft_from_json(nft, &out->nft);
+	if (rc) {
 		state_free(out);
-		return r.rc;
+		return rc;
 	}
 	state_sort(out);
 	return 0;

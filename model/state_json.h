@@ -9,14 +9,28 @@
 
 #include <jansson.h>
 
+#include "model/kind.h"
 #include "model/state.h"
 
 enum { STATE_JSON_STATS = 1 };  /* include peers' handshake and transfer counters */
 
 json_t *state_to_json(const struct state *s, int flags);
-json_t *state_rule_json(const struct st_rule *r);
-json_t *state_route_json(const struct st_route *r);
-json_t *state_peer_json(const struct st_wgpeer *p, int flags);
+
+/* Each kind both ways (the kinds table's to_json and from_json): from_json fills a zeroed object
+ * and returns NULL, or what in it is malformed ("peer endpoint"). */
+#define STATE_JSON_KIND(name) \
+	json_t *name##_to_json(const void *o, int flags); \
+	const char *name##_from_json(const json_t *j, void *o);
+STATE_JSON_KIND(sysctl)
+STATE_JSON_KIND(nft)
+STATE_JSON_KIND(link)
+STATE_JSON_KIND(wgdev)
+STATE_JSON_KIND(wgpeer)
+STATE_JSON_KIND(addr)
+STATE_JSON_KIND(route)
+STATE_JSON_KIND(rule)
+#undef STATE_JSON_KIND
+
 /* Reads a document state_to_json wrote. Returns 0, or -EINVAL with a message in err. */
 int state_from_json(const json_t *j, struct state *out, char *err, size_t errlen);
 

@@ -9,7 +9,9 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "model/xalloc.h"
 #include "runtime/killpoint.h"
+#include "runtime/kinds.h"
 #include "runtime/nft.h"
 #include "runtime/nl.h"
 #include "runtime/rtnl.h"
@@ -59,60 +61,23 @@ static void record(struct exec *x, const struct op *op)
 	x->done[x->n_done++] = op;
 }
 
-static const char *name_of(const struct op *op)
+static const void *obj_of(const struct op *op)
 {
-	const void *o = op->new ? op->new : op->old;
-	switch (op->kind) {
-	case OP_LINK: return ((const struct st_link *)o)->name;
-	case OP_WGDEV: return ((const struct st_wgdev *)o)->name;
-	case OP_WGPEER: return ((const struct st_wgpeer *)o)->dev;
-	case OP_ADDR: return ((const struct st_addr *)o)->dev;
-	default: return "";
-	}
+	return op->new ? op->new : op->old;
 }
 
-static const char *what(const struct op *op)
+/* The device a peer operation is for: one device's peers go in one `wg set`. */
+static const char *peer_dev(const struct op *op)
 {
-	static const char *const kinds[] = { "sysctl", "nftables table", "link", "WireGuard device", "peer",
-					     "address", "route", "rule" };
-	return kinds[op->kind];
-}
-
-static void describe(char *buf, size_t len, const struct op *op)
-{
-	char a[64], b[64];
-	const void *o = op->new ? op->new : op->old;
-	const char *verb = !op->old ? "adding" : !op->new ? "removing" : "changing";
-	switch (op->kind) {
-	case OP_ROUTE: {
-		const struct st_route *r = o;
-		snprintf(buf, len, "%s route %s table %u%s%s", verb, ipaddr_str(&r->dst, a, sizeof(a)), r->table,
-			 r->dev[0] ? " dev " : "", r->dev);
-		break;
-	}
-	case OP_RULE: {
-		const struct st_rule *r = o;
-		snprintf(buf, len, "%s %s rule priority %u", verb, r->family == 2 ? "IPv4" : "IPv6", r->priority);
-		break;
-	}
-	case OP_ADDR:
-		snprintf(buf, len, "%s address %s on %s", verb, ipaddr_str(&((const struct st_addr *)o)->addr, b, sizeof(b)),
-			 name_of(op));
-		break;
-	case OP_SYSCTL:
-		snprintf(buf, len, "%s sysctl %s", verb, ((const struct st_sysctl *)o)->key);
-		break;
-	default:
-		snprintf(buf, len, "%s %s %s", verb, what(op), name_of(op));
-		break;
-	}
+	return ((const struct st_wgpeer *)obj_of(op))->dev;
 }
 
 static int fail(struct exec *x, const struct op *op, int rc, const char *detail)
 {
 	char d[160];
-	describe(d, sizeof(d), op);
-	snprintf(x->err, x->errlen, "%s: %s", d, detail && *detail ? detail : strerror(-rc));
+	kinds[op->kind].label(d, sizeof(d), obj_of(op));
+	snprintf(x->err, x->errlen, "%s %s: %s", !op->old ? "adding" : !op->new ? "removing" : "changing", d,
+		 detail && *detail ? detail : strerror(-rc));
 	return rc;
 }
 
@@ -127,24 +92,22 @@ static int ensure_nl(struct exec *x)
 
 /* ---- one rtnetlink request per operation, on a batch ----------------------------------------- */
 
+static enum rtnl_verb verb_of(const void *old, const void *new)
+{
+	return !old ? RTNL_ADD : !new ? RTNL_DEL : RTNL_REPLACE;
+}
+
 static long queue(struct nl_batch *b, const struct op *op, bool inverse)
 {
 	const void *old = inverse ? op->new : op->old, *new = inverse ? op->old : op->new;
-	enum rtnl_verb v = !old ? RTNL_ADD : !new ? RTNL_DEL : RTNL_REPLACE;
-	const void *obj = new ? new : old;
-	switch (op->kind) {
-	case OP_ADDR: return rtnl_queue_addr(b, v, obj);
-	case OP_ROUTE: return rtnl_queue_route(b, v, obj);
-	case OP_RULE: return rtnl_queue_rule(b, v, obj);
-	case OP_LINK: return rtnl_queue_link(b, v == RTNL_DEL ? RTNL_DEL : RTNL_REPLACE, obj);
-	default: return -EINVAL;
-	}
+	const struct rt_kind *k = &rt_kinds[op->kind];
+	return k->queue ? k->queue(b, verb_of(old, new), new ? new : old) : -EINVAL;
 }
 
+/* Applied on the rtnetlink batch (a link's change is; its creation and removal are not). */
 static bool is_rtnl(const struct op *op)
 {
-	return op->kind == OP_ADDR || op->kind == OP_ROUTE || op->kind == OP_RULE ||
-	       (op->kind == OP_LINK && op->old && op->new);
+	return rt_kinds[op->kind].batched & (1u << verb_of(op->old, op->new));
 }
 
 /* Runs ops[0..n) as one pipelined batch. Every request that succeeded is recorded, also when a
@@ -211,13 +174,8 @@ static int create_link(struct exec *x, const struct op *op, const struct st_link
 /* Peer operations of one device in a row: one `wg set`. */
 static int run_peers(struct exec *x, const struct op *ops, size_t n, bool inverse)
 {
-	const struct st_wgpeer **set = calloc(n, sizeof(*set)), **rm = calloc(n, sizeof(*rm));
-	struct wg_set s = { .name = name_of(&ops[0]) };
-	int rc = 0;
-	if (!set || !rm) {
-		rc = fail(x, &ops[0], -ENOMEM, NULL);
-		goto out;
-	}
+	const struct st_wgpeer **set = xcalloc(n, sizeof(*set)), **rm = xcalloc(n, sizeof(*rm));
+	struct wg_set s = { .name = peer_dev(&ops[0]) };
 	for (size_t i = 0; i < n; i++) {
 		const struct st_wgpeer *new = inverse ? ops[i].old : ops[i].new;
 		const struct st_wgpeer *old = inverse ? ops[i].new : ops[i].old;
@@ -230,10 +188,9 @@ static int run_peers(struct exec *x, const struct op *ops, size_t n, bool invers
 	s.set = set;
 	s.remove = rm;
 	char we[WG_ERR_LEN] = "";
-	rc = wg_apply(&s, we, sizeof(we));
+	int rc = wg_apply(&s, we, sizeof(we));
 	if (rc)
 		rc = wg_err(x, &ops[0], rc, we);
-out:
 	free(set);
 	free(rm);
 	return rc;
@@ -264,46 +221,61 @@ static int restore_nft(struct exec *x, const struct op *op)
 	return rc ? fail(x, op, rc, x->nft.err) : 0;
 }
 
-static int run_one(struct exec *x, const struct op *op, bool inverse)
+static int run_sysctl(struct exec *x, const struct op *op, const void *old, const void *new, bool inverse)
 {
-	const void *old = inverse ? op->new : op->old, *new = inverse ? op->old : op->new;
-	char we[WG_ERR_LEN] = "";
+	const struct st_sysctl *s = new, *was = old;
 	int rc;
-	switch (op->kind) {
-	case OP_SYSCTL: {
-		const struct st_sysctl *s = new, *was = old;
-		if (!s)
-			return 0; /* a sysctl wgc set is left as it is */
-		/* Write-ahead: the value found is on disk before the first change (a policy's value
-		 * has no origin; one being put back, or a rollback, records nothing). */
-		if (!inverse && !s->origin && was && !was->origin && (rc = sysctl_origin_record(s->key, was->value)))
-			return fail(x, op, rc, "cannot record its value before changing it");
-		rc = sysctl_write(s->key, s->value);
-		return rc ? fail(x, op, rc, NULL) : 0;
-	}
-	case OP_NFT:
-		return inverse ? restore_nft(x, op) : run_nft(x, op, new);
-	case OP_LINK:
-		if (!old)
-			return create_link(x, op, new);
-		if (!new) {
-			rc = wg_delete(((const struct st_link *)old)->name, we, sizeof(we));
-			return rc ? wg_err(x, op, rc, we) : 0;
-		}
-		return run_batch(x, op, 1);
-	case OP_WGDEV: {
-		if (!new)
-			return 0; /* the device goes with its link */
-		struct wg_set s = { .name = ((const struct st_wgdev *)new)->name, .dev = new };
-		rc = wg_apply(&s, we, sizeof(we));
+	if (!s)
+		return 0; /* a sysctl wgc set is left as it is */
+	/* Write-ahead: the value found is on disk before the first change (a policy's value has no
+	 * origin; one being put back, or a rollback, records nothing). */
+	if (!inverse && !s->origin && was && !was->origin && (rc = sysctl_origin_record(s->key, was->value)))
+		return fail(x, op, rc, "cannot record its value before changing it");
+	rc = sysctl_write(s->key, s->value);
+	return rc ? fail(x, op, rc, NULL) : 0;
+}
+
+static int run_nft_op(struct exec *x, const struct op *op, const void *old, const void *new, bool inverse)
+{
+	(void)old;
+	return inverse ? restore_nft(x, op) : run_nft(x, op, new);
+}
+
+static int run_link(struct exec *x, const struct op *op, const void *old, const void *new, bool inverse)
+{
+	(void)inverse;
+	char we[WG_ERR_LEN] = "";
+	if (!old)
+		return create_link(x, op, new);
+	if (!new) {
+		int rc = wg_delete(((const struct st_link *)old)->name, we, sizeof(we));
 		return rc ? wg_err(x, op, rc, we) : 0;
 	}
-	case OP_WGPEER:
-		return run_peers(x, op, 1, inverse);
-	default:
-		break;
-	}
-	/* A single rtnetlink request (rollback path). */
+	return run_batch(x, op, 1);
+}
+
+static int run_wgdev(struct exec *x, const struct op *op, const void *old, const void *new, bool inverse)
+{
+	(void)old, (void)inverse;
+	if (!new)
+		return 0; /* the device goes with its link */
+	char we[WG_ERR_LEN] = "";
+	struct wg_set s = { .name = ((const struct st_wgdev *)new)->name, .dev = new };
+	int rc = wg_apply(&s, we, sizeof(we));
+	return rc ? wg_err(x, op, rc, we) : 0;
+}
+
+static int run_wgpeer(struct exec *x, const struct op *op, const void *old, const void *new, bool inverse)
+{
+	(void)old, (void)new;
+	return run_peers(x, op, 1, inverse);
+}
+
+/* A single rtnetlink request (the rollback path of addresses, routes and rules). */
+static int run_rtnl(struct exec *x, const struct op *op, const void *old, const void *new, bool inverse)
+{
+	(void)old, (void)new;
+	int rc;
 	if ((rc = ensure_nl(x)))
 		return fail(x, op, rc, NULL);
 	struct nl_batch b;
@@ -314,9 +286,22 @@ static int run_one(struct exec *x, const struct op *op, bool inverse)
 	return rc ? fail(x, op, rc, nl_last_ext_msg(&x->nl)) : 0;
 }
 
+/* How one operation of each kind runs, forwards or (inverse) backwards. */
+typedef int run_fn(struct exec *x, const struct op *op, const void *old, const void *new, bool inverse);
+static run_fn *const runs[N_KINDS] = {
+	[KIND_SYSCTL] = run_sysctl, [KIND_NFT] = run_nft_op, [KIND_LINK] = run_link, [KIND_WGDEV] = run_wgdev,
+	[KIND_WGPEER] = run_wgpeer, [KIND_ADDR] = run_rtnl, [KIND_ROUTE] = run_rtnl, [KIND_RULE] = run_rtnl,
+};
+
+static int run_one(struct exec *x, const struct op *op, bool inverse)
+{
+	const void *old = inverse ? op->new : op->old, *new = inverse ? op->old : op->new;
+	return runs[op->kind](x, op, old, new, inverse);
+}
+
 static bool is_rule_removal(const struct op *op)
 {
-	return op->kind == OP_RULE && !op->new;
+	return op->kind == KIND_RULE && !op->new;
 }
 
 static size_t undo(struct exec *x, const struct op *op)
@@ -376,11 +361,7 @@ int apply_plan(const struct plan *p, char *err, size_t errlen)
 	if (f && *f)
 		x.fault_at = strtol(f, NULL, 10);
 #endif
-	x.done = calloc(p->n_ops, sizeof(*x.done));
-	if (!x.done) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
+	x.done = xcalloc(p->n_ops, sizeof(*x.done));
 	size_t step = 0;
 	for (size_t i = 0; i < p->n_ops && !rc; step++) {
 		const struct op *op = &p->ops[i];
@@ -390,9 +371,9 @@ int apply_plan(const struct plan *p, char *err, size_t errlen)
 			while (i + n < p->n_ops && is_rtnl(&p->ops[i + n]))
 				n++;
 			rc = run_batch(&x, op, n);
-		} else if (op->kind == OP_WGPEER) {
-			while (i + n < p->n_ops && p->ops[i + n].kind == OP_WGPEER &&
-			       !strcmp(name_of(&p->ops[i + n]), name_of(op)))
+		} else if (op->kind == KIND_WGPEER) {
+			while (i + n < p->n_ops && p->ops[i + n].kind == KIND_WGPEER &&
+			       !strcmp(peer_dev(&p->ops[i + n]), peer_dev(op)))
 				n++;
 			rc = run_peers(&x, op, n, false);
 			for (size_t k = 0; !rc && k < n; k++)

@@ -6,148 +6,61 @@
  */
 #include "runtime/plan.h"
 
-#include <errno.h>
+#include <linux/rtnetlink.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
-struct kind {
-	enum op_kind kind;
-	size_t size;
-	int (*cmp)(const void *, const void *);
-	bool (*equal)(const void *, const void *);   /* NULL: identity is the whole object */
-	bool (*ours)(const void *);                  /* NULL: every observed object is wgc's */
-};
+#include "model/xalloc.h"
+#include "runtime/kinds.h"
 
 struct ctx {
 	struct plan *p;
 	const struct state *last;
 	size_t cap;
-	int err;
 };
-
-/* ---- equality -------------------------------------------------------------------------------- */
-
-bool state_link_equal(const struct st_link *a, const struct st_link *b)
-{
-	return (!a->mtu || !b->mtu || a->mtu == b->mtu) && a->up == b->up && a->owned == b->owned;
-}
-
-bool state_wgdev_equal(const struct st_wgdev *a, const struct st_wgdev *b)
-{
-	/* a is the policy's side, b the kernel's. A key the policy could not read (planning from a
-	 * snapshot, without the key files) is unknown, not different. */
-	if (a->has_private_key &&
-	    (!b->has_private_key || memcmp(a->private_key, b->private_key, WGC_KEY_LEN)))
-		return false;
-	/* A desired listen port of 0 means "any": the kernel's choice is not a difference. */
-	return (!a->listen_port || !b->listen_port || a->listen_port == b->listen_port) && a->fwmark == b->fwmark;
-}
-
-bool state_wgpeer_equal(const struct st_wgpeer *a, const struct st_wgpeer *b)
-{
-	if (a->keepalive != b->keepalive || a->n_allowed_ips != b->n_allowed_ips)
-		return false;
-	for (size_t i = 0; i < a->n_allowed_ips; i++)
-		if (ipaddr_cmp(&a->allowed_ips[i], &b->allowed_ips[i]))
-			return false;
-	if (a->has_preshared_key != b->has_preshared_key)
-		return false;
-	if (a->preshared_key_known && b->preshared_key_known &&
-	    memcmp(a->preshared_key, b->preshared_key, WGC_KEY_LEN))
-		return false;
-	/* A peer without an endpoint in the policy may roam: whatever the kernel learnt is fine. */
-	if (a->endpoint_port && b->endpoint_port &&
-	    (a->endpoint_port != b->endpoint_port ||
-	     (a->endpoint.family && b->endpoint.family && ipaddr_cmp(&a->endpoint, &b->endpoint))))
-		return false;
-	return true;
-}
-
-bool state_route_equal(const struct st_route *a, const struct st_route *b)
-{
-	return a->type == b->type && !strcmp(a->dev, b->dev) && !ipaddr_cmp(&a->via, &b->via) &&
-	       !ipaddr_cmp(&a->src, &b->src) && a->protocol == b->protocol;
-}
-
-static bool sysctl_equal(const struct st_sysctl *a, const struct st_sysctl *b)
-{
-	return !strcmp(a->value, b->value);
-}
-
-/* ---- kinds ----------------------------------------------------------------------------------- */
-
-#define WRAP_EQ(name, type, fn) \
-	static bool name(const void *a, const void *b) { return fn((const type *)a, (const type *)b); }
-WRAP_EQ(e_link, struct st_link, state_link_equal)
-WRAP_EQ(e_wgdev, struct st_wgdev, state_wgdev_equal)
-WRAP_EQ(e_wgpeer, struct st_wgpeer, state_wgpeer_equal)
-WRAP_EQ(e_route, struct st_route, state_route_equal)
-
-static bool ours_link(const void *l) { return ((const struct st_link *)l)->owned; }
-static bool ours_route(const void *r) { return ((const struct st_route *)r)->protocol == WGC_RTPROT; }
-static bool ours_rule(const void *r) { return ((const struct st_rule *)r)->protocol == WGC_RTPROT; }
-
-static const struct kind K_LINK = { OP_LINK, sizeof(struct st_link), state_qcmp_link, e_link, ours_link };
-static const struct kind K_WGDEV = { OP_WGDEV, sizeof(struct st_wgdev), state_qcmp_wgdev, e_wgdev, NULL };
-static const struct kind K_WGPEER = { OP_WGPEER, sizeof(struct st_wgpeer), state_qcmp_wgpeer, e_wgpeer, NULL };
-static const struct kind K_ADDR = { OP_ADDR, sizeof(struct st_addr), state_qcmp_addr, NULL, NULL };
-static const struct kind K_ROUTE = { OP_ROUTE, sizeof(struct st_route), state_qcmp_route, e_route, ours_route };
-static const struct kind K_RULE = { OP_RULE, sizeof(struct st_rule), state_qcmp_rule, NULL, ours_rule };
 
 /* ---- building the plan ----------------------------------------------------------------------- */
 
-static void push(struct ctx *c, enum op_kind kind, const void *old, const void *new, bool drift)
+static struct op *push(struct ctx *c, enum kind kind, const void *old, const void *new, bool drift)
 {
 	struct plan *p = c->p;
 	if (p->n_ops == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 64;
-		struct op *n = realloc(p->ops, cap * sizeof(*n));
-		if (!n) {
-			c->err = -ENOMEM;
-			return;
-		}
-		p->ops = n;
-		c->cap = cap;
+		c->cap = c->cap ? c->cap * 2 : 64;
+		p->ops = xrealloc(p->ops, c->cap * sizeof(*p->ops));
 	}
-	p->ops[p->n_ops++] = (struct op){ .kind = kind, .old = old, .new = new, .drift = drift };
+	struct op *op = &p->ops[p->n_ops++];
+	*op = (struct op){ .kind = kind, .old = old, .new = new, .drift = drift };
 	if (!old)
 		p->n_add++;
 	else if (!new)
 		p->n_remove++;
 	else
 		p->n_change++;
+	return op;
 }
 
 static void collide(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void collide(struct ctx *c, const char *fmt, ...)
 {
 	struct plan *p = c->p;
-	struct collision *n = realloc(p->collisions, (p->n_collisions + 1) * sizeof(*n));
-	if (!n) {
-		c->err = -ENOMEM;
-		return;
-	}
-	p->collisions = n;
+	p->collisions = xrealloc(p->collisions, (p->n_collisions + 1) * sizeof(*p->collisions));
 	va_list ap;
 	va_start(ap, fmt);
-	if (vasprintf(&n[p->n_collisions].msg, fmt, ap) < 0)
-		c->err = -ENOMEM;
-	else
-		p->n_collisions++;
+	p->collisions[p->n_collisions++].msg = xvasprintf(fmt, ap);
 	va_end(ap);
 }
 
 /* The object of the last applied state with the identity of x, or NULL. */
-static const void *in_last(const struct kind *k, const void *arr, size_t n, const void *x)
+static const void *in_last(const struct kind_info *k, const void *arr, size_t n, const void *x)
 {
 	return arr ? bsearch(x, arr, n, k->size, k->cmp) : NULL;
 }
 
 /* Drift: what the kernel holds of wgc's is not what wgc applied last. */
-static bool drifted(const struct kind *k, const void *last_arr, size_t last_n, const void *old, const void *new)
+static bool drifted(const struct kind_info *k, const void *last_arr, size_t last_n, const void *old, const void *new)
 {
 	if (!last_arr && !last_n)
 		return false;
@@ -159,26 +72,14 @@ static bool drifted(const struct kind *k, const void *last_arr, size_t last_n, c
 	return k->equal && !k->equal(l, old);     /* applied, and changed since */
 }
 
-/* A peer the policy gives no endpoint, while the kernel has one: the peer roamed (wgc leaves that
- * alone), or the policy dropped the endpoint wgc set (wgc removes it). The last applied state
- * tells which; without it loaded, the plan asks for it (needs_last). */
-static bool endpoint_to_unset(struct ctx *c, const struct st_wgpeer *want, const struct st_wgpeer *have,
-			      const void *last, size_t last_n)
+/* One kind's two sorted sets, merged: only wgc's own observed objects take part. */
+static void merge(struct ctx *c, enum kind kind, const struct state *ds, const struct state *os, const struct state *ls)
 {
-	if (want->endpoint_port || !have->endpoint_port)
-		return false;
-	if (!c->last) {
-		c->p->needs_last = true;
-		return false;
-	}
-	const struct st_wgpeer *l = in_last(&K_WGPEER, last, last_n, have);
-	return l && l->endpoint_port;
-}
-
-static void merge(struct ctx *c, const struct kind *k, const void *d, size_t dn, const void *o, size_t on,
-		  const void *last, size_t last_n)
-{
-	const char *dp = d, *op = o;
+	const struct kind_info *k = &kinds[kind];
+	const struct rt_kind *rk = &rt_kinds[kind];
+	size_t dn, on, last_n;
+	const char *dp = kind_set(ds, kind, &dn), *op = kind_set(os, kind, &on);
+	const void *last = kind_set(ls, kind, &last_n);
 	size_t i = 0, j = 0;
 	while (i < dn || j < on) {
 		if (j < on && k->ours && !k->ours(op + j * k->size)) {
@@ -188,21 +89,17 @@ static void merge(struct ctx *c, const struct kind *k, const void *d, size_t dn,
 		const void *x = i < dn ? dp + i * k->size : NULL, *y = j < on ? op + j * k->size : NULL;
 		int r = !x ? 1 : !y ? -1 : k->cmp(x, y);
 		if (r < 0) {
-			push(c, k->kind, NULL, x, c->last && drifted(k, last, last_n, NULL, x));
-			i++;
+			push(c, kind, NULL, x, c->last && drifted(k, last, last_n, NULL, x));
 		} else if (r > 0) {
-			push(c, k->kind, y, NULL, c->last && drifted(k, last, last_n, y, NULL));
-			j++;
+			push(c, kind, y, NULL, c->last && drifted(k, last, last_n, y, NULL));
 		} else {
-			bool unset = k->kind == OP_WGPEER && endpoint_to_unset(c, x, y, last, last_n);
-			if ((k->equal && !k->equal(x, y)) || unset) {
-				push(c, k->kind, y, x, c->last && drifted(k, last, last_n, y, x));
-				if (!c->err)
-					c->p->ops[c->p->n_ops - 1].unset_endpoint = unset;
-			}
-			i++;
-			j++;
+			bool must = rk->must_change &&
+				    rk->must_change(x, y, in_last(k, last, last_n, y), c->last != NULL, &c->p->needs_last);
+			if ((k->equal && !k->equal(x, y)) || must)
+				push(c, kind, y, x, c->last && drifted(k, last, last_n, y, x))->unset_endpoint = must;
 		}
+		i += r <= 0;
+		j += r >= 0;
 	}
 }
 
@@ -253,7 +150,7 @@ static void find_collisions(struct ctx *c, const struct state *d, const struct s
 				break;
 			}
 			if (f->action == RULE_LOOKUP && r->action == RULE_LOOKUP && f->table == r->table &&
-			    f->table != 254 && f->table != 253 && f->table != 255) {
+			    f->table != RT_TABLE_MAIN && f->table != RT_TABLE_DEFAULT && f->table != RT_TABLE_LOCAL) {
 				collide(c, "table %u is used by the policy, but foreign ip rule %u also looks it up",
 					f->table, f->priority);
 				break;
@@ -305,19 +202,8 @@ static void find_mark_collisions(struct ctx *c, const struct state *d, const str
 
 static int phase(const struct op *o)
 {
-	bool rm = !o->new, add = !o->old;
-	switch (o->kind) {
-	/* A sysctl is set first, and put back last (after what needed it is gone). */
-	case OP_SYSCTL: return o->new && ((const struct st_sysctl *)o->new)->origin ? 16 : 0;
-	case OP_NFT: return rm ? 15 : 1;
-	case OP_LINK: return rm ? 14 : 2;
-	case OP_WGDEV: return rm ? 13 : 3;
-	case OP_WGPEER: return rm ? 12 : 4;
-	case OP_ADDR: return rm ? 11 : 5;
-	case OP_ROUTE: return rm ? 10 : 6;
-	case OP_RULE: return rm ? 9 : add ? 7 : 8;
-	}
-	return 16;
+	const struct rt_kind *k = &rt_kinds[o->kind];
+	return o->restore ? PHASE_LAST : !o->old ? k->phase_add : !o->new ? k->phase_remove : k->phase_change;
 }
 
 static int cmp_rule_adds(const void *pa, const void *pb)
@@ -330,93 +216,86 @@ static int cmp_rule_adds(const void *pa, const void *pb)
 
 /* Stable bucket sort by phase; new rules then by descending priority, so each insert lands at
  * the head of the kernel's list walk. */
-static int order(struct plan *p)
+static void order(struct plan *p)
 {
-	enum { PHASES = 17 };
-	size_t start[PHASES + 1] = { 0 };
+	size_t start[N_PHASES + 1] = { 0 };
 	for (size_t i = 0; i < p->n_ops; i++)
 		start[phase(&p->ops[i]) + 1]++;
-	for (int k = 0; k < PHASES; k++)
+	for (int k = 0; k < N_PHASES; k++)
 		start[k + 1] += start[k];
-	struct op *sorted = malloc((p->n_ops ? p->n_ops : 1) * sizeof(*sorted));
-	if (!sorted)
-		return -ENOMEM;
-	size_t rules_at = start[7], rules_n = start[8] - start[7];
+	struct op *sorted = xmalloc((p->n_ops ? p->n_ops : 1) * sizeof(*sorted));
+	int rules = rt_kinds[KIND_RULE].phase_add;
+	size_t rules_at = start[rules], rules_n = start[rules + 1] - start[rules];
 	for (size_t i = 0; i < p->n_ops; i++)
 		sorted[start[phase(&p->ops[i])]++] = p->ops[i];
 	qsort(sorted + rules_at, rules_n, sizeof(*sorted), cmp_rule_adds);
 	free(p->ops);
 	p->ops = sorted;
-	return 0;
 }
 
 /* Sysctls the policy names are set; one wgc changed and the policy no longer names is put back to
  * the value wgc found (its recorded origin). Nothing else is read or touched. */
-static int diff_sysctls(struct ctx *c, const struct state *d, const struct state *o)
+static void diff_sysctls(struct ctx *c, enum kind kind, const struct state *d, const struct state *o,
+			 const struct state *l)
 {
 	struct plan *p = c->p;
-	p->restores = calloc(o->n_sysctls ? o->n_sysctls : 1, sizeof(*p->restores));
-	if (!p->restores)
-		return -ENOMEM;
+	(void)l;
+	p->restores = xcalloc(o->n_sysctls ? o->n_sysctls : 1, sizeof(*p->restores));
 	size_t i = 0, j = 0;
 	while (i < d->n_sysctls || j < o->n_sysctls) {
 		const struct st_sysctl *x = i < d->n_sysctls ? &d->sysctls[i] : NULL;
 		const struct st_sysctl *y = j < o->n_sysctls ? &o->sysctls[j] : NULL;
 		int r = !x ? 1 : !y ? -1 : state_sysctl_cmp(x, y);
-		if (r <= 0 && (r < 0 || !sysctl_equal(x, y)))
-			push(c, OP_SYSCTL, r < 0 ? NULL : y, x, false);
+		if (r <= 0 && (r < 0 || !kinds[kind].equal(x, y)))
+			push(c, kind, r < 0 ? NULL : y, x, false);
 		if (r > 0 && y->origin && strcmp(y->value, y->origin)) {
 			struct st_sysctl *back = &p->restores[p->n_restores++];
 			*back = (struct st_sysctl){ .key = y->key, .value = y->origin, .origin = y->origin };
-			push(c, OP_SYSCTL, y, back, false);
+			push(c, kind, y, back, false)->restore = true;
 		}
 		i += r <= 0;
 		j += r >= 0;
 	}
-	return c->err;
 }
 
-int diff(const struct state *d, const struct state *o, const struct state *last, struct plan *p)
+/* A table whose rules are not what its fingerprint says was changed by hand: replaced. */
+static void diff_nft(struct ctx *c, enum kind kind, const struct state *d, const struct state *o,
+		     const struct state *l)
+{
+	if (d->nft.present && (!o->nft.present || !kinds[kind].equal(&d->nft, &o->nft)))
+		push(c, kind, o->nft.present ? &o->nft : NULL, &d->nft,
+		     o->nft.tampered || (c->last && o->nft.present && strcmp(o->nft.fingerprint, l->nft.fingerprint)));
+	else if (!d->nft.present && o->nft.present)
+		push(c, kind, &o->nft, NULL, false);
+}
+
+/* How each kind is diffed: a merge walk over its sorted sets, unless it says otherwise. */
+typedef void differ_fn(struct ctx *c, enum kind kind, const struct state *d, const struct state *o,
+		       const struct state *l);
+static differ_fn *const differs[N_KINDS] = { [KIND_SYSCTL] = diff_sysctls, [KIND_NFT] = diff_nft };
+
+void diff(const struct state *d, const struct state *o, const struct state *last, struct plan *p)
 {
 	memset(p, 0, sizeof(*p));
 	struct ctx c = { .p = p, .last = last };
 	const struct state none = { 0 };
-	const struct state *l = last ? last : &none;
-	c.err = diff_sysctls(&c, d, o);
-	/* A table whose rules are not what its fingerprint says was changed by hand: replaced. */
-	if (d->nft.present && (!o->nft.present || o->nft.tampered || strcmp(d->nft.fingerprint, o->nft.fingerprint)))
-		push(&c, OP_NFT, o->nft.present ? &o->nft : NULL, &d->nft,
-		     o->nft.tampered || (last && o->nft.present && strcmp(o->nft.fingerprint, l->nft.fingerprint)));
-	else if (!d->nft.present && o->nft.present)
-		push(&c, OP_NFT, &o->nft, NULL, false);
-	merge(&c, &K_LINK, d->links, d->n_links, o->links, o->n_links, l->links, l->n_links);
-	merge(&c, &K_WGDEV, d->wgdevs, d->n_wgdevs, o->wgdevs, o->n_wgdevs, l->wgdevs, l->n_wgdevs);
-	merge(&c, &K_WGPEER, d->wgpeers, d->n_wgpeers, o->wgpeers, o->n_wgpeers, l->wgpeers, l->n_wgpeers);
-	merge(&c, &K_ADDR, d->addrs, d->n_addrs, o->addrs, o->n_addrs, l->addrs, l->n_addrs);
-	merge(&c, &K_ROUTE, d->routes, d->n_routes, o->routes, o->n_routes, l->routes, l->n_routes);
-	merge(&c, &K_RULE, d->rules, d->n_rules, o->rules, o->n_rules, l->rules, l->n_rules);
+	for (enum kind k = 0; k < N_KINDS; k++)
+		(differs[k] ? differs[k] : merge)(&c, k, d, o, last ? last : &none);
 	find_collisions(&c, d, o);
 	find_mark_collisions(&c, d, o);
-	if (!c.err)
-		c.err = order(p);
-	if (c.err)
-		plan_free(p);
-	return c.err;
+	order(p);
 }
 
-int diff_destroy(const struct state *o, struct plan *p)
+void diff_destroy(const struct state *o, struct plan *p)
 {
 	const struct state none = { 0 };
-	int rc = diff(&none, o, NULL, p);
-	if (!rc) {
-		/* Nothing is desired, so nothing collides. */
-		for (size_t i = 0; i < p->n_collisions; i++)
-			free(p->collisions[i].msg);
-		free(p->collisions);
-		p->collisions = NULL;
-		p->n_collisions = 0;
-	}
-	return rc;
+	diff(&none, o, NULL, p);
+	/* Nothing is desired, so nothing collides. */
+	for (size_t i = 0; i < p->n_collisions; i++)
+		free(p->collisions[i].msg);
+	free(p->collisions);
+	p->collisions = NULL;
+	p->n_collisions = 0;
 }
 
 void plan_free(struct plan *p)

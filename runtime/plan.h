@@ -15,17 +15,17 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "model/kind.h"
 #include "model/state.h"
 
-enum op_kind { OP_SYSCTL, OP_NFT, OP_LINK, OP_WGDEV, OP_WGPEER, OP_ADDR, OP_ROUTE, OP_RULE };
-
 struct op {
-	enum op_kind kind;
+	enum kind kind;
 	const void *old;       /* object in the observed state, NULL when created */
 	const void *new;       /* object in the desired state, NULL when removed */
 	bool drift;            /* old is wgc's own object, changed by someone else since the last apply */
-	bool unset_endpoint;   /* OP_WGPEER: the endpoint wgc set goes (WireGuard cannot unset one:
+	bool unset_endpoint;   /* KIND_WGPEER: the endpoint wgc set goes (WireGuard cannot unset one:
 	                        * the peer is removed and added again in the same transaction) */
+	bool restore;          /* KIND_SYSCTL: new is the value wgc found, put back last */
 };
 
 struct collision {
@@ -48,8 +48,8 @@ struct plan {
 };
 
 /* Compares desired with observed (both sorted) into p. last: the state wgc applied last time
- * (sorted), or NULL, to tell drift from policy changes. Returns 0 or -ENOMEM. */
-int diff(const struct state *desired, const struct state *observed, const struct state *last, struct plan *p);
+ * (sorted), or NULL, to tell drift from policy changes. */
+void diff(const struct state *desired, const struct state *observed, const struct state *last, struct plan *p);
 void plan_free(struct plan *p);
 
 static inline bool op_is_add(const struct op *o) { return !o->old; }
@@ -57,17 +57,11 @@ static inline bool op_is_remove(const struct op *o) { return !o->new; }
 
 /* The plan for removing everything wgc owns in observed (`wgc destroy`), sysctls put back to the
  * values wgc found. */
-int diff_destroy(const struct state *observed, struct plan *p);
+void diff_destroy(const struct state *observed, struct plan *p);
 
 /* Terraform-style text: `+` add, `-` remove, `~` change with old -> new, then one summary line. */
 void plan_print(FILE *out, const struct plan *p, bool color);
 /* The plan as JSON (stable key order). Caller frees. */
 char *plan_json(const struct plan *p);
-
-/* Equality of two objects of the same identity, in every attribute wgc manages. */
-bool state_link_equal(const struct st_link *a, const struct st_link *b);
-bool state_wgdev_equal(const struct st_wgdev *a, const struct st_wgdev *b);
-bool state_wgpeer_equal(const struct st_wgpeer *a, const struct st_wgpeer *b);
-bool state_route_equal(const struct st_route *a, const struct st_route *b);
 
 #endif

@@ -102,6 +102,23 @@ for wg in examples/*.wg; do
 	plan_golden "$(basename "$wg" .wg)" "$wg"
 done
 
+# Plan cases beyond the examples: tests/golden/plans/NAME.wg planned against NAME.state.json (or
+# an empty host) must print exactly NAME.plan (what the plan shows of a rule: its tos, ip(8)'s
+# table names).
+for wg in "$GOLDEN"/plans/*.wg; do
+	name=$(basename "$wg" .wg)
+	state="$GOLDEN/plans/$name.state.json"
+	[ -f "$state" ] || state="$GOLDEN/empty-host.json"
+	rc=0
+	"$WGC" plan --detailed-exitcode --state "$state" "$wg" >"$T_TMP/$name.plan" 2>"$T_TMP/stderr" || rc=$?
+	if [ "$rc" -eq 2 ]; then
+		pass "plans/$name.plan: exit 2 (changes)"
+	else
+		fail "plans/$name.plan: exit $rc, want 2" "$(cat "$T_TMP/$name.plan" "$T_TMP/stderr")"
+	fi
+	against_golden "plans/$name.plan" "$T_TMP/$name.plan"
+done
+
 # Every golden file belongs to an example (a renamed example leaves no stale golden file behind).
 for g in "$GOLDEN"/*.ip "$GOLDEN"/*.ip6 "$GOLDEN"/*.nft "$GOLDEN"/*.json "$GOLDEN"/*.plan; do
 	[ -e "$g" ] || continue
