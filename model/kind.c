@@ -167,10 +167,6 @@ void *kind_add(struct state *s, enum kind k)
 {
 	char *base = (char *)s;
 	void **arr = (void **)(base + kinds[k].set);
-	size_t *n = (size_t *)(base + kinds[k].count), size = kinds[k].size;
-	*arr = xgrow(*arr, *n, size);
-	void *e = (char *)*arr + *n * size;
-	memset(e, 0, size);
-	(*n)++;
-	return e;
+	size_t *n = (size_t *)(base + kinds[k].count);
+	return state_grow(arr, n, kinds[k].size);
 }

@@ -1,8 +1,10 @@
 /* state.c - identity keys, sorting and memory of the shared state type. */
 #include "model/state.h"
+#include "model/key.h"
 #include "model/xalloc.h"
 
 #include <arpa/inet.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,6 +173,8 @@ void state_free(struct state *s)
 	free(s->neighbours);
 	free(s->links);
 	free(s->addrs);
+	key_wipe(s->wgdevs, s->n_wgdevs * sizeof(*s->wgdevs));
+	key_wipe(s->wgpeers, s->n_wgpeers * sizeof(*s->wgpeers));
 	free(s->wgdevs);
 	free(s->wgpeers);
 	free(s->rules);
@@ -179,16 +183,20 @@ void state_free(struct state *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* Growth: capacity is the next power of two >= n, so appends are amortised O(1) without a
- * separate capacity field. */
-static void *grow(void **arr, size_t *n, size_t size)
+void *state_grow(void **arr, size_t *n, size_t size)
 {
-	size_t cap = 1;
-	while (cap < *n)
-		cap <<= 1;
-	if (*n == 0 || *n == cap) {
-		size_t ncap = *n ? cap * 2 : 4;
-		*arr = xrealloc(*arr, ncap * size);
+	if (!(*n & (*n - 1))) {
+		/* A power of two (or none): full. The new array is a copy, and the old one is wiped
+		 * before it is freed: devices and peers hold keys, and realloc() would leave them in
+		 * freed memory. Every set grows the same way; the copy costs what realloc's would. */
+		if (*n > SIZE_MAX / 2 / size)
+			xalloc_fail();
+		void *p = xmalloc((*n ? 2 * *n : 1) * size);
+		if (*n)
+			memcpy(p, *arr, *n * size);
+		key_wipe(*arr, *n * size);
+		free(*arr);
+		*arr = p;
 	}
 	char *e = (char *)*arr + *n * size;
 	memset(e, 0, size);
@@ -197,7 +205,7 @@ static void *grow(void **arr, size_t *n, size_t size)
 }
 
 #define ADDER(fn, type, arr, cnt) \
-	type *fn(struct state *s) { return grow((void **)&s->arr, &s->cnt, sizeof(type)); }
+	type *fn(struct state *s) { return state_grow((void **)&s->arr, &s->cnt, sizeof(type)); }
 ADDER(state_add_sysctl, struct st_sysctl, sysctls, n_sysctls)
 ADDER(state_add_link, struct st_link, links, n_links)
 ADDER(state_add_addr, struct st_addr, addrs, n_addrs)
@@ -206,7 +214,7 @@ ADDER(state_add_wgpeer, struct st_wgpeer, wgpeers, n_wgpeers)
 
 struct st_rule *state_add_rule(struct state *s)
 {
-	struct st_rule *r = grow((void **)&s->rules, &s->n_rules, sizeof(*r));
+	struct st_rule *r = state_grow((void **)&s->rules, &s->n_rules, sizeof(*r));
 	r->suppress_prefixlen = -1;
 	return r;
 }

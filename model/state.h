@@ -193,6 +193,9 @@ int state_qcmp_route(const void *a, const void *b);
 void state_sort(struct state *s);
 void state_free(struct state *s);
 
+/* Appends a zeroed element of size bytes to the array *arr of *n, and returns it (never NULL:
+ * memory comes from xalloc). Capacity is the next power of two >= n; the old array is wiped. */
+void *state_grow(void **arr, size_t *n, size_t size);
 /* Append helpers: return a pointer to a zeroed new element (never NULL: memory comes from xalloc). */
 struct st_sysctl *state_add_sysctl(struct state *s);
 struct st_link *state_add_link(struct state *s);
