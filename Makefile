@@ -17,7 +17,8 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 # The sanitizer build is the test build: it also compiles in fault injection (WGC_FAULT_AT).
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -DWGC_TEST_FAULTS
 
-SRCS := compiler/ast.c compiler/diag.c compiler/xalloc.c compiler/compile.c compiler/check.c compiler/allocate.c compiler/lower.c compiler/lower_nft.c \
+SRCS := compiler/ast.c compiler/diag.c compiler/xalloc.c compiler/compile.c compiler/check.c compiler/check_names.c compiler/check_values.c \
+        compiler/check_tunnel.c compiler/check_stmts.c compiler/check_policy.c compiler/allocate.c compiler/lower.c compiler/lower_nft.c \
         compiler/emit_ip.c compiler/emit_nft.c compiler/emit_json.c compiler/base64.c compiler/fmt.c \
         runtime/state.c runtime/wg.c runtime/wg_common.c runtime/wg_uapi.c runtime/wg_genl.c runtime/curve25519.c \
         grammar/parse.c wgc.c
