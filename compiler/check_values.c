@@ -126,35 +126,42 @@ void add_prefix(struct p_prefixes *ps, const struct ipaddr *a)
 	*GROW(ps->v, ps->n) = *a;
 }
 
-static bool prefixes(struct ctx *c, const struct value *v, const char *opt, bool network, struct p_prefixes *ps);
+/* How read_items reads each element of a value: read gets it (use: where it is written, r: its
+ * value), with what it needs; a list that is empty is an error when `empty` says what it lacks. */
+struct items {
+	bool (*read)(struct ctx *c, const struct value *use, const struct value *r, const struct items *it);
+	const char *opt;
+	const char *empty;
+	bool network;                  /* prefixes: a network prefix is expected, host bits clear */
+	struct p_prefixes *ps;         /* prefixes: where they go */
+	unsigned *states;              /* ct states: a bit each */
+};
 
-/* Expands addresses, lists and variables into ps. network: a network prefix is expected, so host
- * bits must be clear. */
-bool get_prefixes(struct ctx *c, const struct value *v, const char *opt, bool network, struct p_prefixes *ps)
-{
-	return expansion_ok(c, v, opt) && prefixes(c, v, opt, network, ps);
-}
-
-static bool prefixes(struct ctx *c, const struct value *v, const char *opt, bool network, struct p_prefixes *ps)
+/* Follows variables and lists down to the elements of v, each read by it->read, in order. */
+static bool read_items(struct ctx *c, const struct value *v, const struct items *it)
 {
 	const struct value *r = deref(c, v);
 	if (!r)
 		return false;
-	if (r->kind == VAL_LIST) {
-		bool ok = true;
-		for (size_t i = 0; i < r->n_items; i++)
-			ok &= prefixes(c, &r->items[i], opt, network, ps);
-		if (!r->n_items) {
-			diag_error(c->d, v->loc, "%s expects an address or prefix, not an empty list", opt);
-			return false;
-		}
-		return ok;
+	if (r->kind != VAL_LIST)
+		return it->read(c, v, r, it);
+	bool ok = true;
+	for (size_t i = 0; i < r->n_items; i++)
+		ok &= read_items(c, &r->items[i], it);
+	if (!r->n_items && it->empty) {
+		diag_error(c->d, v->loc, "%s expects %s, not an empty list", it->opt, it->empty);
+		return false;
 	}
-	if (!want(c, v, r, VAL_ADDR, opt, "an address or prefix"))
+	return ok;
+}
+
+static bool read_prefix(struct ctx *c, const struct value *v, const struct value *r, const struct items *it)
+{
+	if (!want(c, v, r, VAL_ADDR, it->opt, "an address or prefix"))
 		return false;
 	if (!r->addr.family)
 		return false; /* malformed: the scanner said so */
-	if (network && ipaddr_host_bits_set(&r->addr)) {
+	if (it->network && ipaddr_host_bits_set(&r->addr)) {
 		struct ipaddr fixed = r->addr;
 		unsigned bits = fixed.family == AF_INET ? 32 : 128;
 		for (unsigned i = fixed.len; i < bits; i++)
@@ -165,8 +172,17 @@ static bool prefixes(struct ctx *c, const struct value *v, const char *opt, bool
 		diag_error(c->d, r->loc, "%s has host bits set (did you mean %s?)", have, want_s);
 		return false;
 	}
-	add_prefix(ps, &r->addr);
+	add_prefix(it->ps, &r->addr);
 	return true;
+}
+
+/* Expands addresses, lists and variables into ps. network: a network prefix is expected, so host
+ * bits must be clear. */
+bool get_prefixes(struct ctx *c, const struct value *v, const char *opt, bool network, struct p_prefixes *ps)
+{
+	struct items it = { .read = read_prefix, .opt = opt, .empty = "an address or prefix", .network = network,
+			    .ps = ps };
+	return expansion_ok(c, v, opt) && read_items(c, v, &it);
 }
 
 bool get_host(struct ctx *c, const struct value *v, const char *opt, struct ipaddr *out)
@@ -277,35 +293,25 @@ bool get_proto(struct ctx *c, const struct value *v, uint8_t *proto)
 	return false;
 }
 
-static bool ct_states(struct ctx *c, const struct value *v, unsigned *states);
-
-bool get_ct_states(struct ctx *c, const struct value *v, unsigned *states)
-{
-	return expansion_ok(c, v, "ct state") && ct_states(c, v, states);
-}
-
-static bool ct_states(struct ctx *c, const struct value *v, unsigned *states)
+static bool read_ct_state(struct ctx *c, const struct value *v, const struct value *r, const struct items *it)
 {
 	static const char *names[] = { "new", "established", "related", "invalid", "untracked" };
-	const struct value *r = deref(c, v);
-	if (!r)
-		return false;
-	if (r->kind == VAL_LIST) {
-		bool ok = true;
-		for (size_t i = 0; i < r->n_items; i++)
-			ok &= ct_states(c, &r->items[i], states);
-		return ok;
-	}
-	if (!want(c, v, r, VAL_IDENT, "ct state", "a connection state"))
+	if (!want(c, v, r, VAL_IDENT, it->opt, "a connection state"))
 		return false;
 	for (unsigned i = 0; i < 5; i++) {
 		if (!strcmp(names[i], r->str)) {
-			*states |= 1u << i;
+			*it->states |= 1u << i;
 			return true;
 		}
 	}
 	diag_error(c->d, v->loc, "unknown ct state '%s' (new, established, related, invalid or untracked)", r->str);
 	return false;
+}
+
+bool get_ct_states(struct ctx *c, const struct value *v, unsigned *states)
+{
+	struct items it = { .read = read_ct_state, .opt = "ct state", .states = states };
+	return expansion_ok(c, v, it.opt) && read_items(c, v, &it);
 }
 
 /* ---- options --------------------------------------------------------------------------------- */

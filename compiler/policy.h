@@ -131,15 +131,26 @@ struct p_anti_spoof {
 };
 
 struct policy {
-	struct p_tunnel *tunnels;       size_t n_tunnels;
-	struct p_table *tables;         size_t n_tables;
-	struct p_mark *marks;           size_t n_marks;
-	struct p_rule *rules;           size_t n_rules;
-	struct p_route *routes;         size_t n_routes;
-	struct p_intent *intents;       size_t n_intents;
-	struct p_match *matches;        size_t n_matches;
-	struct p_kill_switch *kill_switches; size_t n_kill_switches;
-	struct p_anti_spoof *anti_spoofs;    size_t n_anti_spoofs;
+	/* Parallel to the declarations, in the order written (the checker's index of names). */
+	struct p_tunnel *tunnels;
+	size_t n_tunnels;
+	struct p_table *tables;
+	size_t n_tables;
+	struct p_mark *marks;
+	size_t n_marks;
+	/* One element a statement, or one a destination of a statement (static routes). */
+	struct p_rule *rules;
+	size_t n_rules;
+	struct p_route *routes;
+	size_t n_routes;
+	struct p_intent *intents;      /* `route ... through TUNNEL` */
+	size_t n_intents;
+	struct p_match *matches;
+	size_t n_matches;
+	struct p_kill_switch *kill_switches;
+	size_t n_kill_switches;
+	struct p_anti_spoof *anti_spoofs;
+	size_t n_anti_spoofs;
 	/* Every `route to PREFIXES through TUNNEL` is a route in one table, looked up by one rule at
 	 * the priority of the first such statement: the most specific prefix wins, and 100k prefixes
 	 * cost 100k routes in the kernel's trie, not 100k rules walked per packet. */
