@@ -17,16 +17,20 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 # The sanitizer build is the test build: it also compiles in fault injection (WGC_FAULT_AT).
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -DWGC_TEST_FAULTS
 
-SRCS := compiler/ast.c compiler/diag.c compiler/xalloc.c compiler/compile.c compiler/check.c compiler/check_names.c compiler/check_values.c \
-        compiler/check_tunnel.c compiler/check_stmts.c compiler/check_policy.c compiler/allocate.c compiler/lower.c compiler/lower_nft.c \
-        compiler/emit_ip.c compiler/emit_nft.c compiler/emit_json.c compiler/base64.c compiler/fmt.c \
-        runtime/state.c runtime/wg.c runtime/wg_common.c runtime/wg_uapi.c runtime/wg_genl.c runtime/curve25519.c \
-        grammar/parse.c wgc.c
-RUNTIME_SRCS := runtime/state_json.c runtime/nl.c runtime/rtnl_read.c runtime/rtnl_write.c runtime/diff.c \
-        runtime/plan_print.c runtime/nft.c runtime/sysctl.c runtime/observe.c runtime/apply.c runtime/records.c \
-        wgc_kernel.c
-RUNTIME_SRCS += runtime/state_valid.c runtime/nft_body.c runtime/plan_file.c
-SRCS += $(RUNTIME_SRCS)
+# One static library per layer (see ARCHITECTURE.md). model/ uses nothing of ours; the compiler
+# (grammar/ + compiler/) and the runtime each use model/ and never each other; only the command line
+# (wgc.c, wgc_kernel.c) uses both. Every include names its folder, from -I. ("model/state.h").
+MODEL_SRCS    := model/state.c model/state_json.c model/key.c model/xalloc.c model/nft_doc.c
+COMPILER_SRCS := grammar/parse.c compiler/ast.c compiler/diag.c compiler/compile.c compiler/check.c \
+                 compiler/check_names.c compiler/check_values.c compiler/check_tunnel.c \
+                 compiler/check_stmts.c compiler/check_policy.c compiler/allocate.c compiler/lower.c compiler/lower_nft.c compiler/emit_ip.c \
+                 compiler/emit_nft.c compiler/emit_json.c compiler/fmt.c
+RUNTIME_SRCS  := runtime/nl.c runtime/rtnl_read.c runtime/rtnl_write.c runtime/wg.c runtime/wg_common.c \
+                 runtime/wg_uapi.c runtime/wg_genl.c runtime/curve25519.c runtime/nft.c runtime/sysctl.c \
+                 runtime/observe.c runtime/diff.c runtime/plan_print.c runtime/apply.c runtime/records.c \
+                 runtime/state_valid.c runtime/nft_body.c runtime/plan_file.c
+CLI_SRCS      := wgc.c wgc_kernel.c
+SRCS := $(MODEL_SRCS) $(COMPILER_SRCS) $(RUNTIME_SRCS) $(CLI_SRCS)
 GEN  := build/gen/parser.c build/gen/scanner.c
 
 all: wgc
@@ -41,56 +45,72 @@ build/gen/scanner.c build/gen/scanner.h &: grammar/scanner.l build/gen/parser.h
 
 # Generated code is compiled without the extra warnings it was not written for.
 GENFLAGS = -Wno-unused-function -Wno-sign-compare -Wno-shadow -Wno-strict-prototypes
-INC = -Ibuild/gen -Igrammar -Icompiler -Iruntime
-
-build/%.o: %.c build/gen/parser.h build/gen/scanner.h $(wildcard */*.h)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(INC) $(VERSION_FLAG) -c -o $@ $<
-
-build/gen/%.o: build/gen/%.c
-	$(CC) $(CFLAGS) $(GENFLAGS) $(INC) -c -o $@ $<
+INC = -I. -Ibuild/gen
+DEPFLAGS = -MMD -MP
+GENHDRS = build/gen/parser.h build/gen/scanner.h
 
 # Only the command line prints the version: only its object depends on it.
 build/wgc.o build/asan/wgc.o: VERSION_FLAG = -DWGC_VERSION='"$(VERSION)"'
 
-OBJS := $(SRCS:%.c=build/%.o) build/gen/parser.o build/gen/scanner.o
+# Two builds of the same sources: build/ (./wgc) and build/asan/ (the test build, with sanitizers
+# and fault injection, WGC_FAULT_AT). $(1): object folder, $(2): extra flags.
+define build_tree
+$(1)/%.o: %.c | $(GENHDRS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS) $(2) $$(DEPFLAGS) $$(INC) $$(VERSION_FLAG) -c -o $$@ $$<
 
-wgc: $(OBJS)
+$(1)/gen/%.o: build/gen/%.c
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS) $(2) $$(GENFLAGS) $$(DEPFLAGS) $$(INC) -c -o $$@ $$<
+
+$(1)/libmodel.a: $(MODEL_SRCS:%.c=$(1)/%.o)
+	rm -f $$@; $$(AR) rcs $$@ $$^
+$(1)/libcompiler.a: $(COMPILER_SRCS:%.c=$(1)/%.o) $(1)/gen/parser.o $(1)/gen/scanner.o
+	rm -f $$@; $$(AR) rcs $$@ $$^
+$(1)/libruntime.a: $(RUNTIME_SRCS:%.c=$(1)/%.o)
+	rm -f $$@; $$(AR) rcs $$@ $$^
+endef
+$(eval $(call build_tree,build,))
+$(eval $(call build_tree,build/asan,$(SAN)))
+
+# Link order: users before what they use.
+LIBS = libruntime.a libcompiler.a libmodel.a
+
+wgc: $(CLI_SRCS:%.c=build/%.o) $(addprefix build/,$(LIBS))
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-# The sanitizer build: same sources, separate objects.
-ASAN_OBJS := $(SRCS:%.c=build/asan/%.o) build/asan/gen/parser.o build/asan/gen/scanner.o
-
-build/asan/gen/%.o: build/gen/%.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN) $(GENFLAGS) $(INC) -c -o $@ $<
-
-build/asan/%.o: %.c build/gen/parser.h build/gen/scanner.h $(wildcard */*.h)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN) $(INC) $(VERSION_FLAG) -c -o $@ $<
-
-build/asan/wgc: $(ASAN_OBJS)
+build/asan/wgc: $(CLI_SRCS:%.c=build/asan/%.o) $(addprefix build/asan/,$(LIBS))
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
 
 asan: build/asan/wgc
 
-# Unit tests link the library objects (everything but wgc.c) with the test's main().
-LIB_ASAN_OBJS := $(filter-out build/asan/wgc.o,$(ASAN_OBJS))
+# A unit test links only the layers it tests: LAYERS_<test> names them, users first.
+LAYERS_test_key        := model
+LAYERS_test_state      := model
+LAYERS_test_allocate   := compiler model
+LAYERS_test_keywords   := compiler model
+LAYERS_test_compile    := compiler model
+LAYERS_test_lower      := compiler model
+LAYERS_test_wg         := runtime model
+LAYERS_test_state_valid := runtime compiler model
 UNIT_TESTS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(wildcard tests/unit/*.c))
 
-build/asan/tests/%: tests/unit/%.c $(LIB_ASAN_OBJS)
+.SECONDEXPANSION:
+build/asan/tests/%: tests/unit/%.c $$(addprefix build/asan/lib,$$(addsuffix .a,$$(or $$(LAYERS_$$*),$$(error no LAYERS_$$* in the Makefile for tests/unit/$$*.c))))
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN) $(INC) -o $@ $^ $(LDLIBS)
 
 # Test-only driver of the WireGuard layer for tests/netns/test_wg.sh (not part of ./wgc).
-build/asan/tests/wgctl: tests/tools/wgctl.c $(LIB_ASAN_OBJS)
+build/asan/tests/wgctl: tests/tools/wgctl.c build/asan/libruntime.a build/asan/libmodel.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN) $(INC) -o $@ $^ $(LDLIBS)
 
 # Test-only: re-fingerprints a plan file as anyone who can write it could (tests/netns/test_records.sh).
-build/asan/tests/planfp: tests/tools/planfp.c $(LIB_ASAN_OBJS)
+build/asan/tests/planfp: tests/tools/planfp.c build/asan/libmodel.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN) $(INC) -o $@ $^ $(LDLIBS)
+
+-include $(shell find build -name '*.d' 2>/dev/null)
 
 check: wgc build/asan/wgc $(UNIT_TESTS)
 	WGC=build/asan/wgc UNIT_TESTS="$(UNIT_TESTS)" tests/run.sh
@@ -103,13 +123,13 @@ bench: wgc
 
 # A libFuzzer harness over the compiler (needs clang; not part of check): see fuzz/fuzz_policy.c.
 FUZZ_CC ?= clang
-FUZZ_SRCS := $(filter compiler/% grammar/% runtime/state.c runtime/state_json.c runtime/nft.c,$(SRCS))
-build/fuzz/fuzz_policy: fuzz/fuzz_policy.c $(FUZZ_SRCS) $(GEN) $(wildcard */*.h)
+FUZZ_SRCS := $(MODEL_SRCS) $(COMPILER_SRCS)
+build/fuzz/fuzz_policy: fuzz/fuzz_policy.c $(FUZZ_SRCS) $(GEN) $(wildcard */*.h) | $(GENHDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined $(INC) \
 		$(shell pkg-config --cflags $(PKGS)) -o $@ fuzz/fuzz_policy.c $(FUZZ_SRCS) $(GEN) $(LDLIBS)
 
-build/fuzz/fuzz_state_json: fuzz/fuzz_state_json.c $(FUZZ_SRCS) $(GEN) $(wildcard */*.h)
+build/fuzz/fuzz_state_json: fuzz/fuzz_state_json.c $(FUZZ_SRCS) $(GEN) $(wildcard */*.h) | $(GENHDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined $(INC) \
 		$(shell pkg-config --cflags $(PKGS)) -o $@ fuzz/fuzz_state_json.c $(FUZZ_SRCS) $(GEN) $(LDLIBS)

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "compiler/compile.h"
-#include "compiler/base64.h"
+#include "model/key.h"
 #include "compiler/diag.h"
 #include "compiler/policy.h"
 #include "runtime/apply.h"
@@ -23,7 +23,7 @@
 #include "runtime/plan.h"
 #include "runtime/plan_file.h"
 #include "runtime/records.h"
-#include "runtime/state_json.h"
+#include "model/state_json.h"
 #include "runtime/sysctl.h"
 
 /* Exit status of an apply that changed the kernel but could not record what it applied. */

@@ -23,12 +23,12 @@
  *   kill-switch unreachable default            metric 4096 in the tunnel's table:
  *                                              WGC_KILL_SWITCH_METRIC, used by lower.c
  */
-#include "allocate.h"
+#include "compiler/allocate.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "policy.h"
+#include "compiler/policy.h"
 
 /* ---- the mark pool ---------------------------------------------------------------------------- */
 

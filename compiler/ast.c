@@ -1,6 +1,6 @@
 /* ast.c - construction and release of syntax tree nodes. */
-#include "ast.h"
-#include "xalloc.h"
+#include "compiler/ast.h"
+#include "model/xalloc.h"
 
 #include <stdlib.h>
 #include <string.h>

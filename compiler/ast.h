@@ -13,9 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../runtime/state.h"
-#include "diag.h"
-#include "keywords.h"
+#include "model/state.h"
+#include "compiler/diag.h"
+#include "compiler/keywords.h"
 
 enum value_kind {
 	VAL_NONE,      /* a bare keyword option: `not`, `blackhole`, `all` */

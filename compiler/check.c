@@ -6,12 +6,12 @@
  * clashes, overlapping allowed-ips, routing loops, leaks. Every problem is reported; none stops
  * the checking of the rest. This file runs the passes; check_int.h says which file holds what.
  */
-#include "check_int.h"
+#include "compiler/check_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "bounds.h"
+#include "compiler/bounds.h"
 
 /* All automatic marks are taken: the statement that needed one more is an error (allocate.h). */
 static void no_mark_left(struct ctx *c, struct loc loc, const char *what)

@@ -9,8 +9,8 @@
 #ifndef WGC_CHECK_INT_H
 #define WGC_CHECK_INT_H
 
-#include "policy.h"
-#include "xalloc.h"
+#include "compiler/policy.h"
+#include "model/xalloc.h"
 
 struct decl {
 	const char *name;

@@ -1,13 +1,13 @@
 /* check_names.c - names: declarations found wherever they are written, duplicates, variables
  * (their cycles, what they stand for, their expansion), and the tables, marks and tunnels the
  * policy declares, resolved before any statement uses them. */
-#include "check_int.h"
+#include "compiler/check_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "bounds.h"
-#include "xalloc.h"
+#include "compiler/bounds.h"
+#include "model/xalloc.h"
 
 static int cmp_decl_name(const void *pa, const void *pb, void *arg)
 {

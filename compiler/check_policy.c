@@ -1,14 +1,14 @@
 /* check_policy.c - the checks that need the whole policy: marks against each other, priorities,
  * routing loops through a tunnel's own endpoint, routes given twice, destinations sent two ways,
  * IPv6 leaks of an IPv4-only full tunnel, variables never used. */
-#include "check_int.h"
+#include "compiler/check_int.h"
 
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
-#include "xalloc.h"
+#include "model/xalloc.h"
 
 /* Where tunnel i's fwmark is written (its name if the fwmark was allocated). */
 static struct loc fwmark_loc(const struct ctx *c, size_t i)

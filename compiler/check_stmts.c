@@ -1,6 +1,6 @@
 /* check_stmts.c - the statements that route and filter: rules, static routes, routes through a
  * tunnel (intents), nftables matches, kill switches and anti-spoofing, each into the policy. */
-#include "check_int.h"
+#include "compiler/check_int.h"
 
 #include <netinet/in.h>
 #include <stdlib.h>

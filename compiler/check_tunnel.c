@@ -1,12 +1,12 @@
 /* check_tunnel.c - a tunnel and its peers: keys (paths, never keys), ports, marks, addresses,
  * and allowed-ips that two peers of one tunnel both claim. */
-#include "check_int.h"
+#include "compiler/check_int.h"
 
 #include <string.h>
 #include <sys/socket.h>
 
-#include "base64.h"
-#include "bounds.h"
+#include "model/key.h"
+#include "compiler/bounds.h"
 
 /* What is wrong with k, which key_from_base64 refused: a key is 32 bytes, 44 characters of base64. */
 static const char *key_problem(const char *k, char *buf, size_t len)

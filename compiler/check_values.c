@@ -2,7 +2,7 @@
  * strings, interface names, prefixes, tables, marks, protocols and connection states, each
  * reported where it is written when it is not what the option takes; then the options of a
  * statement (which it takes, which twice, its action) and its packet selectors. */
-#include "check_int.h"
+#include "compiler/check_int.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "bounds.h"
+#include "compiler/bounds.h"
 
 static const char *kind_name(enum value_kind k)
 {

@@ -1,7 +1,7 @@
 /* compile.c - the compiler's one entry point (compile.h). */
 #include <errno.h>
 
-#include "compile.h"
+#include "compiler/compile.h"
 
 /* The stages after parsing. Syntax errors (every one of them) stop before checking: checking the
  * statements that did parse gives follow-on errors about what the broken ones would have declared. */
@@ -18,9 +18,8 @@ static int run(struct wgc_compile *c, int rc, enum wgc_stage upto, struct state 
 	c->done = WGC_CHECKED;
 	if (upto < WGC_LOWERED)
 		goto out;
-	rc = policy_lower(&c->p, out);
-	if (!rc)
-		c->done = WGC_LOWERED;
+	policy_lower(&c->p, out);
+	c->done = WGC_LOWERED;
 out:
 	return rc ? rc : c->d.n_errors ? -EINVAL : 0;
 }

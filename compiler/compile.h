@@ -11,9 +11,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "ast.h"
-#include "diag.h"
-#include "policy.h"
+#include "compiler/ast.h"
+#include "compiler/diag.h"
+#include "compiler/policy.h"
 
 enum wgc_stage { WGC_NONE, WGC_PARSED, WGC_CHECKED, WGC_LOWERED };
 

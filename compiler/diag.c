@@ -1,5 +1,5 @@
 /* diag.c - diagnostics with source line and caret, in the style of nftables' erec.c. */
-#include "diag.h"
+#include "compiler/diag.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bounds.h"
-#include "xalloc.h"
+#include "compiler/bounds.h"
+#include "model/xalloc.h"
 
 #define STR_(x) #x
 #define STR(x) STR_(x)

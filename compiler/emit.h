@@ -4,7 +4,7 @@
 
 #include <stdio.h>
 
-#include "../runtime/state.h"
+#include "model/state.h"
 
 /* Text for `ip -batch` (family AF_INET) or `ip -6 -batch` (AF_INET6): link settings, addresses,
  * routes, then rules of that family, each route and rule tagged `protocol 87`. What ip cannot
@@ -18,7 +18,7 @@ void emit_ip_route(FILE *out, const struct st_route *r);
 /* The nft table as `nft -f` input: atomic replacement of table inet wgc. */
 int emit_nft(FILE *out, const struct state *s);
 
-/* The whole state as one JSON document (stable key order, sorted sets): runtime/state_json.h. */
+/* The whole state as one JSON document (stable key order, sorted sets): model/state_json.h. */
 int emit_json(FILE *out, const struct state *s);
 
 #endif

@@ -5,13 +5,13 @@
  * `wgc compile --format ip -6` to `ip -6 -batch -`. Links, addresses, rules and routes are commands;
  * what ip cannot express (WireGuard settings, sysctls, the nft table) is written as comments.
  */
-#include "emit.h"
+#include "compiler/emit.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
-#include "base64.h"
+#include "model/key.h"
 
 static const char *table_name(uint32_t t, char buf[16])
 {

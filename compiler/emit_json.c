@@ -1,13 +1,13 @@
 /* emit_json.c - the whole desired state as one JSON document.
  *
- * The document is the state's own serialisation (runtime/state_json.c), the same one plan files
+ * The document is the state's own serialisation (model/state_json.c), the same one plan files
  * and `wgc show --json` snapshots use: sets in identity order, keys in a fixed order, absent
  * attributes left out, so two runs over the same policy give the same bytes. Key material is
  * never in it: private and preshared keys appear as the paths of their files.
  */
-#include "emit.h"
+#include "compiler/emit.h"
 
-#include "../runtime/state_json.h"
+#include "model/state_json.h"
 
 int emit_json(FILE *out, const struct state *s)
 {

@@ -5,7 +5,7 @@
  * written. Comments stay where they were: on their own line before the item that follows them,
  * or at the end of the line they ended. Runs of blank lines become one.
  */
-#include "fmt.h"
+#include "compiler/fmt.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
 
 #include <stdio.h>
 
-#include "ast.h"
+#include "compiler/ast.h"
 
 /* Prints f (one file: includes stay include statements) in canonical form, keeping comments and
  * single blank lines between statements. Numbers are printed as written (d holds the source).

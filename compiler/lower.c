@@ -6,7 +6,8 @@
  * of it; selective intents are rules into the tunnel's table, through an nftables mark where the
  * kernel's rule selectors cannot see the packet (ports, gid, cgroup).
  */
-#include "policy.h"
+#include "compiler/policy.h"
+#include "model/xalloc.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -23,14 +24,9 @@ static void copy_name(char dst[WGC_IFNAMSIZ], const char *src)
 	snprintf(dst, WGC_IFNAMSIZ, "%s", src ? src : "");
 }
 
-static char *dup_or_null(const char *s, int *err)
+static char *dup_or_null(const char *s)
 {
-	if (!s)
-		return NULL;
-	char *d = strdup(s);
-	if (!d)
-		*err = -ENOMEM;
-	return d;
+	return s ? xstrdup(s) : NULL;
 }
 
 /* IPv6 routes without a metric get 1024 from the kernel; say so in the desired state, so that it
@@ -40,12 +36,10 @@ static uint32_t route_metric(int af, uint32_t metric)
 	return af == AF_INET6 && metric == 0 ? 1024 : metric;
 }
 
-static int add_route(struct state *s, int af, uint32_t table, const struct ipaddr *dst, uint32_t metric,
+static void add_route(struct state *s, int af, uint32_t table, const struct ipaddr *dst, uint32_t metric,
 		     uint8_t type, const char *dev, const struct ipaddr *via, const struct ipaddr *src)
 {
 	struct st_route *r = state_add_route(s);
-	if (!r)
-		return -ENOMEM;
 	r->family = (uint8_t)af;
 	r->table = table;
 	if (dst)
@@ -60,14 +54,11 @@ static int add_route(struct state *s, int af, uint32_t table, const struct ipadd
 	if (src)
 		r->src = *src;
 	r->protocol = WGC_RTPROT;
-	return 0;
 }
 
 static struct st_rule *new_rule(struct state *s, int af, uint32_t prio)
 {
 	struct st_rule *r = state_add_rule(s);
-	if (!r)
-		return NULL;
 	r->family = (uint8_t)af;
 	r->priority = prio;
 	r->protocol = WGC_RTPROT;
@@ -97,8 +88,8 @@ static void rule_selectors(struct st_rule *r, const struct p_sel *sel)
 
 /* Calls fn for every (from, to) pair of family af in sel: the cross product of its lists, with an
  * empty list standing for "any". */
-static int for_each_pair(struct state *s, int af, const struct p_sel *sel, const void *arg,
-			 int (*fn)(struct state *, int, const struct ipaddr *, const struct ipaddr *, const void *))
+static void for_each_pair(struct state *s, int af, const struct p_sel *sel, const void *arg,
+			  void (*fn)(struct state *, int, const struct ipaddr *, const struct ipaddr *, const void *))
 {
 	static const struct ipaddr any;
 	size_t nf = sel->from.n ? sel->from.n : 1, nt = sel->to.n ? sel->to.n : 1;
@@ -110,20 +101,15 @@ static int for_each_pair(struct state *s, int af, const struct p_sel *sel, const
 			const struct ipaddr *t = sel->to.n ? &sel->to.v[j] : &any;
 			if (t->family && t->family != af)
 				continue;
-			int rc = fn(s, af, f, t, arg);
-			if (rc)
-				return rc;
+			fn(s, af, f, t, arg);
 		}
 	}
-	return 0;
 }
 
-static int lower_rule_pair(struct state *s, int af, const struct ipaddr *from, const struct ipaddr *to, const void *arg)
+static void lower_rule_pair(struct state *s, int af, const struct ipaddr *from, const struct ipaddr *to, const void *arg)
 {
 	const struct p_rule *pr = arg;
 	struct st_rule *r = new_rule(s, af, pr->priority);
-	if (!r)
-		return -ENOMEM;
 	r->src = *from;
 	r->dst = *to;
 	r->invert = pr->invert;
@@ -132,7 +118,6 @@ static int lower_rule_pair(struct state *s, int af, const struct ipaddr *from, c
 	r->table = pr->action == RULE_LOOKUP ? pr->table : 0;
 	r->goto_priority = pr->goto_priority;
 	r->suppress_prefixlen = pr->suppress;
-	return 0;
 }
 
 struct intent_arg {
@@ -140,12 +125,10 @@ struct intent_arg {
 	uint32_t table;
 };
 
-static int lower_intent_pair(struct state *s, int af, const struct ipaddr *from, const struct ipaddr *to, const void *arg)
+static void lower_intent_pair(struct state *s, int af, const struct ipaddr *from, const struct ipaddr *to, const void *arg)
 {
 	const struct intent_arg *a = arg;
 	struct st_rule *r = new_rule(s, af, a->in->priority);
-	if (!r)
-		return -ENOMEM;
 	r->src = *from;
 	r->dst = *to;
 	copy_name(r->iif, a->in->sel.iif);
@@ -163,17 +146,15 @@ static int lower_intent_pair(struct state *s, int af, const struct ipaddr *from,
 	r->ipproto = a->in->sel.proto;
 	r->action = RULE_LOOKUP;
 	r->table = a->table;
-	return 0;
 }
 
-static int lower_intent(struct state *s, const struct policy *p, const struct p_intent *in)
+static void lower_intent(struct state *s, const struct policy *p, const struct p_intent *in)
 {
 	const struct p_tunnel *t = &p->tunnels[in->tunnel];
 	for (int fam = FAM_V4; fam <= FAM_V6; fam <<= 1) {
 		if (!(in->families & fam))
 			continue;
 		int af = fam_af(fam);
-		int rc;
 		if (in->by_dest) {
 			/* Routes in the destination table, one rule for all of them (deduplicated). */
 			bool any = false;
@@ -181,41 +162,32 @@ static int lower_intent(struct state *s, const struct policy *p, const struct p_
 				if (in->sel.to.v[i].family != af)
 					continue;
 				any = true;
-				if ((rc = add_route(s, af, p->dest_table, &in->sel.to.v[i], 0, ROUTE_UNICAST, t->name, NULL,
-						    NULL)))
-					return rc;
+				add_route(s, af, p->dest_table, &in->sel.to.v[i], 0, ROUTE_UNICAST, t->name, NULL, NULL);
 			}
-			struct st_rule *r = any ? new_rule(s, af, p->dest_priority) : NULL;
-			if (any && !r)
-				return -ENOMEM;
-			if (r) {
+			if (any) {
+				struct st_rule *r = new_rule(s, af, p->dest_priority);
 				r->action = RULE_LOOKUP;
 				r->table = p->dest_table;
 			}
 			continue;
 		}
-		if ((rc = add_route(s, af, t->table, NULL, 0, ROUTE_UNICAST, t->name, NULL, NULL)))
-			return rc;
+		add_route(s, af, t->table, NULL, 0, ROUTE_UNICAST, t->name, NULL, NULL);
 		if (in->kind == INTENT_FULL) {
 			struct st_rule *r = new_rule(s, af, WGC_PRIO_FULL);
-			if (!r)
-				return -ENOMEM;
 			r->invert = true;
 			r->has_fwmark = true;
 			r->fwmark = t->fwmark;
 			r->fwmask = UINT32_MAX;
 			r->action = RULE_LOOKUP;
 			r->table = t->table;
-			if (!(r = new_rule(s, af, WGC_PRIO_SUPPRESS)))
-				return -ENOMEM;
+			r = new_rule(s, af, WGC_PRIO_SUPPRESS);
 			r->action = RULE_LOOKUP;
 			r->table = 254;
 			r->suppress_prefixlen = 0;
 			for (size_t i = 0; i < in->except.n; i++) {
 				if (in->except.v[i].family != af)
 					continue;
-				if (!(r = new_rule(s, af, WGC_PRIO_EXCEPT)))
-					return -ENOMEM;
+				r = new_rule(s, af, WGC_PRIO_EXCEPT);
 				r->dst = in->except.v[i];
 				r->action = RULE_LOOKUP;
 				r->table = 254;
@@ -224,8 +196,6 @@ static int lower_intent(struct state *s, const struct policy *p, const struct p_
 		}
 		if (in->needs_mark) {
 			struct st_rule *r = new_rule(s, af, in->priority);
-			if (!r)
-				return -ENOMEM;
 			r->has_fwmark = true;
 			r->fwmark = in->mark;
 			r->fwmask = in->mask;
@@ -234,121 +204,102 @@ static int lower_intent(struct state *s, const struct policy *p, const struct p_
 			continue;
 		}
 		struct intent_arg a = { .in = in, .table = t->table };
-		if ((rc = for_each_pair(s, af, &in->sel, &a, lower_intent_pair)))
-			return rc;
+		for_each_pair(s, af, &in->sel, &a, lower_intent_pair);
 	}
-	return 0;
 }
 
-static int lower_tunnel(struct state *s, const struct p_tunnel *t)
+static void lower_tunnel(struct state *s, const struct p_tunnel *t)
 {
-	int err = 0;
 	struct st_link *l = state_add_link(s);
 	struct st_wgdev *w = state_add_wgdev(s);
-	if (!l || !w)
-		return -ENOMEM;
 	copy_name(l->name, t->name);
 	snprintf(l->kind, sizeof(l->kind), "wireguard");
 	l->mtu = t->mtu ? t->mtu : 1420;
 	l->up = true;
 	l->owned = true;
 	copy_name(w->name, t->name);
-	w->private_key_path = dup_or_null(t->key_path, &err);
+	w->private_key_path = dup_or_null(t->key_path);
 	w->listen_port = t->listen_port;
 	w->fwmark = t->fwmark;
 	for (size_t i = 0; i < t->addrs.n; i++) {
 		struct st_addr *a = state_add_addr(s);
-		if (!a)
-			return -ENOMEM;
 		copy_name(a->dev, t->name);
 		a->addr = t->addrs.v[i];
 	}
 	for (size_t i = 0; i < t->n_peers; i++) {
 		const struct p_peer *pp = &t->peers[i];
 		struct st_wgpeer *peer = state_add_wgpeer(s);
-		if (!peer)
-			return -ENOMEM;
 		copy_name(peer->dev, t->name);
-		peer->name = dup_or_null(pp->name, &err);
+		peer->name = dup_or_null(pp->name);
 		memcpy(peer->public_key, pp->public_key, WGC_KEY_LEN);
-		peer->preshared_key_path = dup_or_null(pp->psk_path, &err);
+		peer->preshared_key_path = dup_or_null(pp->psk_path);
 		peer->has_preshared_key = pp->psk_path != NULL;
 		if (pp->endpoint) {
-			peer->endpoint_host = dup_or_null(pp->endpoint->str, &err);
+			peer->endpoint_host = dup_or_null(pp->endpoint->str);
 			peer->endpoint_port = pp->endpoint->port;
 			peer->endpoint = pp->endpoint->addr;
 		}
 		peer->keepalive = pp->keepalive;
 		if (pp->allowed.n) {
-			peer->allowed_ips = malloc(pp->allowed.n * sizeof(*peer->allowed_ips));
-			if (!peer->allowed_ips)
-				return -ENOMEM;
+			peer->allowed_ips = xcalloc(pp->allowed.n, sizeof(*peer->allowed_ips));
 			memcpy(peer->allowed_ips, pp->allowed.v, pp->allowed.n * sizeof(*peer->allowed_ips));
 			peer->n_allowed_ips = pp->allowed.n;
 		}
 	}
-	return err;
 }
 
-static int add_sysctl(struct state *s, const char *key, const char *value)
+static void add_sysctl(struct state *s, const char *key, const char *value)
 {
 	struct st_sysctl *c = state_add_sysctl(s);
-	if (!c || !(c->key = strdup(key)) || !(c->value = strdup(value)))
-		return -ENOMEM;
-	return 0;
+	c->key = xstrdup(key);
+	c->value = xstrdup(value);
 }
 
-int policy_lower(const struct policy *p, struct state *out)
+void policy_lower(const struct policy *p, struct state *out)
 {
-	int rc = 0;
 	memset(out, 0, sizeof(*out));
-	for (size_t i = 0; i < p->n_tunnels && !rc; i++)
-		rc = lower_tunnel(out, &p->tunnels[i]);
-	for (size_t i = 0; i < p->n_routes && !rc; i++) {
+	for (size_t i = 0; i < p->n_tunnels; i++)
+		lower_tunnel(out, &p->tunnels[i]);
+	for (size_t i = 0; i < p->n_routes; i++) {
 		const struct p_route *r = &p->routes[i];
-		rc = add_route(out, r->dst.family, r->table, &r->dst, r->metric, r->type, r->dev,
-			       r->via.family ? &r->via : NULL, r->src.family ? &r->src : NULL);
+		add_route(out, r->dst.family, r->table, &r->dst, r->metric, r->type, r->dev,
+			  r->via.family ? &r->via : NULL, r->src.family ? &r->src : NULL);
 	}
-	for (size_t i = 0; i < p->n_rules && !rc; i++)
-		for (int fam = FAM_V4; fam <= FAM_V6 && !rc; fam <<= 1)
+	for (size_t i = 0; i < p->n_rules; i++)
+		for (int fam = FAM_V4; fam <= FAM_V6; fam <<= 1)
 			if (p->rules[i].families & fam)
-				rc = for_each_pair(out, fam_af(fam), &p->rules[i].sel, &p->rules[i], lower_rule_pair);
+				for_each_pair(out, fam_af(fam), &p->rules[i].sel, &p->rules[i], lower_rule_pair);
 	bool src_valid_mark = false;
-	for (size_t i = 0; i < p->n_intents && !rc; i++) {
-		rc = lower_intent(out, p, &p->intents[i]);
+	for (size_t i = 0; i < p->n_intents; i++) {
+		lower_intent(out, p, &p->intents[i]);
 		if (p->intents[i].kind == INTENT_FULL && (p->intents[i].families & FAM_V4))
 			src_valid_mark = true;
 	}
 	/* A kill switch keeps an unreachable route behind each of the tunnel's routes (the default in
 	 * its table, its prefixes in the destination table): when the tunnel is down or being
 	 * replaced, lookups fail closed instead of falling through to the next rule. */
-	for (size_t i = 0; i < p->n_kill_switches && !rc; i++) {
+	for (size_t i = 0; i < p->n_kill_switches; i++) {
 		const struct p_kill_switch *k = &p->kill_switches[i];
 		const struct p_tunnel *t = &p->tunnels[k->tunnel];
-		for (int fam = FAM_V4; fam <= FAM_V6 && !rc; fam <<= 1) {
+		for (int fam = FAM_V4; fam <= FAM_V6; fam <<= 1) {
 			if (!(k->families & fam))
 				continue;
 			if (t->table)
-				rc = add_route(out, fam_af(fam), t->table, NULL, WGC_KILL_SWITCH_METRIC, ROUTE_UNREACHABLE,
-					       NULL, NULL, NULL);
-			for (size_t j = 0; j < p->n_intents && !rc; j++) {
+				add_route(out, fam_af(fam), t->table, NULL, WGC_KILL_SWITCH_METRIC, ROUTE_UNREACHABLE,
+					  NULL, NULL, NULL);
+			for (size_t j = 0; j < p->n_intents; j++) {
 				const struct p_intent *in = &p->intents[j];
-				for (size_t n = 0; in->by_dest && in->tunnel == k->tunnel && n < in->sel.to.n && !rc; n++)
+				for (size_t n = 0; in->by_dest && in->tunnel == k->tunnel && n < in->sel.to.n; n++)
 					if (in->sel.to.v[n].family == fam_af(fam))
-						rc = add_route(out, fam_af(fam), p->dest_table, &in->sel.to.v[n],
-							       WGC_KILL_SWITCH_METRIC, ROUTE_UNREACHABLE, NULL, NULL, NULL);
+						add_route(out, fam_af(fam), p->dest_table, &in->sel.to.v[n],
+							  WGC_KILL_SWITCH_METRIC, ROUTE_UNREACHABLE, NULL, NULL, NULL);
 			}
 		}
 	}
-	if (!rc && src_valid_mark)
-		rc = add_sysctl(out, "net.ipv4.conf.all.src_valid_mark", "1");
-	char *nft = NULL;
-	if (!rc && !(rc = policy_lower_nft(p, &nft)) && nft)
+	if (src_valid_mark)
+		add_sysctl(out, "net.ipv4.conf.all.src_valid_mark", "1");
+	char *nft = policy_lower_nft(p);
+	if (nft)
 		state_set_nft(out, nft);
-	if (rc) {
-		state_free(out);
-		return rc;
-	}
 	state_sort(out);
-	return 0;
 }

@@ -13,8 +13,8 @@
  *                                    is set after routing chose the source address (of the main
  *                                    table's interface), and the peer accepts only the tunnel's
  */
-#include "policy.h"
-#include "xalloc.h"
+#include "compiler/policy.h"
+#include "model/xalloc.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -447,14 +447,13 @@ static void put_masquerade(FILE *f, const struct policy *p)
 		fputs("\t}\n", f);
 }
 
-int policy_lower_nft(const struct policy *p, char **out)
+char *policy_lower_nft(const struct policy *p)
 {
 	char *body = NULL;
 	size_t len = 0;
-	*out = NULL;
 	FILE *b = open_memstream(&body, &len);
 	if (!b)
-		return -ENOMEM;
+		xalloc_fail();
 	put_preraw(b, p);
 	put_connmark(b, p);
 	put_marks(b, p, HOOK_PREROUTING);
@@ -463,13 +462,12 @@ int policy_lower_nft(const struct policy *p, char **out)
 	put_hook_matches(b, p, HOOK_POSTROUTING, "marks_post", "postrouting");
 	put_kill_switch(b, p);
 	put_masquerade(b, p);
-	int rc = ferror(b) ? -ENOMEM : 0;
-	if (fclose(b) && !rc)
-		rc = -ENOMEM;
-	if (rc || !len) {
+	/* A memory stream fails only for want of memory: the same policy as xalloc. */
+	if (ferror(b) | fclose(b))
+		xalloc_fail();
+	if (!len) {
 		free(body);
-		return rc;
+		return NULL;
 	}
-	*out = body;
-	return 0;
+	return body;
 }

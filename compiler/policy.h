@@ -6,8 +6,8 @@
 #ifndef WGC_POLICY_H
 #define WGC_POLICY_H
 
-#include "allocate.h"              /* the numbers wgc chooses: README "Numbers wgc allocates" */
-#include "ast.h"
+#include "compiler/allocate.h"     /* the numbers wgc chooses: README "Numbers wgc allocates" */
+#include "compiler/ast.h"
 
 enum { FAM_V4 = 1, FAM_V6 = 2 };
 
@@ -161,10 +161,11 @@ struct policy {
 int policy_check(struct diags *d, const struct file_ast *ast, struct policy *p);
 void policy_free(struct policy *p);
 
-/* Lowers a checked policy to the desired kernel state. Returns 0 or a negative errno. */
-int policy_lower(const struct policy *p, struct state *out);
-/* The chains of wgc's nft table: the body of `table inet wgc { ... }`, in *out (NULL if the policy
- * needs no nft rules; the caller frees). Returns 0 or -ENOMEM. */
-int policy_lower_nft(const struct policy *p, char **out);
+/* Lowers a checked policy to the desired kernel state (*out is overwritten). Cannot fail: memory
+ * comes from xalloc (model/xalloc.h), which aborts rather than return less. */
+void policy_lower(const struct policy *p, struct state *out);
+/* The chains of wgc's nft table: the body of `table inet wgc { ... }` (NULL if the policy needs
+ * no nft rules; the caller frees). */
+char *policy_lower_nft(const struct policy *p);
 
 #endif

@@ -9,10 +9,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "compile.h"
-#include "emit.h"
-#include "fmt.h"
-#include "policy.h"
+#include "compiler/compile.h"
+#include "compiler/emit.h"
+#include "compiler/fmt.h"
+#include "compiler/policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "state_json.h"
+#include "model/state_json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

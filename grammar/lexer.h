@@ -2,8 +2,8 @@
 #ifndef WGC_LEXER_H
 #define WGC_LEXER_H
 
-#include "../compiler/ast.h"
-#include "../compiler/diag.h"
+#include "compiler/ast.h"
+#include "compiler/diag.h"
 
 /* Bison's location type, carrying the source index too. */
 typedef struct wgc_ltype {

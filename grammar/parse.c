@@ -3,7 +3,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "lexer.h"
+#include "grammar/lexer.h"
 #include "parser.h"
 #include "scanner.h"
 

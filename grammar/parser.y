@@ -26,7 +26,7 @@
 %parse-param {struct lexer *lx}
 
 %code requires {
-#include "lexer.h"
+#include "grammar/lexer.h"
 #define WGC_YYLTYPE WGC_LTYPE
 }
 
@@ -37,8 +37,8 @@ int wgc_yylex(WGC_YYSTYPE *lval, WGC_YYLTYPE *lloc, void *scanner);
 }
 
 %code {
-#include "bounds.h"
-#include "xalloc.h"
+#include "compiler/bounds.h"
+#include "model/xalloc.h"
 
 #include <errno.h>
 #include <libgen.h>

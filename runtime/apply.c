@@ -1,5 +1,5 @@
 /* apply.c - the executors and the rollback journal (see apply.h). */
-#include "apply.h"
+#include "runtime/apply.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,12 +9,12 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include "killpoint.h"
-#include "nft.h"
-#include "nl.h"
-#include "rtnl.h"
-#include "sysctl.h"
-#include "wg.h"
+#include "runtime/killpoint.h"
+#include "runtime/nft.h"
+#include "runtime/nl.h"
+#include "runtime/rtnl.h"
+#include "runtime/sysctl.h"
+#include "runtime/wg.h"
 
 struct exec {
 	struct nl nl;

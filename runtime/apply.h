@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#include "plan.h"
+#include "runtime/plan.h"
 
 /* Serialises applies on this host: an exclusive flock on WGC_LOCK_PATH (or $WGC_LOCK_FILE),
  * waited for. Returns the lock's fd, or a negative errno. */

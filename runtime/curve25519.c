@@ -4,18 +4,13 @@
  * representation). The ladder swaps with masks, never branches or indexes on secret bits, and
  * runs a fixed 255 steps. Speed is irrelevant here: it runs once per device read or plan.
  */
-#include "curve25519.h"
+#include "runtime/curve25519.h"
+#include "model/key.h"
 
 #include <stdint.h>
 #include <string.h>
 
 typedef int64_t fe[16];
-
-/* Wipes a secret intermediate value (explicit_bzero: the compiler keeps it). */
-static void wipe(void *p, size_t len)
-{
-	explicit_bzero(p, len);
-}
 
 /* Normalises every limb into [0, 2^16), folding the carry out of the top limb back in times
  * 38 (2^256 = 38 mod p). */
@@ -117,8 +112,8 @@ static void fe_pack(uint8_t o[32], const fe n)
 		o[2 * i] = (uint8_t)(t[i] & 0xff);
 		o[2 * i + 1] = (uint8_t)((t[i] >> 8) & 0xff);
 	}
-	wipe(t, sizeof(t));
-	wipe(m, sizeof(m));
+	key_wipe(t, sizeof(t));
+	key_wipe(m, sizeof(m));
 }
 
 /* q = n * p on the Montgomery curve, x-coordinates only (RFC 7748 section 5). */
@@ -168,13 +163,13 @@ static void x25519(uint8_t q[32], const uint8_t n[32], const uint8_t p[32])
 	fe_mul(a, a, c);
 	fe_pack(q, a);
 
-	wipe(z, sizeof(z));
-	wipe(a, sizeof(a));
-	wipe(b, sizeof(b));
-	wipe(c, sizeof(c));
-	wipe(d, sizeof(d));
-	wipe(e, sizeof(e));
-	wipe(f, sizeof(f));
+	key_wipe(z, sizeof(z));
+	key_wipe(a, sizeof(a));
+	key_wipe(b, sizeof(b));
+	key_wipe(c, sizeof(c));
+	key_wipe(d, sizeof(d));
+	key_wipe(e, sizeof(e));
+	key_wipe(f, sizeof(f));
 }
 
 void curve25519_public_key(uint8_t pub[CURVE25519_KEY_LEN], const uint8_t priv[CURVE25519_KEY_LEN])

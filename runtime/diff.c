@@ -4,7 +4,7 @@
  * links with its alias and what hangs off them, its nft table). Foreign objects are never
  * changed; where they occupy something the policy needs they become collisions instead.
  */
-#include "plan.h"
+#include "runtime/plan.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -1,7 +1,7 @@
 /* nft.c - wgc's table: read over nfnetlink (its fingerprint, counts and handles), replaced or removed
  * atomically through libnftables. */
-#include "nft.h"
-#include "nl.h"
+#include "runtime/nft.h"
+#include "runtime/nl.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -351,49 +351,6 @@ int nft_save(struct nft *n, char **text, int *present)
 int nft_run(struct nft *n, const char *doc)
 {
 	return run(n, doc, 0);
-}
-
-/* "NAME:N ..." for every chain of text (one rule per line, as lower_nft writes them). */
-static int chain_counts(const char *text, FILE *f)
-{
-	char name[64] = "";
-	unsigned n = 0;
-	for (const char *l = text; l && *l;) {
-		const char *e = strchr(l, '\n');
-		size_t len = e ? (size_t)(e - l) : strlen(l);
-		if (sscanf(l, "\tchain %63s {", name) == 1)
-			n = 0;
-		else if (len >= 2 && l[0] == '\t' && l[1] == '}' )
-			fprintf(f, " %s:%u", name, n);
-		else if (len > 2 && !strncmp(l, "\t\t", 2) && strncmp(l, "\t\ttype ", 7))
-			n++;
-		l = e ? e + 1 : NULL;
-	}
-	return ferror(f) ? -ENOMEM : 0;
-}
-
-char *nft_document(const struct st_nft *nft)
-{
-	char *doc = NULL, *counts = NULL;
-	size_t clen = 0;
-	int n = -1;
-	if (!nft->present)
-		n = asprintf(&doc, "# wgc: nft -f input; removes table inet %s\ntable inet %s\ndelete table inet %s\n",
-			     WGC_NFT_TABLE, WGC_NFT_TABLE, WGC_NFT_TABLE);
-	FILE *f = nft->present ? open_memstream(&counts, &clen) : NULL;
-	if (f) {
-		int rc = chain_counts(nft->text, f);
-		if (!fclose(f) && !rc)
-			n = asprintf(&doc,
-				     "# wgc: nft -f input; replaces table inet %s atomically\n"
-				     "table inet %s\ndelete table inet %s\n"
-				     "table inet %s {\n%s"
-				     "\tchain fingerprint {\n\t\treturn comment \"wgc %s fingerprint:1%s\"\n\t}\n}\n",
-				     WGC_NFT_TABLE, WGC_NFT_TABLE, WGC_NFT_TABLE, WGC_NFT_TABLE, nft->text ? nft->text : "",
-				     nft->fingerprint, counts);
-	}
-	free(counts);
-	return n < 0 ? NULL : doc;
 }
 
 int nft_delete(struct nft *n)

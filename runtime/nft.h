@@ -6,7 +6,8 @@
 
 #include <stddef.h>
 
-#include "state.h"
+#include "model/nft_doc.h"
+#include "model/state.h"
 
 struct nft_ctx;
 
@@ -34,13 +35,6 @@ int nft_save(struct nft *n, char **text, int *present);
 
 /* Runs an `nft -f` document (emit_nft's, or a saved one) as one transaction. */
 int nft_run(struct nft *n, const char *doc);
-
-/* The `nft -f` document that replaces table inet wgc with nft's chains, atomically: declare,
- * delete, define. The table's regular chain `fingerprint`, declared last, holds one rule whose
- * comment is "wgc FINGERPRINT fingerprint:1 CHAIN:RULES ...", which nft_read checks the kernel's
- * table against. A state without nft
- * rules gives the document that only removes the table. Caller frees. */
-char *nft_document(const struct st_nft *nft);
 
 /* Deletes the table if it exists. */
 int nft_delete(struct nft *n);

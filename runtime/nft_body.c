@@ -9,7 +9,7 @@
  * Anything else (another table, `flush`, `delete`, `include`, `define`, a `;` between statements,
  * a comment, a jump to a chain of its own) is refused.
  */
-#include "state_valid.h"
+#include "runtime/state_valid.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* nl.c - the netlink transport: sockets, requests, dumps, generic-netlink family ids and
  * pipelined request batches (see nl.h). */
-#include "nl.h"
+#include "runtime/nl.h"
 
 #include <errno.h>
 #include <linux/genetlink.h>

@@ -1,5 +1,5 @@
 /* observe.c - the kernel read into a state; the desired state finished for comparison. */
-#include "observe.h"
+#include "runtime/observe.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -9,12 +9,12 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
-#include "curve25519.h"
-#include "nft.h"
-#include "nl.h"
-#include "rtnl.h"
-#include "sysctl.h"
-#include "wg.h"
+#include "runtime/curve25519.h"
+#include "runtime/nft.h"
+#include "runtime/nl.h"
+#include "runtime/rtnl.h"
+#include "runtime/sysctl.h"
+#include "runtime/wg.h"
 
 int need_net_admin(char *err, size_t errlen)
 {

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "state.h"
+#include "model/state.h"
 
 /* 0 if this process may change network configuration (CAP_NET_ADMIN), else -EPERM with a one-line
  * message. */

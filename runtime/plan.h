@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "state.h"
+#include "model/state.h"
 
 enum op_kind { OP_SYSCTL, OP_NFT, OP_LINK, OP_WGDEV, OP_WGPEER, OP_ADDR, OP_ROUTE, OP_RULE };
 

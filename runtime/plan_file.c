@@ -1,5 +1,5 @@
 /* plan_file.c - plan files written, read back and verified (see plan_file.h). */
-#include "plan_file.h"
+#include "runtime/plan_file.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -8,9 +8,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "records.h"
-#include "state_json.h"
-#include "state_valid.h"
+#include "runtime/records.h"
+#include "model/state_json.h"
+#include "runtime/state_valid.h"
 
 bool plan_file_detect(const char *path)
 {

@@ -21,7 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "state.h"
+#include "model/state.h"
 
 #define WGC_PLAN_VERSION 2
 

@@ -1,12 +1,12 @@
 /* plan_print.c - a plan for people (Terraform-style) and for machines (JSON). */
-#include "plan.h"
+#include "runtime/plan.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
-#include "../compiler/base64.h"
-#include "state_json.h"
+#include "model/key.h"
+#include "model/state_json.h"
 
 static const char *kind_word(enum op_kind k)
 {

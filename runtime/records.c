@@ -1,5 +1,5 @@
 /* records.c - per-namespace record directory (see records.h). */
-#include "records.h"
+#include "runtime/records.h"
 
 #include <errno.h>
 #include <stdbool.h>

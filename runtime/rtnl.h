@@ -4,8 +4,8 @@
 #ifndef WGC_RTNL_H
 #define WGC_RTNL_H
 
-#include "nl.h"
-#include "state.h"
+#include "runtime/nl.h"
+#include "model/state.h"
 
 /* What to read besides wgc's own objects: the link names and route tables the desired state
  * uses, so that foreign objects occupying them are seen (collisions). */

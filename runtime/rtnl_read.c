@@ -3,7 +3,7 @@
  * One dump per object kind (links, addresses, rules), plus route dumps the kernel filters for us
  * (strict checking): one by wgc's protocol across all tables, one per table the policy uses.
  */
-#include "rtnl.h"
+#include "runtime/rtnl.h"
 
 #include <errno.h>
 #include <linux/fib_rules.h>

@@ -4,7 +4,7 @@
  * owns. Rules are added without NLM_F_EXCL: the diff has already proved they are new, and the
  * kernel then does not walk the whole rule list comparing (10k rules: 13 ms instead of 0.8 s).
  */
-#include "rtnl.h"
+#include "runtime/rtnl.h"
 
 #include <errno.h>
 #include <linux/fib_rules.h>

@@ -1,5 +1,5 @@
 /* state_valid.c - a desired state held to the bounds of a checked policy (see state_valid.h). */
-#include "state_valid.h"
+#include "runtime/state_valid.h"
 
 #include <errno.h>
 #include <stdarg.h>

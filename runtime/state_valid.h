@@ -21,7 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "state.h"
+#include "model/state.h"
 
 /* 0 if s is a state wgc could have compiled, else -EINVAL with the first reason in err. */
 int state_validate(const struct state *s, char *err, size_t errlen);

@@ -1,5 +1,5 @@
 /* sysctl.c - /proc/sys by dotted name, and the record of the values wgc found. */
-#include "sysctl.h"
+#include "runtime/sysctl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "records.h"
+#include "runtime/records.h"
 
 static int path_of(const char *key, char *path, size_t len)
 {

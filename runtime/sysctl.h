@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "state.h"
+#include "model/state.h"
 
 /* The record, in this namespace's record directory (records.h), of the value each sysctl had
  * before wgc first changed it: a JSON object {"key": "value"}, written 0600 and atomically. */

@@ -1,7 +1,7 @@
 /* wg.c - WireGuard devices: creation and removal over rtnetlink, the backend switch (UAPI socket
  * or the kernel's generic-netlink family), key files, and helpers the two backends share.
  */
-#include "wg_backend.h"
+#include "runtime/wg_backend.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -27,9 +27,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base64.h"
-#include "killpoint.h"
-#include "nl.h"
+#include "model/key.h"
+#include "runtime/killpoint.h"
+#include "runtime/nl.h"
 
 /* How long wg_create waits for a userspace implementation, and wg_delete for it to exit. */
 #define WG_START_TIMEOUT_MS 5000
@@ -443,7 +443,7 @@ static int wait_uapi(const char *name, const char *impl, int64_t deadline, char 
 			struct state tmp = { 0 };
 			int ret = wg_uapi_read(fd, name, &tmp, NULL, 0);
 			for (size_t i = 0; i < tmp.n_wgdevs; i++)
-				wg_wipe(tmp.wgdevs[i].private_key, WGC_KEY_LEN);
+				key_wipe(tmp.wgdevs[i].private_key, WGC_KEY_LEN);
 			state_free(&tmp);
 			if (ret == 0)
 				return 0;
@@ -757,7 +757,7 @@ int wg_read_key_file_mode(const char *path, uint8_t key[WGC_KEY_LEN], unsigned *
 		ret = wg_fail(err, errlen, -EINVAL, "%s: not a WireGuard key (expected 44 characters of base64, "
 			      "as `wg genkey` writes)", path);
 out:
-	wg_wipe(buf, sizeof(buf));
+	key_wipe(buf, sizeof(buf));
 	close(fd);
 	return ret;
 }

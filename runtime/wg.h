@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "state.h"
+#include "model/state.h"
 
 #define WGC_WG_RUNDIR "/var/run/wireguard"
 

@@ -15,7 +15,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-#include "wg.h"
+#include "runtime/wg.h"
 
 struct nlmsghdr;
 
@@ -27,9 +27,6 @@ int wg_fail(char *err, size_t errlen, int ret, const char *fmt, ...) __attribute
 
 /* A name usable as an interface name and as NAME.sock in WGC_WG_RUNDIR. */
 bool wg_name_ok(const char *name);
-
-/* Wipes key material from memory the compiler may not see used again. */
-void wg_wipe(void *p, size_t len);
 
 /* The socket address of a peer's endpoint: the literal in p->endpoint, else p->endpoint_host
  * resolved by wg_resolve_host (wg.h). Returns 0, -ENOENT if the peer has no endpoint, or a negative

@@ -1,7 +1,8 @@
 /* wg_common.c - what the WireGuard layer's parts share (wg.c and the two backends): error
  * messages, wiping, names, peers' allowed-ips, moving a read into a state, and endpoints.
  */
-#include "wg_backend.h"
+#include "runtime/wg_backend.h"
+#include "model/key.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,12 +22,6 @@ int wg_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
 		va_end(ap);
 	}
 	return ret;
-}
-
-void wg_wipe(void *p, size_t len)
-{
-	if (p)
-		explicit_bzero(p, len);
 }
 
 bool wg_name_ok(const char *name)
@@ -85,16 +80,16 @@ int wg_state_move(struct state *out, struct state *tmp, char *err, size_t errlen
 	return 0;
 nomem:
 	for (size_t i = n_dev; i < out->n_wgdevs; i++)
-		wg_wipe(&out->wgdevs[i], sizeof(out->wgdevs[i]));
+		key_wipe(&out->wgdevs[i], sizeof(out->wgdevs[i]));
 	for (size_t i = n_peer; i < out->n_wgpeers; i++)
-		wg_wipe(&out->wgpeers[i], sizeof(out->wgpeers[i]));
+		key_wipe(&out->wgpeers[i], sizeof(out->wgpeers[i]));
 	out->n_wgdevs = n_dev;
 	out->n_wgpeers = n_peer;
 	ret = wg_fail(err, errlen, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < tmp->n_wgdevs; i++)
-		wg_wipe(tmp->wgdevs[i].private_key, WGC_KEY_LEN);
+		key_wipe(tmp->wgdevs[i].private_key, WGC_KEY_LEN);
 	for (size_t i = 0; i < tmp->n_wgpeers; i++)
-		wg_wipe(tmp->wgpeers[i].preshared_key, WGC_KEY_LEN);
+		key_wipe(tmp->wgpeers[i].preshared_key, WGC_KEY_LEN);
 	state_free(tmp);
 	return ret;
 }

@@ -6,7 +6,8 @@
  * under WGDEVICE_A_PEERS, and a set that does not fit one message is sent as several, the
  * continuation of a peer carrying only its key and the allowed-ips not yet sent.
  */
-#include "wg_backend.h"
+#include "runtime/wg_backend.h"
+#include "model/key.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,8 +20,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "curve25519.h"
-#include "nl.h"
+#include "runtime/curve25519.h"
+#include "runtime/nl.h"
 
 #define GENL_BUF NL_REQUEST_SIZE
 #define DUMP_RETRIES 8
@@ -188,7 +189,7 @@ static void peer_clear(struct st_wgpeer *p)
 {
 	free(p->endpoint_host);
 	free(p->allowed_ips);
-	wg_wipe(p, sizeof(*p));
+	key_wipe(p, sizeof(*p));
 }
 
 /* One peer nest: parsed into c->peer, then either merged into the previous peer (a continuation
@@ -283,9 +284,9 @@ static int device_cb(const struct nlmsghdr *nlh, void *data)
 static void tmp_free(struct state *tmp)
 {
 	for (size_t i = 0; i < tmp->n_wgdevs; i++)
-		wg_wipe(tmp->wgdevs[i].private_key, WGC_KEY_LEN);
+		key_wipe(tmp->wgdevs[i].private_key, WGC_KEY_LEN);
 	for (size_t i = 0; i < tmp->n_wgpeers; i++)
-		wg_wipe(tmp->wgpeers[i].preshared_key, WGC_KEY_LEN);
+		key_wipe(tmp->wgpeers[i].preshared_key, WGC_KEY_LEN);
 	state_free(tmp);
 }
 
@@ -374,7 +375,7 @@ int wg_genl_read(const char *name, struct state *out, char *err, size_t errlen)
 out:
 	tmp_free(&tmp);
 	nl_close(&nl);
-	wg_wipe(buf, sizeof(buf));
+	key_wipe(buf, sizeof(buf));
 	return ret;
 }
 
@@ -539,14 +540,14 @@ int wg_genl_build_set(const struct wg_set *s, uint16_t family, int (*send)(struc
 			goto out;
 		}
 		ret = send(nlh, ctx);
-		wg_wipe(buf, GENL_BUF);
+		key_wipe(buf, GENL_BUF);
 		if (ret < 0)
 			goto out;
 		first = false;
 	} while (cur.peer < n);
 out:
 	if (buf) {
-		wg_wipe(buf, GENL_BUF);
+		key_wipe(buf, GENL_BUF);
 		free(buf);
 	}
 	free(ops);

@@ -8,7 +8,8 @@
  * Key material passes through stdio buffers here; they are our own stack buffers (setvbuf) and
  * are wiped when the exchange ends.
  */
-#include "wg_backend.h"
+#include "runtime/wg_backend.h"
+#include "model/key.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -26,7 +27,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "curve25519.h"
+#include "runtime/curve25519.h"
 
 #define UAPI_TIMEOUT_SEC 5
 #define UAPI_BUF 4096
@@ -330,9 +331,9 @@ out:
 		for (size_t i = 0; i < tmp->n_wgpeers; i++)
 			wg_peer_sort_allowed(&tmp->wgpeers[i]);
 	}
-	wg_wipe(line, cap);
+	key_wipe(line, cap);
 	free(line);
-	wg_wipe(line_buf, sizeof(line_buf));
+	key_wipe(line_buf, sizeof(line_buf));
 	return ret;
 }
 
@@ -424,7 +425,7 @@ int wg_uapi_format_set(FILE *f, const struct wg_set *s, char *err, size_t errlen
 	}
 	fputs("\n", f);
 out:
-	wg_wipe(hex, sizeof(hex));
+	key_wipe(hex, sizeof(hex));
 	return ret;
 }
 
@@ -460,12 +461,12 @@ int wg_uapi_read(int fd, const char *name, struct state *out, char *err, size_t 
 		ret = wg_state_move(out, &tmp, err, errlen);
 out:
 	for (size_t i = 0; i < tmp.n_wgdevs; i++)
-		wg_wipe(tmp.wgdevs[i].private_key, WGC_KEY_LEN);
+		key_wipe(tmp.wgdevs[i].private_key, WGC_KEY_LEN);
 	for (size_t i = 0; i < tmp.n_wgpeers; i++)
-		wg_wipe(tmp.wgpeers[i].preshared_key, WGC_KEY_LEN);
+		key_wipe(tmp.wgpeers[i].preshared_key, WGC_KEY_LEN);
 	state_free(&tmp);
 	fclose(f);
-	wg_wipe(buf, sizeof(buf));
+	key_wipe(buf, sizeof(buf));
 	return ret;
 }
 
@@ -518,10 +519,10 @@ int wg_uapi_apply(int fd, const struct wg_set *s, char *err, size_t errlen)
 	}
 out:
 	if (req) {
-		wg_wipe(req, req_cap);
+		key_wipe(req, req_cap);
 		free(req);
 	}
 	fclose(f);
-	wg_wipe(buf, sizeof(buf));
+	key_wipe(buf, sizeof(buf));
 	return ret;
 }

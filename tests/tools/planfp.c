@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "state.h"
+#include "model/state.h"
 
 static void fingerprint(const char *text, char out[17])
 {

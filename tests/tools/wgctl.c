@@ -24,9 +24,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "base64.h"
-#include "curve25519.h"
-#include "wg.h"
+#include "model/key.h"
+#include "runtime/curve25519.h"
+#include "runtime/wg.h"
 
 static int usage(void)
 {

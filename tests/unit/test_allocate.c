@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "allocate.h"
-#include "compile.h"
-#include "policy.h"
+#include "compiler/allocate.h"
+#include "compiler/compile.h"
+#include "compiler/policy.h"
 #include "unit.h"
 
 static void test_all_distinct(struct t *t)

@@ -10,9 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "compile.h"
+#include "compiler/compile.h"
 #include "unit.h"
-#include "xalloc.h"
+#include "model/xalloc.h"
 
 /* The test build runs under ASan: let a failed malloc return NULL, as libc's does, so xmalloc's
  * own failure path is what runs. */

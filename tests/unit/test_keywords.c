@@ -3,8 +3,8 @@
  * and the names the AST, the checker and fmt print are the list's. */
 #include <string.h>
 
-#include "ast.h"
-#include "keywords.h"
+#include "compiler/ast.h"
+#include "compiler/keywords.h"
 #include "unit.h"
 
 struct row {

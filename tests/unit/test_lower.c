@@ -7,11 +7,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "base64.h"
-#include "compile.h"
-#include "emit.h"
-#include "policy.h"
-#include "state.h"
+#include "model/key.h"
+#include "compiler/compile.h"
+#include "compiler/emit.h"
+#include "compiler/policy.h"
+#include "model/state.h"
 #include "unit.h"
 
 #define A(text) unit_addr(text)

@@ -1,4 +1,4 @@
-/* test_state.c - runtime/state.c: address ordering and containment, sorting and de-duplicating
+/* test_state.c - model/state.c: address ordering and containment, sorting and de-duplicating
  * sets, the identity of rules, formatting and fingerprints. */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "state.h"
+#include "model/state.h"
 #include "unit.h"
 
 #define A(text) unit_addr(text)

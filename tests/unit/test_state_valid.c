@@ -16,12 +16,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "compile.h"
-#include "plan_file.h"
-#include "policy.h"
-#include "state.h"
-#include "state_json.h"
-#include "state_valid.h"
+#include "compiler/compile.h"
+#include "runtime/plan_file.h"
+#include "compiler/policy.h"
+#include "model/state.h"
+#include "model/state_json.h"
+#include "runtime/state_valid.h"
 #include "unit.h"
 
 #define KEY "YxUggZO/JPBnGNIKJB+dj4x8Elg/LYGsL5UMBVRSWQY="

@@ -18,11 +18,11 @@
 #include <linux/genetlink.h>
 #include <linux/wireguard.h>
 
-#include "base64.h"
-#include "curve25519.h"
-#include "nl.h"
-#include "wg.h"
-#include "wg_backend.h"
+#include "model/key.h"
+#include "runtime/curve25519.h"
+#include "runtime/nl.h"
+#include "runtime/wg.h"
+#include "runtime/wg_backend.h"
 
 static int passed, failed;
 

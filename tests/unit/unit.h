@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "state.h"
+#include "model/state.h"
 
 struct t {
 	const char *name;

@@ -1,9 +1,9 @@
-/* test_base64.c - WireGuard keys in base64: round trips, and everything key_from_base64 rejects. */
+/* test_key.c - model/key.c: base64 keys both ways (every byte value, padding, bad input) and wiping. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "base64.h"
+#include "model/key.h"
 #include "unit.h"
 
 /* xorshift64: deterministic keys, so a failure can be reproduced. */

@@ -1,5 +1,6 @@
 /* state.c - identity keys, sorting and memory of the shared state type. */
-#include "state.h"
+#include "model/state.h"
+#include "model/xalloc.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -187,10 +188,7 @@ static void *grow(void **arr, size_t *n, size_t size)
 		cap <<= 1;
 	if (*n == 0 || *n == cap) {
 		size_t ncap = *n ? cap * 2 : 4;
-		void *p = realloc(*arr, ncap * size);
-		if (!p)
-			return NULL;
-		*arr = p;
+		*arr = xrealloc(*arr, ncap * size);
 	}
 	char *e = (char *)*arr + *n * size;
 	memset(e, 0, size);
@@ -209,8 +207,7 @@ ADDER(state_add_wgpeer, struct st_wgpeer, wgpeers, n_wgpeers)
 struct st_rule *state_add_rule(struct state *s)
 {
 	struct st_rule *r = grow((void **)&s->rules, &s->n_rules, sizeof(*r));
-	if (r)
-		r->suppress_prefixlen = -1;
+	r->suppress_prefixlen = -1;
 	return r;
 }
 

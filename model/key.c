@@ -1,5 +1,5 @@
-/* base64.c - encoding and decoding of 32-byte keys. */
-#include "base64.h"
+/* key.c - encoding, decoding and wiping of 32-byte keys. */
+#include "model/key.h"
 
 #include <errno.h>
 #include <string.h>
@@ -52,4 +52,10 @@ void key_to_base64(char out[WGC_KEY_B64_LEN], const uint8_t key[WGC_KEY_LEN])
 		out[o++] = i + 2 < WGC_KEY_LEN ? alphabet[w & 63] : '=';
 	}
 	out[o] = '\0';
+}
+
+void key_wipe(void *p, size_t len)
+{
+	if (p)
+		explicit_bzero(p, len);
 }

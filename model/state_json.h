@@ -9,7 +9,7 @@
 
 #include <jansson.h>
 
-#include "state.h"
+#include "model/state.h"
 
 enum { STATE_JSON_STATS = 1 };  /* include peers' handshake and transfer counters */
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "xalloc.h"
+#include "model/xalloc.h"
 
 void xalloc_fail(void)
 {

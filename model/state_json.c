@@ -1,5 +1,6 @@
 /* state_json.c - the state to JSON and back (see state_json.h). */
-#include "state_json.h"
+#include "model/state_json.h"
+#include "model/xalloc.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -8,7 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "../compiler/base64.h"
+#include "model/key.h"
 
 /* ---- to JSON --------------------------------------------------------------------------------- */
 
@@ -377,21 +378,18 @@ static void read_route(struct rd *r, const json_t *o, struct st_route *x, size_t
 		bad(r, "route", i);
 }
 
-static char *dup_opt(struct rd *r, const char *s)
+static char *dup_opt(const char *s)
 {
-	char *d = s ? strdup(s) : NULL;
-	if (s && !d)
-		r->rc = -ENOMEM;
-	return d;
+	return s ? xstrdup(s) : NULL;
 }
 
 static void read_peer(struct rd *r, const json_t *o, struct st_wgpeer *x, size_t i)
 {
 	copy_name(x->dev, sizeof(x->dev), str(o, "dev"));
-	x->name = dup_opt(r, str(o, "name"));
+	x->name = dup_opt(str(o, "name"));
 	if (!str(o, "public_key") || key_from_base64(x->public_key, str(o, "public_key")))
 		bad(r, "peer", i);
-	x->preshared_key_path = dup_opt(r, str(o, "preshared_key_file"));
+	x->preshared_key_path = dup_opt(str(o, "preshared_key_file"));
 	x->has_preshared_key = x->preshared_key_path || str(o, "preshared_key");
 	const char *ep = str(o, "endpoint");
 	if (ep) {
@@ -409,17 +407,13 @@ static void read_peer(struct rd *r, const json_t *o, struct st_wgpeer *x, size_t
 			}
 			if (!parse_addr(h, &x->endpoint))
 				memset(&x->endpoint, 0, sizeof(x->endpoint));
-			x->endpoint_host = dup_opt(r, h);
+			x->endpoint_host = dup_opt(h);
 		}
 	}
 	const json_t *a = json_object_get(o, "allowed_ips");
 	size_t n = json_array_size(a);
 	if (n) {
-		x->allowed_ips = calloc(n, sizeof(*x->allowed_ips));
-		if (!x->allowed_ips) {
-			r->rc = -ENOMEM;
-			return;
-		}
+		x->allowed_ips = xcalloc(n, sizeof(*x->allowed_ips));
 		for (size_t k = 0; k < n; k++)
 			if (!parse_addr(json_string_value(json_array_get(a, k)), &x->allowed_ips[k]))
 				bad(r, "peer allowed-ips", i);
@@ -445,18 +439,18 @@ int state_from_json(const json_t *j, struct state *out, char *err, size_t errlen
 	}
 	EACH(j, "sysctls", i, o) {
 		struct st_sysctl *x = state_add_sysctl(out);
-		if (!x || !str(o, "key") || !str(o, "value")) {
+		if (!str(o, "key") || !str(o, "value")) {
 			bad(&r, "sysctl", i);
 			break;
 		}
-		x->key = dup_opt(&r, str(o, "key"));
-		x->value = dup_opt(&r, str(o, "value"));
+		x->key = dup_opt(str(o, "key"));
+		x->value = dup_opt(str(o, "value"));
 		if (str(o, "origin"))
-			x->origin = dup_opt(&r, str(o, "origin"));
+			x->origin = dup_opt(str(o, "origin"));
 	}
 	EACH(j, "links", i, o) {
 		struct st_link *x = state_add_link(out);
-		if (!x || !str(o, "name")) {
+		if (!str(o, "name")) {
 			bad(&r, "link", i);
 			break;
 		}
@@ -468,7 +462,7 @@ int state_from_json(const json_t *j, struct state *out, char *err, size_t errlen
 	}
 	EACH(j, "addresses", i, o) {
 		struct st_addr *x = state_add_addr(out);
-		if (!x || !parse_addr(str(o, "address"), &x->addr)) {
+		if (!parse_addr(str(o, "address"), &x->addr)) {
 			bad(&r, "address", i);
 			break;
 		}
@@ -476,12 +470,12 @@ int state_from_json(const json_t *j, struct state *out, char *err, size_t errlen
 	}
 	EACH(j, "wireguard", i, o) {
 		struct st_wgdev *x = state_add_wgdev(out);
-		if (!x || !str(o, "name")) {
+		if (!str(o, "name")) {
 			bad(&r, "wireguard device", i);
 			break;
 		}
 		copy_name(x->name, sizeof(x->name), str(o, "name"));
-		x->private_key_path = dup_opt(&r, str(o, "private_key_file"));
+		x->private_key_path = dup_opt(str(o, "private_key_file"));
 		if (str(o, "public_key"))
 			x->has_public_key = !key_from_base64(x->public_key, str(o, "public_key"));
 		x->listen_port = (uint16_t)num(o, "listen_port", 0);
@@ -489,31 +483,19 @@ int state_from_json(const json_t *j, struct state *out, char *err, size_t errlen
 	}
 	EACH(j, "peers", i, o) {
 		struct st_wgpeer *x = state_add_wgpeer(out);
-		if (!x) {
-			r.rc = -ENOMEM;
-			break;
-		}
 		read_peer(&r, o, x, i);
 	}
 	EACH(j, "rules", i, o) {
 		struct st_rule *x = state_add_rule(out);
-		if (!x) {
-			r.rc = -ENOMEM;
-			break;
-		}
 		read_rule(&r, o, x, i);
 	}
 	EACH(j, "routes", i, o) {
 		struct st_route *x = state_add_route(out);
-		if (!x) {
-			r.rc = -ENOMEM;
-			break;
-		}
 		read_route(&r, o, x, i);
 	}
 	EACH(j, "neighbours", i, o) {
 		struct st_neighbour *x = state_add_neighbour(out);
-		if (!x || !str(o, "tool")) {
+		if (!str(o, "tool")) {
 			bad(&r, "neighbour", i);
 			break;
 		}
@@ -527,18 +509,13 @@ int state_from_json(const json_t *j, struct state *out, char *err, size_t errlen
 	if (json_is_object(nft)) {
 		const char *chains = str(nft, "chains");
 		if (chains) {
-			char *t = strdup(chains);
-			if (!t)
-				r.rc = -ENOMEM;
-			state_set_nft(out, t);
+			state_set_nft(out, xstrdup(chains));
 		} else {
 			out->nft.present = true;
 		}
 		copy_name(out->nft.fingerprint, sizeof(out->nft.fingerprint), str(nft, "fingerprint"));
 		out->nft.tampered = json_is_true(json_object_get(nft, "tampered"));
 	}
-	if (r.rc == -ENOMEM)
-		snprintf(err, errlen, "out of memory");
 	if (r.rc) {
 		state_free(out);
 		return r.rc;

@@ -1,9 +1,10 @@
-/* xalloc.h - allocation for the compiler and the grammar: never fails.
+/* xalloc.h - allocation for all of wgc: never fails.
  *
- * The front half has one out-of-memory policy, nftables' (utils.c): an allocation that fails
- * prints "wgc: out of memory" and aborts. Nothing is ever silently dropped — an option, a
- * statement or a diagnostic lost to a failed allocation could make a wrong policy look right.
- * The runtime (runtime/) propagates -ENOMEM instead: it may have a kernel change to undo.
+ * wgc has one out-of-memory policy, nftables' (utils.c): an allocation that fails prints
+ * "wgc: out of memory" and aborts. Nothing is ever silently dropped — an option, a statement or a
+ * diagnostic lost to a failed allocation could make a wrong policy look right. In the runtime an
+ * abort is a crash like any other: the next apply converges (tests/netns/test_crash.sh). What a
+ * library allocates for us (jansson, libnftables, libmnl) still fails as -ENOMEM through the caller.
  */
 #ifndef WGC_XALLOC_H
 #define WGC_XALLOC_H

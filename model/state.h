@@ -201,7 +201,7 @@ int state_qcmp_route(const void *a, const void *b);
 void state_sort(struct state *s);
 void state_free(struct state *s);
 
-/* Append helpers: return a pointer to a zeroed new element, or NULL on allocation failure. */
+/* Append helpers: return a pointer to a zeroed new element (never NULL: memory comes from xalloc). */
 struct st_sysctl *state_add_sysctl(struct state *s);
 struct st_link *state_add_link(struct state *s);
 struct st_addr *state_add_addr(struct state *s);

@@ -1,0 +1,50 @@
+/* nft_doc.c - the `nft -f` document that replaces table inet wgc (see nft_doc.h). */
+#include "model/nft_doc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* "NAME:N ..." for every chain of text (one rule per line, as lower_nft writes them). */
+static int chain_counts(const char *text, FILE *f)
+{
+	char name[64] = "";
+	unsigned n = 0;
+	for (const char *l = text; l && *l;) {
+		const char *e = strchr(l, '\n');
+		size_t len = e ? (size_t)(e - l) : strlen(l);
+		if (sscanf(l, "\tchain %63s {", name) == 1)
+			n = 0;
+		else if (len >= 2 && l[0] == '\t' && l[1] == '}' )
+			fprintf(f, " %s:%u", name, n);
+		else if (len > 2 && !strncmp(l, "\t\t", 2) && strncmp(l, "\t\ttype ", 7))
+			n++;
+		l = e ? e + 1 : NULL;
+	}
+	return ferror(f) ? -ENOMEM : 0;
+}
+
+char *nft_document(const struct st_nft *nft)
+{
+	char *doc = NULL, *counts = NULL;
+	size_t clen = 0;
+	int n = -1;
+	if (!nft->present)
+		n = asprintf(&doc, "# wgc: nft -f input; removes table inet %s\ntable inet %s\ndelete table inet %s\n",
+			     WGC_NFT_TABLE, WGC_NFT_TABLE, WGC_NFT_TABLE);
+	FILE *f = nft->present ? open_memstream(&counts, &clen) : NULL;
+	if (f) {
+		int rc = chain_counts(nft->text, f);
+		if (!fclose(f) && !rc)
+			n = asprintf(&doc,
+				     "# wgc: nft -f input; replaces table inet %s atomically\n"
+				     "table inet %s\ndelete table inet %s\n"
+				     "table inet %s {\n%s"
+				     "\tchain fingerprint {\n\t\treturn comment \"wgc %s fingerprint:1%s\"\n\t}\n}\n",
+				     WGC_NFT_TABLE, WGC_NFT_TABLE, WGC_NFT_TABLE, WGC_NFT_TABLE, nft->text ? nft->text : "",
+				     nft->fingerprint, counts);
+	}
+	free(counts);
+	return n < 0 ? NULL : doc;
+}
