@@ -68,28 +68,24 @@ static void test_taken(struct t *t)
 
 #define NEW(arr, n) ((arr) = calloc((n), sizeof(*(arr))))
 
-static void policy_release(struct policy *p)
+/* One prefix, owned by the policy (policy_free frees it). */
+static struct p_prefixes one_prefix(const char *text)
 {
-	free(p->tunnels);
-	free(p->tables);
-	free(p->marks);
-	free(p->intents);
-	free(p->kill_switches);
-	memset(p, 0, sizeof(*p));
+	struct p_prefixes ps = { calloc(1, sizeof(*ps.v)), 1 };
+	*ps.v = unit_addr(text);
+	return ps;
 }
 
 /* A selective intent of tunnel t by a source prefix: a rule into the tunnel's table. */
 static struct p_intent split_intent(size_t t)
 {
-	static struct ipaddr from = { .family = AF_INET, .len = 8, .bytes = { 10 } };
-	return (struct p_intent){ .kind = INTENT_SPLIT, .tunnel = t, .sel.from = { &from, 1 } };
+	return (struct p_intent){ .kind = INTENT_SPLIT, .tunnel = t, .sel.from = one_prefix("10.0.0.0/8") };
 }
 
 /* A selective intent of tunnel t by destination only: a route in the destination table. */
 static struct p_intent dest_intent(size_t t)
 {
-	static struct ipaddr to = { .family = AF_INET, .len = 16, .bytes = { 10, 20 } };
-	return (struct p_intent){ .kind = INTENT_SPLIT, .tunnel = t, .sel.to = { &to, 1 } };
+	return (struct p_intent){ .kind = INTENT_SPLIT, .tunnel = t, .sel.to = one_prefix("10.20.0.0/16") };
 }
 
 /* Tunnel tables: 51820, 51821, ... the first free, never 0, 253-255 or a declared table. */
@@ -126,7 +122,7 @@ static void test_tables(struct t *t)
 	allocate_dest_table(&p);
 	CHECK(t, p.dest_priority == 20010 && p.dest_table == 51826, "destination table %u at %u, want 51826 at 20010",
 	      p.dest_table, p.dest_priority);
-	policy_release(&p);
+	policy_free(&p);
 	/* No destination intent: no destination table. */
 	NEW(p.intents, p.n_intents = 1);
 	NEW(p.tunnels, p.n_tunnels = 1);
@@ -136,7 +132,7 @@ static void test_tables(struct t *t)
 	allocate_dest_table(&p);
 	CHECK(t, p.dest_table == 0 && p.dest_priority == 0, "a destination table %u without destination intents",
 	      p.dest_table);
-	policy_release(&p);
+	policy_free(&p);
 }
 
 /* Tunnel fwmarks: 0x1000, 0x1001, ... skipping a value whose low byte a mark has, and fwmarks
@@ -168,7 +164,7 @@ static void test_fwmarks_and_marks(struct t *t)
 	CHECK(t, p.intents[2].mark == 0x05 && p.intents[2].mask == 0xff, "intent mark 0x%x/0x%x, want 0x5/0xff",
 	      p.intents[2].mark, p.intents[2].mask);
 	CHECK(t, p.intents[0].mask == 0 && p.intents[1].mask == 0, "full tunnels get no intent mark");
-	policy_release(&p);
+	policy_free(&p);
 	/* Named marks without a value, clear of the ones with one; -ENOSPC at the first left over. */
 	NEW(p.marks, p.n_marks = 3);
 	p.marks[0] = (struct p_mark){ .value = 0x01, .mask = 0xff };
@@ -179,7 +175,7 @@ static void test_fwmarks_and_marks(struct t *t)
 	p.marks[1] = (struct p_mark){ .value = 0x00, .mask = 0x01 };    /* every even k */
 	p.marks[2] = (struct p_mark){ 0 };
 	CHECK(t, allocate_named_marks(&p, &failed) == -ENOSPC && failed == 2, "no mark left: failed at %zu", failed);
-	policy_release(&p);
+	policy_free(&p);
 }
 
 /* Rules without priority: 30000, 30001, ...; selective intents 20000, 20010, ... at most 1277,
@@ -205,7 +201,7 @@ static void test_priorities(struct t *t)
 	      p.intents[2].priority);
 	CHECK(t, p.intents[3].priority == 0, "a full tunnel's intent takes no selective priority");
 	CHECK(t, p.dest_priority == 20000, "destination intents share %u", p.dest_priority);
-	policy_release(&p);
+	policy_free(&p);
 	/* 1277 fit below the full tunnel's 32763; the 1278th does not. */
 	NEW(p.tunnels, p.n_tunnels = 1);
 	NEW(p.intents, p.n_intents = 1278);
@@ -219,7 +215,8 @@ static void test_priorities(struct t *t)
 	      p.intents[1276].priority);
 	p.n_intents = 1277;
 	CHECK(t, allocate_intent_priorities(&p, &failed, &reached) == 0, "1277 selective intents fit");
-	policy_release(&p);
+	p.n_intents = 1278;
+	policy_free(&p);
 }
 
 /* The full tunnel's rules at 32763 (except), 32764 (suppress), 32765 (not fwmark); the kill
