@@ -21,7 +21,7 @@ static void no_mark_left(struct ctx *c, struct loc loc, const char *what)
 		   WGC_MARK_AUTO_MASK, WGC_MARK_AUTO_MAX);
 }
 
-/* Declared tables and marks: their explicit values checked, the others allocated. */
+/* Declared tables and marks (explicit values checked, the others allocated), then tunnels. */
 static void resolve_decls(struct ctx *c)
 {
 	size_t i;
