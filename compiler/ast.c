@@ -5,28 +5,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const opt_names[OPT__COUNT] = {
-	[OPT_PRIVATE_KEY] = "private-key", [OPT_LISTEN_PORT] = "listen-port", [OPT_FWMARK] = "fwmark",
-	[OPT_MTU] = "mtu", [OPT_ADDRESS] = "address", [OPT_TABLE] = "table",
-	[OPT_PUBLIC_KEY] = "public-key", [OPT_PRESHARED_KEY] = "preshared-key",
-	[OPT_ENDPOINT] = "endpoint", [OPT_ALLOWED_IPS] = "allowed-ips",
-	[OPT_KEEPALIVE] = "persistent-keepalive", [OPT_PRIORITY] = "priority", [OPT_NOT] = "not",
-	[OPT_FROM] = "from", [OPT_TO] = "to", [OPT_IIF] = "iif", [OPT_OIF] = "oif", [OPT_UID] = "uid",
-	[OPT_GID] = "gid", [OPT_PROTO] = "proto", [OPT_SPORT] = "sport", [OPT_DPORT] = "dport",
-	[OPT_TOS] = "tos", [OPT_LOOKUP] = "lookup", [OPT_GOTO] = "goto", [OPT_BLACKHOLE] = "blackhole",
-	[OPT_UNREACHABLE] = "unreachable", [OPT_PROHIBIT] = "prohibit", [OPT_THROW] = "throw",
-	[OPT_SUPPRESS_PREFIXLENGTH] = "suppress-prefixlength", [OPT_IPV4] = "ipv4", [OPT_IPV6] = "ipv6",
-	[OPT_DEST] = "destination", [OPT_DEFAULT] = "default", [OPT_DEV] = "dev", [OPT_VIA] = "via",
-	[OPT_SRC] = "src", [OPT_METRIC] = "metric", [OPT_ALL] = "all", [OPT_THROUGH] = "through",
-	[OPT_EXCEPT] = "except", [OPT_CGROUP] = "cgroup", [OPT_CT_STATE] = "ct state",
-	[OPT_HOOK] = "hook", [OPT_SET_MARK] = "set mark", [OPT_SAVE_MARK] = "save mark",
-	[OPT_RESTORE_MARK] = "restore mark", [OPT_DROP] = "drop", [OPT_ACCEPT] = "accept",
-	[OPT_TUNNEL] = "tunnel",
-};
+#define OPT_NAME(word, id, tok) [OPT_##id] = word,
+#define STMT_NAME(word, id, tok) [STMT_##id] = word,
+static const char *const opt_names[OPT__COUNT] = { WGC_KEYWORDS(OPT_NAME, KW_NONE, OPT_NAME) };
+static const char *const stmt_names[] = { WGC_KEYWORDS(KW_NONE, STMT_NAME, STMT_NAME) };
+#undef OPT_NAME
+#undef STMT_NAME
 
 const char *opt_key_name(enum opt_key k)
 {
 	return k < OPT__COUNT && opt_names[k] ? opt_names[k] : "?";
+}
+
+const char *stmt_keyword(enum stmt_kind k)
+{
+	return (size_t)k < sizeof(stmt_names) / sizeof(stmt_names[0]) ? stmt_names[k] : NULL;
 }
 
 void value_free(struct value *v)

@@ -15,6 +15,7 @@
 
 #include "model/state.h"
 #include "compiler/diag.h"
+#include "compiler/keywords.h"
 
 enum value_kind {
 	VAL_NONE,      /* a bare keyword option: `not`, `blackhole`, `all` */
@@ -42,23 +43,15 @@ struct value {
 	size_t n_items;
 };
 
-/* Option keywords. The parser maps each keyword token to one of these. */
+/* Option keywords, one per row of keywords.h that is an option, in its order. The parser maps
+ * each keyword token to one of these. */
+#define WGC_OPT_KEY(word, id, tok) OPT_##id,
 enum opt_key {
-	OPT_PRIVATE_KEY, OPT_LISTEN_PORT, OPT_FWMARK, OPT_MTU, OPT_ADDRESS, OPT_TABLE,
-	OPT_PUBLIC_KEY, OPT_PRESHARED_KEY, OPT_ENDPOINT, OPT_ALLOWED_IPS, OPT_KEEPALIVE,
-	OPT_PRIORITY, OPT_NOT, OPT_FROM, OPT_TO, OPT_IIF, OPT_OIF, OPT_UID, OPT_GID, OPT_PROTO,
-	OPT_SPORT, OPT_DPORT, OPT_TOS, OPT_LOOKUP, OPT_GOTO, OPT_BLACKHOLE, OPT_UNREACHABLE,
-	OPT_PROHIBIT, OPT_THROW, OPT_SUPPRESS_PREFIXLENGTH, OPT_IPV4, OPT_IPV6,
-	OPT_DEST,      /* the destination of a static route, written first: `route 10.0.0.0/8 ...` */
-	OPT_DEFAULT,   /* `route default ...` */
-	OPT_DEV, OPT_VIA, OPT_SRC, OPT_METRIC,
-	OPT_ALL, OPT_THROUGH, OPT_EXCEPT, OPT_CGROUP, OPT_CT_STATE, OPT_HOOK,
-	OPT_SET_MARK, OPT_SAVE_MARK, OPT_RESTORE_MARK, OPT_DROP, OPT_ACCEPT,
-	OPT_TUNNEL,    /* the tunnel named by `kill-switch wg0` / `anti-spoof wg0` */
+	WGC_KEYWORDS(WGC_OPT_KEY, KW_NONE, WGC_OPT_KEY)
 	OPT__COUNT
 };
+#undef WGC_OPT_KEY
 
-/* The option's keyword as written in the language (for messages and fmt). */
 const char *opt_key_name(enum opt_key k);
 
 struct option {
@@ -80,6 +73,9 @@ enum stmt_kind {
 	STMT_KILL_SWITCH,  /* kill-switch TUNNEL [except PREFIXES] [ipv4|ipv6] */
 	STMT_ANTI_SPOOF,   /* anti-spoof TUNNEL */
 };
+
+/* The statement's keyword as written (keywords.h); NULL for an assignment, which has none. */
+const char *stmt_keyword(enum stmt_kind k);
 
 struct stmt {
 	enum stmt_kind kind;

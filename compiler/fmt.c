@@ -222,18 +222,13 @@ static void put_block(struct fmt *x, const struct stmt *s, int depth)
 
 static void put_stmt(struct fmt *x, const struct stmt *s, int depth)
 {
-	static const char *heads[] = {
-		[STMT_INCLUDE] = "include", [STMT_TABLE] = "table", [STMT_MARK] = "mark", [STMT_TUNNEL] = "tunnel",
-		[STMT_PEER] = "peer", [STMT_RULE] = "rule", [STMT_ROUTE] = "route", [STMT_MATCH] = "match",
-		[STMT_KILL_SWITCH] = "kill-switch", [STMT_ANTI_SPOOF] = "anti-spoof",
-	};
 	comments_before(x, s->loc.line, depth);
 	blank_before(x, s->loc.line);
 	indent(x, depth);
 	int last = s->loc.line;
 	switch (s->kind) {
 	case STMT_INCLUDE:
-		fprintf(x->out, "include \"%s\"", s->name);
+		fprintf(x->out, "%s \"%s\"", stmt_keyword(s->kind), s->name);
 		break;
 	case STMT_ASSIGN:
 		fprintf(x->out, "%s = ", s->name);
@@ -242,7 +237,7 @@ static void put_stmt(struct fmt *x, const struct stmt *s, int depth)
 		break;
 	case STMT_TUNNEL:
 	case STMT_PEER:
-		fprintf(x->out, "%s %s {", heads[s->kind], s->name);
+		fprintf(x->out, "%s %s {", stmt_keyword(s->kind), s->name);
 		end_line(x, s->loc.line, depth);
 		put_block(x, s, depth + 1);
 		indent(x, depth);
@@ -250,7 +245,7 @@ static void put_stmt(struct fmt *x, const struct stmt *s, int depth)
 		last = s->end.line;
 		break;
 	default:
-		fputs(heads[s->kind], x->out);
+		fputs(stmt_keyword(s->kind), x->out);
 		if (s->name)
 			fprintf(x->out, " %s", s->name);
 		if (s->val.kind != VAL_NONE) {

@@ -1,27 +1,13 @@
 /* policy.h - a checked policy: names resolved, variables expanded, numbers allocated.
  *
- * check.c builds it from the syntax tree (reporting every error); lower.c turns it into the
+ * check*.c build it from the syntax tree (reporting every error); lower.c turns it into the
  * desired state. Strings point into the syntax tree, which must outlive the policy.
  */
 #ifndef WGC_POLICY_H
 #define WGC_POLICY_H
 
-#include "compiler/allocate.h"              /* intent/auto marks: k under mask 0x000000ff, k = 1..255 */
+#include "compiler/allocate.h"     /* the numbers wgc chooses: README "Numbers wgc allocates" */
 #include "compiler/ast.h"
-
-/* Documented ranges for what the compiler allocates (README "Numbers wgc allocates"). */
-#define WGC_TABLE_AUTO_BASE 51820u     /* tunnel tables: 51820, 51821, ... (wg-quick's choice) */
-/* Marks: clear of every neighbour's bits (README "Sharing the host"): kube-proxy 0xc000, Cilium
- * 0x0f00, Calico 0xffff0000, Tailscale 0x00ff0000. What is left is 0x30ff. Tunnel fwmarks are
- * 0x1000, 0x1001, ... (skipping values whose low byte a mark of the policy uses), intent and named
- * marks k under 0xff: an intent's rule (fwmark k/0xff) never matches a tunnel's own packets. */
-#define WGC_FWMARK_AUTO_BASE 0x1000u   /* tunnel fwmarks: 0x1000, 0x1001, ... */
-#define WGC_PRIO_INTENT_BASE 20000u    /* selective intents: 20000, 20010, ... */
-#define WGC_PRIO_RULE_BASE 30000u      /* rules written without a priority: 30000, 30001, ... */
-#define WGC_PRIO_EXCEPT 32763u         /* "except" prefixes of a full tunnel: lookup main */
-#define WGC_PRIO_SUPPRESS 32764u       /* lookup main suppress_prefixlength 0 */
-#define WGC_PRIO_FULL 32765u           /* not fwmark M lookup T */
-#define WGC_KILL_SWITCH_METRIC 4096u   /* the unreachable default in a tunnel's table */
 
 enum { FAM_V4 = 1, FAM_V6 = 2 };
 
@@ -145,15 +131,26 @@ struct p_anti_spoof {
 };
 
 struct policy {
-	struct p_tunnel *tunnels;       size_t n_tunnels;
-	struct p_table *tables;         size_t n_tables;
-	struct p_mark *marks;           size_t n_marks;
-	struct p_rule *rules;           size_t n_rules;
-	struct p_route *routes;         size_t n_routes;
-	struct p_intent *intents;       size_t n_intents;
-	struct p_match *matches;        size_t n_matches;
-	struct p_kill_switch *kill_switches; size_t n_kill_switches;
-	struct p_anti_spoof *anti_spoofs;    size_t n_anti_spoofs;
+	/* Parallel to the declarations, in the order written (the checker's index of names). */
+	struct p_tunnel *tunnels;
+	size_t n_tunnels;
+	struct p_table *tables;
+	size_t n_tables;
+	struct p_mark *marks;
+	size_t n_marks;
+	/* One element a statement, or one a destination of a statement (static routes). */
+	struct p_rule *rules;
+	size_t n_rules;
+	struct p_route *routes;
+	size_t n_routes;
+	struct p_intent *intents;      /* `route ... through TUNNEL` */
+	size_t n_intents;
+	struct p_match *matches;
+	size_t n_matches;
+	struct p_kill_switch *kill_switches;
+	size_t n_kill_switches;
+	struct p_anti_spoof *anti_spoofs;
+	size_t n_anti_spoofs;
 	/* Every `route to PREFIXES through TUNNEL` is a route in one table, looked up by one rule at
 	 * the priority of the first such statement: the most specific prefix wins, and 100k prefixes
 	 * cost 100k routes in the kernel's trie, not 100k rules walked per packet. */

@@ -1,8 +1,15 @@
-/* test_allocate.c - the automatic mark pool: k under 0xff for k = 1..255, never 0, never twice, never
- * a mark that clashes with one taken, and -ENOSPC once all are gone. */
+/* test_allocate.c - every number wgc chooses (allocate.c), one test a row of README "Numbers wgc
+ * allocates": the automatic mark pool (k under 0xff for k = 1..255, never 0, never twice, never a
+ * mark that clashes with one taken, -ENOSPC once all are gone), tables, the destination table,
+ * tunnel fwmarks, intent and named marks, rule and intent priorities, and the full tunnel's and
+ * the kill switch's fixed numbers as the compiled state has them. */
 #include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "compiler/allocate.h"
+#include "compiler/compile.h"
+#include "compiler/policy.h"
 #include "unit.h"
 
 static void test_all_distinct(struct t *t)
@@ -57,10 +64,206 @@ static void test_taken(struct t *t)
 	CHECK(t, mark_pool_next(&p, &v, &m) == -ENOSPC, "a mark from a full pool");
 }
 
+/* ---- the policy's numbers: policies built by hand, as the checker leaves them ------------------ */
+
+#define NEW(arr, n) ((arr) = calloc((n), sizeof(*(arr))))
+
+/* One prefix, owned by the policy (policy_free frees it). */
+static struct p_prefixes one_prefix(const char *text)
+{
+	struct p_prefixes ps = { calloc(1, sizeof(*ps.v)), 1 };
+	*ps.v = unit_addr(text);
+	return ps;
+}
+
+/* A selective intent of tunnel t by a source prefix: a rule into the tunnel's table. */
+static struct p_intent split_intent(size_t t)
+{
+	return (struct p_intent){ .kind = INTENT_SPLIT, .tunnel = t, .sel.from = one_prefix("10.0.0.0/8") };
+}
+
+/* A selective intent of tunnel t by destination only: a route in the destination table. */
+static struct p_intent dest_intent(size_t t)
+{
+	return (struct p_intent){ .kind = INTENT_SPLIT, .tunnel = t, .sel.to = one_prefix("10.20.0.0/16") };
+}
+
+/* Tunnel tables: 51820, 51821, ... the first free, never 0, 253-255 or a declared table. */
+static void test_tables(struct t *t)
+{
+	struct policy p = { 0 };
+	NEW(p.tables, p.n_tables = 4);
+	p.tables[0].id = 51820;
+	p.tables[2].id = 51822;
+	allocate_table_ids(&p);
+	CHECK(t, p.tables[1].id == 51821 && p.tables[3].id == 51823, "declared tables without id: %u, %u",
+	      p.tables[1].id, p.tables[3].id);
+	CHECK(t, allocate_table_free(&p, 0) == 1, "table 0 is never handed out");
+	for (uint32_t k = 253; k <= 255; k++)
+		CHECK(t, allocate_table_free(&p, k) == 256, "the kernel's table %u is never handed out", k);
+	CHECK(t, allocate_table_free(&p, 51820) == 51824, "declared tables are skipped: %u",
+	      allocate_table_free(&p, 51820));
+	/* Tunnels: a table for each that something looks up; not for one reached by destination only. */
+	NEW(p.tunnels, p.n_tunnels = 3);
+	NEW(p.intents, p.n_intents = 3);
+	p.intents[0] = split_intent(0);
+	p.intents[1] = dest_intent(1);
+	p.intents[2] = split_intent(2);
+	p.tunnels[2].table = 51825;    /* explicit: kept */
+	allocate_tunnels(&p);
+	CHECK(t, p.tunnels[0].table == 51824, "first tunnel's table %u, want 51824", p.tunnels[0].table);
+	CHECK(t, p.tunnels[1].table == 0 && p.intents[1].by_dest, "a tunnel reached by destination only has table %u",
+	      p.tunnels[1].table);
+	CHECK(t, p.tunnels[2].table == 51825, "an explicit table is kept: %u", p.tunnels[2].table);
+	/* The destination table: the next free one after the tunnels'. */
+	size_t failed;
+	uint32_t reached;
+	CHECK(t, allocate_intent_priorities(&p, &failed, &reached) == 0, "three intents get priorities");
+	allocate_dest_table(&p);
+	CHECK(t, p.dest_priority == 20010 && p.dest_table == 51826, "destination table %u at %u, want 51826 at 20010",
+	      p.dest_table, p.dest_priority);
+	policy_free(&p);
+	/* No destination intent: no destination table. */
+	NEW(p.intents, p.n_intents = 1);
+	NEW(p.tunnels, p.n_tunnels = 1);
+	p.intents[0] = split_intent(0);
+	allocate_tunnels(&p);
+	CHECK(t, allocate_intent_priorities(&p, &failed, &reached) == 0, "one intent gets a priority");
+	allocate_dest_table(&p);
+	CHECK(t, p.dest_table == 0 && p.dest_priority == 0, "a destination table %u without destination intents",
+	      p.dest_table);
+	policy_free(&p);
+}
+
+/* Tunnel fwmarks: 0x1000, 0x1001, ... skipping a value whose low byte a mark has, and fwmarks
+ * taken; intent and named marks: k under 0xff, clear of all of them. */
+static void test_fwmarks_and_marks(struct t *t)
+{
+	struct policy p = { 0 };
+	NEW(p.marks, p.n_marks = 1);
+	p.marks[0] = (struct p_mark){ .value = 0x01, .mask = 0xff };
+	NEW(p.tunnels, p.n_tunnels = 4);
+	p.tunnels[1].fwmark = 0x1003;  /* explicit */
+	NEW(p.intents, p.n_intents = 3);
+	p.intents[0] = (struct p_intent){ .kind = INTENT_FULL, .tunnel = 0 };
+	p.intents[1] = (struct p_intent){ .kind = INTENT_FULL, .tunnel = 2 };
+	p.intents[2] = split_intent(0);
+	p.intents[2].needs_mark = true;  /* ports, gid or cgroup: matched by nftables */
+	NEW(p.kill_switches, p.n_kill_switches = 1);
+	p.kill_switches[0].tunnel = 3;
+	allocate_tunnels(&p);
+	CHECK(t, p.tunnels[0].fwmark == 0x1000, "first fwmark 0x%x, want 0x1000", p.tunnels[0].fwmark);
+	CHECK(t, p.tunnels[1].fwmark == 0x1003, "an explicit fwmark is kept: 0x%x", p.tunnels[1].fwmark);
+	CHECK(t, p.tunnels[2].fwmark == 0x1002, "0x1001 has mark 0x01/0xff's low byte: got 0x%x, want 0x1002",
+	      p.tunnels[2].fwmark);
+	CHECK(t, p.tunnels[3].fwmark == 0x1004, "a kill switch's tunnel skips the explicit 0x1003: got 0x%x",
+	      p.tunnels[3].fwmark);
+	size_t failed = 99;
+	CHECK(t, allocate_intent_marks(&p, &failed) == 0, "one intent mark");
+	/* k = 1 is mark 0x01/0xff's; 2, 3, 4 are the low bytes of fwmarks 0x1002, 0x1003, 0x1004. */
+	CHECK(t, p.intents[2].mark == 0x05 && p.intents[2].mask == 0xff, "intent mark 0x%x/0x%x, want 0x5/0xff",
+	      p.intents[2].mark, p.intents[2].mask);
+	CHECK(t, p.intents[0].mask == 0 && p.intents[1].mask == 0, "full tunnels get no intent mark");
+	policy_free(&p);
+	/* Named marks without a value, clear of the ones with one; -ENOSPC at the first left over. */
+	NEW(p.marks, p.n_marks = 3);
+	p.marks[0] = (struct p_mark){ .value = 0x01, .mask = 0xff };
+	CHECK(t, allocate_named_marks(&p, &failed) == 0, "two named marks");
+	CHECK(t, p.marks[1].value == 0x02 && p.marks[2].value == 0x03 && p.marks[1].mask == 0xff,
+	      "named marks 0x%x, 0x%x, want 0x2, 0x3", p.marks[1].value, p.marks[2].value);
+	p.marks[0] = (struct p_mark){ .value = 0x01, .mask = 0x01 };    /* every odd k */
+	p.marks[1] = (struct p_mark){ .value = 0x00, .mask = 0x01 };    /* every even k */
+	p.marks[2] = (struct p_mark){ 0 };
+	CHECK(t, allocate_named_marks(&p, &failed) == -ENOSPC && failed == 2, "no mark left: failed at %zu", failed);
+	policy_free(&p);
+}
+
+/* Rules without priority: 30000, 30001, ...; selective intents 20000, 20010, ... at most 1277,
+ * destination intents sharing the first one's. */
+static void test_priorities(struct t *t)
+{
+	CHECK(t, allocate_rule_priority(0) == 30000 && allocate_rule_priority(1) == 30001 &&
+		 allocate_rule_priority(2765) == 32765, "rule priorities %u, %u", allocate_rule_priority(0),
+	      allocate_rule_priority(1));
+	struct policy p = { 0 };
+	NEW(p.tunnels, p.n_tunnels = 1);
+	NEW(p.intents, p.n_intents = 4);
+	p.intents[0] = dest_intent(0);
+	p.intents[1] = split_intent(0);
+	p.intents[2] = dest_intent(0);
+	p.intents[3] = (struct p_intent){ .kind = INTENT_FULL, .tunnel = 0 };
+	allocate_tunnels(&p);
+	size_t failed = 99;
+	uint32_t reached = 0;
+	CHECK(t, allocate_intent_priorities(&p, &failed, &reached) == 0, "four intents");
+	CHECK(t, p.intents[0].priority == 20000 && p.intents[1].priority == 20010 && p.intents[2].priority == 20000,
+	      "priorities %u %u %u, want 20000 20010 20000", p.intents[0].priority, p.intents[1].priority,
+	      p.intents[2].priority);
+	CHECK(t, p.intents[3].priority == 0, "a full tunnel's intent takes no selective priority");
+	CHECK(t, p.dest_priority == 20000, "destination intents share %u", p.dest_priority);
+	policy_free(&p);
+	/* 1277 fit below the full tunnel's 32763; the 1278th does not. */
+	NEW(p.tunnels, p.n_tunnels = 1);
+	NEW(p.intents, p.n_intents = 1278);
+	for (size_t i = 0; i < p.n_intents; i++)
+		p.intents[i] = split_intent(0);
+	allocate_tunnels(&p);
+	CHECK(t, allocate_intent_priorities(&p, &failed, &reached) == -ENOSPC, "1278 selective intents");
+	CHECK(t, failed == 1277 && reached == 32770, "failed at %zu reaching %u, want 1277 reaching 32770", failed,
+	      reached);
+	CHECK(t, p.intents[1276].priority == 32760 && p.intents[1277].priority == 0, "the last to fit has %u",
+	      p.intents[1276].priority);
+	p.n_intents = 1277;
+	CHECK(t, allocate_intent_priorities(&p, &failed, &reached) == 0, "1277 selective intents fit");
+	p.n_intents = 1278;
+	policy_free(&p);
+}
+
+/* The full tunnel's rules at 32763 (except), 32764 (suppress), 32765 (not fwmark); the kill
+ * switch's unreachable default at metric 4096 in the tunnel's table: the compiled state. */
+static void test_fixed_numbers(struct t *t)
+{
+	static const char text[] =
+		"tunnel wg0 {\n\tprivate-key \"/etc/wireguard/wg0.key\"\n\taddress 10.99.0.7/32, fd00:99::7/128\n"
+		"\tpeer s {\n\t\tpublic-key \"xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=\"\n"
+		"\t\tallowed-ips 0.0.0.0/0, ::/0\n\t}\n}\n"
+		"route all through wg0 except 192.168.0.0/16\nkill-switch wg0\n";
+	char path[] = "/tmp/wgc-test-allocate.XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(t, fd >= 0 && write(fd, text, sizeof(text) - 1) == (ssize_t)sizeof(text) - 1, "a temporary policy");
+	if (fd >= 0)
+		close(fd);
+	struct wgc_compile c = { 0 };
+	struct state s = { 0 };
+	int rc = wgc_compile(&c, path, WGC_LOWERED, &s);
+	CHECK(t, rc == 0, "the policy compiles: %d", rc);
+	if (rc)
+		diags_print(&c.d, stdout, false);
+	bool prio[3] = { false };
+	for (size_t i = 0; i < s.n_rules; i++)
+		if (s.rules[i].priority >= WGC_PRIO_EXCEPT && s.rules[i].priority <= WGC_PRIO_FULL)
+			prio[s.rules[i].priority - WGC_PRIO_EXCEPT] = true;
+	CHECK(t, WGC_PRIO_EXCEPT == 32763 && WGC_PRIO_SUPPRESS == 32764 && WGC_PRIO_FULL == 32765, "the constants");
+	CHECK(t, prio[0] && prio[1] && prio[2], "rules at 32763 %d, 32764 %d, 32765 %d", prio[0], prio[1], prio[2]);
+	size_t unreachable = 0;
+	for (size_t i = 0; i < s.n_routes; i++)
+		if (s.routes[i].type == ROUTE_UNREACHABLE && s.routes[i].metric == 4096 && s.routes[i].table == 51820)
+			unreachable++;
+	CHECK(t, unreachable == 2, "%zu unreachable defaults at metric 4096 in table 51820, want 2 (v4, v6)",
+	      unreachable);
+	state_free(&s);
+	wgc_compile_free(&c);
+	unlink(path);
+}
+
 int main(void)
 {
 	struct t t = { .name = "allocate" };
 	test_all_distinct(&t);
 	test_taken(&t);
+	test_tables(&t);
+	test_fwmarks_and_marks(&t);
+	test_priorities(&t);
+	test_fixed_numbers(&t);
 	return unit_finish(&t);
 }

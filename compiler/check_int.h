@@ -1,0 +1,100 @@
+/* check_int.h - private to the checker (check*.c): its context and the helpers its files share.
+ *
+ * check.c drives the passes (policy_check); check_names.c finds declarations and variables;
+ * check_values.c reads values and options; check_tunnel.c and check_stmts.c turn statements into
+ * the policy; allocate.c chooses every number the policy leaves to wgc; check_policy.c holds the
+ * checks that need the whole policy. Every helper reports what is wrong to c->d, where it is
+ * written, and goes on: none stops the checking of the rest.
+ */
+#ifndef WGC_CHECK_INT_H
+#define WGC_CHECK_INT_H
+
+#include "compiler/policy.h"
+#include "model/xalloc.h"
+
+struct decl {
+	const char *name;
+	const struct stmt *stmt;
+	bool visiting;                 /* variables: on the path of var_walk */
+	bool done;                     /* variables: walked */
+	bool cyclic;                   /* variables: on a cycle or too deep, already reported */
+	bool used;                     /* variables: referenced somewhere */
+	const struct value *resolved;  /* variables, once done: the value at the end of $a = $b = ... */
+	size_t size;                   /* variables, once done: elements once expanded (saturating) */
+};
+
+/* Declarations in the order written, and an index sorted by name: a name is found in O(log n). */
+struct decls {
+	struct decl *v;
+	size_t n;
+	size_t *by_name;
+};
+
+struct ctx {
+	struct diags *d;
+	struct policy *p;
+	struct decls vars, tables, marks, tunnels;
+	size_t auto_rules;             /* rules so far written without a priority */
+	size_t expanded;               /* elements of every value expanded so far */
+	/* The statement of each p->rules[i], p->intents[i] and p->routes[i], to point at its options. */
+	const struct stmt **rule_stmts, **intent_stmts, **route_stmts;
+};
+
+/* Appends to an array of n elements: it grows by doubling, at each power of two. */
+#define GROW(arr, n) ((arr) = xgrow((arr), (n), sizeof(*(arr))), &(arr)[(n)++])
+/* A set of options (enum opt_key), one bit each. */
+#define BIT(o) (1ull << (o))
+
+/* check_names.c: declarations and variables. */
+void collect_decls(struct ctx *c, const struct stmt *ss, size_t n);
+void index_decls(struct ctx *c, struct decls *ds, const char *what, size_t max);
+struct decl *decl_get(const struct decls *ds, const char *name);
+long decl_index(const struct decls *ds, const char *name);
+void var_cycles(struct ctx *c);
+const struct value *deref(struct ctx *c, const struct value *v);
+bool expansion_ok(struct ctx *c, const struct value *v, const char *opt);
+void resolve_tables(struct ctx *c);
+void resolve_marks(struct ctx *c);
+void resolve_tunnels(struct ctx *c);
+bool get_tunnel(struct ctx *c, const char *name, struct loc loc, size_t *idx);
+
+/* check_values.c: values, options and selectors. */
+bool want(struct ctx *c, const struct value *use, const struct value *r, enum value_kind k, const char *opt,
+	  const char *what);
+bool get_number(struct ctx *c, const struct value *v, const char *opt, uint64_t min, uint64_t max, uint64_t *out);
+bool get_range(struct ctx *c, const struct value *v, const char *opt, uint64_t min, uint64_t max, uint32_t *lo,
+	       uint32_t *hi);
+bool get_ports(struct ctx *c, const struct value *v, const char *opt, struct portrange *pr);
+const char *get_string(struct ctx *c, const struct value *v, const char *opt);
+const char *get_ifname(struct ctx *c, const struct value *v, const char *opt);
+void add_prefix(struct p_prefixes *ps, const struct ipaddr *a);
+bool get_prefixes(struct ctx *c, const struct value *v, const char *opt, bool network, struct p_prefixes *ps);
+bool get_host(struct ctx *c, const struct value *v, const char *opt, struct ipaddr *out);
+bool get_table(struct ctx *c, const struct value *v, const char *opt, uint32_t *id);
+bool get_mark(struct ctx *c, const struct value *v, const char *opt, uint32_t *val, uint32_t *mask);
+bool get_proto(struct ctx *c, const struct value *v, uint8_t *proto);
+bool get_ct_states(struct ctx *c, const struct value *v, unsigned *states);
+const char *stmt_name(enum stmt_kind k);
+uint64_t check_opts(struct ctx *c, const struct stmt *s, uint64_t allowed);
+void count_action(struct ctx *c, const struct stmt *s, const struct option *o, const struct option **first, int *n,
+		  const char *what);
+bool one_action(struct ctx *c, const struct stmt *s, int actions, const char *choices);
+int families_of(const struct p_prefixes *ps);
+bool get_selectors(struct ctx *c, const struct stmt *s, struct p_sel *sel);
+int stmt_families(struct ctx *c, const struct stmt *s, const struct p_sel *sel, int dflt);
+void sel_free(struct p_sel *s);
+
+/* check_tunnel.c, check_stmts.c: statements into the policy. */
+void check_tunnel(struct ctx *c, const struct stmt *s, struct p_tunnel *t);
+void check_stmts(struct ctx *c, const struct stmt *ss, size_t n);
+
+/* check_policy.c: the checks that need the whole policy, in the order policy_check runs them. */
+void check_marks(struct ctx *c);
+void check_priorities(struct ctx *c);
+void check_loops(struct ctx *c);
+void check_route_dups(struct ctx *c);
+void check_dest_dups(struct ctx *c);
+void check_leaks(struct ctx *c);
+void check_unused(struct ctx *c);
+
+#endif

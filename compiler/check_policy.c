@@ -1,0 +1,320 @@
+/* check_policy.c - the checks that need the whole policy: marks against each other, priorities,
+ * routing loops through a tunnel's own endpoint, routes given twice, destinations sent two ways,
+ * IPv6 leaks of an IPv4-only full tunnel, variables never used. */
+#include "compiler/check_int.h"
+
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "model/xalloc.h"
+
+/* Where tunnel i's fwmark is written (its name if the fwmark was allocated). */
+static struct loc fwmark_loc(const struct ctx *c, size_t i)
+{
+	const struct option *o = stmt_find_opt(c->tunnels.v[i].stmt, OPT_FWMARK);
+	return o ? o->val.loc : c->p->tunnels[i].loc;
+}
+
+/* Tunnel fwmarks against each other and against declared marks; declared marks against each other. */
+void check_marks(struct ctx *c)
+{
+	const struct policy *p = c->p;
+	for (size_t i = 0; i < p->n_tunnels; i++) {
+		for (size_t j = i + 1; j < p->n_tunnels; j++)
+			if (p->tunnels[i].fwmark && p->tunnels[i].fwmark == p->tunnels[j].fwmark)
+				diag_error(c->d, fwmark_loc(c, j), "tunnels '%s' and '%s' use the same fwmark 0x%x",
+					   p->tunnels[i].name, p->tunnels[j].name, p->tunnels[i].fwmark);
+		for (size_t j = 0; j < p->n_marks; j++)
+			if (p->tunnels[i].fwmark &&
+			    marks_clash(p->tunnels[i].fwmark, UINT32_MAX, p->marks[j].value, p->marks[j].mask)) {
+				diag_error(c->d, fwmark_loc(c, i), "fwmark 0x%x of tunnel '%s' clashes with mark '%s' (0x%x/0x%x)",
+					   p->tunnels[i].fwmark, p->tunnels[i].name, p->marks[j].name, p->marks[j].value,
+					   p->marks[j].mask);
+				diag_note(c->d, p->marks[j].loc, "'%s' is defined here", p->marks[j].name);
+			}
+	}
+	for (size_t i = 0; i < p->n_marks; i++)
+		for (size_t j = i + 1; j < p->n_marks; j++)
+			if (marks_clash(p->marks[i].value, p->marks[i].mask, p->marks[j].value, p->marks[j].mask)) {
+				diag_error(c->d, p->marks[j].loc, "mark '%s' (0x%x/0x%x) clashes with mark '%s' (0x%x/0x%x)",
+					   p->marks[j].name, p->marks[j].value, p->marks[j].mask, p->marks[i].name,
+					   p->marks[i].value, p->marks[i].mask);
+				diag_note(c->d, p->marks[i].loc, "'%s' is defined here", p->marks[i].name);
+			}
+}
+
+/* Where rule i's priority is written (the rule if it was allocated). */
+static struct loc prio_loc(const struct ctx *c, size_t i)
+{
+	const struct option *o = stmt_find_opt(c->rule_stmts[i], OPT_PRIORITY);
+	return o ? o->val.loc : c->p->rules[i].loc;
+}
+
+struct prio_ref {
+	uint32_t priority;
+	size_t index;
+};
+
+static int cmp_prio_ref(const void *pa, const void *pb)
+{
+	const struct prio_ref *a = pa, *b = pb;
+	if (a->priority != b->priority)
+		return a->priority < b->priority ? -1 : 1;
+	return a->index < b->index ? -1 : a->index > b->index;
+}
+
+/* Priorities of explicit rules against the full tunnel's, the selective intents' and each other.
+ * Sorted once, so 100k rules cost O(n log n), not a comparison of every pair. */
+void check_priorities(struct ctx *c)
+{
+	struct policy *p = c->p;
+	const struct p_intent *full = NULL;
+	size_t n_split = 0;
+	for (size_t i = 0; i < p->n_intents; i++) {
+		if (p->intents[i].kind == INTENT_FULL && !full)
+			full = &p->intents[i];
+		n_split += p->intents[i].kind == INTENT_SPLIT;
+	}
+	struct prio_ref *rules = xmalloc((p->n_rules + 1) * sizeof(*rules));
+	struct prio_ref *splits = xmalloc((n_split + 1) * sizeof(*splits));
+	for (size_t i = 0; i < p->n_rules; i++)
+		rules[i] = (struct prio_ref){ p->rules[i].priority, i };
+	for (size_t i = 0, k = 0; i < p->n_intents; i++)
+		if (p->intents[i].kind == INTENT_SPLIT)
+			splits[k++] = (struct prio_ref){ p->intents[i].priority, i };
+	qsort(rules, p->n_rules, sizeof(*rules), cmp_prio_ref);
+	qsort(splits, n_split, sizeof(*splits), cmp_prio_ref);
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct p_rule *r = &p->rules[i];
+		if (full && r->priority >= WGC_PRIO_EXCEPT && r->priority <= WGC_PRIO_FULL) {
+			diag_error(c->d, prio_loc(c, i), "priority %u is used by the full tunnel's rules (32763-32765)",
+				   r->priority);
+			diag_note(c->d, full->loc, "the full tunnel is here");
+		}
+		struct prio_ref key = { r->priority, 0 };
+		size_t lo = 0, hi = n_split;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (cmp_prio_ref(&splits[mid], &key) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (size_t j = lo; j < n_split && splits[j].priority == r->priority; j++) {
+			const struct p_intent *in = &p->intents[splits[j].index];
+			diag_error(c->d, prio_loc(c, i), "priority %u is used by the route through '%s'", r->priority,
+				   p->tunnels[in->tunnel].name);
+			diag_note(c->d, in->loc, "that route is here (routes through a tunnel take 20000, 20010, ...)");
+		}
+	}
+	/* Rules sharing a priority: each against the earlier ones of its group. */
+	for (size_t g = 0; g < p->n_rules;) {
+		size_t end = g + 1;
+		while (end < p->n_rules && rules[end].priority == rules[g].priority)
+			end++;
+		for (size_t a = g + 1; a < end; a++) {
+			const struct p_rule *r = &p->rules[rules[a].index];
+			for (size_t b = g; b < a; b++) {
+				const struct p_rule *o = &p->rules[rules[b].index];
+				if ((o->families & r->families) && (o->loc.line != r->loc.line || o->loc.file != r->loc.file)) {
+					diag_error(c->d, prio_loc(c, rules[a].index), "priority %u is already used by another "
+						   "rule: the kernel would order them by insertion", r->priority);
+					diag_note(c->d, prio_loc(c, rules[b].index), "the other rule is here");
+				}
+			}
+		}
+		g = end;
+	}
+	free(rules);
+	free(splits);
+}
+
+/* Whether a selective intent of tunnel t could select t's own encrypted packets: UDP from the
+ * listen port, sent by uid 0 (the kernel, or the userspace daemon running as root), to a peer's
+ * endpoint. *to is set to the `to` prefix containing the endpoint, if the intent has one. A
+ * selector wgc cannot decide for such a packet (a source address, an input interface, a cgroup,
+ * a mark, tos, ct state) gives it the benefit of the doubt. ep: family 0 for a host name. */
+static bool selects_own_packets(const struct p_intent *in, const struct p_tunnel *t, const struct ipaddr *ep,
+				uint16_t port, const struct ipaddr **to)
+{
+	const struct p_sel *s = &in->sel;
+	*to = NULL;
+	if (in->kind != INTENT_SPLIT || s->from.n || s->iif || s->oif || s->cgroup || s->has_fwmark || s->has_tos ||
+	    s->ct_states || (s->proto && s->proto != IPPROTO_UDP))
+		return false;
+	if ((s->dport.lo && (port < s->dport.lo || port > s->dport.hi)) ||
+	    (s->sport.lo && (!t->listen_port || t->listen_port < s->sport.lo || t->listen_port > s->sport.hi)) ||
+	    (s->has_uid && s->uid_lo > 0) || (s->has_gid && s->gid_lo > 0))
+		return false;
+	if (!s->to.n)
+		return !ep->family || (in->families & (ep->family == AF_INET ? FAM_V4 : FAM_V6));
+	for (size_t j = 0; ep->family && j < s->to.n; j++)
+		if (ipaddr_contains(&s->to.v[j], ep)) {
+			*to = &s->to.v[j];
+			return true;
+		}
+	return false;
+}
+
+/* The failure the seed describes: a tunnel's own encrypted packets routed into the tunnel. The
+ * full tunnel is safe (its rule skips packets carrying the tunnel's fwmark); a route or selective
+ * intent that can send them back into the tunnel is not. */
+void check_loops(struct ctx *c)
+{
+	struct policy *p = c->p;
+	for (size_t ti = 0; ti < p->n_tunnels; ti++) {
+		const struct p_tunnel *t = &p->tunnels[ti];
+		for (size_t pi = 0; pi < t->n_peers; pi++) {
+			const struct p_peer *peer = &t->peers[pi];
+			if (!peer->endpoint)
+				continue;
+			const struct ipaddr *ep = &peer->endpoint->addr;
+			char es[300];
+			if (ep->family == AF_INET6)
+				snprintf(es, sizeof(es), "[%s]:%u", ipaddr_host_str(ep, es + 200, 64), peer->endpoint->port);
+			else
+				snprintf(es, sizeof(es), "%s:%u", ep->family ? ipaddr_host_str(ep, es + 200, 64) :
+					 peer->endpoint->str, peer->endpoint->port);
+			for (size_t i = 0; i < p->n_intents; i++) {
+				const struct p_intent *in = &p->intents[i];
+				const struct ipaddr *to;
+				if (in->tunnel != ti || !selects_own_packets(in, t, ep, peer->endpoint->port, &to))
+					continue;
+				char ps[64];
+				if (to)
+					diag_error(c->d, stmt_find_opt(c->intent_stmts[i], OPT_TO)->val.loc,
+						   "routing loop: %s sends %s, the endpoint of peer '%s', into '%s' itself",
+						   ipaddr_str(to, ps, sizeof(ps)), es, peer->name, t->name);
+				else
+					diag_error(c->d, in->loc, "routing loop: this route also selects the tunnel's own "
+						   "encrypted packets (UDP from uid 0 to %s, the endpoint of peer '%s') and "
+						   "sends them into '%s' itself", es, peer->name, t->name);
+				diag_note(c->d, peer->endpoint->loc, "the endpoint is here; exclude it, or use "
+					  "'route all through %s', which exempts the tunnel's own packets by fwmark",
+					  t->name);
+			}
+			if (!ep->family)
+				continue;
+			char *colon = strrchr(es, ':');
+			*colon = '\0';
+			for (size_t i = 0; i < p->n_routes; i++) {
+				const struct p_route *r = &p->routes[i];
+				if (!r->dev || strcmp(r->dev, t->name) || !ipaddr_contains(&r->dst, ep))
+					continue;
+				char ps[64];
+				const struct option *dst = stmt_find_opt(c->route_stmts[i], OPT_DEST);
+				if (!dst)
+					dst = stmt_find_opt(c->route_stmts[i], OPT_DEFAULT);
+				diag_error(c->d, dst ? dst->loc : r->loc,
+					   "routing loop: route %s dev %s covers %s, the endpoint of peer '%s'",
+					   ipaddr_str(&r->dst, ps, sizeof(ps)), t->name, es, peer->name);
+				diag_note(c->d, peer->endpoint->loc, "the endpoint is here");
+			}
+		}
+	}
+}
+
+static int cmp_route_key(const void *pa, const void *pb, void *arg)
+{
+	const struct p_route *rs = arg, *a = &rs[*(const size_t *)pa], *b = &rs[*(const size_t *)pb];
+	if (a->dst.family != b->dst.family)
+		return a->dst.family < b->dst.family ? -1 : 1;
+	if (a->table != b->table)
+		return a->table < b->table ? -1 : 1;
+	int c = ipaddr_cmp(&a->dst, &b->dst);
+	if (c)
+		return c;
+	if (a->metric != b->metric)
+		return a->metric < b->metric ? -1 : 1;
+	return *(const size_t *)pa < *(const size_t *)pb ? -1 : 1;
+}
+
+/* Two routes with one identity (family, table, destination, metric) are one kernel route: the
+ * second would silently replace the first. Sorted once: O(n log n) for 100k routes. */
+void check_route_dups(struct ctx *c)
+{
+	const struct policy *p = c->p;
+	size_t *idx = xmalloc((p->n_routes + 1) * sizeof(*idx));
+	for (size_t i = 0; i < p->n_routes; i++)
+		idx[i] = i;
+	qsort_r(idx, p->n_routes, sizeof(*idx), cmp_route_key, p->routes);
+	for (size_t i = 1; i < p->n_routes; i++) {
+		const struct p_route *a = &p->routes[idx[i - 1]], *b = &p->routes[idx[i]];
+		if (a->dst.family != b->dst.family || a->table != b->table || ipaddr_cmp(&a->dst, &b->dst) ||
+		    a->metric != b->metric)
+			continue;
+		char d[64];
+		diag_error(c->d, b->loc, "route %s in table %u (metric %u) is given twice: the kernel keeps one route "
+			   "per destination, table and metric", ipaddr_str(&b->dst, d, sizeof(d)), b->table, b->metric);
+		diag_note(c->d, a->loc, "the first is here");
+	}
+	free(idx);
+}
+
+struct dest_ref {
+	const struct ipaddr *prefix;
+	size_t intent;
+};
+
+static int cmp_dest_ref(const void *pa, const void *pb)
+{
+	const struct dest_ref *a = pa, *b = pb;
+	int c = ipaddr_cmp(a->prefix, b->prefix);
+	return c ? c : a->intent < b->intent ? -1 : a->intent > b->intent;
+}
+
+/* Destinations share one table: a prefix sent through two tunnels is one route, and could go
+ * only one way. Through the same tunnel twice it is the same route: harmless. */
+void check_dest_dups(struct ctx *c)
+{
+	const struct policy *p = c->p;
+	size_t n = 0;
+	for (size_t i = 0; i < p->n_intents; i++)
+		if (p->intents[i].by_dest)
+			n += p->intents[i].sel.to.n;
+	struct dest_ref *v = xmalloc((n + 1) * sizeof(*v));
+	n = 0;
+	for (size_t i = 0; i < p->n_intents; i++)
+		for (size_t k = 0; p->intents[i].by_dest && k < p->intents[i].sel.to.n; k++)
+			v[n++] = (struct dest_ref){ &p->intents[i].sel.to.v[k], i };
+	qsort(v, n, sizeof(*v), cmp_dest_ref);
+	for (size_t i = 1; i < n; i++) {
+		const struct p_intent *a = &p->intents[v[i - 1].intent], *b = &p->intents[v[i].intent];
+		if (ipaddr_cmp(v[i - 1].prefix, v[i].prefix) || a->tunnel == b->tunnel)
+			continue;
+		char d[64];
+		diag_error(c->d, b->loc, "%s is routed through both '%s' and '%s'", ipaddr_str(v[i].prefix, d, sizeof(d)),
+			   p->tunnels[a->tunnel].name, p->tunnels[b->tunnel].name);
+		diag_note(c->d, a->loc, "the route through '%s' is here", p->tunnels[a->tunnel].name);
+	}
+	free(v);
+}
+
+/* A variable nobody uses is most likely a typo at the place that meant to use it. */
+void check_unused(struct ctx *c)
+{
+	for (size_t i = 0; i < c->vars.n; i++)
+		if (!c->vars.v[i].used)
+			diag_warning(c->d, c->vars.v[i].stmt->name_loc, "variable '$%s' is never used", c->vars.v[i].name);
+}
+
+/* A full tunnel that carries IPv4 only leaks IPv6, unless a kill switch on that tunnel drops it. */
+void check_leaks(struct ctx *c)
+{
+	const struct policy *p = c->p;
+	for (size_t i = 0; i < p->n_intents; i++) {
+		const struct p_intent *in = &p->intents[i];
+		if (!in->warn_v4_only)
+			continue;
+		bool dropped = false;
+		for (size_t k = 0; k < p->n_kill_switches; k++)
+			dropped |= p->kill_switches[k].tunnel == in->tunnel && (p->kill_switches[k].families & FAM_V6);
+		const char *t = p->tunnels[in->tunnel].name;
+		if (!dropped)
+			diag_warning(c->d, in->loc,
+				     "full tunnel through '%s' is IPv4 only: IPv6 traffic leaves outside the tunnel "
+				     "(give '%s' an IPv6 address, or add a kill-switch)", t, t);
+	}
+}
