@@ -1,6 +1,7 @@
 /* state.c - identity keys, sorting and memory of the shared state type. */
 #include "model/state.h"
 #include "model/key.h"
+#include "model/kind.h"
 #include "model/xalloc.h"
 
 #include <arpa/inet.h>
@@ -169,16 +170,16 @@ void state_free(struct state *s)
 		free(p->endpoint_host);
 		free(p->allowed_ips);
 	}
-	free(s->sysctls);
+	/* Every set, through the table of kinds; wiped, as devices and peers hold keys. */
+	for (enum kind k = 0; k < N_KINDS; k++) {
+		size_t n;
+		void *set = (void *)kind_set(s, k, &n);
+		if (kinds[k].count) {
+			key_wipe(set, n * kinds[k].size);
+			free(set);
+		}
+	}
 	free(s->neighbours);
-	free(s->links);
-	free(s->addrs);
-	key_wipe(s->wgdevs, s->n_wgdevs * sizeof(*s->wgdevs));
-	key_wipe(s->wgpeers, s->n_wgpeers * sizeof(*s->wgpeers));
-	free(s->wgdevs);
-	free(s->wgpeers);
-	free(s->rules);
-	free(s->routes);
 	free(s->nft.text);
 	memset(s, 0, sizeof(*s));
 }

@@ -265,28 +265,10 @@ static int family_of(const char *s)
 	return !s ? 0 : !strcmp(s, "inet") ? AF_INET : !strcmp(s, "inet6") ? AF_INET6 : 0;
 }
 
-/* "10.0.0.0/8" or "fd00::1" (host: len is the full length). */
+/* "10.0.0.0/8" or "fd00::1" (host: len is the full length); model/state.c's one parser. */
 static bool parse_addr(const char *s, struct ipaddr *a)
 {
-	char buf[64];
-	if (!s || strlen(s) >= sizeof(buf))
-		return false;
-	snprintf(buf, sizeof(buf), "%s", s);
-	char *slash = strchr(buf, '/');
-	if (slash)
-		*slash = '\0';
-	memset(a, 0, sizeof(*a));
-	int f = strchr(buf, ':') ? AF_INET6 : AF_INET;
-	if (inet_pton(f, buf, a->bytes) != 1)
-		return false;
-	a->family = (uint8_t)f;
-	unsigned max = f == AF_INET ? 32 : 128;
-	char *end;
-	unsigned long len = slash ? strtoul(slash + 1, &end, 10) : max;
-	if ((slash && *end) || len > max)
-		return false;
-	a->len = (uint8_t)len;
-	return true;
+	return s && ipaddr_parse(s, a);
 }
 
 static const char *str(const json_t *o, const char *k)

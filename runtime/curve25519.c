@@ -116,60 +116,68 @@ static void fe_pack(uint8_t o[32], const fe n)
 	key_wipe(m, sizeof(m));
 }
 
-/* q = n * p on the Montgomery curve, x-coordinates only (RFC 7748 section 5). */
+/* One step of the Montgomery ladder, in RFC 7748 section 5's own names: (x2:z2) is doubled and
+ * (x3:z3) becomes the sum of the two points, whose difference has x-coordinate x1. */
+static void ladder_step(fe x2, fe z2, fe x3, fe z3, const fe x1)
+{
+	static const fe a24 = { 0xdb41, 1 };   /* 121665 = (486662 - 2) / 4 */
+	fe A, AA, B, BB, E, C, D, DA, CB, t;
+
+	fe_add(A, x2, z2);
+	fe_sq(AA, A);
+	fe_sub(B, x2, z2);
+	fe_sq(BB, B);
+	fe_sub(E, AA, BB);
+	fe_add(C, x3, z3);
+	fe_sub(D, x3, z3);
+	fe_mul(DA, D, A);
+	fe_mul(CB, C, B);
+	fe_add(t, DA, CB);
+	fe_sq(x3, t);                          /* x3 = (DA + CB)^2 */
+	fe_sub(t, DA, CB);
+	fe_sq(t, t);
+	fe_mul(z3, x1, t);                     /* z3 = x1 * (DA - CB)^2 */
+	fe_mul(x2, AA, BB);                    /* x2 = AA * BB */
+	fe_mul(t, E, a24);
+	fe_add(t, AA, t);
+	fe_mul(z2, E, t);                      /* z2 = E * (AA + a24 * E) */
+
+	fe *secret[] = { &A, &AA, &B, &BB, &E, &C, &D, &DA, &CB, &t };
+	for (size_t i = 0; i < sizeof(secret) / sizeof(secret[0]); i++)
+		key_wipe(secret[i], sizeof(fe));
+}
+
+/* q = n * p on the Montgomery curve, x-coordinates only (RFC 7748 section 5), in constant time:
+ * the same steps and memory accesses whatever the scalar's bits. */
 static void x25519(uint8_t q[32], const uint8_t n[32], const uint8_t p[32])
 {
-	static const fe a24 = { 0xdb41, 1 };   /* 121665 */
-	uint8_t z[32];
-	fe x, a, b, c, d, e, f;
+	uint8_t k[32];
+	fe x1, x2 = { 1 }, z2 = { 0 }, x3, z3 = { 1 };
 
 	/* Clamp as WireGuard (and RFC 7748) do. */
-	memcpy(z, n, 32);
-	z[31] = (uint8_t)((z[31] & 127) | 64);
-	z[0] &= 248;
+	memcpy(k, n, 32);
+	k[31] = (uint8_t)((k[31] & 127) | 64);
+	k[0] &= 248;
 
-	fe_unpack(x, p);
-	memcpy(b, x, sizeof(b));
-	memset(a, 0, sizeof(a));
-	memset(c, 0, sizeof(c));
-	memset(d, 0, sizeof(d));
-	a[0] = d[0] = 1;
+	fe_unpack(x1, p);
+	memcpy(x3, x1, sizeof(x3));
 	for (int i = 254; i >= 0; i--) {
-		int64_t bit = (z[i >> 3] >> (i & 7)) & 1;
-		fe_cswap(a, b, bit);
-		fe_cswap(c, d, bit);
-		fe_add(e, a, c);
-		fe_sub(a, a, c);
-		fe_add(c, b, d);
-		fe_sub(b, b, d);
-		fe_sq(d, e);
-		fe_sq(f, a);
-		fe_mul(a, c, a);
-		fe_mul(c, b, e);
-		fe_add(e, a, c);
-		fe_sub(a, a, c);
-		fe_sq(b, a);
-		fe_sub(c, d, f);
-		fe_mul(a, c, a24);
-		fe_add(a, a, d);
-		fe_mul(c, c, a);
-		fe_mul(a, d, f);
-		fe_mul(d, b, x);
-		fe_sq(b, e);
-		fe_cswap(a, b, bit);
-		fe_cswap(c, d, bit);
+		int64_t bit = (k[i >> 3] >> (i & 7)) & 1;
+		fe_cswap(x2, x3, bit);
+		fe_cswap(z2, z3, bit);
+		ladder_step(x2, z2, x3, z3, x1);
+		fe_cswap(x2, x3, bit);
+		fe_cswap(z2, z3, bit);
 	}
-	fe_invert(c, c);
-	fe_mul(a, a, c);
-	fe_pack(q, a);
+	fe_invert(z2, z2);
+	fe_mul(x2, x2, z2);
+	fe_pack(q, x2);
 
-	key_wipe(z, sizeof(z));
-	key_wipe(a, sizeof(a));
-	key_wipe(b, sizeof(b));
-	key_wipe(c, sizeof(c));
-	key_wipe(d, sizeof(d));
-	key_wipe(e, sizeof(e));
-	key_wipe(f, sizeof(f));
+	key_wipe(k, sizeof(k));
+	key_wipe(x2, sizeof(x2));
+	key_wipe(z2, sizeof(z2));
+	key_wipe(x3, sizeof(x3));
+	key_wipe(z3, sizeof(z3));
 }
 
 void curve25519_public_key(uint8_t pub[CURVE25519_KEY_LEN], const uint8_t priv[CURVE25519_KEY_LEN])
