@@ -88,6 +88,10 @@ struct stmt {
 	size_t n_opts;
 	struct stmt *children;         /* owned */
 	size_t n_children;
+	bool broken;                   /* an error was reported in it (an unknown word, a syntax error):
+					  its name is declared, nothing else of it is checked (words.h) */
+	bool partial;                  /* a tunnel or peer that lost an option line to an error: the rest
+					  is checked, but no option is reported missing */
 };
 
 /* A comment, kept for `wgc fmt`. */

@@ -75,6 +75,12 @@ int policy_check(struct diags *d, const struct file_ast *ast, struct policy *p)
 	var_cycles(&c);
 	resolve_decls(&c);
 	check_stmts(&c, ast->stmts, ast->n_stmts);
+	/* After errors of the front end (syntax, unknown words) some statements are missing or
+	 * broken: the checks across statements would report what they leave out. */
+	if (errors) {
+		ctx_free(&c);
+		return d->n_errors > errors ? -1 : 0;
+	}
 	allocate(&c);
 	check_priorities(&c);
 	check_loops(&c);

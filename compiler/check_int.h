@@ -57,6 +57,10 @@ void resolve_tables(struct ctx *c);
 void resolve_marks(struct ctx *c);
 void resolve_tunnels(struct ctx *c);
 bool get_tunnel(struct ctx *c, const char *name, struct loc loc, size_t *idx);
+/* After an error about an unknown name at loc: "did you mean" the nearest of ds (and extra), if
+ * one is near (suggest.h). prefix: "$" for variables. */
+void hint_name(struct ctx *c, struct loc loc, const struct decls *ds, const char *name, const char *const *extra,
+	       size_t n_extra, const char *prefix);
 
 /* check_values.c: values, options and selectors. */
 bool want(struct ctx *c, const struct value *use, const struct value *r, enum value_kind k, const char *opt,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "compiler/bounds.h"
+#include "compiler/suggest.h"
 #include "model/xalloc.h"
 
 static int cmp_decl_name(const void *pa, const void *pb, void *arg)
@@ -31,6 +32,22 @@ struct decl *decl_get(const struct decls *ds, const char *name)
 			hi = mid;
 	}
 	return NULL;
+}
+
+void hint_name(struct ctx *c, struct loc loc, const struct decls *ds, const char *name, const char *const *extra,
+	       size_t n_extra, const char *prefix)
+{
+	if (c->d->dropped_last)
+		return; /* the error is not shown (too many): neither is its hint */
+	const char **cands = xcalloc(ds->n + n_extra + 1, sizeof(*cands));
+	for (size_t i = 0; i < ds->n; i++)
+		cands[i] = ds->v[i].name;
+	for (size_t i = 0; i < n_extra; i++)
+		cands[ds->n + i] = extra[i];
+	const char *best = suggest(name, cands, ds->n + n_extra);
+	if (best)
+		diag_hint(c->d, loc, "did you mean '%s%s'?", prefix, best);
+	free(cands);
 }
 
 static void declare(struct decls *ds, const struct stmt *s)
@@ -90,9 +107,12 @@ const struct value *deref(struct ctx *c, const struct value *v)
 	struct decl *d = decl_get(&c->vars, v->str);
 	if (!d) {
 		diag_error(c->d, v->loc, "unknown variable '$%s'", v->str);
+		hint_name(c, v->loc, &c->vars, v->str, NULL, 0, "$");
 		return NULL;
 	}
 	d->used = true;
+	if (d->stmt->broken)
+		return NULL; /* its definition's error was reported: none at its uses */
 	return d->cyclic ? NULL : d->resolved;
 }
 
@@ -146,6 +166,7 @@ static void var_walk(struct ctx *c, const struct value *v, struct decl **path, s
 	if (v->kind == VAL_VAR && !d && depth > 0) {
 		/* Inside a definition: reported here, once, whether or not the variable is used. */
 		diag_error(c->d, v->loc, "unknown variable '$%s'", v->str);
+		hint_name(c, v->loc, &c->vars, v->str, NULL, 0, "$");
 		return;
 	}
 	if (d && depth > 0)
@@ -210,6 +231,7 @@ bool get_tunnel(struct ctx *c, const char *name, struct loc loc, size_t *idx)
 		return true;
 	}
 	diag_error(c->d, loc, "unknown tunnel '%s'", name);
+	hint_name(c, loc, &c->tunnels, name, NULL, 0, "");
 	return false;
 }
 
@@ -234,6 +256,8 @@ void resolve_tables(struct ctx *c)
 		const struct stmt *s = c->tables.v[i].stmt;
 		struct p_table *t = GROW(c->p->tables, c->p->n_tables);
 		*t = (struct p_table){ .name = s->name, .loc = s->name_loc };
+		if (s->broken)
+			continue; /* its error is reported: its name is declared, no more */
 		if (!strcmp(s->name, "main") || !strcmp(s->name, "local") || !strcmp(s->name, "default"))
 			diag_error(c->d, s->name_loc, "'%s' is the kernel's own table: use it without declaring it", s->name);
 		if (s->val.kind != VAL_NUMBER)
@@ -266,7 +290,7 @@ void resolve_marks(struct ctx *c)
 		const struct stmt *s = c->marks.v[i].stmt;
 		struct p_mark *m = GROW(c->p->marks, c->p->n_marks);
 		*m = (struct p_mark){ .name = s->name, .loc = s->name_loc };
-		if (s->val.kind == VAL_NONE)
+		if (s->val.kind == VAL_NONE || s->broken)
 			continue;
 		uint32_t v, mask;
 		c->p->n_marks--; /* get_mark must not see this mark while it is being defined */
@@ -289,6 +313,10 @@ void resolve_tunnels(struct ctx *c)
 		struct p_tunnel *t = GROW(c->p->tunnels, c->p->n_tunnels);
 		*t = (struct p_tunnel){ .name = c->tunnels.v[i].stmt->name, .loc = c->tunnels.v[i].stmt->name_loc };
 	}
-	for (size_t i = 0; i < c->tunnels.n; i++)
-		check_tunnel(c, c->tunnels.v[i].stmt, &c->p->tunnels[i]);
+	for (size_t i = 0; i < c->tunnels.n; i++) {
+		const struct stmt *s = c->tunnels.v[i].stmt;
+		c->d->muted += s->broken;
+		check_tunnel(c, s, &c->p->tunnels[i]);
+		c->d->muted -= s->broken;
+	}
 }

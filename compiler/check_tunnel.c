@@ -89,7 +89,8 @@ static void check_peer(struct ctx *c, struct p_tunnel *t, const struct stmt *s)
 		default: break;
 		}
 	}
-	if (!have_key && !stmt_find_opt(s, OPT_PUBLIC_KEY))
+	/* A broken peer lost an option line (words.h): it may have been this one. */
+	if (!have_key && !stmt_find_opt(s, OPT_PUBLIC_KEY) && !s->partial)
 		diag_error(c->d, s->name_loc, "peer '%s' has no public-key", s->name);
 }
 
@@ -165,13 +166,16 @@ void check_tunnel(struct ctx *c, const struct stmt *s, struct p_tunnel *t)
 		default: break;
 		}
 	}
-	if (!stmt_find_opt(s, OPT_PRIVATE_KEY))
+	if (!stmt_find_opt(s, OPT_PRIVATE_KEY) && !s->partial)
 		diag_error(c->d, s->name_loc, "tunnel '%s' has no private-key", s->name);
 	t->families = families_of(&t->addrs);
 	if ((t->families & FAM_V6) && t->mtu && t->mtu < 1280)
 		diag_error(c->d, stmt_find_opt(s, OPT_MTU)->val.loc, "mtu %u is below 1280, the IPv6 minimum", t->mtu);
-	for (size_t i = 0; i < s->n_children; i++)
+	for (size_t i = 0; i < s->n_children; i++) {
+		c->d->muted += s->children[i].broken;
 		check_peer(c, t, &s->children[i]);
+		c->d->muted -= s->children[i].broken;
+	}
 	/* Overlapping allowed-ips: WireGuard would silently give the prefix to one peer only. */
 	for (size_t a = 0; a < t->n_peers; a++)
 		for (size_t b = a + 1; b < t->n_peers; b++)

@@ -224,6 +224,8 @@ bool get_table(struct ctx *c, const struct value *v, const char *opt, uint32_t *
 		return true;
 	}
 	diag_error(c->d, v->loc, "unknown table '%s'", r->str);
+	static const char *const builtin[] = { "main", "local", "default" };
+	hint_name(c, v->loc, &c->tables, r->str, builtin, 3, "");
 	return false;
 }
 
@@ -261,6 +263,7 @@ bool get_mark(struct ctx *c, const struct value *v, const char *opt, uint32_t *v
 		return true;
 	}
 	diag_error(c->d, v->loc, "unknown mark '%s'", r->str);
+	hint_name(c, v->loc, &c->marks, r->str, NULL, 0, "");
 	return false;
 }
 

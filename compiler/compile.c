@@ -2,16 +2,21 @@
 #include <errno.h>
 
 #include "compiler/compile.h"
+#include "compiler/words.h"
 
-/* The stages after parsing. Syntax errors (every one of them) stop before checking: checking the
- * statements that did parse gives follow-on errors about what the broken ones would have declared. */
+/* The stages after parsing. After syntax errors the statements that did parse are still checked:
+ * a statement with a syntax error was dropped whole, and a stub of it declares its name, broken
+ * (parser.y), so that its uses give no error of their own; unknown words break their statement
+ * the same way (words.h). Checks across statements and everything after are not run then. */
 static int run(struct wgc_compile *c, int rc, enum wgc_stage upto, struct state *out)
 {
-	if (rc || c->d.n_errors)
+	if (rc || diags_stopped(&c->d))
 		goto out;
-	c->done = WGC_PARSED;
+	if (!c->d.n_errors)
+		c->done = WGC_PARSED;
 	if (upto < WGC_CHECKED)
 		goto out;
+	unknown_words(&c->d, c->ast.stmts, c->ast.n_stmts);
 	/* policy_check returns -1 exactly when it reported an error: that is -EINVAL below. */
 	if (policy_check(&c->d, &c->ast, &c->p) || c->d.n_errors)
 		goto out;

@@ -231,9 +231,11 @@ static bool same_diag(const struct diag *a, const struct diag *b)
 	return a->sev == b->sev && !cmp_loc(a->loc, b->loc) && !strcmp(a->msg, b->msg);
 }
 
-static void add(struct diags *d, enum severity sev, struct loc loc, const char *fmt, va_list ap)
+static void add(struct diags *d, enum severity sev, bool bare, struct loc loc, const char *fmt, va_list ap)
 {
 	struct source *src = (struct source *)source_of(d, loc);
+	if (d->muted > 0)
+		return; /* a broken statement: its one error was reported */
 	if (src && src->not_policy)
 		return; /* its one error says so */
 	if (sev == SEV_ERROR && src && src->probation && !src->first_keyword) {
@@ -258,7 +260,7 @@ static void add(struct diags *d, enum severity sev, struct loc loc, const char *
 	if (strlen(msg) > WGC_MAX_MSG_LEN)
 		memcpy(msg + WGC_MAX_MSG_LEN - 3, "...", 4);
 	clean(msg);
-	struct diag g = { .sev = sev, .loc = loc, .msg = msg };
+	struct diag g = { .sev = sev, .loc = loc, .msg = msg, .bare = bare };
 	/* The same problem found again (a variable's value checked at each use) is kept once. */
 	for (size_t i = 0; sev != SEV_NOTE && i < d->n_items; i++) {
 		if (same_diag(&d->items[i], &g)) {
@@ -274,17 +276,18 @@ static void add(struct diags *d, enum severity sev, struct loc loc, const char *
 	push(d, g);
 }
 
-#define DEFINE_DIAG(fn, sev) \
+#define DEFINE_DIAG(fn, sev, bare) \
 	void fn(struct diags *d, struct loc loc, const char *fmt, ...) \
 	{ \
 		va_list ap; \
 		va_start(ap, fmt); \
-		add(d, sev, loc, fmt, ap); \
+		add(d, sev, bare, loc, fmt, ap); \
 		va_end(ap); \
 	}
-DEFINE_DIAG(diag_error, SEV_ERROR)
-DEFINE_DIAG(diag_warning, SEV_WARNING)
-DEFINE_DIAG(diag_note, SEV_NOTE)
+DEFINE_DIAG(diag_error, SEV_ERROR, false)
+DEFINE_DIAG(diag_warning, SEV_WARNING, false)
+DEFINE_DIAG(diag_note, SEV_NOTE, false)
+DEFINE_DIAG(diag_hint, SEV_NOTE, true)
 
 /* A note belongs to the error or warning emitted before it: it is sorted and printed with that
  * diagnostic, never on its own. head: the error or warning of g's group (g itself if not a note). */
@@ -395,7 +398,7 @@ void diags_print(const struct diags *d, FILE *out, bool color)
 		}
 		fprintf(out, "%s%s:%s %s\n", color ? colors[g->sev] : "", names[g->sev], color ? "\033[0m" : "",
 			g->msg);
-		if (src)
+		if (src && !g->bare)
 			print_line(out, src, g->loc);
 	}
 	if (d->n_errors > d->kept_errors)

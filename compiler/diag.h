@@ -37,6 +37,7 @@ struct diag {
 	struct loc loc;
 	char *msg;
 	size_t seq;            /* emission order, to keep sort stable */
+	bool bare;             /* a hint: its line is the error's, not shown again */
 };
 
 struct diags {
@@ -48,6 +49,7 @@ struct diags {
 	size_t kept_errors, kept_warnings;
 	bool dropped_last;     /* the last error or warning was not kept: nor are its notes */
 	size_t total_bytes;    /* of every source loaded */
+	int muted;             /* > 0: diagnostics are dropped, not counted (a broken statement) */
 };
 
 #define LOC_NONE ((struct loc){ .file = -1 })
@@ -63,6 +65,9 @@ struct source *diags_add_text(struct diags *d, const char *path, const char *tex
 void diag_error(struct diags *d, struct loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void diag_warning(struct diags *d, struct loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void diag_note(struct diags *d, struct loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A note about the error just emitted, at its location, without its source line again:
+ * `file:line:col: note: did you mean 'address'?`. */
+void diag_hint(struct diags *d, struct loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* src is not a policy: every diagnostic of it is replaced by one error at its line 1 that names
  * why, and nothing of its text is shown. */

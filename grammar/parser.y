@@ -100,6 +100,8 @@ static void set_name(struct stmt *s, char *name, WGC_YYLTYPE *l)
 }
 
 static void do_include(struct lexer *lx, struct stmt *s, WGC_YYLTYPE *l);
+static void broken_stub(struct lexer *lx, const WGC_YYLTYPE *l);
+
 
 /* Moves the options of one line (src) into its block (dst). */
 static void merge_opts(struct stmt *dst, struct stmt *src)
@@ -119,6 +121,32 @@ static struct stmt block(enum stmt_kind k, struct stmt *body, char *name, WGC_YY
 	s.loc = loc_of(kw);
 	set_name(&s, name, name_loc);
 	return s;
+}
+
+/* Whether an error was reported within l (a statement or an option line): the scanner's (a number
+ * too large, a malformed address) or the parser's. Such a statement is broken (words.h): its one
+ * error said what is wrong, the value the scanner made up must not give a second. */
+static bool errors_in(const struct lexer *lx, const WGC_YYLTYPE *l)
+{
+	for (size_t i = 0; i < lx->d->n_items; i++) {
+		const struct diag *g = &lx->d->items[i];
+		if (g->sev == SEV_ERROR && g->loc.file == lx->src->index && g->loc.line >= l->first_line &&
+		    g->loc.line <= l->last_line)
+			return true;
+	}
+	return false;
+}
+
+/* An option line of a tunnel or peer into its block; a line with an error is dropped and the block
+ * marked partial. */
+static void body_line(struct lexer *lx, struct stmt *body, struct stmt *line, const WGC_YYLTYPE *l)
+{
+	if (errors_in(lx, l)) {
+		body->partial = true;
+		stmt_free(line);
+		return;
+	}
+	merge_opts(body, line);
 }
 }
 
@@ -150,8 +178,11 @@ static struct stmt block(enum stmt_kind k, struct stmt *body, char *name, WGC_YY
 
 policy	: %empty
 	| policy NL
-	| policy stmt NL		{ add_stmt(lx->ast, &$2); }
-	| policy error NL		{ yyerrok; }
+	| policy stmt NL		{
+						$2.broken |= $2.kind != STMT_INCLUDE && errors_in(lx, &@2);
+						add_stmt(lx->ast, &$2);
+					}
+	| policy error NL		{ broken_stub(lx, &@2); yyerrok; }
 	;
 
 name	: IDENT				{ $$ = $1; }
@@ -229,9 +260,9 @@ rule_opts : OPTV value			{ $$ = new_stmt(STMT_RULE, &@1); stmt_add_opt(&$$, $1, 
 
 tunnel_body : %empty			{ $$ = new_stmt(STMT_TUNNEL, &@$); }
 	| tunnel_body NL		{ $$ = $1; }
-	| tunnel_body rule_opts NL	{ $$ = $1; merge_opts(&$$, &$2); }
+	| tunnel_body rule_opts NL	{ $$ = $1; body_line(lx, &$$, &$2, &@2); }
 	| tunnel_body peer NL		{ $$ = $1; stmt_add_child(&$$, &$2); }
-	| tunnel_body error NL		{ $$ = $1; yyerrok; }
+	| tunnel_body error NL		{ $$ = $1; $$.partial = true; yyerrok; }
 	;
 
 /* The body and its closing brace, which must be on a line of its own. */
@@ -268,8 +299,8 @@ peer_end : peer_body '}'		{ $$ = $1; $$.end = loc_of(&@2); }
 
 peer_body : %empty			{ $$ = new_stmt(STMT_PEER, &@$); }
 	| peer_body NL			{ $$ = $1; }
-	| peer_body rule_opts NL	{ $$ = $1; merge_opts(&$$, &$2); }
-	| peer_body error NL		{ $$ = $1; yyerrok; }
+	| peer_body rule_opts NL	{ $$ = $1; body_line(lx, &$$, &$2, &@2); }
+	| peer_body error NL		{ $$ = $1; $$.broken = true; yyerrok; }
 	;
 
 value	: atom				{ $$ = $1; }
@@ -432,6 +463,54 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, struct 
 		diag_note(lx->d, (struct loc){ .file = lx->src->index, .line = bl, .col = bc, .len = 1 },
 			  tok == YYSYMBOL_YYEOF ? "this '{' is never closed" : "this '{' is not closed");
 	return 0;
+}
+
+/* The length of the name at p ([A-Za-z_][A-Za-z0-9_.-]*, the scanner's), 0 if none starts there. */
+static size_t name_len(const char *p)
+{
+	size_t n = 0;
+	if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || *p == '_'))
+		return 0;
+	while (p[n] && (strchr("_.-", p[n]) || (p[n] >= '0' && p[n] <= '9') || (p[n] >= 'A' && p[n] <= 'Z') ||
+			(p[n] >= 'a' && p[n] <= 'z')))
+		n++;
+	return n;
+}
+
+/* A statement with a syntax error is dropped; if it declares a name (`table NAME ...`, `mark NAME
+ * ...`, `tunnel NAME ...`, `NAME = ...`), a broken stub of it declares the name still, so that its
+ * uses give no error of their own (words.h says what broken means). l: where the statement starts. */
+static void broken_stub(struct lexer *lx, const WGC_YYLTYPE *l)
+{
+	const char *p = lx->src->text;
+	for (int i = 1; i < l->first_line && p; i++)
+		if ((p = strchr(p, '\n')))
+			p++;
+	if (!p || lx->fatal)
+		return;
+	p += l->first_column - 1;
+	size_t n = name_len(p);
+	static const struct { const char *word; enum stmt_kind kind; } decls[] = {
+		{ "table", STMT_TABLE }, { "mark", STMT_MARK }, { "tunnel", STMT_TUNNEL },
+	};
+	const char *name = p;
+	int col = l->first_column;
+	enum stmt_kind kind = STMT_ASSIGN;
+	for (size_t i = 0; i < sizeof(decls) / sizeof(decls[0]); i++) {
+		if (n != strlen(decls[i].word) || strncmp(p, decls[i].word, n))
+			continue;
+		kind = decls[i].kind;
+		for (name = p + n; *name == ' ' || *name == '\t'; name++)
+			;
+		col += (int)(name - p);
+	}
+	size_t len = name_len(name);
+	if (!len || (kind == STMT_ASSIGN && name[len + strspn(name + len, " \t")] != '='))
+		return;
+	struct stmt s = { .kind = kind, .loc = loc_of(l), .val = { .kind = VAL_NONE }, .broken = true };
+	s.name = xstrndup(name, len);
+	s.name_loc = (struct loc){ .file = l->file, .line = l->first_line, .col = col, .len = (int)len };
+	add_stmt(lx->ast, &s);
 }
 
 /* Whether path and the source src are the same file. */
