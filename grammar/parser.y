@@ -38,6 +38,7 @@ int wgc_yylex(WGC_YYSTYPE *lval, WGC_YYLTYPE *lloc, void *scanner);
 
 %code {
 #include "compiler/bounds.h"
+#include "compiler/suggest.h"
 #include "model/xalloc.h"
 
 #include <errno.h>
@@ -101,6 +102,7 @@ static void set_name(struct stmt *s, char *name, WGC_YYLTYPE *l)
 
 static void do_include(struct lexer *lx, struct stmt *s, WGC_YYLTYPE *l);
 static void broken_stub(struct lexer *lx, const WGC_YYLTYPE *l);
+static size_t name_len(const char *p);
 
 
 /* Moves the options of one line (src) into its block (dst). */
@@ -179,7 +181,9 @@ static void body_line(struct lexer *lx, struct stmt *body, struct stmt *line, co
 policy	: %empty
 	| policy NL
 	| policy stmt NL		{
-						$2.broken |= $2.kind != STMT_INCLUDE && errors_in(lx, &@2);
+						/* A block's lines say for themselves (body_line). */
+						$2.broken |= $2.kind != STMT_INCLUDE && $2.kind != STMT_TUNNEL &&
+							     $2.kind != STMT_PEER && errors_in(lx, &@2);
 						add_stmt(lx->ast, &$2);
 					}
 	| policy error NL		{ broken_stub(lx, &@2); yyerrok; }
@@ -220,10 +224,12 @@ stmt	: INCLUDE STRING		{
 						stmt_free(&$3);
 						$$ = new_stmt(STMT_TUNNEL, &@1);
 						set_name(&$$, xstrdup("?"), &@1);
+						$$.broken = true;
 					}
 	| PEER name '{' peer_end	{
 						diag_error(lx->d, loc_of(&@1), "a peer goes inside the block of its tunnel: 'tunnel NAME { peer %s { ... } }'", $2);
 						$$ = block(STMT_PEER, &$4, $2, &@1, &@2);
+						$$.broken = true;
 					}
 	| VAR '=' value			{
 						diag_error(lx->d, loc_of(&@1), "a variable is defined without '$': '%s = ...'", $1);
@@ -384,6 +390,39 @@ static bool expects(const yysymbol_kind_t *exp, int n, const char *name)
 	return false;
 }
 
+/* The text of line `line` of src, or NULL. */
+static const char *line_text(const struct source *src, int line)
+{
+	const char *p = src->text;
+	for (int i = 1; i < line && p; i++)
+		if ((p = strchr(p, '\n')))
+			p++;
+	return p;
+}
+
+/* `tabel vpn 100`: a misspelt statement keyword is read as a name, and the parser wants the '='
+ * of `NAME = VALUE` after it. If the name is the line's first word, right before the error, and a
+ * statement keyword is near it, say so instead: `unknown statement 'tabel'`, did you mean 'table'. */
+static bool statement_typo(struct lexer *lx, const WGC_YYLTYPE *l)
+{
+	const char *line = line_text(lx->src, l->first_line);
+	if (!line)
+		return false;
+	size_t lead = strspn(line, " \t"), n = name_len(line + lead);
+	size_t gap = n ? strspn(line + lead + n, " \t") : 0;
+	if (!n || !gap || (int)(lead + n + gap) != l->first_column - 1 || n >= 64)
+		return false;
+	char word[64];
+	snprintf(word, sizeof(word), "%.*s", (int)n, line + lead);
+	const char *near = suggest_keyword(word, 0, 1);
+	if (!near)
+		return false;
+	struct loc at = { .file = lx->src->index, .line = l->first_line, .col = (int)lead + 1, .len = (int)n };
+	diag_error(lx->d, at, "unknown statement '%s'", word);
+	diag_hint(lx->d, at, "did you mean '%s'?", near);
+	return true;
+}
+
 /* Bison's own message names token kinds; ours quotes the text that is actually there, and says
  * what was expected: the tokens if there are a few, else what they amount to. */
 static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, struct lexer *lx)
@@ -415,6 +454,8 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, struct 
 	}
 	yysymbol_kind_t exp[YYNTOKENS];
 	int n = yypcontext_expected_tokens(ctx, exp, YYNTOKENS);
+	if (n == 1 && !strcmp(yysymbol_name(exp[0]), "'='") && statement_typo(lx, l))
+		return 0;
 	char want[256] = "";
 	if (n > 0 && n <= 5) {
 		size_t off = 0;
@@ -482,10 +523,7 @@ static size_t name_len(const char *p)
  * uses give no error of their own (words.h says what broken means). l: where the statement starts. */
 static void broken_stub(struct lexer *lx, const WGC_YYLTYPE *l)
 {
-	const char *p = lx->src->text;
-	for (int i = 1; i < l->first_line && p; i++)
-		if ((p = strchr(p, '\n')))
-			p++;
+	const char *p = line_text(lx->src, l->first_line);
 	if (!p || lx->fatal)
 		return;
 	p += l->first_column - 1;
@@ -496,8 +534,12 @@ static void broken_stub(struct lexer *lx, const WGC_YYLTYPE *l)
 	const char *name = p;
 	int col = l->first_column;
 	enum stmt_kind kind = STMT_ASSIGN;
+	/* A misspelt keyword (statement_typo) declares what the keyword would. */
+	char word[64];
+	snprintf(word, sizeof(word), "%.*s", (int)(n < 64 ? n : 0), p);
+	const char *near = suggest_keyword(word, 0, 1), *kw = near ? near : word;
 	for (size_t i = 0; i < sizeof(decls) / sizeof(decls[0]); i++) {
-		if (n != strlen(decls[i].word) || strncmp(p, decls[i].word, n))
+		if (strcmp(kw, decls[i].word))
 			continue;
 		kind = decls[i].kind;
 		for (name = p + n; *name == ' ' || *name == '\t'; name++)
