@@ -158,6 +158,23 @@ static bool selects_own_packets(const struct p_intent *in, const struct p_tunnel
 	return false;
 }
 
+/* Whether any rule can send a packet to table: the kernel's own rules look up local, main and
+ * default; the policy's rules, its tunnels' intents and its destination intents look up theirs. A
+ * route in a table nothing looks up (wg-quick's `Table = 1234` before its rule exists) routes
+ * nothing, so it cannot loop. */
+static bool table_looked_up(const struct policy *p, uint32_t table)
+{
+	if (table >= 253 && table <= 255)
+		return true;
+	for (size_t i = 0; i < p->n_rules; i++)
+		if (p->rules[i].action == RULE_LOOKUP && p->rules[i].table == table)
+			return true;
+	for (size_t i = 0; i < p->n_tunnels; i++)
+		if (p->tunnels[i].table == table)
+			return true;
+	return p->dest_table && p->dest_table == table;
+}
+
 /* The failure the seed describes: a tunnel's own encrypted packets routed into the tunnel. The
  * full tunnel is safe (its rule skips packets carrying the tunnel's fwmark); a route or selective
  * intent that can send them back into the tunnel is not. */
@@ -201,7 +218,8 @@ void check_loops(struct ctx *c)
 			*colon = '\0';
 			for (size_t i = 0; i < p->n_routes; i++) {
 				const struct p_route *r = &p->routes[i];
-				if (!r->dev || strcmp(r->dev, t->name) || !ipaddr_contains(&r->dst, ep))
+				if (!r->dev || strcmp(r->dev, t->name) || !ipaddr_contains(&r->dst, ep) ||
+				    !table_looked_up(p, r->table))
 					continue;
 				char ps[64];
 				const struct option *dst = stmt_find_opt(c->route_stmts[i], OPT_DEST);
