@@ -3,13 +3,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "compiler/compile.h"
 #include "compiler/emit.h"
 #include "compiler/fmt.h"
 #include "compiler/policy.h"
+#include "model/xalloc.h"
 #include "wgc_kernel.h"
 
 #ifndef WGC_VERSION
@@ -38,7 +41,9 @@ static const struct command {
 	  "                                   IPv6 with -6 for `ip -6 -batch`), nft: `nft -f` input,\n"
 	  "                                   json: the whole state (default)\n" },
 	{ "fmt", cmd_fmt,
-	  "  fmt [--check] FILE               print FILE in canonical form (--check: exit 1 if it is not)\n" },
+	  "  fmt [--check] FILE               print FILE in canonical form (--check: exit 1 if it is not)\n"
+	  "  fmt -w FILE...                   rewrite each FILE in canonical form in place (only if it\n"
+	  "                                   changes; atomically, keeping its mode)\n" },
 	{ "plan", cmd_plan,
 	  "  plan [--json] [--detailed-exitcode] [-o PLANFILE] [--state SNAPSHOT.json] FILE\n"
 	  "                                   compare the policy with the kernel (or a snapshot) and print\n"
@@ -136,7 +141,11 @@ static int cmd_compile(int argc, char **argv)
 		else
 			path = NULL, i = argc; /* usage error */
 	}
-	if (!path || (strcmp(format, "ip") && strcmp(format, "nft") && strcmp(format, "json")))
+	if (strcmp(format, "ip") && strcmp(format, "nft") && strcmp(format, "json")) {
+		fprintf(stderr, "wgc: unknown format '%s' (ip, nft, json)\n", format);
+		return 2;
+	}
+	if (!path)
 		return usage_error();
 	struct wgc_compile c = { 0 };
 	struct state s = { 0 };
@@ -156,20 +165,44 @@ out:
 	return rc;
 }
 
-static int cmd_fmt(int argc, char **argv)
+/* Writes text over path atomically: a temporary file in its directory, given path's mode, synced,
+ * then renamed over it. Returns 0, or -errno. */
+static int write_in_place(const char *path, const char *text, size_t len)
 {
-	bool check = false;
-	const char *path = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--check"))
-			check = true;
-		else if (!path && argv[i][0] != '-')
-			path = argv[i];
-		else
-			return usage_error();
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return -errno;
+	char *tmp = xasprintf("%s.wgc-fmt-XXXXXX", path);
+	int fd = mkstemp(tmp), rc = 0;
+	if (fd < 0) {
+		rc = -errno;
+		free(tmp);
+		return rc;
 	}
-	if (!path)
-		return usage_error();
+	size_t off = 0;
+	while (off < len && !rc) {
+		ssize_t n = write(fd, text + off, len - off);
+		if (n < 0 && errno != EINTR)
+			rc = -errno;
+		else if (n > 0)
+			off += (size_t)n;
+	}
+	if (!rc && (fchmod(fd, st.st_mode & 07777) < 0 || fsync(fd) < 0))
+		rc = -errno;
+	if (close(fd) < 0 && !rc)
+		rc = -errno;
+	if (!rc && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
+enum fmt_mode { FMT_PRINT, FMT_CHECK, FMT_WRITE };
+
+static int fmt_one(const char *path, enum fmt_mode mode)
+{
 	struct wgc_compile c = { 0 };
 	int rc = 1;
 	char *out = NULL;
@@ -181,17 +214,46 @@ static int cmd_fmt(int argc, char **argv)
 		fprintf(stderr, "wgc: fmt: %s\n", strerror(errno));
 		goto done;
 	}
-	if (check) {
-		const struct source *src = c.d.sources[0];
-		rc = src->len == len && !memcmp(src->text, out, len) ? 0 : 1;
+	const struct source *src = c.d.sources[0];
+	bool same = src->len == len && !memcmp(src->text, out, len);
+	if (mode == FMT_CHECK) {
+		rc = same ? 0 : 1;
 		if (rc)
-			fprintf(stderr, "%s: not in canonical form (run `wgc fmt %s`)\n", path, path);
+			fprintf(stderr, "%s: not in canonical form (run `wgc fmt -w %s`)\n", path, path);
+	} else if (mode == FMT_WRITE) {
+		int err = same ? 0 : write_in_place(path, out, len);
+		if (err)
+			fprintf(stderr, "wgc: fmt: cannot rewrite %s: %s\n", path, strerror(-err));
+		rc = err ? 1 : 0;
 	} else {
 		rc = fwrite(out, 1, len, stdout) == len && !fflush(stdout) ? 0 : 1;
 	}
 done:
 	free(out);
 	wgc_compile_free(&c);
+	return rc;
+}
+
+static int cmd_fmt(int argc, char **argv)
+{
+	enum fmt_mode mode = FMT_PRINT;
+	int first = 0, n = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--check") && mode == FMT_PRINT)
+			mode = FMT_CHECK;
+		else if (!strcmp(argv[i], "-w") && mode == FMT_PRINT)
+			mode = FMT_WRITE;
+		else if (argv[i][0] != '-' && (!n || first + n == i))
+			first = n++ ? first : i;
+		else
+			return usage_error();
+	}
+	/* Several files only with -w: printed one after the other they would read as one policy. */
+	if (!n || (n > 1 && mode != FMT_WRITE))
+		return usage_error();
+	int rc = 0;
+	for (int i = first; i < first + n; i++)
+		rc |= fmt_one(argv[i], mode);
 	return rc;
 }
 

@@ -61,9 +61,13 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o, bo
 			o->out = argv[++i];
 		else if (!strcmp(a, "--state") && i + 1 < argc)
 			o->snapshot = argv[++i];
-		else if (a[0] != '-' && !o->path)
+		else if (a[0] != '-' && !o->path && need_path)
 			o->path = a;
-		else
+		else if (a[0] != '-') {
+			/* show and destroy take no file, plan and apply one: never ignore a word. */
+			fprintf(stderr, "wgc %s: unexpected operand '%s' (see wgc --help)\n", cmd, a);
+			return 2;
+		} else
 			return usage_error(cmd);
 	}
 	if (need_path && !o->path)
@@ -271,7 +275,18 @@ static int plan_or_apply(int argc, char **argv, bool apply)
 		char now[17];
 		state_fingerprint(&obs, now);
 		if (strcmp(now, plan_fp)) {
-			fprintf(stderr, "wgc: the kernel changed since plan %s was made: run `wgc plan` again\n", o.path);
+			/* The kernel already is what the plan was for: it was applied (a second time
+			 * is not "the kernel changed"). */
+			struct plan again = { 0 };
+			diff(&d, &obs, NULL, &again);
+			bool applied = !again.n_ops && !again.n_collisions && !again.needs_last;
+			plan_free(&again);
+			if (applied)
+				fprintf(stderr, "wgc: plan %s was already applied: the kernel matches it; nothing was done\n",
+					o.path);
+			else
+				fprintf(stderr, "wgc: the kernel changed since plan %s was made: run `wgc plan` again\n",
+					o.path);
 			goto out;
 		}
 	}

@@ -68,7 +68,7 @@ else
 	fail "an unknown command exits $rc" "$(cat "$T_TMP/out" "$T_TMP/err")"
 fi
 
-for args in "check" "check a b" "compile" "compile --format xml examples/split-tunnel.wg" "fmt" "fmt --bogus x"; do
+for args in "check" "check a b" "compile" "fmt" "fmt --bogus x" "fmt a b"; do
 	# shellcheck disable=SC2086
 	run $args
 	if [ "$rc" -eq 2 ] && [ ! -s "$T_TMP/out" ] && cmp -s "$T_TMP/err" "$T_TMP/usage"; then
@@ -77,6 +77,45 @@ for args in "check" "check a b" "compile" "compile --format xml examples/split-t
 		fail "wgc $args exits $rc" "$(cat "$T_TMP/out" "$T_TMP/err")"
 	fi
 done
+
+# A bad value or a stray word is named in one line, not answered with the whole usage.
+run compile --format yaml examples/split-tunnel.wg
+if [ "$rc" -eq 2 ] && [ ! -s "$T_TMP/out" ] && [ "$(cat "$T_TMP/err")" = "wgc: unknown format 'yaml' (ip, nft, json)" ]; then
+	pass "compile --format yaml: one line naming the formats, exit 2"
+else
+	fail "compile --format yaml exits $rc" "$(cat "$T_TMP/out" "$T_TMP/err")"
+fi
+for args in "show extra" "show --json extra" "destroy extra" "plan a.wg b.wg"; do
+	# shellcheck disable=SC2086
+	run $args
+	if [ "$rc" -eq 2 ] && [ ! -s "$T_TMP/out" ] && grep -q "unexpected operand '[ab.wgextr]*'" "$T_TMP/err" && [ "$(wc -l <"$T_TMP/err")" -eq 1 ]; then
+		pass "wgc $args: the extra operand is named, exit 2"
+	else
+		fail "wgc $args exits $rc" "$(cat "$T_TMP/out" "$T_TMP/err")"
+	fi
+done
+
+# fmt -w: rewrites in place only what changes, keeping the mode, leaving no temporary file.
+mkdir -p "$T_TMP/fmtw"
+printf 'table   vpn\nmark  web   0x100\n' >"$T_TMP/fmtw/a.wg"
+cp examples/split-tunnel.wg "$T_TMP/fmtw/b.wg"
+"$WGC" fmt "$T_TMP/fmtw/b.wg" >"$T_TMP/fmtw/b.canon" && cp "$T_TMP/fmtw/b.canon" "$T_TMP/fmtw/b.wg"
+chmod 640 "$T_TMP/fmtw/a.wg"
+touch -d '2001-01-01' "$T_TMP/fmtw/b.wg"
+"$WGC" fmt "$T_TMP/fmtw/a.wg" >"$T_TMP/fmtw/a.canon"
+run fmt -w "$T_TMP/fmtw/a.wg" "$T_TMP/fmtw/b.wg"
+if [ "$rc" -eq 0 ] && [ ! -s "$T_TMP/out" ] && [ ! -s "$T_TMP/err" ] && cmp -s "$T_TMP/fmtw/a.wg" "$T_TMP/fmtw/a.canon"; then
+	pass "fmt -w: the file is rewritten in canonical form, nothing printed"
+else
+	fail "fmt -w exits $rc, or the file differs" "$(cat "$T_TMP/out" "$T_TMP/err"; diff "$T_TMP/fmtw/a.wg" "$T_TMP/fmtw/a.canon")"
+fi
+[ "$(stat -c %a "$T_TMP/fmtw/a.wg")" = 640 ] && pass "fmt -w keeps the file's mode" || fail "fmt -w: mode $(stat -c %a "$T_TMP/fmtw/a.wg")"
+[ "$(stat -c %Y "$T_TMP/fmtw/b.wg")" = "$(date -d 2001-01-01 +%s)" ] && pass "fmt -w leaves a file already canonical untouched" || fail "fmt -w rewrote a canonical file"
+[ "$(ls "$T_TMP/fmtw" | grep -c wgc-fmt)" -eq 0 ] && pass "fmt -w leaves no temporary file" || fail "fmt -w left $(ls "$T_TMP/fmtw")"
+printf 'table   vpn\nrule from 10.0.0.0/8 lookup\n' >"$T_TMP/fmtw/c.wg"
+cp "$T_TMP/fmtw/c.wg" "$T_TMP/fmtw/c.orig"
+run fmt -w "$T_TMP/fmtw/c.wg"
+[ "$rc" -eq 1 ] && cmp -s "$T_TMP/fmtw/c.wg" "$T_TMP/fmtw/c.orig" && pass "fmt -w: a file that does not parse is left as it is" || fail "fmt -w changed an invalid file"
 
 run version
 if [ "$rc" -eq 0 ] && grep -q '^wgc ' "$T_TMP/out"; then

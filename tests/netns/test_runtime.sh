@@ -357,6 +357,11 @@ test_planfile() {
 	rc=$?
 	expect_rc "plan file: the kernel now matches the planned policy" 0 "$rc" "$T_TMP/plan.out" "$T_TMP/plan.err"
 	expect_text "plan file: no except rule any more" "" sh -c "ip -n $A rule | grep '^32763:'"
+	# The same plan file again: it was applied, and says so (not "the kernel changed").
+	wgc_in "$A" apply "$T_TMP/back.plan" >"$T_TMP/apply.out" 2>"$T_TMP/apply.err"
+	rc=$?
+	expect_rc "plan file: applying it again is refused (exit 1)" 1 "$rc" "$T_TMP/apply.out" "$T_TMP/apply.err"
+	expect_grep "plan file: the refusal says it was already applied" 'plan .* was already applied' "$T_TMP/apply.err"
 
 	# A stale plan: made, then the kernel changes (a foreign rule), then applied: refused.
 	wgc_in "$A" plan -o "$T_TMP/fwd.plan" "$PUB/rt-edited.wg" >/dev/null 2>"$T_TMP/plan.err"
