@@ -226,6 +226,8 @@ void var_cycles(struct ctx *c)
 bool get_tunnel(struct ctx *c, const char *name, struct loc loc, size_t *idx)
 {
 	long i = decl_index(&c->tunnels, name);
+	if (i >= 0 && (size_t)i < c->p->n_tunnels && c->tunnels.v[i].stmt->broken)
+		return false; /* its error was reported: a use of it gives none (check_stmts drops it) */
 	if (i >= 0 && (size_t)i < c->p->n_tunnels) {
 		*idx = (size_t)i;
 		return true;

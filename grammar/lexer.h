@@ -24,6 +24,8 @@ struct lexer {
 	int nesting;           /* '{' open */
 	bool after_public_key; /* the last token was the keyword public-key */
 	bool fatal;            /* a limit was hit: the rest of the file is not read */
+	bool skipping;         /* a statement with a syntax error opened a block: the parser is
+				  given nothing until it is closed and its line ends (parser.y) */
 };
 
 /* Parses src as included by the file parent is reading (parse.c). */

@@ -101,6 +101,28 @@ static void set_name(struct stmt *s, char *name, WGC_YYLTYPE *l)
 }
 
 static void do_include(struct lexer *lx, struct stmt *s, WGC_YYLTYPE *l);
+
+/* After a statement with a syntax error that opened a block (`tunel wg0 {`), the block is the
+ * broken statement's: its lines are skipped up to the end of the line of its '}', not reported
+ * one by one. The scanner still reads them (its errors, its nesting count). */
+static int skip_lex(WGC_YYSTYPE *lval, WGC_YYLTYPE *lloc, void *scanner, struct lexer *lx)
+{
+	for (;;) {
+		int tok = wgc_yylex(lval, lloc, scanner);
+		if (!lx->skipping || tok == 0 || lx->fatal)
+			return tok;
+		if (tok == NL && lx->nesting == 0) {
+			lx->skipping = false;
+			return tok;
+		}
+		if (tok == STRING || tok == IDENT || tok == VAR)
+			free(lval->str);
+		else if (tok == ADDR || tok == ENDPOINT)
+			value_free(&lval->val);
+	}
+}
+#undef yylex
+#define yylex(lval, lloc, scanner) skip_lex(lval, lloc, scanner, lx)
 static void broken_stub(struct lexer *lx, const WGC_YYLTYPE *l);
 static size_t name_len(const char *p);
 
@@ -186,7 +208,11 @@ policy	: %empty
 							     $2.kind != STMT_PEER && errors_in(lx, &@2);
 						add_stmt(lx->ast, &$2);
 					}
-	| policy error NL		{ broken_stub(lx, &@2); yyerrok; }
+	| policy error NL		{
+						broken_stub(lx, &@2);
+						lx->skipping = lx->nesting > 0;
+						yyerrok;
+					}
 	;
 
 name	: IDENT				{ $$ = $1; }
