@@ -7,10 +7,11 @@
 /* The stages after parsing. After syntax errors the statements that did parse are still checked:
  * a statement with a syntax error was dropped whole, and a stub of it declares its name, broken
  * (parser.y), so that its uses give no error of their own; unknown words break their statement
- * the same way (words.h). Checks across statements and everything after are not run then. */
+ * the same way (words.h). Checks across statements and everything after are not run then. A
+ * policy not read whole (diags.incomplete: an include failed) is not checked at all. */
 static int run(struct wgc_compile *c, int rc, enum wgc_stage upto, struct state *out)
 {
-	if (rc || diags_stopped(&c->d))
+	if (rc || diags_stopped(&c->d) || c->d.incomplete)
 		goto out;
 	if (!c->d.n_errors)
 		c->done = WGC_PARSED;

@@ -180,6 +180,7 @@ void diags_not_policy(struct diags *d, struct source *src, const char *why)
 {
 	if (src->not_policy)
 		return;
+	d->incomplete = true;
 	size_t k = 0;
 	for (size_t i = 0; i < d->n_items; i++) {
 		if (d->items[i].loc.file == src->index) {

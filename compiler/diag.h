@@ -50,6 +50,9 @@ struct diags {
 	bool dropped_last;     /* the last error or warning was not kept: nor are its notes */
 	size_t total_bytes;    /* of every source loaded */
 	int muted;             /* > 0: diagnostics are dropped, not counted (a broken statement) */
+	bool incomplete;       /* part of the policy was not read (an include failed, a file is not a
+				  policy, the scanner stopped): it is not checked, which would report
+				  what the missing part declares */
 };
 
 #define LOC_NONE ((struct loc){ .file = -1 })

@@ -46,6 +46,8 @@ static int parse(struct diags *d, struct source *src, struct file_ast *out, int 
 		return -ENOMEM;
 	YY_BUFFER_STATE buf = wgc_yy_scan_bytes(src->text, (int)src->len, scanner);
 	int rc = wgc_yyparse(scanner, &lx);
+	if (lx.fatal)
+		d->incomplete = true; /* the rest of the file was not read */
 	src->probation = false;
 	wgc_yy_delete_buffer(buf, scanner);
 	wgc_yylex_destroy(scanner);

@@ -222,6 +222,8 @@ stmt	: INCLUDE STRING		{
 						$$ = new_stmt(STMT_INCLUDE, &@1);
 						set_name(&$$, $2, &@2);
 						do_include(lx, &$$, &@2);
+						if (errors_in(lx, &@2))
+							lx->d->incomplete = true; /* the file was not read */
 					}
 	| name '=' value		{
 						$$ = new_stmt(STMT_ASSIGN, &@1);
