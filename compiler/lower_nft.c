@@ -9,7 +9,7 @@
  *   marks_out   route output, -150:  marks for local traffic (intents by port/uid/gid/cgroup, `match`)
  *   postmangle  postrouting, mangle: UDP: the tunnel's mark saved in ct mark (wg-quick's, masked)
  *   ks_out/ks_fwd  output/forward, filter: the kill switch (a `forward` passes it too)
- *   fwd         forward, filter:     `forward`: replies and what is declared accepted, anything
+ *   fwd_allow   forward, filter:     `forward`: replies and what is declared accepted, anything
  *                                    else forwarded into or out of a tunnel the statements name
  *                                    dropped (nothing else forwarded is touched)
  *   postnat     postrouting, srcnat: masquerade into tunnels that intents reach by mark: the mark
@@ -420,7 +420,7 @@ static void put_forward(FILE *f, const struct policy *p)
 {
 	if (!p->n_forwards)
 		return;
-	chain_head(f, "fwd", "filter", "forward", "filter");
+	chain_head(f, "fwd_allow", "filter", "forward", "filter");
 	fputs("\t\tct state { established, related } accept\n", f);
 	put_forward_accepts(f, p);
 	for (size_t t = 0; t < p->n_tunnels; t++)
