@@ -141,6 +141,10 @@ static const char *const bodies[] = {
 	"route default via 192.0.2.254 table 100\n"
 	"route 10.71.0.0/16 unreachable table 100\n"
 	"route fd00:9::/64 throw table 100\n",
+	"route all through wg0\nkill-switch wg0\nforward iif wg0 oif eth0 from 10.0.0.0/8\nforward iif wg0 oif wg0\n"
+	"masquerade iif wg0 oif eth0\nmasquerade from fd00::/64 oif eth0\nsysctl net.ipv4.conf.all.rp_filter = 2\n",
+	"forward ipv6 from fd00::/64 to fd01::/64 proto tcp dport 22\nforward iif eth1 oif wg1 ipv4\n"
+	"sysctl net.ipv6.conf.all.forwarding = 1\nsysctl net.ipv4.tcp_fin_timeout = 30\n",
 };
 
 static void test_compiled(struct t *t)
