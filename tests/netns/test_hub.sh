@@ -14,8 +14,9 @@
 # Asserted, on what the far side saw and on kernel state read back: P1 reaches P2 through the hub
 # and P2 sees P1's tunnel address; P1 reaches I, and I sees the hub's uplink address (masquerade);
 # a connection I opens towards a peer is dropped (nothing undeclared is forwarded into wg0); the
-# hub converges (plan exits 0); after destroy, table inet wgc is gone and the three sysctls the
-# policy set are back to the values they had before apply.
+# hub converges (plan exits 0); a sysctl statement taken out is put back by the next apply; after
+# destroy, table inet wgc is gone and the three sysctls the policy set are back to the values
+# they had before apply.
 set -u
 SELF=$(readlink -f "$0")
 cd "$(dirname "$SELF")/../.." || exit 1
@@ -158,6 +159,14 @@ run() {
 	else
 		pass "hub: I cannot open a connection to a peer (undeclared forwarding into wg0 is dropped)"
 	fi
+
+	# A sysctl statement taken out of the policy: the next apply puts it back, the others stay.
+	grep -v '^sysctl net.ipv4.conf.default.send_redirects' "$POLICY" >"$T_TMP/hub2.wg"
+	chmod 644 "$T_TMP/hub2.wg"
+	wgc_in "$H" apply "$T_TMP/hub2.wg" >"$T_TMP/apply.out" 2>"$T_TMP/apply.err"
+	expect_rc "hub: apply without one sysctl statement exits 0" 0 "$?" "$T_TMP/apply.out" "$T_TMP/apply.err"
+	expect_text "hub: that sysctl is back to its value before wgc, the others stay" \
+		" net/ipv4/ip_forward=1 net/ipv4/conf/all/send_redirects=0 net/ipv4/conf/default/send_redirects=1" sysctls "$H"
 
 	wgc_in "$H" destroy >"$T_TMP/destroy.out" 2>"$T_TMP/destroy.err"
 	expect_rc "hub: destroy exits 0" 0 "$?" "$T_TMP/destroy.out" "$T_TMP/destroy.err"
