@@ -72,6 +72,9 @@ enum stmt_kind {
 	STMT_MATCH,        /* match SELECTORS ACTION (nftables) */
 	STMT_KILL_SWITCH,  /* kill-switch TUNNEL [except PREFIXES] [ipv4|ipv6] */
 	STMT_ANTI_SPOOF,   /* anti-spoof TUNNEL */
+	STMT_FORWARD,      /* forward SELECTORS (the forward chain of table inet wgc) */
+	STMT_MASQUERADE,   /* masquerade [from P] [iif X] oif Y (source NAT) */
+	STMT_SYSCTL,       /* sysctl KEY = VALUE: name = KEY, val = VALUE */
 };
 
 /* The statement's keyword as written (keywords.h); NULL for an assignment, which has none. */
@@ -83,7 +86,7 @@ struct stmt {
 	struct loc end;                /* of the last token (closing brace for blocks) */
 	char *name;                    /* owned; NULL if the statement has none */
 	struct loc name_loc;
-	struct value val;              /* ASSIGN: the value; TABLE/MARK: optional id (VAL_NONE if auto) */
+	struct value val;              /* ASSIGN, SYSCTL: the value; TABLE/MARK: optional id (VAL_NONE if auto) */
 	struct option *opts;           /* owned */
 	size_t n_opts;
 	struct stmt *children;         /* owned */

@@ -81,6 +81,7 @@ int policy_check(struct diags *d, const struct file_ast *ast, struct policy *p)
 		ctx_free(&c);
 		return d->n_errors > errors ? -1 : 0;
 	}
+	check_needed_sysctls(&c);
 	allocate(&c);
 	check_priorities(&c);
 	check_loops(&c);
@@ -110,6 +111,13 @@ void policy_free(struct policy *p)
 		sel_free(&p->matches[i].sel);
 	for (size_t i = 0; i < p->n_kill_switches; i++)
 		free(p->kill_switches[i].except.v);
+	for (size_t i = 0; i < p->n_forwards; i++)
+		sel_free(&p->forwards[i].sel);
+	for (size_t i = 0; i < p->n_masquerades; i++)
+		sel_free(&p->masquerades[i].sel);
+	free(p->forwards);
+	free(p->masquerades);
+	free(p->sysctls);
 	free(p->tunnels);
 	free(p->tables);
 	free(p->marks);

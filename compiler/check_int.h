@@ -91,6 +91,11 @@ void sel_free(struct p_sel *s);
 /* check_tunnel.c, check_stmts.c: statements into the policy. */
 void check_tunnel(struct ctx *c, const struct stmt *s, struct p_tunnel *t);
 void check_stmts(struct ctx *c, const struct stmt *ss, size_t n);
+/* check_forward.c: forward, masquerade and sysctl statements; the sysctls the policy needs. */
+void check_forward(struct ctx *c, const struct stmt *s);
+void check_masquerade(struct ctx *c, const struct stmt *s);
+void check_sysctl(struct ctx *c, const struct stmt *s);
+void check_needed_sysctls(struct ctx *c);
 
 /* check_policy.c: the checks that need the whole policy, in the order policy_check runs them. */
 void check_marks(struct ctx *c);

@@ -423,6 +423,9 @@ void check_stmts(struct ctx *c, const struct stmt *ss, size_t n)
 			break;
 		case STMT_MATCH: check_match(c, s); break;
 		case STMT_KILL_SWITCH: check_kill_switch(c, s); break;
+		case STMT_FORWARD: check_forward(c, s); break;
+		case STMT_MASQUERADE: check_masquerade(c, s); break;
+		case STMT_SYSCTL: check_sysctl(c, s); break;
 		case STMT_ANTI_SPOOF: {
 			struct p_anti_spoof a = { .loc = s->loc };
 			if (get_tunnel(c, s->name, s->name_loc, &a.tunnel))

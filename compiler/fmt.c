@@ -235,6 +235,10 @@ static void put_stmt(struct fmt *x, const struct stmt *s, int depth)
 		put_value(x, &s->val);
 		last = value_last_line(x, &s->val);
 		break;
+	case STMT_SYSCTL:
+		fprintf(x->out, "%s %s = ", stmt_keyword(s->kind), s->name);
+		put_value(x, &s->val);
+		break;
 	case STMT_TUNNEL:
 	case STMT_PEER:
 		fprintf(x->out, "%s %s {", stmt_keyword(s->kind), s->name);

@@ -37,6 +37,7 @@
 	O("drop", DROP, OPTN) \
 	O("endpoint", ENDPOINT, OPTV) \
 	O("except", EXCEPT, OPTV) \
+	S("forward", FORWARD, FORWARD)        /* `forward SELECTORS`; also `hook forward` */ \
 	O("from", FROM, OPTV) \
 	O("fwmark", FWMARK, OPTV) \
 	O("gid", GID, OPTV) \
@@ -50,6 +51,7 @@
 	O("listen-port", LISTEN_PORT, OPTV) \
 	O("lookup", LOOKUP, OPTV) \
 	S("mark", MARK, MARK) \
+	S("masquerade", MASQUERADE, MASQUERADE) \
 	S("match", MATCH, MATCH) \
 	O("metric", METRIC, OPTV) \
 	O("mtu", MTU, OPTV) \
@@ -71,6 +73,7 @@
 	O("sport", SPORT, OPTV) \
 	O("src", SRC, OPTV) \
 	O("suppress-prefixlength", SUPPRESS_PREFIXLENGTH, OPTV) \
+	S("sysctl", SYSCTL, SYSCTL)           /* `sysctl KEY = VALUE` */ \
 	B("table", TABLE, TABLE)               /* `table NAME [ID]`; `rule ... table T` */ \
 	O("through", THROUGH, OPTV) \
 	O("throw", THROW, OPTN) \

@@ -269,12 +269,8 @@ void policy_lower(const struct policy *p, struct state *out)
 		for (int fam = FAM_V4; fam <= FAM_V6; fam <<= 1)
 			if (p->rules[i].families & fam)
 				for_each_pair(out, fam_af(fam), &p->rules[i].sel, &p->rules[i], lower_rule_pair);
-	bool src_valid_mark = false;
-	for (size_t i = 0; i < p->n_intents; i++) {
+	for (size_t i = 0; i < p->n_intents; i++)
 		lower_intent(out, p, &p->intents[i]);
-		if (p->intents[i].kind == INTENT_FULL && (p->intents[i].families & FAM_V4))
-			src_valid_mark = true;
-	}
 	/* A kill switch keeps an unreachable route behind each of the tunnel's routes (the default in
 	 * its table, its prefixes in the destination table): when the tunnel is down or being
 	 * replaced, lookups fail closed instead of falling through to the next rule. */
@@ -296,8 +292,10 @@ void policy_lower(const struct policy *p, struct state *out)
 			}
 		}
 	}
-	if (src_valid_mark)
-		add_sysctl(out, "net.ipv4.conf.all.src_valid_mark", "1");
+	/* The written sysctls and those the policy needs (check_needed_sysctls: src_valid_mark for a
+	 * full IPv4 tunnel, forwarding for `forward`). */
+	for (size_t i = 0; i < p->n_sysctls; i++)
+		add_sysctl(out, p->sysctls[i].key, p->sysctls[i].value);
 	char *nft = policy_lower_nft(p);
 	if (nft)
 		state_set_nft(out, nft);

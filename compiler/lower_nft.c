@@ -8,10 +8,14 @@
  *   marks_in    prerouting, -149:    marks for forwarded traffic (intents by port, `match`)
  *   marks_out   route output, -150:  marks for local traffic (intents by port/uid/gid/cgroup, `match`)
  *   postmangle  postrouting, mangle: UDP: the tunnel's mark saved in ct mark (wg-quick's, masked)
- *   ks_out/ks_fwd  output/forward, filter: the kill switch
+ *   ks_out/ks_fwd  output/forward, filter: the kill switch (a `forward` passes it too)
+ *   fwd_allow   forward, filter:     `forward`: replies and what is declared accepted, anything
+ *                                    else forwarded into or out of a tunnel the statements name
+ *                                    dropped (nothing else forwarded is touched)
  *   postnat     postrouting, srcnat: masquerade into tunnels that intents reach by mark: the mark
  *                                    is set after routing chose the source address (of the main
- *                                    table's interface), and the peer accepts only the tunnel's
+ *                                    table's interface), and the peer accepts only the tunnel's;
+ *                                    and `masquerade` statements
  */
 #include "compiler/policy.h"
 #include "model/xalloc.h"
@@ -378,6 +382,54 @@ static void put_ks_accepts(FILE *f, const struct policy *p, const struct p_kill_
 	free(ex.v);
 }
 
+/* The family-independent form of a statement of one family needs `meta nfproto`: a `forward
+ * ipv4 iif wg0` must not accept IPv6. */
+static void put_family_rule(FILE *f, const struct p_sel *sel, int families, const char *action)
+{
+	if (sel->from.n || sel->to.n || families == (FAM_V4 | FAM_V6)) {
+		put_rule_line(f, sel, action, 0, 0);
+		return;
+	}
+	char act[64];
+	snprintf(act, sizeof(act), " meta nfproto %s%s", families == FAM_V4 ? "ipv4" : "ipv6", action);
+	put_rule_line(f, sel, act, 0, 0);
+}
+
+static void put_forward_accepts(FILE *f, const struct policy *p)
+{
+	for (size_t i = 0; i < p->n_forwards; i++)
+		put_family_rule(f, &p->forwards[i].sel, p->forwards[i].families, " accept");
+}
+
+/* Whether a `forward` names tunnel t by iif or oif. */
+static bool forward_names(const struct policy *p, size_t t)
+{
+	for (size_t i = 0; i < p->n_forwards; i++) {
+		const struct p_sel *s = &p->forwards[i].sel;
+		if ((s->iif && !strcmp(s->iif, p->tunnels[t].name)) || (s->oif && !strcmp(s->oif, p->tunnels[t].name)))
+			return true;
+	}
+	return false;
+}
+
+/* `forward`: the replies of accepted connections, then what is declared; then, for each tunnel the
+ * statements name, the rest of what is forwarded into or out of it is dropped: a hub forwards
+ * between its peers only what its policy says. Traffic of other interfaces is left alone (the
+ * chain's policy is accept), and a drop of another firewall still drops. */
+static void put_forward(FILE *f, const struct policy *p)
+{
+	if (!p->n_forwards)
+		return;
+	chain_head(f, "fwd_allow", "filter", "forward", "filter");
+	fputs("\t\tct state { established, related } accept\n", f);
+	put_forward_accepts(f, p);
+	for (size_t t = 0; t < p->n_tunnels; t++)
+		if (forward_names(p, t))
+			fprintf(f, "\t\tiifname \"%s\" drop\n\t\toifname \"%s\" drop\n", p->tunnels[t].name,
+				p->tunnels[t].name);
+	fputs("\t}\n", f);
+}
+
 /* Every kill switch's accepts come before the one drop: with a drop after each, the packets of a
  * second tunnel (its encrypted ones too) would be dropped before reaching their accept.
  * IPv6 neighbour discovery goes out through the output hook (ARP does not): without it no IPv6
@@ -396,6 +448,8 @@ static void put_kill_switch(FILE *f, const struct policy *p)
 			fputs("\t\toifname \"lo\" accept\n", f);
 		for (size_t i = 0; i < p->n_kill_switches; i++)
 			put_ks_accepts(f, p, &p->kill_switches[i], fwd);
+		if (fwd) /* declared forwarding passes the kill switch */
+			put_forward_accepts(f, p);
 		if (!fwd && (families & FAM_V6))
 			fputs("\t\ticmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } "
 			      "ip6 hoplimit 255 accept\n", f);
@@ -443,6 +497,13 @@ static void put_masquerade(FILE *f, const struct policy *p)
 			end_line(f, &l);
 		}
 	}
+	/* `masquerade`: the packets the statement selects take the address of their output interface. */
+	for (size_t i = 0; i < p->n_masquerades; i++) {
+		if (!any)
+			chain_head(f, "postnat", "nat", "postrouting", "srcnat");
+		any = true;
+		put_family_rule(f, &p->masquerades[i].sel, p->masquerades[i].families, " masquerade");
+	}
 	if (any)
 		fputs("\t}\n", f);
 }
@@ -461,6 +522,7 @@ char *policy_lower_nft(const struct policy *p)
 	put_hook_matches(b, p, HOOK_FORWARD, "marks_fwd", "forward");
 	put_hook_matches(b, p, HOOK_POSTROUTING, "marks_post", "postrouting");
 	put_kill_switch(b, p);
+	put_forward(b, p);
 	put_masquerade(b, p);
 	/* A memory stream fails only for want of memory: the same policy as xalloc. */
 	if (ferror(b) | fclose(b))

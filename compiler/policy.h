@@ -130,6 +130,27 @@ struct p_anti_spoof {
 	size_t tunnel;
 };
 
+/* `forward SELECTORS`: accepted in the forward chain of table inet wgc. */
+struct p_forward {
+	struct loc loc;
+	struct p_sel sel;
+	int families;
+};
+
+/* `masquerade [from P] [iif X] oif Y`: source NAT in the postrouting nat chain. */
+struct p_masquerade {
+	struct loc loc;
+	struct p_sel sel;
+	int families;
+};
+
+/* `sysctl KEY = VALUE` (model/sysctl_key.h says which). */
+struct p_sysctl {
+	struct loc loc;
+	const char *key;
+	char value[16];
+};
+
 struct policy {
 	/* Parallel to the declarations, in the order written (the checker's index of names). */
 	struct p_tunnel *tunnels;
@@ -151,6 +172,12 @@ struct policy {
 	size_t n_kill_switches;
 	struct p_anti_spoof *anti_spoofs;
 	size_t n_anti_spoofs;
+	struct p_forward *forwards;
+	size_t n_forwards;
+	struct p_masquerade *masquerades;
+	size_t n_masquerades;
+	struct p_sysctl *sysctls;      /* written ones, and (check_forward.c) the ones the policy needs */
+	size_t n_sysctls;
 	/* Every `route to PREFIXES through TUNNEL` is a route in one table, looked up by one rule at
 	 * the priority of the first such statement: the most specific prefix wins, and 100k prefixes
 	 * cost 100k routes in the kernel's trie, not 100k rules walked per packet. */

@@ -11,6 +11,9 @@
  *                 | match option...         (nftables mark rule)
  *                 | kill-switch TUNNEL option...
  *                 | anti-spoof TUNNEL
+ *                 | forward option...       (forwarding the policy allows)
+ *                 | masquerade option...    (source NAT)
+ *                 | sysctl KEY = value
  *     option     := KEYWORD [value]         (which keywords a statement takes is the checker's job)
  *     value      := atom { , atom }
  *     atom       := NUMBER | NUMBER-NUMBER | NUMBER/NUMBER | "STRING" | NAME | $NAME | ADDRESS[/LEN]
@@ -185,6 +188,7 @@ static void body_line(struct lexer *lx, struct stmt *body, struct stmt *line, co
 %token NL "end of line"
 %token INCLUDE "include" TABLE "table" MARK "mark" TUNNEL "tunnel" PEER "peer" RULE "rule"
 %token ROUTE "route" MATCH "match" KILL_SWITCH "kill-switch" ANTI_SPOOF "anti-spoof"
+%token FORWARD "forward" MASQUERADE "masquerade" SYSCTL "sysctl"
 %token <key> OPTV "option" OPTN "keyword"
 %token <num> NUMBER "number"
 %token <str> STRING "string" IDENT "name" VAR "variable"
@@ -276,6 +280,13 @@ stmt	: INCLUDE STRING		{
 						set_name(&$$, $2, &@2);
 					}
 	| ANTI_SPOOF name		{ $$ = new_stmt(STMT_ANTI_SPOOF, &@1); set_name(&$$, $2, &@2); }
+	| FORWARD rule_opts		{ $$ = $2; $$.kind = STMT_FORWARD; $$.loc = loc_of(&@1); }
+	| MASQUERADE rule_opts		{ $$ = $2; $$.kind = STMT_MASQUERADE; $$.loc = loc_of(&@1); }
+	| SYSCTL name '=' atom		{
+						$$ = new_stmt(STMT_SYSCTL, &@1);
+						set_name(&$$, $2, &@2);
+						$$.val = $4;
+					}
 	;
 
 /* Options of one statement, in any order. A bare value (no keyword) is a route's destination. */
@@ -359,6 +370,7 @@ atom	: NUMBER			{ $$ = val_num($1, &@1); }
 	| STRING			{ $$ = val_str(VAL_STRING, $1, &@1); }
 	| IDENT				{ $$ = val_str(VAL_IDENT, $1, &@1); }
 	| VAR				{ $$ = val_str(VAL_VAR, $1, &@1); }
+	| FORWARD			{ $$ = val_str(VAL_IDENT, xstrdup("forward"), &@1); } /* `hook forward` */
 	| ADDR				{ $$ = $1; }
 	| ENDPOINT			{ $$ = $1; }
 	| '{' optnl '}'			{ $$ = (struct value){ .kind = VAL_LIST, .braced = true, .loc = loc_of(&@$) }; }

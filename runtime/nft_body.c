@@ -33,6 +33,7 @@ static const struct chain_kind {
 	{ "postmangle", "filter", "postrouting", "mangle" },
 	{ "ks_out", "filter", "output", "filter" },
 	{ "ks_fwd", "filter", "forward", "filter" },
+	{ "fwd_allow", "filter", "forward", "filter" },
 	{ "postnat", "nat", "postrouting", "srcnat" },
 };
 #define N_CHAINS (sizeof(chains) / sizeof(chains[0]))

@@ -7,12 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-/* The sysctls wgc sets, and to what (compiler/lower.c): nothing else under /proc/sys. */
-static const struct {
-	const char *key, *value;
-} known_sysctls[] = {
-	{ "net.ipv4.conf.all.src_valid_mark", "1" },
-};
+#include "model/sysctl_key.h"
 
 struct vctx {
 	char *err;
@@ -75,16 +70,14 @@ static bool has_wgdev(const struct state *s, const char *name)
 	return false;
 }
 
+/* The sysctls a checked policy can set (model/sysctl_key.h): nothing else under /proc/sys. */
 static void check_sysctls(struct vctx *v, const struct state *s)
 {
 	for (size_t i = 0; i < s->n_sysctls; i++) {
 		const struct st_sysctl *x = &s->sysctls[i];
-		bool ok = false;
-		for (size_t k = 0; k < sizeof(known_sysctls) / sizeof(known_sysctls[0]); k++)
-			ok |= x->key && x->value && !strcmp(x->key, known_sysctls[k].key) &&
-			      !strcmp(x->value, known_sysctls[k].value);
-		if (!ok)
-			refuse(v, "sysctl #%zu: wgc sets no sysctl %s to that value", i + 1, x->key ? x->key : "(none)");
+		if (!x->key || !x->value || !sysctl_key_valid(x->key) || !sysctl_value_valid(x->value))
+			refuse(v, "sysctl #%zu: wgc sets no sysctl %.*s to that value", i + 1, WGC_SYSCTL_KEY_MAX,
+			       x->key ? x->key : "(none)");
 	}
 }
 

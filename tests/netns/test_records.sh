@@ -124,8 +124,8 @@ test_tamper() {
 	tampered "a route of protocol 3" 's/"dev": "lo",\n\( *\)"protocol": 87/"dev": "lo",\n\1"protocol": 3/' 1 \
 		'route 10.20.0.0/16 table 100: protocol 3'
 	tampered "a sysctl wgc never sets" \
-		's/"sysctls": \[\]/"sysctls": [{"key": "net.ipv4.ip_forward", "value": "1"}]/' 1 \
-		'wgc sets no sysctl net.ipv4.ip_forward'
+		's/"sysctls": \[\]/"sysctls": [{"key": "kernel.core_pattern", "value": "1"}]/' 1 \
+		'wgc sets no sysctl kernel.core_pattern'
 	tampered "a rule at priority 32766" 's/"priority": 1000/"priority": 32766/' 1 \
 		"priority 32766 belongs to the kernel's default rules"
 	tampered "a route changed, not re-fingerprinted" 's|10.21.0.0/16|10.31.0.0/16|' 0 \

@@ -141,6 +141,10 @@ static const char *const bodies[] = {
 	"route default via 192.0.2.254 table 100\n"
 	"route 10.71.0.0/16 unreachable table 100\n"
 	"route fd00:9::/64 throw table 100\n",
+	"route all through wg0\nkill-switch wg0\nforward iif wg0 oif eth0 from 10.0.0.0/8\nforward iif wg0 oif wg0\n"
+	"masquerade iif wg0 oif eth0\nmasquerade from fd00::/64 oif eth0\nsysctl net.ipv4.conf.all.rp_filter = 2\n",
+	"forward ipv6 from fd00::/64 to fd01::/64 proto tcp dport 22\nforward iif eth1 oif wg1 ipv4\n"
+	"sysctl net.ipv6.conf.all.forwarding = 1\nsysctl net.ipv4.tcp_fin_timeout = 30\n",
 };
 
 static void test_compiled(struct t *t)
@@ -201,6 +205,9 @@ static void expect_body(struct t *t, bool ok, const char *body)
 static void test_nft_bodies(struct t *t)
 {
 	expect_body(t, true, good_body);
+	expect_body(t, true, "\tchain fwd_allow {\n\t\ttype filter hook forward priority filter; policy accept;\n"
+			     "\t\tct state { established, related } accept\n\t\tiifname \"wg0\" oifname \"wg0\" meta nfproto ipv4 accept\n"
+			     "\t\tiifname \"wg0\" drop\n\t}\n");
 	static const char *const bad[] = {
 		"flush ruleset\n",
 		"\tchain preraw {\n\t\ttype filter hook prerouting priority raw; policy accept;\n\t\tdrop\n\t}\n"
@@ -228,6 +235,9 @@ static void test_nft_bodies(struct t *t)
 		"\tchain preraw {\n\t\ttype filter hook prerouting priority raw; policy accept;\n\t\tdrop\n\t}",
 		"\tchain preraw {\n\n\t\ttype filter hook prerouting priority raw; policy accept;\n\t\tdrop\n\t}\n",
 		"\tchain preraw { type filter hook prerouting priority raw; policy accept; }\n",
+		"\tchain fwd_allow {\n\t\ttype filter hook forward priority filter; policy drop;\n\t\taccept\n\t}\n",
+		"\tchain fwd_allow {\n\t\ttype filter hook forward priority raw; policy accept;\n\t\taccept\n\t}\n",
+		"\tchain postnat {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t\toifname \"eth0\" snat to 1.2.3.4\n\t}\n",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		expect_body(t, false, bad[i]);
@@ -285,12 +295,25 @@ static void test_states(struct t *t)
 	expect_refused(t, "address on eth0", &s, "eth0");
 	snprintf(s.addrs[0].dev, sizeof(s.addrs[0].dev), "wg0");
 	char *v = s.sysctls[0].value;
+	/* Values: a decimal int sysctl (0 to 2^31-1), nothing else. */
+	static const char *const bad_values[] = { "1 2", "-1", "2147483648", "01", "", "1\n", "0x1" };
+	for (size_t i = 0; i < sizeof(bad_values) / sizeof(bad_values[0]); i++) {
+		s.sysctls[0].value = (char *)bad_values[i];
+		expect_refused(t, bad_values[i], &s, "src_valid_mark");
+	}
 	s.sysctls[0].value = (char *)"0";
-	expect_refused(t, "sysctl value", &s, "src_valid_mark");
+	expect_valid(t, "sysctl value 0", &s);
 	s.sysctls[0].value = v;
+	/* Keys: under net.ipv4. or net.ipv6. only, no empty component, no path trick. */
 	char *k = s.sysctls[0].key;
-	s.sysctls[0].key = (char *)"kernel.core_pattern";
-	expect_refused(t, "sysctl kernel.core_pattern", &s, "core_pattern");
+	static const char *const bad_keys[] = { "kernel.core_pattern", "net.core.rmem_max", "net.ipv4..x", "net.ipv4.",
+						"net.ipv4.conf/../../kernel/core_pattern", "net.ipv4.a b", "net.ipv4x.y" };
+	for (size_t i = 0; i < sizeof(bad_keys) / sizeof(bad_keys[0]); i++) {
+		s.sysctls[0].key = (char *)bad_keys[i];
+		expect_refused(t, bad_keys[i], &s, "sysctl #1");
+	}
+	s.sysctls[0].key = (char *)"net.ipv6.conf.all.forwarding";
+	expect_valid(t, "sysctl net.ipv6.conf.all.forwarding", &s);
 	s.sysctls[0].key = k;
 	s.nft.fingerprint[0] = s.nft.fingerprint[0] == '0' ? '1' : '0';
 	expect_refused(t, "nft fingerprint", &s, "fingerprint");
