@@ -115,18 +115,10 @@ void policy_free(struct policy *p)
 		sel_free(&p->forwards[i].sel);
 	for (size_t i = 0; i < p->n_masquerades; i++)
 		sel_free(&p->masquerades[i].sel);
-	free(p->forwards);
-	free(p->masquerades);
-	free(p->sysctls);
-	free(p->tunnels);
-	free(p->tables);
-	free(p->marks);
-	free(p->rules);
-	free(p->routes);
-	free(p->intents);
-	free(p->matches);
-	free(p->kill_switches);
-	free(p->anti_spoofs);
+	void *arrays[] = { p->tunnels, p->tables, p->marks, p->rules, p->routes, p->intents, p->matches,
+			   p->kill_switches, p->anti_spoofs, p->forwards, p->masquerades, p->sysctls };
+	for (size_t i = 0; i < sizeof(arrays) / sizeof(arrays[0]); i++)
+		free(arrays[i]);
 	memset(p, 0, sizeof(*p));
 }
 
