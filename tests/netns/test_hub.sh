@@ -13,7 +13,8 @@
 #
 # Asserted, on what the far side saw and on kernel state read back: P1 reaches P2 through the hub
 # and P2 sees P1's tunnel address; P1 reaches I, and I sees the hub's uplink address (masquerade);
-# a connection I opens towards a peer is dropped (nothing undeclared is forwarded into wg0); the
+# a connection I opens towards a peer is dropped (nothing undeclared is forwarded into wg0), and
+# gets through once that drop is deleted by hand (the control), until the next apply repairs it; the
 # hub converges (plan exits 0); a sysctl statement taken out is put back by the next apply; after
 # destroy, table inet wgc is gone and the three sysctls the policy set are back to the values
 # they had before apply.
@@ -158,6 +159,23 @@ run() {
 		fail "hub: I cannot open a connection to a peer (undeclared forwarding into wg0 is dropped)" "$(cat "$T_TMP/probe")"
 	else
 		pass "hub: I cannot open a connection to a peer (undeclared forwarding into wg0 is dropped)"
+	fi
+	# The control: with wgc's drop deleted by hand, the same probe gets through (so the check above
+	# can fail); the next apply sees the drift and puts the drop back.
+	local handle
+	handle=$(in_ns "$H" nft -a list chain inet wgc fwd_allow | awk '/oifname "wg0" drop/ { print $NF }')
+	if [ -n "$handle" ] && in_ns "$H" nft delete rule inet wgc fwd_allow handle "$handle" &&
+	   in_ns "$I" "${PING[@]}" 10.100.0.2 >"$T_TMP/probe" 2>&1; then
+		pass "hub: control: without wgc's drop, I's probe reaches P1"
+	else
+		fail "hub: control: without wgc's drop, I's probe reaches P1" "handle=$handle" "$(cat "$T_TMP/probe")"
+	fi
+	wgc_in "$H" apply "$POLICY" >"$T_TMP/apply.out" 2>"$T_TMP/apply.err"
+	expect_rc "hub: apply repairs the deleted drop" 0 "$?" "$T_TMP/apply.out" "$T_TMP/apply.err"
+	if in_ns "$I" ping -n -c 1 -W 1 10.100.0.2 >"$T_TMP/probe" 2>&1; then
+		fail "hub: after the repair, I's probe is dropped again" "$(cat "$T_TMP/probe")"
+	else
+		pass "hub: after the repair, I's probe is dropped again"
 	fi
 
 	# A sysctl statement taken out of the policy: the next apply puts it back, the others stay.
