@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,7 +11,7 @@
 #include "compiler/emit.h"
 #include "compiler/fmt.h"
 #include "compiler/policy.h"
-#include "model/xalloc.h"
+#include "runtime/records.h"
 #include "wgc_kernel.h"
 
 #ifndef WGC_VERSION
@@ -165,38 +164,12 @@ out:
 	return rc;
 }
 
-/* Writes text over path atomically: a temporary file in its directory, given path's mode, synced,
- * then renamed over it. Returns 0, or -errno. */
+/* Writes text over path atomically, keeping path's mode (runtime/records.c's writer). Returns 0,
+ * or -errno. */
 static int write_in_place(const char *path, const char *text, size_t len)
 {
 	struct stat st;
-	if (stat(path, &st) < 0)
-		return -errno;
-	char *tmp = xasprintf("%s.wgc-fmt-XXXXXX", path);
-	int fd = mkstemp(tmp), rc = 0;
-	if (fd < 0) {
-		rc = -errno;
-		free(tmp);
-		return rc;
-	}
-	size_t off = 0;
-	while (off < len && !rc) {
-		ssize_t n = write(fd, text + off, len - off);
-		if (n < 0 && errno != EINTR)
-			rc = -errno;
-		else if (n > 0)
-			off += (size_t)n;
-	}
-	if (!rc && (fchmod(fd, st.st_mode & 07777) < 0 || fsync(fd) < 0))
-		rc = -errno;
-	if (close(fd) < 0 && !rc)
-		rc = -errno;
-	if (!rc && rename(tmp, path) < 0)
-		rc = -errno;
-	if (rc)
-		unlink(tmp);
-	free(tmp);
-	return rc;
+	return stat(path, &st) < 0 ? -errno : records_write_mode(path, text, len, st.st_mode & 07777);
 }
 
 enum fmt_mode { FMT_PRINT, FMT_CHECK, FMT_WRITE };

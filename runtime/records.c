@@ -115,7 +115,7 @@ int records_path(const char *name, char *buf, size_t len, int create, char *err,
 	return 0;
 }
 
-int records_write(const char *path, const void *data, size_t n)
+int records_write_mode(const char *path, const void *data, size_t n, mode_t mode)
 {
 	char tmp[4200];
 	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
@@ -135,7 +135,7 @@ int records_write(const char *path, const void *data, size_t n)
 			p += w, n -= (size_t)w;
 	}
 	/* fchmod: mkostemp's 0600 is narrowed by nothing, but say it where it matters. */
-	if (!rc && (fchmod(fd, 0600) || fsync(fd)))
+	if (!rc && (fchmod(fd, mode) || fsync(fd)))
 		rc = -errno;
 	if (close(fd) && !rc)
 		rc = -errno;
@@ -144,4 +144,9 @@ int records_write(const char *path, const void *data, size_t n)
 	if (rc)
 		unlink(tmp);
 	return rc;
+}
+
+int records_write(const char *path, const void *data, size_t n)
+{
+	return records_write_mode(path, data, n, 0600);
 }

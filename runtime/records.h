@@ -16,6 +16,7 @@
 #define WGC_RECORDS_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #define WGC_STATE_DIR "/var/lib/wgc"
 
@@ -26,7 +27,10 @@ int records_dir(char *buf, size_t len, int create, char *err, size_t errlen);
 /* buf = records_dir()/name. */
 int records_path(const char *name, char *buf, size_t len, int create, char *err, size_t errlen);
 
-/* Writes data[0..n) to path atomically with mode 0600. Returns 0 or a negative errno. */
+/* Writes data[0..n) to path atomically: a fresh temporary file beside it (O_EXCL), given mode,
+ * synced, renamed over path. Returns 0 or a negative errno. */
+int records_write_mode(const char *path, const void *data, size_t n, mode_t mode);
+/* The same with mode 0600: every record. */
 int records_write(const char *path, const void *data, size_t n);
 
 /* This boot's id (/proc/sys/kernel/random/boot_id), or "" if it cannot be read. */

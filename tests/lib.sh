@@ -51,3 +51,11 @@ finish() {
 	[ -n "${WGC_RESULTS:-}" ] && echo "$T_PASS $T_FAIL" >>"$WGC_RESULTS"
 	[ "$T_FAIL" -eq 0 ]
 }
+
+# Ends the test file (reporting one failure) unless $WGC is an executable.
+require_wgc() {
+	[ -x "$WGC" ] && return 0
+	fail "binary" "$WGC is not an executable (run make, or set WGC)"
+	finish
+	exit
+}

@@ -14,11 +14,7 @@ cd "$(dirname "$0")/../.."
 T_NAME=errors
 source tests/lib.sh
 
-if [ ! -x "$WGC" ]; then
-	fail "binary" "$WGC is not an executable (run make, or set WGC)"
-	finish
-	exit
-fi
+require_wgc
 
 shopt -s nullglob
 cases=(tests/errors/*.wg)

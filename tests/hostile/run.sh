@@ -12,11 +12,7 @@ cd "$(dirname "$0")/../.."
 T_NAME=hostile
 source tests/lib.sh
 
-if [ ! -x "$WGC" ]; then
-	fail "binary" "$WGC is not an executable (run make, or set WGC)"
-	finish
-	exit
-fi
+require_wgc
 WGC=$(cd "$(dirname "$WGC")" && pwd)/$(basename "$WGC")
 KEY=$(head -c 32 /dev/urandom | base64)
 export WGC_SECRET_CANARY="canary-$(head -c 12 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
