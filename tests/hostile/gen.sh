@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/hostile/gen.sh DIR KEY - writes the hostile-input corpus into DIR (made at test time, never
-# committed: some inputs are megabytes). Every input must make wgc exit 1 within 5 s with a
+# committed: some inputs are megabytes). Every input must make wgc exit 1 within 5 s of CPU time with a
 # `file:line:col: error`, bounded output, no sanitizer report and no byte of a secret: KEY is the
 # canary key every key file holds, and the runner sets WGC_SECRET_CANARY in the environment.
 #

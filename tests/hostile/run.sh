@@ -2,7 +2,9 @@
 # tests/hostile/run.sh - the hostile-input corpus (tests/hostile/gen.sh, made at test time).
 #
 # For every input `wgc check` (and for the cases named in the issue `wgc compile` and `wgc plan
-# --state` of an empty snapshot) must: exit 1 within 5 s, print a `file:line:col: error`, print nothing on
+# --state` of an empty snapshot) must: exit 1 within 5 s of CPU time (and 60 s of wall-clock time:
+# a run that blocks uses no CPU; the CPU bound holds on a loaded machine, where wall-clock time
+# measures the neighbours), print a `file:line:col: error`, print nothing on
 # stdout, no sanitizer report, at most 64 KiB on stderr, and never a byte of a secret — the canary
 # key every key file of the corpus holds, nor the canary variable in wgc's environment. Then, with
 # the apply lock held by another process, check/plan/apply of a broken policy and apply of a policy
@@ -34,13 +36,13 @@ run() {
 	shift
 	local out=$T_TMP/out err=$T_TMP/err
 	local start=$SECONDS
-	(cd "$D" && timeout -k 1 5 "$WGC" "$@" 2>&1 >"$out" | head -c 1048576 >"$err"; exit "${PIPESTATUS[0]}") </dev/null
+	(cd "$D" && ulimit -t 5 && timeout -k 1 60 "$WGC" "$@" 2>&1 >"$out" | head -c 1048576 >"$err"; exit "${PIPESTATUS[0]}") </dev/null
 	local status=$?
 	local why=""
 	if grep -qE 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$err"; then
 		why="sanitizer report"
-	elif [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
-		why="did not finish within 5 s"
+	elif [ "$status" -eq 124 ] || [ "$status" -eq 137 ] || [ "$status" -eq 152 ]; then
+		why="did not finish within 5 s of CPU or 60 s (status $status)"
 	elif [ "$status" -ne 1 ]; then
 		why="exit status $status, expected 1"
 	elif ! grep -qE '^[^ ]+:[0-9]+:[0-9]+: error: ' "$err"; then
@@ -80,7 +82,7 @@ else
 	for c in "check include_dev_zero.wg" "plan include_dev_zero.wg" "apply include_dev_zero.wg" \
 		"apply fifo.wg" "apply nested-tunnel-100k.wg" "apply fifo-key-policy.wg"; do
 		set -- $c
-		(cd "$D" && timeout -k 1 5 unshare --net "$WGC" "$1" "$2" >/dev/null 2>"$T_TMP/err" </dev/null)
+		(cd "$D" && ulimit -t 5 && timeout -k 1 30 unshare --net "$WGC" "$1" "$2" >/dev/null 2>"$T_TMP/err" </dev/null)
 		status=$?
 		if [ "$status" -eq 1 ]; then
 			pass "lock held: wgc $c exits 1"
@@ -91,9 +93,9 @@ else
 	grep -q "fifo.key: not a regular file" "$T_TMP/err" && pass "fifo key file: named, refused" ||
 		fail "fifo key file: message" "$(cat "$T_TMP/err")"
 	# plan only warns about a key it cannot read: it goes on, without hanging, in an empty namespace
-	(cd "$D" && timeout -k 1 5 unshare --net "$WGC" plan fifo-key-policy.wg >/dev/null 2>"$T_TMP/err" </dev/null)
+	(cd "$D" && ulimit -t 5 && timeout -k 1 30 unshare --net "$WGC" plan fifo-key-policy.wg >/dev/null 2>"$T_TMP/err" </dev/null)
 	status=$?
-	[ "$status" -ne 124 ] && [ "$status" -ne 137 ] && grep -q "fifo.key: not a regular file" "$T_TMP/err" &&
+	[ "$status" -ne 124 ] && [ "$status" -ne 137 ] && [ "$status" -ne 152 ] && grep -q "fifo.key: not a regular file" "$T_TMP/err" &&
 		pass "plan with a fifo key file: warns, no hang (status $status)" ||
 		fail "plan with a fifo key file: status $status" "$(cat "$T_TMP/err")"
 	exec 9>&-
