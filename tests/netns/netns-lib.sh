@@ -141,7 +141,7 @@ ns_state() {
 	local ns=$1
 	echo "== ip rule"; ip -n "$ns" rule
 	echo "== ip -6 rule"; ip -n "$ns" -6 rule
-	echo "== ip route show table all"; ip -n "$ns" route show table all
+	echo "== ip -4 route show table all"; ip -n "$ns" -4 route show table all
 	echo "== ip -6 route show table all"; ip -n "$ns" -6 route show table all | kernel_v6_noise
 	echo "== ip addr"; ip -n "$ns" addr | addr_stable
 	echo "== ip link"; ip -n "$ns" link

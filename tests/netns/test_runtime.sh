@@ -481,7 +481,7 @@ test_destroy() {
 foreign_state() {
 	echo "== ip rule"; ip -n "$A" rule
 	echo "== ip -6 rule"; ip -n "$A" -6 rule
-	echo "== ip route show table all"; ip -n "$A" route show table all
+	echo "== ip -4 route show table all"; ip -n "$A" -4 route show table all
 	echo "== ip -6 route show table all"; ip -n "$A" -6 route show table all | kernel_v6_noise
 	echo "== nft list table inet foreign"; ip netns exec "$A" nft list table inet foreign
 	echo "== nft list table ip wgc"; ip netns exec "$A" nft list table ip wgc
