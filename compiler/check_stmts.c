@@ -253,6 +253,11 @@ static void check_intent(struct ctx *c, const struct stmt *s)
 		/* Whether IPv6 leaks is known once every kill switch is read: check_leaks(). */
 		in.warn_v4_only = !(f & FAM_V6) && !stmt_find_opt(s, OPT_IPV4);
 		bool covered[2] = { false, false };
+		/* A peer that lost a line to an error may have lost its allowed-ips: no guess about it. */
+		const struct stmt *ts = c->tunnels.v[in.tunnel].stmt;
+		for (size_t i = 0; i < ts->n_children; i++)
+			if (ts->children[i].partial || ts->children[i].broken)
+				covered[0] = covered[1] = true;
 		for (size_t i = 0; i < t->n_peers; i++)
 			for (size_t j = 0; j < t->peers[i].allowed.n; j++)
 				if (ipaddr_is_default(&t->peers[i].allowed.v[j]))
