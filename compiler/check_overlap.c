@@ -66,6 +66,8 @@ static int cmp_dref(const void *pa, const void *pb)
 static struct p_prefixes normalize(const struct p_prefixes *in)
 {
 	struct p_prefixes out = { xmalloc((in->n + 1) * sizeof(*out.v)), 0 };
+	if (!in->n)
+		return out;
 	memcpy(out.v, in->v, in->n * sizeof(*out.v));
 	qsort(out.v, in->n, sizeof(*out.v), cmp_addr);
 	for (size_t i = 0; i < in->n; i++)
