@@ -169,6 +169,9 @@ static bool errors_in(const struct lexer *lx, const WGC_YYLTYPE *l)
 {
 	for (size_t i = 0; i < lx->d->n_items; i++) {
 		const struct diag *g = &lx->d->items[i];
+		/* A stray '}' the scanner ignored (scanner.l) is not the line's error. */
+		if (g->loc.line == lx->stray_line && g->loc.col == lx->stray_col)
+			continue;
 		if (g->sev == SEV_ERROR && g->loc.file == lx->src->index && g->loc.line >= l->first_line &&
 		    g->loc.line <= l->last_line)
 			return true;
