@@ -22,6 +22,7 @@
 #define WGC_MAX_EXPANDED_TOTAL (4u << 20)    /* elements of all values of a policy, expanded */
 #define WGC_MAX_ERRORS 50                    /* errors reported; then "too many errors, stopping" */
 #define WGC_MAX_WARNINGS 50                  /* warnings reported; the rest are counted */
+#define WGC_MAX_OVERLAP_WORK (1u << 25)      /* steps comparing intents for overlaps (check_overlap.c) */
 #define WGC_MAX_MSG_LEN 300                  /* bytes of one message (quoted text is cut) */
 #define WGC_MAX_ECHO_COLS 160                /* columns of a source line shown around the caret */
 

@@ -76,19 +76,24 @@ int policy_check(struct diags *d, const struct file_ast *ast, struct policy *p)
 	resolve_decls(&c);
 	check_stmts(&c, ast->stmts, ast->n_stmts);
 	/* After errors of the front end (syntax, unknown words) some statements are missing or
-	 * broken: the checks across statements would report what they leave out. */
-	if (errors) {
-		ctx_free(&c);
-		return d->n_errors > errors ? -1 : 0;
-	}
+	 * broken. The checks that compare statements that are there (a sysctl against what a forward
+	 * needs, routes given twice, a loop through an endpoint, explicit priorities) still run: a
+	 * missing statement can hide an error from them, never make one. Those that conclude from
+	 * what is absent (a leak without a kill switch, a variable nobody uses, priorities wgc
+	 * numbers by counting statements, which intent wins) would report what the broken
+	 * statements leave out, and do not run. */
+	c.partial = errors > 0;
 	check_needed_sysctls(&c);
 	allocate(&c);
 	check_priorities(&c);
 	check_loops(&c);
 	check_route_dups(&c);
 	check_dest_dups(&c);
-	check_leaks(&c);
-	check_unused(&c);
+	if (!c.partial) {
+		check_leaks(&c);
+		check_unused(&c);
+		check_overlaps(&c);
+	}
 	ctx_free(&c);
 	return d->n_errors > errors ? -1 : 0;
 }

@@ -34,6 +34,7 @@ struct ctx {
 	struct diags *d;
 	struct policy *p;
 	struct decls vars, tables, marks, tunnels;
+	bool partial;                  /* the front end reported errors: statements are missing */
 	size_t auto_rules;             /* rules so far written without a priority */
 	size_t expanded;               /* elements of every value expanded so far */
 	/* The statement of each p->rules[i], p->intents[i] and p->routes[i], to point at its options. */
@@ -105,5 +106,7 @@ void check_route_dups(struct ctx *c);
 void check_dest_dups(struct ctx *c);
 void check_leaks(struct ctx *c);
 void check_unused(struct ctx *c);
+/* check_overlap.c: intents that can select one packet and send it two ways (warnings). */
+void check_overlaps(struct ctx *c);
 
 #endif

@@ -93,6 +93,7 @@ void check_priorities(struct ctx *c)
 				   r->priority);
 			diag_note(c->d, full->loc, "the full tunnel is here");
 		}
+		/* With statements missing, the intents' priorities (counted) are not those of the fixed policy. */
 		struct prio_ref key = { r->priority, 0 };
 		size_t lo = 0, hi = n_split;
 		while (lo < hi) {
@@ -102,7 +103,7 @@ void check_priorities(struct ctx *c)
 			else
 				hi = mid;
 		}
-		for (size_t j = lo; j < n_split && splits[j].priority == r->priority; j++) {
+		for (size_t j = lo; !c->partial && j < n_split && splits[j].priority == r->priority; j++) {
 			const struct p_intent *in = &p->intents[splits[j].index];
 			diag_error(c->d, prio_loc(c, i), "priority %u is used by the route through '%s'", r->priority,
 				   p->tunnels[in->tunnel].name);
@@ -118,7 +119,11 @@ void check_priorities(struct ctx *c)
 			const struct p_rule *r = &p->rules[rules[a].index];
 			for (size_t b = g; b < a; b++) {
 				const struct p_rule *o = &p->rules[rules[b].index];
-				if ((o->families & r->families) && (o->loc.line != r->loc.line || o->loc.file != r->loc.file)) {
+				/* With statements missing, only priorities written in both rules are certain. */
+				bool sure = !c->partial || (stmt_find_opt(c->rule_stmts[rules[a].index], OPT_PRIORITY) &&
+							    stmt_find_opt(c->rule_stmts[rules[b].index], OPT_PRIORITY));
+				if (sure && (o->families & r->families) &&
+				    (o->loc.line != r->loc.line || o->loc.file != r->loc.file)) {
 					diag_error(c->d, prio_loc(c, rules[a].index), "priority %u is already used by another "
 						   "rule: the kernel would order them by insertion", r->priority);
 					diag_note(c->d, prio_loc(c, rules[b].index), "the other rule is here");

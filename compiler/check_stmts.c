@@ -1,6 +1,7 @@
 /* check_stmts.c - the statements that route and filter: rules, static routes, routes through a
  * tunnel (intents), nftables matches, kill switches and anti-spoofing, each into the policy. */
 #include "compiler/check_int.h"
+#include "compiler/suggest.h"
 
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -161,7 +162,9 @@ static void check_static_route(struct ctx *c, const struct stmt *s)
 		}
 	}
 	if (ndst == 0) {
-		diag_error(c->d, s->loc, "route has no destination (a prefix, $variable or 'default'; or 'through TUNNEL')");
+		/* `route to P via G`: check_opts said 'to' is not an option of a route; that is the mistake. */
+		if (!stmt_find_opt(s, OPT_TO))
+			diag_error(c->d, s->loc, "route has no destination (a prefix, $variable or 'default'; or 'through TUNNEL')");
 		goto out;
 	}
 	if (ndst > 1 || ntype > 1)
@@ -253,6 +256,11 @@ static void check_intent(struct ctx *c, const struct stmt *s)
 		/* Whether IPv6 leaks is known once every kill switch is read: check_leaks(). */
 		in.warn_v4_only = !(f & FAM_V6) && !stmt_find_opt(s, OPT_IPV4);
 		bool covered[2] = { false, false };
+		/* A peer that lost a line to an error may have lost its allowed-ips: no guess about it. */
+		const struct stmt *ts = c->tunnels.v[in.tunnel].stmt;
+		for (size_t i = 0; i < ts->n_children; i++)
+			if (ts->children[i].partial || ts->children[i].broken)
+				covered[0] = covered[1] = true;
 		for (size_t i = 0; i < t->n_peers; i++)
 			for (size_t j = 0; j < t->peers[i].allowed.n; j++)
 				if (ipaddr_is_default(&t->peers[i].allowed.v[j]))
@@ -343,6 +351,9 @@ static void check_match(struct ctx *c, const struct stmt *s)
 					m.hook = (enum nft_hook)(h + 1);
 			if (m.hook == HOOK_AUTO) {
 				diag_error(c->d, o->val.loc, "unknown hook '%s' (prerouting, output, forward or postrouting)", v->str);
+				const char *near = c->d->dropped_last ? NULL : suggest(v->str, hooks, 4);
+				if (near)
+					diag_hint(c->d, o->val.loc, "did you mean '%s'?", near);
 				ok = false;
 			}
 			break;

@@ -341,6 +341,10 @@ uint64_t check_opts(struct ctx *c, const struct stmt *s, uint64_t allowed)
 			else
 				diag_error(c->d, o->loc, "'%s' is not an option of a %s", opt_key_name(o->key),
 					   stmt_name(s->kind));
+			/* `route to P via G`: a static route's destination is bare. */
+			if (o->key == OPT_TO && s->kind == STMT_ROUTE && !c->d->dropped_last)
+				diag_hint(c->d, o->loc, "a route's destination is written bare ('route PREFIX via GATEWAY'); "
+					  "'to' goes with 'through TUNNEL'");
 			continue;
 		}
 		if ((seen & BIT(o->key)) && !(repeatable & BIT(o->key))) {

@@ -26,6 +26,8 @@ struct lexer {
 	bool fatal;            /* a limit was hit: the rest of the file is not read */
 	bool skipping;         /* a statement with a syntax error opened a block: the parser is
 				  given nothing until it is closed and its line ends (parser.y) */
+	int stray_close;       /* '}' more than '{' in the file (outside comments and strings) */
+	int stray_line, stray_col;  /* the last '}' ignored as stray (its error is not the line's) */
 };
 
 /* Parses src as included by the file parent is reading (parse.c). */

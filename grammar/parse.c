@@ -30,6 +30,24 @@ static const char *not_text(const struct source *src)
 	return NULL;
 }
 
+/* How many '}' the text has more than '{', outside comments and strings. */
+static int excess_close(const char *t)
+{
+	int n = 0;
+	for (const char *p = t; *p; p++) {
+		if (*p == '#' || *p == '"') {
+			char end = *p == '#' ? '\n' : '"';
+			while (p[1] && p[1] != '\n' && p[1] != end)
+				p++;
+			if (end == '"' && p[1] == '"')
+				p++;
+		} else {
+			n += (*p == '}') - (*p == '{');
+		}
+	}
+	return n;
+}
+
 static int parse(struct diags *d, struct source *src, struct file_ast *out, int depth, const struct lexer *parent)
 {
 	out->file = src->index;
@@ -40,7 +58,7 @@ static int parse(struct diags *d, struct source *src, struct file_ast *out, int 
 	}
 	src->probation = true;
 	struct lexer lx = { .d = d, .src = src, .ast = out, .depth = depth, .parent = parent, .line = 1, .col = 1,
-			    .last_nl = 1 };
+			    .last_nl = 1, .stray_close = excess_close(src->text) };
 	yyscan_t scanner;
 	if (wgc_yylex_init_extra(&lx, &scanner))
 		return -ENOMEM;

@@ -130,6 +130,18 @@ static void broken_stub(struct lexer *lx, const WGC_YYLTYPE *l);
 static size_t name_len(const char *p);
 
 
+/* Whether the line of l starts with `peer` or `tunnel`: a block opened where an option was due. */
+static bool opens_block(const struct lexer *lx, const WGC_YYLTYPE *l)
+{
+	const char *p = lx->src->text;
+	for (int line = 1; *p && line < l->first_line; p++)
+		line += *p == '\n';
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return (!strncmp(p, "peer", 4) && (p[4] == ' ' || p[4] == '\t' || p[4] == '{')) ||
+	       (!strncmp(p, "tunnel", 6) && (p[6] == ' ' || p[6] == '\t' || p[6] == '{'));
+}
+
 /* Moves the options of one line (src) into its block (dst). */
 static void merge_opts(struct stmt *dst, struct stmt *src)
 {
@@ -157,6 +169,9 @@ static bool errors_in(const struct lexer *lx, const WGC_YYLTYPE *l)
 {
 	for (size_t i = 0; i < lx->d->n_items; i++) {
 		const struct diag *g = &lx->d->items[i];
+		/* A stray '}' the scanner ignored (scanner.l) is not the line's error. */
+		if (g->loc.line == lx->stray_line && g->loc.col == lx->stray_col)
+			continue;
 		if (g->sev == SEV_ERROR && g->loc.file == lx->src->index && g->loc.line >= l->first_line &&
 		    g->loc.line <= l->last_line)
 			return true;
@@ -345,7 +360,16 @@ peer_end : peer_body '}'		{ $$ = $1; $$.end = loc_of(&@2); }
 peer_body : %empty			{ $$ = new_stmt(STMT_PEER, &@$); }
 	| peer_body NL			{ $$ = $1; }
 	| peer_body rule_opts NL	{ $$ = $1; body_line(lx, &$$, &$2, &@2); }
-	| peer_body error NL		{ $$ = $1; $$.broken = true; yyerrok; }
+	| peer_body error NL		{
+						/* Its other lines are checked, unless the line opens a block (a
+						 * '}' missing before `peer b {`): what follows is not this peer's. */
+						$$ = $1;
+						if (opens_block(lx, &@2))
+							$$.broken = true;
+						else
+							$$.partial = true;
+						yyerrok;
+					}
 	;
 
 value	: atom				{ $$ = $1; }
