@@ -88,6 +88,7 @@ int policy_check(struct diags *d, const struct file_ast *ast, struct policy *p)
 	check_route_dups(&c);
 	check_dest_dups(&c);
 	check_leaks(&c);
+	check_kill_switch_lan(&c);
 	check_unused(&c);
 	ctx_free(&c);
 	return d->n_errors > errors ? -1 : 0;

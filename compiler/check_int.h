@@ -105,5 +105,7 @@ void check_route_dups(struct ctx *c);
 void check_dest_dups(struct ctx *c);
 void check_leaks(struct ctx *c);
 void check_unused(struct ctx *c);
+/* check_lan.c */
+void check_kill_switch_lan(struct ctx *c);
 
 #endif
