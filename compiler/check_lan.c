@@ -32,8 +32,8 @@ void check_kill_switch_lan(struct ctx *c)
 			      excepts_family(&p->intents[i].except, ks->families);
 		if (!any)
 			diag_error(c->d, ks->strict_loc,
-				   "'strict' keeps an excepted LAN to its own addresses, but this kill switch excepts "
-				   "nothing: it already lets no LAN traffic through (add 'except PREFIXES', or drop "
-				   "'strict')");
+				   "'strict' has nothing to narrow: kill-switch '%s' excepts no prefix of a family it "
+				   "covers, so it lets no LAN traffic through already (add 'except PREFIXES', or remove "
+				   "'strict')", p->tunnels[ks->tunnel].name);
 	}
 }
