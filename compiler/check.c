@@ -91,6 +91,7 @@ int policy_check(struct diags *d, const struct file_ast *ast, struct policy *p)
 	check_dest_dups(&c);
 	if (!c.partial) {
 		check_leaks(&c);
+		check_kill_switch_lan(&c);
 		check_unused(&c);
 		check_overlaps(&c);
 	}

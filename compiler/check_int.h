@@ -108,5 +108,7 @@ void check_leaks(struct ctx *c);
 void check_unused(struct ctx *c);
 /* check_overlap.c: intents that can select one packet and send it two ways (warnings). */
 void check_overlaps(struct ctx *c);
+/* check_lan.c: `strict` on a kill switch that excepts no LAN of a family it covers. */
+void check_kill_switch_lan(struct ctx *c);
 
 #endif

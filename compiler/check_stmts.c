@@ -392,8 +392,10 @@ fail:
 
 static void check_kill_switch(struct ctx *c, const struct stmt *s)
 {
-	check_opts(c, s, BIT(OPT_EXCEPT) | BIT(OPT_IPV4) | BIT(OPT_IPV6));
-	struct p_kill_switch k = { .loc = s->loc };
+	uint64_t seen = check_opts(c, s, BIT(OPT_EXCEPT) | BIT(OPT_IPV4) | BIT(OPT_IPV6) | BIT(OPT_STRICT));
+	struct p_kill_switch k = { .loc = s->loc, .strict = seen & BIT(OPT_STRICT) };
+	if (k.strict)
+		k.strict_loc = stmt_find_opt(s, OPT_STRICT)->loc;
 	if (!get_tunnel(c, s->name, s->name_loc, &k.tunnel))
 		return;
 	for (size_t i = 0; i < c->p->n_kill_switches; i++) {

@@ -72,6 +72,7 @@
 	O("set mark", SET_MARK, OPTV) \
 	O("sport", SPORT, OPTV) \
 	O("src", SRC, OPTV) \
+	O("strict", STRICT, OPTN)             /* `kill-switch wg0 except $lan strict` */ \
 	O("suppress-prefixlength", SUPPRESS_PREFIXLENGTH, OPTV) \
 	S("sysctl", SYSCTL, SYSCTL)           /* `sysctl KEY = VALUE` */ \
 	B("table", TABLE, TABLE)               /* `table NAME [ID]`; `rule ... table T` */ \

@@ -357,8 +357,47 @@ static void collect_excepts(const struct policy *p, const struct p_kill_switch *
 				out->v[out->n++] = p->intents[i].except.v[j];
 }
 
-/* What one kill switch lets through: its tunnel, the tunnel's own encrypted packets (output only)
- * and the prefixes excepted from it. */
+/* The link-scope traffic of an excepted LAN (output only; a kill switch's `strict` leaves it out).
+ * Only link-scope destinations, never site or global multicast (unless a prefix excepts it):
+ *
+ *   IPv4  `ip saddr LAN ip daddr { 224.0.0.0/24, 239.255.255.250, 255.255.255.255 }`: link-local
+ *         multicast (mDNS 224.0.0.251, IGMP reports), SSDP's group and the limited broadcast. A
+ *         packet to them leaves with the address its interface holds in the LAN as its source, so
+ *         the source scopes it to the LAN's interface without knowing that interface: on another
+ *         network (a laptop's same wlan0 in a café) the source is not in the LAN and the packet
+ *         is dropped. The LAN's own broadcast address is in the prefix: the `except` passes it.
+ *         DHCP's DISCOVER has no address yet: `ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp
+ *         sport 68 udp dport 67` (a client on a packet socket, dhclient or systemd-networkd,
+ *         bypasses nft anyway).
+ *   IPv6  `ip6 daddr { fe80::/10, ff02::/16 }`: link-local unicast and link-scope multicast (mDNS
+ *         ff02::fb, DHCPv6 ff02::1:2, SSDP ff02::c, MLD). Their source is link-local, not the LAN's
+ *         prefix: nothing in the packet ties them to the LAN, and which interface holds the LAN is
+ *         known only at run time, and changes at run time (the same wlan0 is the home LAN and a
+ *         café an hour later). Resolved when planning, the interface would be stale once the host
+ *         roams, and a drift nobody plans is never seen; so the form is a compile-time one, on
+ *         every link, justified by what it is: packets that no router forwards off the link, let
+ *         through only when the kill switch excepts an IPv6 prefix (`except fe80::/10` is enough).
+ *
+ * Each family only when the kill switch covers it and excepts one of its prefixes: a kill switch
+ * with no LAN excepted lets none of this through. */
+static void put_ks_lan(FILE *f, const struct p_kill_switch *k, const struct p_prefixes *ex)
+{
+	if (k->strict)
+		return;
+	if ((k->families & FAM_V4) && has_family(ex, AF_INET)) {
+		struct line l;
+		begin_line(&l);
+		put_prefixes(l.m, "saddr", ex, AF_INET, false);
+		fputs(" ip daddr { 224.0.0.0/24, 239.255.255.250, 255.255.255.255 } accept", l.m);
+		end_line(f, &l);
+		fputs("\t\tip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept\n", f);
+	}
+	if ((k->families & FAM_V6) && has_family(ex, AF_INET6))
+		fputs("\t\tip6 daddr { fe80::/10, ff02::/16 } accept\n", f);
+}
+
+/* What one kill switch lets through: its tunnel, the tunnel's own encrypted packets (output only),
+ * the prefixes excepted from it and (output only) their link-scope traffic (put_ks_lan). */
 static void put_ks_accepts(FILE *f, const struct policy *p, const struct p_kill_switch *k, bool fwd)
 {
 	const struct p_tunnel *t = &p->tunnels[k->tunnel];
@@ -379,6 +418,8 @@ static void put_ks_accepts(FILE *f, const struct policy *p, const struct p_kill_
 			free(l.buf);
 		}
 	}
+	if (!fwd)
+		put_ks_lan(f, k, &ex);
 	free(ex.v);
 }
 

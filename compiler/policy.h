@@ -123,6 +123,8 @@ struct p_kill_switch {
 	size_t tunnel;
 	struct p_prefixes except;
 	int families;
+	bool strict;                   /* `strict`: the excepted prefixes only, no link-scope traffic */
+	struct loc strict_loc;
 };
 
 struct p_anti_spoof {

@@ -273,6 +273,8 @@ static void test_kill_switches(struct t *t)
 		"\t\toifname \"wg0\" accept\n"
 		"\t\tmeta mark 0x00001000 accept\n"
 		"\t\tip daddr 192.168.0.0/16 accept\n"
+		"\t\tip saddr 192.168.0.0/16 ip daddr { 224.0.0.0/24, 239.255.255.250, 255.255.255.255 } accept\n"
+		"\t\tip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept\n"
 		"\t\toifname \"wg1\" accept\n"
 		"\t\tmeta mark 0x00001001 accept\n"
 		"\t\tmeta nfproto ipv4 drop\n"
@@ -294,6 +296,53 @@ static void test_kill_switches(struct t *t)
 		NULL,
 	};
 	expect_routes(t, "two kill switches", &s, routes);
+	state_free(&s);
+}
+
+/* An excepted LAN keeps its link-scope traffic, per family excepted; `strict` takes it back;
+ * without an except nothing of it passes; forwarding never gets it. */
+static void test_kill_switch_lan(struct t *t)
+{
+	static const char head[] =
+		"tunnel wg0 {\n"
+		"\tprivate-key \"/k0\"\n"
+		"\taddress 10.0.0.2/32, fd10::2/128\n"
+		"}\n"
+		"route all through wg0 except fd00:1::/64\n";
+	static const char *const v4_lan = "ip saddr 10.1.0.0/16 ip daddr { 224.0.0.0/24, 239.255.255.250, 255.255.255.255 } accept";
+	static const char *const v6_lan = "ip6 daddr { fe80::/10, ff02::/16 } accept";
+	static const struct {
+		const char *ks;
+		bool v4, v6;
+	} cases[] = {
+		{ "kill-switch wg0 except 10.1.0.0/16\n", true, true },  /* the full tunnel's except counts */
+		{ "kill-switch wg0 except 10.1.0.0/16 ipv4\n", true, false },
+		{ "kill-switch wg0 except 10.1.0.0/16 strict\n", false, false },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char src[512];
+		snprintf(src, sizeof(src), "%s%s", head, cases[i].ks);
+		struct state s = { 0 };
+		if (compile(t, src, &s, false)) {
+			CHECK(t, 0, "does not compile:\n%s", src);
+			continue;
+		}
+		const char *text = s.nft.text ? s.nft.text : "";
+		const char *fwd = strstr(text, "chain ks_fwd");
+		CHECK(t, !!strstr(text, v4_lan) == cases[i].v4 && !!strstr(text, v6_lan) == cases[i].v6 &&
+			 (!fwd || (!strstr(fwd, "ff02::/16") && !strstr(fwd, "224.0.0.0/24"))),
+		      "%s: link-scope accepts (IPv4 %d, IPv6 %d) in:\n%s", cases[i].ks, cases[i].v4, cases[i].v6, text);
+		state_free(&s);
+	}
+	struct state s = { 0 };
+	if (!compile(t, "tunnel wg0 {\n\tprivate-key \"/k0\"\n\taddress 10.0.0.2/32, fd10::2/128\n}\nkill-switch wg0\n",
+		     &s, false)) {
+		const char *text = s.nft.text ? s.nft.text : "";
+		CHECK(t, !strstr(text, "224.0.0.0/24") && !strstr(text, "ff02::/16") && !strstr(text, "udp dport 67"),
+		      "a kill switch without an except lets no link-scope traffic through:\n%s", text);
+	} else {
+		CHECK(t, 0, "a kill switch alone does not compile");
+	}
 	state_free(&s);
 }
 
@@ -321,6 +370,7 @@ int main(void)
 	test_split(&t);
 	test_nft_selectors(&t);
 	test_kill_switches(&t);
+	test_kill_switch_lan(&t);
 	test_rejected(&t);
 	return unit_finish(&t);
 }
