@@ -190,9 +190,15 @@ void cgsets_changes(FILE *f, const struct st_nft *have, const struct st_nft *wan
 			put_ids(f, w);
 			fputs(")\n", f);
 		} else {
+			/* The cgroup itself made again is said above. */
+			char bound[40];
+			cgset_name(p, CGSET_BOUND, bound);
+			const struct st_cgset *b = cgset_find(want, bound);
 			size_t n = 0;
 			for (size_t k = 0; k < w->n_ids; k++)
-				n += !has_id(h, w->ids[k]);
+				n += !has_id(h, w->ids[k]) && !has_id(b, w->ids[k]);
+			if (!n)
+				continue;
 			fprintf(f, "%scgroup \"%s\": %zu cgroup%s beside it created since the last apply (dropped "
 				"outside the tunnel until classified)\n", indent, p, n, n == 1 ? "" : "s");
 		}
