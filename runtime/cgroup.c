@@ -1,6 +1,7 @@
 /* cgroup.c - cgroup paths to the ids nftables matches (see cgroup.h). */
 #include "runtime/cgroup.h"
 #include "model/cgset.h"
+#include "model/xalloc.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -84,24 +85,35 @@ static void split(const char *path, char *rel, char *parent, size_t len)
 		parent[0] = '\0';
 }
 
-/* Adds the cgroup REL (relative to the hierarchy's root) to c if it exists: 1 if it does, 0 if it
- * does not, a negative errno if it cannot be told. */
-static int add_cgroup(struct st_cgset *c, const char *mount, const char *rel)
+/* The cgroup REL (relative to the hierarchy's root): its id, and its element as nftables reads it
+ * (a path under /sys/fs/cgroup: elsewhere, climbed out of). 1 if it exists, 0 if it does not, a
+ * negative errno if that cannot be told. */
+static int cgroup_stat(const char *mount, const char *rel, uint64_t *id, char *elem, size_t len)
 {
-	char full[PATH_MAX * 2], elem[PATH_MAX * 2];
+	char full[PATH_MAX * 2];
 	snprintf(full, sizeof(full), "%s/%s", mount, rel);
 	struct stat st;
 	if (stat(full, &st))
 		return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
 	if (!S_ISDIR(st.st_mode))
 		return 0;
-	/* nftables reads the element as a path under /sys/fs/cgroup: elsewhere, climbed out of. */
 	if (!strcmp(mount, NFT_CGROUP_ROOT))
-		snprintf(elem, sizeof(elem), "%s", rel[0] ? rel : ".");
+		snprintf(elem, len, "%s", rel);
 	else
-		snprintf(elem, sizeof(elem), "../../..%s/%s", mount, rel);
-	cgset_add_id(c, (uint64_t)st.st_ino, elem);
+		snprintf(elem, len, "../../..%s/%s", mount, rel);
+	*id = (uint64_t)st.st_ino;
 	return 1;
+}
+
+/* Adds the cgroup REL to c if it exists: 1 if it does, 0 if not, a negative errno. */
+static int add_cgroup(struct st_cgset *c, const char *mount, const char *rel)
+{
+	char elem[PATH_MAX * 2];
+	uint64_t id;
+	int rc = cgroup_stat(mount, rel, &id, elem, sizeof(elem));
+	if (rc > 0)
+		cgset_add_id(c, id, elem);
+	return rc;
 }
 
 /* A name nftables' document can carry in quotes. */
@@ -184,4 +196,96 @@ int cgroup_resolve(struct st_nft *nft, FILE *notes, char *err, size_t errlen)
 	}
 	cgsets_sort(nft);
 	return 0;
+}
+
+/* ---- rollback: ids back to paths ------------------------------------------------------------- */
+
+struct walk {
+	const char *mount;
+	uint64_t *ids;                 /* every id of the sets, and the element found for each */
+	char **elems;
+	size_t n;
+};
+
+static void walk_dir(struct walk *w, const char *rel, int depth)
+{
+	char full[PATH_MAX * 2];
+	snprintf(full, sizeof(full), "%s/%s", w->mount, rel);
+	DIR *d = depth < 64 ? opendir(full) : NULL;
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_type != DT_DIR || !strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		char sub[PATH_MAX * 2];
+		if ((size_t)snprintf(sub, sizeof(sub), "%s%s%s", rel, rel[0] ? "/" : "", e->d_name) >= PATH_MAX ||
+		    !quotable(e->d_name))
+			continue;
+		/* d_ino is the directory's inode: the cgroup's id (kernfs gives the same to stat). */
+		for (size_t i = 0; i < w->n; i++) {
+			char elem[PATH_MAX * 2];
+			uint64_t id;
+			if (!w->elems[i] && w->ids[i] == (uint64_t)e->d_ino &&
+			    cgroup_stat(w->mount, sub, &id, elem, sizeof(elem)) > 0 && id == w->ids[i])
+				w->elems[i] = xstrdup(elem);
+		}
+		walk_dir(w, sub, depth + 1);
+	}
+	closedir(d);
+}
+
+static const char *found(const struct walk *w, uint64_t id)
+{
+	for (size_t i = 0; i < w->n; i++)
+		if (w->ids[i] == id)
+			return w->elems[i];
+	return NULL;
+}
+
+char *cgroup_restore_elements(const struct st_nft *have)
+{
+	char mount[PATH_MAX];
+	struct walk w = { .mount = mount };
+	for (size_t i = 0; i < have->n_cgsets; i++)
+		w.n += have->cgsets[i].n_ids;
+	if (!w.n || find_mount(mount, sizeof(mount)))
+		return xstrdup("");
+	w.ids = xcalloc(w.n, sizeof(*w.ids));
+	w.elems = xcalloc(w.n, sizeof(*w.elems));
+	size_t k = 0;
+	for (size_t i = 0; i < have->n_cgsets; i++)
+		for (size_t j = 0; j < have->cgsets[i].n_ids; j++)
+			w.ids[k++] = have->cgsets[i].ids[j];
+	/* The root is never an element (a path has a component): the walk starts below it. */
+	walk_dir(&w, "", 0);
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	if (!f)
+		xalloc_fail();
+	for (size_t i = 0; i < have->n_cgsets; i++) {
+		const struct st_cgset *c = &have->cgsets[i];
+		size_t n = 0;
+		for (size_t j = 0; j < c->n_ids; j++) {
+			const char *e = found(&w, c->ids[j]);
+			if (!e)
+				continue;
+			if (!n++)
+				fprintf(f, "add element inet %s %s { ", WGC_NFT_TABLE, c->name);
+			else
+				fputs(", ", f);
+			fprintf(f, "\"%s\"", e);
+		}
+		if (n)
+			fputs(" }\n", f);
+	}
+	bool failed = ferror(f);
+	if (fclose(f) || failed)
+		xalloc_fail();
+	for (size_t i = 0; i < w.n; i++)
+		free(w.elems[i]);
+	free(w.elems);
+	free(w.ids);
+	return out;
 }

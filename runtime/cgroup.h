@@ -17,4 +17,11 @@
  * negative errno with err set (no cgroup v2 hierarchy mounted, a directory that cannot be read). */
 int cgroup_resolve(struct st_nft *nft, FILE *notes, char *err, size_t errlen);
 
+/* For rolling back to the table the kernel holds now (have: observed): its cgroup sets' elements as
+ * `nft -f` lines, `add element inet wgc SET { "PATH", ... }`, each id found by walking the
+ * hierarchy (nftables lists an id it cannot find under /sys/fs/cgroup as a number, which it then
+ * refuses to load). An id of a cgroup that is gone is left out: it matches no socket made since,
+ * and the guard drops what it would have let through. Caller frees; "" when there is nothing. */
+char *cgroup_restore_elements(const struct st_nft *have);
+
 #endif

@@ -2,6 +2,7 @@
  * atomically through libnftables. */
 #include "runtime/nft.h"
 #include "runtime/nl.h"
+#include "runtime/cgroup.h"
 #include "model/cgset.h"
 #include "model/xalloc.h"
 
@@ -423,13 +424,21 @@ int nft_save(struct nft *n, char **text, int *present)
 	*text = NULL;
 	int rc = nft_read(n, &cur);
 	*present = cur.present;
-	cgsets_free(&cur);
-	if (rc || !cur.present)
+	if (rc || !cur.present) {
+		cgsets_free(&cur);
 		return rc;
-	if ((rc = run(n, "list table inet " WGC_NFT_TABLE, 0)))
+	}
+	/* Without the sets' elements (terse): nftables lists a cgroup it cannot find under
+	 * /sys/fs/cgroup by its id, which it then refuses to load. They follow as paths. */
+	if ((rc = run(n, "list table inet " WGC_NFT_TABLE, NFT_CTX_OUTPUT_TERSE))) {
+		cgsets_free(&cur);
 		return rc;
+	}
 	const char *body = nft_ctx_get_output_buffer(n->ctx);
-	*text = xasprintf("table inet %s\ndelete table inet %s\n%s", WGC_NFT_TABLE, WGC_NFT_TABLE, body);
+	char *elems = cgroup_restore_elements(&cur);
+	*text = xasprintf("table inet %s\ndelete table inet %s\n%s%s", WGC_NFT_TABLE, WGC_NFT_TABLE, body, elems);
+	free(elems);
+	cgsets_free(&cur);
 	return 0;
 }
 

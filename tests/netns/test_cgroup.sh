@@ -27,7 +27,7 @@ cd "$(dirname "$SELF")/../.." || exit 1
 
 T_NAME=netns-cgroup
 ISO_TAG=cg
-ISO_TOOLS=(ip nft wg wireguard-go timeout python3 nsenter)
+ISO_TOOLS=(ip nft wg wireguard-go timeout python3 nsenter unshare)
 source tests/netns/isolate.sh
 
 CG_ROOT=/sys/fs/cgroup
@@ -79,6 +79,16 @@ in_c() {
 # wgc_c ARGS...: wgc in C (state directory and lock in the test's temporary directory).
 wgc_c() {
 	WGC_STATE_DIR="$T_TMP/state/c" WGC_LOCK_FILE="$T_TMP/wgc.lock" in_c "$WGC" "$@"
+}
+
+# hybrid ARGS...: wgc_c ARGS in a mount namespace of its own where /sys/fs/cgroup is an empty
+# tmpfs and the cgroup v2 hierarchy is mounted at $T_TMP/cg2 (the layout of a hybrid host).
+hybrid() {
+	mkdir -p "$T_TMP/cg2"
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	WGC_STATE_DIR="$T_TMP/state/c" WGC_LOCK_FILE="$T_TMP/wgc.lock" unshare --mount --propagation private \
+		sh -c 'mount -t tmpfs wgc-cg /sys/fs/cgroup && mount -t cgroup2 none "$1" && shift && exec "$@"' \
+		_ "$T_TMP/cg2" nsenter --net="$NETNS_DIR/$C" "$WGC" "$@"
 }
 
 # in_cgroup DIR COMMAND...: COMMAND in C, in cgroup DIR.
@@ -239,8 +249,11 @@ run() {
 	wgc_c plan --detailed-exitcode "$POLICY" >"$T_TMP/plan.out" 2>&1
 	expect_rc "cgroup: made after apply: plan exits 2" 2 "$?" "$T_TMP/plan.out"
 	expect_grep "cgroup: plan shows the binding" "cgroup \"/$PARENT_REL/app\": bound to id [0-9]+ \(was none\)" "$T_TMP/plan.out"
-	wgc_c apply "$POLICY" >"$T_TMP/apply.out" 2>"$T_TMP/apply.err"
-	expect_rc "cgroup: apply binds it" 0 "$?" "$T_TMP/apply.out" "$T_TMP/apply.err"
+	# (through a plan file: it carries what each set is for, and apply resolves the ids again)
+	wgc_c plan -o "$T_TMP/bind.plan" "$POLICY" >"$T_TMP/plan.out" 2>&1
+	expect_rc "cgroup: plan -o" 0 "$?" "$T_TMP/plan.out"
+	wgc_c apply "$T_TMP/bind.plan" >"$T_TMP/apply.out" 2>"$T_TMP/apply.err"
+	expect_rc "cgroup: apply PLANFILE binds it" 0 "$?" "$T_TMP/apply.out" "$T_TMP/apply.err"
 	if tun_grows; then
 		pass "cgroup: the client's probes come through the tunnel"
 	else
@@ -266,6 +279,18 @@ run() {
 	expect_rc "cgroup: after the restart, plan exits 2" 2 "$?" "$T_TMP/plan.out"
 	expect_grep "cgroup: plan shows the stale binding" \
 		"cgroup \"/$PARENT_REL/app\": bound to a removed cgroup \(id $id_before -> $id_after\)" "$T_TMP/plan.out"
+	# A failed apply (WGC_FAULT_AT, test builds) rolls the table back: nftables lists the removed
+	# cgroup's id as a number it would refuse to load, so wgc restores the elements itself.
+	WGC_FAULT_AT=1 wgc_c apply "$POLICY" >"$T_TMP/apply.out" 2>"$T_TMP/apply.err"
+	rc=$?
+	if grep -q "injected fault" "$T_TMP/apply.err"; then
+		expect_rc "cgroup: a failed rebind exits 1" 1 "$rc" "$T_TMP/apply.err"
+		expect_grep "cgroup: a failed rebind is rolled back" "rolled back 1 operations, nothing changed" "$T_TMP/apply.err"
+		wgc_c plan --detailed-exitcode "$POLICY" >"$T_TMP/plan.out" 2>&1
+		expect_rc "cgroup: after the rollback, plan still exits 2" 2 "$?" "$T_TMP/plan.out"
+		sends_more 10
+		expect_text "cgroup: after the rollback, nothing in the clear" "0" counter leak_app
+	fi
 	wgc_c apply "$POLICY" >"$T_TMP/apply.out" 2>"$T_TMP/apply.err"
 	expect_rc "cgroup: apply rebinds" 0 "$?" "$T_TMP/apply.out" "$T_TMP/apply.err"
 	if tun_grows; then
@@ -278,6 +303,22 @@ run() {
 	expect_seen "cgroup: after the rebind, the sibling goes direct" "$OTHER" 203.0.113.2
 	wgc_c plan --detailed-exitcode "$POLICY" >"$T_TMP/plan.out" 2>&1
 	expect_rc "cgroup: converged again (plan exits 0)" 0 "$?" "$T_TMP/plan.out"
+
+	# The hierarchy elsewhere than /sys/fs/cgroup, where nftables looks (a hybrid host's
+	# /sys/fs/cgroup/unified): apply from a mount namespace with a tmpfs on /sys/fs/cgroup and
+	# cgroup2 mounted under the test's directory. Another restart, rebound from there.
+	restart "$app_pid" || { fail "cgroup: restart (rmdir, mkdir, move back)"; return 0; }
+	sends_more 10
+	hybrid apply "$POLICY" >"$T_TMP/apply.out" 2>"$T_TMP/apply.err"
+	expect_rc "cgroup: hierarchy not at /sys/fs/cgroup: apply rebinds" 0 "$?" "$T_TMP/apply.out" "$T_TMP/apply.err"
+	if tun_grows; then
+		pass "cgroup: hierarchy not at /sys/fs/cgroup: the probes come through the tunnel"
+	else
+		fail "cgroup: hierarchy not at /sys/fs/cgroup: the probes come through the tunnel" "$(bound_ids)"
+	fi
+	wgc_c plan --detailed-exitcode "$POLICY" >"$T_TMP/plan.out" 2>&1
+	expect_rc "cgroup: the same ids seen through /sys/fs/cgroup (plan exits 0)" 0 "$?" "$T_TMP/plan.out"
+	expect_text "cgroup: still nothing in the clear" "0" counter leak_app
 
 	# Control: the old form, `socket cgroupv2 level 2 "PATH"` in the mark rule (what wgc wrote
 	# before), with no sets and no guard: after the same restart, the client leaks.
