@@ -40,31 +40,42 @@ static bool is_cgroup2(const char *dir)
 	return !statfs(dir, &sf) && (unsigned long)sf.f_type == CGROUP2_SUPER_MAGIC;
 }
 
-/* The first mount of the whole cgroup v2 hierarchy that is reachable by its path (one mounted
- * over, as the hybrid layout's /sys/fs/cgroup/unified under a new /sys/fs/cgroup, is not). */
-static int find_mount(char *out, size_t len)
+/* The first mount of the whole cgroup v2 hierarchy listed in MOUNTINFO that is reachable by its
+ * path under ROOT ("" or "/proc/1/root"; one mounted over, as the hybrid layout's
+ * /sys/fs/cgroup/unified under a new /sys/fs/cgroup, is not). */
+static int find_mount_in(const char *mountinfo, const char *root_prefix, char *out, size_t len)
 {
-	FILE *f = fopen("/proc/self/mountinfo", "re");
+	FILE *f = fopen(mountinfo, "re");
 	if (!f)
 		return -errno;
 	char *line = NULL;
 	size_t cap = 0;
 	int rc = -ENOENT;
 	while (rc && getline(&line, &cap, f) > 0) {
-		char root[PATH_MAX], point[PATH_MAX], type[32];
+		char root[PATH_MAX], point[PATH_MAX], type[32], path[PATH_MAX * 2];
 		const char *sep = strstr(line, " - ");
 		if (!sep || sscanf(line, "%*s %*s %*s %4095s %4095s", root, point) != 2 ||
 		    sscanf(sep + 3, "%31s", type) != 1 || strcmp(type, "cgroup2") || strcmp(root, "/"))
 			continue;
 		unescape(point);
-		if (is_cgroup2(point) && strlen(point) < len) {
-			snprintf(out, len, "%s", point);
+		snprintf(path, sizeof(path), "%s%s", root_prefix, point);
+		if (is_cgroup2(path) && strlen(path) < len) {
+			snprintf(out, len, "%s", path);
 			rc = 0;
 		}
 	}
 	free(line);
 	fclose(f);
 	return rc;
+}
+
+/* The hierarchy as this process sees it; else as PID 1 does, through /proc/1/root: `ip netns
+ * exec` gives its command a mount namespace with a fresh /sys, without the cgroup2 mount. */
+static int find_mount(char *out, size_t len)
+{
+	if (!find_mount_in("/proc/self/mountinfo", "", out, len))
+		return 0;
+	return find_mount_in("/proc/1/mountinfo", "/proc/1/root", out, len);
 }
 
 /* PATH without its leading and trailing slashes, and the same up to its last component (the

@@ -303,6 +303,10 @@ run() {
 	expect_seen "cgroup: after the rebind, the sibling goes direct" "$OTHER" 203.0.113.2
 	wgc_c plan --detailed-exitcode "$POLICY" >"$T_TMP/plan.out" 2>&1
 	expect_rc "cgroup: converged again (plan exits 0)" 0 "$?" "$T_TMP/plan.out"
+	# Under `ip netns exec` (a fresh /sys, no cgroup2 mount) wgc finds the hierarchy through
+	# /proc/1/root: the same ids, converged.
+	wgc_in "$C" plan --detailed-exitcode "$POLICY" >"$T_TMP/plan.out" 2>&1
+	expect_rc "cgroup: under ip netns exec, the same ids (plan exits 0)" 0 "$?" "$T_TMP/plan.out"
 
 	# The hierarchy elsewhere than /sys/fs/cgroup, where nftables looks (a hybrid host's
 	# /sys/fs/cgroup/unified): apply from a mount namespace with a tmpfs on /sys/fs/cgroup and
