@@ -188,9 +188,9 @@ int cgroup_resolve(struct st_nft *nft, FILE *notes, char *err, size_t errlen)
 		if (c->role == CGSET_BOUND) {
 			rc = add_cgroup(c, mount, rel);
 			if (!rc)
-				fprintf(notes, "wgc: note: cgroup \"%s\" does not exist (yet): nothing is bound to it; "
-					"once made, its traffic outside the tunnel is dropped until the next apply\n",
-					c->path);
+				fprintf(notes, "wgc: note: cgroup \"%s\" does not exist (yet): nothing is bound to it "
+					"until an apply after it is made (a `route cgroup` drops its traffic outside "
+					"the tunnel meanwhile)\n", c->path);
 		} else if (c->role == CGSET_PARENT) {
 			rc = add_cgroup(c, mount, parent);
 			if (!rc)
