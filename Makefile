@@ -20,16 +20,16 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 # One static library per layer (see ARCHITECTURE.md). model/ uses nothing of ours; the compiler
 # (grammar/ + compiler/) and the runtime each use model/ and never each other; only the command line
 # (wgc.c, wgc_kernel.c) uses both. Every include names its folder, from -I. ("model/state.h").
-MODEL_SRCS    := model/state.c model/kind.c model/describe.c model/state_json.c model/key.c model/xalloc.c model/nft_doc.c model/sysctl_key.c
+MODEL_SRCS    := model/state.c model/kind.c model/describe.c model/state_json.c model/key.c model/xalloc.c model/nft_doc.c model/sysctl_key.c model/cgset.c
 COMPILER_SRCS := grammar/parse.c compiler/ast.c compiler/diag.c compiler/compile.c compiler/check.c \
                  compiler/check_names.c compiler/check_values.c compiler/check_tunnel.c \
-                 compiler/check_stmts.c compiler/check_forward.c compiler/check_policy.c compiler/allocate.c compiler/lower.c compiler/lower_nft.c compiler/emit_ip.c \
+                 compiler/check_stmts.c compiler/check_forward.c compiler/check_policy.c compiler/allocate.c compiler/lower.c compiler/lower_nft.c compiler/lower_cgroup.c compiler/emit_ip.c \
                  compiler/emit_nft.c compiler/emit_json.c compiler/fmt.c compiler/suggest.c compiler/words.c \
                  compiler/check_overlap.c compiler/check_lan.c
 RUNTIME_SRCS  := runtime/kinds.c runtime/nl.c runtime/rtnl_read.c runtime/rtnl_write.c runtime/wg.c runtime/wg_userspace.c runtime/wg_common.c \
                  runtime/wg_uapi.c runtime/wg_genl.c runtime/curve25519.c runtime/nft.c runtime/sysctl.c \
                  runtime/observe.c runtime/diff.c runtime/plan_print.c runtime/apply.c runtime/records.c \
-                 runtime/state_valid.c runtime/nft_body.c runtime/plan_file.c
+                 runtime/state_valid.c runtime/nft_body.c runtime/plan_file.c runtime/cgroup.c
 CLI_SRCS      := wgc.c wgc_kernel.c
 SRCS := $(MODEL_SRCS) $(COMPILER_SRCS) $(RUNTIME_SRCS) $(CLI_SRCS)
 GEN  := build/gen/parser.c build/gen/scanner.c

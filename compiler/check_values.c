@@ -3,6 +3,7 @@
  * reported where it is written when it is not what the option takes; then the options of a
  * statement (which it takes, which twice, its action) and its packet selectors. */
 #include "compiler/check_int.h"
+#include "model/cgset.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -419,6 +420,12 @@ bool get_selectors(struct ctx *c, const struct stmt *s, struct p_sel *sel)
 		}
 		case OPT_CGROUP:
 			ok &= (sel->cgroup = get_string(c, v, n)) != NULL;
+			if (sel->cgroup && !cgroup_path_ok(sel->cgroup)) {
+				diag_error(c->d, v->loc, "\"%s\" is not a cgroup path: components below the cgroup v2 root, "
+					   "without '.', '..', quotes, backslashes or control characters", sel->cgroup);
+				sel->cgroup = NULL;
+				ok = false;
+			}
 			break;
 		case OPT_CT_STATE: ok &= get_ct_states(c, v, &sel->ct_states); break;
 		default: break;

@@ -297,7 +297,9 @@ void policy_lower(const struct policy *p, struct state *out)
 	for (size_t i = 0; i < p->n_sysctls; i++)
 		add_sysctl(out, p->sysctls[i].key, p->sysctls[i].value);
 	char *nft = policy_lower_nft(p);
-	if (nft)
+	if (nft) {
 		state_set_nft(out, nft);
+		policy_lower_cgsets(p, &out->nft);
+	}
 	state_sort(out);
 }

@@ -12,12 +12,16 @@
  *   fwd_allow   forward, filter:     `forward`: replies and what is declared accepted, anything
  *                                    else forwarded into or out of a tunnel the statements name
  *                                    dropped (nothing else forwarded is touched)
+ *   cg_guard    output, filter:      `route cgroup "PATH"`: a socket in a child of PATH's parent that
+ *                                    was not there when wgc applied (PATH made again, by a restart)
+ *                                    is dropped unless it leaves through the tunnel (lower_cgroup.c)
  *   postnat     postrouting, srcnat: masquerade into tunnels that intents reach by mark: the mark
  *                                    is set after routing chose the source address (of the main
  *                                    table's interface), and the peer accepts only the tunnel's;
  *                                    and `masquerade` statements
  */
 #include "compiler/policy.h"
+#include "model/cgset.h"
 #include "model/xalloc.h"
 
 #include <errno.h>
@@ -109,11 +113,11 @@ static void put_sel(FILE *f, const struct p_sel *sel, int af)
 		put_range(f, sel->gid_lo, sel->gid_hi);
 	}
 	if (sel->cgroup) {
-		int level = 1;
-		for (const char *c = sel->cgroup; *c; c++)
-			level += *c == '/' && c[1] && c != sel->cgroup;
-		const char *path = sel->cgroup[0] == '/' ? sel->cgroup + 1 : sel->cgroup;
-		fprintf(f, " socket cgroupv2 level %d \"%s\"", level, path);
+		/* Never the path itself: nftables would hold the id the cgroup has when the table is
+		 * loaded, stale once the cgroup is made again (model/cgset.h). */
+		char set[40];
+		cgset_name(sel->cgroup, CGSET_BOUND, set);
+		fprintf(f, " socket cgroupv2 level %d @%s", cgroup_path_level(sel->cgroup), set);
 	}
 	if (sel->ct_states) {
 		static const char *names[] = { "new", "established", "related", "invalid", "untracked" };
@@ -549,6 +553,37 @@ static void put_masquerade(FILE *f, const struct policy *p)
 		fputs("\t}\n", f);
 }
 
+/* The guard of each cgroup intent (model/cgset.h): a socket under PATH's parent (level N-1) whose
+ * level-N cgroup is none of the parent's children when wgc applied, selected as the intent's other
+ * selectors say, going anywhere but loopback or the tunnel, is dropped. A path of level 1 has the
+ * root as its parent: every socket is under it. */
+static void put_cgroup_guard(FILE *f, const struct policy *p)
+{
+	bool any = false;
+	for (size_t i = 0; i < p->n_intents; i++) {
+		const struct p_intent *in = &p->intents[i];
+		if (!in->sel.cgroup || !in->needs_mark)
+			continue;
+		if (!any)
+			chain_head(f, "cg_guard", "filter", "output", "filter");
+		any = true;
+		int level = cgroup_path_level(in->sel.cgroup);
+		char parent[40], known[40], act[256];
+		cgset_name(in->sel.cgroup, CGSET_PARENT, parent);
+		cgset_name(in->sel.cgroup, CGSET_KNOWN, known);
+		int n = 0;
+		if (level > 1)
+			n = snprintf(act, sizeof(act), " socket cgroupv2 level %d @%s", level - 1, parent);
+		snprintf(act + n, sizeof(act) - (size_t)n, " socket cgroupv2 level %d != @%s oifname != { \"lo\", \"%s\" } drop",
+			 level, known, p->tunnels[in->tunnel].name);
+		struct p_sel rest = in->sel;
+		rest.cgroup = NULL;
+		put_rule_line(f, &rest, act, 0, 0);
+	}
+	if (any)
+		fputs("\t}\n", f);
+}
+
 char *policy_lower_nft(const struct policy *p)
 {
 	char *body = NULL;
@@ -556,12 +591,14 @@ char *policy_lower_nft(const struct policy *p)
 	FILE *b = open_memstream(&body, &len);
 	if (!b)
 		xalloc_fail();
+	policy_lower_cgroup_sets(b, p);
 	put_preraw(b, p);
 	put_connmark(b, p);
 	put_marks(b, p, HOOK_PREROUTING);
 	put_marks(b, p, HOOK_OUTPUT);
 	put_hook_matches(b, p, HOOK_FORWARD, "marks_fwd", "forward");
 	put_hook_matches(b, p, HOOK_POSTROUTING, "marks_post", "postrouting");
+	put_cgroup_guard(b, p);
 	put_kill_switch(b, p);
 	put_forward(b, p);
 	put_masquerade(b, p);

@@ -9,6 +9,8 @@
 #include "compiler/allocate.h"     /* the numbers wgc chooses: README "Numbers wgc allocates" */
 #include "compiler/ast.h"
 
+#include <stdio.h>
+
 enum { FAM_V4 = 1, FAM_V6 = 2 };
 
 struct p_prefixes {
@@ -196,5 +198,9 @@ void policy_lower(const struct policy *p, struct state *out);
 /* The chains of wgc's nft table: the body of `table inet wgc { ... }` (NULL if the policy needs
  * no nft rules; the caller frees). */
 char *policy_lower_nft(const struct policy *p);
+/* The cgroup sets (model/cgset.h, lower_cgroup.c): their declarations in the table's text, and
+ * what each is for in the desired state. */
+void policy_lower_cgroup_sets(FILE *f, const struct policy *p);
+void policy_lower_cgsets(const struct policy *p, struct st_nft *nft);
 
 #endif

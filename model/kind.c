@@ -1,5 +1,6 @@
 /* kind.c - the kinds table (see kind.h): equality, ownership and names of each kind. */
 #include "model/kind.h"
+#include "model/cgset.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -61,7 +62,7 @@ static bool sysctl_equal(const void *a, const void *b)
 static bool nft_equal(const void *a, const void *b)
 {
 	const struct st_nft *want = a, *have = b;
-	return !have->tampered && !strcmp(want->fingerprint, have->fingerprint);
+	return !have->tampered && !strcmp(want->fingerprint, have->fingerprint) && cgsets_equal(want, have);
 }
 
 #define WRAP_EQ(name, type, fn) \

@@ -25,6 +25,38 @@ static int chain_counts(const char *text, FILE *f)
 	return ferror(f) ? -ENOMEM : 0;
 }
 
+/* The elements of the cgroup sets resolved on this host, after the table, in the same transaction:
+ * `add element inet wgc SET { "PATH", ... }`. nftables 1.0.6 takes a cgroup only by its path,
+ * relative to /sys/fs/cgroup (a number is read as a path too), and stores the id it has when the
+ * document is loaded. Takes doc, returns the whole document (NULL: out of memory). */
+static char *cgset_elements(const struct st_nft *nft, char *doc)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	if (!f) {
+		free(doc);
+		return NULL;
+	}
+	fputs(doc, f);
+	free(doc);
+	for (size_t i = 0; nft->present && i < nft->n_cgsets; i++) {
+		const struct st_cgset *c = &nft->cgsets[i];
+		if (!c->elems || !c->n_ids)
+			continue;
+		fprintf(f, "add element inet %s %s { ", WGC_NFT_TABLE, c->name);
+		for (size_t k = 0; k < c->n_ids; k++)
+			fprintf(f, "%s\"%s\"", k ? ", " : "", c->elems[k] ? c->elems[k] : "");
+		fputs(" }\n", f);
+	}
+	bool failed = ferror(f);
+	if (fclose(f) || failed) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
 char *nft_document(const struct st_nft *nft)
 {
 	char *doc = NULL, *counts = NULL;
@@ -46,5 +78,7 @@ char *nft_document(const struct st_nft *nft)
 				     nft->fingerprint, counts);
 	}
 	free(counts);
-	return n < 0 ? NULL : doc;
+	if (n < 0)
+		return NULL;
+	return cgset_elements(nft, doc);
 }

@@ -1,5 +1,6 @@
 /* state.c - identity keys, sorting and memory of the shared state type. */
 #include "model/state.h"
+#include "model/cgset.h"
 #include "model/key.h"
 #include "model/kind.h"
 #include "model/xalloc.h"
@@ -181,6 +182,7 @@ void state_free(struct state *s)
 	}
 	free(s->neighbours);
 	free(s->nft.text);
+	cgsets_free(&s->nft);
 	memset(s, 0, sizeof(*s));
 }
 

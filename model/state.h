@@ -136,8 +136,28 @@ struct st_sysctl {
 	char *origin;                  /* owned */
 };
 
+/* A set of cgroup ids in table inet wgc (`cgroup "PATH"`, model/cgset.h). nftables matches a
+ * cgroup by its id, and a cgroup removed and made again (a service restart) has a new one: the
+ * compiler declares the set and what it is for, the runtime fills in the ids of the cgroups that
+ * exist when planning (desired) or reads the set's elements (observed). */
+enum cgset_role {
+	CGSET_BOUND = 1,               /* the cgroup PATH itself: its traffic is marked */
+	CGSET_PARENT,                  /* PATH's parent: the guard's scope */
+	CGSET_KNOWN,                   /* the parent's children when applied: any other is dropped */
+};
+struct st_cgset {
+	char name[40];                 /* the set's name in table inet wgc, "cg_<hash of PATH>[_parent|_known]" */
+	uint8_t role;                  /* enum cgset_role; observed: 0 (not known from the kernel) */
+	char *path;                    /* desired: the policy's cgroup path (owned) */
+	uint64_t *ids;                 /* owned, sorted, no duplicates */
+	size_t n_ids;
+	char **elems;                  /* desired, once resolved: the `nft -f` element of each id (owned) */
+	bool resolved;                 /* desired: ids resolved on this host (compile alone cannot) */
+};
+
 /* wgc's nftables table, as one object: its ruleset text and a fingerprint of it. The runtime
- * compares fingerprints (stored in the table's comment) instead of listing sets and rules. */
+ * compares fingerprints (stored in the table's comment) instead of listing sets and rules;
+ * the elements of its cgroup sets are compared one by one. */
 struct st_nft {
 	bool present;
 	char *text;                    /* owned; the body `nft -f` accepts, NULL if not known */
@@ -145,6 +165,8 @@ struct st_nft {
 	/* Observed only: the table is not what its fingerprint says (a rule or chain added,
 	 * removed or disabled by hand: per-chain rule counts, handles, chain policies, flags). */
 	bool tampered;
+	struct st_cgset *cgsets;       /* owned, sorted by name */
+	size_t n_cgsets;
 };
 
 /* A known tool sharing the host (observed only, never applied): what showed it, and the marks

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "model/cgset.h"
 #include "model/describe.h"
 #include "model/key.h"
 
@@ -57,6 +58,8 @@ static const char *const route_types[] = { [ROUTE_UNICAST] = "unicast", [ROUTE_B
 					   [ROUTE_UNREACHABLE] = "unreachable", [ROUTE_PROHIBIT] = "prohibit",
 					   [ROUTE_THROW] = "throw" };
 #define N_NAMES(a) (sizeof(a) / sizeof((a)[0]))
+static const char *const cgset_roles[] = { [CGSET_BOUND] = "bound", [CGSET_PARENT] = "parent",
+					   [CGSET_KNOWN] = "known" };
 
 static const char *name_of(const char *const *names, size_t n, unsigned v)
 {
@@ -215,6 +218,25 @@ json_t *nft_to_json(const void *o, int flags)
 		set(j, "chains", json_string(n->text));
 	if (n->tampered)
 		set(j, "tampered", json_true());
+	/* The cgroup sets: desired, what each is for (its ids are the host's, resolved when
+	 * planning, like an endpoint's address); observed, the ids the kernel holds. */
+	json_t *sets = n->n_cgsets ? json_array() : NULL;
+	for (size_t i = 0; i < n->n_cgsets; i++) {
+		const struct st_cgset *c = &n->cgsets[i];
+		json_t *e = json_pack("{ss}", "name", c->name);
+		if (c->role) {
+			set(e, "role", json_string(cgset_roles[c->role]));
+			set(e, "path", json_string(c->path ? c->path : ""));
+		} else {
+			json_t *ids = json_array();
+			for (size_t k = 0; k < c->n_ids; k++)
+				json_array_append_new(ids, json_integer((json_int_t)c->ids[k]));
+			set(e, "ids", ids);
+		}
+		json_array_append_new(sets, e);
+	}
+	if (sets)
+		set(j, "cgroup_sets", sets);
 	return j;
 }
 
@@ -472,6 +494,27 @@ const char *nft_from_json(const json_t *o, void *obj)
 	x->text = dup_opt(str(o, "chains"));
 	copy_name(x->fingerprint, sizeof(x->fingerprint), str(o, "fingerprint"));
 	x->tampered = json_is_true(json_object_get(o, "tampered"));
+	const json_t *sets = json_object_get(o, "cgroup_sets"), *e;
+	size_t i;
+	if (sets && !json_is_array(sets))
+		return "nftables cgroup_sets";
+	json_array_foreach(sets, i, e) {
+		const char *name = str(e, "name"), *role = str(e, "role");
+		int r = 0;
+		for (int k = 1; role && k < (int)N_NAMES(cgset_roles); k++)
+			r = !strcmp(role, cgset_roles[k]) ? k : r;
+		if (!name || strlen(name) >= sizeof(x->cgsets[0].name) || (role && (!r || !str(e, "path"))))
+			return "nftables cgroup set";
+		struct st_cgset *c = cgset_add(x, name, r, r ? str(e, "path") : NULL);
+		const json_t *ids = json_object_get(e, "ids"), *id;
+		size_t k;
+		json_array_foreach(ids, k, id) {
+			if (!json_is_integer(id) || json_integer_value(id) < 0)
+				return "nftables cgroup set id";
+			cgset_add_id(c, (uint64_t)json_integer_value(id), NULL);
+		}
+	}
+	cgsets_sort(x);
 	return NULL;
 }
 

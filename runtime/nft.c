@@ -2,6 +2,8 @@
  * atomically through libnftables. */
 #include "runtime/nft.h"
 #include "runtime/nl.h"
+#include "runtime/cgroup.h"
+#include "model/cgset.h"
 #include "model/xalloc.h"
 
 #include <endian.h>
@@ -248,6 +250,77 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+/* ---- the cgroup sets' elements (model/cgset.h): ids, 8 bytes in host order ------------------- */
+
+static int set_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct scan *sc = data;
+	const struct nlattr *tb[ATTR_MAX] = { 0 };
+	if (!nf_parse(nlh, tb, NFTA_SET_TABLE, NFTA_SET_NAME))
+		return MNL_CB_OK;
+	const char *name = mnl_attr_get_str(tb[NFTA_SET_NAME]);
+	if (!strncmp(name, "cg_", 3) && strlen(name) < sizeof(sc->out->cgsets[0].name))
+		cgset_add(sc->out, name, 0, NULL);
+	return MNL_CB_OK;
+}
+
+static int elem_key(const struct nlattr *elem, uint64_t *id)
+{
+	const struct nlattr *tb[ATTR_MAX] = { 0 }, *data[ATTR_MAX] = { 0 };
+	if (mnl_attr_parse_nested(elem, attr_cb, tb) < 0 || !tb[NFTA_SET_ELEM_KEY] ||
+	    mnl_attr_parse_nested(tb[NFTA_SET_ELEM_KEY], attr_cb, data) < 0 || !data[NFTA_DATA_VALUE] ||
+	    mnl_attr_get_payload_len(data[NFTA_DATA_VALUE]) != sizeof(*id))
+		return -EINVAL;
+	memcpy(id, mnl_attr_get_payload(data[NFTA_DATA_VALUE]), sizeof(*id));
+	return 0;
+}
+
+struct elems {
+	struct st_cgset *set;
+};
+
+static int elem_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct elems *e = data;
+	const struct nlattr *tb[ATTR_MAX] = { 0 };
+	if (!nf_parse(nlh, tb, NFTA_SET_ELEM_LIST_SET, NFTA_SET_ELEM_LIST_ELEMENTS))
+		return MNL_CB_OK;
+	const struct nlattr *a;
+	mnl_attr_for_each_nested(a, tb[NFTA_SET_ELEM_LIST_ELEMENTS]) {
+		uint64_t id;
+		if (!elem_key(a, &id))
+			cgset_add_id(e->set, id, NULL);
+	}
+	return MNL_CB_OK;
+}
+
+static int read_cgsets(struct nl *nl, struct scan *sc)
+{
+	char req[NL_REQUEST_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
+	nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSET;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	struct nfgenmsg *g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	g->nfgen_family = NFPROTO_INET;
+	g->version = NFNETLINK_V0;
+	mnl_attr_put_strz(nlh, NFTA_SET_TABLE, WGC_NFT_TABLE);
+	int rc = nl_dump(nl, nlh, set_cb, sc);
+	for (size_t i = 0; !rc && i < sc->out->n_cgsets; i++) {
+		nlh = mnl_nlmsg_put_header(req);
+		nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSETELEM;
+		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+		g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+		g->nfgen_family = NFPROTO_INET;
+		g->version = NFNETLINK_V0;
+		mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, WGC_NFT_TABLE);
+		mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, sc->out->cgsets[i].name);
+		struct elems e = { .set = &sc->out->cgsets[i] };
+		rc = nl_dump(nl, nlh, elem_cb, &e);
+	}
+	cgsets_sort(sc->out);
+	return rc;
+}
+
 /* One dump: type NFT_MSG_GET*, family, and for rules the table to filter by. */
 static int dump(struct nl *nl, uint16_t type, uint8_t family, const char *table, mnl_cb_t cb, struct scan *sc)
 {
@@ -304,6 +377,8 @@ static int scan(struct st_nft *out, struct state *hood)
 		rc = dump(&nl, NFT_MSG_GETCHAIN, NFPROTO_UNSPEC, NULL, chain_cb, &sc);
 	if (!rc && out->present)
 		rc = dump(&nl, NFT_MSG_GETRULE, NFPROTO_INET, WGC_NFT_TABLE, rule_cb, &sc);
+	if (!rc && out->present)
+		rc = read_cgsets(&nl, &sc);
 	if (!rc && out->present) {
 		if (!strncmp(sc.comment, "wgc ", 4))
 			snprintf(out->fingerprint, sizeof(out->fingerprint), "%.16s", sc.comment + 4);
@@ -322,6 +397,8 @@ static int scan_retry(struct st_nft *out, struct state *hood)
 	size_t hood_n = hood ? hood->n_neighbours : 0;
 	int rc = -EINTR;
 	for (int tries = 0; tries < 5 && (rc == -EINTR || rc == -ENOENT); tries++) {
+		if (tries)
+			cgsets_free(out);   /* of the try before */
 		memset(out, 0, sizeof(*out));
 		if (hood)
 			hood->n_neighbours = hood_n;
@@ -343,16 +420,25 @@ int nft_observe(struct st_nft *out, struct state *hood)
 
 int nft_save(struct nft *n, char **text, int *present)
 {
-	struct st_nft cur;
+	struct st_nft cur = { 0 };
 	*text = NULL;
 	int rc = nft_read(n, &cur);
 	*present = cur.present;
-	if (rc || !cur.present)
+	if (rc || !cur.present) {
+		cgsets_free(&cur);
 		return rc;
-	if ((rc = run(n, "list table inet " WGC_NFT_TABLE, 0)))
+	}
+	/* Without the sets' elements (terse): nftables lists a cgroup it cannot find under
+	 * /sys/fs/cgroup by its id, which it then refuses to load. They follow as paths. */
+	if ((rc = run(n, "list table inet " WGC_NFT_TABLE, NFT_CTX_OUTPUT_TERSE))) {
+		cgsets_free(&cur);
 		return rc;
+	}
 	const char *body = nft_ctx_get_output_buffer(n->ctx);
-	*text = xasprintf("table inet %s\ndelete table inet %s\n%s", WGC_NFT_TABLE, WGC_NFT_TABLE, body);
+	char *elems = cgroup_restore_elements(&cur);
+	*text = xasprintf("table inet %s\ndelete table inet %s\n%s%s", WGC_NFT_TABLE, WGC_NFT_TABLE, body, elems);
+	free(elems);
+	cgsets_free(&cur);
 	return 0;
 }
 

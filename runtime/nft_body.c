@@ -31,6 +31,7 @@ static const struct chain_kind {
 	{ "marks_fwd", "filter", "forward", "mangle" },
 	{ "marks_post", "filter", "postrouting", "mangle" },
 	{ "postmangle", "filter", "postrouting", "mangle" },
+	{ "cg_guard", "filter", "output", "filter" },
 	{ "ks_out", "filter", "output", "filter" },
 	{ "ks_fwd", "filter", "forward", "filter" },
 	{ "fwd_allow", "filter", "forward", "filter" },
@@ -45,9 +46,11 @@ struct toks {
 	size_t *len;
 	size_t n, i, cap;
 	const char *why;
+	char (*sets)[40];              /* the cgroup sets declared so far */
+	size_t n_sets;
 };
 
-static const char WORD[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:/!=-";
+static const char WORD[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:/!=-@";
 
 static bool tokenize(const char *line, size_t len, struct toks *t)
 {
@@ -275,12 +278,59 @@ static bool action(struct toks *t)
 	return eat_hex(t);
 }
 
+static bool ifname_elem(struct toks *t, int unused)
+{
+	(void)unused;
+	return eat_string(t, true);
+}
+
+/* A cgroup set's name as lower_cgroup.c makes it: cg_, 16 hex digits, _parent or _known or nothing. */
+static bool cgset_name_ok(const char *s, size_t len)
+{
+	if (len < 19 || strncmp(s, "cg_", 3) || strspn(s + 3, "0123456789abcdef") < 16)
+		return false;
+	return len == 19 || (len == 26 && !strncmp(s + 19, "_parent", 7)) || (len == 25 && !strncmp(s + 19, "_known", 6));
+}
+
+/* @NAME of a cgroup set declared earlier in the text. */
+static bool eat_set_ref(struct toks *t)
+{
+	if (t->i >= t->n || t->v[t->i][0] != '@' || !cgset_name_ok(t->v[t->i] + 1, t->len[t->i] - 1))
+		return fail_at(t, "@SET of a cgroup set expected");
+	char name[40];
+	snprintf(name, sizeof(name), "%.*s", (int)t->len[t->i] - 1, t->v[t->i] + 1);
+	for (size_t k = 0; k < t->n_sets; k++)
+		if (!strcmp(t->sets[k], name)) {
+			t->i++;
+			return true;
+		}
+	return fail_at(t, "a set not declared before");
+}
+
+/* `set NAME { type cgroupsv2; }`, before the chains: remembered for the rules that name it. */
+static bool set_decl(struct toks *t)
+{
+	if (!eat(t, "set") || t->i >= t->n || !cgset_name_ok(t->v[t->i], t->len[t->i]))
+		return fail_at(t, "set cg_... expected");
+	char name[40];
+	snprintf(name, sizeof(name), "%.*s", (int)t->len[t->i], t->v[t->i]);
+	for (size_t k = 0; k < t->n_sets; k++)
+		if (!strcmp(t->sets[k], name))
+			return fail_at(t, "a set given twice");
+	t->i++;
+	if (!(eat(t, "{") && eat(t, "type") && eat(t, "cgroupsv2") && eat(t, ";") && eat(t, "}") && t->i == t->n))
+		return fail_at(t, "set NAME { type cgroupsv2; } expected");
+	t->sets = xrealloc(t->sets, (t->n_sets + 1) * sizeof(*t->sets));
+	memcpy(t->sets[t->n_sets++], name, sizeof(name));
+	return true;
+}
+
 /* One selector; false (with t->why) if the next tokens are none wgc writes. */
 static bool selector(struct toks *t)
 {
 	if (eat(t, "iifname") || eat(t, "oifname")) {
 		eat(t, "!=");
-		return eat_string(t, true);
+		return eat_set(t, ifname_elem, 0);
 	}
 	if (is(t, 0, "ip") || is(t, 0, "ip6")) {
 		int af = is(t, 0, "ip") ? AF_INET : AF_INET6;
@@ -297,9 +347,12 @@ static bool selector(struct toks *t)
 		       fail_at(t, "only fib saddr type != local");
 	if (eat(t, "tcp") || eat(t, "udp") || eat(t, "sctp"))
 		return ((eat(t, "sport") || eat(t, "dport")) && eat_range(t, 65535)) || fail_at(t, "a port expected");
-	if (eat(t, "socket"))
-		return (eat(t, "cgroupv2") && eat(t, "level") && eat_number(t, 255) && eat_string(t, false)) ||
-		       fail_at(t, "socket cgroupv2 level N \"PATH\" expected");
+	if (eat(t, "socket")) {
+		if (!(eat(t, "cgroupv2") && eat(t, "level") && eat_number(t, 255)))
+			return fail_at(t, "socket cgroupv2 level N @SET expected");
+		eat(t, "!=");
+		return eat_set_ref(t);
+	}
 	if (is(t, 0, "ct") && is(t, 1, "mark") && !is(t, 2, "set")) {
 		t->i += 2;
 		return (eat(t, "and") && eat_hex(t) && eat(t, "==") && eat_hex(t)) || fail_at(t, "ct mark and MASK == MARK");
@@ -372,7 +425,7 @@ int nft_body_validate(const char *text, char *err, size_t errlen)
 	struct toks *t = xcalloc(1, sizeof(*t));
 	bool seen[N_CHAINS] = { false };
 	const struct chain_kind *open = NULL;
-	bool head = false, ok = true;
+	bool head = false, ok = true, any_chain = false;
 	size_t lineno = 0;
 	const char *p = text;
 	while (ok && *p) {
@@ -382,7 +435,10 @@ int nft_body_validate(const char *text, char *err, size_t errlen)
 		ok = tokenize(p, len, t);
 		if (ok && !t->n)
 			ok = fail_at(t, "an empty line");
-		else if (ok && !open) {
+		else if (ok && !open && !any_chain && is(t, 0, "set")) {
+			ok = set_decl(t);
+		} else if (ok && !open) {
+			any_chain = true;
 			open = chain_open(t, seen);
 			ok = open != NULL;
 			if (ok)
@@ -409,6 +465,7 @@ int nft_body_validate(const char *text, char *err, size_t errlen)
 		snprintf(err, errlen, "line %zu: %s", lineno, t->why ? t->why : "malformed");
 	free(t->v);
 	free(t->len);
+	free(t->sets);
 	free(t);
 	return ok ? 0 : -EINVAL;
 }

@@ -12,6 +12,7 @@
 #include "model/xalloc.h"
 #include "runtime/curve25519.h"
 #include "runtime/nft.h"
+#include "runtime/cgroup.h"
 #include "runtime/nl.h"
 #include "runtime/rtnl.h"
 #include "runtime/sysctl.h"
@@ -268,6 +269,9 @@ int prepare_desired(struct state *d, int flags, char *err, size_t errlen)
 				return rc;
 		}
 	}
+	/* The cgroups the policy names, by the ids they have now (runtime/cgroup.c). */
+	if (flags & PREPARE_RESOLVE)
+		return cgroup_resolve(&d->nft, stderr, err, errlen);
 	return 0;
 }
 

@@ -1,5 +1,6 @@
 /* plan_print.c - a plan for people (Terraform-style) and for machines (JSON). */
 #include "runtime/plan.h"
+#include "model/cgset.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,9 @@ static void changes_nft(FILE *f, const struct op *op)
 		if (!strcmp(a->fingerprint, b->fingerprint))
 			return;
 	}
-	fprintf(f, IND "fingerprint: %s -> %s\n", a->fingerprint[0] ? a->fingerprint : "(none)", b->fingerprint);
+	if (strcmp(a->fingerprint, b->fingerprint))
+		fprintf(f, IND "fingerprint: %s -> %s\n", a->fingerprint[0] ? a->fingerprint : "(none)", b->fingerprint);
+	cgsets_changes(f, a, b, IND);
 }
 
 static void changes_link(FILE *f, const struct op *op)

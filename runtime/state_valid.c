@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "model/cgset.h"
 #include "model/sysctl_key.h"
 
 struct vctx {
@@ -212,6 +213,19 @@ static void check_nft(struct vctx *v, const struct state *s)
 	char err[256];
 	if (nft_body_validate(s->nft.text, err, sizeof(err)))
 		refuse(v, "nftables: %s", err);
+	/* What the cgroup sets are for: a path the language can write, named as the compiler names
+	 * it. Ids are never taken from a plan file: the runtime resolves them on the host. */
+	for (size_t i = 0; i < s->nft.n_cgsets; i++) {
+		const struct st_cgset *c = &s->nft.cgsets[i];
+		char name[40];
+		if (!c->role || !c->path || c->n_ids || !cgroup_path_ok(c->path)) {
+			refuse(v, "nftables: cgroup set %s: not one the compiler writes", c->name);
+			continue;
+		}
+		cgset_name(c->path, c->role, name);
+		if (strcmp(name, c->name) || (c->role == CGSET_PARENT && cgroup_path_level(c->path) < 2))
+			refuse(v, "nftables: cgroup set %s: not the set of cgroup \"%s\"", c->name, c->path);
+	}
 }
 
 int state_validate(const struct state *s, char *err, size_t errlen)

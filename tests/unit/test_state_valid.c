@@ -22,6 +22,7 @@
 #include "model/state.h"
 #include "model/state_json.h"
 #include "runtime/state_valid.h"
+#include "model/cgset.h"
 #include "unit.h"
 
 #define KEY "YxUggZO/JPBnGNIKJB+dj4x8Elg/LYGsL5UMBVRSWQY="
@@ -241,6 +242,30 @@ static void test_nft_bodies(struct t *t)
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		expect_body(t, false, bad[i]);
+
+	/* cgroup sets: declared before the chains, `type cgroupsv2` only, named as lower_cgroup.c
+	 * names them, referred to only once declared. */
+#define CGSET "\tset cg_0123456789abcdef { type cgroupsv2; }\n"
+#define GUARD "\tchain cg_guard {\n\t\ttype filter hook output priority filter; policy accept;\n"
+	expect_body(t, true, CGSET "\tset cg_0123456789abcdef_known { type cgroupsv2; }\n" GUARD
+			     "\t\tsocket cgroupv2 level 1 != @cg_0123456789abcdef_known oifname != { \"lo\", \"wg0\" } drop\n\t}\n");
+	static const char *const bad_cg[] = {
+		"\tset cg_0123456789abcdef { type ipv4_addr; }\n",
+		"\tset cg_0123456789abcdef { type cgroupsv2; elements = { \"a\" } }\n",
+		"\tset evil { type cgroupsv2; }\n",
+		"\tset cg_0123456789abcdef_x { type cgroupsv2; }\n",
+		CGSET CGSET,
+		GUARD "\t\tsocket cgroupv2 level 1 @cg_0123456789abcdef drop\n\t}\n",
+		GUARD "\t\tdrop\n\t}\n" CGSET,
+		CGSET GUARD "\t\tsocket cgroupv2 level 1 @cg_0123456789abcdee drop\n\t}\n",
+		CGSET GUARD "\t\tsocket cgroupv2 level 1 \"app\" drop\n\t}\n",
+		CGSET GUARD "\t\tsocket cgroupv2 level 256 @cg_0123456789abcdef drop\n\t}\n",
+		CGSET GUARD "\t\toifname != { \"lo\", \"e*\" } drop\n\t}\n",
+	};
+	for (size_t i = 0; i < sizeof(bad_cg) / sizeof(bad_cg[0]); i++)
+		expect_body(t, false, bad_cg[i]);
+#undef CGSET
+#undef GUARD
 }
 
 /* ---- states -------------------------------------------------------------------------------- */
@@ -322,6 +347,30 @@ static void test_states(struct t *t)
 		state_set_nft(&s, text);
 	expect_refused(t, "nft flush ruleset", &s, "nftables: line");
 	expect_valid(t, "nothing", &(struct state){ 0 });
+	state_free(&s);
+}
+
+/* The cgroup sets of a desired state: what each is for, named from its path; never ids. */
+static void test_cgsets(struct t *t)
+{
+	struct state s = { 0 };
+	if (compile_text("tunnel wg0 {\n private-key \"/k\"\n address 10.0.0.2/32\n"
+			 " peer p {\n  public-key \"" KEY "\"\n  endpoint 192.0.2.1:51820\n  allowed-ips 0.0.0.0/0\n }\n}\n"
+			 "route cgroup \"/vpn.slice/app.service\" through wg0\n", &s)) {
+		CHECK(t, 0, "the cgroup policy does not compile");
+		return;
+	}
+	CHECK(t, s.nft.n_cgsets == 3, "3 cgroup sets (bound, parent, known), not %zu", s.nft.n_cgsets);
+	expect_valid(t, "cgroup sets", &s);
+	struct st_cgset *c = &s.nft.cgsets[0];
+	char *path = c->path;
+	c->path = (char *)"/vpn.slice/../etc";
+	expect_refused(t, "cgroup path with ..", &s, "cgroup set");
+	c->path = (char *)"/other.slice/app.service";
+	expect_refused(t, "cgroup set of another path", &s, "not the set of cgroup");
+	c->path = path;
+	cgset_add_id(c, 42, NULL);
+	expect_refused(t, "cgroup set with an id", &s, "cgroup set");
 	state_free(&s);
 }
 
@@ -456,6 +505,7 @@ int main(void)
 	test_compiled(&t);
 	test_long_line(&t);
 	test_nft_bodies(&t);
+	test_cgsets(&t);
 	test_states(&t);
 	test_plan_files(&t);
 	return unit_finish(&t);
