@@ -23,7 +23,7 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 MODEL_SRCS    := model/state.c model/kind.c model/describe.c model/state_json.c model/key.c model/xalloc.c model/nft_doc.c model/sysctl_key.c
 COMPILER_SRCS := grammar/parse.c compiler/ast.c compiler/diag.c compiler/compile.c compiler/check.c \
                  compiler/check_names.c compiler/check_values.c compiler/check_tunnel.c \
-                 compiler/check_stmts.c compiler/check_forward.c compiler/check_policy.c compiler/allocate.c compiler/lower.c compiler/lower_nft.c compiler/emit_ip.c \
+                 compiler/check_stmts.c compiler/check_forward.c compiler/check_policy.c compiler/check_failclosed.c compiler/allocate.c compiler/lower.c compiler/lower_nft.c compiler/emit_ip.c \
                  compiler/emit_nft.c compiler/emit_json.c compiler/fmt.c compiler/suggest.c compiler/words.c
 RUNTIME_SRCS  := runtime/kinds.c runtime/nl.c runtime/rtnl_read.c runtime/rtnl_write.c runtime/wg.c runtime/wg_userspace.c runtime/wg_common.c \
                  runtime/wg_uapi.c runtime/wg_genl.c runtime/curve25519.c runtime/nft.c runtime/sysctl.c \

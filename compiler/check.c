@@ -82,6 +82,7 @@ int policy_check(struct diags *d, const struct file_ast *ast, struct policy *p)
 		return d->n_errors > errors ? -1 : 0;
 	}
 	check_needed_sysctls(&c);
+	check_fail_closed(&c);
 	allocate(&c);
 	check_priorities(&c);
 	check_loops(&c);

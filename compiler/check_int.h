@@ -105,5 +105,8 @@ void check_route_dups(struct ctx *c);
 void check_dest_dups(struct ctx *c);
 void check_leaks(struct ctx *c);
 void check_unused(struct ctx *c);
+/* check_failclosed.c: scoped kill switches, the intents they make fail closed; host-wide ones'
+ * warnings. Before allocate(): a fail-closed tunnel needs a fwmark. */
+void check_fail_closed(struct ctx *c);
 
 #endif

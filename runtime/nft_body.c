@@ -33,6 +33,8 @@ static const struct chain_kind {
 	{ "postmangle", "filter", "postrouting", "mangle" },
 	{ "ks_out", "filter", "output", "filter" },
 	{ "ks_fwd", "filter", "forward", "filter" },
+	{ "fc_out", "filter", "output", "filter" },
+	{ "fc_fwd", "filter", "forward", "filter" },
 	{ "fwd_allow", "filter", "forward", "filter" },
 	{ "postnat", "nat", "postrouting", "srcnat" },
 };
@@ -231,6 +233,12 @@ static bool eat_set(struct toks *t, bool (*elem)(struct toks *, int), int arg)
 	return eat(t, "}") || fail_at(t, "a set is not closed");
 }
 
+static bool ifname_elem(struct toks *t, int unused)
+{
+	(void)unused;
+	return eat_string(t, true);
+}
+
 static bool ct_state(struct toks *t, int unused)
 {
 	(void)unused;
@@ -257,6 +265,9 @@ static bool action(struct toks *t)
 	static const char *const verdicts[] = { "drop", "accept", "masquerade", NULL };
 	if (eat_one_of(t, verdicts))
 		return true;
+	if (eat(t, "reject")) /* a fail-closed intent's: the one form lower_nft writes */
+		return (eat(t, "with") && eat(t, "icmpx") && eat(t, "admin-prohibited")) ||
+		       fail_at(t, "reject with icmpx admin-prohibited expected");
 	if (is(t, 0, "ct") && is(t, 1, "mark") && is(t, 2, "set")) {
 		t->i += 3;
 		if (eat(t, "ct"))
@@ -280,7 +291,7 @@ static bool selector(struct toks *t)
 {
 	if (eat(t, "iifname") || eat(t, "oifname")) {
 		eat(t, "!=");
-		return eat_string(t, true);
+		return eat_set(t, ifname_elem, 0);
 	}
 	if (is(t, 0, "ip") || is(t, 0, "ip6")) {
 		int af = is(t, 0, "ip") ? AF_INET : AF_INET6;
