@@ -9,8 +9,8 @@
  *   marks_out   route output, -150:  marks for local traffic (intents by port/uid/gid/cgroup, `match`)
  *   postmangle  postrouting, mangle: UDP: the tunnel's mark saved in ct mark (wg-quick's, masked)
  *   ks_out/ks_fwd  output/forward, filter: the kill switch (a `forward` passes it too)
- *   fc_out/fc_fwd  output/forward, filter: fail-closed intents (`fail-closed`, a scoped kill
- *                                    switch): what they select leaves through their tunnel only
+ *   fc_post/fc_fwd postrouting/forward, filter: fail-closed intents (`fail-closed`, a scoped
+ *                                    kill switch): what they select leaves through their tunnel only
  *   fwd_allow   forward, filter:     `forward`: replies and what is declared accepted, anything
  *                                    else forwarded into or out of a tunnel the statements name
  *                                    dropped (nothing else forwarded is touched)
@@ -469,7 +469,7 @@ static void put_kill_switch(FILE *f, const struct policy *p)
 /* The interfaces fail-closed intent i may leave through: its tunnel, and the tunnels of the
  * intents whose rules come before its own (a packet both select goes the first one's way; the
  * destination intents share one rule, and a more specific prefix of another tunnel wins). */
-static void put_fc_oifs(FILE *m, const struct policy *p, size_t i)
+static void put_fc_oifs(FILE *m, const struct policy *p, size_t i, const char *verdict)
 {
 	const struct p_intent *in = &p->intents[i];
 	size_t n = 0;
@@ -487,14 +487,14 @@ static void put_fc_oifs(FILE *m, const struct policy *p, size_t i)
 	for (size_t t = 0, k = 0; t < p->n_tunnels; t++)
 		if (use[t])
 			fprintf(m, "%s\"%s\"", k++ ? ", " : "", p->tunnels[t].name);
-	fputs(n > 1 ? " } reject with icmpx admin-prohibited" : " reject with icmpx admin-prohibited", m);
+	fprintf(m, "%s %s", n > 1 ? " }" : "", verdict);
 }
 
 /* One fail-closed intent: its selectors (put_sel, as its marks and rules), not leaving through
  * its tunnel: rejected. One rule for both families where nothing in it is of one family; else
  * one per family (`meta nfproto` where no address says which). A scoped kill switch's `except`
  * prefixes may be reached outside the tunnel. */
-static void put_fc_rule(FILE *f, const struct policy *p, size_t i)
+static void put_fc_rule(FILE *f, const struct policy *p, size_t i, const char *verdict)
 {
 	const struct p_intent *in = &p->intents[i];
 	/* The except prefixes the intent's destinations can reach (all, if it has none). */
@@ -515,7 +515,7 @@ static void put_fc_rule(FILE *f, const struct policy *p, size_t i)
 	if (!in->sel.from.n && !in->sel.to.n && !ex.n && in->fail_closed == (FAM_V4 | FAM_V6)) {
 		begin_line(&l);
 		put_sel(l.m, &in->sel, 0);
-		put_fc_oifs(l.m, p, i);
+		put_fc_oifs(l.m, p, i, verdict);
 		end_line(f, &l);
 		return;
 	}
@@ -528,16 +528,20 @@ static void put_fc_rule(FILE *f, const struct policy *p, size_t i)
 		pinned |= put_prefixes(l.m, "daddr", &ex, af, true);
 		if (!pinned)
 			fprintf(l.m, " meta nfproto %s", af == AF_INET ? "ipv4" : "ipv6");
-		put_fc_oifs(l.m, p, i);
+		put_fc_oifs(l.m, p, i, verdict);
 		end_line(f, &l);
 	}
 }
 
 /* Fail closed per intent (`route ... fail-closed`, or a kill switch scoped to a tunnel without a
- * full tunnel): what an intent selects leaves only through its tunnel, or is rejected (the
- * application sees an error, not a timeout); nothing else is touched. In output: loopback, and
- * the tunnels' own encrypted packets (by their fwmark), pass first; an intent matching by input
- * interface cannot match there. In forward: intents by uid, gid or cgroup match no packet. */
+ * full tunnel): what an intent selects leaves only through its tunnel; nothing else is touched.
+ * Local traffic is checked in postrouting, where the output interface is the one routing chose
+ * last: in the output hook it is still that of the first lookup, before marks_out's mark
+ * re-routed the packet (the kernel keeps one interface for a whole hook). It is dropped there
+ * (the sending call fails with EPERM); loopback and the tunnels' own encrypted packets (by their
+ * fwmark) pass first; intents by input interface cannot match there. Forwarded traffic is checked
+ * in forward and rejected (the sender gets an ICMP error); intents by uid, gid or cgroup match no
+ * forwarded packet. */
 static void put_fail_closed(FILE *f, const struct policy *p, bool fwd)
 {
 	bool any = false;
@@ -546,7 +550,7 @@ static void put_fail_closed(FILE *f, const struct policy *p, bool fwd)
 		if (!in->fail_closed || (fwd && local_only(&in->sel)) || (!fwd && in->sel.iif))
 			continue;
 		if (!any) {
-			chain_head(f, fwd ? "fc_fwd" : "fc_out", "filter", fwd ? "forward" : "output", "filter");
+			chain_head(f, fwd ? "fc_fwd" : "fc_post", "filter", fwd ? "forward" : "postrouting", "filter");
 			for (size_t t = 0; !fwd && t < p->n_tunnels; t++) {
 				bool fc = false;
 				for (size_t j = 0; j < p->n_intents; j++)
@@ -558,7 +562,7 @@ static void put_fail_closed(FILE *f, const struct policy *p, bool fwd)
 				fputs("\t\toifname \"lo\" accept\n", f);
 		}
 		any = true;
-		put_fc_rule(f, p, i);
+		put_fc_rule(f, p, i, fwd ? "reject with icmpx admin-prohibited" : "drop");
 	}
 	if (any)
 		fputs("\t}\n", f);

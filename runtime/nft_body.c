@@ -33,7 +33,7 @@ static const struct chain_kind {
 	{ "postmangle", "filter", "postrouting", "mangle" },
 	{ "ks_out", "filter", "output", "filter" },
 	{ "ks_fwd", "filter", "forward", "filter" },
-	{ "fc_out", "filter", "output", "filter" },
+	{ "fc_post", "filter", "postrouting", "filter" },
 	{ "fc_fwd", "filter", "forward", "filter" },
 	{ "fwd_allow", "filter", "forward", "filter" },
 	{ "postnat", "nat", "postrouting", "srcnat" },

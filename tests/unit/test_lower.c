@@ -286,7 +286,7 @@ static void test_kill_switches(struct t *t)
 		"\t\tmeta nfproto ipv4 drop\n"
 		"\t}\n";
 	CHECK(t, strstr(text, want_out) != NULL, "kill switch chains:\n%s\nwant:\n%s", text, want_out);
-	CHECK(t, strstr(text, "fc_out") == NULL, "no fail-closed chain:\n%s", text);
+	CHECK(t, strstr(text, "fc_post") == NULL, "no fail-closed chain:\n%s", text);
 	static const char *const routes[] = {
 		"route add 10.10.0.0/16 dev wg0 table 100 protocol 87",
 		"route add 10.11.0.0/16 dev wg1 table 100 protocol 87",
@@ -324,14 +324,14 @@ static void test_scoped_kill_switches(struct t *t)
 	}
 	const char *text = s.nft.text ? s.nft.text : "";
 	static const char want_out[] =
-		"\tchain fc_out {\n"
-		"\t\ttype filter hook output priority filter; policy accept;\n"
+		"\tchain fc_post {\n"
+		"\t\ttype filter hook postrouting priority filter; policy accept;\n"
 		"\t\tmeta mark 0x00001000 accept\n"
 		"\t\tmeta mark 0x00001001 accept\n"
 		"\t\toifname \"lo\" accept\n"
-		"\t\tip daddr 10.10.0.0/16 ip daddr != 10.10.99.0/24 oifname != \"wg0\" reject with icmpx admin-prohibited\n"
-		"\t\tmeta skuid 1000 oifname != { \"wg0\", \"wg1\" } reject with icmpx admin-prohibited\n"
-		"\t\ttcp dport 443 oifname != { \"wg0\", \"wg1\" } reject with icmpx admin-prohibited\n"
+		"\t\tip daddr 10.10.0.0/16 ip daddr != 10.10.99.0/24 oifname != \"wg0\" drop\n"
+		"\t\tmeta skuid 1000 oifname != { \"wg0\", \"wg1\" } drop\n"
+		"\t\ttcp dport 443 oifname != { \"wg0\", \"wg1\" } drop\n"
 		"\t}\n"
 		"\tchain fc_fwd {\n"
 		"\t\ttype filter hook forward priority filter; policy accept;\n"
@@ -339,7 +339,7 @@ static void test_scoped_kill_switches(struct t *t)
 		"\t\ttcp dport 443 oifname != { \"wg0\", \"wg1\" } reject with icmpx admin-prohibited\n"
 		"\t}\n";
 	CHECK(t, strstr(text, want_out) != NULL, "fail-closed chains:\n%s\nwant:\n%s", text, want_out);
-	CHECK(t, strstr(text, "chain ks_out") == NULL && strstr(text, " drop") == NULL, "no host-wide drop:\n%s", text);
+	CHECK(t, strstr(text, "chain ks_out") == NULL && strstr(text, "\t\tdrop") == NULL, "no host-wide drop:\n%s", text);
 	static const char *const routes[] = {
 		"route add default dev wg1 table 51820 protocol 87",
 		"route add unreachable default table 51820 metric 4096 protocol 87",
