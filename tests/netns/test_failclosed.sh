@@ -20,7 +20,8 @@
 #   1 fail-closed   every intent `fail-closed`: the flows go through wg0; wg0 deleted: zero
 #                   packets of any selector reach B in the clear, the uid sender sees errors; wg1,
 #                   the LAN and a direct ping still answer. Repaired by apply; then wg0's
-#                   wireguard-go killed by PID: again zero in the clear.
+#                   wireguard-go killed by PID: again zero in the clear. Repaired; then wg0 and
+#                   wgc's unreachable routes deleted: the nft rules alone keep it at zero.
 #   2 control       the same intents without `fail-closed`: wg0 deleted, every selector leaks
 #                   (so scenario 1 can fail).
 #   3 scoped        no `fail-closed`, `kill-switch wg0` (wg0 has no full tunnel: scoped): no
@@ -286,6 +287,13 @@ apply() {
 }
 
 del_wg0() { ip -n "$A" link del wg0; }
+# wg0 and wgc's unreachable fallbacks gone (as if flushed by hand): only the nft rules are left to
+# catch what the lookups now send through main's default route.
+del_wg0_and_fallbacks() {
+	ip -n "$A" link del wg0 && ip -n "$A" route flush table all proto 87 type unreachable &&
+		[ -z "$(ip -n "$A" route show table all proto 87 type unreachable)" ] ||
+		fail "fail-closed: deleting wg0 and the unreachable routes" "$(ip -n "$A" route show table all proto 87)"
+}
 
 # The wireguard-go serving wg0 in A (its command line is `wireguard-go wg0`), killed by its PID.
 kill_wg0_daemon() {
@@ -318,6 +326,10 @@ scenario_fail_closed() {
 	flows "$s, wireguard-go killed" kill_wg0_daemon
 	no_leak "$s, wireguard-go killed"
 	others_work "$s, wireguard-go killed"
+	apply "$s, repair" "$T_TMP/fc.wg" || return 0
+	flows "$s, wg0 and the fallback routes deleted" del_wg0_and_fallbacks
+	no_leak "$s, wg0 and the fallback routes deleted (the nft rules alone)"
+	others_work "$s, wg0 and the fallback routes deleted"
 	wgc_in "$A" destroy >/dev/null 2>&1
 }
 
