@@ -313,6 +313,8 @@ kill_wg0_daemon() {
 scenario_fail_closed() {
 	local s="fail-closed"
 	apply "$s" "$T_TMP/fc.wg" || return 0
+	wgc_in "$A" plan --detailed-exitcode "$T_TMP/fc.wg" >"$T_TMP/plan.out" 2>&1
+	expect_rc "$s: converged (plan exits 0)" 0 "$?" "$T_TMP/plan.out"
 	others_work "$s, wg0 up"
 	flows "$s, wg0 deleted" del_wg0
 	no_leak "$s, wg0 deleted"
@@ -350,6 +352,8 @@ scenario_control() {
 scenario_scoped() {
 	local s="scoped kill-switch wg0"
 	apply "$s" "$T_TMP/scoped.wg" || return 0
+	wgc_in "$A" plan --detailed-exitcode "$T_TMP/scoped.wg" >"$T_TMP/plan.out" 2>&1
+	expect_rc "$s: converged (plan exits 0)" 0 "$?" "$T_TMP/plan.out"
 	local table
 	table=$(in_ns "$A" nft list table inet wgc 2>&1)
 	if grep -q 'chain fc_post' <<<"$table" && ! grep -q 'chain ks_out\|^[[:space:]]*drop$' <<<"$table"; then
