@@ -351,6 +351,21 @@ static void test_scoped_kill_switches(struct t *t)
 	};
 	expect_routes(t, "scoped kill switches", &s, routes);
 	state_free(&s);
+	/* Other selector forms follow put_sel: a cgroup route fails closed in postrouting only. */
+	static const char cg[] = "tunnel wg0 {\n\tprivate-key \"/k0\"\n\taddress 10.0.0.2/32\n}\n"
+				 "route cgroup \"/user.slice/app.slice\" through wg0 fail-closed\n";
+	if (compile(t, cg, &s, false)) {
+		CHECK(t, 0, "the cgroup policy does not compile");
+		return;
+	}
+	text = s.nft.text ? s.nft.text : "";
+	/* (how the cgroup itself is matched is put_sel's: only that it is, in fc_post) */
+	const char *post = strstr(text, "chain fc_post"), *rule = post ? strstr(post, "cgroupv2") : NULL;
+	const char *eol = rule ? strchr(rule, '\n') : NULL;
+	static const char tail[] = " oifname != \"wg0\" drop";
+	CHECK(t, eol && eol - rule > (long)strlen(tail) && !memcmp(eol - strlen(tail), tail, strlen(tail)) &&
+		 !strstr(text, "chain fc_fwd"), "cgroup fail-closed:\n%s", text);
+	state_free(&s);
 }
 
 static void test_rejected(struct t *t)
