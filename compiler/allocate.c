@@ -186,7 +186,8 @@ void allocate_tunnels(struct policy *p)
 		in->by_dest = selects_by_dest(in);
 		if (!in->by_dest)
 			need_table[in->tunnel] = true;
-		if (in->kind == INTENT_FULL)
+		/* A fail-closed intent's tunnel: its own encrypted packets are told apart by the fwmark. */
+		if (in->kind == INTENT_FULL || in->fail_closed)
 			need_mark[in->tunnel] = true;
 	}
 	/* A kill switch needs the tunnel's table only where something looks it up (or nothing does

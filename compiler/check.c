@@ -84,6 +84,7 @@ int policy_check(struct diags *d, const struct file_ast *ast, struct policy *p)
 	 * statements leave out, and do not run. */
 	c.partial = errors > 0;
 	check_needed_sysctls(&c);
+	check_fail_closed(&c);
 	allocate(&c);
 	check_priorities(&c);
 	check_loops(&c);

@@ -110,5 +110,8 @@ void check_unused(struct ctx *c);
 void check_overlaps(struct ctx *c);
 /* check_lan.c: `strict` on a kill switch that excepts no LAN of a family it covers. */
 void check_kill_switch_lan(struct ctx *c);
+/* check_failclosed.c: scoped kill switches, the intents they make fail closed; host-wide ones'
+ * warnings. Before allocate(): a fail-closed tunnel needs a fwmark. */
+void check_fail_closed(struct ctx *c);
 
 #endif

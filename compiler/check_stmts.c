@@ -111,6 +111,9 @@ static void check_static_route(struct ctx *c, const struct stmt *s)
 	check_opts(c, s, BIT(OPT_DEST) | BIT(OPT_DEFAULT) | BIT(OPT_DEV) | BIT(OPT_VIA) | BIT(OPT_SRC) | BIT(OPT_METRIC) |
 				 BIT(OPT_TABLE) | BIT(OPT_BLACKHOLE) | BIT(OPT_UNREACHABLE) | BIT(OPT_PROHIBIT) |
 				 BIT(OPT_THROW) | BIT(OPT_IPV4) | BIT(OPT_IPV6));
+	if (stmt_find_opt(s, OPT_FAIL_CLOSED))
+		diag_note(c->d, stmt_find_opt(s, OPT_FAIL_CLOSED)->loc, "'fail-closed' goes with 'route ... through "
+			  "TUNNEL'; behind a static route, write the fallback: 'route P unreachable metric 4096 ...'");
 	struct p_route r = { .loc = s->loc, .table = 254, .type = ROUTE_UNICAST };
 	struct p_prefixes dsts = { 0 };
 	bool ok = true;
@@ -207,7 +210,7 @@ out:
 static void check_intent(struct ctx *c, const struct stmt *s)
 {
 	uint64_t seen = check_opts(c, s, SELECTORS | BIT(OPT_ALL) | BIT(OPT_THROUGH) | BIT(OPT_EXCEPT) | BIT(OPT_GID) |
-						 BIT(OPT_CGROUP));
+						 BIT(OPT_CGROUP) | BIT(OPT_FAIL_CLOSED));
 	const struct option *through = stmt_find_opt(s, OPT_THROUGH);
 	struct p_intent in = { .loc = s->loc };
 	const struct value *tv = deref(c, &through->val);
@@ -218,6 +221,12 @@ static void check_intent(struct ctx *c, const struct stmt *s)
 	if (seen & BIT(OPT_ALL)) {
 		if (seen & (SELECTORS & ~(BIT(OPT_IPV4) | BIT(OPT_IPV6)))) {
 			diag_error(c->d, stmt_find_opt(s, OPT_ALL)->loc, "'all' takes no other selectors (only 'except', 'ipv4', 'ipv6')");
+			goto fail;
+		}
+		if (seen & BIT(OPT_FAIL_CLOSED)) {
+			diag_error(c->d, stmt_find_opt(s, OPT_FAIL_CLOSED)->loc,
+				   "'fail-closed' goes with a selective route: a full tunnel fails closed with "
+				   "'kill-switch %s'", t->name);
 			goto fail;
 		}
 		in.kind = INTENT_FULL;
@@ -302,6 +311,8 @@ static void check_intent(struct ctx *c, const struct stmt *s)
 			}
 			in.families &= t->families;
 		}
+		if (seen & BIT(OPT_FAIL_CLOSED))
+			in.fail_closed = in.families;
 	}
 	if (ok) {
 		set_stmt(&c->intent_stmts, c->p->n_intents, s);

@@ -37,6 +37,7 @@
 	O("drop", DROP, OPTN) \
 	O("endpoint", ENDPOINT, OPTV) \
 	O("except", EXCEPT, OPTV) \
+	O("fail-closed", FAIL_CLOSED, OPTN)   /* `route ... through T fail-closed` */ \
 	S("forward", FORWARD, FORWARD)        /* `forward SELECTORS`; also `hook forward` */ \
 	O("from", FROM, OPTV) \
 	O("fwmark", FWMARK, OPTV) \

@@ -277,6 +277,8 @@ void policy_lower(const struct policy *p, struct state *out)
 	for (size_t i = 0; i < p->n_kill_switches; i++) {
 		const struct p_kill_switch *k = &p->kill_switches[i];
 		const struct p_tunnel *t = &p->tunnels[k->tunnel];
+		if (k->scoped) /* its intents fail closed, each for its own families: below */
+			continue;
 		for (int fam = FAM_V4; fam <= FAM_V6; fam <<= 1) {
 			if (!(k->families & fam))
 				continue;
@@ -290,6 +292,25 @@ void policy_lower(const struct policy *p, struct state *out)
 						add_route(out, fam_af(fam), p->dest_table, &in->sel.to.v[n],
 							  WGC_KILL_SWITCH_METRIC, ROUTE_UNREACHABLE, NULL, NULL, NULL);
 			}
+		}
+	}
+	/* A fail-closed intent (`fail-closed`, or a scoped kill switch) keeps the same fallback behind
+	 * its own routes: the unreachable default in its tunnel's table (which the tunnel's other
+	 * intents share), or an unreachable route behind each of its destinations. Duplicates of the
+	 * kill switch's are merged by state_sort. */
+	for (size_t i = 0; i < p->n_intents; i++) {
+		const struct p_intent *in = &p->intents[i];
+		const struct p_tunnel *t = &p->tunnels[in->tunnel];
+		for (int fam = FAM_V4; fam <= FAM_V6; fam <<= 1) {
+			if (!(in->fail_closed & fam))
+				continue;
+			if (!in->by_dest && t->table)
+				add_route(out, fam_af(fam), t->table, NULL, WGC_KILL_SWITCH_METRIC, ROUTE_UNREACHABLE,
+					  NULL, NULL, NULL);
+			for (size_t n = 0; in->by_dest && n < in->sel.to.n; n++)
+				if (in->sel.to.v[n].family == fam_af(fam))
+					add_route(out, fam_af(fam), p->dest_table, &in->sel.to.v[n], WGC_KILL_SWITCH_METRIC,
+						  ROUTE_UNREACHABLE, NULL, NULL, NULL);
 		}
 	}
 	/* The written sysctls and those the policy needs (check_needed_sysctls: src_valid_mark for a

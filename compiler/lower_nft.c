@@ -9,6 +9,8 @@
  *   marks_out   route output, -150:  marks for local traffic (intents by port/uid/gid/cgroup, `match`)
  *   postmangle  postrouting, mangle: UDP: the tunnel's mark saved in ct mark (wg-quick's, masked)
  *   ks_out/ks_fwd  output/forward, filter: the kill switch (a `forward` passes it too)
+ *   fc_post/fc_fwd postrouting/forward, filter: fail-closed intents (`fail-closed`, a scoped
+ *                                    kill switch): what they select leaves through their tunnel only
  *   fwd_allow   forward, filter:     `forward`: replies and what is declared accepted, anything
  *                                    else forwarded into or out of a tunnel the statements name
  *                                    dropped (nothing else forwarded is touched)
@@ -408,6 +410,8 @@ static void put_ks_accepts(FILE *f, const struct policy *p, const struct p_kill_
 	fprintf(f, "\t\toifname \"%s\" accept\n", t->name);
 	if (!fwd && t->fwmark)
 		fprintf(f, "\t\tmeta mark 0x%08x accept\n", t->fwmark);
+	if (k->scoped) /* its `except` is for its own intents' traffic (put_fail_closed) */
+		return;
 	struct p_prefixes ex;
 	collect_excepts(p, k, &ex);
 	for (int af = AF_INET; af; af = af == AF_INET ? AF_INET6 : 0) {
@@ -484,7 +488,8 @@ static void put_kill_switch(FILE *f, const struct policy *p)
 {
 	int families = 0;
 	for (size_t i = 0; i < p->n_kill_switches; i++)
-		families |= p->kill_switches[i].families;
+		if (!p->kill_switches[i].scoped)
+			families |= p->kill_switches[i].families;
 	if (!families)
 		return;
 	for (int fwd = 0; fwd < 2; fwd++) {
@@ -504,6 +509,108 @@ static void put_kill_switch(FILE *f, const struct policy *p)
 			fprintf(f, "\t\tmeta nfproto %s drop\n", families == FAM_V4 ? "ipv4" : "ipv6");
 		fputs("\t}\n", f);
 	}
+}
+
+/* The interfaces fail-closed intent i may leave through: its tunnel, and the tunnels of the
+ * intents whose rules come before its own (a packet both select goes the first one's way; the
+ * destination intents share one rule, and a more specific prefix of another tunnel wins). */
+static void put_fc_oifs(FILE *m, const struct policy *p, size_t i, const char *verdict)
+{
+	const struct p_intent *in = &p->intents[i];
+	size_t n = 0;
+	bool use[p->n_tunnels + 1];
+	memset(use, 0, sizeof(use));
+	use[in->tunnel] = true;
+	for (size_t j = 0; j < p->n_intents; j++) {
+		const struct p_intent *o = &p->intents[j];
+		if (o->kind == INTENT_SPLIT && in->kind == INTENT_SPLIT && o->priority <= in->priority)
+			use[o->tunnel] = true;
+	}
+	for (size_t t = 0; t < p->n_tunnels; t++)
+		n += use[t];
+	fputs(n > 1 ? " oifname != { " : " oifname != ", m);
+	for (size_t t = 0, k = 0; t < p->n_tunnels; t++)
+		if (use[t])
+			fprintf(m, "%s\"%s\"", k++ ? ", " : "", p->tunnels[t].name);
+	fprintf(m, "%s %s", n > 1 ? " }" : "", verdict);
+}
+
+/* One fail-closed intent: its selectors (put_sel, as its marks and rules), not leaving through
+ * its tunnel: rejected. One rule for both families where nothing in it is of one family; else
+ * one per family (`meta nfproto` where no address says which). A scoped kill switch's `except`
+ * prefixes may be reached outside the tunnel. */
+static void put_fc_rule(FILE *f, const struct policy *p, size_t i, const char *verdict)
+{
+	const struct p_intent *in = &p->intents[i];
+	/* The except prefixes the intent's destinations can reach (all, if it has none). */
+	const struct p_prefixes *all = NULL;
+	for (size_t k = 0; k < p->n_kill_switches; k++)
+		if (p->kill_switches[k].scoped && p->kill_switches[k].tunnel == in->tunnel)
+			all = &p->kill_switches[k].except;
+	struct ipaddr exv[all && all->n ? all->n : 1];
+	struct p_prefixes ex = { .v = exv, .n = 0 };
+	for (size_t k = 0; all && k < all->n; k++) {
+		bool reach = !in->sel.to.n;
+		for (size_t j = 0; j < in->sel.to.n; j++)
+			reach |= ipaddr_overlaps(&in->sel.to.v[j], &all->v[k]);
+		if (reach)
+			exv[ex.n++] = all->v[k];
+	}
+	struct line l;
+	if (!in->sel.from.n && !in->sel.to.n && !ex.n && in->fail_closed == (FAM_V4 | FAM_V6)) {
+		begin_line(&l);
+		put_sel(l.m, &in->sel, 0);
+		put_fc_oifs(l.m, p, i, verdict);
+		end_line(f, &l);
+		return;
+	}
+	for (int af = AF_INET; af; af = af == AF_INET ? AF_INET6 : 0) {
+		if (!(in->fail_closed & (af == AF_INET ? FAM_V4 : FAM_V6)) || !sel_matches_family(&in->sel, af))
+			continue;
+		begin_line(&l);
+		put_sel(l.m, &in->sel, af);
+		bool pinned = has_family(&in->sel.from, af) || has_family(&in->sel.to, af);
+		pinned |= put_prefixes(l.m, "daddr", &ex, af, true);
+		if (!pinned)
+			fprintf(l.m, " meta nfproto %s", af == AF_INET ? "ipv4" : "ipv6");
+		put_fc_oifs(l.m, p, i, verdict);
+		end_line(f, &l);
+	}
+}
+
+/* Fail closed per intent (`route ... fail-closed`, or a kill switch scoped to a tunnel without a
+ * full tunnel): what an intent selects leaves only through its tunnel; nothing else is touched.
+ * Local traffic is checked in postrouting, where the output interface is the one routing chose
+ * last: in the output hook it is still that of the first lookup, before marks_out's mark
+ * re-routed the packet (the kernel keeps one interface for a whole hook). It is dropped there
+ * (the sending call fails with EPERM); loopback and the tunnels' own encrypted packets (by their
+ * fwmark) pass first; intents by input interface cannot match there. Forwarded traffic is checked
+ * in forward and rejected (the sender gets an ICMP error); intents by uid, gid or cgroup match no
+ * forwarded packet. */
+static void put_fail_closed(FILE *f, const struct policy *p, bool fwd)
+{
+	bool any = false;
+	for (size_t i = 0; i < p->n_intents; i++) {
+		const struct p_intent *in = &p->intents[i];
+		if (!in->fail_closed || (fwd && local_only(&in->sel)) || (!fwd && in->sel.iif))
+			continue;
+		if (!any) {
+			chain_head(f, fwd ? "fc_fwd" : "fc_post", "filter", fwd ? "forward" : "postrouting", "filter");
+			for (size_t t = 0; !fwd && t < p->n_tunnels; t++) {
+				bool fc = false;
+				for (size_t j = 0; j < p->n_intents; j++)
+					fc |= p->intents[j].tunnel == t && p->intents[j].fail_closed;
+				if (fc && p->tunnels[t].fwmark)
+					fprintf(f, "\t\tmeta mark 0x%08x accept\n", p->tunnels[t].fwmark);
+			}
+			if (!fwd)
+				fputs("\t\toifname \"lo\" accept\n", f);
+		}
+		any = true;
+		put_fc_rule(f, p, i, fwd ? "reject with icmpx admin-prohibited" : "drop");
+	}
+	if (any)
+		fputs("\t}\n", f);
 }
 
 /* Traffic steered into a tunnel by an nft mark was given its source address by the first route
@@ -600,6 +707,8 @@ char *policy_lower_nft(const struct policy *p)
 	put_hook_matches(b, p, HOOK_POSTROUTING, "marks_post", "postrouting");
 	put_cgroup_guard(b, p);
 	put_kill_switch(b, p);
+	put_fail_closed(b, p, false);
+	put_fail_closed(b, p, true);
 	put_forward(b, p);
 	put_masquerade(b, p);
 	/* A memory stream fails only for want of memory: the same policy as xalloc. */

@@ -107,6 +107,8 @@ struct p_intent {
 	bool warn_v4_only;             /* INTENT_FULL: IPv4 only though not asked for: a leak unless... */
 	bool by_dest;                  /* INTENT_SPLIT selecting by destination only: routes in the
 					* policy's destination table, not one ip rule per prefix */
+	int fail_closed;               /* FAM_* whose selected packets may leave only through the tunnel:
+					* `fail-closed`, or a scoped kill switch (check_failclosed.c) */
 };
 
 enum nft_hook { HOOK_AUTO, HOOK_PREROUTING, HOOK_OUTPUT, HOOK_FORWARD, HOOK_POSTROUTING };
@@ -127,6 +129,8 @@ struct p_kill_switch {
 	int families;
 	bool strict;                   /* `strict`: the excepted prefixes only, no link-scope traffic */
 	struct loc strict_loc;
+	bool scoped;                   /* the tunnel carries no full tunnel: fail-closed for each of its
+					* intents, nothing else blocked (check_failclosed.c) */
 };
 
 struct p_anti_spoof {

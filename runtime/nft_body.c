@@ -34,6 +34,8 @@ static const struct chain_kind {
 	{ "cg_guard", "filter", "output", "filter" },
 	{ "ks_out", "filter", "output", "filter" },
 	{ "ks_fwd", "filter", "forward", "filter" },
+	{ "fc_post", "filter", "postrouting", "filter" },
+	{ "fc_fwd", "filter", "forward", "filter" },
 	{ "fwd_allow", "filter", "forward", "filter" },
 	{ "postnat", "nat", "postrouting", "srcnat" },
 };
@@ -234,6 +236,12 @@ static bool eat_set(struct toks *t, bool (*elem)(struct toks *, int), int arg)
 	return eat(t, "}") || fail_at(t, "a set is not closed");
 }
 
+static bool ifname_elem(struct toks *t, int unused)
+{
+	(void)unused;
+	return eat_string(t, true);
+}
+
 static bool ct_state(struct toks *t, int unused)
 {
 	(void)unused;
@@ -260,6 +268,9 @@ static bool action(struct toks *t)
 	static const char *const verdicts[] = { "drop", "accept", "masquerade", NULL };
 	if (eat_one_of(t, verdicts))
 		return true;
+	if (eat(t, "reject")) /* a fail-closed intent's: the one form lower_nft writes */
+		return (eat(t, "with") && eat(t, "icmpx") && eat(t, "admin-prohibited")) ||
+		       fail_at(t, "reject with icmpx admin-prohibited expected");
 	if (is(t, 0, "ct") && is(t, 1, "mark") && is(t, 2, "set")) {
 		t->i += 3;
 		if (eat(t, "ct"))
@@ -276,12 +287,6 @@ static bool action(struct toks *t)
 		return (eat(t, "mark") && eat(t, "and") && eat_hex(t) && eat(t, "or") && eat_hex(t)) ||
 		       fail_at(t, "meta mark set meta mark and MASK or MARK expected");
 	return eat_hex(t);
-}
-
-static bool ifname_elem(struct toks *t, int unused)
-{
-	(void)unused;
-	return eat_string(t, true);
 }
 
 /* A cgroup set's name as lower_cgroup.c makes it: cg_, 16 hex digits, _parent or _known or nothing. */

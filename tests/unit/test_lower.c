@@ -252,12 +252,13 @@ static const char two_kill_switches[] =
 	"\tprivate-key \"/k1\"\n"
 	"\taddress 10.1.0.2/32\n"
 	"}\n"
-	"route to 10.10.0.0/16 through wg0\n"
-	"route to 10.11.0.0/16 through wg1\n"
+	"route 10.10.0.0/16 dev wg0 table 100\n"
+	"route 10.11.0.0/16 dev wg1 table 100\n"
 	"kill-switch wg0 ipv4 except 192.168.0.0/16\n"
 	"kill-switch wg1 ipv4\n";
 
-/* Two kill switches: one drop, after everything either of them lets through. */
+/* Two host-wide kill switches (their tunnels carry no intent: routed by hand): one drop, after
+ * everything either of them lets through. */
 static void test_kill_switches(struct t *t)
 {
 	struct state s = { 0 };
@@ -287,12 +288,12 @@ static void test_kill_switches(struct t *t)
 		"\t\tmeta nfproto ipv4 drop\n"
 		"\t}\n";
 	CHECK(t, strstr(text, want_out) != NULL, "kill switch chains:\n%s\nwant:\n%s", text, want_out);
+	CHECK(t, strstr(text, "fc_post") == NULL, "no fail-closed chain:\n%s", text);
 	static const char *const routes[] = {
-		/* reached by destination only: the fail-closed routes sit behind each prefix */
-		"route add 10.10.0.0/16 dev wg0 table 51820 protocol 87",
-		"route add unreachable 10.10.0.0/16 table 51820 metric 4096 protocol 87",
-		"route add 10.11.0.0/16 dev wg1 table 51820 protocol 87",
-		"route add unreachable 10.11.0.0/16 table 51820 metric 4096 protocol 87",
+		"route add 10.10.0.0/16 dev wg0 table 100 protocol 87",
+		"route add 10.11.0.0/16 dev wg1 table 100 protocol 87",
+		"route add unreachable default table 51820 metric 4096 protocol 87",
+		"route add unreachable default table 51821 metric 4096 protocol 87",
 		NULL,
 	};
 	expect_routes(t, "two kill switches", &s, routes);
@@ -346,6 +347,76 @@ static void test_kill_switch_lan(struct t *t)
 	state_free(&s);
 }
 
+static const char scoped_kill_switches[] =
+	"tunnel wg0 {\n"
+	"\tprivate-key \"/k0\"\n"
+	"\taddress 10.0.0.2/32\n"
+	"}\n"
+	"tunnel wg1 {\n"
+	"\tprivate-key \"/k1\"\n"
+	"\taddress 10.1.0.2/32, fd01::2/128\n"
+	"}\n"
+	"route to 10.10.0.0/16 through wg0\n"
+	"route uid 1000 through wg1\n"
+	"route proto tcp dport 443 through wg1 fail-closed\n"
+	"kill-switch wg0 ipv4 except 10.10.99.0/24, 192.168.0.0/16\n"
+	"kill-switch wg1\n";
+
+/* Kill switches on tunnels without a full tunnel are scoped: fail-closed for each intent of
+ * theirs (put_sel's selectors, rejected unless through the tunnel), no host-wide drop. */
+static void test_scoped_kill_switches(struct t *t)
+{
+	struct state s = { 0 };
+	if (compile(t, scoped_kill_switches, &s, false)) {
+		CHECK(t, 0, "the scoped kill-switch policy does not compile");
+		return;
+	}
+	const char *text = s.nft.text ? s.nft.text : "";
+	static const char want_out[] =
+		"\tchain fc_post {\n"
+		"\t\ttype filter hook postrouting priority filter; policy accept;\n"
+		"\t\tmeta mark 0x00001000 accept\n"
+		"\t\tmeta mark 0x00001001 accept\n"
+		"\t\toifname \"lo\" accept\n"
+		"\t\tip daddr 10.10.0.0/16 ip daddr != 10.10.99.0/24 oifname != \"wg0\" drop\n"
+		"\t\tmeta skuid 1000 oifname != { \"wg0\", \"wg1\" } drop\n"
+		"\t\ttcp dport 443 oifname != { \"wg0\", \"wg1\" } drop\n"
+		"\t}\n"
+		"\tchain fc_fwd {\n"
+		"\t\ttype filter hook forward priority filter; policy accept;\n"
+		"\t\tip daddr 10.10.0.0/16 ip daddr != 10.10.99.0/24 oifname != \"wg0\" reject with icmpx admin-prohibited\n"
+		"\t\ttcp dport 443 oifname != { \"wg0\", \"wg1\" } reject with icmpx admin-prohibited\n"
+		"\t}\n";
+	CHECK(t, strstr(text, want_out) != NULL, "fail-closed chains:\n%s\nwant:\n%s", text, want_out);
+	CHECK(t, strstr(text, "chain ks_out") == NULL && strstr(text, "\t\tdrop") == NULL, "no host-wide drop:\n%s", text);
+	static const char *const routes[] = {
+		"route add default dev wg1 table 51820 protocol 87",
+		"route add unreachable default table 51820 metric 4096 protocol 87",
+		"route add 10.10.0.0/16 dev wg0 table 51821 protocol 87",
+		"route add unreachable 10.10.0.0/16 table 51821 metric 4096 protocol 87",
+		"route add default dev wg1 table 51820 metric 1024 protocol 87",
+		"route add unreachable default table 51820 metric 4096 protocol 87",
+		NULL,
+	};
+	expect_routes(t, "scoped kill switches", &s, routes);
+	state_free(&s);
+	/* Other selector forms follow put_sel: a cgroup route fails closed in postrouting only. */
+	static const char cg[] = "tunnel wg0 {\n\tprivate-key \"/k0\"\n\taddress 10.0.0.2/32\n}\n"
+				 "route cgroup \"/user.slice/app.slice\" through wg0 fail-closed\n";
+	if (compile(t, cg, &s, false)) {
+		CHECK(t, 0, "the cgroup policy does not compile");
+		return;
+	}
+	text = s.nft.text ? s.nft.text : "";
+	/* (how the cgroup itself is matched is put_sel's: only that it is, in fc_post) */
+	const char *post = strstr(text, "chain fc_post"), *rule = post ? strstr(post, "cgroupv2") : NULL;
+	const char *eol = rule ? strchr(rule, '\n') : NULL;
+	static const char tail[] = " oifname != \"wg0\" drop";
+	CHECK(t, eol && eol - rule > (long)strlen(tail) && !memcmp(eol - strlen(tail), tail, strlen(tail)) &&
+		 !strstr(text, "chain fc_fwd"), "cgroup fail-closed:\n%s", text);
+	state_free(&s);
+}
+
 static void test_rejected(struct t *t)
 {
 	static const char *const bad[] = {
@@ -371,6 +442,7 @@ int main(void)
 	test_nft_selectors(&t);
 	test_kill_switches(&t);
 	test_kill_switch_lan(&t);
+	test_scoped_kill_switches(&t);
 	test_rejected(&t);
 	return unit_finish(&t);
 }
