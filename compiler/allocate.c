@@ -168,8 +168,7 @@ static bool fwmark_taken(const struct policy *p, uint32_t v)
 	return false;
 }
 
-/* An intent selecting by destination only: a route in the destination table, no rule of its own. */
-static bool selects_by_dest(const struct p_intent *in)
+bool intent_selects_by_dest(const struct p_intent *in)
 {
 	const struct p_sel *s = &in->sel;
 	return in->kind == INTENT_SPLIT && !in->needs_mark && s->to.n && !s->from.n && !s->iif && !s->oif &&
@@ -183,7 +182,7 @@ void allocate_tunnels(struct policy *p)
 	memset(need_mark, 0, sizeof(need_mark));
 	for (size_t i = 0; i < p->n_intents; i++) {
 		struct p_intent *in = &p->intents[i];
-		in->by_dest = selects_by_dest(in);
+		in->by_dest = intent_selects_by_dest(in);
 		if (!in->by_dest)
 			need_table[in->tunnel] = true;
 		if (in->kind == INTENT_FULL)

@@ -122,13 +122,13 @@ static void lower_rule_pair(struct state *s, int af, const struct ipaddr *from, 
 
 struct intent_arg {
 	const struct p_intent *in;
-	uint32_t table;
+	uint32_t table, priority;
 };
 
 static void lower_intent_pair(struct state *s, int af, const struct ipaddr *from, const struct ipaddr *to, const void *arg)
 {
 	const struct intent_arg *a = arg;
-	struct st_rule *r = new_rule(s, af, a->in->priority);
+	struct st_rule *r = new_rule(s, af, a->priority);
 	r->src = *from;
 	r->dst = *to;
 	copy_name(r->iif, a->in->sel.iif);
@@ -148,6 +148,27 @@ static void lower_intent_pair(struct state *s, int af, const struct ipaddr *from
 	r->table = a->table;
 }
 
+/* Whether a destination intent before in already threw the lookup for prefix (two routes through
+ * tunnels may except the same one: the destination table holds it once). */
+static bool throw_route_given(const struct policy *p, const struct p_intent *in, const struct ipaddr *prefix)
+{
+	for (const struct p_intent *o = p->intents; o < in; o++)
+		for (size_t i = 0; o->by_dest && i < o->except.n; i++)
+			if (!ipaddr_cmp(&o->except.v[i], prefix))
+				return true;
+	return false;
+}
+
+/* The excepted destinations of a selective intent matched by ip rules: rules with the intent's
+ * selectors, `to` an excepted prefix, that look up main just in front of the intent's own. */
+static void lower_intent_except(struct state *s, int af, const struct p_intent *in)
+{
+	struct p_sel sel = in->sel;
+	sel.to = in->except;
+	struct intent_arg a = { .in = in, .table = 254, .priority = in->priority - WGC_PRIO_INTENT_EXCEPT_OFFSET };
+	for_each_pair(s, af, &sel, &a, lower_intent_pair);
+}
+
 static void lower_intent(struct state *s, const struct policy *p, const struct p_intent *in)
 {
 	const struct p_tunnel *t = &p->tunnels[in->tunnel];
@@ -162,8 +183,13 @@ static void lower_intent(struct state *s, const struct policy *p, const struct p
 				if (in->sel.to.v[i].family != af)
 					continue;
 				any = true;
-				add_route(s, af, p->dest_table, &in->sel.to.v[i], 0, ROUTE_UNICAST, t->name, NULL, NULL);
+				add_route(s, af, p->dest_table, &in->sel.to.v[i], 0, ROUTE_UNICAST, t->name, NULL,
+					  in->src.family ? &in->src : NULL);
 			}
+			/* An excepted prefix throws the lookup on to the next rules: the main table. */
+			for (size_t i = 0; i < in->except.n; i++)
+				if (in->except.v[i].family == af && !throw_route_given(p, in, &in->except.v[i]))
+					add_route(s, af, p->dest_table, &in->except.v[i], 0, ROUTE_THROW, NULL, NULL, NULL);
 			if (any) {
 				struct st_rule *r = new_rule(s, af, p->dest_priority);
 				r->action = RULE_LOOKUP;
@@ -203,8 +229,10 @@ static void lower_intent(struct state *s, const struct policy *p, const struct p
 			r->table = t->table;
 			continue;
 		}
-		struct intent_arg a = { .in = in, .table = t->table };
+		struct intent_arg a = { .in = in, .table = t->table, .priority = in->priority };
 		for_each_pair(s, af, &in->sel, &a, lower_intent_pair);
+		if (in->except.n)
+			lower_intent_except(s, af, in);
 	}
 }
 

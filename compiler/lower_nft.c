@@ -47,6 +47,22 @@ static void put_range(FILE *f, uint32_t lo, uint32_t hi)
 		fprintf(f, "%u-%u", lo, hi);
 }
 
+/* A single number or range, or the list it is the first of as an anonymous set: `{ 80, 443 }`. */
+static void put_set(FILE *f, const struct p_set *set, uint32_t lo, uint32_t hi)
+{
+	if (!set->n) {
+		put_range(f, lo, hi);
+		return;
+	}
+	fputs("{ ", f);
+	for (size_t i = 0; i < set->n; i++) {
+		if (i)
+			fputs(", ", f);
+		put_range(f, set->v[i].lo, set->v[i].hi);
+	}
+	fputs(" }", f);
+}
+
 /* `ip saddr { a, b }` for the prefixes of one family; returns false if there are none. */
 static bool put_prefixes(FILE *f, const char *dir, const struct p_prefixes *ps, int af, bool negate)
 {
@@ -88,11 +104,11 @@ static void put_sel(FILE *f, const struct p_sel *sel, int af)
 		fprintf(f, " meta l4proto %s", proto_name(sel->proto, pb));
 	if (sel->sport.lo) {
 		fprintf(f, " %s sport ", proto_name(sel->proto, pb));
-		put_range(f, sel->sport.lo, sel->sport.hi);
+		put_set(f, &sel->sports, sel->sport.lo, sel->sport.hi);
 	}
 	if (sel->dport.lo) {
 		fprintf(f, " %s dport ", proto_name(sel->proto, pb));
-		put_range(f, sel->dport.lo, sel->dport.hi);
+		put_set(f, &sel->dports, sel->dport.lo, sel->dport.hi);
 	}
 	if (sel->has_fwmark) {
 		if (sel->fwmask == UINT32_MAX)
@@ -102,11 +118,11 @@ static void put_sel(FILE *f, const struct p_sel *sel, int af)
 	}
 	if (sel->has_uid) {
 		fputs(" meta skuid ", f);
-		put_range(f, sel->uid_lo, sel->uid_hi);
+		put_set(f, &sel->uids, sel->uid_lo, sel->uid_hi);
 	}
 	if (sel->has_gid) {
 		fputs(" meta skgid ", f);
-		put_range(f, sel->gid_lo, sel->gid_hi);
+		put_set(f, &sel->gids, sel->gid_lo, sel->gid_hi);
 	}
 	if (sel->cgroup) {
 		int level = 1;
@@ -289,6 +305,28 @@ static void put_match(FILE *f, const struct p_match *m)
 	}
 }
 
+/* An intent's mark rule. Its excepted destinations are left unmarked (`ip daddr != { ... }`), so
+ * they keep the main table's route: then one rule per family the intent carries. */
+static void put_intent_mark(FILE *f, const struct p_intent *in, const char *act)
+{
+	if (!in->except.n) {
+		put_rule_line(f, &in->sel, act, 0, 0);
+		return;
+	}
+	bool addrs = in->sel.from.n || in->sel.to.n;
+	for (int af = AF_INET; af; af = af == AF_INET ? AF_INET6 : 0) {
+		if (!(in->families & (af == AF_INET ? FAM_V4 : FAM_V6)) || (addrs && !sel_matches_family(&in->sel, af)))
+			continue;
+		struct line l;
+		begin_line(&l);
+		put_sel(l.m, &in->sel, af);
+		if (!put_prefixes(l.m, "daddr", &in->except, af, true) && !addrs)
+			fprintf(l.m, " meta nfproto %s", af == AF_INET ? "ipv4" : "ipv6");
+		fputs(act, l.m);
+		end_line(f, &l);
+	}
+}
+
 /* Marks: intents by port/gid/cgroup and `match` rules, in the hook they work in. */
 static void put_marks(FILE *f, const struct policy *p, enum nft_hook hook)
 {
@@ -309,7 +347,7 @@ static void put_marks(FILE *f, const struct policy *p, enum nft_hook hook)
 		char act[160];
 		snprintf(act, sizeof(act), " meta mark and 0x%08x == 0x00000000 meta mark set meta mark and 0x%08x or 0x%08x",
 			 in->mask, ~in->mask, in->mark);
-		put_rule_line(f, &in->sel, act, 0, 0);
+		put_intent_mark(f, in, act);
 	}
 	for (size_t i = 0; i < p->n_matches; i++) {
 		const struct p_match *m = &p->matches[i];
@@ -340,19 +378,20 @@ static void put_hook_matches(FILE *f, const struct policy *p, enum nft_hook hook
 		fputs("\t}\n", f);
 }
 
-/* Everything the policy itself sends around a tunnel: kill-switch and full-tunnel excepts. */
+/* Everything the policy itself sends around a tunnel: the kill switch's excepts and those of the
+ * routes through the tunnel. */
 static void collect_excepts(const struct policy *p, const struct p_kill_switch *k, struct p_prefixes *out)
 {
 	size_t n = k->except.n;
 	for (size_t i = 0; i < p->n_intents; i++)
-		if (p->intents[i].kind == INTENT_FULL && p->intents[i].tunnel == k->tunnel)
+		if (p->intents[i].tunnel == k->tunnel)
 			n += p->intents[i].except.n;
 	out->v = xmalloc((n ? n : 1) * sizeof(*out->v));
 	out->n = 0;
 	for (size_t i = 0; i < k->except.n; i++)
 		out->v[out->n++] = k->except.v[i];
 	for (size_t i = 0; i < p->n_intents; i++)
-		if (p->intents[i].kind == INTENT_FULL && p->intents[i].tunnel == k->tunnel)
+		if (p->intents[i].tunnel == k->tunnel)
 			for (size_t j = 0; j < p->intents[i].except.n; j++)
 				out->v[out->n++] = p->intents[i].except.v[j];
 }
