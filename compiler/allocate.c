@@ -18,6 +18,8 @@
  *   rules written without priority             30000, 30001, ...: allocate_rule_priority
  *   selective intents (to/from/uid/port/...)   20000, 20010, 20020, ... (at most 1277; destination
  *                                              intents share one): allocate_intent_priorities
+ *   except of a selective intent (ip rules)    its priority - 1 (lookup main):
+ *                                              WGC_PRIO_INTENT_EXCEPT_OFFSET, used by lower.c
  *   full tunnel                                32763 (except), 32764 (suppress), 32765 (not
  *                                              fwmark): WGC_PRIO_EXCEPT/SUPPRESS/FULL, used by lower.c
  *   kill-switch unreachable default            metric 4096 in the tunnel's table:
