@@ -14,6 +14,8 @@
  */
 #include "compiler/check_int.h"
 
+#include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 
 static int fam_of(const struct ipaddr *a)
@@ -21,13 +23,60 @@ static int fam_of(const struct ipaddr *a)
 	return a->family == AF_INET ? FAM_V4 : FAM_V6;
 }
 
-static bool covers(const struct ipaddr *net, const struct ipaddr *p)
+/* The route's `to` prefixes, sorted (ipaddr_cmp: family, address, length): an excepted prefix is
+ * looked up in O(log n), not compared with every one (100k destinations, 100k excepts). */
+struct dests {
+	struct ipaddr *v;
+	size_t n;
+};
+
+static int cmp_ipaddr(const void *a, const void *b)
 {
-	return net->family == p->family && net->len <= p->len && ipaddr_contains(net, p);
+	return ipaddr_cmp(a, b);
+}
+
+/* The first of d not below key. */
+static size_t lower_bound(const struct dests *d, const struct ipaddr *key)
+{
+	size_t lo = 0, hi = d->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ipaddr_cmp(&d->v[mid], key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* A `to` prefix that a covers, or NULL; *inside: a lies inside a `to` prefix. */
+static const struct ipaddr *find_covered(const struct dests *d, const struct ipaddr *a, bool *inside)
+{
+	*inside = false;
+	/* a's ancestors: a cut to each shorter length. */
+	for (unsigned len = 0; len <= a->len && !*inside; len++) {
+		struct ipaddr up = *a;
+		up.len = (uint8_t)len;
+		for (unsigned i = len; i < 128; i++)
+			up.bytes[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
+		size_t j = lower_bound(d, &up);
+		*inside = j < d->n && !ipaddr_cmp(&d->v[j], &up);
+	}
+	/* Prefixes inside a start at a's address, after those as long as a or shorter. */
+	struct ipaddr key = *a;
+	key.len = 0;
+	for (size_t j = lower_bound(d, &key); j < d->n && ipaddr_contains(&(struct ipaddr){ .family = a->family,
+			.len = 0 }, &d->v[j]); j++) {
+		if (ipaddr_contains(a, &d->v[j]))
+			return &d->v[j];
+		if (memcmp(d->v[j].bytes, a->bytes, 16))
+			break;
+	}
+	return NULL;
 }
 
 /* One excepted prefix, written at r->loc. */
-static bool check_one(struct ctx *c, const struct p_intent *in, const struct value *r)
+static bool check_one(struct ctx *c, const struct p_intent *in, const struct dests *d, const struct value *r)
 {
 	const struct p_tunnel *t = &c->p->tunnels[in->tunnel];
 	const struct ipaddr *a = &r->addr;
@@ -38,8 +87,7 @@ static bool check_one(struct ctx *c, const struct p_intent *in, const struct val
 			   fam_of(a) == FAM_V4 ? "IPv4" : "IPv6", t->name, in->families == FAM_V4 ? "IPv4" : "IPv6");
 		return false;
 	}
-	const struct p_prefixes *to = &in->sel.to;
-	if (in->kind == INTENT_FULL || !to->n) {
+	if (!d->n) {
 		if (a->len == 0) {
 			diag_error(c->d, r->loc, "except %s leaves nothing of the %s route through '%s'", as,
 				   fam_of(a) == FAM_V4 ? "IPv4" : "IPv6", t->name);
@@ -47,14 +95,12 @@ static bool check_one(struct ctx *c, const struct p_intent *in, const struct val
 		}
 		return true;
 	}
-	bool inside = false;
-	for (size_t i = 0; i < to->n; i++) {
-		if (covers(a, &to->v[i])) {
-			diag_error(c->d, r->loc, "except %s covers all of 'to' %s: nothing of it would go through '%s'", as,
-				   ipaddr_str(&to->v[i], bs, sizeof(bs)), t->name);
-			return false;
-		}
-		inside |= covers(&to->v[i], a);
+	bool inside;
+	const struct ipaddr *covered = find_covered(d, a, &inside);
+	if (covered) {
+		diag_error(c->d, r->loc, "except %s covers all of 'to' %s: nothing of it would go through '%s'", as,
+			   ipaddr_str(covered, bs, sizeof(bs)), t->name);
+		return false;
 	}
 	if (!inside)
 		diag_warning(c->d, r->loc, "except %s is outside every 'to' prefix of the route: it excepts nothing", as);
@@ -62,25 +108,35 @@ static bool check_one(struct ctx *c, const struct p_intent *in, const struct val
 }
 
 /* Follows variables and lists to each prefix; get_prefixes read them all without an error. */
-static bool check_value(struct ctx *c, const struct p_intent *in, const struct value *v)
+static bool check_value(struct ctx *c, const struct p_intent *in, const struct dests *d, const struct value *v)
 {
 	const struct value *r = deref(c, v);
 	if (!r)
 		return false;
 	if (r->kind != VAL_LIST)
-		return r->kind == VAL_ADDR && check_one(c, in, r);
+		return r->kind == VAL_ADDR && check_one(c, in, d, r);
 	bool ok = true;
 	for (size_t i = 0; i < r->n_items; i++)
-		ok &= check_value(c, in, &r->items[i]);
+		ok &= check_value(c, in, d, &r->items[i]);
 	return ok;
 }
 
 bool check_intent_except(struct ctx *c, const struct stmt *s, struct p_intent *in)
 {
+	if (!in->except.n)
+		return true;
+	struct dests d = { 0 };
+	if (in->kind == INTENT_SPLIT && in->sel.to.n) {
+		d.n = in->sel.to.n;
+		d.v = xmalloc(d.n * sizeof(*d.v));
+		memcpy(d.v, in->sel.to.v, d.n * sizeof(*d.v));
+		qsort(d.v, d.n, sizeof(*d.v), cmp_ipaddr);
+	}
 	bool ok = true;
 	for (size_t i = 0; i < s->n_opts; i++)
 		if (s->opts[i].key == OPT_EXCEPT)
-			ok &= check_value(c, in, &s->opts[i].val);
+			ok &= check_value(c, in, &d, &s->opts[i].val);
+	free(d.v);
 	return ok;
 }
 

@@ -288,6 +288,7 @@ void check_route_dups(struct ctx *c)
 struct dest_ref {
 	const struct ipaddr *prefix;
 	size_t intent;
+	bool except;                   /* an `except` prefix: a throw route */
 };
 
 static int cmp_dest_ref(const void *pa, const void *pb)
@@ -305,18 +306,39 @@ void check_dest_dups(struct ctx *c)
 	size_t n = 0;
 	for (size_t i = 0; i < p->n_intents; i++)
 		if (p->intents[i].by_dest)
-			n += p->intents[i].sel.to.n;
+			n += p->intents[i].sel.to.n + p->intents[i].except.n;
 	struct dest_ref *v = xmalloc((n + 1) * sizeof(*v));
 	n = 0;
-	for (size_t i = 0; i < p->n_intents; i++)
+	for (size_t i = 0; i < p->n_intents; i++) {
 		for (size_t k = 0; p->intents[i].by_dest && k < p->intents[i].sel.to.n; k++)
-			v[n++] = (struct dest_ref){ &p->intents[i].sel.to.v[k], i };
+			v[n++] = (struct dest_ref){ &p->intents[i].sel.to.v[k], i, false };
+		for (size_t k = 0; p->intents[i].by_dest && k < p->intents[i].except.n; k++)
+			v[n++] = (struct dest_ref){ &p->intents[i].except.v[k], i, true };
+	}
 	qsort(v, n, sizeof(*v), cmp_dest_ref);
 	for (size_t i = 1; i < n; i++) {
 		const struct p_intent *a = &p->intents[v[i - 1].intent], *b = &p->intents[v[i].intent];
-		if (ipaddr_cmp(v[i - 1].prefix, v[i].prefix) || a->tunnel == b->tunnel)
-			continue;
 		char d[64];
+		if (ipaddr_cmp(v[i - 1].prefix, v[i].prefix) || (v[i - 1].except && v[i].except))
+			continue;
+		if (v[i - 1].except != v[i].except) {
+			/* (The same statement's is "covers all of 'to'", said by check_except.c.) */
+			if (a == b)
+				continue;
+			const struct p_intent *route = v[i].except ? a : b;
+			diag_error(c->d, b->loc, "%s is both excepted by one route and routed through '%s' by another",
+				   ipaddr_str(v[i].prefix, d, sizeof(d)), p->tunnels[route->tunnel].name);
+			diag_note(c->d, a->loc, "the other route is here");
+			continue;
+		}
+		if (a->tunnel == b->tunnel) {
+			if (ipaddr_cmp(&a->src, &b->src)) {
+				diag_error(c->d, b->loc, "%s is routed through '%s' twice, with another source",
+					   ipaddr_str(v[i].prefix, d, sizeof(d)), p->tunnels[a->tunnel].name);
+				diag_note(c->d, a->loc, "the first is here");
+			}
+			continue;
+		}
 		diag_error(c->d, b->loc, "%s is routed through both '%s' and '%s'", ipaddr_str(v[i].prefix, d, sizeof(d)),
 			   p->tunnels[a->tunnel].name, p->tunnels[b->tunnel].name);
 		diag_note(c->d, a->loc, "the route through '%s' is here", p->tunnels[a->tunnel].name);

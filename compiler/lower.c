@@ -148,15 +148,31 @@ static void lower_intent_pair(struct state *s, int af, const struct ipaddr *from
 	r->table = a->table;
 }
 
-/* Whether a destination intent before in already threw the lookup for prefix (two routes through
- * tunnels may except the same one: the destination table holds it once). */
-static bool throw_route_given(const struct policy *p, const struct p_intent *in, const struct ipaddr *prefix)
+static int cmp_ipaddr(const void *a, const void *b)
 {
-	for (const struct p_intent *o = p->intents; o < in; o++)
-		for (size_t i = 0; o->by_dest && i < o->except.n; i++)
-			if (!ipaddr_cmp(&o->except.v[i], prefix))
-				return true;
-	return false;
+	return ipaddr_cmp(a, b);
+}
+
+/* The excepted prefixes of destination intents: a `throw` route each in the destination table,
+ * which sends their lookup on to the next rules (main). Two intents may except the same prefix:
+ * sorted, each is written once. */
+static void lower_dest_throws(struct state *s, const struct policy *p)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < p->n_intents; i++)
+		n += p->intents[i].by_dest ? p->intents[i].except.n : 0;
+	if (!n)
+		return;
+	struct ipaddr *v = xmalloc(n * sizeof(*v));
+	n = 0;
+	for (size_t i = 0; i < p->n_intents; i++)
+		for (size_t j = 0; p->intents[i].by_dest && j < p->intents[i].except.n; j++)
+			v[n++] = p->intents[i].except.v[j];
+	qsort(v, n, sizeof(*v), cmp_ipaddr);
+	for (size_t i = 0; i < n; i++)
+		if (!i || ipaddr_cmp(&v[i - 1], &v[i]))
+			add_route(s, v[i].family, p->dest_table, &v[i], 0, ROUTE_THROW, NULL, NULL, NULL);
+	free(v);
 }
 
 /* The excepted destinations of a selective intent matched by ip rules: rules with the intent's
@@ -186,10 +202,6 @@ static void lower_intent(struct state *s, const struct policy *p, const struct p
 				add_route(s, af, p->dest_table, &in->sel.to.v[i], 0, ROUTE_UNICAST, t->name, NULL,
 					  in->src.family ? &in->src : NULL);
 			}
-			/* An excepted prefix throws the lookup on to the next rules: the main table. */
-			for (size_t i = 0; i < in->except.n; i++)
-				if (in->except.v[i].family == af && !throw_route_given(p, in, &in->except.v[i]))
-					add_route(s, af, p->dest_table, &in->except.v[i], 0, ROUTE_THROW, NULL, NULL, NULL);
 			if (any) {
 				struct st_rule *r = new_rule(s, af, p->dest_priority);
 				r->action = RULE_LOOKUP;
@@ -299,6 +311,7 @@ void policy_lower(const struct policy *p, struct state *out)
 				for_each_pair(out, fam_af(fam), &p->rules[i].sel, &p->rules[i], lower_rule_pair);
 	for (size_t i = 0; i < p->n_intents; i++)
 		lower_intent(out, p, &p->intents[i]);
+	lower_dest_throws(out, p);
 	/* A kill switch keeps an unreachable route behind each of the tunnel's routes (the default in
 	 * its table, its prefixes in the destination table): when the tunnel is down or being
 	 * replaced, lookups fail closed instead of falling through to the next rule. */

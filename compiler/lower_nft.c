@@ -500,6 +500,26 @@ static void put_kill_switch(FILE *f, const struct policy *p)
 	}
 }
 
+static int cmp_ipaddr(const void *a, const void *b)
+{
+	return ipaddr_cmp(a, b);
+}
+
+/* Sorts srcs and keeps each once, and none of the n_own addresses in own: the new count. */
+static size_t unique_sources(const struct ipaddr *own, size_t n_own, struct ipaddr *srcs, size_t n)
+{
+	qsort(srcs, n, sizeof(*srcs), cmp_ipaddr);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool dup = k && !ipaddr_cmp(&srcs[k - 1], &srcs[i]);
+		for (size_t j = 0; j < n_own && !dup; j++)
+			dup = !ipaddr_cmp(&own[j], &srcs[i]);
+		if (!dup)
+			srcs[k++] = srcs[i];
+	}
+	return k;
+}
+
 /* Traffic steered into a tunnel by an nft mark was given its source address by the first route
  * lookup, before the mark existed: rewrite it to the tunnel's own, or the peer drops it. */
 static void put_masquerade(FILE *f, const struct policy *p)
@@ -512,13 +532,24 @@ static void put_masquerade(FILE *f, const struct policy *p)
 		const struct p_tunnel *tun = &p->tunnels[t];
 		if (!by_mark || !tun->addrs.n)
 			continue;
-		/* The tunnel's own addresses, as hosts (an interface address may carry a subnet length). */
-		struct ipaddr hosts[tun->addrs.n];
+		/* The tunnel's own addresses, as hosts (an interface address may carry a subnet length),
+		 * and the sources its destination routes were given (`src`): those are left as chosen. */
+		size_t n = 0;
+		for (size_t i = 0; i < p->n_intents; i++)
+			n += p->intents[i].tunnel == t && p->intents[i].src.family;
+		struct ipaddr *hosts = xmalloc((tun->addrs.n + n) * sizeof(*hosts));
+		n = 0;
 		for (size_t i = 0; i < tun->addrs.n; i++) {
-			hosts[i] = tun->addrs.v[i];
-			hosts[i].len = hosts[i].family == AF_INET ? 32 : 128;
+			hosts[n] = tun->addrs.v[i];
+			hosts[n].len = hosts[n].family == AF_INET ? 32 : 128;
+			n++;
 		}
-		const struct p_prefixes own = { .v = hosts, .n = tun->addrs.n };
+		size_t first_src = n;
+		for (size_t i = 0; i < p->n_intents; i++)
+			if (p->intents[i].tunnel == t && p->intents[i].src.family)
+				hosts[n++] = p->intents[i].src;
+		n = first_src + unique_sources(hosts, tun->addrs.n, hosts + first_src, n - first_src);
+		const struct p_prefixes own = { .v = hosts, .n = n };
 		for (int af = AF_INET; af; af = af == AF_INET ? AF_INET6 : 0) {
 			struct line l;
 			begin_line(&l);
@@ -535,6 +566,7 @@ static void put_masquerade(FILE *f, const struct policy *p)
 			any = true;
 			end_line(f, &l);
 		}
+		free(hosts);
 	}
 	/* `masquerade`: the packets the statement selects take the address of their output interface. */
 	for (size_t i = 0; i < p->n_masquerades; i++) {
