@@ -94,7 +94,6 @@ bool get_set(struct ctx *c, const struct value *v, const char *opt, uint64_t min
 bool get_port_set(struct ctx *c, const struct value *v, const char *opt, struct portrange *pr, struct p_set *set);
 /* Whether x is in the set, or (an empty set: a single element) in lo-hi. */
 bool set_contains(const struct p_set *set, uint32_t lo, uint32_t hi, uint32_t x);
-bool sel_has_list(const struct p_sel *s);
 /* Reports each list of a statement that takes single values; instead: what to write. */
 bool no_lists(struct ctx *c, const struct stmt *s, const struct p_sel *sel, const char *instead);
 void set_free(struct p_set *set);

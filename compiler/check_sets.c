@@ -148,11 +148,6 @@ bool set_contains(const struct p_set *set, uint32_t lo, uint32_t hi, uint32_t x)
 	return false;
 }
 
-bool sel_has_list(const struct p_sel *s)
-{
-	return s->uids.n || s->gids.n || s->sports.n || s->dports.n;
-}
-
 bool no_lists(struct ctx *c, const struct stmt *s, const struct p_sel *sel, const char *instead)
 {
 	static const enum opt_key keys[] = { OPT_UID, OPT_GID, OPT_SPORT, OPT_DPORT };

@@ -4,7 +4,9 @@
  * exactly wg-quick's (not fwmark M lookup T at 32765, lookup main suppress_prefixlength 0 at 32764,
  * default dev wgX in table T, src_valid_mark=1); "except" prefixes are lookup main rules in front
  * of it; selective intents are rules into the tunnel's table, through an nftables mark where the
- * kernel's rule selectors cannot see the packet (ports, gid, cgroup).
+ * kernel's rule selectors cannot see the packet (ports, gid, cgroup, a list of uids). Their
+ * "except" prefixes are lookup main rules just in front of them (rules), throw routes in the
+ * destination table (destinations), or left unmarked by nftables (lower_nft.c).
  */
 #include "compiler/policy.h"
 #include "model/xalloc.h"
