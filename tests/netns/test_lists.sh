@@ -7,19 +7,23 @@
 #      what no rule of wgc's takes reaches B directly.
 #   B: the peer, by hand: wireguard-go `wgb` 10.66.0.1/24, A as its only peer (allowed-ips
 #      10.66.0.2/32, 10.77.0.1/32); on its lo 203.0.113.254, 198.18.0.1 and 198.18.0.129, and on
-#      each a TCP server on 8080 that tells each client the address it saw.
+#      each a TCP server on 8080 that tells each client the address it saw; the same on 8443 on
+#      203.0.113.254 and 203.0.114.1.
 #
 # The policy (written here):
 #   route uid { 1000, 1001 } through wg0
 #   route gid { 100, 200-299 } through wg0
 #   route to 198.18.0.0/24 through wg0 except 198.18.0.128/25 src 10.77.0.1
+#   route proto tcp dport 8443 through wg0 except 203.0.113.0/24
 #
 # Asserted, on what B's servers saw and on kernel state read back: uid 1000 and 1001 reach
 # 203.0.113.254 through the tunnel (seen as 10.66.0.2), uid 1002 directly (seen as 192.0.2.1);
 # gid 250 through the tunnel, gid 300 directly; each list is one nft rule with a set and one fwmark
 # ip rule; 198.18.0.1 is reached through the tunnel from the chosen source 10.77.0.1 (which the
 # masquerade of the marked traffic into wg0 leaves alone), and the
-# excepted 198.18.0.129 directly (a throw route in the destination table); the host converges
+# excepted 198.18.0.129 directly (a throw route in the destination table); port 8443 of
+# 203.0.114.1 through the tunnel, of the excepted 203.0.113.254 directly (the mark rule skips
+# it: ip daddr != 203.0.113.0/24); the host converges
 # (plan exits 0); a `src` the host does not have makes apply fail and leaves the host as it was;
 # destroy leaves the host as found.
 set -u
@@ -61,6 +65,7 @@ tunnel wg0 {
 route uid { 1000, 1001 } through wg0
 route gid { 100, 200-299 } through wg0
 route to 198.18.0.0/24 through wg0 except 198.18.0.128/25 src $2
+route proto tcp dport 8443 through wg0 except 203.0.113.0/24
 EOF
 	chmod 644 "$1"
 }
@@ -96,7 +101,8 @@ setup() {
 		ip -n "$B" addr add 192.0.2.2/24 dev up0 && ip -n "$B" link set up0 up &&
 		ip -n "$A" addr add 10.77.0.1/32 dev lo &&
 		ip -n "$A" route add 203.0.113.0/24 via 192.0.2.2 &&
-		ip -n "$A" route add 198.18.0.0/24 via 192.0.2.2 || { fail "setup: the link"; return 1; }
+		ip -n "$A" route add 198.18.0.0/24 via 192.0.2.2 &&
+		ip -n "$A" route add 203.0.114.0/24 via 192.0.2.2 || { fail "setup: the link"; return 1; }
 	wg_server "$B" wgb b 51820 "$A_PUB" "10.66.0.2/32,10.77.0.1/32" &&
 		ip -n "$B" addr add 10.66.0.1/24 dev wgb &&
 		ip -n "$B" route add 10.77.0.1/32 dev wgb || { fail "setup: the peer"; return 1; }
@@ -106,18 +112,24 @@ setup() {
 			server "$B" "$addr" 8080 "$T_TMP/server-$addr.log" ||
 			{ fail "setup: server $addr in B" "$(cat "$T_TMP/server-$addr.log")"; return 1; }
 	done
+	ip -n "$B" addr add 203.0.114.1/32 dev lo || { fail "setup: 203.0.114.1 in B"; return 1; }
+	for addr in 203.0.113.254 203.0.114.1; do
+		server "$B" "$addr" 8443 "$T_TMP/server-$addr-8443.log" ||
+			{ fail "setup: server $addr:8443 in B" "$(cat "$T_TMP/server-$addr-8443.log")"; return 1; }
+	done
 }
 
-# seen_by ADDR [SETPRIV ARGS...]: connects from A to ADDR:8080 (as the given user and group),
-# prints the client address the server saw.
+# seen_by ADDR[:PORT] [SETPRIV ARGS...]: connects from A to ADDR:PORT (8080 if not given; as the
+# given user and group), prints the client address the server saw.
 # shellcheck disable=SC2016 # expanded by the inner bash
 seen_by() {
-	local addr=$1
+	local addr=${1%:*} port=8080
+	[ "$1" = "$addr" ] || port=${1##*:}
 	shift
-	in_ns "$A" "$@" timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/8080" && read -r seen <&3 && echo "$seen"' _ "$addr"
+	in_ns "$A" "$@" timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2" && read -r seen <&3 && echo "$seen"' _ "$addr" "$port"
 }
 
-# expect_seen NAME ADDR WANT [SETPRIV ARGS...]: the server on ADDR saw WANT.
+# expect_seen NAME ADDR[:PORT] WANT [SETPRIV ARGS...]: the server on ADDR saw WANT.
 expect_seen() {
 	local name=$1 addr=$2 want=$3 got
 	shift 3
@@ -161,12 +173,15 @@ run() {
 	in_ns "$A" nft list chain inet wgc marks_out 2>&1 | sed 's/^[[:space:]]*//' >"$T_TMP/marks"
 	expect_text "lists: one nft rule for the uid list, with a set" 1 grep -c '^meta skuid { 1000, 1001 } ' "$T_TMP/marks"
 	expect_text "lists: one nft rule for the gid list, with a set" 1 grep -c '^meta skgid { 100, 200-299 } ' "$T_TMP/marks"
-	expect_text "lists: the chain holds those two rules only" 2 grep -c 'meta mark set' "$T_TMP/marks"
+	expect_text "lists: one nft rule for the port route, its except skipped" 1 \
+		grep -c '^tcp dport 8443 ip daddr != 203.0.113.0/24 ' "$T_TMP/marks"
+	expect_text "lists: the chain holds those three rules only" 3 grep -c 'meta mark set' "$T_TMP/marks"
 	ip -n "$A" rule | grep 'proto 87' | sed 's/[[:space:]]*$//' >"$T_TMP/rules"
 	expect_text "lists: ip rules read back: one fwmark rule a list, one for the destination table" \
 		"20000:	from all fwmark 0x1/0xff lookup 51820 proto 87
 20010:	from all fwmark 0x2/0xff lookup 51820 proto 87
-20020:	from all lookup 51821 proto 87" cat "$T_TMP/rules"
+20020:	from all lookup 51821 proto 87
+20030:	from all fwmark 0x3/0xff lookup 51820 proto 87" cat "$T_TMP/rules"
 	ip -n "$A" route show table 51821 | sed 's/[[:space:]]*$//' >"$T_TMP/dest"
 	expect_text "lists: the destination table: the route with its source, the except thrown" \
 		"198.18.0.0/24 dev wg0 proto 87 scope link src 10.77.0.1
@@ -182,6 +197,8 @@ throw 198.18.0.128/25 proto 87" cat "$T_TMP/dest"
 	}
 	expect_seen "lists: 198.18.0.1 -> through wg0, from the chosen source" 198.18.0.1 10.77.0.1
 	expect_seen "lists: the excepted 198.18.0.129 -> directly" 198.18.0.129 192.0.2.1
+	expect_seen "lists: port 8443 of 203.0.114.1 -> through wg0" 203.0.114.1:8443 10.66.0.2
+	expect_seen "lists: port 8443 of the excepted 203.0.113.254 -> directly" 203.0.113.254:8443 192.0.2.1
 
 	wgc_in "$A" destroy >"$T_TMP/destroy.out" 2>"$T_TMP/destroy.err"
 	expect_rc "lists: destroy exits 0" 0 "$?" "$T_TMP/destroy.out" "$T_TMP/destroy.err"
