@@ -18,6 +18,8 @@
  *   rules written without priority             30000, 30001, ...: allocate_rule_priority
  *   selective intents (to/from/uid/port/...)   20000, 20010, 20020, ... (at most 1277; destination
  *                                              intents share one): allocate_intent_priorities
+ *   except of a selective intent (ip rules)    its priority - 1 (lookup main):
+ *                                              WGC_PRIO_INTENT_EXCEPT_OFFSET, used by lower.c
  *   full tunnel                                32763 (except), 32764 (suppress), 32765 (not
  *                                              fwmark): WGC_PRIO_EXCEPT/SUPPRESS/FULL, used by lower.c
  *   kill-switch unreachable default            metric 4096 in the tunnel's table:
@@ -168,8 +170,7 @@ static bool fwmark_taken(const struct policy *p, uint32_t v)
 	return false;
 }
 
-/* An intent selecting by destination only: a route in the destination table, no rule of its own. */
-static bool selects_by_dest(const struct p_intent *in)
+bool intent_selects_by_dest(const struct p_intent *in)
 {
 	const struct p_sel *s = &in->sel;
 	return in->kind == INTENT_SPLIT && !in->needs_mark && s->to.n && !s->from.n && !s->iif && !s->oif &&
@@ -183,7 +184,7 @@ void allocate_tunnels(struct policy *p)
 	memset(need_mark, 0, sizeof(need_mark));
 	for (size_t i = 0; i < p->n_intents; i++) {
 		struct p_intent *in = &p->intents[i];
-		in->by_dest = selects_by_dest(in);
+		in->by_dest = intent_selects_by_dest(in);
 		if (!in->by_dest)
 			need_table[in->tunnel] = true;
 		/* A fail-closed intent's tunnel: its own encrypted packets are told apart by the fwmark. */

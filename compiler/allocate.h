@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 struct policy;
+struct p_intent;
 
 #define WGC_TABLE_AUTO_BASE 51820u     /* tunnel tables: 51820, 51821, ... (wg-quick's choice) */
 /* Marks: clear of every neighbour's bits (README "Sharing the host"): kube-proxy 0xc000, Cilium
@@ -31,6 +32,7 @@ struct policy;
 #define WGC_MARK_AUTO_MAX 255u         /* k = 1 .. 255 */
 #define WGC_PRIO_INTENT_BASE 20000u    /* selective intents: 20000, 20010, ... */
 #define WGC_PRIO_INTENT_STEP 10u
+#define WGC_PRIO_INTENT_EXCEPT_OFFSET 1u /* "except" of a selective intent: lookup main at its priority - 1 */
 #define WGC_PRIO_RULE_BASE 30000u      /* rules written without a priority: 30000, 30001, ... */
 #define WGC_PRIO_EXCEPT 32763u         /* "except" prefixes of a full tunnel: lookup main */
 #define WGC_PRIO_SUPPRESS 32764u       /* lookup main suppress_prefixlength 0 */
@@ -69,6 +71,9 @@ uint32_t allocate_rule_priority(size_t before);
  * looks up (51820, ... the first free), an fwmark for each tunnel of a full tunnel or a kill
  * switch (0x1000, ... skipping what clashes with the policy's marks). */
 void allocate_tunnels(struct policy *p);
+/* Whether an intent selects by destination only: a route in the destination table, no rule of its
+ * own (what allocate_tunnels records in in->by_dest). */
+bool intent_selects_by_dest(const struct p_intent *in);
 /* Marks for the intents only nftables can select (ports, gid, cgroup): k under 0xff, clear of
  * every mark and fwmark. 0, or -ENOSPC with *failed the first intent left without one. */
 int allocate_intent_marks(struct policy *p, size_t *failed);

@@ -20,6 +20,7 @@
 #define WGC_MAX_VAR_DEPTH 64                 /* $a = $b, $b = $c, ...: variables through variables */
 #define WGC_MAX_EXPANDED (1u << 20)          /* elements of one value once its variables are expanded */
 #define WGC_MAX_EXPANDED_TOTAL (4u << 20)    /* elements of all values of a policy, expanded */
+#define WGC_MAX_SET_ELEMENTS 65536u        /* numbers and ranges of one uid/gid/port list (an nft set) */
 #define WGC_MAX_ERRORS 50                    /* errors reported; then "too many errors, stopping" */
 #define WGC_MAX_WARNINGS 50                  /* warnings reported; the rest are counted */
 #define WGC_MAX_OVERLAP_WORK (1u << 25)      /* steps comparing intents for overlaps (check_overlap.c) */

@@ -89,6 +89,20 @@ bool get_selectors(struct ctx *c, const struct stmt *s, struct p_sel *sel);
 int stmt_families(struct ctx *c, const struct stmt *s, const struct p_sel *sel, int dflt);
 void sel_free(struct p_sel *s);
 
+/* check_sets.c: lists of numbers and ranges (uid, gid, ports), an nft set when longer than one. */
+bool get_set(struct ctx *c, const struct value *v, const char *opt, uint64_t min, uint64_t max, uint32_t *lo,
+	     uint32_t *hi, struct p_set *set);
+bool get_port_set(struct ctx *c, const struct value *v, const char *opt, struct portrange *pr, struct p_set *set);
+/* Whether x is in the set, or (an empty set: a single element) in lo-hi. */
+bool set_contains(const struct p_set *set, uint32_t lo, uint32_t hi, uint32_t x);
+/* Reports each list of a statement that takes single values; instead: what to write. */
+bool no_lists(struct ctx *c, const struct stmt *s, const struct p_sel *sel, const char *instead);
+void set_free(struct p_set *set);
+
+/* check_except.c: `except PREFIXES` and `src ADDRESS` of a route through a tunnel. */
+bool check_intent_except(struct ctx *c, const struct stmt *s, struct p_intent *in);
+bool check_intent_src(struct ctx *c, const struct stmt *s, struct p_intent *in);
+
 /* check_tunnel.c, check_stmts.c: statements into the policy. */
 void check_tunnel(struct ctx *c, const struct stmt *s, struct p_tunnel *t);
 void check_stmts(struct ctx *c, const struct stmt *ss, size_t n);

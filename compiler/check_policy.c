@@ -65,6 +65,12 @@ static int cmp_prio_ref(const void *pa, const void *pb)
 	return a->index < b->index ? -1 : a->index > b->index;
 }
 
+/* Whether an intent has `except` rules of its own, in front of its rule (lower.c). */
+static bool intent_except_rules(const struct p_intent *in)
+{
+	return in->kind == INTENT_SPLIT && !in->needs_mark && !in->by_dest && in->except.n;
+}
+
 /* Priorities of explicit rules against the full tunnel's, the selective intents' and each other.
  * Sorted once, so 100k rules cost O(n log n), not a comparison of every pair. */
 void check_priorities(struct ctx *c)
@@ -76,14 +82,18 @@ void check_priorities(struct ctx *c)
 		if (p->intents[i].kind == INTENT_FULL && !full)
 			full = &p->intents[i];
 		n_split += p->intents[i].kind == INTENT_SPLIT;
+		n_split += intent_except_rules(&p->intents[i]);
 	}
 	struct prio_ref *rules = xmalloc((p->n_rules + 1) * sizeof(*rules));
 	struct prio_ref *splits = xmalloc((n_split + 1) * sizeof(*splits));
 	for (size_t i = 0; i < p->n_rules; i++)
 		rules[i] = (struct prio_ref){ p->rules[i].priority, i };
 	for (size_t i = 0, k = 0; i < p->n_intents; i++)
-		if (p->intents[i].kind == INTENT_SPLIT)
+		if (p->intents[i].kind == INTENT_SPLIT) {
 			splits[k++] = (struct prio_ref){ p->intents[i].priority, i };
+			if (intent_except_rules(&p->intents[i]))
+				splits[k++] = (struct prio_ref){ p->intents[i].priority - WGC_PRIO_INTENT_EXCEPT_OFFSET, i };
+		}
 	qsort(rules, p->n_rules, sizeof(*rules), cmp_prio_ref);
 	qsort(splits, n_split, sizeof(*splits), cmp_prio_ref);
 	for (size_t i = 0; i < p->n_rules; i++) {
@@ -107,7 +117,10 @@ void check_priorities(struct ctx *c)
 			const struct p_intent *in = &p->intents[splits[j].index];
 			diag_error(c->d, prio_loc(c, i), "priority %u is used by the route through '%s'", r->priority,
 				   p->tunnels[in->tunnel].name);
-			diag_note(c->d, in->loc, "that route is here (routes through a tunnel take 20000, 20010, ...)");
+			if (splits[j].priority != in->priority)
+				diag_note(c->d, in->loc, "that route's 'except' rules are here (at its own priority - 1)");
+			else
+				diag_note(c->d, in->loc, "that route is here (routes through a tunnel take 20000, 20010, ...)");
 		}
 	}
 	/* Rules sharing a priority: each against the earlier ones of its group. */
@@ -149,9 +162,10 @@ static bool selects_own_packets(const struct p_intent *in, const struct p_tunnel
 	if (in->kind != INTENT_SPLIT || s->from.n || s->iif || s->oif || s->cgroup || s->has_fwmark || s->has_tos ||
 	    s->ct_states || (s->proto && s->proto != IPPROTO_UDP))
 		return false;
-	if ((s->dport.lo && (port < s->dport.lo || port > s->dport.hi)) ||
-	    (s->sport.lo && (!t->listen_port || t->listen_port < s->sport.lo || t->listen_port > s->sport.hi)) ||
-	    (s->has_uid && s->uid_lo > 0) || (s->has_gid && s->gid_lo > 0))
+	if ((s->dport.lo && !set_contains(&s->dports, s->dport.lo, s->dport.hi, port)) ||
+	    (s->sport.lo && (!t->listen_port || !set_contains(&s->sports, s->sport.lo, s->sport.hi, t->listen_port))) ||
+	    (s->has_uid && !set_contains(&s->uids, s->uid_lo, s->uid_hi, 0)) ||
+	    (s->has_gid && !set_contains(&s->gids, s->gid_lo, s->gid_hi, 0)))
 		return false;
 	if (!s->to.n)
 		return !ep->family || (in->families & (ep->family == AF_INET ? FAM_V4 : FAM_V6));
@@ -279,6 +293,7 @@ void check_route_dups(struct ctx *c)
 struct dest_ref {
 	const struct ipaddr *prefix;
 	size_t intent;
+	bool except;                   /* an `except` prefix: a throw route */
 };
 
 static int cmp_dest_ref(const void *pa, const void *pb)
@@ -296,18 +311,39 @@ void check_dest_dups(struct ctx *c)
 	size_t n = 0;
 	for (size_t i = 0; i < p->n_intents; i++)
 		if (p->intents[i].by_dest)
-			n += p->intents[i].sel.to.n;
+			n += p->intents[i].sel.to.n + p->intents[i].except.n;
 	struct dest_ref *v = xmalloc((n + 1) * sizeof(*v));
 	n = 0;
-	for (size_t i = 0; i < p->n_intents; i++)
+	for (size_t i = 0; i < p->n_intents; i++) {
 		for (size_t k = 0; p->intents[i].by_dest && k < p->intents[i].sel.to.n; k++)
-			v[n++] = (struct dest_ref){ &p->intents[i].sel.to.v[k], i };
+			v[n++] = (struct dest_ref){ &p->intents[i].sel.to.v[k], i, false };
+		for (size_t k = 0; p->intents[i].by_dest && k < p->intents[i].except.n; k++)
+			v[n++] = (struct dest_ref){ &p->intents[i].except.v[k], i, true };
+	}
 	qsort(v, n, sizeof(*v), cmp_dest_ref);
 	for (size_t i = 1; i < n; i++) {
 		const struct p_intent *a = &p->intents[v[i - 1].intent], *b = &p->intents[v[i].intent];
-		if (ipaddr_cmp(v[i - 1].prefix, v[i].prefix) || a->tunnel == b->tunnel)
-			continue;
 		char d[64];
+		if (ipaddr_cmp(v[i - 1].prefix, v[i].prefix) || (v[i - 1].except && v[i].except))
+			continue;
+		if (v[i - 1].except != v[i].except) {
+			/* (The same statement's is "covers all of 'to'", said by check_except.c.) */
+			if (a == b)
+				continue;
+			const struct p_intent *route = v[i].except ? a : b;
+			diag_error(c->d, b->loc, "%s is both excepted by one route and routed through '%s' by another",
+				   ipaddr_str(v[i].prefix, d, sizeof(d)), p->tunnels[route->tunnel].name);
+			diag_note(c->d, a->loc, "the other route is here");
+			continue;
+		}
+		if (a->tunnel == b->tunnel) {
+			if (ipaddr_cmp(&a->src, &b->src)) {
+				diag_error(c->d, b->loc, "%s is routed through '%s' twice, with another source",
+					   ipaddr_str(v[i].prefix, d, sizeof(d)), p->tunnels[a->tunnel].name);
+				diag_note(c->d, a->loc, "the first is here");
+			}
+			continue;
+		}
 		diag_error(c->d, b->loc, "%s is routed through both '%s' and '%s'", ipaddr_str(v[i].prefix, d, sizeof(d)),
 			   p->tunnels[a->tunnel].name, p->tunnels[b->tunnel].name);
 		diag_note(c->d, a->loc, "the route through '%s' is here", p->tunnels[a->tunnel].name);

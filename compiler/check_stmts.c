@@ -37,6 +37,7 @@ static void check_rule(struct ctx *c, const struct stmt *s)
 						 BIT(OPT_SUPPRESS_PREFIXLENGTH));
 	struct p_rule r = { .loc = s->loc, .suppress = -1, .invert = seen & BIT(OPT_NOT) };
 	bool ok = get_selectors(c, s, &r.sel);
+	ok &= no_lists(c, s, &r.sel, "give one rule each, or use 'route ... through TUNNEL' or 'match' (an nft set)");
 	if (r.invert && !(seen & ((SELECTORS & ~(BIT(OPT_IPV4) | BIT(OPT_IPV6))) | BIT(OPT_TOS)))) {
 		diag_error(c->d, stmt_find_opt(s, OPT_NOT)->loc,
 			   "'not' with no selector matches no packet: say what the rule must not match (fwmark, from, ...)");
@@ -210,13 +211,16 @@ out:
 static void check_intent(struct ctx *c, const struct stmt *s)
 {
 	uint64_t seen = check_opts(c, s, SELECTORS | BIT(OPT_ALL) | BIT(OPT_THROUGH) | BIT(OPT_EXCEPT) | BIT(OPT_GID) |
-						 BIT(OPT_CGROUP) | BIT(OPT_FAIL_CLOSED));
+						 BIT(OPT_CGROUP) | BIT(OPT_FAIL_CLOSED) | BIT(OPT_SRC));
 	const struct option *through = stmt_find_opt(s, OPT_THROUGH);
 	struct p_intent in = { .loc = s->loc };
 	const struct value *tv = deref(c, &through->val);
 	if (!tv || !want(c, &through->val, tv, VAL_IDENT, "through", "a tunnel name") || !get_tunnel(c, tv->str, through->val.loc, &in.tunnel))
 		return;
 	bool ok = get_selectors(c, s, &in.sel);
+	for (size_t i = 0; i < s->n_opts; i++)
+		if (s->opts[i].key == OPT_EXCEPT)
+			ok &= get_prefixes(c, &s->opts[i].val, "except", true, &in.except);
 	struct p_tunnel *t = &c->p->tunnels[in.tunnel];
 	if (seen & BIT(OPT_ALL)) {
 		if (seen & (SELECTORS & ~(BIT(OPT_IPV4) | BIT(OPT_IPV6)))) {
@@ -230,9 +234,6 @@ static void check_intent(struct ctx *c, const struct stmt *s)
 			goto fail;
 		}
 		in.kind = INTENT_FULL;
-		for (size_t i = 0; i < s->n_opts; i++)
-			if (s->opts[i].key == OPT_EXCEPT)
-				ok &= get_prefixes(c, &s->opts[i].val, "except", true, &in.except);
 		int asked = stmt_families(c, s, NULL, FAM_V4 | FAM_V6), f = asked & t->families;
 		if (!t->families) {
 			diag_error(c->d, through->val.loc, "tunnel '%s' has no address to send traffic from", t->name);
@@ -279,20 +280,17 @@ static void check_intent(struct ctx *c, const struct stmt *s)
 				diag_warning(c->d, s->loc, "no peer of '%s' has allowed-ips %s: the tunnel will drop what this "
 					     "route sends it", t->name, fam ? "::/0" : "0.0.0.0/0");
 	} else {
-		if (seen & BIT(OPT_EXCEPT)) {
-			diag_error(c->d, stmt_find_opt(s, OPT_EXCEPT)->loc, "'except' goes with 'route all through TUNNEL'");
-			goto fail;
-		}
 		if (!(seen & (SELECTORS | BIT(OPT_GID) | BIT(OPT_CGROUP)) & ~(BIT(OPT_IPV4) | BIT(OPT_IPV6)))) {
 			diag_error(c->d, s->loc, "route through '%s' selects nothing: say 'all', or 'to', 'from', 'uid', "
 				   "'dport', 'cgroup' ...", t->name);
 			goto fail;
 		}
 		in.kind = INTENT_SPLIT;
-		in.needs_mark = in.sel.sport.lo || in.sel.dport.lo || in.sel.cgroup || in.sel.has_gid;
+		in.needs_mark = in.sel.sport.lo || in.sel.dport.lo || in.sel.cgroup || in.sel.has_gid || in.sel.uids.n;
 		if (in.needs_mark && in.sel.has_fwmark) {
 			diag_error(c->d, stmt_find_opt(s, OPT_FWMARK)->loc,
-				   "'fwmark' cannot be combined with ports, gid or cgroup: those are matched by a mark wgc sets");
+				   "'fwmark' cannot be combined with ports, gid, cgroup or a uid list: those are matched by a "
+				   "mark wgc sets");
 			goto fail;
 		}
 		in.families = stmt_families(c, s, &in.sel, t->families ? t->families : FAM_V4 | FAM_V6);
@@ -314,6 +312,9 @@ static void check_intent(struct ctx *c, const struct stmt *s)
 		if (seen & BIT(OPT_FAIL_CLOSED))
 			in.fail_closed = in.families;
 	}
+	/* (Only once the rest is right: the prefixes are then known good, and the families known.) */
+	if (ok)
+		ok = check_intent_except(c, s, &in) & check_intent_src(c, s, &in);
 	if (ok) {
 		set_stmt(&c->intent_stmts, c->p->n_intents, s);
 		*GROW(c->p->intents, c->p->n_intents) = in;

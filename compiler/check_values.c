@@ -407,11 +407,15 @@ bool get_selectors(struct ctx *c, const struct stmt *s, struct p_sel *sel)
 		case OPT_FWMARK:
 			ok &= sel->has_fwmark = get_mark(c, v, n, &sel->fwmark, &sel->fwmask);
 			break;
-		case OPT_UID: ok &= sel->has_uid = get_range(c, v, n, 0, UINT32_MAX - 1, &sel->uid_lo, &sel->uid_hi); break;
-		case OPT_GID: ok &= sel->has_gid = get_range(c, v, n, 0, UINT32_MAX - 1, &sel->gid_lo, &sel->gid_hi); break;
+		case OPT_UID:
+			ok &= sel->has_uid = get_set(c, v, n, 0, UINT32_MAX - 1, &sel->uid_lo, &sel->uid_hi, &sel->uids);
+			break;
+		case OPT_GID:
+			ok &= sel->has_gid = get_set(c, v, n, 0, UINT32_MAX - 1, &sel->gid_lo, &sel->gid_hi, &sel->gids);
+			break;
 		case OPT_PROTO: ok &= proto_ok = get_proto(c, v, &sel->proto); break;
-		case OPT_SPORT: ok &= get_ports(c, v, n, &sel->sport); break;
-		case OPT_DPORT: ok &= get_ports(c, v, n, &sel->dport); break;
+		case OPT_SPORT: ok &= get_port_set(c, v, n, &sel->sport, &sel->sports); break;
+		case OPT_DPORT: ok &= get_port_set(c, v, n, &sel->dport, &sel->dports); break;
 		case OPT_TOS: {
 			uint64_t t;
 			ok &= sel->has_tos = get_number(c, v, n, 0, 255, &t);
@@ -475,4 +479,8 @@ void sel_free(struct p_sel *s)
 {
 	free(s->from.v);
 	free(s->to.v);
+	set_free(&s->uids);
+	set_free(&s->gids);
+	set_free(&s->sports);
+	set_free(&s->dports);
 }

@@ -4,7 +4,9 @@
  * exactly wg-quick's (not fwmark M lookup T at 32765, lookup main suppress_prefixlength 0 at 32764,
  * default dev wgX in table T, src_valid_mark=1); "except" prefixes are lookup main rules in front
  * of it; selective intents are rules into the tunnel's table, through an nftables mark where the
- * kernel's rule selectors cannot see the packet (ports, gid, cgroup).
+ * kernel's rule selectors cannot see the packet (ports, gid, cgroup, a list of uids). Their
+ * "except" prefixes are lookup main rules just in front of them (rules), throw routes in the
+ * destination table (destinations), or left unmarked by nftables (lower_nft.c).
  */
 #include "compiler/policy.h"
 #include "model/xalloc.h"
@@ -122,13 +124,13 @@ static void lower_rule_pair(struct state *s, int af, const struct ipaddr *from, 
 
 struct intent_arg {
 	const struct p_intent *in;
-	uint32_t table;
+	uint32_t table, priority;
 };
 
 static void lower_intent_pair(struct state *s, int af, const struct ipaddr *from, const struct ipaddr *to, const void *arg)
 {
 	const struct intent_arg *a = arg;
-	struct st_rule *r = new_rule(s, af, a->in->priority);
+	struct st_rule *r = new_rule(s, af, a->priority);
 	r->src = *from;
 	r->dst = *to;
 	copy_name(r->iif, a->in->sel.iif);
@@ -148,6 +150,43 @@ static void lower_intent_pair(struct state *s, int af, const struct ipaddr *from
 	r->table = a->table;
 }
 
+static int cmp_ipaddr(const void *a, const void *b)
+{
+	return ipaddr_cmp(a, b);
+}
+
+/* The excepted prefixes of destination intents: a `throw` route each in the destination table,
+ * which sends their lookup on to the next rules (main). Two intents may except the same prefix:
+ * sorted, each is written once. */
+static void lower_dest_throws(struct state *s, const struct policy *p)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < p->n_intents; i++)
+		n += p->intents[i].by_dest ? p->intents[i].except.n : 0;
+	if (!n)
+		return;
+	struct ipaddr *v = xmalloc(n * sizeof(*v));
+	n = 0;
+	for (size_t i = 0; i < p->n_intents; i++)
+		for (size_t j = 0; p->intents[i].by_dest && j < p->intents[i].except.n; j++)
+			v[n++] = p->intents[i].except.v[j];
+	qsort(v, n, sizeof(*v), cmp_ipaddr);
+	for (size_t i = 0; i < n; i++)
+		if (!i || ipaddr_cmp(&v[i - 1], &v[i]))
+			add_route(s, v[i].family, p->dest_table, &v[i], 0, ROUTE_THROW, NULL, NULL, NULL);
+	free(v);
+}
+
+/* The excepted destinations of a selective intent matched by ip rules: rules with the intent's
+ * selectors, `to` an excepted prefix, that look up main just in front of the intent's own. */
+static void lower_intent_except(struct state *s, int af, const struct p_intent *in)
+{
+	struct p_sel sel = in->sel;
+	sel.to = in->except;
+	struct intent_arg a = { .in = in, .table = 254, .priority = in->priority - WGC_PRIO_INTENT_EXCEPT_OFFSET };
+	for_each_pair(s, af, &sel, &a, lower_intent_pair);
+}
+
 static void lower_intent(struct state *s, const struct policy *p, const struct p_intent *in)
 {
 	const struct p_tunnel *t = &p->tunnels[in->tunnel];
@@ -162,7 +201,8 @@ static void lower_intent(struct state *s, const struct policy *p, const struct p
 				if (in->sel.to.v[i].family != af)
 					continue;
 				any = true;
-				add_route(s, af, p->dest_table, &in->sel.to.v[i], 0, ROUTE_UNICAST, t->name, NULL, NULL);
+				add_route(s, af, p->dest_table, &in->sel.to.v[i], 0, ROUTE_UNICAST, t->name, NULL,
+					  in->src.family ? &in->src : NULL);
 			}
 			if (any) {
 				struct st_rule *r = new_rule(s, af, p->dest_priority);
@@ -203,8 +243,10 @@ static void lower_intent(struct state *s, const struct policy *p, const struct p
 			r->table = t->table;
 			continue;
 		}
-		struct intent_arg a = { .in = in, .table = t->table };
+		struct intent_arg a = { .in = in, .table = t->table, .priority = in->priority };
 		for_each_pair(s, af, &in->sel, &a, lower_intent_pair);
+		if (in->except.n)
+			lower_intent_except(s, af, in);
 	}
 }
 
@@ -271,6 +313,7 @@ void policy_lower(const struct policy *p, struct state *out)
 				for_each_pair(out, fam_af(fam), &p->rules[i].sel, &p->rules[i], lower_rule_pair);
 	for (size_t i = 0; i < p->n_intents; i++)
 		lower_intent(out, p, &p->intents[i]);
+	lower_dest_throws(out, p);
 	/* A kill switch keeps an unreachable route behind each of the tunnel's routes (the default in
 	 * its table, its prefixes in the destination table): when the tunnel is down or being
 	 * replaced, lookups fail closed instead of falling through to the next rule. */

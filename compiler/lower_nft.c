@@ -53,6 +53,22 @@ static void put_range(FILE *f, uint32_t lo, uint32_t hi)
 		fprintf(f, "%u-%u", lo, hi);
 }
 
+/* A single number or range, or the list it is the first of as an anonymous set: `{ 80, 443 }`. */
+static void put_set(FILE *f, const struct p_set *set, uint32_t lo, uint32_t hi)
+{
+	if (!set->n) {
+		put_range(f, lo, hi);
+		return;
+	}
+	fputs("{ ", f);
+	for (size_t i = 0; i < set->n; i++) {
+		if (i)
+			fputs(", ", f);
+		put_range(f, set->v[i].lo, set->v[i].hi);
+	}
+	fputs(" }", f);
+}
+
 /* `ip saddr { a, b }` for the prefixes of one family; returns false if there are none. */
 static bool put_prefixes(FILE *f, const char *dir, const struct p_prefixes *ps, int af, bool negate)
 {
@@ -94,11 +110,11 @@ static void put_sel(FILE *f, const struct p_sel *sel, int af)
 		fprintf(f, " meta l4proto %s", proto_name(sel->proto, pb));
 	if (sel->sport.lo) {
 		fprintf(f, " %s sport ", proto_name(sel->proto, pb));
-		put_range(f, sel->sport.lo, sel->sport.hi);
+		put_set(f, &sel->sports, sel->sport.lo, sel->sport.hi);
 	}
 	if (sel->dport.lo) {
 		fprintf(f, " %s dport ", proto_name(sel->proto, pb));
-		put_range(f, sel->dport.lo, sel->dport.hi);
+		put_set(f, &sel->dports, sel->dport.lo, sel->dport.hi);
 	}
 	if (sel->has_fwmark) {
 		if (sel->fwmask == UINT32_MAX)
@@ -108,11 +124,11 @@ static void put_sel(FILE *f, const struct p_sel *sel, int af)
 	}
 	if (sel->has_uid) {
 		fputs(" meta skuid ", f);
-		put_range(f, sel->uid_lo, sel->uid_hi);
+		put_set(f, &sel->uids, sel->uid_lo, sel->uid_hi);
 	}
 	if (sel->has_gid) {
 		fputs(" meta skgid ", f);
-		put_range(f, sel->gid_lo, sel->gid_hi);
+		put_set(f, &sel->gids, sel->gid_lo, sel->gid_hi);
 	}
 	if (sel->cgroup) {
 		/* Never the path itself: nftables would hold the id the cgroup has when the table is
@@ -295,6 +311,28 @@ static void put_match(FILE *f, const struct p_match *m)
 	}
 }
 
+/* An intent's mark rule. Its excepted destinations are left unmarked (`ip daddr != { ... }`), so
+ * they keep the main table's route: then one rule per family the intent carries. */
+static void put_intent_mark(FILE *f, const struct p_intent *in, const char *act)
+{
+	if (!in->except.n) {
+		put_rule_line(f, &in->sel, act, 0, 0);
+		return;
+	}
+	bool addrs = in->sel.from.n || in->sel.to.n;
+	for (int af = AF_INET; af; af = af == AF_INET ? AF_INET6 : 0) {
+		if (!(in->families & (af == AF_INET ? FAM_V4 : FAM_V6)) || (addrs && !sel_matches_family(&in->sel, af)))
+			continue;
+		struct line l;
+		begin_line(&l);
+		put_sel(l.m, &in->sel, af);
+		if (!put_prefixes(l.m, "daddr", &in->except, af, true) && !addrs)
+			fprintf(l.m, " meta nfproto %s", af == AF_INET ? "ipv4" : "ipv6");
+		fputs(act, l.m);
+		end_line(f, &l);
+	}
+}
+
 /* Marks: intents by port/gid/cgroup and `match` rules, in the hook they work in. */
 static void put_marks(FILE *f, const struct policy *p, enum nft_hook hook)
 {
@@ -315,7 +353,7 @@ static void put_marks(FILE *f, const struct policy *p, enum nft_hook hook)
 		char act[160];
 		snprintf(act, sizeof(act), " meta mark and 0x%08x == 0x00000000 meta mark set meta mark and 0x%08x or 0x%08x",
 			 in->mask, ~in->mask, in->mark);
-		put_rule_line(f, &in->sel, act, 0, 0);
+		put_intent_mark(f, in, act);
 	}
 	for (size_t i = 0; i < p->n_matches; i++) {
 		const struct p_match *m = &p->matches[i];
@@ -346,19 +384,20 @@ static void put_hook_matches(FILE *f, const struct policy *p, enum nft_hook hook
 		fputs("\t}\n", f);
 }
 
-/* Everything the policy itself sends around a tunnel: kill-switch and full-tunnel excepts. */
+/* Everything the policy itself sends around a tunnel: the kill switch's excepts and those of the
+ * routes through the tunnel. */
 static void collect_excepts(const struct policy *p, const struct p_kill_switch *k, struct p_prefixes *out)
 {
 	size_t n = k->except.n;
 	for (size_t i = 0; i < p->n_intents; i++)
-		if (p->intents[i].kind == INTENT_FULL && p->intents[i].tunnel == k->tunnel)
+		if (p->intents[i].tunnel == k->tunnel)
 			n += p->intents[i].except.n;
 	out->v = xmalloc((n ? n : 1) * sizeof(*out->v));
 	out->n = 0;
 	for (size_t i = 0; i < k->except.n; i++)
 		out->v[out->n++] = k->except.v[i];
 	for (size_t i = 0; i < p->n_intents; i++)
-		if (p->intents[i].kind == INTENT_FULL && p->intents[i].tunnel == k->tunnel)
+		if (p->intents[i].tunnel == k->tunnel)
 			for (size_t j = 0; j < p->intents[i].except.n; j++)
 				out->v[out->n++] = p->intents[i].except.v[j];
 }
@@ -535,6 +574,23 @@ static void put_fc_oifs(FILE *m, const struct policy *p, size_t i, const char *v
 	fprintf(m, "%s %s", n > 1 ? " }" : "", verdict);
 }
 
+static int cmp_prefix(const void *a, const void *b)
+{
+	return ipaddr_cmp(a, b);
+}
+
+/* Sorts v and keeps only the prefixes no other of them covers (and each once): a set of them is
+ * what nftables takes, without overlapping intervals. O(n log n). Returns the new count. */
+static size_t outermost_prefixes(struct ipaddr *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_prefix);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!k || v[k - 1].family != v[i].family || !ipaddr_contains(&v[k - 1], &v[i]))
+			v[k++] = v[i];
+	return k;
+}
+
 /* One fail-closed intent: its selectors (put_sel, as its marks and rules), not leaving through
  * its tunnel: rejected. One rule for both families where nothing in it is of one family; else
  * one per family (`meta nfproto` where no address says which). A scoped kill switch's `except`
@@ -547,7 +603,9 @@ static void put_fc_rule(FILE *f, const struct policy *p, size_t i, const char *v
 	for (size_t k = 0; k < p->n_kill_switches; k++)
 		if (p->kill_switches[k].scoped && p->kill_switches[k].tunnel == in->tunnel)
 			all = &p->kill_switches[k].except;
-	struct ipaddr exv[all && all->n ? all->n : 1];
+	/* and the intent's own `except`: those destinations are routed around the tunnel by design. */
+	size_t cap = (all ? all->n : 0) + in->except.n;
+	struct ipaddr *exv = xmalloc((cap ? cap : 1) * sizeof(*exv));
 	struct p_prefixes ex = { .v = exv, .n = 0 };
 	for (size_t k = 0; all && k < all->n; k++) {
 		bool reach = !in->sel.to.n;
@@ -556,12 +614,16 @@ static void put_fc_rule(FILE *f, const struct policy *p, size_t i, const char *v
 		if (reach)
 			exv[ex.n++] = all->v[k];
 	}
+	for (size_t k = 0; k < in->except.n; k++)
+		exv[ex.n++] = in->except.v[k];
+	ex.n = outermost_prefixes(exv, ex.n);
 	struct line l;
 	if (!in->sel.from.n && !in->sel.to.n && !ex.n && in->fail_closed == (FAM_V4 | FAM_V6)) {
 		begin_line(&l);
 		put_sel(l.m, &in->sel, 0);
 		put_fc_oifs(l.m, p, i, verdict);
 		end_line(f, &l);
+		free(exv);
 		return;
 	}
 	for (int af = AF_INET; af; af = af == AF_INET ? AF_INET6 : 0) {
@@ -576,6 +638,7 @@ static void put_fc_rule(FILE *f, const struct policy *p, size_t i, const char *v
 		put_fc_oifs(l.m, p, i, verdict);
 		end_line(f, &l);
 	}
+	free(exv);
 }
 
 /* Fail closed per intent (`route ... fail-closed`, or a kill switch scoped to a tunnel without a
@@ -613,6 +676,26 @@ static void put_fail_closed(FILE *f, const struct policy *p, bool fwd)
 		fputs("\t}\n", f);
 }
 
+static int cmp_ipaddr(const void *a, const void *b)
+{
+	return ipaddr_cmp(a, b);
+}
+
+/* Sorts srcs and keeps each once, and none of the n_own addresses in own: the new count. */
+static size_t unique_sources(const struct ipaddr *own, size_t n_own, struct ipaddr *srcs, size_t n)
+{
+	qsort(srcs, n, sizeof(*srcs), cmp_ipaddr);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool dup = k && !ipaddr_cmp(&srcs[k - 1], &srcs[i]);
+		for (size_t j = 0; j < n_own && !dup; j++)
+			dup = !ipaddr_cmp(&own[j], &srcs[i]);
+		if (!dup)
+			srcs[k++] = srcs[i];
+	}
+	return k;
+}
+
 /* Traffic steered into a tunnel by an nft mark was given its source address by the first route
  * lookup, before the mark existed: rewrite it to the tunnel's own, or the peer drops it. */
 static void put_masquerade(FILE *f, const struct policy *p)
@@ -625,13 +708,24 @@ static void put_masquerade(FILE *f, const struct policy *p)
 		const struct p_tunnel *tun = &p->tunnels[t];
 		if (!by_mark || !tun->addrs.n)
 			continue;
-		/* The tunnel's own addresses, as hosts (an interface address may carry a subnet length). */
-		struct ipaddr hosts[tun->addrs.n];
+		/* The tunnel's own addresses, as hosts (an interface address may carry a subnet length),
+		 * and the sources its destination routes were given (`src`): those are left as chosen. */
+		size_t n = 0;
+		for (size_t i = 0; i < p->n_intents; i++)
+			n += p->intents[i].tunnel == t && p->intents[i].src.family;
+		struct ipaddr *hosts = xmalloc((tun->addrs.n + n) * sizeof(*hosts));
+		n = 0;
 		for (size_t i = 0; i < tun->addrs.n; i++) {
-			hosts[i] = tun->addrs.v[i];
-			hosts[i].len = hosts[i].family == AF_INET ? 32 : 128;
+			hosts[n] = tun->addrs.v[i];
+			hosts[n].len = hosts[n].family == AF_INET ? 32 : 128;
+			n++;
 		}
-		const struct p_prefixes own = { .v = hosts, .n = tun->addrs.n };
+		size_t first_src = n;
+		for (size_t i = 0; i < p->n_intents; i++)
+			if (p->intents[i].tunnel == t && p->intents[i].src.family)
+				hosts[n++] = p->intents[i].src;
+		n = first_src + unique_sources(hosts, tun->addrs.n, hosts + first_src, n - first_src);
+		const struct p_prefixes own = { .v = hosts, .n = n };
 		for (int af = AF_INET; af; af = af == AF_INET ? AF_INET6 : 0) {
 			struct line l;
 			begin_line(&l);
@@ -648,6 +742,7 @@ static void put_masquerade(FILE *f, const struct policy *p)
 			any = true;
 			end_line(f, &l);
 		}
+		free(hosts);
 	}
 	/* `masquerade`: the packets the statement selects take the address of their output interface. */
 	for (size_t i = 0; i < p->n_masquerades; i++) {

@@ -18,6 +18,14 @@ struct p_prefixes {
 	size_t n;
 };
 
+/* A list of numbers and ranges written for uid, gid, sport or dport with two elements or more
+ * (`dport { 80, 443 }`): an nftables anonymous set (check_sets.c). Empty for a single element,
+ * which stays in the selector's own fields. */
+struct p_set {
+	struct p_range { uint32_t lo, hi; } *v;
+	size_t n;
+};
+
 /* Packet selectors, shared by rules, intents and nft matches. */
 struct p_sel {
 	struct p_prefixes from, to;
@@ -32,6 +40,9 @@ struct p_sel {
 	uint8_t tos;
 	const char *cgroup;            /* cgroup v2 path */
 	unsigned ct_states;            /* bit per state: new, established, related, invalid, untracked */
+	/* Lists (check_sets.c): when one is not empty, the field above holds its first element, so
+	 * that whatever asks whether the selector is there finds it. */
+	struct p_set uids, gids, sports, dports;
 };
 
 struct p_peer {
@@ -99,9 +110,10 @@ struct p_intent {
 	enum intent_kind kind;
 	size_t tunnel;                 /* index into policy.tunnels */
 	struct p_sel sel;
-	struct p_prefixes except;      /* INTENT_FULL */
+	struct p_prefixes except;      /* destinations left to the main table (check_except.c) */
+	struct ipaddr src;             /* `src`: preferred source of a destination intent's routes */
 	int families;
-	bool needs_mark;               /* selectors only nftables can match (ports, cgroup, gid) */
+	bool needs_mark;               /* selectors only nftables can match (ports, cgroup, gid, uid lists) */
 	uint32_t mark, mask;           /* allocated when needs_mark */
 	uint32_t priority;             /* INTENT_SPLIT */
 	bool warn_v4_only;             /* INTENT_FULL: IPv4 only though not asked for: a leak unless... */

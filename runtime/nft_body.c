@@ -242,6 +242,12 @@ static bool ifname_elem(struct toks *t, int unused)
 	return eat_string(t, true);
 }
 
+/* A port (ids 0) or a uid/gid (ids 1), or a range of them: an element of a set (`{ 80, 443 }`). */
+static bool range_elem(struct toks *t, int ids)
+{
+	return eat_range(t, ids ? 0xffffffffULL : 65535);
+}
+
 static bool ct_state(struct toks *t, int unused)
 {
 	(void)unused;
@@ -351,7 +357,7 @@ static bool selector(struct toks *t)
 		return (eat(t, "saddr") && eat(t, "type") && eat(t, "!=") && eat(t, "local")) ||
 		       fail_at(t, "only fib saddr type != local");
 	if (eat(t, "tcp") || eat(t, "udp") || eat(t, "sctp"))
-		return ((eat(t, "sport") || eat(t, "dport")) && eat_range(t, 65535)) || fail_at(t, "a port expected");
+		return ((eat(t, "sport") || eat(t, "dport")) && eat_set(t, range_elem, 0)) || fail_at(t, "a port expected");
 	if (eat(t, "socket")) {
 		if (!(eat(t, "cgroupv2") && eat(t, "level") && eat_number(t, 255)))
 			return fail_at(t, "socket cgroupv2 level N @SET expected");
@@ -373,7 +379,7 @@ static bool selector(struct toks *t)
 		if (eat(t, "l4proto"))
 			return l4proto(t) || fail_at(t, "not a protocol");
 		if (eat(t, "skuid") || eat(t, "skgid"))
-			return eat_range(t, 0xffffffffULL);
+			return eat_set(t, range_elem, 1);
 		if (eat(t, "nfproto"))
 			return eat(t, "ipv4") || eat(t, "ipv6") || fail_at(t, "ipv4 or ipv6 expected");
 		if (eat(t, "mark")) {

@@ -214,6 +214,8 @@ static void test_nft_bodies(struct t *t)
 	expect_body(t, true, "\tchain fwd_allow {\n\t\ttype filter hook forward priority filter; policy accept;\n"
 			     "\t\tct state { established, related } accept\n\t\tiifname \"wg0\" oifname \"wg0\" meta nfproto ipv4 accept\n"
 			     "\t\tiifname \"wg0\" drop\n\t}\n");
+	expect_body(t, true, "\tchain marks_out {\n\t\ttype route hook output priority mangle; policy accept;\n"
+			     "\t\ttcp dport { 80, 443, 8000-8080 } meta skuid { 1000, 1001 } meta skgid { 0, 200-299 } accept\n\t}\n");
 	static const char *const bad[] = {
 		"flush ruleset\n",
 		"\tchain preraw {\n\t\ttype filter hook prerouting priority raw; policy accept;\n\t\tdrop\n\t}\n"
@@ -244,6 +246,12 @@ static void test_nft_bodies(struct t *t)
 		"\tchain fwd_allow {\n\t\ttype filter hook forward priority filter; policy drop;\n\t\taccept\n\t}\n",
 		"\tchain fwd_allow {\n\t\ttype filter hook forward priority raw; policy accept;\n\t\taccept\n\t}\n",
 		"\tchain postnat {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t\toifname \"eth0\" snat to 1.2.3.4\n\t}\n",
+		/* Sets of ports and ids: elements in range, closed, no set where wgc writes none. */
+		"\tchain marks_out {\n\t\ttype route hook output priority mangle; policy accept;\n\t\ttcp dport { 80, 70000 } drop\n\t}\n",
+		"\tchain marks_out {\n\t\ttype route hook output priority mangle; policy accept;\n\t\ttcp dport { 80, 443 drop\n\t}\n",
+		"\tchain marks_out {\n\t\ttype route hook output priority mangle; policy accept;\n\t\tmeta skuid { 1000, 9-1 } drop\n\t}\n",
+		"\tchain marks_out {\n\t\ttype route hook output priority mangle; policy accept;\n\t\tmeta skgid { } drop\n\t}\n",
+		"\tchain marks_out {\n\t\ttype route hook output priority mangle; policy accept;\n\t\tip6 hoplimit { 1, 2 } drop\n\t}\n",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		expect_body(t, false, bad[i]);

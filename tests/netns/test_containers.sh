@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# tests/netns/test_containers.sh - examples/containers.wg applied for real: containers on a bridge
+# behind the host reach the world through the tunnel and the LAN directly (`route from
+# $containers through wg0 except $lan`, `forward`, `masquerade`).
+#
+#   H: the host; wgc manages it, with examples/containers.wg (its key path and its peer's public key
+#      swapped for generated ones). eth0 192.168.1.2/24 (the LAN, to L); wan0 198.51.100.2/24 (to
+#      P, the tunnel's underlay); br0 172.20.0.1/24, the containers' bridge, with vc0 on it.
+#   C: a container: eth0 172.20.0.2/24 (the other end of vc0), default route via 172.20.0.1.
+#   P: the tunnel's peer, by hand: wireguard-go `wgp` 10.66.0.1/24, the host as its only peer
+#      (allowed-ips 10.66.0.2/32); behind it a server 203.0.113.254 (on its lo) that tells each
+#      client the address it saw, on ports 443 and 8080.
+#   L: a LAN host, 192.168.1.10/24, with the same server on 8080; no route to the containers.
+#
+# Asserted, on what the far side saw and on kernel state read back: C reaches the server behind P
+# on 443 and the server sees the tunnel's address (10.66.0.2: masquerade into wg0); C reaches L and
+# L sees the host's LAN address (192.168.1.2: through the tunnel it would reach P, not L, and be
+# seen as 10.66.0.2); C cannot open port 8080 behind P (the forward declares 80 and 443 only),
+# though P answers it itself; the rules are the except rule in front of the source rule, the
+# forward chain holds the port list as one rule with a set; the host converges (plan exits 0);
+# destroy leaves the host's rules, routes, links, addresses, nft ruleset and ip_forward as found.
+set -u
+SELF=$(readlink -f "$0")
+cd "$(dirname "$SELF")/../.." || exit 1
+
+T_NAME=netns-containers
+ISO_TAG=ctr
+ISO_TOOLS=(ip nft wg wireguard-go timeout python3)
+source tests/netns/isolate.sh
+
+t_teardown() {
+	iso_teardown
+}
+
+KEYDIR=$T_TMP/keys
+mkdir -m 700 "$KEYDIR"
+mkdir -m 755 "$T_TMP/state"
+HOST_PUB=$(genkey host)
+P_PUB=$(genkey p)
+if [ -z "$HOST_PUB" ] || [ -z "$P_PUB" ]; then
+	fail "wg genkey / wg pubkey"
+	finish
+	exit
+fi
+EXAMPLE_PUB=$(sed -n 's/.*public-key "\([^"]*\)".*/\1/p' examples/containers.wg)
+POLICY=$T_TMP/containers.wg
+sed -e "s|\"/etc/wireguard/wg0.key\"|\"$KEYDIR/host.key\"|" -e "s|$EXAMPLE_PUB|$P_PUB|" \
+	examples/containers.wg >"$POLICY"
+chmod 644 "$POLICY"
+
+# server NS ADDR PORT LOG: a TCP server on ADDR:PORT in NS that tells each client its address.
+server() {
+	in_ns "$1" python3 -c '
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(16)
+while True:
+    c, peer = s.accept()
+    try:
+        c.sendall((peer[0] + "\n").encode())
+    finally:
+        c.close()
+' "$2" "$3" >"$4" 2>&1 &
+	wait_for 5 sh -c "ip netns exec $1 ss -Hltn 'sport = :$3' | grep -q ."
+}
+
+# veth NS1 DEV1 ADDR1 NS2 DEV2 ADDR2: a veth pair between two namespaces, addressed and up.
+veth() {
+	ip link add "$2" netns "$1" type veth peer name "$5" netns "$4" &&
+		ip -n "$1" addr add "$3" dev "$2" && ip -n "$1" link set "$2" up &&
+		ip -n "$4" addr add "$6" dev "$5" && ip -n "$4" link set "$5" up
+}
+
+setup() {
+	ns_new h || return 1
+	H=$NS
+	ns_new c || return 1
+	C=$NS
+	ns_new p || return 1
+	P=$NS
+	ns_new l || return 1
+	L=$NS
+	veth "$H" eth0 192.168.1.2/24 "$L" eth0 192.168.1.10/24 || { fail "setup: the LAN"; return 1; }
+	veth "$H" wan0 198.51.100.2/24 "$P" wan0 198.51.100.1/24 || { fail "setup: the underlay"; return 1; }
+	ip -n "$H" link add br0 type bridge && ip -n "$H" addr add 172.20.0.1/24 dev br0 &&
+		ip -n "$H" link set br0 up &&
+		ip link add vc0 netns "$H" type veth peer name eth0 netns "$C" &&
+		ip -n "$H" link set vc0 master br0 && ip -n "$H" link set vc0 up &&
+		ip -n "$C" addr add 172.20.0.2/24 dev eth0 && ip -n "$C" link set eth0 up &&
+		ip -n "$C" route add default via 172.20.0.1 || { fail "setup: the containers' bridge"; return 1; }
+	# (wireguard-go's socket directory is shared by the namespaces: one device name each)
+	wg_server "$P" wgp p 51820 "$HOST_PUB" 10.66.0.2/32 &&
+		ip -n "$P" addr add 10.66.0.1/24 dev wgp &&
+		ip -n "$P" addr add 203.0.113.254/32 dev lo || { fail "setup: the peer"; return 1; }
+	server "$P" 203.0.113.254 443 "$T_TMP/server-p443.log" || { fail "setup: server 443 in P" "$(cat "$T_TMP/server-p443.log")"; return 1; }
+	server "$P" 203.0.113.254 8080 "$T_TMP/server-p8080.log" || { fail "setup: server 8080 in P" "$(cat "$T_TMP/server-p8080.log")"; return 1; }
+	server "$L" 192.168.1.10 8080 "$T_TMP/server-l.log" || { fail "setup: server in L" "$(cat "$T_TMP/server-l.log")"; return 1; }
+}
+
+# seen_by NS ADDR PORT: connects from NS to ADDR:PORT, prints the client address the server saw.
+# shellcheck disable=SC2016 # expanded by the inner bash
+seen_by() {
+	in_ns "$1" timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2" && read -r seen <&3 && echo "$seen"' _ "$2" "$3"
+}
+
+# expect_seen NAME NS ADDR PORT WANT: a connection from NS to ADDR:PORT completes and the server
+# saw WANT.
+expect_seen() {
+	local got
+	got=$(seen_by "$2" "$3" "$4" 2>"$T_TMP/probe")
+	if [ "$got" = "$5" ]; then
+		pass "$1: the server saw $5"
+	else
+		fail "$1: the server saw '$got', want $5" "$(cat "$T_TMP/probe")" "$(ip -n "$H" rule)" \
+			"$(in_ns "$H" nft list table inet wgc 2>&1)"
+	fi
+}
+
+# host_state: what destroy must put back as apply found it.
+host_state() {
+	ns_state "$H"
+	echo "== ip_forward"; in_ns "$H" cat /proc/sys/net/ipv4/ip_forward
+}
+
+run() {
+	local before after rc
+	before=$(host_state)
+	wgc_in "$H" apply "$POLICY" >"$T_TMP/apply.out" 2>"$T_TMP/apply.err"
+	rc=$?
+	expect_rc "containers: apply exits 0" 0 "$rc" "$T_TMP/apply.out" "$T_TMP/apply.err" || return 0
+	wgc_in "$H" plan --detailed-exitcode "$POLICY" >"$T_TMP/plan.out" 2>&1
+	expect_rc "containers: converged (plan exits 0)" 0 "$?" "$T_TMP/plan.out"
+
+	# Read back: the except rule in front of the containers' rule, both wgc's (proto 87).
+	ip -n "$H" rule | grep 'proto 87' | sed 's/[[:space:]]*$//' >"$T_TMP/rules"
+	expect_text "containers: ip rules read back" "19999:	from 172.20.0.0/24 to 192.168.1.0/24 lookup main proto 87
+20000:	from 172.20.0.0/24 lookup 51820 proto 87" cat "$T_TMP/rules"
+	# The port list of the forward is one rule, an anonymous set.
+	in_ns "$H" nft list chain inet wgc fwd_allow 2>&1 | sed 's/^[[:space:]]*//' >"$T_TMP/fwd"
+	expect_text "containers: the forward into wg0 is one rule with a set of ports" \
+		'iifname "br0" oifname "wg0" ip saddr 172.20.0.0/24 tcp dport { 80, 443 } accept' \
+		grep -F 'oifname "wg0" ip saddr' "$T_TMP/fwd"
+
+	expect_seen "containers: C -> the server behind the peer, through wg0" "$C" 203.0.113.254 443 10.66.0.2
+	expect_seen "containers: C -> the LAN host, directly (except \$lan)" "$C" 192.168.1.10 8080 192.168.1.2
+	# Port 8080 behind the peer is up (P reaches it), but not forwarded into wg0 for C.
+	expect_seen "containers: control: P itself reaches its 8080" "$P" 203.0.113.254 8080 203.0.113.254
+	if got=$(seen_by "$C" 203.0.113.254 8080 2>"$T_TMP/probe"); then
+		fail "containers: C cannot open 8080 through wg0 (only 80 and 443 are forwarded)" "the server saw '$got'"
+	else
+		pass "containers: C cannot open 8080 through wg0 (only 80 and 443 are forwarded)"
+	fi
+
+	wgc_in "$H" destroy >"$T_TMP/destroy.out" 2>"$T_TMP/destroy.err"
+	expect_rc "containers: destroy exits 0" 0 "$?" "$T_TMP/destroy.out" "$T_TMP/destroy.err"
+	after=$(host_state)
+	if [ "$after" = "$before" ]; then
+		pass "containers: destroy leaves the host as found"
+	else
+		fail "containers: the host after destroy differs from before apply" \
+			"$(diff <(echo "$before") <(echo "$after"))"
+	fi
+	# And C's way out through the tunnel is gone with it.
+	if got=$(seen_by "$C" 203.0.113.254 443 2>"$T_TMP/probe"); then
+		fail "containers: after destroy, C no longer reaches the server behind the peer" "the server saw '$got'"
+	else
+		pass "containers: after destroy, C no longer reaches the server behind the peer"
+	fi
+}
+
+if setup; then
+	run
+fi
+finish

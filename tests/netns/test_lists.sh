@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# tests/netns/test_lists.sh - lists of uids and gids, `except` on a destination route and `src`,
+# applied for real.
+#
+#   A: wgc manages it. up0 192.0.2.1/24 (to B); 10.77.0.1/32 on lo (an address of the host that is
+#      no tunnel's: the chosen source); main routes 203.0.113.0/24 and 198.18.0.0/24 via B, so that
+#      what no rule of wgc's takes reaches B directly.
+#   B: the peer, by hand: wireguard-go `wgb` 10.66.0.1/24, A as its only peer (allowed-ips
+#      10.66.0.2/32, 10.77.0.1/32); on its lo 203.0.113.254, 198.18.0.1 and 198.18.0.129, and on
+#      each a TCP server on 8080 that tells each client the address it saw; the same on 8443 on
+#      203.0.113.254 and 203.0.114.1.
+#
+# The policy (written here):
+#   route uid { 1000, 1001 } through wg0
+#   route gid { 100, 200-299 } through wg0
+#   route to 198.18.0.0/24 through wg0 except 198.18.0.128/25 src 10.77.0.1
+#   route proto tcp dport 8443 through wg0 except 203.0.113.0/24
+#
+# Asserted, on what B's servers saw and on kernel state read back: uid 1000 and 1001 reach
+# 203.0.113.254 through the tunnel (seen as 10.66.0.2), uid 1002 directly (seen as 192.0.2.1);
+# gid 250 through the tunnel, gid 300 directly; each list is one nft rule with a set and one fwmark
+# ip rule; 198.18.0.1 is reached through the tunnel from the chosen source 10.77.0.1 (which the
+# masquerade of the marked traffic into wg0 leaves alone), and the
+# excepted 198.18.0.129 directly (a throw route in the destination table); port 8443 of
+# 203.0.114.1 through the tunnel, of the excepted 203.0.113.254 directly (the mark rule skips
+# it: ip daddr != 203.0.113.0/24); the host converges
+# (plan exits 0); a `src` the host does not have makes apply fail and leaves the host as it was;
+# destroy leaves the host as found.
+set -u
+SELF=$(readlink -f "$0")
+cd "$(dirname "$SELF")/../.." || exit 1
+
+T_NAME=netns-lists
+ISO_TAG=lst
+ISO_TOOLS=(ip nft wg wireguard-go timeout python3 setpriv)
+source tests/netns/isolate.sh
+
+t_teardown() {
+	iso_teardown
+}
+
+KEYDIR=$T_TMP/keys
+mkdir -m 700 "$KEYDIR"
+mkdir -m 755 "$T_TMP/state"
+A_PUB=$(genkey a)
+B_PUB=$(genkey b)
+if [ -z "$A_PUB" ] || [ -z "$B_PUB" ]; then
+	fail "wg genkey / wg pubkey"
+	finish
+	exit
+fi
+
+# policy FILE SRC: the policy above, with SRC as the destination route's source.
+policy() {
+	cat >"$1" <<EOF
+tunnel wg0 {
+	private-key "$KEYDIR/a.key"
+	address 10.66.0.2/32
+	peer b {
+		public-key "$B_PUB"
+		endpoint 192.0.2.2:51820
+		allowed-ips 0.0.0.0/0
+	}
+}
+route uid { 1000, 1001 } through wg0
+route gid { 100, 200-299 } through wg0
+route to 198.18.0.0/24 through wg0 except 198.18.0.128/25 src $2
+route proto tcp dport 8443 through wg0 except 203.0.113.0/24
+EOF
+	chmod 644 "$1"
+}
+POLICY=$T_TMP/lists.wg
+policy "$POLICY" 10.77.0.1
+policy "$T_TMP/bad-src.wg" 10.77.0.99
+
+# server NS ADDR PORT LOG: a TCP server on ADDR:PORT in NS that tells each client its address.
+server() {
+	in_ns "$1" python3 -c '
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(16)
+while True:
+    c, peer = s.accept()
+    try:
+        c.sendall((peer[0] + "\n").encode())
+    finally:
+        c.close()
+' "$2" "$3" >"$4" 2>&1 &
+	wait_for 5 sh -c "ip netns exec $1 ss -Hltn 'src $2 and sport = :$3' | grep -q ."
+}
+
+setup() {
+	ns_new a || return 1
+	A=$NS
+	ns_new b || return 1
+	B=$NS
+	ip link add up0 netns "$A" type veth peer name up0 netns "$B" &&
+		ip -n "$A" addr add 192.0.2.1/24 dev up0 && ip -n "$A" link set up0 up &&
+		ip -n "$B" addr add 192.0.2.2/24 dev up0 && ip -n "$B" link set up0 up &&
+		ip -n "$A" addr add 10.77.0.1/32 dev lo &&
+		ip -n "$A" route add 203.0.113.0/24 via 192.0.2.2 &&
+		ip -n "$A" route add 198.18.0.0/24 via 192.0.2.2 &&
+		ip -n "$A" route add 203.0.114.0/24 via 192.0.2.2 || { fail "setup: the link"; return 1; }
+	wg_server "$B" wgb b 51820 "$A_PUB" "10.66.0.2/32,10.77.0.1/32" &&
+		ip -n "$B" addr add 10.66.0.1/24 dev wgb &&
+		ip -n "$B" route add 10.77.0.1/32 dev wgb || { fail "setup: the peer"; return 1; }
+	local addr
+	for addr in 203.0.113.254 198.18.0.1 198.18.0.129; do
+		ip -n "$B" addr add "$addr/32" dev lo &&
+			server "$B" "$addr" 8080 "$T_TMP/server-$addr.log" ||
+			{ fail "setup: server $addr in B" "$(cat "$T_TMP/server-$addr.log")"; return 1; }
+	done
+	ip -n "$B" addr add 203.0.114.1/32 dev lo || { fail "setup: 203.0.114.1 in B"; return 1; }
+	for addr in 203.0.113.254 203.0.114.1; do
+		server "$B" "$addr" 8443 "$T_TMP/server-$addr-8443.log" ||
+			{ fail "setup: server $addr:8443 in B" "$(cat "$T_TMP/server-$addr-8443.log")"; return 1; }
+	done
+}
+
+# seen_by ADDR[:PORT] [SETPRIV ARGS...]: connects from A to ADDR:PORT (8080 if not given; as the
+# given user and group), prints the client address the server saw.
+# shellcheck disable=SC2016 # expanded by the inner bash
+seen_by() {
+	local addr=${1%:*} port=8080
+	[ "$1" = "$addr" ] || port=${1##*:}
+	shift
+	in_ns "$A" "$@" timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2" && read -r seen <&3 && echo "$seen"' _ "$addr" "$port"
+}
+
+# expect_seen NAME ADDR[:PORT] WANT [SETPRIV ARGS...]: the server on ADDR saw WANT.
+expect_seen() {
+	local name=$1 addr=$2 want=$3 got
+	shift 3
+	got=$(seen_by "$addr" "$@" 2>"$T_TMP/probe")
+	if [ "$got" = "$want" ]; then
+		pass "$name: the server saw $want"
+	else
+		fail "$name: the server saw '$got', want $want" "$(cat "$T_TMP/probe")" "$(ip -n "$A" rule)" \
+			"$(in_ns "$A" nft list table inet wgc 2>&1)"
+	fi
+}
+
+# as UID GID: setpriv arguments.
+as() {
+	echo setpriv --reuid="$1" --regid="$2" --clear-groups
+}
+
+host_state() {
+	ns_state "$A"
+}
+
+run() {
+	local before after rc
+	before=$(host_state)
+	wgc_in "$A" apply "$T_TMP/bad-src.wg" >"$T_TMP/apply.out" 2>"$T_TMP/apply.err"
+	rc=$?
+	if [ "$rc" -ne 0 ] && [ "$(host_state)" = "$before" ]; then
+		pass "lists: apply with a src the host does not have fails (exit $rc), the host as it was"
+	else
+		fail "lists: apply with a src the host does not have: exit $rc, want non-zero and no change" \
+			"$(cat "$T_TMP/apply.err")" "$(diff <(echo "$before") <(host_state))"
+	fi
+	expect_grep "lists: the checker warned about that src" "warning: src 10.77.0.99 is no tunnel address" "$T_TMP/apply.err"
+
+	wgc_in "$A" apply "$POLICY" >"$T_TMP/apply.out" 2>"$T_TMP/apply.err"
+	expect_rc "lists: apply exits 0" 0 "$?" "$T_TMP/apply.out" "$T_TMP/apply.err" || return 0
+	wgc_in "$A" plan --detailed-exitcode "$POLICY" >"$T_TMP/plan.out" 2>&1
+	expect_rc "lists: converged (plan exits 0)" 0 "$?" "$T_TMP/plan.out"
+
+	# Read back: each list is one nft rule with a set, and one fwmark rule.
+	in_ns "$A" nft list chain inet wgc marks_out 2>&1 | sed 's/^[[:space:]]*//' >"$T_TMP/marks"
+	expect_text "lists: one nft rule for the uid list, with a set" 1 grep -c '^meta skuid { 1000, 1001 } ' "$T_TMP/marks"
+	expect_text "lists: one nft rule for the gid list, with a set" 1 grep -c '^meta skgid { 100, 200-299 } ' "$T_TMP/marks"
+	expect_text "lists: one nft rule for the port route, its except skipped" 1 \
+		grep -c '^tcp dport 8443 ip daddr != 203.0.113.0/24 ' "$T_TMP/marks"
+	expect_text "lists: the chain holds those three rules only" 3 grep -c 'meta mark set' "$T_TMP/marks"
+	ip -n "$A" rule | grep 'proto 87' | sed 's/[[:space:]]*$//' >"$T_TMP/rules"
+	expect_text "lists: ip rules read back: one fwmark rule a list, one for the destination table" \
+		"20000:	from all fwmark 0x1/0xff lookup 51820 proto 87
+20010:	from all fwmark 0x2/0xff lookup 51820 proto 87
+20020:	from all lookup 51821 proto 87
+20030:	from all fwmark 0x3/0xff lookup 51820 proto 87" cat "$T_TMP/rules"
+	ip -n "$A" route show table 51821 | sed 's/[[:space:]]*$//' >"$T_TMP/dest"
+	expect_text "lists: the destination table: the route with its source, the except thrown" \
+		"198.18.0.0/24 dev wg0 proto 87 scope link src 10.77.0.1
+throw 198.18.0.128/25 proto 87" cat "$T_TMP/dest"
+
+	# shellcheck disable=SC2046 # as prints words
+	{
+		expect_seen "lists: uid 1000 (in the list) -> through wg0" 203.0.113.254 10.66.0.2 $(as 1000 1000)
+		expect_seen "lists: uid 1001 (in the list) -> through wg0" 203.0.113.254 10.66.0.2 $(as 1001 1001)
+		expect_seen "lists: uid 1002 (not in the list) -> directly" 203.0.113.254 192.0.2.1 $(as 1002 1002)
+		expect_seen "lists: gid 250 (in 200-299) -> through wg0" 203.0.113.254 10.66.0.2 $(as 1500 250)
+		expect_seen "lists: gid 300 (in no range) -> directly" 203.0.113.254 192.0.2.1 $(as 1500 300)
+	}
+	expect_seen "lists: 198.18.0.1 -> through wg0, from the chosen source" 198.18.0.1 10.77.0.1
+	expect_seen "lists: the excepted 198.18.0.129 -> directly" 198.18.0.129 192.0.2.1
+	expect_seen "lists: port 8443 of 203.0.114.1 -> through wg0" 203.0.114.1:8443 10.66.0.2
+	expect_seen "lists: port 8443 of the excepted 203.0.113.254 -> directly" 203.0.113.254:8443 192.0.2.1
+
+	wgc_in "$A" destroy >"$T_TMP/destroy.out" 2>"$T_TMP/destroy.err"
+	expect_rc "lists: destroy exits 0" 0 "$?" "$T_TMP/destroy.out" "$T_TMP/destroy.err"
+	after=$(host_state)
+	if [ "$after" = "$before" ]; then
+		pass "lists: destroy leaves the host as found"
+	else
+		fail "lists: the host after destroy differs from before apply" "$(diff <(echo "$before") <(echo "$after"))"
+	fi
+}
+
+if setup; then
+	run
+fi
+finish
