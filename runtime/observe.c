@@ -11,6 +11,7 @@
 
 #include "model/xalloc.h"
 #include "runtime/curve25519.h"
+#include "runtime/mtu.h"
 #include "runtime/nft.h"
 #include "runtime/nl.h"
 #include "runtime/rtnl.h"
@@ -268,7 +269,8 @@ int prepare_desired(struct state *d, int flags, char *err, size_t errlen)
 				return rc;
 		}
 	}
-	return 0;
+	/* After the endpoints: `mtu auto` follows the routes to them (runtime/mtu.h). */
+	return (flags & PREPARE_RESOLVE) ? mtu_resolve(d, err, errlen) : 0;
 }
 
 int host_warnings(const struct state *d, FILE *out)
