@@ -6,8 +6,9 @@
 #   S: the far end, by hand: wireguard-go `wgs` on :51820 (10.0.0.1/24; peer C = 10.0.0.2),
 #      eth0 192.0.2.1/24, 2001:db8::1/64, MTU 1400.
 #
-# Asserted on the kernel's state read back (ip link) and on packets that had to fit: an IPv4
-# endpoint gives 1340, and a ping of exactly 1340 bytes with DF set crosses the tunnel; converged
+# Asserted on the kernel's state read back (ip link) and on packets that had to fit (S drops IPv4
+# fragments): an IPv4 endpoint gives 1340, a ping of exactly 1340 bytes with DF set crosses the
+# tunnel and, the control, one of 1341 does not; converged
 # (plan exits 0); an IPv6 endpoint gives 1320; the underlay's MTU changed by hand shows in the plan
 # with where it came from, and apply converges it; a route's mtu metric wins over its device's;
 # a full tunnel (whose routes would capture the endpoint without the tunnel's fwmark) stays
@@ -19,7 +20,7 @@ cd "$(dirname "$SELF")/../.." || exit 1
 
 T_NAME=netns-mtu
 ISO_TAG=mtu
-ISO_TOOLS=(ip wg wireguard-go ping)
+ISO_TOOLS=(ip nft wg wireguard-go ping)
 source tests/netns/isolate.sh
 
 t_teardown() {
@@ -69,6 +70,16 @@ setup() {
 		ip -n "$C" link set eth0 up && ip -n "$S" link set eth0 up || { fail "setup: the underlay"; return 1; }
 	wg_server "$S" wgs s 51820 "$C_PUB" 10.0.0.2/32 && ip -n "$S" addr add 10.0.0.1/24 dev wgs ||
 		{ fail "setup: wireguard-go in S"; return 1; }
+	# wireguard-go lets the kernel fragment what does not fit: S drops IPv4 fragments before
+	# reassembly, so only an encapsulated packet that fits the underlay whole gets through.
+	in_ns "$S" nft -f - <<'EOT' || { fail "setup: S's fragment drop"; return 1; }
+table inet mtutest {
+	chain pre {
+		type filter hook prerouting priority -450;
+		iifname "eth0" ip frag-off & 0x3fff != 0 drop
+	}
+}
+EOT
 }
 
 # mtu_is NAME WANT: wg0's MTU in C, read back from the kernel.
