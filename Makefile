@@ -89,6 +89,7 @@ asan: build/asan/wgc
 # A unit test links only the layers it tests: LAYERS_<test> names them, users first.
 LAYERS_test_key        := model
 LAYERS_test_state      := model
+LAYERS_test_mtu        := model
 LAYERS_test_allocate   := compiler model
 LAYERS_test_keywords   := compiler model
 LAYERS_test_suggest    := compiler model
