@@ -30,6 +30,7 @@ RUNTIME_SRCS  := runtime/kinds.c runtime/nl.c runtime/rtnl_read.c runtime/rtnl_w
                  runtime/observe.c runtime/diff.c runtime/plan_print.c runtime/apply.c runtime/records.c \
                  runtime/state_valid.c runtime/nft_body.c runtime/plan_file.c
 MODEL_SRCS    += model/mtu.c
+COMPILER_SRCS += compiler/check_allowed.c
 RUNTIME_SRCS  += runtime/mtu.c
 CLI_SRCS      := wgc.c wgc_kernel.c
 SRCS := $(MODEL_SRCS) $(COMPILER_SRCS) $(RUNTIME_SRCS) $(CLI_SRCS)
