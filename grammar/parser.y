@@ -303,7 +303,7 @@ rule_opts : OPTV value			{ $$ = new_stmt(STMT_RULE, &@1); stmt_add_opt(&$$, $1, 
 						if ($1 != OPT_ALLOWED_IPS)
 							diag_error(lx->d, loc_of(&@1), "'%s' needs a value", opt_key_name($1));
 						$$ = new_stmt(STMT_RULE, &@1);
-						stmt_add_opt(&$$, $1, loc_of(&@1), (struct value){ .kind = VAL_NONE });
+						stmt_add_opt(&$$, $1, loc_of(&@1), (struct value){ .kind = VAL_NONE, .loc = loc_of(&@1) });
 						stmt_add_opt(&$$, $2, loc_of(&@2), $3);
 					}
 	| rule_opts OPTV value		{ $$ = $1; stmt_add_opt(&$$, $2, loc_of(&@2), $3); }
