@@ -132,6 +132,9 @@ run() {
 	expect_rc "underlay 1300: plan has changes (exit 2)" 2 "$?" "$T_TMP/plan.out"
 	expect_grep "underlay 1300: the plan says why" 'mtu: 1340 -> 1240 +# auto: route to 192\.0\.2\.1 via eth0 mtu 1300' \
 		"$T_TMP/plan.out"
+	wgc_in "$C" plan --json "$T_TMP/v4.wg" >"$T_TMP/plan.json" 2>&1
+	expect_grep "underlay 1300: plan --json says why" '"mtu_source": "auto: route to 192\.0\.2\.1 via eth0 mtu 1300"' \
+		"$T_TMP/plan.json"
 	apply_ok "underlay 1300" "$T_TMP/v4.wg"
 	mtu_is "underlay 1300 (1300 - 60)" 1240
 	ip -n "$C" link set eth0 mtu 1400
