@@ -31,6 +31,9 @@ RUNTIME_SRCS  := runtime/kinds.c runtime/nl.c runtime/rtnl_read.c runtime/rtnl_w
                  runtime/wg_uapi.c runtime/wg_genl.c runtime/curve25519.c runtime/nft.c runtime/sysctl.c \
                  runtime/observe.c runtime/diff.c runtime/plan_print.c runtime/apply.c runtime/records.c \
                  runtime/state_valid.c runtime/nft_body.c runtime/plan_file.c runtime/cgroup.c
+MODEL_SRCS    += model/mtu.c
+COMPILER_SRCS += compiler/check_allowed.c
+RUNTIME_SRCS  += runtime/mtu.c
 CLI_SRCS      := wgc.c wgc_kernel.c
 SRCS := $(MODEL_SRCS) $(COMPILER_SRCS) $(RUNTIME_SRCS) $(CLI_SRCS)
 GEN  := build/gen/parser.c build/gen/scanner.c
@@ -89,6 +92,7 @@ asan: build/asan/wgc
 # A unit test links only the layers it tests: LAYERS_<test> names them, users first.
 LAYERS_test_key        := model
 LAYERS_test_state      := model
+LAYERS_test_mtu        := model
 LAYERS_test_allocate   := compiler model
 LAYERS_test_keywords   := compiler model
 LAYERS_test_suggest    := compiler model

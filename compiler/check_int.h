@@ -111,6 +111,8 @@ void check_forward(struct ctx *c, const struct stmt *s);
 void check_masquerade(struct ctx *c, const struct stmt *s);
 void check_sysctl(struct ctx *c, const struct stmt *s);
 void check_needed_sysctls(struct ctx *c);
+/* check_allowed.c: `route allowed-ips through TUNNEL` (in->tunnel resolved): its destinations. */
+bool check_allowed_ips_intent(struct ctx *c, const struct stmt *s, uint64_t seen, struct p_intent *in);
 
 /* check_policy.c: the checks that need the whole policy, in the order policy_check runs them. */
 void check_marks(struct ctx *c);

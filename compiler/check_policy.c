@@ -219,8 +219,10 @@ void check_loops(struct ctx *c)
 				if (in->tunnel != ti || !selects_own_packets(in, t, ep, peer->endpoint->port, &to))
 					continue;
 				char ps[64];
+				/* `route allowed-ips through`: its prefixes are the peers', the loop at its word. */
+				const struct option *dst = stmt_find_opt(c->intent_stmts[i], OPT_TO);
 				if (to)
-					diag_error(c->d, stmt_find_opt(c->intent_stmts[i], OPT_TO)->val.loc,
+					diag_error(c->d, dst ? dst->val.loc : stmt_find_opt(c->intent_stmts[i], OPT_ALLOWED_IPS)->loc,
 						   "routing loop: %s sends %s, the endpoint of peer '%s', into '%s' itself",
 						   ipaddr_str(to, ps, sizeof(ps)), es, peer->name, t->name);
 				else

@@ -211,12 +211,19 @@ out:
 static void check_intent(struct ctx *c, const struct stmt *s)
 {
 	uint64_t seen = check_opts(c, s, SELECTORS | BIT(OPT_ALL) | BIT(OPT_THROUGH) | BIT(OPT_EXCEPT) | BIT(OPT_GID) |
-						 BIT(OPT_CGROUP) | BIT(OPT_FAIL_CLOSED) | BIT(OPT_SRC));
+						 BIT(OPT_CGROUP) | BIT(OPT_FAIL_CLOSED) | BIT(OPT_SRC) | BIT(OPT_ALLOWED_IPS));
 	const struct option *through = stmt_find_opt(s, OPT_THROUGH);
 	struct p_intent in = { .loc = s->loc };
 	const struct value *tv = deref(c, &through->val);
 	if (!tv || !want(c, &through->val, tv, VAL_IDENT, "through", "a tunnel name") || !get_tunnel(c, tv->str, through->val.loc, &in.tunnel))
 		return;
+	if (seen & BIT(OPT_ALLOWED_IPS)) {
+		if (!check_allowed_ips_intent(c, s, seen, &in))
+			goto fail;
+		set_stmt(&c->intent_stmts, c->p->n_intents, s);
+		*GROW(c->p->intents, c->p->n_intents) = in;
+		return;
+	}
 	bool ok = get_selectors(c, s, &in.sel);
 	for (size_t i = 0; i < s->n_opts; i++)
 		if (s->opts[i].key == OPT_EXCEPT)

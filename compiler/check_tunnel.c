@@ -157,10 +157,17 @@ void check_tunnel(struct ctx *c, const struct stmt *s, struct p_tunnel *t)
 				t->fwmark = 0;
 			}
 			break;
-		case OPT_MTU:
-			if (get_number(c, &o->val, n, 576, 65535, &num))
+		case OPT_MTU: {
+			/* `mtu auto` is the default: 0, chosen at plan time (runtime/mtu.h). */
+			const struct value *r = deref(c, &o->val);
+			if (r && r->kind == VAL_IDENT && !strcmp(r->str, "auto"))
+				t->mtu = 0;
+			else if (r && r->kind != VAL_NUMBER)
+				want(c, &o->val, r, VAL_NUMBER, n, "a number or 'auto'");
+			else if (get_number(c, &o->val, n, 576, 65535, &num))
 				t->mtu = (uint32_t)num;
 			break;
+		}
 		case OPT_ADDRESS: get_prefixes(c, &o->val, n, false, &t->addrs); break;
 		case OPT_TABLE: get_table(c, &o->val, n, &t->table); break;
 		default: break;

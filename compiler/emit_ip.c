@@ -70,7 +70,11 @@ int emit_ip(FILE *out, const struct state *s, int family)
 	/* In both families: each batch must stand alone, and IPv6 routes need the link up too. */
 	for (size_t i = 0; i < s->n_links; i++) {
 		const struct st_link *l = &s->links[i];
-		fprintf(out, "link set dev %s mtu %u%s\n", l->name, l->mtu, l->up ? " up" : "");
+		if (l->mtu_auto && !l->mtu)
+			fprintf(out, "# link %s: mtu auto (the route to its peers' endpoints, less 60 for IPv4 or 80 for "
+				"IPv6; chosen by wgc plan/apply)\nlink set dev %s%s\n", l->name, l->name, l->up ? " up" : "");
+		else
+			fprintf(out, "link set dev %s mtu %u%s\n", l->name, l->mtu, l->up ? " up" : "");
 	}
 	for (size_t i = 0; i < s->n_addrs; i++) {
 		char a[64];

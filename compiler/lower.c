@@ -256,7 +256,8 @@ static void lower_tunnel(struct state *s, const struct p_tunnel *t)
 	struct st_wgdev *w = state_add_wgdev(s);
 	copy_name(l->name, t->name);
 	snprintf(l->kind, sizeof(l->kind), "wireguard");
-	l->mtu = t->mtu ? t->mtu : 1420;
+	l->mtu = t->mtu;
+	l->mtu_auto = !t->mtu;         /* wg-quick's rule, at plan time: runtime/mtu.h */
 	l->up = true;
 	l->owned = true;
 	copy_name(w->name, t->name);

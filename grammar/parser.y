@@ -312,6 +312,15 @@ rule_opts : OPTV value			{ $$ = new_stmt(STMT_RULE, &@1); stmt_add_opt(&$$, $1, 
 					}
 	| TABLE value			{ $$ = new_stmt(STMT_RULE, &@1); stmt_add_opt(&$$, OPT_TABLE, loc_of(&@1), $2); }
 	| value				{ $$ = new_stmt(STMT_RULE, &@1); stmt_add_opt(&$$, OPT_DEST, loc_of(&@1), $1); }
+	| OPTV OPTV value		{
+						/* `route allowed-ips through wg0`: the one option that may stand
+						 * without its value, first (the checker says where it may). */
+						if ($1 != OPT_ALLOWED_IPS)
+							diag_error(lx->d, loc_of(&@1), "'%s' needs a value", opt_key_name($1));
+						$$ = new_stmt(STMT_RULE, &@1);
+						stmt_add_opt(&$$, $1, loc_of(&@1), (struct value){ .kind = VAL_NONE, .loc = loc_of(&@1) });
+						stmt_add_opt(&$$, $2, loc_of(&@2), $3);
+					}
 	| rule_opts OPTV value		{ $$ = $1; stmt_add_opt(&$$, $2, loc_of(&@2), $3); }
 	| rule_opts OPTN		{ $$ = $1; stmt_add_opt(&$$, $2, loc_of(&@2), (struct value){ .kind = VAL_NONE }); }
 	| rule_opts TABLE value		{ $$ = $1; stmt_add_opt(&$$, OPT_TABLE, loc_of(&@2), $3); }

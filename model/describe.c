@@ -120,7 +120,10 @@ void describe_nft(FILE *f, const void *o)
 void describe_link(FILE *f, const void *o)
 {
 	const struct st_link *l = o;
-	fprintf(f, "%s mtu %u %s", l->name, l->mtu, l->up ? "up" : "down");
+	if (l->mtu_auto && !l->mtu)
+		fprintf(f, "%s mtu auto %s", l->name, l->up ? "up" : "down");
+	else
+		fprintf(f, "%s mtu %u %s", l->name, l->mtu, l->up ? "up" : "down");
 }
 
 void describe_wgdev(FILE *f, const void *o)

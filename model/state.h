@@ -35,10 +35,14 @@ struct portrange {
 struct st_link {
 	char name[WGC_IFNAMSIZ];
 	char kind[16];         /* "wireguard"; observed: the kernel's kind ("tun" under wireguard-go) */
-	uint32_t mtu;          /* 0 = kernel default */
+	uint32_t mtu;          /* 0 = kernel default, or (mtu_auto) not resolved yet */
+	bool mtu_auto;         /* desired: wg-quick's rule chooses the mtu (runtime/mtu.h), at plan time */
 	bool up;
 	bool owned;            /* desired: always; observed: carries WGC_IFALIAS */
 	uint32_t ifindex;      /* observed only; not part of identity or equality */
+	/* Runtime only, never serialised: where an automatic mtu came from, for the plan
+	 * ("route to 192.0.2.1 via eth0 mtu 1500"); "" when not resolved. */
+	char mtu_why[96];
 };
 
 /* An address on an interface wgc created. Key: dev, family, bytes, len. */

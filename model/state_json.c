@@ -172,7 +172,9 @@ json_t *link_to_json(const void *o, int flags)
 {
 	const struct st_link *l = o;
 	(void)flags;
-	json_t *j = json_pack("{ss ss sI sb}", "name", l->name, "kind", l->kind, "mtu", (json_int_t)l->mtu, "up", l->up);
+	/* An automatic mtu not resolved yet (compile, without a kernel) is the string "auto". */
+	json_t *j = json_pack("{ss ss so sb}", "name", l->name, "kind", l->kind, "mtu",
+			      l->mtu_auto && !l->mtu ? json_string("auto") : json_integer((json_int_t)l->mtu), "up", l->up);
 	if (!l->owned)
 		set(j, "foreign", json_true());
 	return j;
@@ -459,7 +461,8 @@ const char *link_from_json(const json_t *o, void *obj)
 	if (!read_name(o, x->name, sizeof(x->name)))
 		return "link";
 	copy_name(x->kind, sizeof(x->kind), str(o, "kind"));
-	x->mtu = (uint32_t)num(o, "mtu", 0);
+	x->mtu_auto = json_is_string(json_object_get(o, "mtu")) && !strcmp(str(o, "mtu"), "auto");
+	x->mtu = x->mtu_auto ? 0 : (uint32_t)num(o, "mtu", 0);
 	x->up = json_is_true(json_object_get(o, "up"));
 	x->owned = !json_is_true(json_object_get(o, "foreign"));
 	return NULL;

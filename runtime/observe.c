@@ -11,6 +11,7 @@
 
 #include "model/xalloc.h"
 #include "runtime/curve25519.h"
+#include "runtime/mtu.h"
 #include "runtime/nft.h"
 #include "runtime/cgroup.h"
 #include "runtime/nl.h"
@@ -269,10 +270,14 @@ int prepare_desired(struct state *d, int flags, char *err, size_t errlen)
 				return rc;
 		}
 	}
+	if (!(flags & PREPARE_RESOLVE))
+		return 0;
 	/* The cgroups the policy names, by the ids they have now (runtime/cgroup.c). */
-	if (flags & PREPARE_RESOLVE)
-		return cgroup_resolve(&d->nft, stderr, err, errlen);
-	return 0;
+	int rc = cgroup_resolve(&d->nft, stderr, err, errlen);
+	if (rc)
+		return rc;
+	/* After the endpoints: `mtu auto` follows the routes to them (runtime/mtu.h). */
+	return mtu_resolve(d, err, errlen);
 }
 
 int host_warnings(const struct state *d, FILE *out)

@@ -43,7 +43,7 @@ static void changes_link(FILE *f, const struct op *op)
 {
 	const struct st_link *a = op->old, *b = op->new;
 	if (b->mtu && a->mtu != b->mtu)
-		fprintf(f, IND "mtu: %u -> %u\n", a->mtu, b->mtu);
+		fprintf(f, IND "mtu: %u -> %u%s%s\n", a->mtu, b->mtu, b->mtu_why[0] ? "   # " : "", b->mtu_why);
 	if (a->up != b->up)
 		fprintf(f, IND "state: %s -> %s\n", a->up ? "up" : "down", b->up ? "up" : "down");
 }
@@ -122,6 +122,8 @@ void plan_print(FILE *out, const struct plan *p, bool color)
 			fputs("   # the value wgc found", out);
 		if (op->drift)
 			fputs(op->old ? "   # changed outside wgc" : "   # removed outside wgc", out);
+		if (op->kind == KIND_LINK && !op->old && ((const struct st_link *)op->new)->mtu_why[0])
+			fprintf(out, "   # %s", ((const struct st_link *)op->new)->mtu_why);
 		fputc('\n', out);
 		if (op->old && op->new && changes[op->kind])
 			changes[op->kind](out, op);
@@ -166,6 +168,8 @@ char *plan_json(const struct plan *p)
 			json_object_set_new(o, "unset_endpoint", json_true());
 		if (op->restore)
 			json_object_set_new(o, "restore", json_true());
+		if (op->kind == KIND_LINK && op->new && ((const struct st_link *)op->new)->mtu_why[0])
+			json_object_set_new(o, "mtu_source", json_string(((const struct st_link *)op->new)->mtu_why));
 		json_array_append_new(ops, o);
 	}
 	for (size_t i = 0; i < p->n_collisions; i++)

@@ -133,7 +133,9 @@ int sysctl_origins_keep(const struct state *desired)
 	bool changed = false;
 	json_object_foreach_safe(j, tmp, key, v) {
 		struct st_sysctl probe = { .key = (char *)key };
-		if (!desired || !bsearch(&probe, desired->sysctls, desired->n_sysctls, sizeof(probe), state_qcmp_sysctl)) {
+		/* (bsearch of an empty set: its base may be NULL, which bsearch must not be given) */
+		if (!desired || !desired->n_sysctls ||
+		    !bsearch(&probe, desired->sysctls, desired->n_sysctls, sizeof(probe), state_qcmp_sysctl)) {
 			json_object_del(j, key);
 			changed = true;
 		}

@@ -147,8 +147,8 @@ static void test_full_tunnel(struct t *t)
 	      "the device has the tunnel's fwmark and key path");
 	CHECK(t, s.n_sysctls == 1 && !strcmp(s.sysctls[0].key, "net.ipv4.conf.all.src_valid_mark") &&
 		 !strcmp(s.sysctls[0].value, "1"), "src_valid_mark=1, as wg-quick sets it");
-	CHECK(t, s.n_links == 1 && !strcmp(s.links[0].name, "wg0") && s.links[0].up && s.links[0].mtu == 1420,
-	      "one link wg0, up, mtu 1420");
+	CHECK(t, s.n_links == 1 && !strcmp(s.links[0].name, "wg0") && s.links[0].up && s.links[0].mtu == 0 &&
+		 s.links[0].mtu_auto, "one link wg0, up, mtu auto (chosen at plan time)");
 	struct ipaddr a4 = A("10.0.0.2/32"), a6 = A("fd00::2/128"), any4 = A("0.0.0.0/0"), any6 = A("::/0");
 	CHECK(t, s.n_addrs == 2 && !ipaddr_cmp(&s.addrs[0].addr, &a4) && !ipaddr_cmp(&s.addrs[1].addr, &a6) &&
 		 !strcmp(s.addrs[0].dev, "wg0"), "the tunnel's two addresses on wg0");
