@@ -594,7 +594,18 @@ static size_t outermost_prefixes(struct ipaddr *v, size_t n)
 /* One fail-closed intent: its selectors (put_sel, as its marks and rules), not leaving through
  * its tunnel: rejected. One rule for both families where nothing in it is of one family; else
  * one per family (`meta nfproto` where no address says which). A scoped kill switch's `except`
- * prefixes may be reached outside the tunnel. */
+ * prefixes may be reached outside the tunnel. A cgroup is matched by the mark marks_out gave
+ * its packets: the kernel refuses `socket` expressions in postrouting (EOPNOTSUPP). */
+static void put_fc_sel(FILE *f, const struct p_intent *in, int af)
+{
+	struct p_sel sel = in->sel;
+	if (sel.cgroup && in->needs_mark)
+		sel.cgroup = NULL;
+	put_sel(f, &sel, af);
+	if (in->sel.cgroup && in->needs_mark)
+		fprintf(f, " meta mark and 0x%08x == 0x%08x", in->mask, in->mark);
+}
+
 static void put_fc_rule(FILE *f, const struct policy *p, size_t i, const char *verdict)
 {
 	const struct p_intent *in = &p->intents[i];
@@ -620,7 +631,7 @@ static void put_fc_rule(FILE *f, const struct policy *p, size_t i, const char *v
 	struct line l;
 	if (!in->sel.from.n && !in->sel.to.n && !ex.n && in->fail_closed == (FAM_V4 | FAM_V6)) {
 		begin_line(&l);
-		put_sel(l.m, &in->sel, 0);
+		put_fc_sel(l.m, in, 0);
 		put_fc_oifs(l.m, p, i, verdict);
 		end_line(f, &l);
 		free(exv);
@@ -630,7 +641,7 @@ static void put_fc_rule(FILE *f, const struct policy *p, size_t i, const char *v
 		if (!(in->fail_closed & (af == AF_INET ? FAM_V4 : FAM_V6)) || !sel_matches_family(&in->sel, af))
 			continue;
 		begin_line(&l);
-		put_sel(l.m, &in->sel, af);
+		put_fc_sel(l.m, in, af);
 		bool pinned = has_family(&in->sel.from, af) || has_family(&in->sel.to, af);
 		pinned |= put_prefixes(l.m, "daddr", &ex, af, true);
 		if (!pinned)

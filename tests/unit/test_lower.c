@@ -400,7 +400,8 @@ static void test_scoped_kill_switches(struct t *t)
 	};
 	expect_routes(t, "scoped kill switches", &s, routes);
 	state_free(&s);
-	/* Other selector forms follow put_sel: a cgroup route fails closed in postrouting only. */
+	/* A cgroup route fails closed in postrouting only, by the mark marks_out gives its packets:
+	 * the kernel refuses `socket` expressions in postrouting (EOPNOTSUPP). */
 	static const char cg[] = "tunnel wg0 {\n\tprivate-key \"/k0\"\n\taddress 10.0.0.2/32\n}\n"
 				 "route cgroup \"/user.slice/app.slice\" through wg0 fail-closed\n";
 	if (compile(t, cg, &s, false)) {
@@ -408,12 +409,17 @@ static void test_scoped_kill_switches(struct t *t)
 		return;
 	}
 	text = s.nft.text ? s.nft.text : "";
-	/* (how the cgroup itself is matched is put_sel's: only that it is, in fc_post) */
-	const char *post = strstr(text, "chain fc_post"), *rule = post ? strstr(post, "cgroupv2") : NULL;
-	const char *eol = rule ? strchr(rule, '\n') : NULL;
-	static const char tail[] = " oifname != \"wg0\" drop";
-	CHECK(t, eol && eol - rule > (long)strlen(tail) && !memcmp(eol - strlen(tail), tail, strlen(tail)) &&
-		 !strstr(text, "chain fc_fwd"), "cgroup fail-closed:\n%s", text);
+	const char *set = strstr(text, "socket cgroupv2 level 2 @cg_");
+	set = set ? strstr(set, " meta mark set meta mark and 0xffffff00 or 0x") : NULL;
+	unsigned mark = 0;
+	CHECK(t, set && sscanf(set, " meta mark set meta mark and 0xffffff00 or 0x%x", &mark) == 1 && mark,
+	      "the cgroup's mark in marks_out:\n%s", text);
+	char want[160];
+	snprintf(want, sizeof(want), "\t\tmeta mark and 0x000000ff == 0x%08x meta nfproto ipv4 oifname != \"wg0\" drop\n", mark);
+	const char *post = strstr(text, "chain fc_post"), *end = post ? strstr(post, "\n\t}\n") : NULL;
+	const char *rule = post ? strstr(post, want) : NULL, *sock = post ? strstr(post, "socket") : NULL;
+	CHECK(t, rule && rule < end && (!sock || sock > end) && !strstr(text, "chain fc_fwd"),
+	      "cgroup fail-closed, want in fc_post (and no socket expression there):\n%s\n%s", want, text);
 	state_free(&s);
 }
 
