@@ -297,6 +297,34 @@ trim() {
 	sed 's/[[:space:]]*$//'
 }
 
+# whoami_server NS ADDR PORT LOG: a TCP server on ADDR:PORT in NS that tells each client the
+# address it saw, then closes; it lives as long as the test's PID namespace. Returns once it
+# listens (false if it does not within 5 s: LOG says why).
+whoami_server() {
+	in_ns "$1" python3 -c '
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(16)
+while True:
+    c, peer = s.accept()
+    try:
+        c.sendall((peer[0] + "\n").encode())
+    finally:
+        c.close()
+' "$2" "$3" >"$4" 2>&1 &
+	wait_for 5 sh -c "ip netns exec $1 ss -Hltn 'src $2 and sport = :$3' | grep -q ."
+}
+
+# whoami NS ADDR PORT [WRAPPER...]: connects from NS (through WRAPPER, e.g. setpriv ...) to a
+# whoami_server at ADDR:PORT and prints the address it saw; fails after 5 s.
+whoami() {
+	local ns=$1 addr=$2 port=$3
+	shift 3
+	in_ns "$ns" "$@" timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2" && read -r seen <&3 && echo "$seen"' _ "$addr" "$port"
+}
+
 # nft_counter NS TABLE NAME: the packets of a named counter.
 nft_counter() {
 	ip netns exec "$1" nft list counter inet "$2" "$3" | sed -n 's/.*packets \([0-9]*\) bytes.*/\1/p'

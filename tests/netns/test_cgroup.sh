@@ -124,20 +124,7 @@ setup() {
 		}
 	}
 	EOF
-	in_ns "$S" python3 -c '
-import socket
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("198.51.100.1", 8080))
-s.listen(16)
-while True:
-    c, peer = s.accept()
-    try:
-        c.sendall((peer[0] + "\n").encode())
-    finally:
-        c.close()
-' >"$T_TMP/server.log" 2>&1 &
-	wait_for 5 sh -c "ip netns exec $S ss -Hltn 'sport = :8080' | grep -q ." ||
+	whoami_server "$S" 198.51.100.1 8080 "$T_TMP/server.log" ||
 		{ fail "setup: the server in S" "$(cat "$T_TMP/server.log")"; return 1; }
 	mkdir "$PARENT" "$OTHER" || { fail "setup: cgroups under $PARENT"; return 1; }
 	mkfifo "$T_TMP/never"

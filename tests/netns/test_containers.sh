@@ -48,24 +48,6 @@ sed -e "s|\"/etc/wireguard/wg0.key\"|\"$KEYDIR/host.key\"|" -e "s|$EXAMPLE_PUB|$
 	examples/containers.wg >"$POLICY"
 chmod 644 "$POLICY"
 
-# server NS ADDR PORT LOG: a TCP server on ADDR:PORT in NS that tells each client its address.
-server() {
-	in_ns "$1" python3 -c '
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2])))
-s.listen(16)
-while True:
-    c, peer = s.accept()
-    try:
-        c.sendall((peer[0] + "\n").encode())
-    finally:
-        c.close()
-' "$2" "$3" >"$4" 2>&1 &
-	wait_for 5 sh -c "ip netns exec $1 ss -Hltn 'sport = :$3' | grep -q ."
-}
-
 # veth NS1 DEV1 ADDR1 NS2 DEV2 ADDR2: a veth pair between two namespaces, addressed and up.
 veth() {
 	ip link add "$2" netns "$1" type veth peer name "$5" netns "$4" &&
@@ -94,22 +76,16 @@ setup() {
 	wg_server "$P" wgp p 51820 "$HOST_PUB" 10.66.0.2/32 &&
 		ip -n "$P" addr add 10.66.0.1/24 dev wgp &&
 		ip -n "$P" addr add 203.0.113.254/32 dev lo || { fail "setup: the peer"; return 1; }
-	server "$P" 203.0.113.254 443 "$T_TMP/server-p443.log" || { fail "setup: server 443 in P" "$(cat "$T_TMP/server-p443.log")"; return 1; }
-	server "$P" 203.0.113.254 8080 "$T_TMP/server-p8080.log" || { fail "setup: server 8080 in P" "$(cat "$T_TMP/server-p8080.log")"; return 1; }
-	server "$L" 192.168.1.10 8080 "$T_TMP/server-l.log" || { fail "setup: server in L" "$(cat "$T_TMP/server-l.log")"; return 1; }
-}
-
-# seen_by NS ADDR PORT: connects from NS to ADDR:PORT, prints the client address the server saw.
-# shellcheck disable=SC2016 # expanded by the inner bash
-seen_by() {
-	in_ns "$1" timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2" && read -r seen <&3 && echo "$seen"' _ "$2" "$3"
+	whoami_server "$P" 203.0.113.254 443 "$T_TMP/server-p443.log" || { fail "setup: server 443 in P" "$(cat "$T_TMP/server-p443.log")"; return 1; }
+	whoami_server "$P" 203.0.113.254 8080 "$T_TMP/server-p8080.log" || { fail "setup: server 8080 in P" "$(cat "$T_TMP/server-p8080.log")"; return 1; }
+	whoami_server "$L" 192.168.1.10 8080 "$T_TMP/server-l.log" || { fail "setup: server in L" "$(cat "$T_TMP/server-l.log")"; return 1; }
 }
 
 # expect_seen NAME NS ADDR PORT WANT: a connection from NS to ADDR:PORT completes and the server
 # saw WANT.
 expect_seen() {
 	local got
-	got=$(seen_by "$2" "$3" "$4" 2>"$T_TMP/probe")
+	got=$(whoami "$2" "$3" "$4" 2>"$T_TMP/probe")
 	if [ "$got" = "$5" ]; then
 		pass "$1: the server saw $5"
 	else
@@ -147,7 +123,7 @@ run() {
 	expect_seen "containers: C -> the LAN host, directly (except \$lan)" "$C" 192.168.1.10 8080 192.168.1.2
 	# Port 8080 behind the peer is up (P reaches it), but not forwarded into wg0 for C.
 	expect_seen "containers: control: P itself reaches its 8080" "$P" 203.0.113.254 8080 203.0.113.254
-	if got=$(seen_by "$C" 203.0.113.254 8080 2>"$T_TMP/probe"); then
+	if got=$(whoami "$C" 203.0.113.254 8080 2>"$T_TMP/probe"); then
 		fail "containers: C cannot open 8080 through wg0 (only 80 and 443 are forwarded)" "the server saw '$got'"
 	else
 		pass "containers: C cannot open 8080 through wg0 (only 80 and 443 are forwarded)"
@@ -163,7 +139,7 @@ run() {
 			"$(diff <(echo "$before") <(echo "$after"))"
 	fi
 	# And C's way out through the tunnel is gone with it.
-	if got=$(seen_by "$C" 203.0.113.254 443 2>"$T_TMP/probe"); then
+	if got=$(whoami "$C" 203.0.113.254 443 2>"$T_TMP/probe"); then
 		fail "containers: after destroy, C no longer reaches the server behind the peer" "the server saw '$got'"
 	else
 		pass "containers: after destroy, C no longer reaches the server behind the peer"

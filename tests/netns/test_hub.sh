@@ -71,24 +71,6 @@ peer() {
 		ip -n "$ns" route add 203.0.113.0/24 dev "wg$name"
 }
 
-# server NS ADDR PORT LOG: a TCP server on ADDR:PORT in NS that tells each client its address.
-server() {
-	in_ns "$1" python3 -c '
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2])))
-s.listen(16)
-while True:
-    c, peer = s.accept()
-    try:
-        c.sendall((peer[0] + "\n").encode())
-    finally:
-        c.close()
-' "$2" "$3" >"$4" 2>&1 &
-	wait_for 5 sh -c "ip netns exec $1 ss -Hltn 'sport = :$3' | grep -q ."
-}
-
 setup() {
 	ns_new h || return 1
 	H=$NS
@@ -104,20 +86,14 @@ setup() {
 		ip -n "$I" route add 10.100.0.0/24 via 203.0.113.1 || { fail "setup: the uplink"; return 1; }
 	peer "$P1" p1 10.100.0.2 192.0.2.1 192.0.2.2 u1 || { fail "setup: peer P1"; return 1; }
 	peer "$P2" p2 10.100.0.3 192.0.2.5 192.0.2.6 u2 || { fail "setup: peer P2"; return 1; }
-	server "$I" 203.0.113.254 8080 "$T_TMP/server-i.log" || { fail "setup: server in I" "$(cat "$T_TMP/server-i.log")"; return 1; }
-	server "$P2" 10.100.0.3 8080 "$T_TMP/server-p2.log" || { fail "setup: server in P2" "$(cat "$T_TMP/server-p2.log")"; return 1; }
-}
-
-# seen_by NS ADDR: connects from NS to ADDR:8080, prints the client address the server saw.
-# shellcheck disable=SC2016 # expanded by the inner bash
-seen_by() {
-	in_ns "$1" timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/8080" && read -r seen <&3 && echo "$seen"' _ "$2"
+	whoami_server "$I" 203.0.113.254 8080 "$T_TMP/server-i.log" || { fail "setup: server in I" "$(cat "$T_TMP/server-i.log")"; return 1; }
+	whoami_server "$P2" 10.100.0.3 8080 "$T_TMP/server-p2.log" || { fail "setup: server in P2" "$(cat "$T_TMP/server-p2.log")"; return 1; }
 }
 
 # expect_seen NAME NS ADDR WANT: a connection from NS to ADDR:8080 completes and the server saw WANT.
 expect_seen() {
 	local got
-	got=$(seen_by "$2" "$3" 2>"$T_TMP/probe")
+	got=$(whoami "$2" "$3" 8080 2>"$T_TMP/probe")
 	if [ "$got" = "$4" ]; then
 		pass "$1: the server saw $4"
 	else

@@ -73,24 +73,6 @@ POLICY=$T_TMP/lists.wg
 policy "$POLICY" 10.77.0.1
 policy "$T_TMP/bad-src.wg" 10.77.0.99
 
-# server NS ADDR PORT LOG: a TCP server on ADDR:PORT in NS that tells each client its address.
-server() {
-	in_ns "$1" python3 -c '
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2])))
-s.listen(16)
-while True:
-    c, peer = s.accept()
-    try:
-        c.sendall((peer[0] + "\n").encode())
-    finally:
-        c.close()
-' "$2" "$3" >"$4" 2>&1 &
-	wait_for 5 sh -c "ip netns exec $1 ss -Hltn 'src $2 and sport = :$3' | grep -q ."
-}
-
 setup() {
 	ns_new a || return 1
 	A=$NS
@@ -109,12 +91,12 @@ setup() {
 	local addr
 	for addr in 203.0.113.254 198.18.0.1 198.18.0.129; do
 		ip -n "$B" addr add "$addr/32" dev lo &&
-			server "$B" "$addr" 8080 "$T_TMP/server-$addr.log" ||
+			whoami_server "$B" "$addr" 8080 "$T_TMP/server-$addr.log" ||
 			{ fail "setup: server $addr in B" "$(cat "$T_TMP/server-$addr.log")"; return 1; }
 	done
 	ip -n "$B" addr add 203.0.114.1/32 dev lo || { fail "setup: 203.0.114.1 in B"; return 1; }
 	for addr in 203.0.113.254 203.0.114.1; do
-		server "$B" "$addr" 8443 "$T_TMP/server-$addr-8443.log" ||
+		whoami_server "$B" "$addr" 8443 "$T_TMP/server-$addr-8443.log" ||
 			{ fail "setup: server $addr:8443 in B" "$(cat "$T_TMP/server-$addr-8443.log")"; return 1; }
 	done
 }
@@ -126,7 +108,7 @@ seen_by() {
 	local addr=${1%:*} port=8080
 	[ "$1" = "$addr" ] || port=${1##*:}
 	shift
-	in_ns "$A" "$@" timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2" && read -r seen <&3 && echo "$seen"' _ "$addr" "$port"
+	whoami "$A" "$addr" "$port" "$@"
 }
 
 # expect_seen NAME ADDR[:PORT] WANT [SETPRIV ARGS...]: the server on ADDR saw WANT.
