@@ -22,15 +22,7 @@ static int af_fam(int af)
 	return af == AF_INET ? FAM_V4 : af == AF_INET6 ? FAM_V6 : 0;
 }
 
-/* Whether tunnel t carries a full tunnel / any intent. */
-static bool has_full(const struct policy *p, size_t t)
-{
-	for (size_t i = 0; i < p->n_intents; i++)
-		if (p->intents[i].tunnel == t && p->intents[i].kind == INTENT_FULL)
-			return true;
-	return false;
-}
-
+/* Whether tunnel t carries any intent. */
 static bool has_intent(const struct policy *p, size_t t)
 {
 	for (size_t i = 0; i < p->n_intents; i++)
@@ -150,7 +142,7 @@ void check_fail_closed(struct ctx *c)
 	struct policy *p = c->p;
 	for (size_t i = 0; i < p->n_kill_switches; i++) {
 		struct p_kill_switch *k = &p->kill_switches[i];
-		k->scoped = !has_full(p, k->tunnel) && has_intent(p, k->tunnel);
+		k->scoped = !policy_tunnel_has_full(p, k->tunnel) && has_intent(p, k->tunnel);
 		if (!k->scoped) {
 			warn_host_wide(c, k);
 			continue;

@@ -143,18 +143,6 @@ static bool cgroup_under(const char *a, const char *b)
 	return !strncmp(a, b, n) && (b[n] == '\0' || b[n] == '/' || n == 0);
 }
 
-static const char *proto_word(uint8_t p, char buf[8])
-{
-	switch (p) {
-	case IPPROTO_TCP: return "tcp";
-	case IPPROTO_UDP: return "udp";
-	case IPPROTO_SCTP: return "sctp";
-	case IPPROTO_ICMP: return "icmp";
-	case IPPROTO_ICMPV6: return "icmpv6";
-	default: snprintf(buf, 8, "%u", p); return buf;
-	}
-}
-
 static void put(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void put(char *buf, size_t len, const char *fmt, ...)
 {
@@ -249,12 +237,12 @@ static int sels_meet(struct ov *o, size_t ia, size_t ib, const struct ipaddr *to
 	uint8_t proto = a->proto ? a->proto : b->proto;
 	if (sp.lo || dp.lo) {
 		char what[24];
-		snprintf(what, sizeof(what), "%s %s", proto_word(proto, pb), sp.lo ? "sport" : "dport");
+		snprintf(what, sizeof(what), "%s %s", policy_proto_name(proto, pb), sp.lo ? "sport" : "dport");
 		put_range(desc, len, what, sp.lo ? sp.lo : dp.lo, sp.lo ? sp.hi : dp.hi);
 		if (sp.lo && dp.lo)
 			put_range(desc, len, "dport", dp.lo, dp.hi);
 	} else if (proto) {
-		put(desc, len, "%s", proto_word(proto, pb));
+		put(desc, len, "%s", policy_proto_name(proto, pb));
 	}
 	if (a->has_tos || b->has_tos)
 		put(desc, len, "tos 0x%x", a->has_tos ? a->tos : b->tos);

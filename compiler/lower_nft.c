@@ -33,18 +33,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-static const char *proto_name(uint8_t p, char buf[8])
-{
-	switch (p) {
-	case IPPROTO_TCP: return "tcp";
-	case IPPROTO_UDP: return "udp";
-	case IPPROTO_SCTP: return "sctp";
-	case IPPROTO_ICMP: return "icmp";
-	case IPPROTO_ICMPV6: return "icmpv6";
-	default: snprintf(buf, 8, "%u", p); return buf;
-	}
-}
-
 static void put_range(FILE *f, uint32_t lo, uint32_t hi)
 {
 	if (lo == hi)
@@ -107,13 +95,13 @@ static void put_sel(FILE *f, const struct p_sel *sel, int af)
 		put_prefixes(f, "daddr", &sel->to, af, false);
 	}
 	if (sel->proto && !sel->sport.lo && !sel->dport.lo)
-		fprintf(f, " meta l4proto %s", proto_name(sel->proto, pb));
+		fprintf(f, " meta l4proto %s", policy_proto_name(sel->proto, pb));
 	if (sel->sport.lo) {
-		fprintf(f, " %s sport ", proto_name(sel->proto, pb));
+		fprintf(f, " %s sport ", policy_proto_name(sel->proto, pb));
 		put_set(f, &sel->sports, sel->sport.lo, sel->sport.hi);
 	}
 	if (sel->dport.lo) {
-		fprintf(f, " %s dport ", proto_name(sel->proto, pb));
+		fprintf(f, " %s dport ", policy_proto_name(sel->proto, pb));
 		put_set(f, &sel->dports, sel->dport.lo, sel->dport.hi);
 	}
 	if (sel->has_fwmark) {
@@ -221,17 +209,9 @@ static void put_rule_line(FILE *f, const struct p_sel *sel, const char *action, 
 	}
 }
 
-static bool tunnel_has_full(const struct policy *p, size_t t)
-{
-	for (size_t i = 0; i < p->n_intents; i++)
-		if (p->intents[i].tunnel == t && p->intents[i].kind == INTENT_FULL)
-			return true;
-	return false;
-}
-
 static bool tunnel_has_anti_spoof(const struct policy *p, size_t t)
 {
-	if (tunnel_has_full(p, t))
+	if (policy_tunnel_has_full(p, t))
 		return true;
 	for (size_t i = 0; i < p->n_anti_spoofs; i++)
 		if (p->anti_spoofs[i].tunnel == t)
@@ -277,19 +257,19 @@ static void put_connmark(FILE *f, const struct policy *p)
 {
 	uint32_t own = 0;
 	for (size_t t = 0; t < p->n_tunnels; t++)
-		if (tunnel_has_full(p, t))
+		if (policy_tunnel_has_full(p, t))
 			own |= p->tunnels[t].fwmark;
 	if (!own)
 		return;
 	chain_head(f, "premangle", "filter", "prerouting", "mangle");
 	for (size_t t = 0; t < p->n_tunnels; t++)
-		if (tunnel_has_full(p, t) && p->tunnels[t].fwmark)
+		if (policy_tunnel_has_full(p, t) && p->tunnels[t].fwmark)
 			fprintf(f, "\t\tmeta l4proto udp ct mark and 0x%08x == 0x%08x meta mark set meta mark and 0x%08x or 0x%08x\n",
 				own, p->tunnels[t].fwmark, ~own, p->tunnels[t].fwmark);
 	fputs("\t}\n", f);
 	chain_head(f, "postmangle", "filter", "postrouting", "mangle");
 	for (size_t t = 0; t < p->n_tunnels; t++)
-		if (tunnel_has_full(p, t) && p->tunnels[t].fwmark)
+		if (policy_tunnel_has_full(p, t) && p->tunnels[t].fwmark)
 			fprintf(f, "\t\tmeta l4proto udp meta mark 0x%08x ct mark set ct mark and 0x%08x or 0x%08x\n",
 				p->tunnels[t].fwmark, ~own, p->tunnels[t].fwmark);
 	fputs("\t}\n", f);

@@ -207,6 +207,10 @@ struct policy {
 /* Resolves and checks ast into p. Every problem is reported to d; returns 0 if d gained no error. */
 int policy_check(struct diags *d, const struct file_ast *ast, struct policy *p);
 void policy_free(struct policy *p);
+/* The nft word of an IP protocol (tcp, udp, sctp, icmp, icmpv6), else its number in buf. */
+const char *policy_proto_name(uint8_t proto, char buf[8]);
+/* Whether tunnel t carries a full tunnel (`route all through`). */
+bool policy_tunnel_has_full(const struct policy *p, size_t t);
 
 /* Lowers a checked policy to the desired kernel state (*out is overwritten). Cannot fail: memory
  * comes from xalloc (model/xalloc.h), which aborts rather than return less. */
