@@ -69,7 +69,6 @@ bool want(struct ctx *c, const struct value *use, const struct value *r, enum va
 bool get_number(struct ctx *c, const struct value *v, const char *opt, uint64_t min, uint64_t max, uint64_t *out);
 bool get_range(struct ctx *c, const struct value *v, const char *opt, uint64_t min, uint64_t max, uint32_t *lo,
 	       uint32_t *hi);
-bool get_ports(struct ctx *c, const struct value *v, const char *opt, struct portrange *pr);
 const char *get_string(struct ctx *c, const struct value *v, const char *opt);
 const char *get_ifname(struct ctx *c, const struct value *v, const char *opt);
 void add_prefix(struct p_prefixes *ps, const struct ipaddr *a);

@@ -88,16 +88,6 @@ bool get_range(struct ctx *c, const struct value *v, const char *opt, uint64_t m
 	return true;
 }
 
-bool get_ports(struct ctx *c, const struct value *v, const char *opt, struct portrange *pr)
-{
-	uint32_t lo, hi;
-	if (!get_range(c, v, opt, 1, 65535, &lo, &hi))
-		return false;
-	pr->lo = (uint16_t)lo;
-	pr->hi = (uint16_t)hi;
-	return true;
-}
-
 const char *get_string(struct ctx *c, const struct value *v, const char *opt)
 {
 	const struct value *r = deref(c, v);
