@@ -42,19 +42,13 @@ T_NAME=netns-failclosed-groups
 ISO_TAG=fcg
 ISO_TOOLS=(ip nft wg wireguard-go ping setpriv python3 timeout nsenter)
 source tests/netns/isolate.sh
+source tests/netns/failclosed-lib.sh
 
 CG_ROOT=/sys/fs/cgroup
 PARENT_REL="wgc-test-fcg-${WGC_ISO_ID:-$$}"
 PARENT=$CG_ROOT/$PARENT_REL
 APP=$PARENT/app
 OTHER=$PARENT/other
-SENDERS=()
-
-stop_senders() {
-	local pid
-	for pid in "${SENDERS[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
-	SENDERS=()
-}
 
 t_teardown() {
 	stop_senders
@@ -227,16 +221,6 @@ start_senders() {
 	done
 }
 
-# sent S: what sender S tried so far.
-sent() { awk '{ print $1 }' "$T_TMP/snd/$1" 2>/dev/null || echo 0; }
-
-# B's counters, read once (snap) and looked up by name (count NAME: packets).
-COUNTERS=
-snap() { COUNTERS=$(in_ns "$B" nft list counters table inet fctest 2>&1); }
-count() {
-	awk -v n="$1" '$1 == "counter" && $2 == n { c = 1 } c && /packets/ { print $2; exit }' <<<"$COUNTERS"
-}
-positive() { [ "$(count "$1")" -gt 0 ] 2>/dev/null; }
 # all_arrived: every selector's packets reach B through wg0, every non-member's in the clear.
 all_arrived() {
 	local s
@@ -245,17 +229,6 @@ all_arrived() {
 	for s in "${OTHERS[@]}"; do positive "leak_$s" || return 1; done
 }
 
-# until_ok SECONDS COMMAND...: retries COMMAND every 0.1 s until it succeeds, for at most SECONDS
-# of wall-clock time (however slow each try is on a loaded machine).
-until_ok() {
-	local end=$((SECONDS + $1))
-	shift
-	while :; do
-		"$@" && return 0
-		[ "$SECONDS" -lt "$end" ] || return 1
-		sleep 0.1
-	done
-}
 # all_sent_since MARKS: every sender made 25 more attempts than in MARKS ("gid=N uid_a=N ...").
 all_sent_since() {
 	local s at
@@ -315,19 +288,6 @@ flows() {
 	snap
 }
 
-# no_leak LABEL: not one packet of any selector reached B in the clear.
-no_leak() {
-	local s
-	for s in "${SELECTORS[@]}"; do
-		if [ "$(count "leak_$s")" = 0 ]; then
-			pass "$1: no packet of '$s' left A in the clear"
-		else
-			fail "$1: $(count "leak_$s") packets of '$s' left A in the clear" "$(in_ns "$A" nft list table inet wgc 2>&1)" \
-				"$(ip -n "$A" rule; ip -n "$A" route show table all | grep -v '^local\|^broadcast')"
-		fi
-	done
-}
-
 # others_work LABEL: wg1, the LAN and a direct destination answer (and wg1's ping went through wg1).
 others_work() {
 	local before
@@ -353,30 +313,6 @@ others_work() {
 apply() {
 	wgc_a apply "$2" >"$T_TMP/apply.out" 2>"$T_TMP/apply.err"
 	expect_rc "$1: apply exits 0" 0 "$?" "$T_TMP/apply.out" "$T_TMP/apply.err"
-}
-
-del_wg0() { ip -n "$A" link del wg0; }
-# wg0 and wgc's unreachable fallbacks gone (as if flushed by hand): only the nft rules are left to
-# catch what the lookups now send through main's default route.
-del_wg0_and_fallbacks() {
-	ip -n "$A" link del wg0 && ip -n "$A" route flush table all proto 87 type unreachable &&
-		[ -z "$(ip -n "$A" route show table all proto 87 type unreachable)" ] ||
-		fail "fail-closed: deleting wg0 and the unreachable routes" "$(ip -n "$A" route show table all proto 87)"
-}
-
-# The wireguard-go serving wg0 in A (its command line is `wireguard-go wg0`), killed by its PID.
-kill_wg0_daemon() {
-	local pid found=
-	for pid in $(ns_procs "$A"); do
-		if [ "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" = "wireguard-go wg0 " ]; then
-			kill -KILL "$pid" && found=$pid
-		fi
-	done
-	if [ -n "$found" ]; then
-		pass "fail-closed: wg0's wireguard-go killed (PID $found)"
-	else
-		fail "fail-closed: no wireguard-go serving wg0 in A" "$(ps -ef)"
-	fi
 }
 
 scenario_fail_closed() {
