@@ -30,11 +30,6 @@ struct dests {
 	size_t n;
 };
 
-static int cmp_ipaddr(const void *a, const void *b)
-{
-	return ipaddr_cmp(a, b);
-}
-
 /* The first of d not below key. */
 static size_t lower_bound(const struct dests *d, const struct ipaddr *key)
 {
@@ -130,7 +125,7 @@ bool check_intent_except(struct ctx *c, const struct stmt *s, struct p_intent *i
 		d.n = in->sel.to.n;
 		d.v = xmalloc(d.n * sizeof(*d.v));
 		memcpy(d.v, in->sel.to.v, d.n * sizeof(*d.v));
-		qsort(d.v, d.n, sizeof(*d.v), cmp_ipaddr);
+		qsort(d.v, d.n, sizeof(*d.v), ipaddr_qcmp);
 	}
 	bool ok = true;
 	for (size_t i = 0; i < s->n_opts; i++)

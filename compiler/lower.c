@@ -150,11 +150,6 @@ static void lower_intent_pair(struct state *s, int af, const struct ipaddr *from
 	r->table = a->table;
 }
 
-static int cmp_ipaddr(const void *a, const void *b)
-{
-	return ipaddr_cmp(a, b);
-}
-
 /* The excepted prefixes of destination intents: a `throw` route each in the destination table,
  * which sends their lookup on to the next rules (main). Two intents may except the same prefix:
  * sorted, each is written once. */
@@ -170,7 +165,7 @@ static void lower_dest_throws(struct state *s, const struct policy *p)
 	for (size_t i = 0; i < p->n_intents; i++)
 		for (size_t j = 0; p->intents[i].by_dest && j < p->intents[i].except.n; j++)
 			v[n++] = p->intents[i].except.v[j];
-	qsort(v, n, sizeof(*v), cmp_ipaddr);
+	qsort(v, n, sizeof(*v), ipaddr_qcmp);
 	for (size_t i = 0; i < n; i++)
 		if (!i || ipaddr_cmp(&v[i - 1], &v[i]))
 			add_route(s, v[i].family, p->dest_table, &v[i], 0, ROUTE_THROW, NULL, NULL, NULL);

@@ -554,16 +554,11 @@ static void put_fc_oifs(FILE *m, const struct policy *p, size_t i, const char *v
 	fprintf(m, "%s %s", n > 1 ? " }" : "", verdict);
 }
 
-static int cmp_prefix(const void *a, const void *b)
-{
-	return ipaddr_cmp(a, b);
-}
-
 /* Sorts v and keeps only the prefixes no other of them covers (and each once): a set of them is
  * what nftables takes, without overlapping intervals. O(n log n). Returns the new count. */
 static size_t outermost_prefixes(struct ipaddr *v, size_t n)
 {
-	qsort(v, n, sizeof(*v), cmp_prefix);
+	qsort(v, n, sizeof(*v), ipaddr_qcmp);
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
 		if (!k || v[k - 1].family != v[i].family || !ipaddr_contains(&v[k - 1], &v[i]))
@@ -667,15 +662,10 @@ static void put_fail_closed(FILE *f, const struct policy *p, bool fwd)
 		fputs("\t}\n", f);
 }
 
-static int cmp_ipaddr(const void *a, const void *b)
-{
-	return ipaddr_cmp(a, b);
-}
-
 /* Sorts srcs and keeps each once, and none of the n_own addresses in own: the new count. */
 static size_t unique_sources(const struct ipaddr *own, size_t n_own, struct ipaddr *srcs, size_t n)
 {
-	qsort(srcs, n, sizeof(*srcs), cmp_ipaddr);
+	qsort(srcs, n, sizeof(*srcs), ipaddr_qcmp);
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		bool dup = k && !ipaddr_cmp(&srcs[k - 1], &srcs[i]);

@@ -126,7 +126,7 @@ static size_t dedup(void *base, size_t n, size_t size, int (*cmp)(const void *, 
 	return out;
 }
 
-static int cmp_allowed(const void *a, const void *b)
+int ipaddr_qcmp(const void *a, const void *b)
 {
 	return ipaddr_cmp(a, b);
 }
@@ -148,7 +148,7 @@ void state_sort(struct state *s)
 	s->n_wgdevs = sort_set(s->wgdevs, s->n_wgdevs, sizeof(*s->wgdevs), state_qcmp_wgdev, false);
 	for (size_t i = 0; i < s->n_wgpeers; i++) {
 		struct st_wgpeer *p = &s->wgpeers[i];
-		p->n_allowed_ips = sort_set(p->allowed_ips, p->n_allowed_ips, sizeof(*p->allowed_ips), cmp_allowed, true);
+		p->n_allowed_ips = sort_set(p->allowed_ips, p->n_allowed_ips, sizeof(*p->allowed_ips), ipaddr_qcmp, true);
 	}
 	s->n_wgpeers = sort_set(s->wgpeers, s->n_wgpeers, sizeof(*s->wgpeers), state_qcmp_wgpeer, false);
 	s->n_rules = sort_set(s->rules, s->n_rules, sizeof(*s->rules), state_qcmp_rule, true);

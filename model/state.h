@@ -205,6 +205,8 @@ int state_wgpeer_cmp(const struct st_wgpeer *a, const struct st_wgpeer *b);
 int state_rule_cmp(const struct st_rule *a, const struct st_rule *b);
 int state_route_cmp(const struct st_route *a, const struct st_route *b);
 int ipaddr_cmp(const struct ipaddr *a, const struct ipaddr *b);
+/* ipaddr_cmp for qsort()/bsearch() over arrays of struct ipaddr. */
+int ipaddr_qcmp(const void *a, const void *b);
 
 /* The same identity comparisons in qsort()/bsearch() form. */
 int state_qcmp_sysctl(const void *a, const void *b);
