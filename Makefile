@@ -144,18 +144,63 @@ build/fuzz/fuzz_state_json: fuzz/fuzz_state_json.c $(FUZZ_SRCS) $(GEN) $(wildcar
 
 fuzz: build/fuzz/fuzz_policy build/fuzz/fuzz_state_json
 
-PREFIX  ?= /usr/local
-DESTDIR ?=
+# Installation. Every directory can be set on the command line (`make install PREFIX=/usr`);
+# DESTDIR is prepended to each (packaging). `make uninstall` with the same variables removes
+# exactly what `make install` put, and /etc/wgc only if no policy was written there.
+PREFIX         ?= /usr/local
+DESTDIR        ?=
+SBINDIR        ?= $(PREFIX)/sbin
+MANDIR         ?= $(PREFIX)/share/man
+SYSCONFDIR     ?= /etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+BASHCOMPDIR    ?= $(PREFIX)/share/bash-completion/completions
+NETWORKDCONFDIR ?= $(PREFIX)/lib/systemd/networkd.conf.d
 
-# Installs the binary and names protocol 87 "wgc" for ip(8) (`ip route show proto wgc`).
-install: wgc
-	install -D -m 0755 wgc $(DESTDIR)$(PREFIX)/sbin/wgc
-	install -D -m 0644 dist/wgc.rt_protos.conf $(DESTDIR)/etc/iproute2/rt_protos.d/wgc.conf
+# Man pages from scdoc sources: built by `make` when scdoc is installed, and by `make man`.
+SCDOC    := $(shell command -v scdoc 2>/dev/null)
+MANPAGES := build/man/wgc.8 build/man/wgc.policy.5
+all: $(if $(SCDOC),$(MANPAGES))
+man: $(MANPAGES)
+check: $(MANPAGES)
+build/man/%: doc/%.scd
+	@mkdir -p $(dir $@)
+	scdoc < $< > $@.tmp && mv $@.tmp $@
+
+# systemd units name the binary where SBINDIR puts it.
+UNITS := wgc@.service wgc-early@.service wgc-watch@.service
+build/systemd/%: dist/systemd/%.in Makefile
+	@mkdir -p $(dir $@)
+	sed 's|@SBINDIR@|$(SBINDIR)|g' $< > $@.tmp && mv $@.tmp $@
+units: $(addprefix build/systemd/,$(UNITS))
+# A unit built for another SBINDIR is stale: rebuild when it differs.
+.PHONY: units-sbindir
+build/systemd/.sbindir: units-sbindir
+	@mkdir -p $(dir $@)
+	@echo '$(SBINDIR)' | cmp -s - $@ || echo '$(SBINDIR)' > $@
+$(addprefix build/systemd/,$(UNITS)): build/systemd/.sbindir
+
+# Installs the binary; names protocol 87 "wgc" for ip(8) (`ip route show proto wgc`); the man
+# pages, bash completion, systemd units (none enabled), the networkd drop-in that keeps networkd
+# off wgc's rules and routes, and /etc/wgc (0700) with a README: no policy is applied by itself.
+install: wgc $(MANPAGES) units
+	install -D -m 0755 wgc $(DESTDIR)$(SBINDIR)/wgc
+	install -D -m 0644 build/man/wgc.8 $(DESTDIR)$(MANDIR)/man8/wgc.8
+	install -D -m 0644 build/man/wgc.policy.5 $(DESTDIR)$(MANDIR)/man5/wgc.policy.5
+	install -D -m 0644 dist/bash-completion/wgc $(DESTDIR)$(BASHCOMPDIR)/wgc
+	for u in $(UNITS); do install -D -m 0644 build/systemd/$$u $(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; done
+	install -D -m 0644 dist/networkd/50-wgc.conf $(DESTDIR)$(NETWORKDCONFDIR)/50-wgc.conf
+	install -D -m 0644 dist/wgc.rt_protos.conf $(DESTDIR)$(SYSCONFDIR)/iproute2/rt_protos.d/wgc.conf
+	install -d -m 0700 $(DESTDIR)$(SYSCONFDIR)/wgc
+	install -m 0644 dist/etc-wgc-README $(DESTDIR)$(SYSCONFDIR)/wgc/README
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/sbin/wgc $(DESTDIR)/etc/iproute2/rt_protos.d/wgc.conf
+	rm -f $(DESTDIR)$(SBINDIR)/wgc $(DESTDIR)$(MANDIR)/man8/wgc.8 $(DESTDIR)$(MANDIR)/man5/wgc.policy.5 \
+	      $(DESTDIR)$(BASHCOMPDIR)/wgc $(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(UNITS)) \
+	      $(DESTDIR)$(NETWORKDCONFDIR)/50-wgc.conf $(DESTDIR)$(SYSCONFDIR)/iproute2/rt_protos.d/wgc.conf \
+	      $(DESTDIR)$(SYSCONFDIR)/wgc/README
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/wgc 2>/dev/null
 
 clean:
 	rm -rf build wgc
 
-.PHONY: all asan check demo bench fuzz install uninstall clean
+.PHONY: all asan check demo bench fuzz install uninstall clean man units

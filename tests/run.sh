@@ -25,7 +25,7 @@ for t in ${UNIT_TESTS:-}; do
 	echo "$out" | tail -1 | sed -n 's/.*: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' >>"$WGC_RESULTS"
 done
 
-for t in tests/golden/run.sh tests/errors/run.sh tests/warnings/run.sh tests/fmt/run.sh tests/cli/run.sh tests/hostile/run.sh tests/netns/test_*.sh; do
+for t in tests/golden/run.sh tests/errors/run.sh tests/warnings/run.sh tests/fmt/run.sh tests/cli/run.sh tests/hostile/run.sh tests/doc/run.sh tests/install/run.sh tests/package/run.sh tests/netns/test_*.sh; do
 	[ -f "$t" ] || continue
 	bash "$t" || status=1
 done
