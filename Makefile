@@ -9,6 +9,7 @@
 CC      ?= cc
 PKGS    := libmnl libnftables jansson
 CFLAGS  ?= -O2 -g
+# CPPFLAGS and LDFLAGS from the environment are used too (a distribution's hardening flags).
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            $(shell pkg-config --cflags $(PKGS))
 LDLIBS  += $(shell pkg-config --libs $(PKGS))
@@ -62,11 +63,11 @@ build/wgc.o build/asan/wgc.o: VERSION_FLAG = -DWGC_VERSION='"$(VERSION)"'
 define build_tree
 $(1)/%.o: %.c | $(GENHDRS)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CFLAGS) $(2) $$(DEPFLAGS) $$(INC) $$(VERSION_FLAG) -c -o $$@ $$<
+	$$(CC) $$(CPPFLAGS) $$(CFLAGS) $(2) $$(DEPFLAGS) $$(INC) $$(VERSION_FLAG) -c -o $$@ $$<
 
 $(1)/gen/%.o: build/gen/%.c
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CFLAGS) $(2) $$(GENFLAGS) $$(DEPFLAGS) $$(INC) -c -o $$@ $$<
+	$$(CC) $$(CPPFLAGS) $$(CFLAGS) $(2) $$(GENFLAGS) $$(DEPFLAGS) $$(INC) -c -o $$@ $$<
 
 $(1)/libmodel.a: $(MODEL_SRCS:%.c=$(1)/%.o)
 	rm -f $$@; $$(AR) rcs $$@ $$^
@@ -82,10 +83,10 @@ $(eval $(call build_tree,build/asan,$(SAN)))
 LIBS = libruntime.a libcompiler.a libmodel.a
 
 wgc: $(CLI_SRCS:%.c=build/%.o) $(addprefix build/,$(LIBS))
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 build/asan/wgc: $(CLI_SRCS:%.c=build/asan/%.o) $(addprefix build/asan/,$(LIBS))
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 asan: build/asan/wgc
 
