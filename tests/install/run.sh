@@ -122,6 +122,8 @@ check_completion() {
 	got=$(complete_words "$@" | tr '\n' ' ' | sed 's/ $//')
 	[ "$got" = "$expected" ] && pass "completion: $name" || fail "completion: $name" "expected: $expected" "got:      $got"
 }
+out=$(bash --norc --noprofile -c 'source "$1"; complete -p wgc' _ "$dest/usr/local/share/bash-completion/completions/wgc" 2>&1)
+[ "$out" = "complete -F _wgc wgc" ] && pass "completion: sourcing registers _wgc for wgc" || fail "completion: complete -p wgc" "$out"
 check_completion "commands" "apply check compile confirm destroy fmt help plan show version watch" wgc ""
 check_completion "commands after -q" "check compile confirm" wgc -q c
 check_completion "global flags" "--help --version" wgc --
