@@ -7,7 +7,7 @@
 #   make bench      benchmarks (ratios against ip -batch / nft -f), separate from tests
 
 CC      ?= cc
-PKGS    := libmnl libnftables jansson
+PKGS    := libmnl libnftables jansson libsystemd
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            $(shell pkg-config --cflags $(PKGS))
@@ -34,6 +34,7 @@ RUNTIME_SRCS  := runtime/kinds.c runtime/nl.c runtime/rtnl_read.c runtime/rtnl_w
 MODEL_SRCS    += model/mtu.c
 COMPILER_SRCS += compiler/check_allowed.c
 RUNTIME_SRCS  += runtime/mtu.c
+RUNTIME_SRCS  += runtime/dns.c runtime/dns_resolved.c runtime/dns_resolvconf.c runtime/dns_record.c
 CLI_SRCS      := wgc.c wgc_kernel.c
 SRCS := $(MODEL_SRCS) $(COMPILER_SRCS) $(RUNTIME_SRCS) $(CLI_SRCS)
 GEN  := build/gen/parser.c build/gen/scanner.c
@@ -118,7 +119,7 @@ build/asan/tests/planfp: tests/tools/planfp.c build/asan/libmodel.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN) $(INC) -o $@ $^ $(LDLIBS)
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find build -path build/pkgs -prune -o -name '*.d' -type f -print 2>/dev/null)
 
 check: wgc build/asan/wgc $(UNIT_TESTS)
 	WGC=build/asan/wgc UNIT_TESTS="$(UNIT_TESTS)" tests/run.sh

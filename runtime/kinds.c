@@ -40,6 +40,7 @@ const struct rt_kind rt_kinds[N_KINDS] = {
 	[KIND_ROUTE] = { 6, 6, 10, queue_route, ALL_VERBS, NULL },
 	/* New rules after their routes; diff orders them by descending priority. */
 	[KIND_RULE] = { 7, 8, 9, queue_rule, ALL_VERBS, NULL },
-	/* runtime ops: wt-dns-run (a placeholder row so the table covers every kind). */
-	[KIND_DNS] = { 7, 8, 9, NULL, 0, NULL },
+	/* A link's resolvers once its routes and rules are in place (queries go through the tunnel
+	 * from the first one); put back first, before anything they need goes (runtime/dns.h). */
+	[KIND_DNS] = { 8, 8, 9, NULL, 0, NULL },
 };
