@@ -67,22 +67,24 @@ dns_resolved_prepare() {
 	RESOLVECTL=$RESOLVED_ROOT/usr/bin/resolvectl
 }
 
-# dns_bus_start NS: a system bus (dbus-daemon) in NS; DBUS_PID. Waits for its socket.
+# dns_bus_start NS: a system bus (dbus-daemon) in NS; DBUS_PID. Waits for its socket. (`ip netns
+# exec` execs the daemon: $! is the daemon's PID; through a shell function it would not be.)
 dns_bus_start() {
-	in_ns "$1" dbus-daemon --system --nofork --nopidfile >"$T_TMP/dbus.log" 2>&1 &
+	ip netns exec "$1" dbus-daemon --system --nofork --nopidfile >"$T_TMP/dbus.log" 2>&1 &
 	DBUS_PID=$!
 	wait_for 10 test -S /run/dbus/system_bus_socket || { fail "dbus-daemon" "$(cat "$T_TMP/dbus.log")"; return 1; }
 }
 
 # resolved_start NS: systemd-resolved in NS; RESOLVED_PID. Waits until it owns its bus name.
 resolved_start() {
-	in_ns "$1" "$RESOLVED_ROOT/lib/systemd/systemd-resolved" >>"$T_TMP/resolved.log" 2>&1 &
+	ip netns exec "$1" "$RESOLVED_ROOT/lib/systemd/systemd-resolved" >>"$T_TMP/resolved.log" 2>&1 &
 	RESOLVED_PID=$!
 	wait_for 10 resolved_up "$1" || { fail "systemd-resolved started" "$(tail -20 "$T_TMP/resolved.log")"; return 1; }
 }
 
 resolved_up() {
-	in_ns "$1" busctl --system status org.freedesktop.resolve1 >/dev/null 2>&1
+	in_ns "$1" busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
+		NameHasOwner s org.freedesktop.resolve1 2>/dev/null | grep -qx 'b true'
 }
 
 # resolved_stop: kills resolved by its PID and waits for it to be gone.
@@ -91,6 +93,8 @@ resolved_stop() {
 	kill "$RESOLVED_PID" 2>/dev/null
 	wait "$RESOLVED_PID" 2>/dev/null
 	RESOLVED_PID=
+	# Gone from the bus too, so that a new one is not mistaken for it.
+	wait_for 10 sh -c "! busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus NameHasOwner s org.freedesktop.resolve1 2>/dev/null | grep -qx 'b true'"
 }
 
 dns_daemons_stop() {

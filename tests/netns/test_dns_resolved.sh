@@ -13,8 +13,9 @@
 #   - a policy without dns applies and is destroyed with no system bus at all;
 #   - with dns: apply gives wg0 its server and `~.` (full tunnel); plan is converged (exit 0);
 #     show prints the server; a name resolves through resolved, the tunnel and S's responder;
-#   - resolved restarted (killed by PID, started again) forgot the link: plan shows `+ dns wg0`,
-#     apply repairs it, resolvectl shows it again;
+#   - resolved restarted (killed by PID, started again) reloads the link's settings: converged;
+#     restarted with its runtime state gone, it forgot the link: plan shows `+ dns wg0`, apply
+#     repairs it, resolvectl shows it again; changed by hand (resolvectl dns): `~ dns`, put back;
 #   - the policy drops dns: apply takes it back (RevertLink): no servers on wg0, tunnel still up;
 #   - destroy after dns again: the link and wgc's record of it are gone.
 set -u
@@ -151,19 +152,47 @@ expect_grep "show: wg0's dns domains" '^  dns domains: ~\.$' "$T_TMP/out"
 in_ns "$C" timeout 10 "$RESOLVECTL" query --cache=no probe.example >"$T_TMP/query" 2>&1
 expect_grep "a name resolves through resolved, wg0 and S's responder" '198\.51\.100\.7' "$T_TMP/query"
 
-# ---- resolved restarted: drift shown, repaired -------------------------------------------------
+# ---- resolved restarted: it reloads what it saved (converged); restarted with its runtime state
+# gone (/run/systemd/resolve/netif: as after a crash that lost /run), it forgot the link: the
+# plan shows it, apply repairs it ------------------------------------------------------------------
 resolved_stop
 resolved_start "$C" || { finish; exit; }
-wait_for 10 sh -c "! ip netns exec $C $RESOLVECTL status wg0 2>&1 | grep -q 'DNS Servers'"
 wgc_in "$C" plan --detailed-exitcode "$T_TMP/dns.wg" >"$T_TMP/out" 2>&1
-expect_rc "resolved restarted: plan shows a change" 2 $? "$T_TMP/out"
-expect_grep "resolved restarted: + dns wg0" '^  \+ dns +wg0 servers 10\.0\.0\.1' "$T_TMP/out"
+expect_rc "resolved restarted with its saved state: converged" 0 $? "$T_TMP/out"
+resolved_stop
+rm -rf /run/systemd/resolve/netif
+resolved_start "$C" || { finish; exit; }
+link_status >"$T_TMP/status"
+if grep -qE 'DNS Servers?:' "$T_TMP/status"; then
+	fail "resolved restarted without its state: it forgot wg0's servers" "$(cat "$T_TMP/status")"
+fi
+wgc_in "$C" plan --detailed-exitcode "$T_TMP/dns.wg" >"$T_TMP/out" 2>&1
+expect_rc "resolved forgot the link: plan shows a change" 2 $? "$T_TMP/out"
+expect_grep "resolved forgot the link: + dns wg0" '^  \+ dns +wg0 servers 10\.0\.0\.1' "$T_TMP/out"
+wgc_in "$C" plan --json "$T_TMP/dns.wg" >"$T_TMP/out" 2>&1
+expect_grep "resolved forgot the link: JSON names the dns change" '"kind": *"dns"' "$T_TMP/out"
 wgc_in "$C" apply "$T_TMP/dns.wg" >"$T_TMP/out" 2>&1
-expect_rc "resolved restarted: apply repairs" 0 $? "$T_TMP/out"
+expect_rc "resolved forgot the link: apply repairs" 0 $? "$T_TMP/out"
 link_status >"$T_TMP/status"
 expect_grep "repaired: wg0's server again" 'DNS Servers?: 10\.0\.0\.1' "$T_TMP/status"
+expect_grep "repaired: wg0's routing domain again" 'DNS Domain: ~\.' "$T_TMP/status"
 wgc_in "$C" plan --detailed-exitcode "$T_TMP/dns.wg" >"$T_TMP/out" 2>&1
 expect_rc "repaired: converged" 0 $? "$T_TMP/out"
+
+# ---- changed by hand (resolvectl dns): drift shown as a change, put back ---------------------
+in_ns "$C" "$RESOLVECTL" dns wg0 192.0.2.99 >/dev/null 2>&1 || fail "resolvectl dns wg0 192.0.2.99"
+wgc_in "$C" plan --detailed-exitcode "$T_TMP/dns.wg" >"$T_TMP/out" 2>&1
+expect_rc "changed by hand: plan shows a change" 2 $? "$T_TMP/out"
+expect_grep "changed by hand: ~ dns wg0, outside wgc" '^  ~ dns +wg0 servers 10\.0\.0\.1 .*changed outside wgc' "$T_TMP/out"
+expect_grep "changed by hand: the old servers shown" 'wg0 servers 192\.0\.2\.99' "$T_TMP/out"
+wgc_in "$C" apply "$T_TMP/dns.wg" >"$T_TMP/out" 2>&1
+expect_rc "changed by hand: apply" 0 $? "$T_TMP/out"
+link_status >"$T_TMP/status"
+if grep -q '192\.0\.2\.99' "$T_TMP/status" || ! grep -qE 'DNS Servers?: 10\.0\.0\.1' "$T_TMP/status"; then
+	fail "changed by hand: wg0's servers put back" "$(cat "$T_TMP/status")"
+else
+	pass "changed by hand: wg0's servers put back"
+fi
 
 # ---- the policy drops dns: taken back, the tunnel stays ---------------------------------------
 wgc_in "$C" apply "$T_TMP/plain.wg" >"$T_TMP/out" 2>&1
