@@ -105,3 +105,34 @@ dns_daemons_stop() {
 		DBUS_PID=
 	fi
 }
+
+# dns_overlay DIR: DIR becomes writable in this mount namespace only (an overlay whose upper
+# layer is a tmpfs of the test's): what the test adds under it never reaches the host.
+dns_overlay() {
+	local dir=$1 top=$T_TMP/overlay${1//\//_}
+	mkdir -p "$top" && dns_mount tmpfs "$top" && mkdir -p "$top/up" "$top/work" &&
+		mount -t overlay "wgc-dns" -o "lowerdir=$dir,upperdir=$top/up,workdir=$top/work" "$dir" &&
+		DNS_MOUNTED=("$dir" "${DNS_MOUNTED[@]}")
+}
+
+# dns_resolvconf_install: Debian's resolvconf, unpacked, in place in this mount namespace only:
+# /usr/sbin/resolvconf, /usr/lib/resolvconf (its /lib/resolvconf), /etc/resolvconf (overlays on
+# /usr and /etc), and /run/resolvconf a tmpfs (its mount point is made, empty, if /run lacks it,
+# and removed at the end). Updates are enabled, as at boot.
+dns_resolvconf_install() {
+	dns_pkg resolvconf || { fail "apt-get download resolvconf" "$(cat "$T_TMP/apt.log" 2>/dev/null)"; return 1; }
+	local root=$DNS_PKGDIR/resolvconf
+	dns_overlay /etc && dns_overlay /usr || { fail "overlays on /etc and /usr"; return 1; }
+	cp -a "$root/etc/resolvconf" /etc/ && cp -a "$root/sbin/resolvconf" /usr/sbin/resolvconf &&
+		cp -a "$root/lib/resolvconf" /usr/lib/ || { fail "resolvconf's files in place"; return 1; }
+	if [ ! -d /run/resolvconf ]; then
+		mkdir /run/resolvconf && DNS_RUNDIR_MADE=1 || return 1
+	fi
+	dns_mount tmpfs /run/resolvconf || { fail "tmpfs on /run/resolvconf"; return 1; }
+	/usr/sbin/resolvconf --enable-updates || { fail "resolvconf --enable-updates"; return 1; }
+}
+
+dns_rundir_remove() {
+	[ -n "${DNS_RUNDIR_MADE:-}" ] && rmdir /run/resolvconf 2>/dev/null
+	DNS_RUNDIR_MADE=
+}
