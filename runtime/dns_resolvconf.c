@@ -116,7 +116,12 @@ static int run(struct dns *d, const char *const args[], const char *in, char *ou
 		pin[1] = -1;
 	}
 	int64_t deadline = now_ms() + RESOLVCONF_TIMEOUT_MS;
-	signal(SIGPIPE, SIG_IGN);
+	/* A program that exits without reading its input must not kill wgc: SIGPIPE is blocked
+	 * while writing (and one raised is taken back below), the write fails with EPIPE instead. */
+	sigset_t pipe_set, old_set;
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	sigprocmask(SIG_BLOCK, &pipe_set, &old_set);
 	while (pout[0] >= 0) {
 		struct pollfd p[2] = { { .fd = pout[0], .events = POLLIN }, { .fd = pin[1], .events = POLLOUT } };
 		int64_t left = deadline - now_ms();
@@ -152,6 +157,10 @@ static int run(struct dns *d, const char *const args[], const char *in, char *ou
 	}
 	if (out)
 		out[got] = '\0';
+	struct timespec none = { 0, 0 };
+	while (sigtimedwait(&pipe_set, NULL, &none) == SIGPIPE)
+		;
+	sigprocmask(SIG_SETMASK, &old_set, NULL);
 	/* Its output is closed (or time is up): it has exited, or is about to. */
 	while (!rc) {
 		pid_t w = waitpid(pid, &status, WNOHANG);
