@@ -17,7 +17,11 @@
 #     restarted with its runtime state gone, it forgot the link: plan shows `+ dns wg0`, apply
 #     repairs it, resolvectl shows it again; changed by hand (resolvectl dns): `~ dns`, put back;
 #   - the policy drops dns: apply takes it back (RevertLink): no servers on wg0, tunnel still up;
-#   - destroy after dns again: the link and wgc's record of it are gone.
+#   - destroy after dns again: the link and wgc's record of it are gone;
+#   - DNS leaks, counted on arrival by S's own nft counters: without a kill switch a query to S's
+#     underlay address arrives (the control); with a full tunnel, `kill-switch wg0 except` the LAN
+#     and dns, a query to the tunnel's resolver is answered and arrives through the tunnel, one to
+#     the LAN's address fails with EPERM and never arrives.
 set -u
 SELF=$(readlink -f "$0")
 cd "$(dirname "$SELF")/../.." || exit 1
@@ -214,6 +218,8 @@ expect_rc "dns again: apply" 0 $? "$T_TMP/out"
 wgc_in "$C" destroy >"$T_TMP/out" 2>&1
 expect_rc "destroy" 0 $? "$T_TMP/out"
 expect_grep "destroy: - dns wg0" '^  - dns +wg0' "$T_TMP/out"
+[ "$(plan_ops "$T_TMP/out" | head -1 | awk '{print $2}')" = dns ] && pass "destroy: the DNS goes first" ||
+	fail "destroy: the DNS is not taken back first" "$(plan_ops "$T_TMP/out")"
 ip -n "$C" link show wg0 >/dev/null 2>&1 && fail "destroy: wg0 still there" || pass "destroy: wg0 gone"
 if in_ns "$C" "$RESOLVECTL" status wg0 2>&1 | grep -qE 'DNS Servers?: 10\.0\.0\.1'; then
 	fail "destroy: resolved still holds wg0's server"
@@ -222,5 +228,85 @@ else
 fi
 [ -z "$(find "$T_TMP/state/$C" -name dns-links.json 2>/dev/null)" ] && pass "destroy: wgc's record of wg0's DNS is gone" ||
 	fail "destroy: dns-links.json left" "$(find "$T_TMP/state/$C" -name dns-links.json -exec cat {} +)"
+
+# ---- DNS leaks: a full tunnel with a kill switch that excepts the LAN, and dns -----------------
+# S counts, on arrival, UDP port 53 through the tunnel (to its tunnel address) and in the clear
+# (on its underlay). The control (no kill switch) shows a query to S's underlay address arrives;
+# with the kill switch, the query to the tunnel's resolver arrives through the tunnel only and the
+# one to the LAN's "resolver" is refused at once (EPERM) and never arrives.
+in_ns "$S" nft -f - <<'EOT' || fail "setup: S's DNS counters"
+table inet dnstest {
+	counter tun_dns {}
+	counter leak_dns {}
+	chain pre {
+		type filter hook prerouting priority -450;
+		iifname "wgs" ip daddr 10.0.0.1 udp dport 53 counter name tun_dns
+		iifname "eth0" udp dport 53 counter name leak_dns
+	}
+}
+EOT
+# query NS ADDR: one DNS question to ADDR:53; prints "answer", "timeout", or the errno's name.
+query() {
+	in_ns "$1" python3 -c '
+import errno, socket, sys
+q = bytes.fromhex("abcd01000001000000000000") + b"\x05probe\x07example\x00\x00\x01\x00\x01"
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(1)
+for _ in range(int(sys.argv[2])):
+    try:
+        s.sendto(q, (sys.argv[1], 53))
+        s.recvfrom(512)
+        print("answer"); sys.exit(0)
+    except socket.timeout:
+        continue
+    except OSError as e:
+        print(errno.errorcode.get(e.errno, str(e.errno))); sys.exit(0)
+print("timeout")
+' "$2" "${3:-10}"
+}
+dns_count() { nft_counter "$S" dnstest "$1"; }
+reset_counters() { in_ns "$S" nft reset counters table inet dnstest >/dev/null; }
+
+policy leakctl "dns 10.0.0.1"
+wgc_in "$C" apply "$T_TMP/leakctl.wg" >"$T_TMP/out" 2>&1
+expect_rc "leak control: apply (dns, no kill switch)" 0 $? "$T_TMP/out"
+reset_counters
+query "$C" 192.0.2.1 1 >/dev/null
+if [ "$(dns_count leak_dns)" -gt 0 ] 2>/dev/null; then
+	pass "leak control: without a kill switch, a query to the LAN's address reaches S in the clear"
+else
+	fail "leak control: the query to 192.0.2.1:53 never reached S (the leak test could not fail)"
+fi
+
+cat >"$T_TMP/leak.wg" <<EOT
+tunnel wg0 {
+	private-key "$KEYDIR/c.key"
+	address 10.0.0.2/24
+	dns 10.0.0.1
+	peer s {
+		public-key "$S_PUB"
+		endpoint 192.0.2.1:51820
+		allowed-ips 0.0.0.0/0
+	}
+}
+route all through wg0
+kill-switch wg0 except 192.0.2.0/24 ipv4
+EOT
+chmod 644 "$T_TMP/leak.wg"
+wgc_in "$C" apply "$T_TMP/leak.wg" >"$T_TMP/out" 2>&1
+expect_rc "leak: apply (full tunnel, kill switch except the LAN, dns)" 0 $? "$T_TMP/out"
+reset_counters
+got=$(query "$C" 10.0.0.1)
+[ "$got" = answer ] && pass "leak: the tunnel's resolver answers" || fail "leak: query to 10.0.0.1:53: $got"
+[ "$(dns_count tun_dns)" -gt 0 ] 2>/dev/null && pass "leak: the query arrived through the tunnel at S's tunnel address" ||
+	fail "leak: no query arrived through the tunnel" "$(in_ns "$S" nft list table inet dnstest)"
+got=$(query "$C" 192.0.2.1 3)
+[ "$got" = EPERM ] && pass "leak: a query to the LAN's address is refused (EPERM)" ||
+	fail "leak: query to 192.0.2.1:53: $got, want EPERM" "$(in_ns "$C" nft list table inet wgc 2>&1 | grep -A12 dns_post)"
+# Only what arrived matters: S read once after both queries.
+[ "$(dns_count leak_dns)" = 0 ] && pass "leak: not one query reached S's underlay" ||
+	fail "leak: $(dns_count leak_dns) queries reached S's underlay in the clear"
+wgc_in "$C" destroy >"$T_TMP/out" 2>&1
+expect_rc "leak: destroy" 0 $? "$T_TMP/out"
 
 finish
