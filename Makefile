@@ -22,11 +22,11 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 # (wgc.c, wgc_kernel.c) uses both. Every include names its folder, from -I. ("model/state.h").
 MODEL_SRCS    := model/state.c model/kind.c model/describe.c model/state_json.c model/key.c model/xalloc.c model/nft_doc.c model/sysctl_key.c model/cgset.c
 COMPILER_SRCS := grammar/parse.c compiler/ast.c compiler/diag.c compiler/compile.c compiler/check.c \
-                 compiler/check_names.c compiler/check_values.c compiler/check_tunnel.c \
+                 compiler/check_names.c compiler/check_values.c compiler/check_tunnel.c compiler/check_dns.c \
                  compiler/check_stmts.c compiler/check_forward.c compiler/check_policy.c compiler/allocate.c compiler/lower.c compiler/lower_nft.c compiler/lower_cgroup.c compiler/emit_ip.c \
                  compiler/emit_nft.c compiler/emit_json.c compiler/fmt.c compiler/suggest.c compiler/words.c \
                  compiler/check_overlap.c compiler/check_lan.c compiler/check_failclosed.c
-COMPILER_SRCS += compiler/check_sets.c compiler/check_except.c compiler/policy.c
+COMPILER_SRCS += compiler/check_sets.c compiler/check_except.c compiler/policy.c compiler/lower_dns.c compiler/lower_dns_nft.c
 RUNTIME_SRCS  := runtime/kinds.c runtime/nl.c runtime/rtnl_read.c runtime/rtnl_write.c runtime/wg.c runtime/wg_userspace.c runtime/wg_common.c \
                  runtime/wg_uapi.c runtime/wg_genl.c runtime/curve25519.c runtime/nft.c runtime/sysctl.c \
                  runtime/observe.c runtime/diff.c runtime/plan_print.c runtime/apply.c runtime/records.c \
