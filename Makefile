@@ -101,6 +101,7 @@ LAYERS_test_compile    := compiler model
 LAYERS_test_lower      := compiler model
 LAYERS_test_wg         := runtime model
 LAYERS_test_wg_genl    := runtime model
+LAYERS_test_dns        := runtime model
 LAYERS_test_state_valid := runtime compiler model
 UNIT_TESTS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(wildcard tests/unit/*.c))
 

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "runtime/dns.h"
 
@@ -18,6 +19,8 @@ int dns_fail(char *err, size_t errlen, int ret, const char *fmt, ...) __attribut
 
 /* Whether /etc/resolv.conf is resolved's (a symlink to its files, or nameserver 127.0.0.53). */
 bool resolved_stub_in_use(void);
+/* Whether a symlink's target is one of resolved's files (absolute, or relative: "../run/...").*/
+bool resolved_stub_target(const char *target);
 /* Connects to the system bus: 1 and d->bus set if org.freedesktop.resolve1 has an owner there,
  * 0 if not (or there is no system bus; no connection is kept). */
 int resolved_open(struct dns *d);
@@ -31,6 +34,11 @@ int resolved_revert(struct dns *d, const char *dev, char *err, size_t errlen);
 /* Finds `resolvconf` in PATH and the record prefix (wg-quick's, from
  * /etc/resolvconf/interface-order): 1 if found, 0 if not. */
 int resolvconf_find(struct dns *d);
+/* wg-quick's record prefix: "NAME." of the first line of interface-order that is NAME* (NAME of
+ * letters, digits and '-'), else "" (order NULL: no such file). */
+void resolvconf_prefix(FILE *order, char *prefix, size_t len);
+/* The nameserver and search lines of a record into o (appended); every other line is ignored. */
+void resolvconf_parse(const char *text, struct st_dns *o);
 int resolvconf_read(struct dns *d, const char *dev, struct state *out, char *err, size_t errlen);
 int resolvconf_set(struct dns *d, const struct st_dns *o, char *err, size_t errlen);
 int resolvconf_revert(struct dns *d, const char *dev, char *err, size_t errlen);

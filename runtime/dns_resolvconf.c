@@ -33,20 +33,25 @@
 
 extern char **environ;
 
-static void find_prefix(struct dns *d)
+void resolvconf_prefix(FILE *order, char *prefix, size_t len)
 {
-	FILE *f = fopen("/etc/resolvconf/interface-order", "re");
 	char line[256];
-	d->prefix[0] = '\0';
-	while (f && fgets(line, sizeof(line), f)) {
+	prefix[0] = '\0';
+	while (order && fgets(line, sizeof(line), order)) {
 		size_t n = strcspn(line, "\r\n");
 		line[n] = '\0';
 		size_t name = strspn(line, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-");
-		if (name && name + 1 == n && line[name] == '*' && name + 2 <= sizeof(d->prefix)) {
-			snprintf(d->prefix, sizeof(d->prefix), "%.*s.", (int)name, line);
-			break;
+		if (name && name + 1 == n && line[name] == '*' && name + 2 <= len) {
+			snprintf(prefix, len, "%.*s.", (int)name, line);
+			return;
 		}
 	}
+}
+
+static void find_prefix(struct dns *d)
+{
+	FILE *f = fopen("/etc/resolvconf/interface-order", "re");
+	resolvconf_prefix(f, d->prefix, sizeof(d->prefix));
 	if (f)
 		fclose(f);
 }
@@ -207,22 +212,30 @@ static int run_fail(char *err, size_t errlen, int rc, const char *what, const ch
 	return dns_fail(err, errlen, -EIO, "resolvconf %s %s failed (exit status %d)", what, name, rc);
 }
 
-/* Parses nameserver and search lines of a record into o; ignores every other line. */
-static void parse_record(const char *text, struct st_dns *o)
+/* The rest of line after keyword and a blank, or NULL if line is not "keyword ...". */
+static const char *after_word(const char *line, const char *keyword)
+{
+	size_t n = strlen(keyword);
+	line += strspn(line, " \t");
+	return !strncmp(line, keyword, n) && (line[n] == ' ' || line[n] == '\t') ? line + n : NULL;
+}
+
+void resolvconf_parse(const char *text, struct st_dns *o)
 {
 	while (*text) {
 		size_t n = strcspn(text, "\n");
 		char line[1024], word[256];
+		const char *rest;
+		int used;
 		snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) - 1 ? n : sizeof(line) - 1), text);
 		text += n + (text[n] == '\n');
 		struct ipaddr a;
-		int off = 0;
-		if (sscanf(line, " nameserver %255s", word) == 1 && ipaddr_parse(word, &a) &&
+		if ((rest = after_word(line, "nameserver")) && sscanf(rest, "%255s", word) == 1 && ipaddr_parse(word, &a) &&
 		    a.len == (a.family == AF_INET ? 32 : 128)) {
 			o->servers = xgrow(o->servers, o->n_servers, sizeof(*o->servers));
 			o->servers[o->n_servers++] = a;
-		} else if (sscanf(line, " search%n", &off) >= 0 && off && (line[off] == ' ' || line[off] == '\t')) {
-			for (char *p = line + off; sscanf(p, "%255s%n", word, &off) == 1; p += off) {
+		} else if ((rest = after_word(line, "search"))) {
+			for (; sscanf(rest, "%255s%n", word, &used) == 1; rest += used) {
 				o->domains = xgrow(o->domains, o->n_domains, sizeof(*o->domains));
 				o->domains[o->n_domains++] = xstrdup(word);
 			}
@@ -261,7 +274,7 @@ int resolvconf_read(struct dns *d, const char *dev, struct state *out, char *err
 	if (!rc && text[0]) {
 		struct st_dns o = { 0 };
 		snprintf(o.dev, sizeof(o.dev), "%s", dev);
-		parse_record(text, &o);
+		resolvconf_parse(text, &o);
 		if (o.n_servers || o.n_domains) {
 			*(struct st_dns *)kind_add(out, KIND_DNS) = o;
 		} else {

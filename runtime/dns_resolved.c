@@ -26,7 +26,7 @@
 #define RESOLVE_LINK "org.freedesktop.resolve1.Link"
 #define BUS_TIMEOUT_USEC (10 * 1000 * 1000ull)
 
-static bool resolved_target(const char *t)
+bool resolved_stub_target(const char *t)
 {
 	static const char *const files[] = { "/run/systemd/resolve/stub-resolv.conf", "/run/systemd/resolve/resolv.conf" };
 	size_t n = strlen(t);
@@ -47,7 +47,7 @@ bool resolved_stub_in_use(void)
 	ssize_t n = readlink(path, target, sizeof(target) - 1);
 	if (n > 0) {
 		target[n] = '\0';
-		if (resolved_target(target))
+		if (resolved_stub_target(target))
 			return true;
 	}
 	/* A file (or a link elsewhere): resolved's if it names the stub listener. Only nameserver

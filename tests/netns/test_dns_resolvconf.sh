@@ -137,9 +137,15 @@ expect_rc "resolvconf: a fault after the last operation fails the apply" 1 $? "$
 expect_grep "resolvconf: ... and rolls back" 'rolled back [0-9]+ operations, nothing changed' "$T_TMP/out"
 [ ! -e "$RECORD" ] && pass "resolvconf: rollback removed the record" || fail "resolvconf: rollback left the record" "$(cat "$RECORD")"
 
+# A saved plan (plan -o) applied later: the same DNS.
+wgc_in "$C" plan -o "$T_TMP/dns.plan" "$T_TMP/dns.wg" >"$T_TMP/out" 2>&1
+expect_rc "resolvconf: plan -o" 0 $? "$T_TMP/out"
+wgc_in "$C" apply "$T_TMP/dns.plan" >"$T_TMP/out" 2>&1
+expect_rc "resolvconf: apply the saved plan" 0 $? "$T_TMP/out"
+grep -E '^(nameserver|search)' "$RECORD" >"$T_TMP/got" 2>&1
+expect_same "resolvconf: the saved plan wrote the record" "$T_TMP/want" "$T_TMP/got"
+
 # destroy
-wgc_in "$C" apply "$T_TMP/dns.wg" >"$T_TMP/out" 2>&1
-expect_rc "resolvconf: apply again" 0 $? "$T_TMP/out"
 wgc_in "$C" destroy >"$T_TMP/out" 2>&1
 expect_rc "resolvconf: destroy" 0 $? "$T_TMP/out"
 expect_grep "resolvconf: destroy: - dns wg0" '^  - dns +wg0' "$T_TMP/out"
