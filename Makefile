@@ -7,7 +7,7 @@
 #   make bench      benchmarks (ratios against ip -batch / nft -f), separate from tests
 
 CC      ?= cc
-PKGS    := libmnl libnftables jansson
+PKGS    := libmnl libnftables jansson libsystemd
 CFLAGS  ?= -O2 -g
 # CPPFLAGS and LDFLAGS from the environment are used too (a distribution's hardening flags).
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
@@ -23,11 +23,11 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 # (wgc.c, wgc_kernel.c) uses both. Every include names its folder, from -I. ("model/state.h").
 MODEL_SRCS    := model/state.c model/kind.c model/describe.c model/state_json.c model/key.c model/xalloc.c model/nft_doc.c model/sysctl_key.c model/cgset.c
 COMPILER_SRCS := grammar/parse.c compiler/ast.c compiler/diag.c compiler/compile.c compiler/check.c \
-                 compiler/check_names.c compiler/check_values.c compiler/check_tunnel.c \
+                 compiler/check_names.c compiler/check_values.c compiler/check_tunnel.c compiler/check_dns.c \
                  compiler/check_stmts.c compiler/check_forward.c compiler/check_policy.c compiler/allocate.c compiler/lower.c compiler/lower_nft.c compiler/lower_cgroup.c compiler/emit_ip.c \
                  compiler/emit_nft.c compiler/emit_json.c compiler/fmt.c compiler/suggest.c compiler/words.c \
                  compiler/check_overlap.c compiler/check_lan.c compiler/check_failclosed.c
-COMPILER_SRCS += compiler/check_sets.c compiler/check_except.c compiler/policy.c
+COMPILER_SRCS += compiler/check_sets.c compiler/check_except.c compiler/policy.c compiler/lower_dns.c compiler/lower_dns_nft.c
 RUNTIME_SRCS  := runtime/kinds.c runtime/nl.c runtime/rtnl_read.c runtime/rtnl_write.c runtime/wg.c runtime/wg_userspace.c runtime/wg_common.c \
                  runtime/wg_uapi.c runtime/wg_genl.c runtime/curve25519.c runtime/nft.c runtime/sysctl.c \
                  runtime/observe.c runtime/diff.c runtime/plan_print.c runtime/apply.c runtime/records.c \
@@ -35,6 +35,7 @@ RUNTIME_SRCS  := runtime/kinds.c runtime/nl.c runtime/rtnl_read.c runtime/rtnl_w
 MODEL_SRCS    += model/mtu.c
 COMPILER_SRCS += compiler/check_allowed.c
 RUNTIME_SRCS  += runtime/mtu.c
+RUNTIME_SRCS  += runtime/dns.c runtime/dns_resolved.c runtime/dns_resolvconf.c runtime/dns_record.c
 CLI_SRCS      := wgc.c wgc_kernel.c
 SRCS := $(MODEL_SRCS) $(COMPILER_SRCS) $(RUNTIME_SRCS) $(CLI_SRCS)
 GEN  := build/gen/parser.c build/gen/scanner.c
@@ -101,6 +102,7 @@ LAYERS_test_compile    := compiler model
 LAYERS_test_lower      := compiler model
 LAYERS_test_wg         := runtime model
 LAYERS_test_wg_genl    := runtime model
+LAYERS_test_dns        := runtime model
 LAYERS_test_state_valid := runtime compiler model
 UNIT_TESTS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(wildcard tests/unit/*.c))
 
@@ -119,7 +121,7 @@ build/asan/tests/planfp: tests/tools/planfp.c build/asan/libmodel.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN) $(INC) -o $@ $^ $(LDLIBS)
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find build -path build/pkgs -prune -o -name '*.d' -type f -print 2>/dev/null)
 
 check: wgc build/asan/wgc $(UNIT_TESTS)
 	WGC=build/asan/wgc UNIT_TESTS="$(UNIT_TESTS)" tests/run.sh

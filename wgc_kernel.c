@@ -409,6 +409,23 @@ static void show_text(const struct state *s)
 			if (w->fwmark)
 				printf("  fwmark: 0x%x\n", w->fwmark);
 		}
+		for (size_t k = 0; k < s->n_dns; k++) {
+			const struct st_dns *d = &s->dns[k];
+			if (strcmp(d->dev, l->name))
+				continue;
+			printf("  dns:");
+			for (size_t m = 0; m < d->n_servers; m++)
+				printf("%s %s", m ? "," : "", ipaddr_host_str(&d->servers[m], a, sizeof(a)));
+			printf("%s\n", d->n_servers ? "" : " (no servers)");
+			if (d->n_domains) {
+				printf("  dns domains:");
+				for (size_t m = 0; m < d->n_domains; m++)
+					printf("%s %s", m ? "," : "", d->domains[m]);
+				printf("\n");
+			}
+			if (d->default_route)
+				printf("  dns default route: yes\n");
+		}
 		for (size_t k = 0; k < s->n_wgpeers; k++) {
 			const struct st_wgpeer *p = &s->wgpeers[k];
 			if (strcmp(p->dev, l->name))

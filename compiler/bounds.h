@@ -21,6 +21,8 @@
 #define WGC_MAX_EXPANDED (1u << 20)          /* elements of one value once its variables are expanded */
 #define WGC_MAX_EXPANDED_TOTAL (4u << 20)    /* elements of all values of a policy, expanded */
 #define WGC_MAX_SET_ELEMENTS 65536u        /* numbers and ranges of one uid/gid/port list (an nft set) */
+#define WGC_MAX_DNS_SERVERS 16              /* resolvers of one tunnel (`dns`) */
+#define WGC_MAX_DNS_DOMAINS 64              /* names of one tunnel (`dns-domains`) */
 #define WGC_MAX_ERRORS 50                    /* errors reported; then "too many errors, stopping" */
 #define WGC_MAX_WARNINGS 50                  /* warnings reported; the rest are counted */
 #define WGC_MAX_OVERLAP_WORK (1u << 25)      /* steps comparing intents for overlaps (check_overlap.c) */

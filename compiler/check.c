@@ -107,6 +107,8 @@ void policy_free(struct policy *p)
 			free(p->tunnels[i].peers[j].allowed.v);
 		free(p->tunnels[i].peers);
 		free(p->tunnels[i].addrs.v);
+		free(p->tunnels[i].dns.v);
+		free(p->tunnels[i].dns_domains);
 	}
 	for (size_t i = 0; i < p->n_rules; i++)
 		sel_free(&p->rules[i].sel);

@@ -104,6 +104,8 @@ bool check_intent_src(struct ctx *c, const struct stmt *s, struct p_intent *in);
 
 /* check_tunnel.c, check_stmts.c: statements into the policy. */
 void check_tunnel(struct ctx *c, const struct stmt *s, struct p_tunnel *t);
+/* check_dns.c: `dns` and `dns-domains` of a tunnel. */
+void check_tunnel_dns(struct ctx *c, const struct stmt *s, struct p_tunnel *t);
 void check_stmts(struct ctx *c, const struct stmt *ss, size_t n);
 /* check_forward.c: forward, masquerade and sysctl statements; the sysctls the policy needs. */
 void check_forward(struct ctx *c, const struct stmt *s);

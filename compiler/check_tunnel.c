@@ -130,7 +130,7 @@ static struct loc allowed_loc(const struct ctx *c, const struct stmt *peer, cons
 void check_tunnel(struct ctx *c, const struct stmt *s, struct p_tunnel *t)
 {
 	check_opts(c, s, BIT(OPT_PRIVATE_KEY) | BIT(OPT_LISTEN_PORT) | BIT(OPT_FWMARK) | BIT(OPT_MTU) |
-				 BIT(OPT_ADDRESS) | BIT(OPT_TABLE));
+				 BIT(OPT_ADDRESS) | BIT(OPT_TABLE) | BIT(OPT_DNS) | BIT(OPT_DNS_DOMAINS));
 	if (strlen(s->name) >= WGC_IFNAMSIZ)
 		diag_error(c->d, s->name_loc, "tunnel name '%s' is longer than 15 characters (an interface name)", s->name);
 	for (size_t i = 0; i < s->n_opts; i++) {
@@ -175,6 +175,7 @@ void check_tunnel(struct ctx *c, const struct stmt *s, struct p_tunnel *t)
 	}
 	if (!stmt_find_opt(s, OPT_PRIVATE_KEY) && !s->partial)
 		diag_error(c->d, s->name_loc, "tunnel '%s' has no private-key", s->name);
+	check_tunnel_dns(c, s, t);
 	t->families = families_of(&t->addrs);
 	if ((t->families & FAM_V6) && t->mtu && t->mtu < 1280)
 		diag_error(c->d, stmt_find_opt(s, OPT_MTU)->val.loc, "mtu %u is below 1280, the IPv6 minimum", t->mtu);

@@ -58,6 +58,11 @@ static void put_wireguard(FILE *out, const struct state *s, int family)
 	for (size_t i = 0; i < s->n_sysctls; i++)
 		if (family == AF_INET || !strncmp(s->sysctls[i].key, "net.ipv6.", 9))
 			fprintf(out, "# sysctl %s=%s\n", s->sysctls[i].key, s->sysctls[i].value);
+	for (size_t i = 0; i < s->n_dns; i++) {
+		fputs("# dns ", out);
+		describe_dns(out, &s->dns[i]);
+		fputs(" (systemd-resolved or resolvconf: wgc apply)\n", out);
+	}
 	if (s->nft.present)
 		fprintf(out, "# nftables: table inet %s (wgc compile --format nft)\n", WGC_NFT_TABLE);
 }

@@ -33,6 +33,8 @@
 	O("default", DEFAULT, OPTN)            /* `route default ...` */ \
 	O("destination", DEST, 0)              /* of a static route, written first: `route 10.0.0.0/8 ...` */ \
 	O("dev", DEV, OPTV) \
+	O("dns", DNS, OPTV)                    /* a tunnel's resolvers (check_dns.c) */ \
+	O("dns-domains", DNS_DOMAINS, OPTV)   /* the names they answer; `~name`: routing-only */ \
 	O("dport", DPORT, OPTV) \
 	O("drop", DROP, OPTN) \
 	O("endpoint", ENDPOINT, OPTV) \

@@ -356,6 +356,7 @@ void policy_lower(const struct policy *p, struct state *out)
 	 * full IPv4 tunnel, forwarding for `forward`). */
 	for (size_t i = 0; i < p->n_sysctls; i++)
 		add_sysctl(out, p->sysctls[i].key, p->sysctls[i].value);
+	policy_lower_dns(p, out);
 	char *nft = policy_lower_nft(p);
 	if (nft) {
 		state_set_nft(out, nft);

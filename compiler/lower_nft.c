@@ -11,6 +11,8 @@
  *   ks_out/ks_fwd  output/forward, filter: the kill switch (a `forward` passes it too)
  *   fc_post/fc_fwd postrouting/forward, filter: fail-closed intents (`fail-closed`, a scoped
  *                                    kill switch): what they select leaves through their tunnel only
+ *   dns_post    postrouting, filter: a host-wide kill switch's tunnel with `dns`: the host's DNS
+ *                                    only to the tunnels' resolvers through them (lower_dns_nft.c)
  *   fwd_allow   forward, filter:     `forward`: replies and what is declared accepted, anything
  *                                    else forwarded into or out of a tunnel the statements name
  *                                    dropped (nothing else forwarded is touched)
@@ -785,6 +787,7 @@ char *policy_lower_nft(const struct policy *p)
 	put_kill_switch(b, p);
 	put_fail_closed(b, p, false);
 	put_fail_closed(b, p, true);
+	policy_lower_dns_nft(b, p);
 	put_forward(b, p);
 	put_masquerade(b, p);
 	/* A memory stream fails only for want of memory: the same policy as xalloc. */

@@ -69,6 +69,9 @@ struct p_tunnel {
 	size_t n_peers;
 	int families;                  /* FAM_* of its addresses */
 	int full;                      /* FAM_* that a full-tunnel intent sends through it */
+	struct p_prefixes dns;         /* `dns`: its resolvers, hosts, in the order written */
+	const char **dns_domains;      /* `dns-domains`, in the order written ("~name": routing-only) */
+	size_t n_dns_domains;
 };
 
 struct p_table {
@@ -215,6 +218,10 @@ bool policy_tunnel_has_full(const struct policy *p, size_t t);
 /* Lowers a checked policy to the desired kernel state (*out is overwritten). Cannot fail: memory
  * comes from xalloc (model/xalloc.h), which aborts rather than return less. */
 void policy_lower(const struct policy *p, struct state *out);
+/* The DNS settings of the tunnels that have `dns` (lower_dns.c). */
+void policy_lower_dns(const struct policy *p, struct state *out);
+/* Chain dns_post: a host-wide kill switch's DNS leak rules (lower_dns_nft.c), if it needs them. */
+void policy_lower_dns_nft(FILE *f, const struct policy *p);
 /* The chains of wgc's nft table: the body of `table inet wgc { ... }` (NULL if the policy needs
  * no nft rules; the caller frees). */
 char *policy_lower_nft(const struct policy *p);

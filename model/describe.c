@@ -171,3 +171,18 @@ void describe_rule(FILE *f, const void *o)
 	fprintf(f, "%s%u:", r->family == AF_INET6 ? "-6 " : "", r->priority);
 	describe_rule_body(f, r, true);
 }
+
+void describe_dns(FILE *f, const void *o)
+{
+	const struct st_dns *d = o;
+	char a[64];
+	fprintf(f, "%s servers", d->dev);
+	for (size_t i = 0; i < d->n_servers; i++)
+		fprintf(f, " %s", ipaddr_host_str(&d->servers[i], a, sizeof(a)));
+	if (d->n_domains) {
+		fputs(" domains", f);
+		for (size_t i = 0; i < d->n_domains; i++)
+			fprintf(f, " %s", d->domains[i]);
+	}
+	fprintf(f, " default-route %s", d->default_route ? "yes" : "no");
+}

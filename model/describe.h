@@ -32,5 +32,7 @@ void describe_wgpeer(FILE *f, const void *o);
 void describe_addr(FILE *f, const void *o);
 void describe_route(FILE *f, const void *o);
 void describe_rule(FILE *f, const void *o);
+/* "wg0 servers 10.64.0.1 fd00::1 domains ~. default-route yes" */
+void describe_dns(FILE *f, const void *o);
 
 #endif

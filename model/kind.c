@@ -54,6 +54,20 @@ bool state_route_equal(const struct st_route *a, const struct st_route *b)
 	       !ipaddr_cmp(&a->src, &b->src) && a->protocol == b->protocol;
 }
 
+/* Servers and domains in order: the order is the order they are asked in. */
+bool state_dns_equal(const struct st_dns *a, const struct st_dns *b)
+{
+	if (a->default_route != b->default_route || a->n_servers != b->n_servers || a->n_domains != b->n_domains)
+		return false;
+	for (size_t i = 0; i < a->n_servers; i++)
+		if (ipaddr_cmp(&a->servers[i], &b->servers[i]))
+			return false;
+	for (size_t i = 0; i < a->n_domains; i++)
+		if (strcmp(a->domains[i], b->domains[i]))
+			return false;
+	return true;
+}
+
 static bool sysctl_equal(const void *a, const void *b)
 {
 	return !strcmp(((const struct st_sysctl *)a)->value, ((const struct st_sysctl *)b)->value);
@@ -71,6 +85,7 @@ WRAP_EQ(link_equal, struct st_link, state_link_equal)
 WRAP_EQ(wgdev_equal, struct st_wgdev, state_wgdev_equal)
 WRAP_EQ(wgpeer_equal, struct st_wgpeer, state_wgpeer_equal)
 WRAP_EQ(route_equal, struct st_route, state_route_equal)
+WRAP_EQ(dns_equal, struct st_dns, state_dns_equal)
 
 /* ---- ownership: what of the kernel's is wgc's -------------------------------------------------- */
 
@@ -127,6 +142,11 @@ static void label_rule(char *buf, size_t len, const void *o)
 	snprintf(buf, len, "%s rule priority %u", r->family == AF_INET ? "IPv4" : "IPv6", r->priority);
 }
 
+static void label_dns(char *buf, size_t len, const void *o)
+{
+	snprintf(buf, len, "DNS settings of %s", ((const struct st_dns *)o)->dev);
+}
+
 /* ---- the table ------------------------------------------------------------------------------- */
 
 #define SET(arr, n) offsetof(struct state, arr), offsetof(struct state, n)
@@ -151,6 +171,9 @@ const struct kind_info kinds[N_KINDS] = {
 			 route_from_json },
 	[KIND_RULE] = { "rule", "rule", "rules", sizeof(struct st_rule), SET(rules, n_rules),
 			state_qcmp_rule, NULL, ours_rule, describe_rule, label_rule, rule_to_json, rule_from_json },
+	/* ours NULL: the runtime reads the DNS settings of wgc's own links only. */
+	[KIND_DNS] = { "dns", "DNS settings", "dns", sizeof(struct st_dns), SET(dns, n_dns),
+		       state_qcmp_dns, dns_equal, NULL, describe_dns, label_dns, dns_to_json, dns_from_json },
 };
 
 const void *kind_set(const struct state *s, enum kind k, size_t *n)

@@ -18,7 +18,8 @@
 
 #include "model/state.h"
 
-enum kind { KIND_SYSCTL, KIND_NFT, KIND_LINK, KIND_WGDEV, KIND_WGPEER, KIND_ADDR, KIND_ROUTE, KIND_RULE, N_KINDS };
+enum kind { KIND_SYSCTL, KIND_NFT, KIND_LINK, KIND_WGDEV, KIND_WGPEER, KIND_ADDR, KIND_ROUTE, KIND_RULE, KIND_DNS, N_KINDS };
+/* KIND_DNS is last: a link's resolvers are set once its routing is in place, and put back first. */
 
 struct kind_info {
 	const char *word;              /* in the plan: "wireguard" */
@@ -49,5 +50,6 @@ bool state_link_equal(const struct st_link *a, const struct st_link *b);
 bool state_wgdev_equal(const struct st_wgdev *a, const struct st_wgdev *b);
 bool state_wgpeer_equal(const struct st_wgpeer *a, const struct st_wgpeer *b);
 bool state_route_equal(const struct st_route *a, const struct st_route *b);
+bool state_dns_equal(const struct st_dns *a, const struct st_dns *b);
 
 #endif

@@ -101,6 +101,11 @@ int state_route_cmp(const struct st_route *a, const struct st_route *b)
 	return 0;
 }
 
+int state_dns_cmp(const struct st_dns *a, const struct st_dns *b)
+{
+	return strcmp(a->dev, b->dev);
+}
+
 #define SORTER(name, type, cmpfn) \
 	int name(const void *a, const void *b) { return cmpfn((const type *)a, (const type *)b); }
 SORTER(state_qcmp_sysctl, struct st_sysctl, state_sysctl_cmp)
@@ -110,6 +115,7 @@ SORTER(state_qcmp_wgdev, struct st_wgdev, state_wgdev_cmp)
 SORTER(state_qcmp_wgpeer, struct st_wgpeer, state_wgpeer_cmp)
 SORTER(state_qcmp_rule, struct st_rule, state_rule_cmp)
 SORTER(state_qcmp_route, struct st_route, state_route_cmp)
+SORTER(state_qcmp_dns, struct st_dns, state_dns_cmp)
 
 /* Removes adjacent elements that compare equal, keeping the first. Only plain-data kinds. */
 static size_t dedup(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
@@ -153,6 +159,8 @@ void state_sort(struct state *s)
 	s->n_wgpeers = sort_set(s->wgpeers, s->n_wgpeers, sizeof(*s->wgpeers), state_qcmp_wgpeer, false);
 	s->n_rules = sort_set(s->rules, s->n_rules, sizeof(*s->rules), state_qcmp_rule, true);
 	s->n_routes = sort_set(s->routes, s->n_routes, sizeof(*s->routes), state_qcmp_route, true);
+	/* Servers and domains stay in policy order: it is the order resolvers are asked in. */
+	s->n_dns = sort_set(s->dns, s->n_dns, sizeof(*s->dns), state_qcmp_dns, false);
 }
 
 void state_free(struct state *s)
@@ -170,6 +178,13 @@ void state_free(struct state *s)
 		free(p->preshared_key_path);
 		free(p->endpoint_host);
 		free(p->allowed_ips);
+	}
+	for (size_t i = 0; i < s->n_dns; i++) {
+		struct st_dns *d = &s->dns[i];
+		free(d->servers);
+		for (size_t k = 0; k < d->n_domains; k++)
+			free(d->domains[k]);
+		free(d->domains);
 	}
 	/* Every set, through the table of kinds; wiped, as devices and peers hold keys. */
 	for (enum kind k = 0; k < N_KINDS; k++) {
@@ -223,6 +238,7 @@ struct st_rule *state_add_rule(struct state *s)
 }
 
 ADDER(state_add_route, struct st_route, routes, n_routes)
+ADDER(state_add_dns, struct st_dns, dns, n_dns)
 ADDER(state_add_neighbour, struct st_neighbour, neighbours, n_neighbours)
 
 uint64_t fnv1a64(const char *data, size_t len)

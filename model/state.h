@@ -130,6 +130,15 @@ struct st_route {
 	uint8_t protocol;
 };
 
+/* The resolvers a link is given (systemd-resolved's per-link settings, or resolvconf's record of
+ * the interface). Key: dev. */
+struct st_dns {
+	char dev[WGC_IFNAMSIZ];
+	struct ipaddr *servers;  size_t n_servers;   /* owned, in policy order (order matters) */
+	char **domains;          size_t n_domains;   /* owned, in policy order; "~name" = routing-only, "~." = every name */
+	bool default_route;                          /* resolved's DefaultRoute for the link */
+};
+
 /* A sysctl the policy needs. Key: key. */
 struct st_sysctl {
 	char *key;                     /* owned, e.g. "net.ipv4.conf.all.src_valid_mark" */
@@ -191,6 +200,7 @@ struct state {
 	struct st_wgpeer *wgpeers;  size_t n_wgpeers;
 	struct st_rule *rules;      size_t n_rules;
 	struct st_route *routes;    size_t n_routes;
+	struct st_dns *dns;         size_t n_dns;
 	struct st_nft nft;
 	struct st_neighbour *neighbours; size_t n_neighbours;   /* observed only */
 };
@@ -204,6 +214,7 @@ int state_wgdev_cmp(const struct st_wgdev *a, const struct st_wgdev *b);
 int state_wgpeer_cmp(const struct st_wgpeer *a, const struct st_wgpeer *b);
 int state_rule_cmp(const struct st_rule *a, const struct st_rule *b);
 int state_route_cmp(const struct st_route *a, const struct st_route *b);
+int state_dns_cmp(const struct st_dns *a, const struct st_dns *b);
 int ipaddr_cmp(const struct ipaddr *a, const struct ipaddr *b);
 /* ipaddr_cmp for qsort()/bsearch() over arrays of struct ipaddr. */
 int ipaddr_qcmp(const void *a, const void *b);
@@ -216,6 +227,7 @@ int state_qcmp_wgdev(const void *a, const void *b);
 int state_qcmp_wgpeer(const void *a, const void *b);
 int state_qcmp_rule(const void *a, const void *b);
 int state_qcmp_route(const void *a, const void *b);
+int state_qcmp_dns(const void *a, const void *b);
 
 /* Sort every set by its identity key and drop exact duplicates. */
 void state_sort(struct state *s);
@@ -232,6 +244,7 @@ struct st_wgdev *state_add_wgdev(struct state *s);
 struct st_wgpeer *state_add_wgpeer(struct state *s);
 struct st_rule *state_add_rule(struct state *s);
 struct st_route *state_add_route(struct state *s);
+struct st_dns *state_add_dns(struct state *s);
 struct st_neighbour *state_add_neighbour(struct state *s);
 
 /* Sets nft.text (taking ownership) and computes nft.fingerprint. */

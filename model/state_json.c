@@ -158,6 +158,22 @@ json_t *wgpeer_to_json(const void *o, int flags)
 	return j;
 }
 
+json_t *dns_to_json(const void *o, int flags)
+{
+	const struct st_dns *d = o;
+	(void)flags;
+	json_t *j = json_object(), *a = json_array(), *dom = json_array();
+	set(j, "dev", json_string(d->dev));
+	for (size_t i = 0; i < d->n_servers; i++)
+		json_array_append_new(a, host(&d->servers[i]));
+	set(j, "servers", a);
+	for (size_t i = 0; i < d->n_domains; i++)
+		json_array_append_new(dom, json_string(d->domains[i]));
+	set(j, "domains", dom);
+	set(j, "default_route", json_boolean(d->default_route));
+	return j;
+}
+
 json_t *sysctl_to_json(const void *o, int flags)
 {
 	const struct st_sysctl *s = o;
@@ -243,7 +259,8 @@ json_t *nft_to_json(const void *o, int flags)
 }
 
 /* The order of the document's keys (apply order is the table's). */
-static const enum kind json_order[] = { KIND_SYSCTL, KIND_LINK, KIND_ADDR, KIND_WGDEV, KIND_WGPEER, KIND_RULE, KIND_ROUTE };
+static const enum kind json_order[] = { KIND_SYSCTL, KIND_LINK, KIND_ADDR, KIND_WGDEV, KIND_WGPEER, KIND_RULE, KIND_ROUTE,
+					KIND_DNS };
 
 json_t *state_to_json(const struct state *s, int flags)
 {
@@ -253,6 +270,10 @@ json_t *state_to_json(const struct state *s, int flags)
 		const struct kind_info *k = &kinds[json_order[i]];
 		size_t n;
 		const char *arr = kind_set(s, json_order[i], &n);
+		/* DNS came later than the others: a state without any leaves its document (and so
+		 * its fingerprint) as it was. Reading treats a missing array as empty. */
+		if (!n && json_order[i] == KIND_DNS)
+			continue;
 		set(root, k->json_key, a = json_array());
 		for (size_t e = 0; e < n; e++)
 			json_array_append_new(a, k->to_json(arr + e * k->size, flags));
@@ -434,6 +455,41 @@ const char *wgpeer_from_json(const json_t *o, void *obj)
 	x->last_handshake = num(o, "latest_handshake", 0);
 	x->rx_bytes = (uint64_t)num(o, "transfer_rx", 0);
 	x->tx_bytes = (uint64_t)num(o, "transfer_tx", 0);
+	return bad;
+}
+
+const char *dns_from_json(const json_t *o, void *obj)
+{
+	struct st_dns *x = obj;
+	const json_t *a = json_object_get(o, "servers"), *dom = json_object_get(o, "domains");
+	const char *bad = NULL;
+	if (!str(o, "dev") || strlen(str(o, "dev")) >= sizeof(x->dev) || !json_is_array(a) ||
+	    (dom && !json_is_array(dom)) || !json_is_boolean(json_object_get(o, "default_route")))
+		return "dns";
+	copy_name(x->dev, sizeof(x->dev), str(o, "dev"));
+	x->default_route = json_is_true(json_object_get(o, "default_route"));
+	size_t n = json_array_size(a);
+	if (n) {
+		x->servers = xcalloc(n, sizeof(*x->servers));
+		x->n_servers = n;
+		for (size_t k = 0; k < n; k++) {
+			struct ipaddr *srv = &x->servers[k];
+			/* A server is an address, not a prefix. */
+			if (!parse_addr(json_string_value(json_array_get(a, k)), srv) ||
+			    srv->len != (srv->family == AF_INET ? 32 : 128))
+				bad = "dns server";
+		}
+	}
+	n = json_array_size(dom);
+	if (n) {
+		x->domains = xcalloc(n, sizeof(*x->domains));
+		for (size_t k = 0; k < n; k++) {
+			const char *d = json_string_value(json_array_get(dom, k));
+			if (!d || !*d)
+				return "dns domain";
+			x->domains[x->n_domains++] = xstrdup(d);
+		}
+	}
 	return bad;
 }
 

@@ -29,6 +29,7 @@ STATE_JSON_KIND(wgpeer)
 STATE_JSON_KIND(addr)
 STATE_JSON_KIND(route)
 STATE_JSON_KIND(rule)
+STATE_JSON_KIND(dns)
 #undef STATE_JSON_KIND
 
 /* Reads a document state_to_json wrote. Returns 0, or -EINVAL with a message in err. */

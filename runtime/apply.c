@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "model/xalloc.h"
+#include "runtime/dns.h"
 #include "runtime/killpoint.h"
 #include "runtime/kinds.h"
 #include "runtime/nft.h"
@@ -23,6 +24,8 @@ struct exec {
 	bool nl_open;
 	struct nft nft;
 	char *nft_saved;               /* the table before this apply changed it (rollback) */
+	struct dns dns;                /* the DNS backend, chosen at the first DNS operation */
+	bool dns_open;
 	int nft_saved_present;
 	const struct op **done;        /* completed operations, in order */
 	size_t n_done;
@@ -271,6 +274,24 @@ static int run_wgpeer(struct exec *x, const struct op *op, const void *old, cons
 	return run_peers(x, op, 1, inverse);
 }
 
+/* A link's resolvers, set or taken back by the backend the plan was made for (dns.h). */
+static int run_dns(struct exec *x, const struct op *op, const void *old, const void *new, bool inverse)
+{
+	(void)inverse;
+	char de[DNS_ERR_LEN] = "";
+	const struct st_dns *o = new ? new : old;
+	int rc = 0;
+	if (!x->dns_open) {
+		char what[64];
+		snprintf(what, sizeof(what), "tunnel %s sets dns", o->dev);
+		if ((rc = dns_open(&x->dns, what, de, sizeof(de))))
+			return fail(x, op, rc, de);
+		x->dns_open = true;
+	}
+	rc = new ? dns_set(&x->dns, new, de, sizeof(de)) : dns_revert(&x->dns, o->dev, de, sizeof(de));
+	return rc ? fail(x, op, rc, de) : 0;
+}
+
 /* A single rtnetlink request (the rollback path of addresses, routes and rules). */
 static int run_rtnl(struct exec *x, const struct op *op, const void *old, const void *new, bool inverse)
 {
@@ -291,6 +312,7 @@ typedef int run_fn(struct exec *x, const struct op *op, const void *old, const v
 static run_fn *const runs[N_KINDS] = {
 	[KIND_SYSCTL] = run_sysctl, [KIND_NFT] = run_nft_op, [KIND_LINK] = run_link, [KIND_WGDEV] = run_wgdev,
 	[KIND_WGPEER] = run_wgpeer, [KIND_ADDR] = run_rtnl, [KIND_ROUTE] = run_rtnl, [KIND_RULE] = run_rtnl,
+	[KIND_DNS] = run_dns,
 };
 
 static int run_one(struct exec *x, const struct op *op, bool inverse)
@@ -402,6 +424,8 @@ int apply_plan(const struct plan *p, char *err, size_t errlen)
 	if (x.nl_open)
 		nl_close(&x.nl);
 	nft_close(&x.nft);
+	if (x.dns_open)
+		dns_close(&x.dns);
 	free(x.nft_saved);
 	free(x.done);
 	return rc;

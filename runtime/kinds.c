@@ -40,4 +40,8 @@ const struct rt_kind rt_kinds[N_KINDS] = {
 	[KIND_ROUTE] = { 6, 6, 10, queue_route, ALL_VERBS, NULL },
 	/* New rules after their routes; diff orders them by descending priority. */
 	[KIND_RULE] = { 7, 8, 9, queue_rule, ALL_VERBS, NULL },
+	/* A link's resolvers once its routes and rules are in place (queries go through the tunnel
+	 * from the first one); taken back in the same phase, before the first removal (9), so that no
+	 * query is sent to a resolver whose route is going (runtime/dns.h). */
+	[KIND_DNS] = { 8, 8, 8, NULL, 0, NULL },
 };

@@ -14,6 +14,7 @@
 #include "runtime/mtu.h"
 #include "runtime/nft.h"
 #include "runtime/cgroup.h"
+#include "runtime/dns.h"
 #include "runtime/nl.h"
 #include "runtime/rtnl.h"
 #include "runtime/sysctl.h"
@@ -185,6 +186,8 @@ int observe(const struct state *d, struct state *out, char *err, size_t errlen)
 	rc = sysctl_origins_each(read_origin, out);
 	if (rc)
 		goto out;
+	if ((rc = dns_observe(d, out, err, errlen)))
+		goto out;
 	state_sort(out);
 out:
 	free(links);
@@ -275,6 +278,9 @@ int prepare_desired(struct state *d, int flags, char *err, size_t errlen)
 	/* The cgroups the policy names, by the ids they have now (runtime/cgroup.c). */
 	int rc = cgroup_resolve(&d->nft, stderr, err, errlen);
 	if (rc)
+		return rc;
+	/* A tunnel's DNS needs a backend on this host, and holds only what that backend can. */
+	if ((rc = dns_prepare(d, err, errlen)))
 		return rc;
 	/* After the endpoints: `mtu auto` follows the routes to them (runtime/mtu.h). */
 	return mtu_resolve(d, err, errlen);

@@ -99,6 +99,7 @@ static void changes_route(FILE *f, const struct op *op)
 static void (*const changes[N_KINDS])(FILE *f, const struct op *op) = {
 	[KIND_SYSCTL] = changes_sysctl, [KIND_NFT] = changes_nft, [KIND_LINK] = changes_link,
 	[KIND_WGDEV] = changes_wgdev, [KIND_WGPEER] = changes_wgpeer, [KIND_ROUTE] = changes_route,
+	[KIND_DNS] = changes_route,
 };
 
 void plan_print(FILE *out, const struct plan *p, bool color)

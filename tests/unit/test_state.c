@@ -6,7 +6,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "model/describe.h"
+#include "model/kind.h"
 #include "model/state.h"
+#include "model/state_json.h"
 #include "unit.h"
 
 #define A(text) unit_addr(text)
@@ -404,6 +407,100 @@ static void test_growth(struct t *t)
 	state_free(&s);
 }
 
+/* ---- DNS settings: identity, order, equality, JSON both ways ----------------------------------- */
+
+static struct st_dns *add_dns(struct state *s, const char *dev, const char *const *servers, size_t ns,
+			      const char *const *domains, size_t nd, bool default_route)
+{
+	struct st_dns *d = state_add_dns(s);
+	snprintf(d->dev, sizeof(d->dev), "%s", dev);
+	d->servers = calloc(ns ? ns : 1, sizeof(*d->servers));
+	for (size_t i = 0; d->servers && i < ns; i++)
+		d->servers[d->n_servers++] = A(servers[i]);
+	d->domains = calloc(nd ? nd : 1, sizeof(*d->domains));
+	for (size_t i = 0; d->domains && i < nd; i++)
+		d->domains[d->n_domains++] = strdup(domains[i]);
+	d->default_route = default_route;
+	return d;
+}
+
+static void test_dns(struct t *t)
+{
+	static const char *const srv[] = { "fd00::1", "10.64.0.1" }, *const dom[] = { "corp.example", "~." };
+	struct state s = { 0 };
+	add_dns(&s, "wg1", srv, 1, NULL, 0, true);
+	add_dns(&s, "wg0", srv, 2, dom, 2, false);
+	state_sort(&s);
+	CHECK(t, s.n_dns == 2 && !strcmp(s.dns[0].dev, "wg0") && !strcmp(s.dns[1].dev, "wg1"), "DNS settings sorted by dev");
+	/* Servers and domains keep the policy's order: it is the order they are asked in. */
+	char buf[64];
+	CHECK(t, s.dns[0].n_servers == 2 && !strcmp(ipaddr_host_str(&s.dns[0].servers[0], buf, sizeof(buf)), "fd00::1"),
+	      "servers keep their order after state_sort");
+
+	/* Equality: every attribute, in order. */
+	struct state o = { 0 };
+	static const char *const srv_rev[] = { "10.64.0.1", "fd00::1" }, *const dom_rev[] = { "~.", "corp.example" };
+	const struct st_dns *a = &s.dns[0];
+	CHECK(t, state_dns_equal(a, add_dns(&o, "wg0", srv, 2, dom, 2, false)), "the same settings are equal");
+	CHECK(t, !state_dns_equal(a, add_dns(&o, "wg0", srv_rev, 2, dom, 2, false)), "servers in another order differ");
+	CHECK(t, !state_dns_equal(a, add_dns(&o, "wg0", srv, 2, dom_rev, 2, false)), "domains in another order differ");
+	CHECK(t, !state_dns_equal(a, add_dns(&o, "wg0", srv, 1, dom, 2, false)), "a server fewer differs");
+	CHECK(t, !state_dns_equal(a, add_dns(&o, "wg0", srv, 2, dom, 1, false)), "a domain fewer differs");
+	CHECK(t, !state_dns_equal(a, add_dns(&o, "wg0", srv, 2, dom, 2, true)), "default-route differs");
+	CHECK(t, state_dns_cmp(&o.dns[0], a) == 0 && state_dns_cmp(&s.dns[1], a) > 0, "identity is the dev");
+	state_free(&o);
+
+	/* The one-line description. */
+	char *line = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&line, &len);
+	if (f) {
+		kinds[KIND_DNS].describe(f, a);
+		fclose(f);
+		CHECK(t, line && !strcmp(line, "wg0 servers fd00::1 10.64.0.1 domains corp.example ~. default-route no"),
+		      "describe: %s", line ? line : "(null)");
+	}
+	free(line);
+
+	/* JSON: what is written reads back the same, in the same order. */
+	json_t *j = state_to_json(&s, 0);
+	struct state back;
+	char err[128] = "";
+	int rc = state_from_json(j, &back, err, sizeof(err));
+	CHECK(t, rc == 0, "the state's JSON reads back: %s", err);
+	if (!rc) {
+		CHECK(t, back.n_dns == 2 && !strcmp(back.dns[0].dev, "wg0") && state_dns_equal(&back.dns[0], &s.dns[0]) &&
+			 state_dns_equal(&back.dns[1], &s.dns[1]),
+		      "DNS settings survive the JSON round-trip");
+		state_free(&back);
+	}
+	json_decref(j);
+
+	/* A state without DNS settings writes no "dns" array (its document is as before the kind). */
+	struct state none = { 0 };
+	j = state_to_json(&none, 0);
+	CHECK(t, !json_object_get(j, "dns"), "no \"dns\" key without DNS settings");
+	json_decref(j);
+
+	/* Malformed settings are refused, naming what is wrong. */
+	static const char *const bad[] = {
+		"{\"version\":1,\"dns\":[{\"servers\":[],\"default_route\":true}]}",
+		"{\"version\":1,\"dns\":[{\"dev\":\"wg0\",\"servers\":[\"10.0.0.0/8\"],\"default_route\":true}]}",
+		"{\"version\":1,\"dns\":[{\"dev\":\"wg0\",\"servers\":[\"nope\"],\"default_route\":true}]}",
+		"{\"version\":1,\"dns\":[{\"dev\":\"wg0\",\"servers\":[],\"domains\":[\"\"],\"default_route\":true}]}",
+		"{\"version\":1,\"dns\":[{\"dev\":\"wg0\",\"servers\":[],\"domains\":[1],\"default_route\":true}]}",
+		"{\"version\":1,\"dns\":[{\"dev\":\"wg0\",\"servers\":[]}]}",
+		"{\"version\":1,\"dns\":[{\"dev\":\"wg0123456789abcdef\",\"servers\":[],\"default_route\":true}]}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_t *in = json_loads(bad[i], 0, NULL);
+		rc = in ? state_from_json(in, &back, err, sizeof(err)) : -1;
+		CHECK(t, in && rc < 0 && strstr(err, "dns"), "refused: %s (%s)", bad[i], err);
+		json_decref(in);
+	}
+	state_free(&s);
+}
+
 int main(void)
 {
 	struct t t = { .name = "test_state" };
@@ -416,5 +513,6 @@ int main(void)
 	test_sort_routes(&t);
 	test_sort_other_sets(&t);
 	test_growth(&t);
+	test_dns(&t);
 	return unit_finish(&t);
 }

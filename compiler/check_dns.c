@@ -1,0 +1,184 @@
+/* check_dns.c - a tunnel's resolvers: `dns ADDRESSES` and `dns-domains NAMES`.
+ *
+ * `dns` takes addresses (IPv4 and IPv6, no prefixes), each once, at most WGC_MAX_DNS_SERVERS;
+ * `dns-domains` takes domain names by RFC 1035's rules (labels of 1 to 63 letters, digits and
+ * hyphens, not beginning or ending with a hyphen, at most 253 characters in all), each once, at
+ * most WGC_MAX_DNS_DOMAINS. A name written `~name` is routing-only (resolvectl's spelling: its
+ * queries go to the tunnel's resolvers, but it is not a search domain); `~.` is every name. A
+ * name that is a keyword of the language or begins with a digit is written quoted. Both keep the
+ * order written: it is the order the resolvers are asked in (model/state.h, struct st_dns).
+ */
+#include "compiler/check_int.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "compiler/bounds.h"
+
+#define DNS_NAME_MAX 253
+
+struct dns_walk {
+	struct p_tunnel *t;
+	const char *opt;
+	struct loc *locs;              /* where each kept element is written, parallel to it */
+	size_t n_locs;
+	bool over;                     /* the bound was passed (said once) */
+};
+
+typedef void dns_item_fn(struct ctx *c, const struct value *use, const struct value *r, struct dns_walk *w);
+
+/* Follows variables and lists down to the elements of v, in order. */
+static void walk(struct ctx *c, const struct value *v, dns_item_fn *fn, struct dns_walk *w)
+{
+	const struct value *r = deref(c, v);
+	if (!r)
+		return;
+	if (r->kind != VAL_LIST) {
+		fn(c, v, r, w);
+		return;
+	}
+	if (!r->n_items)
+		diag_error(c->d, v->loc, "%s expects at least one element, not an empty list", w->opt);
+	for (size_t i = 0; i < r->n_items; i++)
+		walk(c, &r->items[i], fn, w);
+}
+
+/* Where an element is written: the element itself, or the $variable that brings it in. */
+static struct loc where(const struct value *use, const struct value *r)
+{
+	return use->kind == VAL_VAR ? use->loc : r->loc;
+}
+
+static bool too_many(struct ctx *c, struct loc at, size_t n, size_t max, struct dns_walk *w, const char *what)
+{
+	if (n < max)
+		return false;
+	if (!w->over)
+		diag_error(c->d, at, "%s: more than %zu %s (the limit of one tunnel)", w->opt, max, what);
+	w->over = true;
+	return true;
+}
+
+static void add_loc(struct dns_walk *w, struct loc l)
+{
+	*GROW(w->locs, w->n_locs) = l;
+}
+
+static void read_server(struct ctx *c, const struct value *use, const struct value *r, struct dns_walk *w)
+{
+	struct p_tunnel *t = w->t;
+	char a[64];
+	if (!want(c, use, r, VAL_ADDR, w->opt, "a resolver's address"))
+		return;
+	if (!r->addr.family)
+		return; /* malformed: the scanner said so */
+	if (r->has_len && r->addr.len != (r->addr.family == AF_INET ? 32 : 128)) {
+		diag_error(c->d, r->loc, "%s expects a resolver's address, not the prefix %s", w->opt,
+			   ipaddr_str(&r->addr, a, sizeof(a)));
+		return;
+	}
+	struct ipaddr host = r->addr;
+	host.len = host.family == AF_INET ? 32 : 128;
+	for (size_t i = 0; i < t->dns.n; i++) {
+		if (!ipaddr_cmp(&t->dns.v[i], &host)) {
+			diag_error(c->d, where(use, r), "resolver %s is given twice in the dns of tunnel '%s'",
+				   ipaddr_host_str(&host, a, sizeof(a)), t->name);
+			diag_note(c->d, w->locs[i], "%s is first given here", a);
+			return;
+		}
+	}
+	if (too_many(c, where(use, r), t->dns.n, WGC_MAX_DNS_SERVERS, w, "resolvers"))
+		return;
+	add_prefix(&t->dns, &host);
+	add_loc(w, where(use, r));
+}
+
+/* What is wrong with the domain name d (without its '~'), or NULL. */
+static const char *domain_problem(const char *d, char *buf, size_t len)
+{
+	size_t n = strlen(d);
+	if (!n)
+		return "it is empty";
+	if (n > DNS_NAME_MAX) {
+		snprintf(buf, len, "it is %zu characters long; a domain name has at most %d", n, DNS_NAME_MAX);
+		return buf;
+	}
+	if (d[n - 1] == '.')
+		return "it ends with a '.' (write it without)";
+	for (const char *label = d; *label;) {
+		size_t l = strcspn(label, ".");
+		if (!l)
+			return "it has an empty label (two dots in a row, or a leading dot)";
+		if (l > 63) {
+			snprintf(buf, len, "a label of %zu characters (at most 63)", l);
+			return buf;
+		}
+		for (size_t i = 0; i < l; i++) {
+			unsigned char ch = (unsigned char)label[i];
+			if (!isalnum(ch) && ch != '-') {
+				snprintf(buf, len, "'%c' is not a letter, digit or hyphen", ch);
+				return buf;
+			}
+		}
+		if (label[0] == '-' || label[l - 1] == '-')
+			return "a label begins or ends with a hyphen";
+		label += l + (label[l] == '.');
+	}
+	return NULL;
+}
+
+static void read_domain(struct ctx *c, const struct value *use, const struct value *r, struct dns_walk *w)
+{
+	struct p_tunnel *t = w->t;
+	char why[96];
+	if (r->kind != VAL_IDENT && !want(c, use, r, VAL_STRING, w->opt, "a domain name"))
+		return;
+	const char *name = r->str, *bare = name + (name[0] == '~');
+	/* `~.`: every name (a routing domain of the root). */
+	const char *bad = strcmp(name, "~.") ? domain_problem(bare, why, sizeof(why)) : NULL;
+	if (bad) {
+		diag_error(c->d, r->loc, "%s: '%s' is not a domain name: %s", w->opt, name, bad);
+		return;
+	}
+	for (size_t i = 0; i < t->n_dns_domains; i++) {
+		const char *o = t->dns_domains[i], *obare = o + (o[0] == '~');
+		if (strcasecmp(obare, bare))
+			continue;
+		if ((o[0] == '~') != (name[0] == '~'))
+			diag_error(c->d, where(use, r), "domain %s is given twice in the dns-domains of tunnel '%s' "
+				   "(once routing-only)", bare, t->name);
+		else
+			diag_error(c->d, where(use, r), "domain %s is given twice in the dns-domains of tunnel '%s'",
+				   name, t->name);
+		diag_note(c->d, w->locs[i], "%s is first given here", o);
+		return;
+	}
+	if (too_many(c, where(use, r), t->n_dns_domains, WGC_MAX_DNS_DOMAINS, w, "domains"))
+		return;
+	*GROW(t->dns_domains, t->n_dns_domains) = name;
+	add_loc(w, where(use, r));
+}
+
+void check_tunnel_dns(struct ctx *c, const struct stmt *s, struct p_tunnel *t)
+{
+	/* A second `dns` is reported by check_opts ("given twice"); only the first counts. */
+	const struct option *servers = stmt_find_opt(s, OPT_DNS), *domains = stmt_find_opt(s, OPT_DNS_DOMAINS);
+	if (servers) {
+		struct dns_walk w = { .t = t, .opt = opt_key_name(OPT_DNS) };
+		if (expansion_ok(c, &servers->val, w.opt))
+			walk(c, &servers->val, read_server, &w);
+		free(w.locs);
+	}
+	if (domains) {
+		struct dns_walk w = { .t = t, .opt = opt_key_name(OPT_DNS_DOMAINS) };
+		if (!servers && !s->partial)
+			diag_error(c->d, domains->loc, "dns-domains without dns: tunnel '%s' names no resolver to ask "
+				   "for them (add `dns ADDRESSES`)", t->name);
+		if (expansion_ok(c, &domains->val, w.opt))
+			walk(c, &domains->val, read_domain, &w);
+		free(w.locs);
+	}
+}
