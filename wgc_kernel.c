@@ -477,7 +477,7 @@ static int put_back(const json_t *restore)
  * the first unconfirmed apply. */
 static int confirm_begin(const struct opts *o, struct pending *pend, struct pending *before, int have_before)
 {
-	char err[1024];
+	char err[1024] = "";
 	json_t *restore = NULL;
 	if (have_before) {
 		restore = json_incref(before->restore);

@@ -16,6 +16,8 @@
 #               is A, the state before the first
 #   first       a first-ever apply --confirm, no confirm -> everything wgc made is gone (destroy):
 #               the namespace is as it was before
+#   failed      the rollback fails (a key file gone): rollback-failed.txt in the state directory,
+#               the next plan warns, the waiter's log says why; a successful apply clears it
 set -u
 SELF=$(readlink -f "$0")
 cd "$(dirname "$SELF")/../.." || exit 1
@@ -305,10 +307,31 @@ test_first() {
 	ns_del "$ns"
 }
 
+# ---- failed ---------------------------------------------------------------------------------------
+
+test_failed() {
+	apply_a failed || return 0
+	local ns=$NS
+	wgc_in "$ns" apply --confirm 3 "$T_TMP/pol/b.wg" >"$T_TMP/fa.out" 2>&1 || fail "failed: apply --confirm B" "$(cat "$T_TMP/fa.out")"
+	# The key A's device needs goes away: putting A back cannot read it.
+	mv "$KEYDIR/a.key" "$KEYDIR/a.key.away"
+	if wait_for 63 not_pending "$ns"; then pass "failed: the waiter ran"; else fail "failed: still pending"; fi
+	mv "$KEYDIR/a.key.away" "$KEYDIR/a.key"
+	if [ -n "$(record "$ns" rollback-failed.txt)" ]; then pass "failed: the failure is recorded in the state directory"; else fail "failed: no rollback-failed.txt"; fi
+	wgc_in "$ns" plan "$T_TMP/pol/a.wg" >"$T_TMP/fa.out" 2>&1
+	expect_grep "failed: the next plan says the rollback failed" 'warning: the rollback of an unconfirmed apply .* failed' "$T_TMP/fa.out"
+	expect_grep "failed: the log says why" 'a.key' "$(record "$ns" confirm.log)"
+	wgc_in "$ns" apply "$T_TMP/pol/a.wg" >"$T_TMP/fa.out" 2>&1
+	expect_rc "failed: a plain apply then works" 0 "$?" "$T_TMP/fa.out"
+	if [ -z "$(record "$ns" rollback-failed.txt)" ]; then pass "failed: the apply clears the warning"; else fail "failed: rollback-failed.txt left"; fi
+	ns_del "$ns"
+}
+
 require_wgc
 test_confirmed
 test_unconfirmed
 test_killed
 test_replaced
 test_first
+test_failed
 finish
