@@ -12,7 +12,8 @@
 #            in its plan, the table's rule handles unchanged); wg0 works (ping 10.0.0.1 through
 #            it); plan converged
 #   reload   a route added to the policy and applied again: no link, wireguard or peer
-#            operation, wg0 keeps its ifindex and its settings read back the same
+#            operation, wg0 keeps its ifindex and its settings read back the same; -v names each
+#            operation, -q prints nothing
 set -u
 SELF=$(readlink -f "$0")
 cd "$(dirname "$SELF")/../.." || exit 1
@@ -142,10 +143,11 @@ test_reload() {
 	local idx1 idx2 rc
 	idx1=$(ip -n "$A" -o link show wg0 | cut -d: -f1)
 	wg_dump_stable "$A" wg0 >"$T_TMP/wg.before"
-	wgc_in "$A" apply "$T_TMP/pol/ks-route.wg" >"$T_TMP/reload.out" 2>&1
+	wgc_in "$A" -v apply "$T_TMP/pol/ks-route.wg" >"$T_TMP/reload.out" 2>&1
 	rc=$?
 	expect_rc "reload: apply of the edited policy exits 0" 0 "$rc" "$T_TMP/reload.out"
 	expect_grep "reload: the plan adds the route" '^  \+ route +10.97.0.0/24 dev wg0' "$T_TMP/reload.out"
+	expect_grep "reload: -v names each operation as it completes" '^wgc: \[[0-9]+/[0-9]+\] added route 10.97.0.0/24' "$T_TMP/reload.out"
 	if plan_ops "$T_TMP/reload.out" | grep -Eq '^  [-+~] (link|wireguard|peer) '; then
 		fail "reload: the plan touches WireGuard" "$(cat "$T_TMP/reload.out")"
 	else
@@ -157,6 +159,9 @@ test_reload() {
 	expect_same "reload: wg0's settings and peers read back the same" "$T_TMP/wg.before" "$T_TMP/wg.after"
 	if ip -n "$A" route show table all proto 87 | grep -q '^10.97.0.0/24 dev wg0'; then pass "reload: the route is in the kernel"; else fail "reload: no route" "$(ip -n "$A" route show table all proto 87)"; fi
 	if wait_for 10 ping_b 10.0.0.1; then pass "reload: wg0 still works"; else fail "reload: no answer through wg0"; fi
+	wgc_in "$A" -q apply "$T_TMP/pol/ks-route.wg" >"$T_TMP/reload.out" 2>&1
+	expect_rc "reload: -q apply of a converged policy exits 0" 0 "$?" "$T_TMP/reload.out"
+	expect_empty "reload: -q apply prints nothing (no plan, summary or warning)" "$T_TMP/reload.out"
 }
 
 require_wgc
