@@ -284,8 +284,9 @@ int confirm_spawn(struct pending *p, restore_fn *restore, char *err, size_t errl
 {
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC)) {
-		snprintf(err, errlen, "cannot start the confirmation's waiter: %s", strerror(errno));
-		return -errno;
+		int e = errno;
+		snprintf(err, errlen, "cannot start the confirmation's waiter: %s", strerror(e));
+		return -e;
 	}
 	fflush(stdout);
 	fflush(stderr);
