@@ -12,28 +12,29 @@
 #include "compiler/fmt.h"
 #include "compiler/policy.h"
 #include "runtime/records.h"
+#include "wgc_cli.h"
 #include "wgc_kernel.h"
 
 #ifndef WGC_VERSION
 #define WGC_VERSION "0.1"
 #endif
 
-static int cmd_check(int argc, char **argv);
-static int cmd_compile(int argc, char **argv);
-static int cmd_fmt(int argc, char **argv);
-static int cmd_help(int argc, char **argv);
-static int cmd_version(int argc, char **argv);
+static int cmd_check(const struct cli *cli, int argc, char **argv);
+static int cmd_compile(const struct cli *cli, int argc, char **argv);
+static int cmd_fmt(const struct cli *cli, int argc, char **argv);
+static int cmd_help(const struct cli *cli, int argc, char **argv);
+static int cmd_version(const struct cli *cli, int argc, char **argv);
 
 /* Every command: its name, its handler (its own argc/argv: argv[0] is the command name, the exit
  * status returned) and its lines of `wgc --help` (NULL: an alias, not listed). `wgc CMD --help`
  * prints the command's own lines. */
 static const struct command {
 	const char *name;
-	int (*handler)(int argc, char **argv);
+	int (*handler)(const struct cli *cli, int argc, char **argv);
 	const char *usage;
 } commands[] = {
 	{ "check", cmd_check,
-	  "  check FILE                       parse and check a policy; print every error\n" },
+	  "  check [FILE]                     parse and check a policy; print every error\n" },
 	{ "compile", cmd_compile,
 	  "  compile [--format ip|nft|json] [-4|-6] FILE\n"
 	  "                                   print the desired state: ip: `ip -batch` input (IPv4, or\n"
@@ -44,15 +45,21 @@ static const struct command {
 	  "  fmt -w FILE...                   rewrite each FILE in canonical form in place (only if it\n"
 	  "                                   changes; atomically, keeping its mode)\n" },
 	{ "plan", cmd_plan,
-	  "  plan [--json] [--detailed-exitcode] [-o PLANFILE] [--state SNAPSHOT.json] FILE\n"
+	  "  plan [--json] [--detailed-exitcode] [-o PLANFILE] [--state SNAPSHOT.json] [--early] [FILE]\n"
 	  "                                   compare the policy with the kernel (or a snapshot) and print\n"
 	  "                                   what apply would do: + add, - remove, ~ change\n" },
 	{ "apply", cmd_apply,
-	  "  apply [--dry-run] [--json] [--allow-insecure-keys] FILE|PLANFILE\n"
-	  "                                   make the kernel match the policy, all or nothing; a PLANFILE\n"
+	  "  apply [--dry-run] [--json] [--allow-insecure-keys] [--confirm SECONDS] [--early]\n"
+	  "        [FILE|PLANFILE]            make the kernel match the policy, all or nothing; a PLANFILE\n"
 	  "                                   is applied only if the kernel has not changed since; a key\n"
 	  "                                   file group or others may read is refused unless\n"
-	  "                                   --allow-insecure-keys (plan warns)\n" },
+	  "                                   --allow-insecure-keys (plan warns);\n"
+	  "                                   --confirm SECONDS: put back the state before this apply\n"
+	  "                                   unless `wgc confirm` runs within SECONDS (1-86400);\n"
+	  "                                   --early: only the nftables table and the sysctls (a kill\n"
+	  "                                   switch at boot, before any interface exists)\n" },
+	{ "confirm", cmd_confirm,
+	  "  confirm                          keep the state of a pending `apply --confirm`\n" },
 	{ "destroy", cmd_destroy,
 	  "  destroy [--dry-run] [--json]     remove everything wgc owns\n" },
 	{ "show", cmd_show,
@@ -70,6 +77,10 @@ static void print_usage(FILE *out)
 {
 	fputs("usage: wgc <command> [options] FILE\n"
 	      "\n"
+	      "global options (before or after the command):\n"
+	      "  -q, --quiet                      errors only: no plan, summary, warning or progress\n"
+	      "  -v, --verbose                    also the phases and every operation as it is applied\n"
+	      "\n"
 	      "commands:\n", out);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (commands[i].usage)
@@ -80,7 +91,20 @@ static void print_usage(FILE *out)
 	      "3 (apply) the kernel was changed, but the record of it could not be written;\n"
 	      "plan --detailed-exitcode: 0 no changes, 2 changes, 1 error.\n"
 	      "Collisions with objects wgc does not own, a tampered plan file and a corrupt record\n"
-	      "(WGC_STATE_DIR, default /var/lib/wgc) are errors: exit 1.\n", out);
+	      "(WGC_STATE_DIR, default /var/lib/wgc) are errors: exit 1.\n"
+	      "confirm: 1 if no confirmation is pending. apply while one is pending: refused (exit 1),\n"
+	      "unless with --confirm (the new deadline replaces it; the state put back stays the one\n"
+	      "before the first).\n"
+	      "\n"
+	      "FILE defaults to " WGC_DEFAULT_POLICY " (check, plan, apply).\n"
+	      "\n"
+	      "environment:\n"
+	      "  WGC_POLICY                       the policy when no FILE is given\n"
+	      "  WGC_STATE_DIR                    records, pending confirmation (default /var/lib/wgc)\n"
+	      "  WGC_LOCK_FILE                    the apply lock (default /run/wgc.lock)\n"
+	      "  WGC_USERSPACE_IMPLEMENTATION, WG_QUICK_USERSPACE_IMPLEMENTATION\n"
+	      "                                   the userspace WireGuard to start (default wireguard-go)\n"
+	      "  NO_COLOR                         set and not empty: no colour (else colour on a terminal)\n", out);
 }
 
 static int usage_error(void)
@@ -89,40 +113,42 @@ static int usage_error(void)
 	return 2;
 }
 
-static int cmd_help(int argc, char **argv)
+static int cmd_help(const struct cli *cli, int argc, char **argv)
 {
-	(void)argc, (void)argv;
+	(void)cli, (void)argc, (void)argv;
 	print_usage(stdout);
 	return 0;
 }
 
-static int cmd_version(int argc, char **argv)
+static int cmd_version(const struct cli *cli, int argc, char **argv)
 {
-	(void)argc, (void)argv;
+	(void)cli, (void)argc, (void)argv;
 	printf("wgc %s\n", WGC_VERSION);
 	return 0;
 }
 
 /* Front half of check, compile and fmt: runs c up to `upto` and prints its diagnostics. Returns 0
  * if the policy is usable. */
-static int load(struct wgc_compile *c, const char *path, enum wgc_stage upto, struct state *out)
+static int load(const struct cli *cli, struct wgc_compile *c, const char *path, enum wgc_stage upto,
+		struct state *out)
 {
 	int rc = wgc_compile(c, path, upto, out);
-	wgc_compile_report(c, rc, stderr, isatty(STDERR_FILENO));
+	if (rc || cli->verbosity > VERB_QUIET) /* -q: warnings only when there is an error */
+		wgc_compile_report(c, rc, stderr, cli->color_err);
 	return rc ? -1 : 0;
 }
 
-static int cmd_check(int argc, char **argv)
+static int cmd_check(const struct cli *cli, int argc, char **argv)
 {
-	if (argc != 2)
+	if (argc > 2 || (argc == 2 && argv[1][0] == '-'))
 		return usage_error();
 	struct wgc_compile c = { 0 };
-	int rc = load(&c, argv[1], WGC_CHECKED, NULL) ? 1 : 0;
+	int rc = load(cli, &c, cli_policy_path(argc == 2 ? argv[1] : NULL), WGC_CHECKED, NULL) ? 1 : 0;
 	wgc_compile_free(&c);
 	return rc;
 }
 
-static int cmd_compile(int argc, char **argv)
+static int cmd_compile(const struct cli *cli, int argc, char **argv)
 {
 	const char *format = "json", *path = NULL;
 	int family = AF_INET;
@@ -149,7 +175,7 @@ static int cmd_compile(int argc, char **argv)
 	struct wgc_compile c = { 0 };
 	struct state s = { 0 };
 	int rc = 1;
-	if (load(&c, path, WGC_LOWERED, &s))
+	if (load(cli, &c, path, WGC_LOWERED, &s))
 		goto out;
 	if (!strcmp(format, "ip"))
 		rc = emit_ip(stdout, &s, family);
@@ -174,13 +200,13 @@ static int write_in_place(const char *path, const char *text, size_t len)
 
 enum fmt_mode { FMT_PRINT, FMT_CHECK, FMT_WRITE };
 
-static int fmt_one(const char *path, enum fmt_mode mode)
+static int fmt_one(const struct cli *cli, const char *path, enum fmt_mode mode)
 {
 	struct wgc_compile c = { 0 };
 	int rc = 1;
 	char *out = NULL;
 	size_t len = 0;
-	if (load(&c, path, WGC_PARSED, NULL))
+	if (load(cli, &c, path, WGC_PARSED, NULL))
 		goto done;
 	FILE *m = open_memstream(&out, &len);
 	if (!m || fmt_file(m, &c.d, &c.ast) || fclose(m)) {
@@ -207,7 +233,7 @@ done:
 	return rc;
 }
 
-static int cmd_fmt(int argc, char **argv)
+static int cmd_fmt(const struct cli *cli, int argc, char **argv)
 {
 	enum fmt_mode mode = FMT_PRINT;
 	int first = 0, n = 0;
@@ -226,7 +252,7 @@ static int cmd_fmt(int argc, char **argv)
 		return usage_error();
 	int rc = 0;
 	for (int i = first; i < first + n; i++)
-		rc |= fmt_one(argv[i], mode);
+		rc |= fmt_one(cli, argv[i], mode);
 	return rc;
 }
 
@@ -238,8 +264,47 @@ static bool wants_help(int argc, char **argv)
 	return false;
 }
 
+const char *cli_policy_path(const char *given)
+{
+	const char *env = getenv("WGC_POLICY");
+	return given ? given : env && *env ? env : WGC_DEFAULT_POLICY;
+}
+
+/* Colour on a stream that is a terminal, unless NO_COLOR is set and not empty (no-color.org). */
+static bool use_color(int fd)
+{
+	const char *no = getenv("NO_COLOR");
+	return isatty(fd) && !(no && *no);
+}
+
+/* Takes -q/--quiet and -v/--verbose out of argv, wherever they are (no file name starts with
+ * '-': every command refuses one). Returns -1 if both are given. */
+static int global_options(int *argc, char **argv, struct cli *cli)
+{
+	int k = 1;
+	bool q = false, v = false;
+	for (int i = 1; i < *argc; i++) {
+		if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet"))
+			q = true;
+		else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
+			v = true;
+		else
+			argv[k++] = argv[i];
+	}
+	argv[k] = NULL;
+	*argc = k;
+	cli->verbosity = q ? VERB_QUIET : v ? VERB_VERBOSE : VERB_NORMAL;
+	return q && v ? -1 : 0;
+}
+
 int main(int argc, char **argv)
 {
+	struct cli cli = { .color_out = use_color(STDOUT_FILENO), .color_err = use_color(STDERR_FILENO),
+			   .tty_err = isatty(STDERR_FILENO) };
+	if (global_options(&argc, argv, &cli)) {
+		fprintf(stderr, "wgc: -q and -v contradict each other\n");
+		return 2;
+	}
 	if (argc < 2)
 		return usage_error();
 	const char *cmd = argv[1];
@@ -251,7 +316,7 @@ int main(int argc, char **argv)
 			printf("usage: wgc %s", c->usage + 2);
 			return 0;
 		}
-		return c->handler(argc - 1, argv + 1);
+		return c->handler(&cli, argc - 1, argv + 1);
 	}
 	fprintf(stderr, "wgc: unknown command '%s'\n\n", cmd);
 	return usage_error();

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/time.h>
+
 #include "compiler/compile.h"
 #include "model/describe.h"
 #include "model/key.h"
@@ -26,6 +28,7 @@
 #include "runtime/records.h"
 #include "model/state_json.h"
 #include "runtime/sysctl.h"
+#include "wgc_confirm.h"
 
 /* Exit status of an apply that changed the kernel but could not record what it applied. */
 #define EXIT_APPLIED_UNRECORDED 3
@@ -36,6 +39,8 @@ struct opts {
 	const char *snapshot;          /* --state SNAPSHOT.json */
 	bool json, detailed, dry_run;
 	bool allow_insecure_keys;      /* --allow-insecure-keys: a key file others may read only warns */
+	long confirm;                  /* --confirm SECONDS (apply): 0 none */
+	bool early;                    /* --early: only the nftables table and the sysctls */
 };
 
 static int usage_error(const char *cmd)
@@ -57,6 +62,18 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o, bo
 			o->dry_run = true;
 		else if (!strcmp(a, "--allow-insecure-keys") && !strcmp(cmd, "apply"))
 			o->allow_insecure_keys = true;
+		else if (!strcmp(a, "--early") && need_path)
+			o->early = true;
+		else if (!strcmp(a, "--confirm") && !strcmp(cmd, "apply") && i + 1 < argc) {
+			char *end;
+			errno = 0;
+			o->confirm = strtol(argv[++i], &end, 10);
+			if (errno || *end || end == argv[i] || o->confirm < 1 || o->confirm > CONFIRM_MAX_SECONDS) {
+				fprintf(stderr, "wgc apply: --confirm takes a number of seconds from 1 to %d, not '%s'\n",
+					CONFIRM_MAX_SECONDS, argv[i]);
+				return 2;
+			}
+		}
 		else if ((!strcmp(a, "-o") || !strcmp(a, "--out")) && i + 1 < argc)
 			o->out = argv[++i];
 		else if (!strcmp(a, "--state") && i + 1 < argc)
@@ -70,19 +87,20 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o, bo
 		} else
 			return usage_error(cmd);
 	}
-	if (need_path && !o->path)
-		return usage_error(cmd);
+	if (need_path)
+		o->path = cli_policy_path(o->path);
 	return 0;
 }
 
 /* ---- inputs ---------------------------------------------------------------------------------- */
 
-/* Compiles a policy file; diagnostics go to stderr. */
-static int compile_policy(const char *path, struct state *out)
+/* Compiles a policy file; diagnostics go to stderr (-q: warnings only with an error). */
+static int compile_policy(const struct cli *cli, const char *path, struct state *out)
 {
 	struct wgc_compile c = { 0 };
 	int rc = wgc_compile(&c, path, WGC_LOWERED, out);
-	wgc_compile_report(&c, rc, stderr, isatty(STDERR_FILENO));
+	if (rc || cli->verbosity > VERB_QUIET)
+		wgc_compile_report(&c, rc, stderr, cli->color_err);
 	wgc_compile_free(&c);
 	return rc;
 }
@@ -114,7 +132,7 @@ static int load_state_file(const char *path, struct state *out, bool quiet_missi
 /* Desired from a policy or a plan file; keys read and names resolved when meeting the kernel
  * (apply needs every key; plan warns about the ones it cannot read). A plan file is verified as
  * wgc's own output and held to a checked policy's bounds before anything reads it further. */
-static int load_desired(const struct opts *o, struct state *d, int prepare, char plan_fp[17])
+static int load_desired(const struct cli *cli, const struct opts *o, struct state *d, int prepare, char plan_fp[17])
 {
 	plan_fp[0] = '\0';
 	char err[1024];
@@ -123,7 +141,7 @@ static int load_desired(const struct opts *o, struct state *d, int prepare, char
 		if ((rc = plan_file_read(o->path, d, plan_fp, err, sizeof(err))))
 			fprintf(stderr, "wgc: %s\n", err);
 	} else {
-		rc = compile_policy(o->path, d);
+		rc = compile_policy(cli, o->path, d);
 	}
 	if (rc)
 		return rc;
@@ -149,13 +167,15 @@ static int load_observed(const struct opts *o, const struct state *d, struct sta
 
 #define RECORD_NAME "applied.json"
 
-/* The state wgc applied last in this namespace (for drift): 1 if there is one, 0 if there is none
- * (or it was made before the last boot, whose kernel state is gone), -1 if it cannot be read or
- * is corrupt — said on stderr: without it, drift cannot be told from edits, so wgc stops, as
- * Terraform does on a corrupt state, rather than plan on a guess. */
-static int load_last(struct state *last)
+/* The "desired" member of the state wgc applied last in this namespace: 1 with *desired (a new
+ * reference), 0 if there is none (or it was made before the last boot, whose kernel state is
+ * gone), -1 if it cannot be read or is corrupt — said on stderr: without it, drift cannot be
+ * told from edits, so wgc stops, as Terraform does on a corrupt state, rather than plan on a
+ * guess. A *last state that does not read is corrupt too. */
+static int read_record(json_t **desired, struct state *last)
 {
 	char path[4096], err[1024], boot[40];
+	*desired = NULL;
 	if (records_path(RECORD_NAME, path, sizeof(path), 0, err, sizeof(err))) {
 		fprintf(stderr, "wgc: %s\n", err);
 		return -1;
@@ -173,12 +193,14 @@ static int load_last(struct state *last)
 		snprintf(err, sizeof(err), "%s", je.text);
 	} else {
 		const char *recorded = json_string_value(json_object_get(j, "boot_id"));
+		json_t *d = json_object_get(j, "desired") ? json_object_get(j, "desired") : j;
+		struct state scratch = { 0 };
 		records_boot_id(boot);
 		if (recorded && boot[0] && strcmp(recorded, boot))
 			rc = 0;
-		else if (!state_from_json(json_object_get(j, "desired") ? json_object_get(j, "desired") : j, last, err,
-					  sizeof(err)))
-			rc = 1;
+		else if (!state_from_json(d, last ? last : &scratch, err, sizeof(err)))
+			rc = 1, *desired = json_incref(d);
+		state_free(&scratch);
 	}
 	json_decref(j);
 	if (rc < 0)
@@ -186,6 +208,14 @@ static int load_last(struct state *last)
 			"wgc: %s: %s of the last apply (%s): drift cannot be told from edits; nothing was done "
 			"(remove the file to go on without drift detection until the next apply)\n",
 			path, what, err);
+	return rc;
+}
+
+static int load_last(struct state *last)
+{
+	json_t *d;
+	int rc = read_record(&d, last);
+	json_decref(d);
 	return rc;
 }
 
@@ -217,38 +247,310 @@ static bool have_record(void)
 	return !records_path(RECORD_NAME, path, sizeof(path), 0, err, sizeof(err)) && !access(path, F_OK);
 }
 
-static void print_plan(const struct opts *o, const struct plan *p)
+static void forget_record(void)
+{
+	char path[4096], err[1024];
+	if (!records_path(RECORD_NAME, path, sizeof(path), 0, err, sizeof(err)))
+		unlink(path);
+}
+
+static void print_plan(const struct cli *cli, const struct opts *o, const struct plan *p)
 {
 	if (o->json) {
 		char *s = plan_json(p);
 		if (s)
 			printf("%s\n", s);
 		free(s);
-	} else {
-		plan_print(stdout, p, isatty(STDOUT_FILENO));
+	} else if (cli->verbosity > VERB_QUIET) {
+		plan_print(stdout, p, cli->color_out);
 	}
 	fflush(stdout);
 }
 
+/* ---- progress: -v names every operation as it completes; a terminal gets a progress line ------ */
+
+struct progress {
+	const struct cli *cli;
+	struct timespec start, last;   /* CLOCK_MONOTONIC */
+	bool shown;                    /* the progress line is on the terminal */
+};
+
+static double since(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static void progress_done(void *arg, size_t done, size_t total, const struct op *op)
+{
+	struct progress *pr = arg;
+	if (pr->cli->verbosity >= VERB_VERBOSE) {
+		char label[200];
+		kinds[op->kind].label(label, sizeof(label), op->new ? op->new : op->old);
+		fprintf(stderr, "%swgc: [%zu/%zu] %s %s\n", pr->shown ? "\r\033[K" : "", done, total,
+			!op->old ? "added" : !op->new ? "removed" : "changed", label);
+		pr->shown = false;
+	}
+	/* Only on a terminal, only once an apply has taken a second, at most ten times a second. */
+	if (!pr->cli->tty_err || pr->cli->verbosity == VERB_QUIET)
+		return;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (since(&pr->start, &now) < 1.0 || (pr->shown && since(&pr->last, &now) < 0.1 && done < total))
+		return;
+	pr->last = now;
+	pr->shown = true;
+	fprintf(stderr, "\r\033[Kwgc: applying %zu/%zu operations", done, total);
+	fflush(stderr);
+}
+
+/* Applies p, showing progress; clears the progress line after. */
+static int apply_shown(const struct cli *cli, const struct plan *p, char *err, size_t errlen)
+{
+	struct progress pr = { .cli = cli };
+	clock_gettime(CLOCK_MONOTONIC, &pr.start);
+	struct apply_watch w = { .done = progress_done, .arg = &pr };
+	if (cli->verbosity >= VERB_VERBOSE && p->n_ops)
+		fprintf(stderr, "wgc: applying %zu operations\n", p->n_ops);
+	int rc = apply_plan_watched(p, &w, err, errlen);
+	if (pr.shown)
+		fputs("\r\033[K", stderr);
+	return rc;
+}
+
+static void phase(const struct cli *cli, const char *what, const char *arg)
+{
+	if (cli->verbosity >= VERB_VERBOSE)
+		fprintf(stderr, "wgc: %s%s\n", what, arg ? arg : "");
+}
+
+/* ---- --early: the part of a policy that protects before any interface exists ----------------- */
+
+/* Keeps the sysctls and the nftables table of s; frees the rest. */
+static void keep_early(struct state *s)
+{
+	struct state rest = *s, keep = { .sysctls = s->sysctls, .n_sysctls = s->n_sysctls, .nft = s->nft };
+	rest.sysctls = NULL, rest.n_sysctls = 0;
+	memset(&rest.nft, 0, sizeof(rest.nft));
+	state_free(&rest);
+	*s = keep;
+}
+
 /* ---- commands -------------------------------------------------------------------------------- */
 
+/* From a prepared desired state on: the kernel read, the diff, the plan printed and, when
+ * applying (the caller holds the lock), applied and recorded. Returns the exit status. */
+static int converge(const struct cli *cli, const struct opts *o, struct state *d, const char *plan_fp, bool apply)
+{
+	struct state obs = { 0 }, last = { 0 };
+	struct plan p = { 0 };
+	char err[1024];
+	int status = 1;
+	phase(cli, "reading the kernel", NULL);
+	if (load_observed(o, d, &obs))
+		goto out;
+	if (o->early)
+		keep_early(&obs);
+	if (!o->snapshot && cli->verbosity > VERB_QUIET)
+		host_warnings(d, stderr);
+	if (plan_fp[0]) {
+		char now[17];
+		state_fingerprint(&obs, now);
+		if (strcmp(now, plan_fp)) {
+			/* The kernel already is what the plan was for: it was applied (a second time
+			 * is not "the kernel changed"). */
+			struct plan again = { 0 };
+			diff(d, &obs, NULL, &again);
+			bool applied = !again.n_ops && !again.n_collisions && !again.needs_last;
+			plan_free(&again);
+			if (applied)
+				fprintf(stderr, "wgc: plan %s was already applied: the kernel matches it; nothing was done\n",
+					o->path);
+			else
+				fprintf(stderr, "wgc: the kernel changed since plan %s was made: run `wgc plan` again\n",
+					o->path);
+			goto out;
+		}
+	}
+	/* The last applied state only matters when something differs (to tell drift from edits):
+	 * a converged system is not made to parse it. */
+	diff(d, &obs, NULL, &p);
+	int have_last = (p.n_ops || p.needs_last) && !o->snapshot ? load_last(&last) : 0;
+	if (have_last < 0)
+		goto out;
+	if (have_last) {
+		plan_free(&p);
+		diff(d, &obs, &last, &p);
+	}
+	/* Exit 1 prints nothing on stdout: the collisions are errors, on stderr. */
+	if (p.n_collisions) {
+		for (size_t i = 0; i < p.n_collisions; i++)
+			fprintf(stderr, "error: %s\n", p.collisions[i].msg);
+		fprintf(stderr, "wgc: the policy collides with objects wgc does not own; nothing was changed\n");
+		goto out;
+	}
+	if (o->out && plan_file_write(o->out, d, &obs, err, sizeof(err))) {
+		fprintf(stderr, "wgc: %s\n", err);
+		goto out;
+	}
+	print_plan(cli, o, &p);
+	if (!apply) {
+		status = o->detailed && p.n_ops ? 2 : 0;
+		goto out;
+	}
+	if (p.n_ops && apply_shown(cli, &p, err, sizeof(err))) {
+		fprintf(stderr, "wgc: apply failed: %s\n", err);
+		goto out;
+	}
+	/* The kernel now holds the plan: say so, and exit non-zero if it could not be recorded. An
+	 * early apply records nothing: the full apply that follows it does. */
+	status = !o->early && (p.n_ops || !have_record()) && save_last(d) ? EXIT_APPLIED_UNRECORDED : 0;
+	sysctl_origins_keep(d);
+	confirm_failure_clear();
+	if (!o->json && cli->verbosity > VERB_QUIET)
+		printf("%s complete: %zu added, %zu changed, %zu destroyed.\n", o->early ? "Early apply" : "Apply",
+		       p.n_add, p.n_change, p.n_remove);
+out:
+	plan_free(&p);
+	state_free(&obs);
+	state_free(&last);
+	return status;
+}
+
+/* Removes everything wgc owns (destroy, and the rollback of a first apply never confirmed); the
+ * caller holds the lock unless dry_run. Returns the exit status. */
+static int destroy_all(const struct cli *cli, const struct opts *o)
+{
+	struct state none = { 0 }, obs = { 0 };
+	struct plan p = { 0 };
+	char err[1024];
+	int status = 1;
+	if (observe(&none, &obs, err, sizeof(err))) {
+		fprintf(stderr, "wgc: %s\n", err);
+		goto out;
+	}
+	diff_destroy(&obs, &p);
+	print_plan(cli, o, &p);
+	if (!o->dry_run) {
+		if (p.n_ops && apply_shown(cli, &p, err, sizeof(err))) {
+			fprintf(stderr, "wgc: destroy failed: %s\n", err);
+			goto out;
+		}
+		forget_record();
+		sysctl_origins_keep(NULL);
+		confirm_failure_clear();
+		if (!o->json && cli->verbosity > VERB_QUIET)
+			printf("Destroy complete: %zu destroyed.\n", p.n_remove);
+	}
+	status = 0;
+out:
+	plan_free(&p);
+	state_free(&obs);
+	return status;
+}
+
+/* The waiter's rollback (wgc_confirm.h): the state applied before, as `wgc apply` of it would
+ * make it (its keys read again from their files), or, if there was none, `wgc destroy`. The
+ * plan goes to stderr, which is the waiter's log. */
+static int put_back(const json_t *restore)
+{
+	struct cli cli = { .verbosity = VERB_VERBOSE };
+	struct opts o = { .path = "(the state before the unconfirmed apply)" };
+	char err[1024];
+	int status = 1;
+	if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+		return -1;
+	if (json_is_null(restore))
+		return destroy_all(&cli, &o) ? -1 : 0;
+	struct state d = { 0 };
+	if (state_from_json(restore, &d, err, sizeof(err)) ||
+	    prepare_desired(&d, PREPARE_KEYS | PREPARE_RESOLVE | PREPARE_ALLOW_INSECURE, err, sizeof(err)))
+		fprintf(stderr, "wgc: %s\n", err);
+	else
+		status = converge(&cli, &o, &d, "", true);
+	state_free(&d);
+	return status == 0 || status == EXIT_APPLIED_UNRECORDED ? 0 : -1;
+}
+
+/* apply --confirm, before applying (under the lock): the record of what to put back, written
+ * and its waiter started before the kernel changes, so a kill of this apply at any instant is
+ * still rolled back. A confirmation already pending keeps its state to put back: the one before
+ * the first unconfirmed apply. */
+static int confirm_begin(const struct opts *o, struct pending *pend, struct pending *before, int have_before)
+{
+	char err[1024] = "";
+	json_t *restore = NULL;
+	if (have_before) {
+		restore = json_incref(before->restore);
+	} else {
+		int rc = read_record(&restore, NULL);
+		if (rc < 0)
+			return -1;
+		if (!rc)
+			restore = json_null();
+	}
+	pend->restore = restore;
+	pend->deadline = (long long)time(NULL) + o->confirm;
+	if (confirm_token(pend->token) || pending_save(pend, err, sizeof(err)) ||
+	    confirm_spawn(pend, put_back, err, sizeof(err))) {
+		fprintf(stderr, "wgc: %s; nothing was applied\n", err[0] ? err : "cannot make a token");
+		if (have_before)
+			pending_save(before, err, sizeof(err));
+		else
+			pending_remove();
+		return -1;
+	}
+	return 0;
+}
+
+/* apply --confirm, after applying: the deadline counts from now. After a failed apply (the
+ * kernel unchanged), the pending confirmation is what it was; the new waiter finds its token
+ * gone and ends. */
+static int confirm_end(const struct cli *cli, const struct opts *o, int status, struct pending *pend,
+		       struct pending *before, int have_before)
+{
+	char err[1024];
+	if (status != 0 && status != EXIT_APPLIED_UNRECORDED) {
+		if (have_before)
+			pending_save(before, err, sizeof(err));
+		else
+			pending_remove();
+		confirm_stop_waiter(pend);
+		return status;
+	}
+	pend->deadline = (long long)time(NULL) + o->confirm;
+	if (pending_save(pend, err, sizeof(err))) {
+		/* The waiter still holds the provisional deadline, a little earlier: it puts back then. */
+		fprintf(stderr, "wgc: %s: the rollback comes at the first deadline\n", err);
+		return 1;
+	}
+	if (have_before)
+		confirm_stop_waiter(before);
+	if (cli->verbosity > VERB_QUIET)
+		pending_say(o->json ? stderr : stdout, pend, "");
+	return status;
+}
+
 /* plan and apply share everything up to the diff. */
-static int plan_or_apply(int argc, char **argv, bool apply)
+static int plan_or_apply(const struct cli *cli, int argc, char **argv, bool apply)
 {
 	struct opts o;
 	int rc = parse_opts(apply ? "apply" : "plan", argc, argv, &o, true);
 	if (rc)
 		return rc;
+	if (apply && o.confirm && (o.dry_run || o.early)) {
+		fprintf(stderr, "wgc apply: --confirm goes with neither --dry-run nor --early\n");
+		return 2;
+	}
 	if (apply && o.dry_run)
 		apply = false;
 	if (apply && o.snapshot) {
 		fprintf(stderr, "wgc apply: --state plans against a snapshot; it cannot be applied\n");
 		return 2;
 	}
-	struct state d = { 0 }, obs = { 0 }, last = { 0 };
-	struct plan p = { 0 };
+	struct state d = { 0 };
+	struct pending before = { 0 }, pend = { 0 };
 	char plan_fp[17], err[1024];
-	int lock = -1, status = 1;
+	int lock = -1, status = 1, have_before = 0;
 	/* Against the kernel, a missing privilege is the one thing said: before any diagnostic of
 	 * the policy or its key files. */
 	if (!o.snapshot && need_net_admin(err, sizeof(err))) {
@@ -261,128 +563,80 @@ static int plan_or_apply(int argc, char **argv, bool apply)
 		prepare |= PREPARE_ALLOW_INSECURE;
 	/* The lock is taken once the policy compiled and its keys were read: a policy with an error,
 	 * however it was made, never holds up (or waits for) another apply. */
-	if (load_desired(&o, &d, prepare, plan_fp))
+	phase(cli, "reading the policy ", o.path);
+	if (load_desired(cli, &o, &d, prepare, plan_fp))
 		goto out;
+	if (o.early)
+		keep_early(&d);
 	if (apply && (lock = apply_lock(err, sizeof(err))) < 0) {
 		fprintf(stderr, "wgc: %s\n", err);
 		goto out;
 	}
-	if (load_observed(&o, &d, &obs))
-		goto out;
-	if (!o.snapshot)
-		host_warnings(&d, stderr);
-	if (plan_fp[0]) {
-		char now[17];
-		state_fingerprint(&obs, now);
-		if (strcmp(now, plan_fp)) {
-			/* The kernel already is what the plan was for: it was applied (a second time
-			 * is not "the kernel changed"). */
-			struct plan again = { 0 };
-			diff(&d, &obs, NULL, &again);
-			bool applied = !again.n_ops && !again.n_collisions && !again.needs_last;
-			plan_free(&again);
-			if (applied)
-				fprintf(stderr, "wgc: plan %s was already applied: the kernel matches it; nothing was done\n",
-					o.path);
-			else
-				fprintf(stderr, "wgc: the kernel changed since plan %s was made: run `wgc plan` again\n",
-					o.path);
+	if (!o.snapshot) {
+		if ((have_before = pending_load(&before)) < 0)
+			goto out;
+		if (cli->verbosity > VERB_QUIET)
+			confirm_failure_say(stderr);
+		if (have_before && apply && !o.confirm) {
+			pending_say(stderr, &before, "wgc: ");
+			fprintf(stderr, "wgc: nothing was applied: confirm the pending apply first (or apply with "
+					"--confirm, whose deadline then replaces it)\n");
 			goto out;
 		}
+		if (have_before && cli->verbosity > VERB_QUIET)
+			pending_say(stderr, &before, "wgc: note: ");
 	}
-	/* The last applied state only matters when something differs (to tell drift from edits):
-	 * a converged system is not made to parse it. */
-	diff(&d, &obs, NULL, &p);
-	int have_last = (p.n_ops || p.needs_last) && !o.snapshot ? load_last(&last) : 0;
-	if (have_last < 0)
+	if (apply && o.confirm && confirm_begin(&o, &pend, &before, have_before))
 		goto out;
-	if (have_last) {
-		plan_free(&p);
-		diff(&d, &obs, &last, &p);
-	}
-	/* Exit 1 prints nothing on stdout: the collisions are errors, on stderr. */
-	if (p.n_collisions) {
-		for (size_t i = 0; i < p.n_collisions; i++)
-			fprintf(stderr, "error: %s\n", p.collisions[i].msg);
-		fprintf(stderr, "wgc: the policy collides with objects wgc does not own; nothing was changed\n");
-		goto out;
-	}
-	if (o.out && plan_file_write(o.out, &d, &obs, err, sizeof(err))) {
-		fprintf(stderr, "wgc: %s\n", err);
-		goto out;
-	}
-	print_plan(&o, &p);
-	if (!apply) {
-		status = o.detailed && p.n_ops ? 2 : 0;
-		goto out;
-	}
-	if (p.n_ops && apply_plan(&p, err, sizeof(err))) {
-		fprintf(stderr, "wgc: apply failed: %s\n", err);
-		goto out;
-	}
-	/* The kernel now holds the plan: say so, and exit non-zero if it could not be recorded. */
-	status = (p.n_ops || !have_record()) && save_last(&d) ? EXIT_APPLIED_UNRECORDED : 0;
-	sysctl_origins_keep(&d);
-	if (!o.json)
-		printf("Apply complete: %zu added, %zu changed, %zu destroyed.\n", p.n_add, p.n_change, p.n_remove);
+	status = converge(cli, &o, &d, plan_fp, apply);
+	if (apply && o.confirm)
+		status = confirm_end(cli, &o, status, &pend, &before, have_before);
 out:
 	apply_unlock(lock);
-	plan_free(&p);
+	pending_free(&before);
+	pending_free(&pend);
 	state_free(&d);
-	state_free(&obs);
-	state_free(&last);
 	return status;
 }
 
-int cmd_plan(int argc, char **argv)
+int cmd_plan(const struct cli *cli, int argc, char **argv)
 {
-	return plan_or_apply(argc, argv, false);
+	return plan_or_apply(cli, argc, argv, false);
 }
 
-int cmd_apply(int argc, char **argv)
+int cmd_apply(const struct cli *cli, int argc, char **argv)
 {
-	return plan_or_apply(argc, argv, true);
+	return plan_or_apply(cli, argc, argv, true);
 }
 
-int cmd_destroy(int argc, char **argv)
+int cmd_destroy(const struct cli *cli, int argc, char **argv)
 {
 	struct opts o;
 	int rc = parse_opts("destroy", argc, argv, &o, false);
 	if (rc)
 		return rc;
-	struct state none = { 0 }, obs = { 0 };
-	struct plan p = { 0 };
+	struct pending pend = { 0 };
 	char err[1024];
 	int lock = -1, status = 1;
 	if ((rc = need_net_admin(err, sizeof(err))) || (!o.dry_run && (lock = apply_lock(err, sizeof(err))) < 0)) {
 		fprintf(stderr, "wgc: %s\n", err);
 		goto out;
 	}
-	if (observe(&none, &obs, err, sizeof(err))) {
-		fprintf(stderr, "wgc: %s\n", err);
+	int have = pending_load(&pend);
+	if (have < 0)
+		goto out;
+	if (have && !o.dry_run) {
+		pending_say(stderr, &pend, "wgc: ");
+		fprintf(stderr, "wgc: nothing was destroyed: confirm the pending apply first\n");
 		goto out;
 	}
-	diff_destroy(&obs, &p);
-	print_plan(&o, &p);
-	if (!o.dry_run) {
-		if (p.n_ops && apply_plan(&p, err, sizeof(err))) {
-			fprintf(stderr, "wgc: destroy failed: %s\n", err);
-			goto out;
-		}
-		char path[4096];
-		if (!records_path(RECORD_NAME, path, sizeof(path), 0, err, sizeof(err)))
-			unlink(path);
-		sysctl_origins_keep(NULL);
-		if (!o.json)
-			printf("Destroy complete: %zu destroyed.\n", p.n_remove);
-	}
-	status = 0;
+	status = destroy_all(cli, &o);
 out:
 	apply_unlock(lock);
-	plan_free(&p);
-	state_free(&obs);
+	pending_free(&pend);
 	return status;
 }
+
 
 static void show_text(const struct state *s)
 {
@@ -476,7 +730,7 @@ static void keep_owned(struct state *s)
 	s->n_routes = k;
 }
 
-int cmd_show(int argc, char **argv)
+int cmd_show(const struct cli *cli, int argc, char **argv)
 {
 	struct opts o;
 	int rc = parse_opts("show", argc, argv, &o, false);
@@ -512,6 +766,12 @@ int cmd_show(int argc, char **argv)
 	} else {
 		keep_owned(&obs);
 		show_text(&obs);
+		struct pending pend;
+		if (pending_load(&pend) > 0)
+			pending_say(stdout, &pend, "confirmation: ");
+		pending_free(&pend);
+		if (cli->verbosity > VERB_QUIET)
+			confirm_failure_say(stderr);
 	}
 	state_free(&obs);
 	return fflush(stdout) ? 1 : 0;

@@ -374,6 +374,11 @@ static void step_point(size_t step)
 
 int apply_plan(const struct plan *p, char *err, size_t errlen)
 {
+	return apply_plan_watched(p, NULL, err, errlen);
+}
+
+int apply_plan_watched(const struct plan *p, const struct apply_watch *watch, char *err, size_t errlen)
+{
 	struct exec x = { .err = err, .errlen = errlen, .fault_at = -1 };
 	int rc = 0;
 	if (!p->n_ops)
@@ -405,6 +410,8 @@ int apply_plan(const struct plan *p, char *err, size_t errlen)
 			if (!rc)
 				record(&x, op);
 		}
+		for (size_t k = i; !rc && watch && k < i + n; k++)
+			watch->done(watch->arg, k + 1, p->n_ops, &p->ops[k]);
 		i += n;
 		if (!rc && x.fault_at >= 0 && (long)x.n_done >= x.fault_at) {
 			rc = -EIO;

@@ -23,4 +23,12 @@ void apply_unlock(int fd);
  * rollback restored everything. */
 int apply_plan(const struct plan *p, char *err, size_t errlen);
 
+/* The same, calling watch->done after each step for every operation it completed (done: how many
+ * of the plan's total are done; op: the operation), to show progress. watch may be NULL. */
+struct apply_watch {
+	void (*done)(void *arg, size_t done, size_t total, const struct op *op);
+	void *arg;
+};
+int apply_plan_watched(const struct plan *p, const struct apply_watch *watch, char *err, size_t errlen);
+
 #endif
