@@ -26,7 +26,6 @@ struct dns_walk {
 	struct loc *locs;              /* where each kept element is written, parallel to it */
 	size_t n_locs;
 	bool over;                     /* the bound was passed (said once) */
-	bool keep_locs;                /* the locations go to the tunnel (t->dns_locs) */
 };
 
 typedef void dns_item_fn(struct ctx *c, const struct value *use, const struct value *r, struct dns_walk *w);
