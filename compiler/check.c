@@ -94,6 +94,7 @@ int policy_check(struct diags *d, const struct file_ast *ast, struct policy *p)
 		check_leaks(&c);
 		check_kill_switch_lan(&c);
 		check_unused(&c);
+		check_dns_routes(&c);
 		check_overlaps(&c);
 	}
 	ctx_free(&c);
@@ -108,6 +109,7 @@ void policy_free(struct policy *p)
 		free(p->tunnels[i].peers);
 		free(p->tunnels[i].addrs.v);
 		free(p->tunnels[i].dns.v);
+		free(p->tunnels[i].dns_locs);
 		free(p->tunnels[i].dns_domains);
 	}
 	for (size_t i = 0; i < p->n_rules; i++)

@@ -170,7 +170,7 @@ void check_tunnel_dns(struct ctx *c, const struct stmt *s, struct p_tunnel *t)
 		struct dns_walk w = { .t = t, .opt = opt_key_name(OPT_DNS) };
 		if (expansion_ok(c, &servers->val, w.opt))
 			walk(c, &servers->val, read_server, &w);
-		free(w.locs);
+		t->dns_locs = w.locs;
 	}
 	if (domains) {
 		struct dns_walk w = { .t = t, .opt = opt_key_name(OPT_DNS_DOMAINS) };
@@ -180,5 +180,67 @@ void check_tunnel_dns(struct ctx *c, const struct stmt *s, struct p_tunnel *t)
 		if (expansion_ok(c, &domains->val, w.opt))
 			walk(c, &domains->val, read_domain, &w);
 		free(w.locs);
+	}
+}
+
+enum { ROUTED, NOT_ROUTED, EXCEPTED };
+
+/* Whether an intent through tunnel ti carries packets to server a: a full tunnel of its family,
+ * or a destination that holds it, and none of the intent's excepted prefixes. */
+static int routed(const struct policy *p, size_t ti, const struct ipaddr *a)
+{
+	int fam = a->family == AF_INET ? FAM_V4 : FAM_V6, why = NOT_ROUTED;
+	for (size_t i = 0; i < p->n_intents; i++) {
+		const struct p_intent *in = &p->intents[i];
+		bool carries = false;
+		if (in->tunnel != ti || !(in->families & fam))
+			continue;
+		if (in->kind == INTENT_FULL)
+			carries = true;
+		for (size_t k = 0; in->kind == INTENT_SPLIT && in->by_dest && k < in->sel.to.n; k++)
+			carries |= ipaddr_contains(&in->sel.to.v[k], a);
+		for (size_t k = 0; carries && k < in->except.n; k++)
+			if (ipaddr_contains(&in->except.v[k], a)) {
+				carries = false;
+				why = EXCEPTED;
+			}
+		if (carries)
+			return ROUTED;
+	}
+	return why;
+}
+
+/* A resolver is asked on the tunnel's link, but the packet goes where the routes say: one no route
+ * through the tunnel reaches leaves outside it (or, under a kill switch, is dropped). Said only
+ * when the tunnel's intents are a full tunnel and destinations: an intent by port, user or source
+ * may well carry the queries, and which one does is not known here. */
+void check_dns_routes(struct ctx *c)
+{
+	const struct policy *p = c->p;
+	for (size_t ti = 0; ti < p->n_tunnels; ti++) {
+		const struct p_tunnel *t = &p->tunnels[ti];
+		bool other = false;
+		for (size_t i = 0; i < p->n_intents; i++)
+			other |= p->intents[i].tunnel == ti && p->intents[i].kind == INTENT_SPLIT && !p->intents[i].by_dest;
+		for (size_t k = 0; !other && k < t->dns.n; k++) {
+			char a[64];
+			int why = routed(p, ti, &t->dns.v[k]);
+			if (why == ROUTED)
+				continue;
+			ipaddr_host_str(&t->dns.v[k], a, sizeof(a));
+			bool v4 = t->dns.v[k].family == AF_INET;
+			if (!(t->families & (v4 ? FAM_V4 : FAM_V6))) {
+				diag_warning(c->d, t->dns_locs[k], "resolver %s of tunnel '%s' cannot be reached through it: "
+					     "'%s' has no %s address", a, t->name, t->name, v4 ? "IPv4" : "IPv6");
+				continue;
+			}
+			if (why == EXCEPTED)
+				diag_warning(c->d, t->dns_locs[k], "resolver %s of tunnel '%s' is excepted from the routes "
+					     "through it: queries to it would not go through the tunnel", a, t->name);
+			else
+				diag_warning(c->d, t->dns_locs[k], "resolver %s of tunnel '%s' is not routed through it: queries to "
+				     "it would not go through the tunnel (add 'route to %s through %s')", a, t->name, a,
+				     t->name);
+		}
 	}
 }

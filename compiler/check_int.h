@@ -106,6 +106,8 @@ bool check_intent_src(struct ctx *c, const struct stmt *s, struct p_intent *in);
 void check_tunnel(struct ctx *c, const struct stmt *s, struct p_tunnel *t);
 /* check_dns.c: `dns` and `dns-domains` of a tunnel. */
 void check_tunnel_dns(struct ctx *c, const struct stmt *s, struct p_tunnel *t);
+/* A tunnel's resolvers that no route through it reaches (warnings). */
+void check_dns_routes(struct ctx *c);
 void check_stmts(struct ctx *c, const struct stmt *ss, size_t n);
 /* check_forward.c: forward, masquerade and sysctl statements; the sysctls the policy needs. */
 void check_forward(struct ctx *c, const struct stmt *s);

@@ -8,19 +8,21 @@
  *
  *   chain dns_post {
  *           type filter hook postrouting priority filter; policy accept;
- *           meta l4proto != { tcp, udp } accept
- *           th dport != { 53, 853 } accept
  *           oifname "lo" accept                  resolved's stub 127.0.0.53, a local resolver
  *           meta mark 0x0000ca6c accept          a tunnel's encrypted packets (an endpoint on port 53)
  *           fib saddr type != local accept       forwarded traffic: not this host's lookups
  *           oifname "wg0" ip daddr 10.64.0.1 accept
  *           oifname "wg0" ip6 daddr fd00::1 accept
- *           drop
+ *           udp dport { 53, 853 } drop
+ *           tcp dport { 53, 853 } drop
  *   }
  *
+ * What the chain accepts is accepted by it only: the kill switch's chains still judge it. The rest
+ * is accepted by the chain's policy: only DNS reaches a drop.
+ *
  * In postrouting, as fc_post: the output interface is the one routing chose last (in the output
- * hook it is still that of the first lookup). A drop there fails the sending call with EPERM, so
- * a resolver that is refused is given up at once rather than timed out. Only the families the
+ * hook it is still that of the first lookup). A drop there fails a UDP query's send with EPERM
+ * (a TCP connection's SYN is dropped the same way: it is never made). Only the families the
  * kill switches cover are dropped, as in ks_out. `strict` adds nothing: DNS to an excepted LAN
  * is refused either way (that is the leak).
  */
@@ -65,8 +67,6 @@ void policy_lower_dns_nft(FILE *f, const struct policy *p)
 		return;
 	fputs("\tchain dns_post {\n"
 	      "\t\ttype filter hook postrouting priority filter; policy accept;\n"
-	      "\t\tmeta l4proto != { tcp, udp } accept\n"
-	      "\t\tth dport != { 53, 853 } accept\n"
 	      "\t\toifname \"lo\" accept\n", f);
 	for (size_t t = 0; t < p->n_tunnels; t++)
 		if (p->tunnels[t].fwmark)
@@ -77,9 +77,6 @@ void policy_lower_dns_nft(FILE *f, const struct policy *p)
 		put_resolvers(f, &p->tunnels[t], AF_INET);
 		put_resolvers(f, &p->tunnels[t], AF_INET6);
 	}
-	if (families == (FAM_V4 | FAM_V6))
-		fputs("\t\tdrop\n", f);
-	else
-		fprintf(f, "\t\tmeta nfproto %s drop\n", families == FAM_V4 ? "ipv4" : "ipv6");
-	fputs("\t}\n", f);
+	const char *fam = families == (FAM_V4 | FAM_V6) ? "" : families == FAM_V4 ? "meta nfproto ipv4 " : "meta nfproto ipv6 ";
+	fprintf(f, "\t\t%sudp dport { 53, 853 } drop\n\t\t%stcp dport { 53, 853 } drop\n\t}\n", fam, fam);
 }

@@ -70,6 +70,7 @@ struct p_tunnel {
 	int families;                  /* FAM_* of its addresses */
 	int full;                      /* FAM_* that a full-tunnel intent sends through it */
 	struct p_prefixes dns;         /* `dns`: its resolvers, hosts, in the order written */
+	struct loc *dns_locs;          /* where each is written (owned) */
 	const char **dns_domains;      /* `dns-domains`, in the order written ("~name": routing-only) */
 	size_t n_dns_domains;
 };

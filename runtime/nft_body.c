@@ -36,6 +36,7 @@ static const struct chain_kind {
 	{ "ks_fwd", "filter", "forward", "filter" },
 	{ "fc_post", "filter", "postrouting", "filter" },
 	{ "fc_fwd", "filter", "forward", "filter" },
+	{ "dns_post", "filter", "postrouting", "filter" },   /* lower_dns_nft.c */
 	{ "fwd_allow", "filter", "forward", "filter" },
 	{ "postnat", "nat", "postrouting", "srcnat" },
 };

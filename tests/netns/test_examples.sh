@@ -114,6 +114,10 @@ run_example() {
 }
 
 for wg in examples/*.wg; do
+	# dns.wg sets resolvers, which apply gives to systemd-resolved or resolvconf: these namespaces
+	# run neither, so it is not applied here (its compile output is tests/golden's, checked in
+	# every format; applying DNS settings is the DNS backends' tests').
+	[ "$(basename "$wg")" = dns.wg ] && continue
 	run_example "$(basename "$wg" .wg)" "$wg"
 done
 finish

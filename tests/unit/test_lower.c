@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "model/describe.h"
 #include "model/key.h"
 #include "compiler/compile.h"
 #include "compiler/emit.h"
@@ -440,6 +441,116 @@ static void test_rejected(struct t *t)
 	}
 }
 
+/* ---- DNS: one st_dns a tunnel with `dns`; a host-wide kill switch's dns_post chain --------------- */
+
+/* A policy with a full tunnel wg0 and a selective wg1; DNS0, DNS1 and TAIL are filled in. */
+static char *dns_policy(const char *dns0, const char *dns1, const char *tail)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		return NULL;
+	fprintf(f, "tunnel wg0 {\n\tprivate-key \"/k0\"\n\taddress 10.64.0.2/32, fd00:64::2/128\n%s"
+		   "\tpeer vpn {\n\t\tpublic-key \"ZRTbTXbYEztBHk24GM1CISCNX7ZkY+lukIo9dEtFpWo=\"\n"
+		   "\t\tendpoint 198.51.100.7:51820\n\t\tallowed-ips 0.0.0.0/0, ::/0\n\t}\n}\n"
+		   "tunnel wg1 {\n\tprivate-key \"/k1\"\n\taddress 10.70.0.2/32\n%s"
+		   "\tpeer office {\n\t\tpublic-key \"YxUggZO/JPBnGNIKJB+dj4x8Elg/LYGsL5UMBVRSWQY=\"\n"
+		   "\t\tendpoint 203.0.113.5:51820\n\t\tallowed-ips 10.70.0.0/16\n\t}\n}\n"
+		   "route all through wg0\nroute to 10.70.0.0/16 through wg1\n%s",
+		dns0, dns1, tail);
+	fclose(f);
+	return text;
+}
+
+static void dns_line(const struct st_dns *d, char *buf, size_t len)
+{
+	FILE *m = fmemopen(buf, len, "w");
+	if (!m) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	describe_dns(m, d);
+	fclose(m);
+}
+
+static void test_dns(struct t *t)
+{
+	static const struct {
+		const char *dns0, *dns1, *tail;
+		const char *want[2];           /* describe_dns of wg0's and wg1's, NULL: none */
+		const char *chain;             /* dns_post as compiled, NULL: no such chain */
+	} cases[] = {
+		/* No kill switch: the settings, no chain. A full tunnel gets ~. after its own domains
+		 * and is the default route; a selective one without domains is a default route too. */
+		{ "\tdns 10.64.0.1, fd00:64::1\n\tdns-domains home.example\n", "\tdns 10.70.0.53\n", "",
+		  { "wg0 servers 10.64.0.1 fd00:64::1 domains home.example ~. default-route yes",
+		    "wg1 servers 10.70.0.53 default-route yes" }, NULL },
+		/* A selective tunnel with domains is no default route; ~. written is not doubled. */
+		{ "\tdns fd00:64::1, 10.64.0.1\n\tdns-domains ~.\n", "\tdns 10.70.0.53\n\tdns-domains ~corp.example, lab.example\n", "",
+		  { "wg0 servers fd00:64::1 10.64.0.1 domains ~. default-route yes",
+		    "wg1 servers 10.70.0.53 domains ~corp.example lab.example default-route no" }, NULL },
+		/* A host-wide kill switch whose tunnel has dns: the chain, with every tunnel's
+		 * resolvers through it, each tunnel's encrypted packets, loopback and forwarding. */
+		{ "\tdns 10.64.0.1, 10.64.0.2, fd00:64::1\n", "\tdns 10.70.0.53\n\tdns-domains ~corp.example\n",
+		  "kill-switch wg0 except 192.168.1.0/24\nkill-switch wg1\n",
+		  { "wg0 servers 10.64.0.1 10.64.0.2 fd00:64::1 domains ~. default-route yes",
+		    "wg1 servers 10.70.0.53 domains ~corp.example default-route no" },
+		  "\tchain dns_post {\n"
+		  "\t\ttype filter hook postrouting priority filter; policy accept;\n"
+		  "\t\toifname \"lo\" accept\n"
+		  "\t\tmeta mark 0x00001000 accept\n"
+		  "\t\tmeta mark 0x00001001 accept\n"
+		  "\t\tfib saddr type != local accept\n"
+		  "\t\toifname \"wg0\" ip daddr { 10.64.0.1, 10.64.0.2 } accept\n"
+		  "\t\toifname \"wg0\" ip6 daddr fd00:64::1 accept\n"
+		  "\t\toifname \"wg1\" ip daddr 10.70.0.53 accept\n"
+		  "\t\tudp dport { 53, 853 } drop\n"
+		  "\t\ttcp dport { 53, 853 } drop\n"
+		  "\t}\n" },
+		/* An IPv4-only kill switch drops IPv4 DNS only; `strict` changes nothing of it. */
+		{ "\tdns 10.64.0.1\n", "", "kill-switch wg0 ipv4 strict except 192.168.1.0/24\n",
+		  { "wg0 servers 10.64.0.1 domains ~. default-route yes", NULL },
+		  "\t\tfib saddr type != local accept\n"
+		  "\t\toifname \"wg0\" ip daddr 10.64.0.1 accept\n"
+		  "\t\tmeta nfproto ipv4 udp dport { 53, 853 } drop\n"
+		  "\t\tmeta nfproto ipv4 tcp dport { 53, 853 } drop\n"
+		  "\t}\n" },
+		/* The kill switch's tunnel has no dns: no chain (a scoped one never has it). */
+		{ "", "\tdns 10.70.0.53\n", "kill-switch wg0\nkill-switch wg1\n",
+		  { NULL, "wg1 servers 10.70.0.53 default-route yes" }, NULL },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *text = dns_policy(cases[i].dns0, cases[i].dns1, cases[i].tail);
+		struct state s = { 0 };
+		if (!text || compile(t, text, &s, false)) {
+			CHECK(t, 0, "DNS case %zu does not compile:\n%s", i, text ? text : "");
+			free(text);
+			continue;
+		}
+		size_t k = 0;
+		for (int dev = 0; dev < 2; dev++) {
+			if (!cases[i].want[dev])
+				continue;
+			char line[256] = "(none)";
+			if (k < s.n_dns)
+				dns_line(&s.dns[k], line, sizeof(line));
+			CHECK(t, k < s.n_dns && !strcmp(line, cases[i].want[dev]), "DNS case %zu: '%s', want '%s'", i, line,
+			      cases[i].want[dev]);
+			k++;
+		}
+		CHECK(t, s.n_dns == k, "DNS case %zu: %zu DNS settings, want %zu", i, s.n_dns, k);
+		const char *nft = s.nft.text ? s.nft.text : "";
+		if (cases[i].chain)
+			CHECK(t, strstr(nft, cases[i].chain) != NULL, "DNS case %zu: the chain:\n%s\nwant:\n%s", i, nft,
+			      cases[i].chain);
+		else
+			CHECK(t, strstr(nft, "dns_post") == NULL, "DNS case %zu: no dns_post chain:\n%s", i, nft);
+		state_free(&s);
+		free(text);
+	}
+}
+
 int main(void)
 {
 	struct t t = { .name = "test_lower" };
@@ -450,5 +561,6 @@ int main(void)
 	test_kill_switch_lan(&t);
 	test_scoped_kill_switches(&t);
 	test_rejected(&t);
+	test_dns(&t);
 	return unit_finish(&t);
 }
