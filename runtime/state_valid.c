@@ -228,6 +228,45 @@ static void check_nft(struct vctx *v, const struct state *s)
 	}
 }
 
+/* A domain as `dns-domains` takes it (check_dns.c): "~." or an optional '~' then letters, digits,
+ * '-', '_' and dots, at most 253 characters. What reaches resolvconf's standard input and
+ * resolved's bus calls, so no blank, newline or other byte a plan file could smuggle in. */
+static bool dns_domain_valid(const char *d)
+{
+	if (!d)
+		return false;
+	if (!strcmp(d, "~."))
+		return true;
+	d += d[0] == '~';
+	size_t n = strlen(d);
+	return n && n <= 253 && d[0] != '.' &&
+	       strspn(d, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == n;
+}
+
+/* The bounds of compiler/bounds.h (WGC_MAX_DNS_SERVERS, WGC_MAX_DNS_DOMAINS), which the runtime
+ * does not include: a plan file holds no more than a checked policy could. */
+enum { DNS_SERVERS_MAX = 16, DNS_DOMAINS_MAX = 64 };
+
+static void check_dns(struct vctx *v, const struct state *s)
+{
+	for (size_t i = 0; i < s->n_dns; i++) {
+		const struct st_dns *d = &s->dns[i];
+		if (!has_wgdev(s, d->dev))
+			refuse(v, "dns #%zu: '%.15s' is not a WireGuard link wgc creates", i + 1, d->dev);
+		else if (!d->n_servers || d->n_servers > DNS_SERVERS_MAX)
+			refuse(v, "dns of %s: %zu servers (1 to %d)", d->dev, d->n_servers, DNS_SERVERS_MAX);
+		else if (d->n_domains > DNS_DOMAINS_MAX)
+			refuse(v, "dns of %s: %zu domains (at most %d)", d->dev, d->n_domains, DNS_DOMAINS_MAX);
+		for (size_t k = 0; k < d->n_servers; k++)
+			if (!family_valid(d->servers[k].family) ||
+			    d->servers[k].len != (d->servers[k].family == AF_INET ? 32 : 128))
+				refuse(v, "dns of %s: server #%zu is not an address", d->dev, k + 1);
+		for (size_t k = 0; k < d->n_domains; k++)
+			if (!dns_domain_valid(d->domains[k]))
+				refuse(v, "dns of %s: domain #%zu is not a domain name", d->dev, k + 1);
+	}
+}
+
 int state_validate(const struct state *s, char *err, size_t errlen)
 {
 	struct vctx v = { .err = err, .errlen = errlen };
@@ -236,5 +275,6 @@ int state_validate(const struct state *s, char *err, size_t errlen)
 	check_rules(&v, s);
 	check_routes(&v, s);
 	check_nft(&v, s);
+	check_dns(&v, s);
 	return v.rc;
 }

@@ -387,6 +387,45 @@ static void test_cgsets(struct t *t)
 	state_free(&s);
 }
 
+/* A tunnel's resolvers: what reaches resolvconf's input and resolved's bus, from a plan file. */
+static void test_dns(struct t *t)
+{
+	struct state s = { 0 };
+	if (compile_text("tunnel wg0 {\n private-key \"/k\"\n address 10.0.0.2/32\n dns 10.0.0.1\n"
+			 " dns-domains corp.example, ~lab.example\n"
+			 " peer p {\n  public-key \"" KEY "\"\n  endpoint 192.0.2.1:51820\n  allowed-ips 0.0.0.0/0\n }\n}\n"
+			 "route all through wg0\n", &s)) {
+		CHECK(t, 0, "the dns policy does not compile");
+		return;
+	}
+	CHECK(t, s.n_dns == 1 && s.dns[0].n_domains == 3, "one dns object with 3 domains (2 and ~.)");
+	if (s.n_dns != 1 || s.dns[0].n_domains != 3) {
+		state_free(&s);
+		return;
+	}
+	expect_valid(t, "dns", &s);
+	struct st_dns *d = &s.dns[0];
+	char *dom = d->domains[0];
+	static const char *const bad_domains[] = { "corp.example\nnameserver 203.0.113.9", "a b", "", "~", ".x", "~~x" };
+	for (size_t i = 0; i < sizeof(bad_domains) / sizeof(bad_domains[0]); i++) {
+		d->domains[0] = (char *)bad_domains[i];
+		expect_refused(t, bad_domains[i], &s, "domain #1");
+	}
+	d->domains[0] = dom;
+	d->servers[0].len = 24;
+	expect_refused(t, "dns server with a prefix length", &s, "server #1");
+	d->servers[0].len = 32;
+	snprintf(d->dev, sizeof(d->dev), "eth0");
+	expect_refused(t, "dns of eth0", &s, "eth0");
+	snprintf(d->dev, sizeof(d->dev), "wg0");
+	size_t n = d->n_servers;
+	d->n_servers = 0;
+	expect_refused(t, "dns without servers", &s, "servers");
+	d->n_servers = n;
+	expect_valid(t, "dns restored", &s);
+	state_free(&s);
+}
+
 /* ---- plan files ---------------------------------------------------------------------------- */
 
 static char *slurp(const char *path)
@@ -519,6 +558,7 @@ int main(void)
 	test_long_line(&t);
 	test_nft_bodies(&t);
 	test_cgsets(&t);
+	test_dns(&t);
 	test_states(&t);
 	test_plan_files(&t);
 	return unit_finish(&t);
