@@ -34,7 +34,9 @@ RUNTIME_SRCS  := runtime/kinds.c runtime/nl.c runtime/rtnl_read.c runtime/rtnl_w
 MODEL_SRCS    += model/mtu.c
 COMPILER_SRCS += compiler/check_allowed.c
 RUNTIME_SRCS  += runtime/mtu.c
+RUNTIME_SRCS  += runtime/watch.c runtime/networkd.c
 CLI_SRCS      := wgc.c wgc_kernel.c
+CLI_SRCS      += wgc_watch.c
 SRCS := $(MODEL_SRCS) $(COMPILER_SRCS) $(RUNTIME_SRCS) $(CLI_SRCS)
 GEN  := build/gen/parser.c build/gen/scanner.c
 
