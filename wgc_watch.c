@@ -87,7 +87,9 @@ static int held_load(const char *path, struct held_policy *p)
 	}
 	struct wgc_compile c = { 0 };
 	int rc = wgc_compile_text(&c, path, p->text ? p->text : "", p->len, WGC_LOWERED, &p->compiled);
-	wgc_compile_report(&c, rc, stderr, false);
+	/* Its warnings are said by the round that applies it. */
+	if (rc)
+		wgc_compile_report(&c, rc, stderr, false);
 	wgc_compile_free(&c);
 	if (rc) {
 		held_free(p);
