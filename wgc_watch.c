@@ -133,18 +133,20 @@ static bool limiter_count(struct limiter *l, long long now)
 
 /* ---- rounds ---------------------------------------------------------------------------------- */
 
-/* One round; verb: "applied" or "repaired". Returns true if it changed something or failed. */
-static bool round_run(struct converge *c, const char *verb)
+enum { ROUND_NOTHING, ROUND_CHANGED, ROUND_FAILED };
+
+/* One round; verb: "applied" or "repaired". */
+static int round_run(struct converge *c, const char *verb)
 {
 	int rc = kernel_converge(c);
 	c->warn = false;
 	if (rc) {
 		fprintf(stderr, "wgc watch: the round failed (said above); the next event or timer tries again\n");
-		return true;
+		return ROUND_FAILED;
 	}
 	if (c->n_ops)
 		fprintf(stderr, "wgc watch: %s %zu change%s (%s)\n", verb, c->n_ops, c->n_ops == 1 ? "" : "s", c->what);
-	return c->n_ops > 0;
+	return c->n_ops ? ROUND_CHANGED : ROUND_NOTHING;
 }
 
 struct watch_opts {
@@ -270,13 +272,17 @@ int cmd_watch(int argc, char **argv)
 		}
 		due = -1;
 		limiter_prune(&lim, now);
-		if (round_run(&c, "repaired") && limiter_count(&lim, now_ms())) {
+		int r = round_run(&c, "repaired");
+		if (r == ROUND_NOTHING || !limiter_count(&lim, now_ms()))
+			continue;
+		if (r == ROUND_CHANGED)
 			fprintf(stderr, "wgc watch: %d repairs within %lld s: another tool keeps undoing wgc's changes (last: "
 				"%s); systemd-networkd does with ManageForeignRoutingPolicyRules=yes or ManageForeignRoutes=yes. "
-				"Pausing repairs for %lld s\n", REPAIR_LIMIT, REPAIR_WINDOW_MS / 1000,
-				c.what[0] ? c.what : "a failed round", lim.backoff / 1000);
-			lim.backoff = lim.backoff * 2 < BACKOFF_MAX_MS ? lim.backoff * 2 : BACKOFF_MAX_MS;
-		}
+				"Pausing repairs for %lld s\n", REPAIR_LIMIT, REPAIR_WINDOW_MS / 1000, c.what, lim.backoff / 1000);
+		else
+			fprintf(stderr, "wgc watch: %d rounds within %lld s repaired or failed, the last failed: pausing for "
+				"%lld s\n", REPAIR_LIMIT, REPAIR_WINDOW_MS / 1000, lim.backoff / 1000);
+		lim.backoff = lim.backoff * 2 < BACKOFF_MAX_MS ? lim.backoff * 2 : BACKOFF_MAX_MS;
 	}
 	if (!status)
 		fprintf(stderr, "wgc watch: stopped\n");

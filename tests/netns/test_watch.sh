@@ -26,7 +26,7 @@ cd "$(dirname "$SELF")/../.." || exit 1
 
 T_NAME=netns-watch
 ISO_TAG=wa
-ISO_TOOLS=(ip nft wg wireguard-go)
+ISO_TOOLS=(ip nft wg wireguard-go nsenter)
 source tests/netns/isolate.sh
 
 WPID=
@@ -97,7 +97,71 @@ if wait_for 30 grep -q '^wgc watch: applied' "$LOG" && wait_for 10 converged; th
 	pass "converge: the first round applied the policy"
 else
 	fail "converge: the first round applied the policy" "$(cat "$LOG")"
-	finish
+	# ---- cgroup: a bound cgroup made again is rebound (no timer: --interval 0) -----------------------
+# cgroup2 at /sys/fs/cgroup in this test's mount namespace (as tests/netns/test_cgroup.sh); wgc runs
+# under `nsenter --net`, since `ip netns exec` mounts a fresh /sys.
+CG_ROOT=/sys/fs/cgroup
+PARENT=$CG_ROOT/wgc-test-watch-${WGC_ISO_ID:-$$}
+cgroup_test() {
+	if ! grep -qw cgroup2 /proc/filesystems; then
+		skip "cgroup: no cgroup2 file system"
+		return
+	fi
+	if [ "$(stat -f -c %T "$CG_ROOT" 2>/dev/null)" != cgroup2fs ]; then
+		mount -t cgroup2 none "$CG_ROOT" || { skip "cgroup: cannot mount cgroup2"; return; }
+		ISO_MOUNTED=("$CG_ROOT" "${ISO_MOUNTED[@]}")
+	fi
+	mkdir -p "$PARENT/app" || { fail "cgroup: mkdir $PARENT/app"; return; }
+	ns_new c || return
+	C=$NS
+	ip -n "$C" link add va type veth peer name vb && ip -n "$C" addr add 192.168.100.2/24 dev va &&
+		ip -n "$C" link set vb up && ip -n "$C" link set va up || { fail "cgroup: underlay in $C"; return; }
+	local policy=$T_TMP/cg.wg log=$T_TMP/cg.log
+	cat >"$policy" <<-EOP
+		tunnel wg1 {
+			private-key "$KEYDIR/a.key"
+			address 10.0.0.2/32
+			mtu 1420
+			peer server {
+				public-key "$SERVER_PUB"
+				endpoint 192.168.100.251:51820
+				allowed-ips 0.0.0.0/0
+			}
+		}
+		route cgroup "/${PARENT#"$CG_ROOT"/}/app" through wg1
+	EOP
+	WGC_STATE_DIR="$T_TMP/state/$C" WGC_LOCK_FILE="$T_TMP/wgc.lock" \
+		nsenter --net="$NETNS_DIR/$C" "$WGC" watch --interval 0 "$policy" 2>"$log" &
+	WPID=$!
+	cg_converged() {
+		WGC_STATE_DIR="$T_TMP/state/$C" WGC_LOCK_FILE="$T_TMP/wgc.lock" \
+			nsenter --net="$NETNS_DIR/$C" "$WGC" plan --detailed-exitcode "$policy" >/dev/null 2>&1
+	}
+	# nftables lists an element whose cgroup is gone as a number, a live one by its path.
+	cg_nft() { nsenter --net="$NETNS_DIR/$C" nft list table inet wgc; }
+	bound_to_path() { cg_nft | grep -q "elements = { \"${PARENT#"$CG_ROOT"/}/app\" }"; }
+	if wait_for 30 grep -q '^wgc watch: applied' "$log" && wait_for 10 cg_converged && bound_to_path; then
+		pass "cgroup: applied, the set holds the cgroup"
+	else
+		fail "cgroup: applied, the set holds the cgroup" "$(cg_nft | grep -A2 'set cg_')" "$(cat "$log")"
+		return
+	fi
+	rmdir "$PARENT/app" && mkdir "$PARENT/app" || { fail "cgroup: made again"; return; }
+	if wait_for 10 cg_converged && bound_to_path; then
+		pass "cgroup: made again, rebound without a timer"
+	else
+		fail "cgroup: made again, rebound without a timer" "$(cg_nft | grep -A2 'set cg_')" "$(cat "$log")"
+	fi
+	expect_grep "cgroup: the repair is logged" '^wgc watch: repaired 1 change \(~ nftables table inet wgc' "$log"
+	kill -TERM "$WPID"
+	wait "$WPID"
+	expect_rc "cgroup: SIGTERM exits 0" 0 $? "$log"
+	WPID=
+	rmdir "$PARENT/app" "$PARENT" 2>/dev/null
+}
+cgroup_test
+
+finish
 	exit
 fi
 expect_grep "converge: the rules are there" 'lookup' <(wgc_rules -4)
@@ -218,5 +282,69 @@ expect_grep "stop: says so" '^wgc watch: stopped$' "$LOG"
 key=$(cat "$KEYDIR/a.key")
 if grep -qF "$key" "$LOG"; then fail "stop: the private key is in the log"; else pass "stop: no private key in the log"; fi
 if grep -q $'\e' "$LOG"; then fail "stop: colour in the log"; else pass "stop: no colour in the log"; fi
+
+# ---- cgroup: a bound cgroup made again is rebound (no timer: --interval 0) -----------------------
+# cgroup2 at /sys/fs/cgroup in this test's mount namespace (as tests/netns/test_cgroup.sh); wgc runs
+# under `nsenter --net`, since `ip netns exec` mounts a fresh /sys.
+CG_ROOT=/sys/fs/cgroup
+PARENT=$CG_ROOT/wgc-test-watch-${WGC_ISO_ID:-$$}
+cgroup_test() {
+	if ! grep -qw cgroup2 /proc/filesystems; then
+		skip "cgroup: no cgroup2 file system"
+		return
+	fi
+	if [ "$(stat -f -c %T "$CG_ROOT" 2>/dev/null)" != cgroup2fs ]; then
+		mount -t cgroup2 none "$CG_ROOT" || { skip "cgroup: cannot mount cgroup2"; return; }
+		ISO_MOUNTED=("$CG_ROOT" "${ISO_MOUNTED[@]}")
+	fi
+	mkdir -p "$PARENT/app" || { fail "cgroup: mkdir $PARENT/app"; return; }
+	ns_new c || return
+	C=$NS
+	ip -n "$C" link add va type veth peer name vb && ip -n "$C" addr add 192.168.100.2/24 dev va &&
+		ip -n "$C" link set vb up && ip -n "$C" link set va up || { fail "cgroup: underlay in $C"; return; }
+	local policy=$T_TMP/cg.wg log=$T_TMP/cg.log
+	cat >"$policy" <<-EOP
+		tunnel wg1 {
+			private-key "$KEYDIR/a.key"
+			address 10.0.0.2/32
+			mtu 1420
+			peer server {
+				public-key "$SERVER_PUB"
+				endpoint 192.168.100.251:51820
+				allowed-ips 0.0.0.0/0
+			}
+		}
+		route cgroup "/${PARENT#"$CG_ROOT"/}/app" through wg1
+	EOP
+	WGC_STATE_DIR="$T_TMP/state/$C" WGC_LOCK_FILE="$T_TMP/wgc.lock" \
+		nsenter --net="$NETNS_DIR/$C" "$WGC" watch --interval 0 "$policy" 2>"$log" &
+	WPID=$!
+	cg_converged() {
+		WGC_STATE_DIR="$T_TMP/state/$C" WGC_LOCK_FILE="$T_TMP/wgc.lock" \
+			nsenter --net="$NETNS_DIR/$C" "$WGC" plan --detailed-exitcode "$policy" >/dev/null 2>&1
+	}
+	# nftables lists an element whose cgroup is gone as a number, a live one by its path.
+	cg_nft() { nsenter --net="$NETNS_DIR/$C" nft list table inet wgc; }
+	bound_to_path() { cg_nft | grep -q "elements = { \"${PARENT#"$CG_ROOT"/}/app\" }"; }
+	if wait_for 30 grep -q '^wgc watch: applied' "$log" && wait_for 10 cg_converged && bound_to_path; then
+		pass "cgroup: applied, the set holds the cgroup"
+	else
+		fail "cgroup: applied, the set holds the cgroup" "$(cg_nft | grep -A2 'set cg_')" "$(cat "$log")"
+		return
+	fi
+	rmdir "$PARENT/app" && mkdir "$PARENT/app" || { fail "cgroup: made again"; return; }
+	if wait_for 10 cg_converged && bound_to_path; then
+		pass "cgroup: made again, rebound without a timer"
+	else
+		fail "cgroup: made again, rebound without a timer" "$(cg_nft | grep -A2 'set cg_')" "$(cat "$log")"
+	fi
+	expect_grep "cgroup: the repair is logged" '^wgc watch: repaired 1 change \(~ nftables table inet wgc' "$log"
+	kill -TERM "$WPID"
+	wait "$WPID"
+	expect_rc "cgroup: SIGTERM exits 0" 0 $? "$log"
+	WPID=
+	rmdir "$PARENT/app" "$PARENT" 2>/dev/null
+}
+cgroup_test
 
 finish
