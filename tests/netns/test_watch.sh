@@ -15,7 +15,11 @@
 #                 event, no nftables event (zero writes)
 #   endpoint      the hosts file points the name elsewhere: the timer round (--interval 1) sets
 #                 the peer's new endpoint (wg show)
-#   policy edit   the file edited on disk: noted, not applied; SIGHUP applies it (mtu read back)
+#   unresolved    the name gone from the hosts file (a resolv.conf at 127.0.0.1, bind-mounted
+#                 too: an immediate failure): the kernel's endpoint is kept, said, and a deleted
+#                 rule is still repaired
+#   policy edit   the file edited on disk: noted, not applied; SIGHUP applies it (mtu read back);
+#                 a policy with an error is not reloaded, and the watch goes on
 #   fight         a loop deleting a rule: the repairs stay within the rate limit, and the watch says
 #                 it pauses, naming what was undone
 #   cgroup        a bound cgroup made again (a cgroup2 hierarchy mounted in this test): rebound
@@ -51,6 +55,17 @@ HOSTS=$T_TMP/hosts
 printf '127.0.0.1 localhost\n192.168.100.251 server.wgc-test\n' >"$HOSTS"
 mount --bind "$HOSTS" /etc/hosts || iso_skip "cannot bind-mount a hosts file over /etc/hosts"
 ISO_MOUNTED=(/etc/hosts "${ISO_MOUNTED[@]}")
+# A resolver at 127.0.0.1, where nothing listens: a name not in the hosts file fails at once (the
+# host's resolver, reached through the tunnel, would time out). Before wgc starts: `ip netns exec`
+# gives it a copy of the mounts of the moment.
+printf 'nameserver 127.0.0.1\n' >"$T_TMP/resolv.conf"
+RESOLV=
+if mount --bind "$T_TMP/resolv.conf" /etc/resolv.conf; then
+	ISO_MOUNTED=(/etc/resolv.conf "${ISO_MOUNTED[@]}")
+	RESOLV=1
+else
+	fail "bind-mount a resolv.conf in the test's mount namespace"
+fi
 
 POLICY=$T_TMP/watch.wg
 write_policy() {
@@ -97,71 +112,7 @@ if wait_for 30 grep -q '^wgc watch: applied' "$LOG" && wait_for 10 converged; th
 	pass "converge: the first round applied the policy"
 else
 	fail "converge: the first round applied the policy" "$(cat "$LOG")"
-	# ---- cgroup: a bound cgroup made again is rebound (no timer: --interval 0) -----------------------
-# cgroup2 at /sys/fs/cgroup in this test's mount namespace (as tests/netns/test_cgroup.sh); wgc runs
-# under `nsenter --net`, since `ip netns exec` mounts a fresh /sys.
-CG_ROOT=/sys/fs/cgroup
-PARENT=$CG_ROOT/wgc-test-watch-${WGC_ISO_ID:-$$}
-cgroup_test() {
-	if ! grep -qw cgroup2 /proc/filesystems; then
-		skip "cgroup: no cgroup2 file system"
-		return
-	fi
-	if [ "$(stat -f -c %T "$CG_ROOT" 2>/dev/null)" != cgroup2fs ]; then
-		mount -t cgroup2 none "$CG_ROOT" || { skip "cgroup: cannot mount cgroup2"; return; }
-		ISO_MOUNTED=("$CG_ROOT" "${ISO_MOUNTED[@]}")
-	fi
-	mkdir -p "$PARENT/app" || { fail "cgroup: mkdir $PARENT/app"; return; }
-	ns_new c || return
-	C=$NS
-	ip -n "$C" link add va type veth peer name vb && ip -n "$C" addr add 192.168.100.2/24 dev va &&
-		ip -n "$C" link set vb up && ip -n "$C" link set va up || { fail "cgroup: underlay in $C"; return; }
-	local policy=$T_TMP/cg.wg log=$T_TMP/cg.log
-	cat >"$policy" <<-EOP
-		tunnel wg1 {
-			private-key "$KEYDIR/a.key"
-			address 10.0.0.2/32
-			mtu 1420
-			peer server {
-				public-key "$SERVER_PUB"
-				endpoint 192.168.100.251:51820
-				allowed-ips 0.0.0.0/0
-			}
-		}
-		route cgroup "/${PARENT#"$CG_ROOT"/}/app" through wg1
-	EOP
-	WGC_STATE_DIR="$T_TMP/state/$C" WGC_LOCK_FILE="$T_TMP/wgc.lock" \
-		nsenter --net="$NETNS_DIR/$C" "$WGC" watch --interval 0 "$policy" 2>"$log" &
-	WPID=$!
-	cg_converged() {
-		WGC_STATE_DIR="$T_TMP/state/$C" WGC_LOCK_FILE="$T_TMP/wgc.lock" \
-			nsenter --net="$NETNS_DIR/$C" "$WGC" plan --detailed-exitcode "$policy" >/dev/null 2>&1
-	}
-	# nftables lists an element whose cgroup is gone as a number, a live one by its path.
-	cg_nft() { nsenter --net="$NETNS_DIR/$C" nft list table inet wgc; }
-	bound_to_path() { cg_nft | grep -q "elements = { \"${PARENT#"$CG_ROOT"/}/app\" }"; }
-	if wait_for 30 grep -q '^wgc watch: applied' "$log" && wait_for 10 cg_converged && bound_to_path; then
-		pass "cgroup: applied, the set holds the cgroup"
-	else
-		fail "cgroup: applied, the set holds the cgroup" "$(cg_nft | grep -A2 'set cg_')" "$(cat "$log")"
-		return
-	fi
-	rmdir "$PARENT/app" && mkdir "$PARENT/app" || { fail "cgroup: made again"; return; }
-	if wait_for 10 cg_converged && bound_to_path; then
-		pass "cgroup: made again, rebound without a timer"
-	else
-		fail "cgroup: made again, rebound without a timer" "$(cg_nft | grep -A2 'set cg_')" "$(cat "$log")"
-	fi
-	expect_grep "cgroup: the repair is logged" '^wgc watch: repaired 1 change \(~ nftables table inet wgc' "$log"
-	kill -TERM "$WPID"
-	wait "$WPID"
-	expect_rc "cgroup: SIGTERM exits 0" 0 $? "$log"
-	WPID=
-	rmdir "$PARENT/app" "$PARENT" 2>/dev/null
-}
-cgroup_test
-
-finish
+	finish
 	exit
 fi
 expect_grep "converge: the rules are there" 'lookup' <(wgc_rules -4)
@@ -230,6 +181,23 @@ else
 	fail "endpoint: the timer round re-resolved the name" "$(in_ns "$A" wg show wg0 endpoints)" "$(cat "$LOG")"
 fi
 
+# ---- a name that no longer resolves keeps the kernel's endpoint, and the other repairs go on ----
+if [ -n "$RESOLV" ]; then
+	printf '127.0.0.1 localhost\n' >"$HOSTS"
+	pref=$(wgc_rules -4 | head -1 | cut -d: -f1)
+	ip -n "$A" -4 rule del pref "$pref"
+	rule_back() { [ -n "$(wgc_rules -4 | grep "^$pref:")" ]; }
+	if wait_for 10 rule_back; then
+		pass "unresolved: the deleted rule is back"
+	else
+		fail "unresolved: the deleted rule is back" "$(cat "$LOG")"
+	fi
+	expect_grep "unresolved: says it keeps the endpoint" \
+		"^wgc watch: peer server: cannot resolve endpoint server.wgc-test: .*keeping the endpoint the kernel has" "$LOG"
+	if endpoint_is 250; then pass "unresolved: the endpoint is kept"; else fail "unresolved: the endpoint is kept"; fi
+	printf '127.0.0.1 localhost\n192.168.100.250 server.wgc-test\n' >"$HOSTS"
+fi
+
 # ---- policy edit: noted, applied on SIGHUP --------------------------------------------------------
 mtu_is() { ip -n "$A" link show wg0 | grep -q "mtu $1 "; }
 write_policy 1400
@@ -248,6 +216,14 @@ else
 fi
 expect_grep "policy edit: the reload is logged" '^wgc watch: reloaded ' "$LOG"
 wait_for 5 converged
+printf 'tunnel {\n' >"$POLICY"
+kill -HUP "$WPID"
+if wait_for 10 grep -q 'reload: .* not reloaded; still keeping the policy read before' "$LOG" && alive; then
+	pass "policy edit: a policy with an error is not reloaded, and the watch goes on"
+else
+	fail "policy edit: a policy with an error is not reloaded, and the watch goes on" "$(cat "$LOG")"
+fi
+write_policy 1400
 
 # ---- fight ----------------------------------------------------------------------------------------
 before=$(repairs)
