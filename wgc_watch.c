@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "compiler/compile.h"
+#include "model/xalloc.h"
 #include "runtime/observe.h"
 #include "runtime/watch.h"
 
@@ -28,8 +29,6 @@
 #define BACKOFF_MIN_MS 60000LL
 #define BACKOFF_MAX_MS (16 * 60000LL)
 #define DEFAULT_INTERVAL 120
-/* A policy larger than this is not a policy. */
-#define POLICY_MAX (16u << 20)
 
 static long long now_ms(void)
 {
@@ -53,45 +52,24 @@ static void held_free(struct held_policy *p)
 	memset(p, 0, sizeof(*p));
 }
 
-/* Reads and compiles path (diagnostics on stderr). 0, or -1. */
+/* Reads and compiles path (diagnostics on stderr), as every command reads a policy (a regular file
+ * outside /proc, /sys and /dev: compiler/diag.c); its text is kept for the rounds. 0, or -1. */
 static int held_load(const char *path, struct held_policy *p)
 {
 	memset(p, 0, sizeof(*p));
-	FILE *f = fopen(path, "re");
-	if (!f) {
-		fprintf(stderr, "wgc watch: cannot read %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	size_t cap = 0;
-	for (;;) {
-		if (p->len == cap) {
-			cap = cap ? cap * 2 : 8192;
-			if (cap > POLICY_MAX)
-				break;
-			char *t = realloc(p->text, cap);
-			if (!t)
-				break;
-			p->text = t;
-		}
-		size_t n = fread(p->text + p->len, 1, cap - p->len, f);
-		p->len += n;
-		if (!n)
-			break;
-	}
-	bool bad = ferror(f) || !feof(f);
-	fclose(f);
-	if (bad) {
-		fprintf(stderr, "wgc watch: cannot read %s: %s\n", path, p->len >= POLICY_MAX ? "too large" : "read error");
-		held_free(p);
-		return -1;
-	}
 	struct wgc_compile c = { 0 };
-	int rc = wgc_compile_text(&c, path, p->text ? p->text : "", p->len, WGC_LOWERED, &p->compiled);
+	int rc = wgc_compile(&c, path, WGC_LOWERED, &p->compiled);
 	/* Its warnings are said by the round that applies it. */
 	if (rc)
 		wgc_compile_report(&c, rc, stderr, false);
+	else if (c.d.n_sources && c.d.sources[0]) {
+		p->len = c.d.sources[0]->len;
+		p->text = xmalloc(p->len + 1);
+		memcpy(p->text, c.d.sources[0]->text, p->len);
+		p->text[p->len] = '\0';
+	}
 	wgc_compile_free(&c);
-	if (rc) {
+	if (rc || !p->text) {
 		held_free(p);
 		return -1;
 	}
