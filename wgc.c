@@ -64,6 +64,12 @@ static const struct command {
 	  "  destroy [--dry-run] [--json]     remove everything wgc owns\n" },
 	{ "show", cmd_show,
 	  "  show [--json]                    what wgc manages now (peers with handshakes; keys hidden)\n" },
+	{ "watch", cmd_watch,
+	  "  watch [--interval SECONDS] [--allow-insecure-keys] FILE\n"
+	  "                                   apply FILE, then keep the kernel as it says: repair what\n"
+	  "                                   others change (rtnetlink, nftables and cgroup events), and\n"
+	  "                                   re-plan every SECONDS (default 120; 0: never) to re-resolve\n"
+	  "                                   endpoint names; SIGHUP re-reads FILE; SIGTERM stops (exit 0)\n" },
 	{ "help", cmd_help,
 	  "  help                             this text\n" },
 	{ "--help", cmd_help, NULL },

@@ -22,6 +22,8 @@
 #include "compiler/diag.h"
 #include "compiler/policy.h"
 #include "runtime/apply.h"
+#include "runtime/kinds.h"
+#include "runtime/networkd.h"
 #include "runtime/observe.h"
 #include "runtime/plan.h"
 #include "runtime/plan_file.h"
@@ -350,8 +352,10 @@ static int converge(const struct cli *cli, const struct opts *o, struct state *d
 		goto out;
 	if (o->early)
 		keep_early(&obs);
-	if (!o->snapshot && cli->verbosity > VERB_QUIET)
+	if (!o->snapshot && cli->verbosity > VERB_QUIET) {
 		host_warnings(d, stderr);
+		networkd_warnings(d, stderr);
+	}
 	if (plan_fp[0]) {
 		char now[17];
 		state_fingerprint(&obs, now);
@@ -775,4 +779,149 @@ int cmd_show(const struct cli *cli, int argc, char **argv)
 	}
 	state_free(&obs);
 	return fflush(stdout) ? 1 : 0;
+}
+
+/* ---- one round of `wgc watch` ----------------------------------------------------------------- */
+
+/* prepare_desired, but a peer whose endpoint name does not resolve now keeps the address the kernel
+ * has for it (said on stderr): a resolver down for a while does not stop the other repairs. */
+static int prepare_keeping_endpoints(struct state *d, int prepare)
+{
+	char err[1024];
+	struct state obs = { 0 };
+	bool observed = false;
+	int rc;
+	while ((rc = prepare_desired(d, prepare, err, sizeof(err))) == -EHOSTUNREACH) {
+		char oerr[512];
+		if (!observed && observe(d, &obs, oerr, sizeof(oerr)))
+			break;
+		observed = true;
+		/* prepare_desired resolves in order and stops at the first failure. */
+		struct st_wgpeer *p = NULL;
+		for (size_t i = 0; i < d->n_wgpeers && !p; i++)
+			if (d->wgpeers[i].endpoint_host && !d->wgpeers[i].endpoint.family)
+				p = &d->wgpeers[i];
+		const struct st_wgpeer *have = NULL;
+		for (size_t i = 0; p && i < obs.n_wgpeers && !have; i++)
+			if (!kinds[KIND_WGPEER].cmp(p, &obs.wgpeers[i]) && obs.wgpeers[i].endpoint.family)
+				have = &obs.wgpeers[i];
+		if (!have)
+			break;
+		p->endpoint = have->endpoint;
+		fprintf(stderr, "wgc watch: %s: keeping the endpoint the kernel has until it resolves\n", err);
+	}
+	if (rc)
+		fprintf(stderr, "wgc: %s\n", err);
+	state_free(&obs);
+	return rc;
+}
+
+static bool in_state(const struct state *s, enum kind k, const void *o)
+{
+	size_t n;
+	const char *set = kind_set(s, k, &n);
+	for (size_t i = 0; i < n; i++)
+		if (!kinds[k].cmp(set + i * kinds[k].size, o))
+			return true;
+	return false;
+}
+
+/* The operations as one line: "+ rule ... (removed outside wgc); ~ link wg0 (changed outside wgc)". */
+static void describe_ops(const struct plan *p, const struct state *last, char *out, size_t len)
+{
+	size_t n = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < p->n_ops && n < len; i++) {
+		const struct op *op = &p->ops[i];
+		char label[200];
+		kinds[op->kind].label(label, sizeof(label), op->new ? op->new : op->old);
+		if (op->kind == KIND_NFT)
+			snprintf(label, sizeof(label), "nftables table inet %s", WGC_NFT_TABLE);
+		bool gone = !op->old && (op->drift || (last && in_state(last, op->kind, op->new)));
+		const char *why = gone ? " (removed outside wgc)" : op->drift ? " (changed outside wgc)" : "";
+		n += (size_t)snprintf(out + n, len - n, "%s%s %s%s", i ? "; " : "",
+				      !op->old ? "+" : !op->new ? "-" : "~", label, why);
+	}
+	if (n >= len && len > 4)
+		memcpy(out + len - 4, "...", 4);
+}
+
+int kernel_converge(struct converge *c)
+{
+	struct wgc_compile wc = { 0 };
+	struct state d = { 0 }, obs = { 0 }, last = { 0 };
+	struct plan p = { 0 };
+	char err[1024];
+	int lock = -1, status = -1;
+	c->n_ops = c->n_add = c->n_change = c->n_remove = 0;
+	c->what[0] = '\0';
+	int rc = wgc_compile_text(&wc, c->path, c->text, c->len, WGC_LOWERED, &d);
+	if (rc || c->warn)
+		wgc_compile_report(&wc, rc, stderr, false);
+	wgc_compile_free(&wc);
+	if (rc)
+		goto out;
+	int prepare = PREPARE_KEYS | PREPARE_RESOLVE | (c->allow_insecure_keys ? PREPARE_ALLOW_INSECURE : 0) |
+		      (c->warn ? 0 : PREPARE_QUIET);
+	if (prepare_keeping_endpoints(&d, prepare))
+		goto out;
+	if ((lock = apply_lock(err, sizeof(err))) < 0) {
+		fprintf(stderr, "wgc: %s\n", err);
+		goto out;
+	}
+	/* An `apply --confirm` waits for its confirmation: the kernel is the admin's trial, and its
+	 * waiter may put the state before it back. A watch round repairs nothing meanwhile. */
+	struct pending pend = { 0 };
+	int pending = pending_load(&pend);
+	if (pending) {
+		if (pending > 0)
+			pending_say(stderr, &pend, "wgc watch: not repairing: ");
+		pending_free(&pend);
+		c->paused_for_confirm = pending > 0;
+		status = pending > 0 ? 0 : -1;
+		goto out;
+	}
+	if (observe(&d, &obs, err, sizeof(err))) {
+		fprintf(stderr, "wgc: %s\n", err);
+		goto out;
+	}
+	if (c->warn) {
+		host_warnings(&d, stderr);
+		networkd_warnings(&d, stderr);
+	}
+	diff(&d, &obs, NULL, &p);
+	int have_last = p.n_ops || p.needs_last ? load_last(&last) : 0;
+	if (have_last < 0)
+		goto out;
+	if (have_last) {
+		plan_free(&p);
+		diff(&d, &obs, &last, &p);
+	}
+	if (p.n_collisions) {
+		for (size_t i = 0; i < p.n_collisions; i++)
+			fprintf(stderr, "error: %s\n", p.collisions[i].msg);
+		fprintf(stderr, "wgc: the policy collides with objects wgc does not own; nothing was changed\n");
+		goto out;
+	}
+	if (p.n_ops && apply_plan(&p, err, sizeof(err))) {
+		fprintf(stderr, "wgc: apply failed: %s\n", err);
+		goto out;
+	}
+	describe_ops(&p, have_last ? &last : NULL, c->what, sizeof(c->what));
+	c->n_ops = p.n_ops;
+	c->n_add = p.n_add;
+	c->n_change = p.n_change;
+	c->n_remove = p.n_remove;
+	/* Applied: a record that cannot be written is said (save_last), and the watch goes on. */
+	if (p.n_ops || !have_record())
+		save_last(&d);
+	sysctl_origins_keep(&d);
+	status = 0;
+out:
+	apply_unlock(lock);
+	plan_free(&p);
+	state_free(&d);
+	state_free(&obs);
+	state_free(&last);
+	return status;
 }

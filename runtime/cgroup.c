@@ -78,6 +78,11 @@ static int find_mount(char *out, size_t len)
 	return find_mount_in("/proc/1/mountinfo", "/proc/1/root", out, len);
 }
 
+int cgroup_mount(char *out, size_t len)
+{
+	return find_mount(out, len);
+}
+
 /* PATH without its leading and trailing slashes, and the same up to its last component (the
  * parent; "" for the root). */
 static void split(const char *path, char *rel, char *parent, size_t len)
@@ -151,7 +156,8 @@ static int add_children(struct st_cgset *c, const char *mount, const char *paren
 		char rel[PATH_MAX * 2];
 		snprintf(rel, sizeof(rel), "%s%s%s", parent, parent[0] ? "/" : "", e->d_name);
 		if (!quotable(e->d_name)) {
-			fprintf(notes, "wgc: note: cgroup \"/%s\" has a name nftables cannot be given: it stays "
+			if (notes)
+				fprintf(notes, "wgc: note: cgroup \"/%s\" has a name nftables cannot be given: it stays "
 				"unclassified (dropped outside the tunnel beside cgroup \"%s\")\n", rel, c->path);
 			continue;
 		}
@@ -187,13 +193,13 @@ int cgroup_resolve(struct st_nft *nft, FILE *notes, char *err, size_t errlen)
 		}
 		if (c->role == CGSET_BOUND) {
 			rc = add_cgroup(c, mount, rel);
-			if (!rc)
+			if (!rc && notes)
 				fprintf(notes, "wgc: note: cgroup \"%s\" does not exist (yet): nothing is bound to it "
 					"until an apply after it is made (a `route cgroup` drops its traffic outside "
 					"the tunnel meanwhile)\n", c->path);
 		} else if (c->role == CGSET_PARENT) {
 			rc = add_cgroup(c, mount, parent);
-			if (!rc)
+			if (!rc && notes)
 				fprintf(notes, "wgc: warning: cgroup \"%s\": its parent does not exist: once both are "
 					"made, its traffic leaves outside the tunnel until the next apply\n", c->path);
 		} else {

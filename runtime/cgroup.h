@@ -17,6 +17,9 @@
  * negative errno with err set (no cgroup v2 hierarchy mounted, a directory that cannot be read). */
 int cgroup_resolve(struct st_nft *nft, FILE *notes, char *err, size_t errlen);
 
+/* Where the cgroup v2 hierarchy is mounted, as cgroup_resolve finds it: 0, or -ENOENT. */
+int cgroup_mount(char *out, size_t len);
+
 /* For rolling back to the table the kernel holds now (have: observed): its cgroup sets' elements as
  * `nft -f` lines, `add element inet wgc SET { "PATH", ... }`, each id found by walking the
  * hierarchy (nftables lists an id it cannot find under /sys/fs/cgroup as a number, which it then

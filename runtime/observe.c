@@ -216,7 +216,8 @@ static int key_mode(const char *what, const char *name, const char *path, unsign
 	if (!(mode & 077))
 		return 0;
 	if ((flags & (PREPARE_KEYS_OPTIONAL | PREPARE_ALLOW_INSECURE))) {
-		fprintf(stderr, "wgc: warning: %s %s: key file %s is readable by group or others (mode %04o): "
+		if (!(flags & PREPARE_QUIET))
+			fprintf(stderr, "wgc: warning: %s %s: key file %s is readable by group or others (mode %04o): "
 			"chmod 600 it\n", what, name, path, mode);
 		return 0;
 	}
@@ -276,7 +277,7 @@ int prepare_desired(struct state *d, int flags, char *err, size_t errlen)
 	if (!(flags & PREPARE_RESOLVE))
 		return 0;
 	/* The cgroups the policy names, by the ids they have now (runtime/cgroup.c). */
-	int rc = cgroup_resolve(&d->nft, stderr, err, errlen);
+	int rc = cgroup_resolve(&d->nft, (flags & PREPARE_QUIET) ? NULL : stderr, err, errlen);
 	if (rc)
 		return rc;
 	/* A tunnel's DNS needs a backend on this host, and holds only what that backend can. */

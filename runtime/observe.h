@@ -23,8 +23,10 @@ int observe(const struct state *desired, struct state *out, char *err, size_t er
 /* PREPARE_KEYS: read key files, failing on one that cannot be read or that group or others may read
  * (PREPARE_ALLOW_INSECURE: only a warning for the latter); with PREPARE_KEYS_OPTIONAL an
  * unreadable file only warns (on stderr) and the key stays unknown — what `plan` does, so it can run
- * where the keys are not. PREPARE_RESOLVE: resolve endpoint host names. */
+ * where the keys are not. PREPARE_RESOLVE: resolve endpoint host names (a failure is -EHOSTUNREACH). */
 enum { PREPARE_KEYS = 1, PREPARE_RESOLVE = 2, PREPARE_KEYS_OPTIONAL = 4, PREPARE_ALLOW_INSECURE = 8 };
+/* PREPARE_QUIET: no notes or warnings (`wgc watch` says them once, not at every round). */
+enum { PREPARE_QUIET = 16 };
 int prepare_desired(struct state *d, int flags, char *err, size_t errlen);
 
 /* Host settings that would defeat the policy, as warnings on out: a strict rp_filter (1) where

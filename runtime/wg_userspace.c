@@ -121,6 +121,11 @@ static int run_userspace(const char *impl, const char *name, int64_t deadline, c
 	if (pid == 0) {
 		/* Only async-signal-safe calls from here to exec. */
 		char *const argv[] = { (char *)impl, (char *)name, NULL };
+		/* No signal blocked in the daemon (`wgc watch` blocks SIGTERM, SIGINT and SIGHUP for
+		 * its signalfd, and a mask is inherited across exec). */
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		setsid();
 		dup2(devnull, 0);
 		if (capture) {

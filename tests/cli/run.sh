@@ -31,7 +31,7 @@ for alias in help -h; do
 	fi
 done
 
-for cmd in check compile fmt plan apply confirm destroy show help version; do
+for cmd in check compile fmt plan apply confirm destroy show watch help version; do
 	run "$cmd" --help
 	# The command's lines of `wgc --help`: "usage: wgc " stands for their two-space indent.
 	sed '1s/^usage: wgc /  /' "$T_TMP/out" >"$T_TMP/lines"
@@ -90,6 +90,17 @@ for args in "show extra" "show --json extra" "destroy extra" "plan a.wg b.wg"; d
 	run $args
 	if [ "$rc" -eq 2 ] && [ ! -s "$T_TMP/out" ] && grep -q "unexpected operand '[ab.wgextr]*'" "$T_TMP/err" && [ "$(wc -l <"$T_TMP/err")" -eq 1 ]; then
 		pass "wgc $args: the extra operand is named, exit 2"
+	else
+		fail "wgc $args exits $rc" "$(cat "$T_TMP/out" "$T_TMP/err")"
+	fi
+done
+
+# watch: a bad interval, no file or two files: one line, exit 2, nothing started.
+for args in "watch" "watch a.wg b.wg" "watch --interval x a.wg" "watch --interval -1 a.wg" "watch --interval" "watch --bogus a.wg"; do
+	# shellcheck disable=SC2086
+	run $args
+	if [ "$rc" -eq 2 ] && [ ! -s "$T_TMP/out" ] && grep -q '^wgc watch: ' "$T_TMP/err" && [ "$(wc -l <"$T_TMP/err")" -eq 1 ]; then
+		pass "wgc $args: one line, exit 2"
 	else
 		fail "wgc $args exits $rc" "$(cat "$T_TMP/out" "$T_TMP/err")"
 	fi
