@@ -23,6 +23,8 @@ ISO_TAG=dnsc
 ISO_TOOLS=(ip nft wg wireguard-go apt-get dpkg-deb flock run-parts timeout)
 source tests/netns/isolate.sh
 source tests/netns/dns-lib.sh
+# The package first, while /etc/resolv.conf is still the host's: the test replaces it below.
+dns_pkg resolvconf || { fail "apt-get download resolvconf" "$(cat "$T_TMP/apt.log" 2>/dev/null)"; finish; exit; }
 
 t_teardown() {
 	iso_teardown

@@ -31,6 +31,8 @@ ISO_TAG=dnsr
 ISO_TOOLS=(ip nft wg wireguard-go dbus-daemon busctl python3 apt-get dpkg-deb timeout)
 source tests/netns/isolate.sh
 source tests/netns/dns-lib.sh
+# The package first, while /etc/resolv.conf is still the host's: the test replaces it below.
+dns_pkg systemd-resolved || { fail "apt-get download systemd-resolved" "$(cat "$T_TMP/apt.log" 2>/dev/null)"; finish; exit; }
 
 t_teardown() {
 	dns_daemons_stop
