@@ -15,37 +15,10 @@
 #include "runtime/dns.h"
 #include "runtime/records.h"
 
-static json_t *load(char *path, size_t len, int create)
-{
-	char err[256];
-	if (records_path(WGC_DNS_RECORD, path, len, create, err, sizeof(err)))
-		return NULL;
-	json_t *j = json_load_file(path, 0, NULL);
-	if (j && !json_is_object(j)) {
-		json_decref(j);
-		j = NULL;
-	}
-	return j;
-}
-
-static int save(const char *path, json_t *j)
-{
-	if (!json_object_size(j))
-		return unlink(path) && errno != ENOENT ? -errno : 0;
-	char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
-	if (!text)
-		return -ENOMEM;
-	size_t n = strlen(text);
-	text[n] = '\n';   /* json_dumps leaves room for the NUL */
-	int rc = records_write(path, text, n + 1);
-	free(text);
-	return rc;
-}
-
 int dns_record_each(int (*fn)(const char *dev, void *arg), void *arg)
 {
 	char path[4096];
-	json_t *j = load(path, sizeof(path), 0);
+	json_t *j = records_object_load(WGC_DNS_RECORD, path, sizeof(path), 0);
 	const char *dev;
 	json_t *v;
 	int rc = 0;
@@ -60,16 +33,16 @@ int dns_record_each(int (*fn)(const char *dev, void *arg), void *arg)
 int dns_record_set(const char *dev, const char *backend, bool set)
 {
 	char path[4096];
-	json_t *j = load(path, sizeof(path), set);
+	json_t *j = records_object_load(WGC_DNS_RECORD, path, sizeof(path), set);
 	if (!j && !set)
 		return 0;
 	if (!j && !(j = json_object()))
 		return -ENOMEM;
 	int rc = 0;
 	if (set && !json_object_get(j, dev))
-		rc = json_object_set_new(j, dev, json_string(backend)) ? -ENOMEM : save(path, j);
+		rc = json_object_set_new(j, dev, json_string(backend)) ? -ENOMEM : records_object_save(path, j);
 	else if (!set && json_object_get(j, dev))
-		rc = json_object_del(j, dev) ? -ENOMEM : save(path, j);
+		rc = json_object_del(j, dev) ? -ENOMEM : records_object_save(path, j);
 	json_decref(j);
 	return rc;
 }

@@ -150,3 +150,30 @@ int records_write(const char *path, const void *data, size_t n)
 {
 	return records_write_mode(path, data, n, 0600);
 }
+
+json_t *records_object_load(const char *name, char *path, size_t len, int create)
+{
+	char err[256];
+	if (records_path(name, path, len, create, err, sizeof(err)))
+		return NULL;
+	json_t *j = json_load_file(path, 0, NULL);
+	if (j && !json_is_object(j)) {
+		json_decref(j);
+		j = NULL;
+	}
+	return j;
+}
+
+int records_object_save(const char *path, json_t *j)
+{
+	if (!json_object_size(j))
+		return unlink(path) && errno != ENOENT ? -errno : 0;
+	char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+	if (!text)
+		return -ENOMEM;
+	size_t n = strlen(text);
+	text[n] = '\n';   /* json_dumps leaves room for the NUL: write a newline in its place */
+	int rc = records_write(path, text, n + 1);
+	free(text);
+	return rc;
+}

@@ -15,6 +15,7 @@
 #ifndef WGC_RECORDS_H
 #define WGC_RECORDS_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -32,6 +33,13 @@ int records_path(const char *name, char *buf, size_t len, int create, char *err,
 int records_write_mode(const char *path, const void *data, size_t n, mode_t mode);
 /* The same with mode 0600: every record. */
 int records_write(const char *path, const void *data, size_t n);
+
+/* A small record that is one JSON object of names (sysctl origins, the links given resolvers):
+ * records_object_load reads records_dir()/name into path and returns the object, or NULL when it
+ * is missing, unreadable or not an object (create: make the directory). records_object_save
+ * writes j to path (sorted, indented), or removes path when j is empty. 0 or a negative errno. */
+json_t *records_object_load(const char *name, char *path, size_t len, int create);
+int records_object_save(const char *path, json_t *j);
 
 /* This boot's id (/proc/sys/kernel/random/boot_id), or "" if it cannot be read. */
 void records_boot_id(char out[40]);

@@ -63,37 +63,10 @@ int sysctl_write(const char *key, const char *value)
 
 /* ---- origins: what wgc found before it first changed a sysctl -------------------------------- */
 
-static json_t *origins_load(char *path, size_t len, int create)
-{
-	char err[256];
-	if (records_path(WGC_SYSCTL_ORIGINS, path, len, create, err, sizeof(err)))
-		return NULL;
-	json_t *j = json_load_file(path, 0, NULL);
-	if (j && !json_is_object(j)) {
-		json_decref(j);
-		j = NULL;
-	}
-	return j;
-}
-
-static int origins_save(const char *path, json_t *j)
-{
-	if (!json_object_size(j))
-		return unlink(path) && errno != ENOENT ? -errno : 0;
-	char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
-	if (!text)
-		return -ENOMEM;
-	size_t n = strlen(text);
-	text[n] = '\n';   /* json_dumps leaves room for the NUL: write a newline in its place */
-	int rc = records_write(path, text, n + 1);
-	free(text);
-	return rc;
-}
-
 int sysctl_origins_each(int (*fn)(const char *key, const char *origin, void *arg), void *arg)
 {
 	char path[4096];
-	json_t *j = origins_load(path, sizeof(path), 0);
+	json_t *j = records_object_load(WGC_SYSCTL_ORIGINS, path, sizeof(path), 0);
 	const char *key;
 	json_t *v;
 	int rc = 0;
@@ -108,14 +81,14 @@ int sysctl_origins_each(int (*fn)(const char *key, const char *origin, void *arg
 int sysctl_origin_record(const char *key, const char *value)
 {
 	char path[4096];
-	json_t *j = origins_load(path, sizeof(path), 1);
+	json_t *j = records_object_load(WGC_SYSCTL_ORIGINS, path, sizeof(path), 1);
 	if (!j && !(j = json_object()))
 		return -ENOMEM;
 	int rc = 0;
 	if (!json_object_get(j, key)) {
 		rc = json_object_set_new(j, key, json_string(value)) ? -ENOMEM : 0;
 		if (!rc)
-			rc = origins_save(path, j);
+			rc = records_object_save(path, j);
 	}
 	json_decref(j);
 	return rc;
@@ -124,7 +97,7 @@ int sysctl_origin_record(const char *key, const char *value)
 int sysctl_origins_keep(const struct state *desired)
 {
 	char path[4096];
-	json_t *j = origins_load(path, sizeof(path), 0);
+	json_t *j = records_object_load(WGC_SYSCTL_ORIGINS, path, sizeof(path), 0);
 	if (!j)
 		return 0;
 	const char *key;
@@ -140,7 +113,7 @@ int sysctl_origins_keep(const struct state *desired)
 			changed = true;
 		}
 	}
-	int rc = changed ? origins_save(path, j) : 0;
+	int rc = changed ? records_object_save(path, j) : 0;
 	json_decref(j);
 	return rc;
 }
