@@ -134,6 +134,18 @@ static int load_state_file(const char *path, struct state *out, bool quiet_missi
 /* Desired from a policy or a plan file; keys read and names resolved when meeting the kernel
  * (apply needs every key; plan warns about the ones it cannot read). A plan file is verified as
  * wgc's own output and held to a checked policy's bounds before anything reads it further. */
+/* ---- --early: the part of a policy that protects before any interface exists ----------------- */
+
+/* Keeps the sysctls and the nftables table of s; frees the rest. */
+static void keep_early(struct state *s)
+{
+	struct state rest = *s, keep = { .sysctls = s->sysctls, .n_sysctls = s->n_sysctls, .nft = s->nft };
+	rest.sysctls = NULL, rest.n_sysctls = 0;
+	memset(&rest.nft, 0, sizeof(rest.nft));
+	state_free(&rest);
+	*s = keep;
+}
+
 static int load_desired(const struct cli *cli, const struct opts *o, struct state *d, int prepare, char plan_fp[17])
 {
 	plan_fp[0] = '\0';
@@ -147,6 +159,10 @@ static int load_desired(const struct cli *cli, const struct opts *o, struct stat
 	}
 	if (rc)
 		return rc;
+	/* --early runs before the network: what it keeps needs no key file, no endpoint's name, no
+	 * DNS backend and no route for `mtu auto`, so none of them is read for it. */
+	if (o->early)
+		keep_early(d);
 	if ((rc = prepare_desired(d, prepare, err, sizeof(err))))
 		fprintf(stderr, "wgc: %s\n", err);
 	return rc;
@@ -323,18 +339,6 @@ static void phase(const struct cli *cli, const char *what, const char *arg)
 {
 	if (cli->verbosity >= VERB_VERBOSE)
 		fprintf(stderr, "wgc: %s%s\n", what, arg ? arg : "");
-}
-
-/* ---- --early: the part of a policy that protects before any interface exists ----------------- */
-
-/* Keeps the sysctls and the nftables table of s; frees the rest. */
-static void keep_early(struct state *s)
-{
-	struct state rest = *s, keep = { .sysctls = s->sysctls, .n_sysctls = s->n_sysctls, .nft = s->nft };
-	rest.sysctls = NULL, rest.n_sysctls = 0;
-	memset(&rest.nft, 0, sizeof(rest.nft));
-	state_free(&rest);
-	*s = keep;
 }
 
 /* ---- commands -------------------------------------------------------------------------------- */
@@ -570,8 +574,6 @@ static int plan_or_apply(const struct cli *cli, int argc, char **argv, bool appl
 	phase(cli, "reading the policy ", o.path);
 	if (load_desired(cli, &o, &d, prepare, plan_fp))
 		goto out;
-	if (o.early)
-		keep_early(&d);
 	if (apply && (lock = apply_lock(err, sizeof(err))) < 0) {
 		fprintf(stderr, "wgc: %s\n", err);
 		goto out;

@@ -65,6 +65,30 @@ owned_links() {
 	ip -n "$A" -d link show | grep -c 'alias wgc'
 }
 
+# At boot the early unit runs before the network and the resolver: its policy's endpoint name does
+# not resolve, its key file is not needed, and no DNS backend runs (this namespace has none).
+test_boot() {
+	local rc
+	sed -e 's|endpoint 192.168.100.251:51820|endpoint vpn.invalid:51820|' \
+		-e "s|private-key \".*\"|private-key \"$T_TMP/missing.key\"\n\tdns 10.0.0.1|" \
+		"$T_TMP/pol/ks.wg" >"$T_TMP/pol/boot.wg"
+	grep -q 'vpn.invalid' "$T_TMP/pol/boot.wg" && grep -q 'dns 10.0.0.1' "$T_TMP/pol/boot.wg" ||
+		{ fail "boot: the policy was not made" "$(cat "$T_TMP/pol/boot.wg")"; return 1; }
+	wgc_in "$A" apply "$T_TMP/pol/boot.wg" >"$T_TMP/boot.out" 2>&1
+	rc=$?
+	[ "$rc" -ne 0 ] && pass "boot: control: a full apply of it fails (exit $rc)" ||
+		fail "boot: control: a full apply of an unresolvable, keyless policy succeeded" "$(cat "$T_TMP/boot.out")"
+	wgc_in "$A" apply --early "$T_TMP/pol/boot.wg" >"$T_TMP/boot.out" 2>&1
+	expect_rc "boot: apply --early needs no key file, no endpoint name and no DNS backend" 0 "$?" "$T_TMP/boot.out"
+	if ip netns exec "$A" nft list table inet wgc 2>/dev/null | grep -q 'chain dns_post'; then
+		pass "boot: the table holds the DNS leak chain"
+	else
+		fail "boot: no dns_post chain" "$(ip netns exec "$A" nft list table inet wgc 2>&1)"
+	fi
+	wgc_in "$A" plan --early --detailed-exitcode "$T_TMP/pol/boot.wg" >"$T_TMP/boot.out" 2>&1
+	expect_rc "boot: plan --early converged" 0 "$?" "$T_TMP/boot.out"
+}
+
 test_early() {
 	local rc
 	if wait_for 5 ping_b 192.168.100.251; then
@@ -166,6 +190,6 @@ test_reload() {
 
 require_wgc
 if setup_ab; then
-	test_early && test_full && test_reload
+	test_early && test_full && test_reload && test_boot
 fi
 finish
