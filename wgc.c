@@ -65,7 +65,7 @@ static const struct command {
 	{ "show", cmd_show,
 	  "  show [--json]                    what wgc manages now (peers with handshakes; keys hidden)\n" },
 	{ "watch", cmd_watch,
-	  "  watch [--interval SECONDS] [--allow-insecure-keys] FILE\n"
+	  "  watch [--interval SECONDS] [--allow-insecure-keys] [FILE]\n"
 	  "                                   apply FILE, then keep the kernel as it says: repair what\n"
 	  "                                   others change (rtnetlink, nftables and cgroup events), and\n"
 	  "                                   re-plan every SECONDS (default 120; 0: never) to re-resolve\n"
@@ -102,7 +102,7 @@ static void print_usage(FILE *out)
 	      "unless with --confirm (the new deadline replaces it; the state put back stays the one\n"
 	      "before the first).\n"
 	      "\n"
-	      "FILE defaults to " WGC_DEFAULT_POLICY " (check, plan, apply).\n"
+	      "FILE defaults to " WGC_DEFAULT_POLICY " (check, plan, apply, watch).\n"
 	      "\n"
 	      "environment:\n"
 	      "  WGC_POLICY                       the policy when no FILE is given\n"

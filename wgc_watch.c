@@ -156,10 +156,7 @@ static int parse(int argc, char **argv, struct watch_opts *o)
 			return 2;
 		}
 	}
-	if (!o->path) {
-		fprintf(stderr, "wgc watch: bad arguments (see wgc --help)\n");
-		return 2;
-	}
+	o->path = cli_policy_path(o->path);
 	return 0;
 }
 

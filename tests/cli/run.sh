@@ -95,8 +95,8 @@ for args in "show extra" "show --json extra" "destroy extra" "plan a.wg b.wg"; d
 	fi
 done
 
-# watch: a bad interval, no file or two files: one line, exit 2, nothing started.
-for args in "watch" "watch a.wg b.wg" "watch --interval x a.wg" "watch --interval -1 a.wg" "watch --interval" "watch --bogus a.wg"; do
+# watch: a bad interval or two files: one line, exit 2, nothing started.
+for args in "watch a.wg b.wg" "watch --interval x a.wg" "watch --interval -1 a.wg" "watch --interval" "watch --bogus a.wg"; do
 	# shellcheck disable=SC2086
 	run $args
 	if [ "$rc" -eq 2 ] && [ ! -s "$T_TMP/out" ] && grep -q '^wgc watch: ' "$T_TMP/err" && [ "$(wc -l <"$T_TMP/err")" -eq 1 ]; then
