@@ -172,10 +172,12 @@ addr_stable() {
 # is "(hidden)" (its public key, field 2, stands for it); a peer's latest handshake and rx/tx
 # byte counters are dropped. Peers keep wg's order.
 wg_dump_stable() {
+	# Peers sorted by public key: the order wireguard-go lists them in is its map's, which varies
+	# from run to run and is nothing wgc promises.
 	ip netns exec "$1" wg show "$2" dump 2>&1 | awk -F'\t' -v OFS='\t' '
-		NR == 1 && NF > 1 { $1 = "(hidden)"; print; next }
-		NF == 8 { print $1, $2, $3, $4, $8; next }
-		{ print }'
+		NR == 1 && NF > 1 { $1 = "(hidden)"; print "0", $0; next }
+		NF == 8 { print "1", $1, $2, $3, $4, $8; next }
+		{ print "0", $0 }' | sort -s -t"$(printf '\t')" -k1,1 -k2,2 | cut -f2-
 }
 
 # ---- watching for writes: ip monitor and nft monitor --------------------------------------------
