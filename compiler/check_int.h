@@ -121,6 +121,22 @@ bool check_allowed_ips_intent(struct ctx *c, const struct stmt *s, uint64_t seen
 void check_marks(struct ctx *c);
 void check_priorities(struct ctx *c);
 void check_loops(struct ctx *c);
+
+/* check_prefix.c: many prefixes, asked which of them contain an address. */
+struct prefix_entry {
+	struct ipaddr net;             /* host bits cleared */
+	size_t id, sub;                /* the caller's: which object, which of its prefixes */
+};
+struct prefix_index {
+	struct prefix_entry *v;
+	size_t n;
+};
+void prefix_index_add(struct prefix_index *x, const struct ipaddr *prefix, size_t id, size_t sub);
+void prefix_index_sort(struct prefix_index *x);
+/* Calls fn for every entry containing addr, shortest prefix first. */
+void prefix_index_find(const struct prefix_index *x, const struct ipaddr *addr,
+		       void (*fn)(const struct prefix_entry *e, void *arg), void *arg);
+void prefix_index_free(struct prefix_index *x);
 void check_route_dups(struct ctx *c);
 void check_dest_dups(struct ctx *c);
 void check_leaks(struct ctx *c);

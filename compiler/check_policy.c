@@ -149,23 +149,29 @@ void check_priorities(struct ctx *c)
 	free(splits);
 }
 
-/* Whether a selective intent of tunnel t could select t's own encrypted packets: UDP from the
- * listen port, sent by uid 0 (the kernel, or the userspace daemon running as root), to a peer's
- * endpoint. *to is set to the `to` prefix containing the endpoint, if the intent has one. A
- * selector wgc cannot decide for such a packet (a source address, an input interface, a cgroup,
- * a mark, tos, ct state) gives it the benefit of the doubt. ep: family 0 for a host name. */
-static bool selects_own_packets(const struct p_intent *in, const struct p_tunnel *t, const struct ipaddr *ep,
-				uint16_t port, const struct ipaddr **to)
+/* Whether a selective intent of tunnel t could select t's own encrypted packets, whatever the
+ * endpoint: UDP from the listen port, sent by uid 0 (the kernel, or the userspace daemon running
+ * as root). A selector wgc cannot decide for such a packet (a source address, an input interface,
+ * a cgroup, a mark, tos, ct state) gives it the benefit of the doubt. */
+static bool could_select_own(const struct p_intent *in, const struct p_tunnel *t)
 {
 	const struct p_sel *s = &in->sel;
-	*to = NULL;
 	if (in->kind != INTENT_SPLIT || s->from.n || s->iif || s->oif || s->cgroup || s->has_fwmark || s->has_tos ||
 	    s->ct_states || (s->proto && s->proto != IPPROTO_UDP))
 		return false;
-	if ((s->dport.lo && !set_contains(&s->dports, s->dport.lo, s->dport.hi, port)) ||
-	    (s->sport.lo && (!t->listen_port || !set_contains(&s->sports, s->sport.lo, s->sport.hi, t->listen_port))) ||
-	    (s->has_uid && !set_contains(&s->uids, s->uid_lo, s->uid_hi, 0)) ||
-	    (s->has_gid && !set_contains(&s->gids, s->gid_lo, s->gid_hi, 0)))
+	return !(s->sport.lo && (!t->listen_port || !set_contains(&s->sports, s->sport.lo, s->sport.hi, t->listen_port))) &&
+	       !(s->has_uid && !set_contains(&s->uids, s->uid_lo, s->uid_hi, 0)) &&
+	       !(s->has_gid && !set_contains(&s->gids, s->gid_lo, s->gid_hi, 0));
+}
+
+/* Whether such an intent selects the packets to endpoint ep:port. *to is set to the first `to`
+ * prefix containing the endpoint, if the intent has one. ep: family 0 for a host name. */
+static bool selects_own_packets(const struct p_intent *in, const struct ipaddr *ep, uint16_t port,
+				const struct ipaddr **to)
+{
+	const struct p_sel *s = &in->sel;
+	*to = NULL;
+	if (s->dport.lo && !set_contains(&s->dports, s->dport.lo, s->dport.hi, port))
 		return false;
 	if (!s->to.n)
 		return !ep->family || (in->families & (ep->family == AF_INET ? FAM_V4 : FAM_V6));
@@ -194,65 +200,114 @@ static bool table_looked_up(const struct policy *p, uint32_t table)
 	return p->dest_table && p->dest_table == table;
 }
 
+/* One peer's endpoint, as check_loops looks for what routes it back into its tunnel. */
+struct loop_ctx {
+	struct ctx *c;
+	size_t ti;
+	const struct p_peer *peer;
+	char es[300];                  /* the endpoint as written: [addr]:port, addr:port or name:port */
+};
+
+static void loop_intent(const struct loop_ctx *l, size_t i)
+{
+	struct ctx *c = l->c;
+	const struct p_intent *in = &c->p->intents[i];
+	const struct p_tunnel *t = &c->p->tunnels[l->ti];
+	const struct value *ep = l->peer->endpoint;
+	const struct ipaddr *to;
+	if (in->tunnel != l->ti || !could_select_own(in, t) || !selects_own_packets(in, &ep->addr, ep->port, &to))
+		return;
+	char ps[64];
+	/* `route allowed-ips through`: its prefixes are the peers', the loop at its word. */
+	const struct option *dst = stmt_find_opt(c->intent_stmts[i], OPT_TO);
+	if (to)
+		diag_error(c->d, dst ? dst->val.loc : stmt_find_opt(c->intent_stmts[i], OPT_ALLOWED_IPS)->loc,
+			   "routing loop: %s sends %s, the endpoint of peer '%s', into '%s' itself",
+			   ipaddr_str(to, ps, sizeof(ps)), l->es, l->peer->name, t->name);
+	else
+		diag_error(c->d, in->loc, "routing loop: this route also selects the tunnel's own "
+			   "encrypted packets (UDP from uid 0 to %s, the endpoint of peer '%s') and "
+			   "sends them into '%s' itself", l->es, l->peer->name, t->name);
+	diag_note(c->d, ep->loc, "the endpoint is here; exclude it, or use "
+		  "'route all through %s', which exempts the tunnel's own packets by fwmark", t->name);
+}
+
+/* An intent's `to` prefix contains the endpoint: a loop if it is the intent's first that does. */
+static void loop_intent_to(const struct prefix_entry *e, void *arg)
+{
+	const struct loop_ctx *l = arg;
+	const struct p_intent *in = &l->c->p->intents[e->id];
+	const struct ipaddr *ep = &l->peer->endpoint->addr;
+	for (size_t j = 0; j < e->sub; j++)
+		if (ipaddr_contains(&in->sel.to.v[j], ep))
+			return; /* reported at that one */
+	loop_intent(l, e->id);
+}
+
+static void loop_route(const struct prefix_entry *e, void *arg)
+{
+	const struct loop_ctx *l = arg;
+	struct ctx *c = l->c;
+	struct policy *p = c->p;
+	const struct p_route *r = &p->routes[e->id];
+	const struct p_tunnel *t = &p->tunnels[l->ti];
+	if (!r->dev || strcmp(r->dev, t->name) || !table_looked_up(p, r->table))
+		return;
+	char ps[64], host[300];
+	/* The endpoint without its port ("[addr]" for IPv6). */
+	snprintf(host, sizeof(host), "%.*s", (int)(strrchr(l->es, ':') - l->es), l->es);
+	const struct option *dst = stmt_find_opt(c->route_stmts[e->id], OPT_DEST);
+	if (!dst)
+		dst = stmt_find_opt(c->route_stmts[e->id], OPT_DEFAULT);
+	diag_error(c->d, dst ? dst->loc : r->loc, "routing loop: route %s dev %s covers %s, the endpoint of peer '%s'",
+		   ipaddr_str(&r->dst, ps, sizeof(ps)), t->name, host, l->peer->name);
+	diag_note(c->d, l->peer->endpoint->loc, "the endpoint is here");
+}
+
 /* The failure the seed describes: a tunnel's own encrypted packets routed into the tunnel. The
  * full tunnel is safe (its rule skips packets carrying the tunnel's fwmark); a route or selective
- * intent that can send them back into the tunnel is not. */
+ * intent that can send them back into the tunnel is not. The intents' `to` prefixes and the
+ * routes are indexed once; each endpoint is then a binary search per prefix length. */
 void check_loops(struct ctx *c)
 {
 	struct policy *p = c->p;
+	struct prefix_index tos = { 0 }, routes = { 0 };
+	size_t *bare = NULL, n_bare = 0; /* intents without `to` that could select a tunnel's packets */
+	for (size_t i = 0; i < p->n_intents; i++) {
+		const struct p_intent *in = &p->intents[i];
+		if (in->tunnel >= p->n_tunnels || !could_select_own(in, &p->tunnels[in->tunnel]))
+			continue;
+		for (size_t j = 0; j < in->sel.to.n; j++)
+			prefix_index_add(&tos, &in->sel.to.v[j], i, j);
+		if (!in->sel.to.n)
+			*GROW(bare, n_bare) = i;
+	}
+	for (size_t i = 0; i < p->n_routes; i++)
+		if (p->routes[i].dev)
+			prefix_index_add(&routes, &p->routes[i].dst, i, 0);
+	prefix_index_sort(&tos);
+	prefix_index_sort(&routes);
 	for (size_t ti = 0; ti < p->n_tunnels; ti++) {
 		const struct p_tunnel *t = &p->tunnels[ti];
 		for (size_t pi = 0; pi < t->n_peers; pi++) {
-			const struct p_peer *peer = &t->peers[pi];
-			if (!peer->endpoint)
+			struct loop_ctx l = { .c = c, .ti = ti, .peer = &t->peers[pi] };
+			const struct value *ep = l.peer->endpoint;
+			if (!ep)
 				continue;
-			const struct ipaddr *ep = &peer->endpoint->addr;
-			char es[300];
-			if (ep->family == AF_INET6)
-				snprintf(es, sizeof(es), "[%s]:%u", ipaddr_host_str(ep, es + 200, 64), peer->endpoint->port);
+			if (ep->addr.family == AF_INET6)
+				snprintf(l.es, sizeof(l.es), "[%s]:%u", ipaddr_host_str(&ep->addr, l.es + 200, 64), ep->port);
 			else
-				snprintf(es, sizeof(es), "%s:%u", ep->family ? ipaddr_host_str(ep, es + 200, 64) :
-					 peer->endpoint->str, peer->endpoint->port);
-			for (size_t i = 0; i < p->n_intents; i++) {
-				const struct p_intent *in = &p->intents[i];
-				const struct ipaddr *to;
-				if (in->tunnel != ti || !selects_own_packets(in, t, ep, peer->endpoint->port, &to))
-					continue;
-				char ps[64];
-				/* `route allowed-ips through`: its prefixes are the peers', the loop at its word. */
-				const struct option *dst = stmt_find_opt(c->intent_stmts[i], OPT_TO);
-				if (to)
-					diag_error(c->d, dst ? dst->val.loc : stmt_find_opt(c->intent_stmts[i], OPT_ALLOWED_IPS)->loc,
-						   "routing loop: %s sends %s, the endpoint of peer '%s', into '%s' itself",
-						   ipaddr_str(to, ps, sizeof(ps)), es, peer->name, t->name);
-				else
-					diag_error(c->d, in->loc, "routing loop: this route also selects the tunnel's own "
-						   "encrypted packets (UDP from uid 0 to %s, the endpoint of peer '%s') and "
-						   "sends them into '%s' itself", es, peer->name, t->name);
-				diag_note(c->d, peer->endpoint->loc, "the endpoint is here; exclude it, or use "
-					  "'route all through %s', which exempts the tunnel's own packets by fwmark",
-					  t->name);
-			}
-			if (!ep->family)
-				continue;
-			char *colon = strrchr(es, ':');
-			*colon = '\0';
-			for (size_t i = 0; i < p->n_routes; i++) {
-				const struct p_route *r = &p->routes[i];
-				if (!r->dev || strcmp(r->dev, t->name) || !ipaddr_contains(&r->dst, ep) ||
-				    !table_looked_up(p, r->table))
-					continue;
-				char ps[64];
-				const struct option *dst = stmt_find_opt(c->route_stmts[i], OPT_DEST);
-				if (!dst)
-					dst = stmt_find_opt(c->route_stmts[i], OPT_DEFAULT);
-				diag_error(c->d, dst ? dst->loc : r->loc,
-					   "routing loop: route %s dev %s covers %s, the endpoint of peer '%s'",
-					   ipaddr_str(&r->dst, ps, sizeof(ps)), t->name, es, peer->name);
-				diag_note(c->d, peer->endpoint->loc, "the endpoint is here");
-			}
+				snprintf(l.es, sizeof(l.es), "%s:%u",
+					 ep->addr.family ? ipaddr_host_str(&ep->addr, l.es + 200, 64) : ep->str, ep->port);
+			for (size_t k = 0; k < n_bare; k++)
+				loop_intent(&l, bare[k]);
+			prefix_index_find(&tos, &ep->addr, loop_intent_to, &l);
+			prefix_index_find(&routes, &ep->addr, loop_route, &l);
 		}
 	}
+	prefix_index_free(&tos);
+	prefix_index_free(&routes);
+	free(bare);
 }
 
 static int cmp_route_key(const void *pa, const void *pb, void *arg)

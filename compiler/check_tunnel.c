@@ -2,6 +2,7 @@
  * and allowed-ips that two peers of one tunnel both claim. */
 #include "compiler/check_int.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -38,12 +39,6 @@ static void check_peer(struct ctx *c, struct p_tunnel *t, const struct stmt *s)
 	memset(p, 0, sizeof(*p));
 	p->name = s->name;
 	p->loc = s->name_loc;
-	for (size_t i = 0; i < t->n_peers - 1; i++) {
-		if (!strcmp(t->peers[i].name, s->name)) {
-			diag_error(c->d, s->name_loc, "duplicate peer '%s' in tunnel '%s'", s->name, t->name);
-			diag_note(c->d, t->peers[i].loc, "'%s' was first defined here", s->name);
-		}
-	}
 	bool have_key = false;
 	for (size_t i = 0; i < s->n_opts; i++) {
 		const struct option *o = &s->opts[i];
@@ -61,12 +56,7 @@ static void check_peer(struct ctx *c, struct p_tunnel *t, const struct stmt *s)
 				break;
 			}
 			have_key = p->has_key = true;
-			for (size_t j = 0; j < t->n_peers - 1; j++) {
-				if (t->peers[j].has_key && !memcmp(t->peers[j].public_key, p->public_key, WGC_KEY_LEN)) {
-					diag_error(c->d, o->val.loc, "peer '%s' has the same public key as peer '%s'", p->name,
-						   t->peers[j].name);
-				}
-			}
+			p->key_loc = o->val.loc;
 			break;
 		}
 		case OPT_PRESHARED_KEY:
@@ -127,6 +117,128 @@ static struct loc allowed_loc(const struct ctx *c, const struct stmt *peer, cons
 	return peer->name_loc;
 }
 
+/* ---- across the peers of one tunnel: sort + scan, never every pair ---------------------------- */
+
+static int cmp_peer_name(const void *pa, const void *pb, void *arg)
+{
+	const struct p_peer *v = arg;
+	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+	int c = strcmp(v[a].name, v[b].name);
+	return c ? c : (a > b) - (a < b);
+}
+
+static int cmp_peer_key(const void *pa, const void *pb, void *arg)
+{
+	const struct p_peer *v = arg;
+	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+	int c = memcmp(v[a].public_key, v[b].public_key, WGC_KEY_LEN);
+	return c ? c : (a > b) - (a < b);
+}
+
+/* Two peers of one name, or of one public key: each later one is an error naming the first. A
+ * broken peer statement reported its own error already (its diagnostics are muted). */
+static void check_peer_dups(struct ctx *c, const struct stmt *s, struct p_tunnel *t)
+{
+	size_t n = t->n_peers, *idx = xmalloc((n ? n : 1) * sizeof(*idx));
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	qsort_r(idx, n, sizeof(*idx), cmp_peer_name, t->peers);
+	for (size_t i = 1, first = 0; i < n; i++) {
+		const struct p_peer *a = &t->peers[idx[first]], *b = &t->peers[idx[i]];
+		if (strcmp(a->name, b->name)) {
+			first = i;
+			continue;
+		}
+		c->d->muted += s->children[idx[i]].broken;
+		diag_error(c->d, b->loc, "duplicate peer '%s' in tunnel '%s'", b->name, t->name);
+		diag_note(c->d, a->loc, "'%s' was first defined here", b->name);
+		c->d->muted -= s->children[idx[i]].broken;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (t->peers[i].has_key)
+			idx[k++] = i;
+	qsort_r(idx, k, sizeof(*idx), cmp_peer_key, t->peers);
+	for (size_t i = 1, first = 0; i < k; i++) {
+		const struct p_peer *a = &t->peers[idx[first]], *b = &t->peers[idx[i]];
+		if (memcmp(a->public_key, b->public_key, WGC_KEY_LEN)) {
+			first = i;
+			continue;
+		}
+		c->d->muted += s->children[idx[i]].broken;
+		diag_error(c->d, b->key_loc, "peer '%s' has the same public key as peer '%s'", b->name, a->name);
+		c->d->muted -= s->children[idx[i]].broken;
+	}
+	free(idx);
+}
+
+/* One allowed-ips prefix of one peer. */
+struct claim {
+	struct ipaddr net;     /* the prefix, host bits cleared */
+	const struct ipaddr *written;
+	size_t peer;
+};
+
+static int cmp_claim(const void *pa, const void *pb)
+{
+	const struct claim *a = pa, *b = pb;
+	/* By address, a shorter prefix before the longer ones it contains, then by peer: a prefix
+	 * comes after every prefix that contains it. */
+	int c = ipaddr_cmp(&a->net, &b->net);
+	return c ? c : (a->peer > b->peer) - (a->peer < b->peer);
+}
+
+static void report_overlap(struct ctx *c, const struct stmt *s, const struct p_tunnel *t, const struct claim *x,
+			   const struct claim *y)
+{
+	if (x->peer > y->peer) {
+		const struct claim *z = x;
+		x = y;
+		y = z;
+	}
+	char xs[64], ys[64];
+	const struct p_peer *a = &t->peers[x->peer], *b = &t->peers[y->peer];
+	diag_error(c->d, allowed_loc(c, &s->children[y->peer], y->written),
+		   "allowed-ips %s of peer '%s' overlaps %s of peer '%s' in tunnel '%s'",
+		   ipaddr_str(y->written, ys, sizeof(ys)), b->name, ipaddr_str(x->written, xs, sizeof(xs)), a->name,
+		   t->name);
+	diag_note(c->d, allowed_loc(c, &s->children[x->peer], x->written), "%s of peer '%s' is here", xs, a->name);
+}
+
+/* Overlapping allowed-ips of two peers: WireGuard would silently give the prefix to one peer only.
+ * Sorted by address, the prefixes that contain one are a chain (at most 129 deep) open before it. */
+static void check_allowed_overlaps(struct ctx *c, const struct stmt *s, const struct p_tunnel *t)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < t->n_peers; i++)
+		n += t->peers[i].allowed.n;
+	if (n < 2)
+		return;
+	struct claim *v = xmalloc(n * sizeof(*v));
+	n = 0;
+	for (size_t i = 0; i < t->n_peers; i++)
+		for (size_t j = 0; j < t->peers[i].allowed.n; j++) {
+			v[n] = (struct claim){ .net = t->peers[i].allowed.v[j], .written = &t->peers[i].allowed.v[j],
+					       .peer = i };
+			ipaddr_clear_host_bits(&v[n].net);
+			n++;
+		}
+	qsort(v, n, sizeof(*v), cmp_claim);
+	const struct claim *open[129];
+	size_t depth = 0;
+	for (size_t i = 0; i < n; i++) {
+		while (depth && !ipaddr_contains(&open[depth - 1]->net, &v[i].net))
+			depth--;
+		for (size_t k = 0; k < depth; k++)
+			if (open[k]->peer != v[i].peer)
+				report_overlap(c, s, t, open[k], &v[i]);
+		/* A prefix equal to the innermost open one is reported against that one only. */
+		if (!depth || ipaddr_cmp(&open[depth - 1]->net, &v[i].net))
+			open[depth++] = &v[i]; /* a chain of distinct lengths: at most 129 */
+	}
+	free(v);
+}
+
 void check_tunnel(struct ctx *c, const struct stmt *s, struct p_tunnel *t)
 {
 	check_opts(c, s, BIT(OPT_PRIVATE_KEY) | BIT(OPT_LISTEN_PORT) | BIT(OPT_FWMARK) | BIT(OPT_MTU) |
@@ -184,20 +296,6 @@ void check_tunnel(struct ctx *c, const struct stmt *s, struct p_tunnel *t)
 		check_peer(c, t, &s->children[i]);
 		c->d->muted -= s->children[i].broken;
 	}
-	/* Overlapping allowed-ips: WireGuard would silently give the prefix to one peer only. */
-	for (size_t a = 0; a < t->n_peers; a++)
-		for (size_t b = a + 1; b < t->n_peers; b++)
-			for (size_t i = 0; i < t->peers[a].allowed.n; i++)
-				for (size_t j = 0; j < t->peers[b].allowed.n; j++) {
-					const struct ipaddr *x = &t->peers[a].allowed.v[i], *y = &t->peers[b].allowed.v[j];
-					if (!ipaddr_overlaps(x, y))
-						continue;
-					char xs[64], ys[64];
-					diag_error(c->d, allowed_loc(c, &s->children[b], y),
-						   "allowed-ips %s of peer '%s' overlaps %s of peer '%s' in tunnel '%s'",
-						   ipaddr_str(y, ys, sizeof(ys)), t->peers[b].name, ipaddr_str(x, xs, sizeof(xs)),
-						   t->peers[a].name, t->name);
-					diag_note(c->d, allowed_loc(c, &s->children[a], x), "%s of peer '%s' is here", xs,
-						  t->peers[a].name);
-				}
+	check_peer_dups(c, s, t);
+	check_allowed_overlaps(c, s, t);
 }

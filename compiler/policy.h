@@ -50,6 +50,7 @@ struct p_peer {
 	struct loc loc;
 	uint8_t public_key[WGC_KEY_LEN];
 	bool has_key;                  /* public_key was given and well formed */
+	struct loc key_loc;            /* where public_key is written */
 	const char *psk_path;
 	const struct value *endpoint;  /* VAL_ENDPOINT or NULL */
 	struct p_prefixes allowed;

@@ -332,6 +332,13 @@ bool ipaddr_overlaps(const struct ipaddr *a, const struct ipaddr *b)
 	return ipaddr_contains(a, b) || ipaddr_contains(b, a);
 }
 
+void ipaddr_clear_host_bits(struct ipaddr *a)
+{
+	unsigned bits = a->family == AF_INET6 ? 128 : 32;
+	for (unsigned i = a->len; i < bits; i++)
+		a->bytes[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
+}
+
 bool ipaddr_host_bits_set(const struct ipaddr *a)
 {
 	unsigned bits = a->family == AF_INET ? 32 : 128;

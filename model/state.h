@@ -260,6 +260,7 @@ bool ipaddr_is_default(const struct ipaddr *a);
 bool ipaddr_contains(const struct ipaddr *net, const struct ipaddr *addr);   /* addr (any len) inside net */
 bool ipaddr_overlaps(const struct ipaddr *a, const struct ipaddr *b);
 bool ipaddr_host_bits_set(const struct ipaddr *a);
+void ipaddr_clear_host_bits(struct ipaddr *a);      /* the network of a prefix */
 uint64_t fnv1a64(const char *data, size_t len);
 /* out = 16 hex digits of fnv1a64(text) (of nothing: all zeros, text NULL). */
 void fnv1a64_hex(const char *text, char out[17]);

@@ -67,6 +67,19 @@ awk 'BEGIN { printf "x = "; for (i = 0; i < 10000; i++) printf "$"; print "" }' 
 awk 'BEGIN { for (i = 0; i < 100000; i++) print ";" }' | case_ errors-100k-lines
 awk 'BEGIN { for (i = 0; i < 20000; i++) print "route all through nowhere" i }' | case_ checker-errors-20k
 awk 'BEGIN { for (i = 0; i < 5000; i++) print "unused" i " = 1"; print "@" }' | case_ warnings-5k
+# across peers, endpoints and routes: pairwise checks would take minutes (20k peers with endpoints,
+# 20k routes dev wg0, 20k route intents), the one mistake is at the end
+awk 'BEGIN { print "tunnel wg0 {\n\tprivate-key \"k\"\n\taddress 10.0.0.2/32"
+	for (i = 0; i < 20000; i++) {
+		b = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+		k = substr(b, int(i / 4096) % 64 + 1, 1) substr(b, int(i / 64) % 64 + 1, 1) substr(b, i % 64 + 1, 1)
+		printf "\tpeer p%d {\n\t\tpublic-key \"%sAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"\n", i, k
+		printf "\t\tendpoint 198.%d.%d.%d:51820\n\t\tallowed-ips 10.%d.%d.0/24\n\t}\n", 18 + int(i / 65536), int(i / 256) % 256, i % 256, int(i / 256), i % 256
+	}
+	print "}"
+	for (i = 0; i < 20000; i++) printf "route 20.%d.%d.0/24 dev wg0\n", int(i / 256), i % 256
+	for (i = 0; i < 20000; i++) printf "route to 30.%d.%d.0/24 through wg0\n", int(i / 256), i % 256
+	print "route all through nowhere" }' | case_ peers-routes-20k
 awk 'BEGIN { for (i = 0; i < 10000; i++) print "table t" i " " (i % 7 + 1) }' | case_ duplicate-table-ids
 awk 'BEGIN { for (i = 0; i < 10000; i++) print "table same"; }' | case_ duplicate-names-10k
 # 100k nested tunnels, braces, lists
