@@ -7,8 +7,8 @@
 #ifndef WGC_BOUNDS_H
 #define WGC_BOUNDS_H
 
-#define WGC_MAX_FILE_SIZE_MIB 16             /* MiB of one policy file */
-#define WGC_MAX_TOTAL_SIZE_MIB 32            /* MiB of a policy and everything it includes */
+#define WGC_MAX_FILE_SIZE_MIB 64             /* MiB of one policy file */
+#define WGC_MAX_TOTAL_SIZE_MIB 64            /* MiB of a policy and everything it includes */
 #define WGC_MAX_FILE_SIZE ((size_t)WGC_MAX_FILE_SIZE_MIB << 20)
 #define WGC_MAX_TOTAL_SIZE ((size_t)WGC_MAX_TOTAL_SIZE_MIB << 20)
 #define WGC_MAX_INCLUDE_DEPTH 16             /* include "a" including "b" including ... */

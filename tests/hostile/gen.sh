@@ -103,7 +103,8 @@ awk 'BEGIN { printf "tunnel w {\n peer p {\n  endpoint "; for (i = 0; i < 300000
 awk 'BEGIN { for (i = 0; i < 2000000; i++) printf " "; print "@" }' | case_ line-2m-blank
 awk 'BEGIN { for (i = 0; i < 200000; i++) printf "route all through wg0 "; print "" }' | case_ line-one-statement-long
 awk 'BEGIN { for (i = 0; i < 200000; i++) printf "x%d = 1, ", i; print "" }' | case_ line-many-tokens
-awk 'BEGIN { for (i = 0; i < 230000; i++) print "# ........................................................................." }' | case_ file-17m
+# a file over the 64 MiB limit (sparse: refused by its size before a byte is read)
+printf 'route all through wg0\n' >file-65m.wg; truncate -s 65M file-65m.wg; add file-65m file-65m.wg
 awk 'BEGIN { for (i = 0; i < 300000; i++) print "# " i; print "@" }' | case_ comments-300k
 # includes: depth, fan-out, cycles, total size
 for i in $(seq 0 40); do printf 'include "deep%d.wg"\n' $((i + 1)) >"deep$i.wg"; done; echo '@' >deep41.wg
@@ -111,9 +112,9 @@ add include-deep-40 deep0.wg
 for i in $(seq 0 20); do printf 'include "bomb%d.wg"\ninclude "bomb%d.wg"\n' $((i + 1)) $((i + 1)) >"bomb$i.wg"; done
 echo 'x = 1' >bomb21.wg; echo '@' >>bomb0.wg
 add include-bomb-2-21 bomb0.wg
-awk 'BEGIN { for (i = 0; i < 160000; i++) print "# ......................................................................" }' >big11m-a.wg
-for n in b c; do ln big11m-a.wg "big11m-$n.wg"; done
-for n in a b c; do echo "include \"big11m-$n.wg\""; done | case_ include-total-33m
+awk 'BEGIN { for (i = 0; i < 330000; i++) print "# ......................................................................" }' >big23m-a.wg
+for n in b c; do ln big23m-a.wg "big23m-$n.wg"; done
+for n in a b c; do echo "include \"big23m-$n.wg\""; done | case_ include-total-69m
 printf 'include "cyc-b.wg"\n' >cyc-a.wg; printf 'include "cyc-a.wg"\n' >cyc-b.wg; add include-cycle cyc-a.wg
 printf 'include "self.wg"\n' >self.wg; add include-self self.wg
 printf 'include "nope/../../x.wg"\ninclude ""\ninclude ".wg"\ninclude "/"\n' | case_ include-odd-paths
