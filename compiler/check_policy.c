@@ -126,9 +126,13 @@ void check_priorities(struct ctx *c)
 	/* Rules sharing a priority: each against the earlier ones of its group. */
 	for (size_t g = 0; g < p->n_rules;) {
 		size_t end = g + 1;
-		while (end < p->n_rules && rules[end].priority == rules[g].priority)
+		bool one_line = true; /* one rule statement expanded (a list): never a clash */
+		while (end < p->n_rules && rules[end].priority == rules[g].priority) {
+			const struct loc *x = &p->rules[rules[g].index].loc, *y = &p->rules[rules[end].index].loc;
+			one_line &= x->line == y->line && x->file == y->file;
 			end++;
-		for (size_t a = g + 1; a < end; a++) {
+		}
+		for (size_t a = g + 1; !one_line && a < end; a++) {
 			const struct p_rule *r = &p->rules[rules[a].index];
 			for (size_t b = g; b < a; b++) {
 				const struct p_rule *o = &p->rules[rules[b].index];
