@@ -411,7 +411,7 @@ commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 	echo "# wgc bench (size $SIZE)"
 	echo
 	echo "$PEERS peers, $ROUTES routes, $RULES rules, $MATCHES nft rules, $UIDS uid intents;" \
-		"medians of $ROUNDS rounds; $(date -u '+%Y-%m-%d') ($START_DATE start)."
+		"medians of $ROUNDS round(s); $(date -u '+%Y-%m-%d') ($START_DATE start)."
 	echo "Machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1);" \
 		"Linux $(uname -r); Debian $(cat /etc/debian_version 2>/dev/null || echo '?');" \
 		"load average at start ${BENCH_LOAD_AT_START:-?}. $("$WGC" version 2>/dev/null | head -n 1) (source commit $commit)."
