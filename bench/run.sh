@@ -23,7 +23,10 @@
 # namespace names stay in them, and every process the bench starts dies with it; processes are
 # ended by PID, only the bench's own.
 set -euo pipefail
-[ -z "${BENCH_OUT:-}" ] || export BENCH_OUT=$(realpath -m "$BENCH_OUT")
+if [ -n "${BENCH_OUT:-}" ]; then
+	BENCH_OUT=$(realpath -m "$BENCH_OUT")
+	export BENCH_OUT
+fi
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 WGC=${WGC:-$ROOT/wgc}
@@ -110,6 +113,7 @@ ns_new() {
 	NS+=("$N")
 	mkdir -m 700 "$T/state/$N"
 	ip -n "$N" link set lo up
+	# shellcheck disable=SC2016 # expanded by the inner sh
 	ip netns exec "$N" sh -c 'for c in all default; do echo 1 >/proc/sys/net/ipv6/conf/$c/addr_gen_mode; done' 2>/dev/null || true
 }
 
@@ -163,7 +167,12 @@ writes_of() {
 	echo "${n:-0}" >>"$T/m/$1.writes"
 }
 ROWS=()
-row() { ROWS+=("| $(IFS='|'; echo "$*" | sed 's/|/ | /g') |"); printf '%s\n' "${ROWS[-1]}" >&2; }
+row() { # CELL...: one row of the table (also shown on standard error as it is measured)
+	local line
+	line=$(IFS='|'; echo "$*")
+	ROWS+=("| ${line//|/ | } |")
+	printf '%s\n' "${ROWS[-1]}" >&2
+}
 say() { printf 'bench: %s\n' "$*" >&2; }
 
 # ---- policies -------------------------------------------------------------------------------------
