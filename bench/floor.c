@@ -6,7 +6,9 @@
  *   floor routes N DEV TABLE   add N /32 routes (bench/gen-policy.sh's 20.x.y.z addresses) through
  *                              DEV in TABLE, protocol 87, batched into large sendmsg()s without
  *                              NLM_F_ACK; only the last message asks for an ack
- *   floor rules N TABLE        add N rules `from 172.a.b.0/24 lookup TABLE priority 1000+i`, the same way
+ *   floor rules N TABLE        add N rules `from 172.a.b.0/24 lookup TABLE priority 1000+i`, the same
+ *                              way, highest priority first and without NLM_F_EXCL (as wgc does:
+ *                              each insert then costs the kernel no walk of its whole list)
  *   floor count-routes TABLE   print the number of IPv4 routes in TABLE (a dump)
  *   floor count-rules          print the number of IPv4 rules of protocol 87 (a dump)
  *   floor dump [WGDEV]         read what `wgc plan` reads: links, addresses, rules and routes
@@ -180,10 +182,12 @@ static int add_rules(unsigned long n, unsigned long table)
 	unsigned long i;
 
 	nl_open(&nl, NETLINK_ROUTE);
-	for (i = 0; i < n; i++) {
+	/* Descending priorities, so each lands at the head of the kernel's list walk; no
+	 * NLM_F_EXCL, which would make the kernel compare each with every rule it has. */
+	for (i = n; i-- > 0;) {
 		uint32_t src = htonl(172u << 24 | (uint32_t)(16 + (i / 256) % 16) << 16 | (uint32_t)(i % 256) << 8);
 
-		h = nl_msg(&nl, RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL | (i + 1 == n ? NLM_F_ACK : 0));
+		h = nl_msg(&nl, RTM_NEWRULE, NLM_F_CREATE | (i == 0 ? NLM_F_ACK : 0));
 		frh = mnl_nlmsg_put_extra_header(h, sizeof(*frh));
 		frh->family = AF_INET;
 		frh->src_len = 24;
