@@ -92,12 +92,16 @@ ns_del() {
 	for n in "${NS[@]}"; do [ "$n" = "$1" ] || keep+=("$n"); done
 	NS=("${keep[@]}")
 }
-cleanup() {
+ns_cleanup() {
 	local n
 	for n in "${NS[@]}"; do
 		ns_kill "$n"
 		ip netns del "$n" 2>/dev/null || true
 	done
+	NS=()
+}
+cleanup() {
+	ns_cleanup
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -108,7 +112,7 @@ trap 'exit 143' TERM
 SEQ=0
 ns_new() {
 	SEQ=$((SEQ + 1))
-	N=wgcb$SEQ
+	N=wgcb$BASHPID-$SEQ
 	ip netns add "$N"
 	NS+=("$N")
 	mkdir -m 700 "$T/state/$N"
@@ -122,8 +126,8 @@ in_ns() {
 	local ns=$1
 	shift
 	if ! WGC_STATE_DIR=$T/state/$ns "$B/timeit" -n "$ns" -o /dev/null "$@" >"$T/out" 2>&1; then
-		echo "bench: in $ns: $* failed:" >&2
-		cat "$T/out" >&2
+		{ echo "in $ns: $* failed:"; cat "$T/out"; } >"$T/fail"
+		sed 's/^/bench: /' "$T/fail" >&2
 		exit 1
 	fi
 }
@@ -138,8 +142,8 @@ run() {
 	case " $ok " in
 	*" $st "*) ;;
 	*)
-		echo "bench: $label: $* exited $st:" >&2
-		tail -n 20 "$T/out" >&2
+		{ echo "$label: $* exited $st:"; tail -n 20 "$T/out"; } >"$T/fail"
+		sed 's/^/bench: /' "$T/fail" >&2
 		exit 1
 		;;
 	esac
@@ -166,12 +170,29 @@ writes_of() {
 	n=$(sed -n 's/^wgc: applying \([0-9]*\) operations\{0,1\}$/\1/p' "$T/out")
 	echo "${n:-0}" >>"$T/m/$1.writes"
 }
-ROWS=()
-row() { # CELL...: one row of the table (also shown on standard error as it is measured)
+row() { # CELL...: one row of the table, in $T/rows (also shown on standard error as it is measured)
 	local line
 	line=$(IFS='|'; echo "$*")
-	ROWS+=("| ${line//|/ | } |")
-	printf '%s\n' "${ROWS[-1]}" >&2
+	line="| ${line//|/ | } |"
+	echo "$line" >>"$T/rows"
+	printf '%s\n' "$line" >&2
+}
+# section NUM TITLE FUNCTION: runs one part of the bench in a subshell that deletes the
+# namespaces it made however it ends; if it fails, its row says why and the bench goes on.
+section() {
+	local num=$1 title=$2 why
+	shift 2
+	rm -f "$T/fail"
+	if ! (
+		trap ns_cleanup EXIT
+		trap 'exit 130' INT
+		trap 'exit 143' TERM
+		"$@"
+	); then
+		why=$({ grep -m 1 'error' "$T/fail" || sed -n 1p "$T/fail"; } 2>/dev/null | tr '|' '/' | cut -c1-300)
+		why=${why//$T\//}
+		row "$num" "$title: **not measured**: ${why:-failed (see the messages above)}" "—" "—" "—" "—" "—" "—" "—" "**no**"
+	fi
 }
 say() { printf 'bench: %s\n' "$*" >&2; }
 
@@ -224,69 +245,6 @@ round_pair() {
 	done
 }
 
-START_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
-say "size $SIZE: $PEERS peers, $ROUTES routes, $RULES rules, $MATCHES nft rules, $UIDS uid intents; $ROUNDS rounds"
-
-# ---- 1, 2: a converged policy of every kind --------------------------------------------------------
-say "1-2: applying the whole policy (setup, untimed)"
-ns_new
-A=$N
-in_ns "$A" "$WGC" -q apply "$T/all.wg"
-for r in $(seq "$ROUNDS"); do
-	say "1-2: round $r"
-	run "$A" plan.wgc "0" "$WGC" plan --detailed-exitcode "$T/all.wg"
-	run "$A" show.rule 0 ip rule show
-	run "$A" show.route 0 ip route show table all
-	run "$A" show.nft 0 nft list table inet wgc
-	run "$A" show.wg 0 wg show wgb0 dump
-	run "$A" show.floor 0 "$B/floor" dump wgb0
-	run "$A" converged.wgc 0 "$WGC" -v apply "$T/all.wg"
-	writes_of converged
-	# One route more: wgc, then the reference and the floor, each undone (untimed).
-	run "$A" route1.wgc 0 "$WGC" -v apply "$T/all-route.wg"
-	writes_of route1
-	in_ns "$A" "$WGC" -q apply "$T/all.wg"
-	run "$A" route1.ref 0 ip route add 30.0.0.1/32 dev wgb0 table 100 proto 87
-	in_ns "$A" ip route del 30.0.0.1/32 table 100
-	run "$A" route1.floor 0 "$B/floor" routes 1 wgb0 101
-	in_ns "$A" ip route flush table 101
-	# One peer's endpoint moved.
-	run "$A" endpoint.wgc 0 "$WGC" -v apply "$T/all-endpoint.wg"
-	writes_of endpoint
-	in_ns "$A" "$WGC" -q apply "$T/all.wg"
-	run "$A" endpoint.ref 0 wg set wgb0 peer "$P0" endpoint 192.0.2.2:51820
-	in_ns "$A" wg set wgb0 peer "$P0" endpoint 192.0.2.1:51820
-done
-run "$A" plan.writes 0 "$WGC" plan --json "$T/all.wg"
-PLAN_CHANGES=$(awk -F': *' '/"(add|change|destroy)": *[0-9]/ { s += $2 } END { print s + 0 }' "$T/out")
-in_ns "$A" "$B/floor" dump wgb0
-floor_counts=$(cat "$T/out")
-ns_del "$A"
-refsum=$(awk -v a="$(med show.rule)" -v b="$(med show.route)" -v c="$(med show.nft)" -v d="$(med show.wg)" 'BEGIN { print a + b + c + d }')
-echo "$refsum 0 0" >"$T/m/show.ref"
-w=$(med plan.wgc) f=$(med show.floor)
-row 1 "converged \`wgc plan\` of the whole policy (the floor reads $floor_counts); changes planned: $PLAN_CHANGES" \
-	"$(ms "$w")" "$(mib "$(med plan.wgc 2)")" "ip rule + ip route + nft list + wg show: $(ms "$refsum")" \
-	"$(ms "$f")" "$(ratio "$w" "$refsum")" "$(ratio "$w" "$f")" "≤ 150 ms, 0 writes" \
-	"$(met 'w <= 0.150 && c == 0' w="$w" c="$PLAN_CHANGES")"
-writes=$(sort -u "$T/m/converged.writes" | paste -sd, -)
-w=$(med converged.wgc)
-row 1b "converged \`wgc apply\` of the whole policy; writes: $writes" \
-	"$(ms "$w")" "$(mib "$(med converged.wgc 2)")" "—" "—" "—" "—" "0 writes" "$(met 'x == "0"' x="$writes")"
-writes=$(sort -u "$T/m/route1.writes" | paste -sd, -)
-w=$(med route1.wgc)
-row 2a "one route added to the converged policy (\`wgc apply\`); writes: $writes" \
-	"$(ms "$w")" "$(mib "$(med route1.wgc 2)")" "ip route add: $(ms "$(med route1.ref)")" \
-	"$(ms "$(med route1.floor)")" "$(ratio "$w" "$(med route1.ref)")" "$(ratio "$w" "$(med route1.floor)")" \
-	"≤ 50 ms, 1 write" "$(met 'w <= 0.050 && x == "1"' w="$w" x="$writes")"
-writes=$(sort -u "$T/m/endpoint.writes" | paste -sd, -)
-w=$(med endpoint.wgc)
-row 2b "one peer's endpoint changed (\`wgc apply\`); writes: $writes" \
-	"$(ms "$w")" "$(mib "$(med endpoint.wgc 2)")" "wg set … endpoint: $(ms "$(med endpoint.ref)")" \
-	"—" "$(ratio "$w" "$(med endpoint.ref)")" "—" \
-	"≤ 50 ms, 1 write" "$(met 'w <= 0.050 && x == "1"' w="$w" x="$writes")"
-
-# ---- 3, 4: routes from empty --------------------------------------------------------------------------
 # floor_round R LABEL FLOOR_ARGS...: the floor's turn of a round, in its own fresh namespace.
 floor_round() {
 	local label=$2
@@ -295,17 +253,84 @@ floor_round() {
 	run "$N" "$label.floor" 0 "$B/floor" "$@"
 	ns_del "$N"
 }
-for r in $(seq "$ROUNDS"); do
-	say "3: $ROUTES routes, round $r"
-	[ $((r % 2)) -eq 1 ] || floor_round "$r" routes routes "$ROUTES" wgb0 100
-	round_pair "$r" routes "$T/routes.wg" ip -batch "$T/routes.batch"
-	[ $((r % 2)) -eq 0 ] || floor_round "$r" routes routes "$ROUTES" wgb0 100
-done
-w=$(med routes.wgc) f=$(med routes.floor) b=$(med routes.ref)
-row 3 "$ROUTES routes from empty" "$(ms "$w")" "$(mib "$(med routes.wgc 2)")" "ip -batch: $(ms "$b")" \
-	"$(ms "$f")" "$(ratio "$w" "$b")" "$(ratio "$w" "$f")" "≤ 1.25× floor" "$(met 'w <= 1.25 * f' w="$w" f="$f")"
+START_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
+say "size $SIZE: $PEERS peers, $ROUTES routes, $RULES rules, $MATCHES nft rules, $UIDS uid intents; $ROUNDS rounds"
 
-if [ -n "${BENCH_1M:-}" ]; then
+# ---- 1, 2: a converged policy of every kind --------------------------------------------------------
+sec_converged() {
+	say "1-2: applying the whole policy (setup, untimed)"
+	ns_new
+	A=$N
+	in_ns "$A" "$WGC" -q apply "$T/all.wg"
+	for r in $(seq "$ROUNDS"); do
+		say "1-2: round $r"
+		run "$A" plan.wgc "0" "$WGC" plan --detailed-exitcode "$T/all.wg"
+		run "$A" show.rule 0 ip rule show
+		run "$A" show.route 0 ip route show table all
+		run "$A" show.nft 0 nft list table inet wgc
+		run "$A" show.wg 0 wg show wgb0 dump
+		run "$A" show.floor 0 "$B/floor" dump wgb0
+		run "$A" converged.wgc 0 "$WGC" -v apply "$T/all.wg"
+		writes_of converged
+		# One route more: wgc, then the reference and the floor, each undone (untimed).
+		run "$A" route1.wgc 0 "$WGC" -v apply "$T/all-route.wg"
+		writes_of route1
+		in_ns "$A" "$WGC" -q apply "$T/all.wg"
+		run "$A" route1.ref 0 ip route add 30.0.0.1/32 dev wgb0 table 100 proto 87
+		in_ns "$A" ip route del 30.0.0.1/32 table 100
+		run "$A" route1.floor 0 "$B/floor" routes 1 wgb0 101
+		in_ns "$A" ip route flush table 101
+		# One peer's endpoint moved.
+		run "$A" endpoint.wgc 0 "$WGC" -v apply "$T/all-endpoint.wg"
+		writes_of endpoint
+		in_ns "$A" "$WGC" -q apply "$T/all.wg"
+		run "$A" endpoint.ref 0 wg set wgb0 peer "$P0" endpoint 192.0.2.2:51820
+		in_ns "$A" wg set wgb0 peer "$P0" endpoint 192.0.2.1:51820
+	done
+	run "$A" plan.writes 0 "$WGC" plan --json "$T/all.wg"
+	PLAN_CHANGES=$(awk -F': *' '/"(add|change|destroy)": *[0-9]/ { s += $2 } END { print s + 0 }' "$T/out")
+	in_ns "$A" "$B/floor" dump wgb0
+	floor_counts=$(cat "$T/out")
+	ns_del "$A"
+	refsum=$(awk -v a="$(med show.rule)" -v b="$(med show.route)" -v c="$(med show.nft)" -v d="$(med show.wg)" 'BEGIN { print a + b + c + d }')
+	echo "$refsum 0 0" >"$T/m/show.ref"
+	w=$(med plan.wgc) f=$(med show.floor)
+	row 1 "converged \`wgc plan\` of the whole policy (the floor reads $floor_counts); changes planned: $PLAN_CHANGES" \
+		"$(ms "$w")" "$(mib "$(med plan.wgc 2)")" "ip rule + ip route + nft list + wg show: $(ms "$refsum")" \
+		"$(ms "$f")" "$(ratio "$w" "$refsum")" "$(ratio "$w" "$f")" "≤ 150 ms, 0 writes" \
+		"$(met 'w <= 0.150 && c == 0' w="$w" c="$PLAN_CHANGES")"
+	writes=$(sort -u "$T/m/converged.writes" | paste -sd, -)
+	w=$(med converged.wgc)
+	row 1b "converged \`wgc apply\` of the whole policy; writes: $writes" \
+		"$(ms "$w")" "$(mib "$(med converged.wgc 2)")" "—" "—" "—" "—" "0 writes" "$(met 'x == "0"' x="$writes")"
+	writes=$(sort -u "$T/m/route1.writes" | paste -sd, -)
+	w=$(med route1.wgc)
+	row 2a "one route added to the converged policy (\`wgc apply\`); writes: $writes" \
+		"$(ms "$w")" "$(mib "$(med route1.wgc 2)")" "ip route add: $(ms "$(med route1.ref)")" \
+		"$(ms "$(med route1.floor)")" "$(ratio "$w" "$(med route1.ref)")" "$(ratio "$w" "$(med route1.floor)")" \
+		"≤ 50 ms, 1 write" "$(met 'w <= 0.050 && x == "1"' w="$w" x="$writes")"
+	writes=$(sort -u "$T/m/endpoint.writes" | paste -sd, -)
+	w=$(med endpoint.wgc)
+	row 2b "one peer's endpoint changed (\`wgc apply\`); writes: $writes" \
+		"$(ms "$w")" "$(mib "$(med endpoint.wgc 2)")" "wg set … endpoint: $(ms "$(med endpoint.ref)")" \
+		"—" "$(ratio "$w" "$(med endpoint.ref)")" "—" \
+		"≤ 50 ms, 1 write" "$(met 'w <= 0.050 && x == "1"' w="$w" x="$writes")"
+}
+
+# ---- 3, 4: routes from empty --------------------------------------------------------------------------
+sec_routes() {
+	for r in $(seq "$ROUNDS"); do
+		say "3: $ROUTES routes, round $r"
+		[ $((r % 2)) -eq 1 ] || floor_round "$r" routes routes "$ROUTES" wgb0 100
+		round_pair "$r" routes "$T/routes.wg" ip -batch "$T/routes.batch"
+		[ $((r % 2)) -eq 0 ] || floor_round "$r" routes routes "$ROUTES" wgb0 100
+	done
+	w=$(med routes.wgc) f=$(med routes.floor) b=$(med routes.ref)
+	row 3 "$ROUTES routes from empty" "$(ms "$w")" "$(mib "$(med routes.wgc 2)")" "ip -batch: $(ms "$b")" \
+		"$(ms "$f")" "$(ratio "$w" "$b")" "$(ratio "$w" "$f")" "≤ 1.25× floor" "$(met 'w <= 1.25 * f' w="$w" f="$f")"
+}
+
+sec_big() {
 	gen -r "$BIG" >"$T/big.wg"
 	for r in $(seq "$ROUNDS"); do
 		say "4: $BIG routes, round $r"
@@ -318,61 +343,67 @@ if [ -n "${BENCH_1M:-}" ]; then
 	row 4 "$BIG routes from empty" "$(ms "$w")" "$(mib "$k")" "—" "$(ms "$f")" "—" "$(ratio "$w" "$f")" \
 		"≤ 1.5× floor, ≤ 300 MB" "$(met 'w <= 1.5 * f && k * 1024 <= 300e6' w="$w" f="$f" k="$k")"
 	rm -f "$T/big.wg"
-else
-	row 4 "$BIG routes from empty (BENCH_1M=1)" "not run" "" "" "" "" "" "≤ 1.5× floor, ≤ 300 MB" ""
-fi
+}
 
 # ---- 5: rules ----------------------------------------------------------------------------------------
-for r in $(seq "$ROUNDS"); do
-	say "5: $RULES rules, round $r"
-	[ $((r % 2)) -eq 1 ] || floor_round "$r" rules rules "$RULES" 100
-	round_pair "$r" rules "$T/rules.wg" ip -batch "$T/rules.batch"
-	[ $((r % 2)) -eq 0 ] || floor_round "$r" rules rules "$RULES" 100
-done
-w=$(med rules.wgc) f=$(med rules.floor) b=$(med rules.ref)
-row 5 "$RULES rules from empty" "$(ms "$w")" "$(mib "$(med rules.wgc 2)")" "ip -batch: $(ms "$b")" \
-	"$(ms "$f")" "$(ratio "$w" "$b")" "$(ratio "$w" "$f")" "≤ 0.04× ip -batch" "$(met 'w <= 0.04 * b' w="$w" b="$b")"
+sec_rules() {
+	for r in $(seq "$ROUNDS"); do
+		say "5: $RULES rules, round $r"
+		[ $((r % 2)) -eq 1 ] || floor_round "$r" rules rules "$RULES" 100
+		round_pair "$r" rules "$T/rules.wg" ip -batch "$T/rules.batch"
+		[ $((r % 2)) -eq 0 ] || floor_round "$r" rules rules "$RULES" 100
+	done
+	w=$(med rules.wgc) f=$(med rules.floor) b=$(med rules.ref)
+	row 5 "$RULES rules from empty" "$(ms "$w")" "$(mib "$(med rules.wgc 2)")" "ip -batch: $(ms "$b")" \
+		"$(ms "$f")" "$(ratio "$w" "$b")" "$(ratio "$w" "$f")" "≤ 0.04× ip -batch" "$(met 'w <= 0.04 * b' w="$w" b="$b")"
+}
 
 # ---- 6: nftables --------------------------------------------------------------------------------------
-for r in $(seq "$ROUNDS"); do
-	say "6: $MATCHES nft rules, round $r"
-	round_pair "$r" nft "$T/nft.wg" nft -f "$T/nft.nft"
-done
-w=$(med nft.wgc) b=$(med nft.ref)
-row 6 "$MATCHES nft rules from empty" "$(ms "$w")" "$(mib "$(med nft.wgc 2)")" "nft -f: $(ms "$b")" \
-	"—" "$(ratio "$w" "$b")" "—" "≤ 1.05× nft -f" "$(met 'w <= 1.05 * b' w="$w" b="$b")"
+sec_nft() {
+	for r in $(seq "$ROUNDS"); do
+		say "6: $MATCHES nft rules, round $r"
+		round_pair "$r" nft "$T/nft.wg" nft -f "$T/nft.nft"
+	done
+	w=$(med nft.wgc) b=$(med nft.ref)
+	row 6 "$MATCHES nft rules from empty" "$(ms "$w")" "$(mib "$(med nft.wgc 2)")" "nft -f: $(ms "$b")" \
+		"—" "$(ratio "$w" "$b")" "—" "≤ 1.05× nft -f" "$(met 'w <= 1.05 * b' w="$w" b="$b")"
+}
 
 # ---- 7: WireGuard peers --------------------------------------------------------------------------------
-for r in $(seq "$ROUNDS"); do
-	say "7: $PEERS peers, round $r"
-	round_pair "$r" peers "$T/peers.wg" wg setconf wgb0 "$T/peers.conf"
-done
-w=$(med peers.wgc) b=$(med peers.ref)
-row 7 "$PEERS peers from empty" "$(ms "$w")" "$(mib "$(med peers.wgc 2)")" "wg setconf: $(ms "$b")" \
-	"—" "$(ratio "$w" "$b")" "—" "≤ 1.05× wg setconf" "$(met 'w <= 1.05 * b' w="$w" b="$b")"
+sec_peers() {
+	for r in $(seq "$ROUNDS"); do
+		say "7: $PEERS peers, round $r"
+		round_pair "$r" peers "$T/peers.wg" wg setconf wgb0 "$T/peers.conf"
+	done
+	w=$(med peers.wgc) b=$(med peers.ref)
+	row 7 "$PEERS peers from empty" "$(ms "$w")" "$(mib "$(med peers.wgc 2)")" "wg setconf: $(ms "$b")" \
+		"—" "$(ratio "$w" "$b")" "—" "≤ 1.05× wg setconf" "$(met 'w <= 1.05 * b' w="$w" b="$b")"
+}
 
 # ---- 8: compile ---------------------------------------------------------------------------------------
 # Per object: the cost above that of compiling the bare tunnel (the process, its libraries).
-ns_new
-C=$N
-for r in $(seq "$ROUNDS"); do
-	run "$C" compile0 0 "$WGC" compile --format ip "$T/bare.wg"
-done
-w0=$(med compile0) k0=$(med compile0 2)
-for n in "$ROUTES" "$BIG"; do
-	gen -r "$n" >"$T/compile.wg"
+sec_compile() {
+	ns_new
+	C=$N
 	for r in $(seq "$ROUNDS"); do
-		say "8: compile $n objects, round $r"
-		run "$C" "compile$n" 0 "$WGC" compile --format ip "$T/compile.wg"
+		run "$C" compile0 0 "$WGC" compile --format ip "$T/bare.wg"
 	done
-	w=$(med "compile$n") k=$(med "compile$n" 2)
-	per=$(awk -v w="$w" -v k="$k" -v n="$n" -v w0="$w0" -v k0="$k0" 'BEGIN { printf "%.2f µs, %.0f B per object (%.2f µs, %.0f B above the bare tunnel)", w / n * 1e6, k * 1024 / n, (w - w0) / n * 1e6, (k - k0) * 1024 / n }')
-	row 8 "compile $n objects (\`wgc compile --format ip\`): $per" \
-		"$(ms "$w")" "$(mib "$k")" "—" "—" "—" "—" "< 3 µs and < 300 B per object (100k: 0.3 s; 1M: 3 s, 300 MB)" \
-		"$(met 'w / n < 3e-6 && k * 1024 / n < 300' w="$w" k="$k" n="$n")"
-done
-rm -f "$T/compile.wg"
-ns_del "$C"
+	w0=$(med compile0) k0=$(med compile0 2)
+	for n in "$ROUTES" "$BIG"; do
+		gen -r "$n" >"$T/compile.wg"
+		for r in $(seq "$ROUNDS"); do
+			say "8: compile $n objects, round $r"
+			run "$C" "compile$n" 0 "$WGC" compile --format ip "$T/compile.wg"
+		done
+		w=$(med "compile$n") k=$(med "compile$n" 2)
+		per=$(awk -v w="$w" -v k="$k" -v n="$n" -v w0="$w0" -v k0="$k0" 'BEGIN { printf "%.2f µs, %.0f B per object (%.2f µs, %.0f B above the bare tunnel)", w / n * 1e6, k * 1024 / n, (w - w0) / n * 1e6, (k - k0) * 1024 / n }')
+		row 8 "compile $n objects (\`wgc compile --format ip\`): $per" \
+			"$(ms "$w")" "$(mib "$k")" "—" "—" "—" "—" "< 3 µs and < 300 B per object (100k: 0.3 s; 1M: 3 s, 300 MB)" \
+			"$(met 'w / n < 3e-6 && k * 1024 / n < 300' w="$w" k="$k" n="$n")"
+	done
+	rm -f "$T/compile.wg"
+	ns_del "$C"
+}
 
 # ---- 9: per-packet cost with and without uid intents ----------------------------------------------------
 # Two namespaces at once (one tunnel name each), each with a veth whose far end drops what it
@@ -388,32 +419,47 @@ probe_ns() { # DEV POLICY
 	ip -n "$N" neigh add 192.0.2.1 dev vb0 lladdr 02:00:00:00:00:01 nud permanent
 	ip -n "$N" route add 198.51.100.0/24 via 192.0.2.1 dev vb0
 }
-gen -u 0 >"$T/uid0.wg"
-gen -u "$UIDS" >"$T/uidn.wg"
-probe_ns wgb8 "$T/uid0.wg"
-Z=$N
-probe_ns wgb9 "$T/uidn.wg"
-U=$N
-for r in $(seq "$ROUNDS"); do
-	say "9: probes, round $r"
-	for ns in $([ $((r % 2)) -eq 1 ] && echo "$Z $U" || echo "$U $Z"); do
-		tag=$([ "$ns" = "$Z" ] && echo 0 || echo n)
-		run "$ns" "probe.route.$tag" 0 "$B/probe" route "$PROBES" 198.51.100.1 65534
-		cat "$T/out" >>"$T/m/ns.route.$tag"
-		run "$ns" "probe.udp.$tag" 0 "$B/probe" udp "$PROBES" 198.51.100.1
-		cat "$T/out" >>"$T/m/ns.udp.$tag"
+sec_probe() {
+	gen -u 0 >"$T/uid0.wg"
+	gen -u "$UIDS" >"$T/uidn.wg"
+	probe_ns wgb8 "$T/uid0.wg"
+	Z=$N
+	probe_ns wgb9 "$T/uidn.wg"
+	U=$N
+	for r in $(seq "$ROUNDS"); do
+		say "9: probes, round $r"
+		for ns in $([ $((r % 2)) -eq 1 ] && echo "$Z $U" || echo "$U $Z"); do
+			tag=$([ "$ns" = "$Z" ] && echo 0 || echo n)
+			run "$ns" "probe.route.$tag" 0 "$B/probe" route "$PROBES" 198.51.100.1 65534
+			cat "$T/out" >>"$T/m/ns.route.$tag"
+			run "$ns" "probe.udp.$tag" 0 "$B/probe" udp "$PROBES" 198.51.100.1
+			cat "$T/out" >>"$T/m/ns.udp.$tag"
+		done
 	done
-done
-rules_n=$(ip -n "$U" rule show | grep -c uidrange || true)
-ns_del "$Z"
-ns_del "$U"
-for kind in route udp; do
-	a=$(med "ns.$kind.0") z=$(med "ns.$kind.n")
-	what=$([ $kind = route ] && echo "RTM_GETROUTE round trip" || echo "UDP sendto")
-	row 9 "$what: 0 vs $UIDS uid intents ($rules_n uidrange rules)" "$(printf '%.0f ns' "$z")" "—" \
-		"0 intents: $(printf '%.0f ns' "$a")" "—" \
-		"$(ratio "$z" "$a")" "—" "within 10%" "$(met 'z <= 1.10 * a && z >= 0.90 * a' z="$z" a="$a")"
-done
+	rules_n=$(ip -n "$U" rule show | grep -c uidrange || true)
+	ns_del "$Z"
+	ns_del "$U"
+	for kind in route udp; do
+		a=$(med "ns.$kind.0") z=$(med "ns.$kind.n")
+		what=$([ $kind = route ] && echo "RTM_GETROUTE round trip" || echo "UDP sendto")
+		row 9 "$what: 0 vs $UIDS uid intents ($rules_n uidrange rules)" "$(printf '%.0f ns' "$z")" "—" \
+			"0 intents: $(printf '%.0f ns' "$a")" "—" \
+			"$(ratio "$z" "$a")" "—" "within 10%" "$(met 'z <= 1.10 * a && z >= 0.90 * a' z="$z" a="$a")"
+	done
+}
+
+section 1 "converged plan and apply" sec_converged
+section 3 "$ROUTES routes from empty" sec_routes
+if [ -n "${BENCH_1M:-}" ]; then
+	section 4 "$BIG routes from empty" sec_big
+else
+	row 4 "$BIG routes from empty (BENCH_1M=1)" "not run" "" "" "" "" "" "≤ 1.5× floor, ≤ 300 MB" ""
+fi
+section 5 "$RULES rules from empty" sec_rules
+section 6 "$MATCHES nft rules from empty" sec_nft
+section 7 "$PEERS peers from empty" sec_peers
+section 8 "compile" sec_compile
+section 9 "per-packet cost" sec_probe
 
 # ---- the table -----------------------------------------------------------------------------------------
 commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -436,7 +482,7 @@ commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 	echo
 	echo "| # | measurement | wgc | wgc peak RSS | reference | floor | wgc / reference | wgc / floor | goal | met |"
 	echo "|---|---|---|---|---|---|---|---|---|---|"
-	printf '%s\n' "${ROWS[@]}"
+	cat "$T/rows"
 } >"$T/table.md"
 echo
 cat "$T/table.md"
