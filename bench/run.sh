@@ -306,13 +306,13 @@ sec_converged() {
 	writes=$(sort -u "$T/m/route1.writes" | paste -sd, -)
 	w=$(med route1.wgc)
 	row 2a "one route added to the converged policy (\`wgc apply\`); writes: $writes" \
-		"$(ms "$w")" "$(mib "$(med route1.wgc 2)")" "ip route add: $(ms "$(med route1.ref)")" \
+		"$(ms "$w")" "$(mib "$(med route1.wgc 2)")" "ip route add: $(ms "$(med route1.ref)"), $(mib "$(med route1.ref 2)")" \
 		"$(ms "$(med route1.floor)")" "$(ratio "$w" "$(med route1.ref)")" "$(ratio "$w" "$(med route1.floor)")" \
 		"≤ 50 ms, 1 write" "$(met 'w <= 0.050 && x == "1"' w="$w" x="$writes")"
 	writes=$(sort -u "$T/m/endpoint.writes" | paste -sd, -)
 	w=$(med endpoint.wgc)
 	row 2b "one peer's endpoint changed (\`wgc apply\`); writes: $writes" \
-		"$(ms "$w")" "$(mib "$(med endpoint.wgc 2)")" "wg set … endpoint: $(ms "$(med endpoint.ref)")" \
+		"$(ms "$w")" "$(mib "$(med endpoint.wgc 2)")" "wg set … endpoint: $(ms "$(med endpoint.ref)"), $(mib "$(med endpoint.ref 2)")" \
 		"—" "$(ratio "$w" "$(med endpoint.ref)")" "—" \
 		"≤ 50 ms, 1 write" "$(met 'w <= 0.050 && x == "1"' w="$w" x="$writes")"
 }
@@ -326,7 +326,7 @@ sec_routes() {
 		[ $((r % 2)) -eq 0 ] || floor_round "$r" routes routes "$ROUTES" wgb0 100
 	done
 	w=$(med routes.wgc) f=$(med routes.floor) b=$(med routes.ref)
-	row 3 "$ROUTES routes from empty" "$(ms "$w")" "$(mib "$(med routes.wgc 2)")" "ip -batch: $(ms "$b")" \
+	row 3 "$ROUTES routes from empty" "$(ms "$w")" "$(mib "$(med routes.wgc 2)")" "ip -batch: $(ms "$b"), $(mib "$(med routes.ref 2)")" \
 		"$(ms "$f")" "$(ratio "$w" "$b")" "$(ratio "$w" "$f")" "≤ 1.25× floor" "$(met 'w <= 1.25 * f' w="$w" f="$f")"
 }
 
@@ -354,7 +354,7 @@ sec_rules() {
 		[ $((r % 2)) -eq 0 ] || floor_round "$r" rules rules "$RULES" 100
 	done
 	w=$(med rules.wgc) f=$(med rules.floor) b=$(med rules.ref)
-	row 5 "$RULES rules from empty" "$(ms "$w")" "$(mib "$(med rules.wgc 2)")" "ip -batch: $(ms "$b")" \
+	row 5 "$RULES rules from empty" "$(ms "$w")" "$(mib "$(med rules.wgc 2)")" "ip -batch: $(ms "$b"), $(mib "$(med rules.ref 2)")" \
 		"$(ms "$f")" "$(ratio "$w" "$b")" "$(ratio "$w" "$f")" "≤ 0.04× ip -batch" "$(met 'w <= 0.04 * b' w="$w" b="$b")"
 }
 
@@ -365,7 +365,7 @@ sec_nft() {
 		round_pair "$r" nft "$T/nft.wg" nft -f "$T/nft.nft"
 	done
 	w=$(med nft.wgc) b=$(med nft.ref)
-	row 6 "$MATCHES nft rules from empty" "$(ms "$w")" "$(mib "$(med nft.wgc 2)")" "nft -f: $(ms "$b")" \
+	row 6 "$MATCHES nft rules from empty" "$(ms "$w")" "$(mib "$(med nft.wgc 2)")" "nft -f: $(ms "$b"), $(mib "$(med nft.ref 2)")" \
 		"—" "$(ratio "$w" "$b")" "—" "≤ 1.05× nft -f" "$(met 'w <= 1.05 * b' w="$w" b="$b")"
 }
 
@@ -376,7 +376,7 @@ sec_peers() {
 		round_pair "$r" peers "$T/peers.wg" wg setconf wgb0 "$T/peers.conf"
 	done
 	w=$(med peers.wgc) b=$(med peers.ref)
-	row 7 "$PEERS peers from empty" "$(ms "$w")" "$(mib "$(med peers.wgc 2)")" "wg setconf: $(ms "$b")" \
+	row 7 "$PEERS peers from empty" "$(ms "$w")" "$(mib "$(med peers.wgc 2)")" "wg setconf: $(ms "$b"), $(mib "$(med peers.ref 2)")" \
 		"—" "$(ratio "$w" "$b")" "—" "≤ 1.05× wg setconf" "$(met 'w <= 1.05 * b' w="$w" b="$b")"
 }
 
@@ -472,10 +472,11 @@ commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 		"Linux $(uname -r); Debian $(cat /etc/debian_version 2>/dev/null || echo '?');" \
 		"load average at start ${BENCH_LOAD_AT_START:-?}. $("$WGC" version 2>/dev/null | head -n 1) (source commit $commit)."
 	echo
-	echo "Each time is wall time from fork to exit of the whole command (build/bench/timeit), in a fresh"
-	echo "network namespace; peak RSS is wgc's. floor: build/bench/floor, the same objects over raw netlink"
-	echo "in batches without per-message acks (row 1: the same dumps, every nft rule, the device's UAPI"
-	echo "configuration). Ratios matter, not absolute times."
+	echo "Each time is wall time from fork to exit of the whole command (build/bench/timeit), in a"
+	echo "fresh network namespace (rows 1-2: one where the whole policy is applied); peak RSS is wait4's"
+	echo "(wgc's in its column, the reference's after its time). floor: build/bench/floor, the same"
+	echo "objects over raw netlink in batches without per-message acks (row 1: the same dumps, every"
+	echo "nft rule, the device's UAPI configuration). Ratios matter, not absolute times."
 	if [ "$SIZE" != L ] || [ -n "${BENCH_PEERS:-}${BENCH_ROUTES:-}${BENCH_RULES:-}${BENCH_MATCHES:-}${BENCH_UIDS:-}" ]; then
 		echo "The goals are stated for size L: at smaller sizes process start and fixed costs weigh more."
 	fi
