@@ -2,7 +2,8 @@
 # tests/netns/test_bench_floor.sh - make bench's own tools (bench/*.c) still do what the bench
 # reads from them, asserted on the kernel's state read back (not on any time):
 #   floor writes N routes and N rules in unacknowledged batches, and they are all there (ip);
-#   a refused message in a batch (a route that exists) fails floor; floor's dump counts them;
+#   a refused message in a batch (a route that exists) fails floor; floor's dump counts them,
+#   and nftables rules;
 #   timeit passes the command's exit status through and reports a peak memory;
 #   probe answers its route lookups.
 set -u
@@ -11,7 +12,7 @@ cd "$(dirname "$SELF")/../.." || exit 1
 
 T_NAME=netns-bench-floor
 ISO_TAG=bfloor
-ISO_TOOLS=(ip)
+ISO_TOOLS=(ip nft)
 source tests/netns/isolate.sh
 
 t_teardown() {
@@ -54,10 +55,20 @@ else
 	pass "a refused message in an unacknowledged batch fails floor"
 fi
 
+in_ns nft -f - <<'NFT'
+table inet bench {
+	chain out {
+		type filter hook output priority 0; policy accept;
+		tcp dport 1 accept
+		tcp dport 2 accept
+		tcp dport 3 accept
+	}
+}
+NFT
 out=$(in_ns "$B/floor" dump)
-if [[ $out =~ rules\ ([0-9]+)\ routes\ ([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -ge 50 ] &&
-	[ "${BASH_REMATCH[2]}" -ge 100 ]; then
-	pass "floor dump counts what was written"
+if [[ $out =~ rules\ ([0-9]+)\ routes\ ([0-9]+)\ nft-rules\ ([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -ge 50 ] &&
+	[ "${BASH_REMATCH[2]}" -ge 100 ] && [ "${BASH_REMATCH[3]}" = 3 ]; then
+	pass "floor dump counts what was written, nftables rules too"
 else
 	fail "floor dump" "$out"
 fi
