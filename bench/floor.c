@@ -11,6 +11,9 @@
  *                              each insert then costs the kernel no walk of its whole list)
  *   floor count-routes TABLE   print the number of IPv4 routes in TABLE (a dump)
  *   floor count-rules          print the number of IPv4 rules of protocol 87 (a dump)
+ *   floor endpoint DEV KEY HOST:PORT
+ *                              set the endpoint of DEV's peer KEY (base64) through the device's
+ *                              userspace API socket: one request, one reply
  *   floor dump [WGDEV]         read what `wgc plan` reads: links, addresses, rules and routes
  *                              (IPv4 and IPv6), every nftables rule, and WGDEV's configuration
  *                              through its userspace API socket; print the object counts
@@ -279,21 +282,32 @@ static unsigned long dump(int bus, uint16_t type, uint8_t family, size_t hdr, st
 
 static const struct counter ALL = { 0, -1, -1 };
 
+/* A connection to wireguard-go's userspace API socket of DEV. */
+static int uapi_connect(const char *dev)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "/var/run/wireguard/%s.sock", dev);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
+		die(sun.sun_path);
+	return fd;
+}
+
 /* The device's whole configuration through the userspace API (wireguard-go's socket): the
  * reply ends with a blank line; counts its peers. */
 static unsigned long wg_read(const char *dev)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	size_t have = 0, cap = 1 << 16;
 	char *buf = malloc(cap + 1), *p;
 	unsigned long peers = 0;
 	ssize_t n;
 	int fd;
 
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "/var/run/wireguard/%s.sock", dev);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (!buf || fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
-		die(sun.sun_path);
+	if (!buf)
+		die("malloc");
+	fd = uapi_connect(dev);
 	if (write(fd, "get=1\n\n", 7) != 7)
 		die("uapi write");
 	while (have < 2 || buf[have - 1] != '\n' || buf[have - 2] != '\n') {
@@ -310,6 +324,65 @@ static unsigned long wg_read(const char *dev)
 		peers++;
 	free(buf);
 	return peers;
+}
+
+/* KEY (base64 of 32 bytes) as the 64 hex digits the userspace API wants; false if it is not one. */
+static int key_hex(const char *b64, char hex[65])
+{
+	static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned char key[33];
+	unsigned int acc = 0, bits = 0, n = 0;
+	const char *c;
+
+	if (strlen(b64) != 44 || b64[43] != '=')
+		return 0;
+	for (c = b64; c < b64 + 43; c++) {
+		const char *at = strchr(set, *c);
+
+		if (!*c || !at)
+			return 0;
+		acc = acc << 6 | (unsigned int)(at - set);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			key[n++] = (unsigned char)(acc >> bits);
+		}
+	}
+	for (n = 0; n < 32; n++)
+		snprintf(hex + 2 * n, 3, "%02x", key[n]);
+	return 1;
+}
+
+static int set_endpoint(const char *dev, const char *b64, const char *endpoint)
+{
+	char hex[65], req[256], rep[64];
+	size_t have = 0;
+	ssize_t n;
+	int fd, len;
+
+	if (!key_hex(b64, hex)) {
+		fprintf(stderr, "floor: bad key '%s'\n", b64);
+		return 2;
+	}
+	len = snprintf(req, sizeof(req), "set=1\npublic_key=%s\nupdate_only=true\nendpoint=%s\n\n", hex, endpoint);
+	if (len < 0 || (size_t)len >= sizeof(req))
+		return 2;
+	fd = uapi_connect(dev);
+	if (write(fd, req, (size_t)len) != len)
+		die("uapi write");
+	while (have < sizeof(rep) - 1 && (n = read(fd, rep + have, sizeof(rep) - 1 - have)) > 0) {
+		have += (size_t)n;
+		rep[have] = 0;
+		if (strstr(rep, "\n\n"))
+			break;
+	}
+	close(fd);
+	rep[have] = 0;
+	if (strcmp(rep, "errno=0\n\n")) {
+		fprintf(stderr, "floor: %s refused the endpoint: %s", dev, rep);
+		return 1;
+	}
+	return 0;
 }
 
 static int dump_all(const char *wgdev)
@@ -331,7 +404,8 @@ static int dump_all(const char *wgdev)
 
 static void usage(void)
 {
-	fputs("usage: floor routes N DEV TABLE | rules N TABLE | count-routes TABLE | count-rules | dump [WGDEV]\n",
+	fputs("usage: floor routes N DEV TABLE | rules N TABLE | count-routes TABLE | count-rules\n"
+	      "       floor endpoint DEV KEY HOST:PORT | dump [WGDEV]\n",
 	      stderr);
 	exit(2);
 }
@@ -354,6 +428,8 @@ int main(int argc, char **argv)
 		printf("%lu\n", dump(NETLINK_ROUTE, RTM_GETRULE, AF_INET, sizeof(struct fib_rule_hdr), c));
 		return 0;
 	}
+	if (argc == 5 && !strcmp(argv[1], "endpoint"))
+		return set_endpoint(argv[2], argv[3], argv[4]);
 	if ((argc == 2 || argc == 3) && !strcmp(argv[1], "dump"))
 		return dump_all(argc == 3 ? argv[2] : NULL);
 	usage();

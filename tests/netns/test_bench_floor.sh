@@ -4,6 +4,7 @@
 #   floor writes N routes and N rules in unacknowledged batches, and they are all there (ip);
 #   a refused message in a batch (a route that exists) fails floor; floor's dump counts them,
 #   and nftables rules;
+#   floor sets a peer's endpoint through wireguard-go's UAPI socket (read back by wg);
 #   timeit passes the command's exit status through and reports a peak memory;
 #   probe answers its route lookups.
 set -u
@@ -12,7 +13,7 @@ cd "$(dirname "$SELF")/../.." || exit 1
 
 T_NAME=netns-bench-floor
 ISO_TAG=bfloor
-ISO_TOOLS=(ip nft)
+ISO_TOOLS=(ip nft wg wireguard-go)
 source tests/netns/isolate.sh
 
 t_teardown() {
@@ -71,6 +72,16 @@ if [[ $out =~ rules\ ([0-9]+)\ routes\ ([0-9]+)\ nft-rules\ ([0-9]+) ]] && [ "${
 	pass "floor dump counts what was written, nftables rules too"
 else
 	fail "floor dump" "$out"
+fi
+
+KEY=$(wg genkey | wg pubkey)
+if in_ns wireguard-go wgb1 >/dev/null 2>&1 && in_ns wg set wgb1 peer "$KEY" allowed-ips 10.0.0.1/32 &&
+	in_ns "$B/floor" endpoint wgb1 "$KEY" 192.0.2.9:1234 &&
+	[ "$(in_ns wg show wgb1 endpoints)" = "$KEY	192.0.2.9:1234" ] &&
+	[[ $(in_ns "$B/floor" dump wgb1) == *"peers 1" ]]; then
+	pass "floor sets an endpoint and reads the peers through the UAPI socket"
+else
+	fail "floor endpoint" "$(in_ns wg show wgb1 2>&1)"
 fi
 
 rm -f "$T_TMP/t"
