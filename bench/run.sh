@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # bench/run.sh - `make bench`: wgc, the tool it replaces and a raw netlink floor, in one run.
 #
-# Every row of the table measures the same work three ways, in fresh, identical network
-# namespaces: wgc; the reference tool (`ip -batch`, `nft -f`, `wg setconf`, the read-only `ip`,
-# `nft` and `wg` listings); and build/bench/floor, which writes the same objects over raw netlink
-# in large batches without per-message acks (or reads them back), the least the kernel can be
-# asked to do. Each command runs under build/bench/timeit (wall time, peak RSS), BENCH_ROUNDS
+# A row of the table measures the same work up to three ways, in identical network namespaces
+# (a fresh one for each measurement from empty; rows 1-2 share one where the whole policy is
+# applied): wgc; the reference tool (`ip -batch`, `nft -f`, `wg setconf`, `ip route add`,
+# `wg set`, the read-only `ip`, `nft` and `wg` listings); and build/bench/floor, which writes the
+# same objects over raw netlink in large batches without per-message acks (or reads them back,
+# or sets one endpoint through the UAPI socket), the least the kernel can be asked to do. Each command runs under build/bench/timeit (wall time, peak RSS), BENCH_ROUNDS
 # times, the tools alternating; the table shows medians. Ratios are the result; absolute times
 # depend on the machine and its load, which the header records.
 #
