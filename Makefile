@@ -4,7 +4,7 @@
 #   make check      unit, golden, error-corpus and network-namespace tests (ASan/UBSan build)
 #   make asan       build ./build/asan/wgc with AddressSanitizer and UBSan
 #   make demo       build, then `wgc plan`/`compile` an example inside a throwaway namespace
-#   make bench      benchmarks (ratios against ip -batch / nft -f), separate from tests
+#   make bench      benchmarks: wgc, the tools it replaces and a raw netlink floor (bench/run.sh)
 
 CC      ?= cc
 PKGS    := libmnl libnftables jansson libsystemd
@@ -124,14 +124,21 @@ build/asan/tests/planfp: tests/tools/planfp.c build/asan/libmodel.a
 
 -include $(shell find build -path build/pkgs -prune -o -name '*.d' -type f -print 2>/dev/null)
 
-check: wgc build/asan/wgc $(UNIT_TESTS)
+# make bench's tools (bench/*.c, see bench/run.sh): the raw netlink floor, a timer that reports
+# peak memory, a per-packet probe. tests/netns/test_bench_floor.sh keeps them working.
+BENCH_TOOLS := build/bench/floor build/bench/timeit build/bench/probe
+build/bench/%: bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(shell pkg-config --libs libmnl)
+
+check: wgc build/asan/wgc $(UNIT_TESTS) $(BENCH_TOOLS)
 	WGC=build/asan/wgc UNIT_TESTS="$(UNIT_TESTS)" tests/run.sh
 
 demo: wgc
 	tests/demo.sh
 
-bench: wgc
-	tests/bench.sh
+bench: wgc $(BENCH_TOOLS)
+	bench/run.sh
 
 # A libFuzzer harness over the compiler (needs clang; not part of check): see fuzz/fuzz_policy.c.
 FUZZ_CC ?= clang

@@ -1,0 +1,436 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * bench/floor.c - the raw netlink floor of `make bench`: the least work the kernel can be asked
+ * to do for what wgc does, with nothing above it (no parsing, no diff, no per-message ack).
+ *
+ *   floor routes N DEV TABLE   add N /32 routes (bench/gen-policy.sh's 20.x.y.z addresses) through
+ *                              DEV in TABLE, protocol 87, batched into large sendmsg()s without
+ *                              NLM_F_ACK; only the last message asks for an ack
+ *   floor rules N TABLE        add N rules `from 172.a.b.0/24 lookup TABLE priority 1000+i`, the same
+ *                              way, highest priority first and without NLM_F_EXCL (as wgc does:
+ *                              each insert then costs the kernel no walk of its whole list)
+ *   floor count-routes TABLE   print the number of IPv4 routes in TABLE (a dump)
+ *   floor count-rules          print the number of IPv4 rules of protocol 87 (a dump)
+ *   floor endpoint DEV KEY HOST:PORT
+ *                              set the endpoint of DEV's peer KEY (base64) through the device's
+ *                              userspace API socket: one request, one reply
+ *   floor dump [WGDEV]         read what `wgc plan` reads: links, addresses, rules and routes
+ *                              (IPv4 and IPv6), every nftables rule, and WGDEV's configuration
+ *                              through its userspace API socket; print the object counts
+ *
+ * A refused message in a batch comes back as an NLMSG_ERROR: floor then fails (exit 1). It runs
+ * in the network namespace it is started in.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <libmnl/libmnl.h>
+#include <linux/fib_rules.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/rtnetlink.h>
+
+#define WGC_PROTO 87
+#define BATCH (64 * 1024)
+#define RX_SIZE 32768
+
+struct nl {
+	struct mnl_socket *sock;
+	uint32_t portid;
+	uint32_t seq;
+	char *buf;
+	size_t used;
+};
+
+static void die(const char *what)
+{
+	fprintf(stderr, "floor: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static void nl_open(struct nl *nl, int bus)
+{
+	int big = 4 << 20;
+
+	nl->sock = mnl_socket_open(bus);
+	if (!nl->sock || mnl_socket_bind(nl->sock, 0, MNL_SOCKET_AUTOPID) < 0)
+		die("netlink socket");
+	setsockopt(mnl_socket_get_fd(nl->sock), SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+	nl->portid = mnl_socket_get_portid(nl->sock);
+	nl->seq = (uint32_t)time(NULL);
+	nl->buf = malloc(BATCH + MNL_SOCKET_BUFFER_SIZE);
+	if (!nl->buf)
+		die("malloc");
+	nl->used = 0;
+}
+
+static void nl_close(struct nl *nl)
+{
+	mnl_socket_close(nl->sock);
+	free(nl->buf);
+}
+
+/* Reads the replies to a batch: only refusals (NLMSG_ERROR, which fail) and, last, the ack
+ * its final message asked for. */
+static int drain_cb(const struct nlmsghdr *h, void *data)
+{
+	(void)h;
+	(void)data;
+	return MNL_CB_OK;
+}
+
+static void nl_wait_ack(struct nl *nl)
+{
+	char rx[RX_SIZE];
+	ssize_t n;
+	int ret;
+
+	do {
+		n = mnl_socket_recvfrom(nl->sock, rx, sizeof(rx));
+		if (n < 0)
+			die("recv");
+		ret = mnl_cb_run(rx, (size_t)n, 0, nl->portid, drain_cb, NULL);
+		if (ret < 0)
+			die("a batched message was refused");
+	} while (ret > 0);
+}
+
+static void nl_flush(struct nl *nl)
+{
+	if (nl->used && mnl_socket_sendto(nl->sock, nl->buf, nl->used) < 0)
+		die("send");
+	nl->used = 0;
+}
+
+static struct nlmsghdr *nl_msg(struct nl *nl, uint16_t type, uint16_t flags)
+{
+	struct nlmsghdr *h;
+
+	if (nl->used > BATCH)
+		nl_flush(nl);
+	h = mnl_nlmsg_put_header(nl->buf + nl->used);
+	h->nlmsg_type = type;
+	h->nlmsg_flags = NLM_F_REQUEST | flags;
+	h->nlmsg_seq = ++nl->seq;
+	return h;
+}
+
+static void nl_done(struct nl *nl, struct nlmsghdr *h)
+{
+	nl->used += NLMSG_ALIGN(h->nlmsg_len);
+}
+
+static unsigned long count_arg(const char *s)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(s, &end, 10);
+	if (errno || *end || !*s || n > 100000000) {
+		fprintf(stderr, "floor: bad number '%s'\n", s);
+		exit(2);
+	}
+	return n;
+}
+
+static int add_routes(unsigned long n, const char *dev, unsigned long table)
+{
+	struct nl nl;
+	struct nlmsghdr *h = NULL;
+	struct rtmsg *rtm;
+	unsigned int oif = if_nametoindex(dev);
+	unsigned long i;
+
+	if (!oif)
+		die(dev);
+	nl_open(&nl, NETLINK_ROUTE);
+	for (i = 0; i < n; i++) {
+		uint32_t dst = htonl((uint32_t)(20 + (i / 16777216) % 200) << 24 | (uint32_t)(i % 16777216));
+
+		h = nl_msg(&nl, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL | (i + 1 == n ? NLM_F_ACK : 0));
+		rtm = mnl_nlmsg_put_extra_header(h, sizeof(*rtm));
+		rtm->rtm_family = AF_INET;
+		rtm->rtm_dst_len = 32;
+		rtm->rtm_table = table < 256 ? (uint8_t)table : RT_TABLE_UNSPEC;
+		rtm->rtm_protocol = WGC_PROTO;
+		rtm->rtm_scope = RT_SCOPE_LINK;
+		rtm->rtm_type = RTN_UNICAST;
+		mnl_attr_put_u32(h, RTA_DST, dst);
+		mnl_attr_put_u32(h, RTA_OIF, oif);
+		mnl_attr_put_u32(h, RTA_TABLE, (uint32_t)table);
+		nl_done(&nl, h);
+	}
+	nl_flush(&nl);
+	if (h)
+		nl_wait_ack(&nl);
+	nl_close(&nl);
+	printf("%lu routes written\n", n);
+	return 0;
+}
+
+static int add_rules(unsigned long n, unsigned long table)
+{
+	struct nl nl;
+	struct nlmsghdr *h = NULL;
+	struct fib_rule_hdr *frh;
+	unsigned long i;
+
+	nl_open(&nl, NETLINK_ROUTE);
+	/* Descending priorities, so each lands at the head of the kernel's list walk; no
+	 * NLM_F_EXCL, which would make the kernel compare each with every rule it has. */
+	for (i = n; i-- > 0;) {
+		uint32_t src = htonl(172u << 24 | (uint32_t)(16 + (i / 256) % 16) << 16 | (uint32_t)(i % 256) << 8);
+
+		h = nl_msg(&nl, RTM_NEWRULE, NLM_F_CREATE | (i == 0 ? NLM_F_ACK : 0));
+		frh = mnl_nlmsg_put_extra_header(h, sizeof(*frh));
+		frh->family = AF_INET;
+		frh->src_len = 24;
+		frh->action = FR_ACT_TO_TBL;
+		frh->table = table < 256 ? (uint8_t)table : RT_TABLE_UNSPEC;
+		mnl_attr_put_u32(h, FRA_SRC, src);
+		mnl_attr_put_u32(h, FRA_PRIORITY, (uint32_t)(1000 + i));
+		mnl_attr_put_u32(h, FRA_TABLE, (uint32_t)table);
+		mnl_attr_put_u8(h, FRA_PROTOCOL, WGC_PROTO);
+		nl_done(&nl, h);
+	}
+	nl_flush(&nl);
+	if (h)
+		nl_wait_ack(&nl);
+	nl_close(&nl);
+	printf("%lu rules written\n", n);
+	return 0;
+}
+
+struct counter {
+	unsigned long n;
+	long table; /* routes: count only this table (-1: all) */
+	int proto;  /* rules: count only this protocol (-1: all) */
+};
+
+static int route_attr_cb(const struct nlattr *a, void *data)
+{
+	if (mnl_attr_get_type(a) == RTA_TABLE)
+		*(uint32_t *)data = mnl_attr_get_u32(a);
+	return MNL_CB_OK;
+}
+
+static int rule_attr_cb(const struct nlattr *a, void *data)
+{
+	if (mnl_attr_get_type(a) == FRA_PROTOCOL)
+		*(int *)data = mnl_attr_get_u8(a);
+	return MNL_CB_OK;
+}
+
+static int count_cb(const struct nlmsghdr *h, void *data)
+{
+	struct counter *c = data;
+
+	if (c->table >= 0 && h->nlmsg_type == RTM_NEWROUTE) {
+		const struct rtmsg *rtm = mnl_nlmsg_get_payload(h);
+		uint32_t table = rtm->rtm_table;
+
+		mnl_attr_parse(h, sizeof(*rtm), route_attr_cb, &table);
+		if (table != (uint32_t)c->table)
+			return MNL_CB_OK;
+	}
+	if (c->proto >= 0 && h->nlmsg_type == RTM_NEWRULE) {
+		int proto = -1;
+
+		mnl_attr_parse(h, sizeof(struct fib_rule_hdr), rule_attr_cb, &proto);
+		if (proto != c->proto)
+			return MNL_CB_OK;
+	}
+	c->n++;
+	return MNL_CB_OK;
+}
+
+/* One dump request on its own socket; returns how many objects counted. */
+static unsigned long dump(int bus, uint16_t type, uint8_t family, size_t hdr, struct counter c)
+{
+	struct nl nl;
+	struct nlmsghdr *h;
+	char rx[RX_SIZE];
+	ssize_t n;
+	int ret;
+
+	nl_open(&nl, bus);
+	h = nl_msg(&nl, type, NLM_F_DUMP);
+	/* rtgenmsg, ifinfomsg, rtmsg, fib_rule_hdr and nfgenmsg all start with the family byte. */
+	*(uint8_t *)mnl_nlmsg_put_extra_header(h, hdr) = family;
+	nl_done(&nl, h);
+	nl_flush(&nl);
+	do {
+		n = mnl_socket_recvfrom(nl.sock, rx, sizeof(rx));
+		if (n < 0)
+			die("dump");
+		ret = mnl_cb_run(rx, (size_t)n, nl.seq, nl.portid, count_cb, &c);
+	} while (ret > 0);
+	if (ret < 0)
+		die("dump");
+	nl_close(&nl);
+	return c.n;
+}
+
+static const struct counter ALL = { 0, -1, -1 };
+
+/* A connection to wireguard-go's userspace API socket of DEV. */
+static int uapi_connect(const char *dev)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "/var/run/wireguard/%s.sock", dev);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
+		die(sun.sun_path);
+	return fd;
+}
+
+/* The device's whole configuration through the userspace API (wireguard-go's socket): the
+ * reply ends with a blank line; counts its peers. */
+static unsigned long wg_read(const char *dev)
+{
+	size_t have = 0, cap = 1 << 16;
+	char *buf = malloc(cap + 1), *p;
+	unsigned long peers = 0;
+	ssize_t n;
+	int fd;
+
+	if (!buf)
+		die("malloc");
+	fd = uapi_connect(dev);
+	if (write(fd, "get=1\n\n", 7) != 7)
+		die("uapi write");
+	while (have < 2 || buf[have - 1] != '\n' || buf[have - 2] != '\n') {
+		if (have == cap && !(buf = realloc(buf, (cap *= 2) + 1)))
+			die("realloc");
+		n = read(fd, buf + have, cap - have);
+		if (n <= 0)
+			die("uapi read");
+		have += (size_t)n;
+	}
+	close(fd);
+	buf[have] = 0;
+	for (p = buf; (p = strstr(p, "public_key=")); p++)
+		peers++;
+	free(buf);
+	return peers;
+}
+
+/* KEY (base64 of 32 bytes) as the 64 hex digits the userspace API wants; false if it is not one. */
+static int key_hex(const char *b64, char hex[65])
+{
+	static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned char key[33];
+	unsigned int acc = 0, bits = 0, n = 0;
+	const char *c;
+
+	if (strlen(b64) != 44 || b64[43] != '=')
+		return 0;
+	for (c = b64; c < b64 + 43; c++) {
+		const char *at = strchr(set, *c);
+
+		if (!*c || !at)
+			return 0;
+		acc = acc << 6 | (unsigned int)(at - set);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			key[n++] = (unsigned char)(acc >> bits);
+		}
+	}
+	for (n = 0; n < 32; n++)
+		snprintf(hex + 2 * n, 3, "%02x", key[n]);
+	return 1;
+}
+
+static int set_endpoint(const char *dev, const char *b64, const char *endpoint)
+{
+	char hex[65], req[256], rep[64];
+	size_t have = 0;
+	ssize_t n;
+	int fd, len;
+
+	if (!key_hex(b64, hex)) {
+		fprintf(stderr, "floor: bad key '%s'\n", b64);
+		return 2;
+	}
+	len = snprintf(req, sizeof(req), "set=1\npublic_key=%s\nupdate_only=true\nendpoint=%s\n\n", hex, endpoint);
+	if (len < 0 || (size_t)len >= sizeof(req))
+		return 2;
+	fd = uapi_connect(dev);
+	if (write(fd, req, (size_t)len) != len)
+		die("uapi write");
+	while (have < sizeof(rep) - 1 && (n = read(fd, rep + have, sizeof(rep) - 1 - have)) > 0) {
+		have += (size_t)n;
+		rep[have] = 0;
+		if (strstr(rep, "\n\n"))
+			break;
+	}
+	close(fd);
+	rep[have] = 0;
+	if (strcmp(rep, "errno=0\n\n")) {
+		fprintf(stderr, "floor: %s refused the endpoint: %s", dev, rep);
+		return 1;
+	}
+	return 0;
+}
+
+static int dump_all(const char *wgdev)
+{
+	unsigned long links = dump(NETLINK_ROUTE, RTM_GETLINK, AF_UNSPEC, sizeof(struct ifinfomsg), ALL);
+	unsigned long addrs = dump(NETLINK_ROUTE, RTM_GETADDR, AF_UNSPEC, sizeof(struct ifaddrmsg), ALL);
+	unsigned long rules = dump(NETLINK_ROUTE, RTM_GETRULE, AF_INET, sizeof(struct fib_rule_hdr), ALL) +
+			      dump(NETLINK_ROUTE, RTM_GETRULE, AF_INET6, sizeof(struct fib_rule_hdr), ALL);
+	unsigned long routes = dump(NETLINK_ROUTE, RTM_GETROUTE, AF_INET, sizeof(struct rtmsg), ALL) +
+			       dump(NETLINK_ROUTE, RTM_GETROUTE, AF_INET6, sizeof(struct rtmsg), ALL);
+	unsigned long nft = dump(NETLINK_NETFILTER, NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETRULE,
+				 AF_UNSPEC, sizeof(struct nfgenmsg), ALL);
+	unsigned long peers = wgdev ? wg_read(wgdev) : 0;
+
+	printf("links %lu addresses %lu rules %lu routes %lu nft-rules %lu peers %lu\n", links,
+	       addrs, rules, routes, nft, peers);
+	return 0;
+}
+
+static void usage(void)
+{
+	fputs("usage: floor routes N DEV TABLE | rules N TABLE | count-routes TABLE | count-rules\n"
+	      "       floor endpoint DEV KEY HOST:PORT | dump [WGDEV]\n",
+	      stderr);
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 5 && !strcmp(argv[1], "routes"))
+		return add_routes(count_arg(argv[2]), argv[3], count_arg(argv[4]));
+	if (argc == 4 && !strcmp(argv[1], "rules"))
+		return add_rules(count_arg(argv[2]), count_arg(argv[3]));
+	if (argc == 3 && !strcmp(argv[1], "count-routes")) {
+		struct counter c = { 0, (long)count_arg(argv[2]), -1 };
+
+		printf("%lu\n", dump(NETLINK_ROUTE, RTM_GETROUTE, AF_INET, sizeof(struct rtmsg), c));
+		return 0;
+	}
+	if (argc == 2 && !strcmp(argv[1], "count-rules")) {
+		struct counter c = { 0, -1, WGC_PROTO };
+
+		printf("%lu\n", dump(NETLINK_ROUTE, RTM_GETRULE, AF_INET, sizeof(struct fib_rule_hdr), c));
+		return 0;
+	}
+	if (argc == 5 && !strcmp(argv[1], "endpoint"))
+		return set_endpoint(argv[2], argv[3], argv[4]);
+	if ((argc == 2 || argc == 3) && !strcmp(argv[1], "dump"))
+		return dump_all(argc == 3 ? argv[2] : NULL);
+	usage();
+}
