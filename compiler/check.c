@@ -42,11 +42,11 @@ static void allocate(struct ctx *c)
 	uint32_t prio;
 	allocate_tunnels(p);
 	check_marks(c);
-	if (allocate_intent_marks(p, &i) < 0)
-		no_mark_left(c, p->intents[i].loc, "route");
 	if (allocate_intent_priorities(p, &i, &prio) < 0)
 		diag_error(c->d, p->intents[i].loc, "too many routes through tunnels: their rules would reach priority "
 			   "%u, where the full tunnel's and the kernel's main rules are", prio);
+	else if (allocate_intent_marks(p, &i) < 0)
+		no_mark_left(c, p->intents[i].loc, "route");
 	allocate_dest_table(p);
 }
 
