@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 
 #include "compiler/bounds.h"
+#include "compiler/intent_values.h"
 
 #define NONE SIZE_MAX
 
@@ -40,9 +41,12 @@ struct ov {
 	int *fams;                     /* per intent: the families it can select */
 	size_t *best_d, *best_ex;      /* per intent: the earliest earlier intent it conflicts with,
 					* through a destination / an except (NONE: none) */
+	size_t *best_s;                /* per plain intent (intent_dim): the earliest earlier plain
+					* intent it conflicts with (NONE: none) */
 	bool *longer;                  /* per destination intent: a longer prefix inside one of its
 					* prefixes goes through another tunnel */
 	size_t *r, nr;                 /* the rule intents (selective, not by destination), in order */
+	size_t *rx, nrx;               /* those of them that are not plain (intent_dim), in order */
 	struct dref { const struct ipaddr *a; size_t intent; } *dest;
 	struct first2 { size_t v[2][2]; } dests;  /* per family: the two earliest destination intents
 						   * of distinct tunnels */
@@ -382,6 +386,95 @@ static void find_conflicts(struct ov *o)
 	}
 }
 
+/* Plain intents (one uid, gid or port list, nothing else: intent_dim) against each other without
+ * comparing pairs, so that 10,000 uid intents cost a sort, not 50 million comparisons:
+ *   - of one shape (the same list kind and protocol): their ranges sorted, each checked against
+ *     the ranges still open where it starts (disjoint lists: one at most);
+ *   - of two shapes: any two meet (a uid and a port: the uid's packets to that port) unless their
+ *     protocols differ, so the earliest of each other shape through another tunnel is the one. */
+struct shape {
+	enum intent_dim dim;
+	uint8_t proto;
+	struct first2 f;
+};
+
+static int cmp_iv(const void *pa, const void *pb)
+{
+	const struct iv *a = pa, *b = pb;
+	if (a->lo != b->lo)
+		return a->lo < b->lo ? -1 : 1;
+	return a->intent < b->intent ? -1 : a->intent > b->intent;
+}
+
+static size_t shape_of(struct shape **v, size_t *n, const struct p_intent *in)
+{
+	enum intent_dim d = intent_dim(in);
+	for (size_t k = 0; k < *n; k++)
+		if ((*v)[k].dim == d && (*v)[k].proto == in->sel.proto)
+			return k;
+	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[*n] = (struct shape){ d, in->sel.proto, { { { 0 } } } };
+	first2_init(&(*v)[*n].f);
+	return (*n)++;
+}
+
+static void same_shape_conflicts(struct ov *o, struct iv *v, size_t n)
+{
+	const struct policy *p = o->p;
+	qsort(v, n, sizeof(*v), cmp_iv);
+	size_t *open = xmalloc((n + 1) * sizeof(*open)), n_open = 0;
+	for (size_t i = 0; i < n && o->work <= WGC_MAX_OVERLAP_WORK; i++) {
+		size_t b = v[i].intent, k = 0;
+		while (k < n_open) {
+			const struct iv *y = &v[open[k]];
+			o->work++;
+			if (y->hi < v[i].lo) {
+				open[k] = open[--n_open];
+				continue;
+			}
+			size_t a = y->intent;
+			if (a != b && p->intents[a].tunnel != p->intents[b].tunnel && (o->fams[a] & o->fams[b]))
+				conflict(o->best_s, a, b);
+			k++;
+		}
+		open[n_open++] = i;
+	}
+	free(open);
+}
+
+static void find_value_conflicts(struct ov *o)
+{
+	const struct policy *p = o->p;
+	struct shape *sh = NULL;
+	size_t n_sh = 0;
+	size_t *cls = xmalloc((p->n_intents + 1) * sizeof(*cls));
+	for (size_t b = 0; b < p->n_intents; b++) {
+		if (intent_dim(&p->intents[b]) == DIM_NONE)
+			continue;
+		cls[b] = shape_of(&sh, &n_sh, &p->intents[b]);
+		for (size_t k = 0; k < n_sh; k++) {
+			if (k == cls[b])
+				continue;
+			size_t a = first2_other(&sh[k].f, p, p->intents[b].tunnel, o->fams[b]);
+			o->work++;
+			if (a != NONE && sels_meet(o, a, b, NULL, NULL, 0) == 1)
+				conflict(o->best_s, a, b);
+		}
+		first2_add(&sh[cls[b]].f, p, b, o->fams[b]);
+	}
+	for (size_t k = 0; k < n_sh; k++) {
+		struct iv *v = NULL;
+		size_t n = 0, cap = 0;
+		for (size_t b = 0; b < p->n_intents; b++)
+			if (intent_dim(&p->intents[b]) != DIM_NONE && cls[b] == k)
+				intent_ranges_add(p, b, &v, &n, &cap);
+		same_shape_conflicts(o, v, n);
+		free(v);
+	}
+	free(cls);
+	free(sh);
+}
+
 /* For each destination intent, whether a longer prefix inside one of its prefixes goes through
  * another tunnel (packets to it take that one): the prefixes inside one are the run after it in
  * sorted order, and next[k] (the first position from k on whose tunnel differs from k's) answers
@@ -518,26 +611,42 @@ static bool report(struct ov *o, size_t a, size_t b)
 	return true;
 }
 
-/* Intent b against the earlier ones: the earliest it conflicts with, of which the checker is sure. */
+/* Reports the earlier of the candidates *x and *y before intent a (NONE: none, or not before a):
+ * true once one was reported. A candidate tried is used up. */
+static bool report_before(struct ov *o, size_t *x, size_t *y, size_t a, size_t b)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		size_t *c = *x != NONE && (*y == NONE || *x < *y) ? x : y;
+		if (*c == NONE || *c >= a)
+			return false;
+		size_t w = *c;
+		*c = NONE;
+		if (report(o, w, b))
+			return true;
+	}
+	return false;
+}
+
+/* Intent b against the earlier ones: the earliest it conflicts with, of which the checker is sure.
+ * A plain intent is compared in pairs only with the rule intents that are not plain; the plain
+ * ones were found by find_value_conflicts. */
 static void report_intent(struct ov *o, size_t b)
 {
 	const struct policy *p = o->p;
-	size_t d = o->best_d[b];
-	bool rule = is_rule(&p->intents[b]);
-	for (size_t k = 0; k < o->nr && o->r[k] < b; k++) {
-		size_t a = o->r[k];
-		if (d != NONE && d < a) {
-			if (report(o, d, b))
-				return;
-			d = NONE;
-		}
+	size_t d = o->best_d[b], s = o->best_s[b];
+	bool rule = is_rule(&p->intents[b]), plain = intent_dim(&p->intents[b]) != DIM_NONE;
+	const size_t *r = plain ? o->rx : o->r;
+	size_t nr = plain ? o->nrx : o->nr;
+	for (size_t k = 0; k < nr && r[k] < b; k++) {
+		size_t a = r[k];
+		if (report_before(o, &d, &s, a, b))
+			return;
 		if (!rule || p->intents[a].tunnel == p->intents[b].tunnel || o->work++ > WGC_MAX_OVERLAP_WORK)
 			continue;
 		if (sels_meet(o, a, b, NULL, NULL, 0) == 1 && report(o, a, b))
 			return;
 	}
-	if (d != NONE)
-		report(o, d, b);
+	report_before(o, &d, &s, NONE, b);
 }
 
 void check_overlaps(struct ctx *c)
@@ -553,12 +662,14 @@ void check_overlaps(struct ctx *c)
 	o.fams = xcalloc(n, sizeof(*o.fams));
 	o.best_d = xmalloc(n * sizeof(*o.best_d));
 	o.best_ex = xmalloc(n * sizeof(*o.best_ex));
+	o.best_s = xmalloc(n * sizeof(*o.best_s));
+	o.rx = xmalloc(n * sizeof(*o.rx));
 	o.longer = xcalloc(n, sizeof(*o.longer));
 	o.r = xmalloc(n * sizeof(*o.r));
 	first2_init(&o.dests);
 	for (size_t i = 0; i < n; i++) {
 		const struct p_intent *in = &p->intents[i];
-		o.best_d[i] = o.best_ex[i] = NONE;
+		o.best_d[i] = o.best_ex[i] = o.best_s[i] = NONE;
 		o.from[i] = normalize(&in->sel.from);
 		o.to[i] = normalize(&in->sel.to);
 		o.ex[i] = normalize(&in->except);
@@ -570,6 +681,8 @@ void check_overlaps(struct ctx *c)
 		}
 		if (is_rule(in))
 			o.r[o.nr++] = i;
+		if (is_rule(in) && intent_dim(in) == DIM_NONE)
+			o.rx[o.nrx++] = i;
 	}
 	o.dest = xmalloc((o.n_dest + 1) * sizeof(*o.dest));
 	o.n_dest = 0;
@@ -579,6 +692,7 @@ void check_overlaps(struct ctx *c)
 	qsort(o.dest, o.n_dest, sizeof(*o.dest), cmp_dref);
 	mark_longer(&o);
 	find_conflicts(&o);
+	find_value_conflicts(&o);
 	for (size_t b = 0; b < n; b++) {
 		if (p->intents[b].kind == INTENT_SPLIT)
 			report_intent(&o, b);
@@ -593,7 +707,7 @@ void check_overlaps(struct ctx *c)
 		free(o.to[i].v);
 		free(o.ex[i].v);
 	}
-	void *arrays[] = { o.from, o.to, o.ex, o.fams, o.best_d, o.best_ex, o.longer, o.r, o.dest };
+	void *arrays[] = { o.from, o.to, o.ex, o.fams, o.best_d, o.best_ex, o.best_s, o.longer, o.r, o.rx, o.dest };
 	for (size_t i = 0; i < sizeof(arrays) / sizeof(arrays[0]); i++)
 		free(arrays[i]);
 }

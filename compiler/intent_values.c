@@ -41,23 +41,28 @@ static const struct p_set *dim_set(const struct p_intent *in, struct p_range *on
 	return &none;
 }
 
+void intent_ranges_add(const struct policy *p, size_t i, struct iv **v, size_t *n, size_t *cap)
+{
+	struct p_range one;
+	const struct p_set *set = dim_set(&p->intents[i], &one);
+	size_t k = set->n ? set->n : 1;
+	if (*n + k > *cap) {
+		*cap = (*n + k) * 2;
+		*v = xrealloc(*v, *cap * sizeof(**v));
+	}
+	for (size_t j = 0; j < k; j++) {
+		const struct p_range *r = set->n ? &set->v[j] : &one;
+		(*v)[(*n)++] = (struct iv){ r->lo, r->hi, i };
+	}
+}
+
 struct iv *intent_ranges(const struct policy *p, size_t from, size_t to, size_t *n)
 {
+	struct iv *v = NULL;
 	size_t cap = 0;
-	struct p_range one;
-	for (size_t i = from; i < to; i++) {
-		const struct p_set *set = dim_set(&p->intents[i], &one);
-		cap += set->n ? set->n : 1;
-	}
-	struct iv *v = xmalloc((cap ? cap : 1) * sizeof(*v));
 	*n = 0;
-	for (size_t i = from; i < to; i++) {
-		const struct p_set *set = dim_set(&p->intents[i], &one);
-		for (size_t k = 0; k < (set->n ? set->n : 1); k++) {
-			const struct p_range *r = set->n ? &set->v[k] : &one;
-			v[(*n)++] = (struct iv){ r->lo, r->hi, i };
-		}
-	}
+	for (size_t i = from; i < to; i++)
+		intent_ranges_add(p, i, &v, n, &cap);
 	return v;
 }
 

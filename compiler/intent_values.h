@@ -27,6 +27,8 @@ struct iv {
 	size_t intent;
 };
 
+/* Appends the ranges of intent i to *v (*n of them, room for *cap, grown as needed). */
+void intent_ranges_add(const struct policy *p, size_t i, struct iv **v, size_t *n, size_t *cap);
 /* The ranges of intents [from, to) (all of one shape): *n ranges, the caller frees. */
 struct iv *intent_ranges(const struct policy *p, size_t from, size_t to, size_t *n);
 /* Who gets each number of v (n ranges, sorted here): the earliest intent holding it, as the
