@@ -513,6 +513,13 @@ static uint32_t prio(const struct ov *o, size_t i)
 	return o->p->intents[i].by_dest ? o->p->dest_priority : o->p->intents[i].priority;
 }
 
+/* Whether intent c decides before intent w: a lower priority, or in one run of nft-matched intents
+ * (one priority, their marks set in statement order, the first set staying) an earlier statement. */
+static bool decides_before(const struct ov *o, size_t c, size_t w)
+{
+	return prio(o, c) < prio(o, w) || (prio(o, c) == prio(o, w) && !o->p->intents[c].by_dest && c < w);
+}
+
 struct region {
 	size_t s, t;                   /* the packets intents s and t (NONE: s alone) both select */
 	const struct p_prefixes *ex;   /* and, if not NULL, to one of these */
@@ -541,7 +548,7 @@ static bool sure(struct ov *o, size_t w, const struct region *r)
 	size_t t = p->intents[w].tunnel;
 	for (size_t k = 0; k < o->nr; k++) {
 		size_t c = o->r[k];
-		if (prio(o, c) >= prio(o, w) || p->intents[c].tunnel == t || c == r->s || c == r->t)
+		if (!decides_before(o, c, w) || p->intents[c].tunnel == t || c == r->s || c == r->t)
 			continue;
 		if (o->work++ > WGC_MAX_OVERLAP_WORK || in_region(o, c, r))
 			return false;
@@ -587,7 +594,7 @@ static bool report(struct ov *o, size_t a, size_t b)
 				     "intent)", at, desc, tunnel);
 		return true;
 	}
-	size_t w = prio(o, a) <= prio(o, b) ? a : b;
+	size_t w = decides_before(o, b, a) ? b : a;
 	struct region r = { a, b, NULL };
 	if (!sure(o, w, &r))
 		return false;
