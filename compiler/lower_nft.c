@@ -582,7 +582,8 @@ static void put_kill_switch(FILE *f, const struct policy *p)
 
 /* The interfaces fail-closed intent i may leave through: its tunnel, and the tunnels of the
  * intents whose rules come before its own (a packet both select goes the first one's way; the
- * destination intents share one rule, and a more specific prefix of another tunnel wins). */
+ * destination intents share one rule, and a more specific prefix of another tunnel wins; in a run
+ * of nft-matched intents, the earlier statements' marks). */
 static void put_fc_oifs(FILE *m, const struct policy *p, size_t i, const char *verdict)
 {
 	const struct p_intent *in = &p->intents[i];
@@ -592,7 +593,9 @@ static void put_fc_oifs(FILE *m, const struct policy *p, size_t i, const char *v
 	use[in->tunnel] = true;
 	for (size_t j = 0; j < p->n_intents; j++) {
 		const struct p_intent *o = &p->intents[j];
-		if (o->kind == INTENT_SPLIT && in->kind == INTENT_SPLIT && o->priority <= in->priority)
+		/* In a run of nft-matched intents (one priority), the earlier statement sets the mark. */
+		if (o->kind == INTENT_SPLIT && in->kind == INTENT_SPLIT &&
+		    (o->priority < in->priority || (o->priority == in->priority && (o->by_dest || j <= i))))
 			use[o->tunnel] = true;
 	}
 	for (size_t t = 0; t < p->n_tunnels; t++)
