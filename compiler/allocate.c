@@ -13,11 +13,15 @@
  *   tunnel fwmarks                             0x1000, 0x1001, ... (skipping a value whose low byte
  *                                              a mark of the policy has): allocate_tunnels
  *   intent and named marks                     k under 0x000000ff (k = 1, 2, ..., 255): the mark
- *                                              pool, allocate_named_marks, allocate_intent_marks
+ *                                              pool, allocate_named_marks, allocate_intent_marks;
+ *                                              an intent mark names a tunnel: one per tunnel per
+ *                                              run of consecutive nft-matched intents
  *   connmark save/restore (full tunnel)        only the tunnels' fwmark bits (lower_nft.c)
  *   rules written without priority             30000, 30001, ...: allocate_rule_priority
- *   selective intents (to/from/uid/port/...)   20000, 20010, 20020, ... (at most 1277; destination
- *                                              intents share one): allocate_intent_priorities
+ *   selective intents (to/from/uid/port/...)   20000, 20010, 20020, ...: one per intent matched by
+ *                                              ip rules, one per run of nft-matched intents (its
+ *                                              fwmark rules); destination intents share one; at
+ *                                              most 1277 in all: allocate_intent_priorities
  *   except of a selective intent (ip rules)    its priority - 1 (lookup main):
  *                                              WGC_PRIO_INTENT_EXCEPT_OFFSET, used by lower.c
  *   full tunnel                                32763 (except), 32764 (suppress), 32765 (not
