@@ -97,6 +97,7 @@ LAYERS_test_key        := model
 LAYERS_test_state      := model
 LAYERS_test_mtu        := model
 LAYERS_test_allocate   := compiler model
+LAYERS_test_intent_values := compiler model
 LAYERS_test_keywords   := compiler model
 LAYERS_test_suggest    := compiler model
 LAYERS_test_compile    := compiler model

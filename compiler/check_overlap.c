@@ -39,6 +39,8 @@ struct ov {
 	struct p_prefixes *from, *to;  /* per intent: sorted, no prefix inside another (empty: any) */
 	struct p_prefixes *ex;         /* per intent: its except prefixes, the same way */
 	int *fams;                     /* per intent: the families it can select */
+	struct vals { struct p_range *v; size_t n; } (*vals)[4];  /* per intent: its uids, gids, sports,
+					* dports, sorted (n 0: any) */
 	size_t *best_d, *best_ex;      /* per intent: the earliest earlier intent it conflicts with,
 					* through a destination / an except (NONE: none) */
 	size_t *best_s;                /* per plain intent (intent_dim): the earliest earlier plain
@@ -124,18 +126,6 @@ static bool lists_meet(struct ov *o, const struct p_prefixes *a, const struct p_
 	return false;
 }
 
-static bool range_meets(bool ha, uint32_t alo, uint32_t ahi, bool hb, uint32_t blo, uint32_t bhi, uint32_t *lo,
-			uint32_t *hi)
-{
-	*lo = ha ? alo : blo;
-	*hi = ha ? ahi : bhi;
-	if (!ha || !hb)
-		return true;
-	*lo = alo > blo ? alo : blo;
-	*hi = ahi < bhi ? ahi : bhi;
-	return *lo <= *hi;
-}
-
 /* cgroup a is b or one of its ancestors (nft's `socket cgroupv2 level N` matches the subtree). */
 static bool cgroup_under(const char *a, const char *b)
 {
@@ -183,6 +173,56 @@ static bool foreign_iif(const struct p_sel *s)
 	return s->iif && strcmp(s->iif, "lo");
 }
 
+enum { V_UID, V_GID, V_SPORT, V_DPORT };
+
+static int cmp_range(const void *pa, const void *pb)
+{
+	const struct p_range *a = pa, *b = pb;
+	return a->lo < b->lo ? -1 : a->lo > b->lo;
+}
+
+/* One of an intent's number selectors, sorted: the list, or the single number or range. */
+static struct vals sorted_vals(bool has, uint32_t lo, uint32_t hi, const struct p_set *set)
+{
+	struct vals v = { 0 };
+	if (!has)
+		return v;
+	v.n = set->n ? set->n : 1;
+	v.v = xmalloc(v.n * sizeof(*v.v));
+	if (!set->n)
+		v.v[0] = (struct p_range){ lo, hi };
+	else
+		memcpy(v.v, set->v, v.n * sizeof(*v.v));
+	qsort(v.v, v.n, sizeof(*v.v), cmp_range);
+	return v;
+}
+
+/* Whether two number selectors (n 0: any) hold a number in common; *lo-*hi: the first range of
+ * both. The lists are disjoint and sorted: one merge. */
+static bool vals_meet(struct ov *o, const struct vals *a, const struct vals *b, uint32_t *lo, uint32_t *hi)
+{
+	if (!a->n || !b->n) {
+		const struct vals *x = a->n ? a : b;
+		*lo = x->n ? x->v[0].lo : 0;
+		*hi = x->n ? x->v[0].hi : 0;
+		return true;
+	}
+	for (size_t i = 0, j = 0; i < a->n && j < b->n; o->work++) {
+		uint32_t l = a->v[i].lo > b->v[j].lo ? a->v[i].lo : b->v[j].lo;
+		uint32_t h = a->v[i].hi < b->v[j].hi ? a->v[i].hi : b->v[j].hi;
+		if (l <= h) {
+			*lo = l;
+			*hi = h;
+			return true;
+		}
+		if (a->v[i].hi < b->v[j].hi)
+			i++;
+		else
+			j++;
+	}
+	return false;
+}
+
 /* Whether intents a and b (both selective) can select one packet. 1: yes, and desc (if not NULL)
  * says which packets; 0: no; -1: the checker cannot tell (a fwmark selector against a mark wgc sets). */
 static int sels_meet(struct ov *o, size_t ia, size_t ib, const struct ipaddr *to_w, char *desc, size_t len)
@@ -200,13 +240,13 @@ static int sels_meet(struct ov *o, size_t ia, size_t ib, const struct ipaddr *to
 		return 0;
 	if ((a->proto && b->proto && a->proto != b->proto) || (a->has_tos && b->has_tos && a->tos != b->tos))
 		return 0;
-	if (!range_meets(a->has_uid, a->uid_lo, a->uid_hi, b->has_uid, b->uid_lo, b->uid_hi, &ulo, &uhi) ||
-	    !range_meets(a->has_gid, a->gid_lo, a->gid_hi, b->has_gid, b->gid_lo, b->gid_hi, &glo, &ghi))
+	const struct vals *va = o->vals[ia], *vb = o->vals[ib];
+	if (!vals_meet(o, &va[V_UID], &vb[V_UID], &ulo, &uhi) || !vals_meet(o, &va[V_GID], &vb[V_GID], &glo, &ghi))
 		return 0;
-	if (!range_meets(a->sport.lo, a->sport.lo, a->sport.hi, b->sport.lo, b->sport.lo, b->sport.hi, &lo, &hi))
+	if (!vals_meet(o, &va[V_SPORT], &vb[V_SPORT], &lo, &hi))
 		return 0;
 	sp = (struct portrange){ (uint16_t)lo, (uint16_t)hi };
-	if (!range_meets(a->dport.lo, a->dport.lo, a->dport.hi, b->dport.lo, b->dport.lo, b->dport.hi, &lo, &hi))
+	if (!vals_meet(o, &va[V_DPORT], &vb[V_DPORT], &lo, &hi))
 		return 0;
 	dp = (struct portrange){ (uint16_t)lo, (uint16_t)hi };
 	if (a->cgroup && b->cgroup && !cgroup_under(a->cgroup, b->cgroup) && !cgroup_under(b->cgroup, a->cgroup))
@@ -667,6 +707,7 @@ void check_overlaps(struct ctx *c)
 	o.to = xcalloc(n, sizeof(*o.to));
 	o.ex = xcalloc(n, sizeof(*o.ex));
 	o.fams = xcalloc(n, sizeof(*o.fams));
+	o.vals = xcalloc(n, sizeof(*o.vals));
 	o.best_d = xmalloc(n * sizeof(*o.best_d));
 	o.best_ex = xmalloc(n * sizeof(*o.best_ex));
 	o.best_s = xmalloc(n * sizeof(*o.best_s));
@@ -679,6 +720,11 @@ void check_overlaps(struct ctx *c)
 		o.best_d[i] = o.best_ex[i] = o.best_s[i] = NONE;
 		o.from[i] = normalize(&in->sel.from);
 		o.to[i] = normalize(&in->sel.to);
+		const struct p_sel *sel = &in->sel;
+		o.vals[i][V_UID] = sorted_vals(sel->has_uid, sel->uid_lo, sel->uid_hi, &sel->uids);
+		o.vals[i][V_GID] = sorted_vals(sel->has_gid, sel->gid_lo, sel->gid_hi, &sel->gids);
+		o.vals[i][V_SPORT] = sorted_vals(sel->sport.lo, sel->sport.lo, sel->sport.hi, &sel->sports);
+		o.vals[i][V_DPORT] = sorted_vals(sel->dport.lo, sel->dport.lo, sel->dport.hi, &sel->dports);
 		o.ex[i] = normalize(&in->except);
 		o.fams[i] = in->families & (in->sel.from.n ? families_of(&in->sel.from) : FAM_V4 | FAM_V6) &
 			    (in->sel.to.n ? families_of(&in->sel.to) : FAM_V4 | FAM_V6);
@@ -713,8 +759,10 @@ void check_overlaps(struct ctx *c)
 		free(o.from[i].v);
 		free(o.to[i].v);
 		free(o.ex[i].v);
+		for (int k = 0; k < 4; k++)
+			free(o.vals[i][k].v);
 	}
-	void *arrays[] = { o.from, o.to, o.ex, o.fams, o.best_d, o.best_ex, o.best_s, o.longer, o.r, o.rx, o.dest };
+	void *arrays[] = { o.from, o.to, o.ex, o.fams, o.vals, o.best_d, o.best_ex, o.best_s, o.longer, o.r, o.rx, o.dest };
 	for (size_t i = 0; i < sizeof(arrays) / sizeof(arrays[0]); i++)
 		free(arrays[i]);
 }
