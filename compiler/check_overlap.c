@@ -2,9 +2,10 @@
  * statement naming the earlier one, the packets both select and where the kernel sends them.
  *
  * Who wins follows from what lower.c and lower_nft.c write (README "Checks"):
- *   - a selective intent is one ip rule (or an nft mark and a fwmark rule) at 20000, 20010, ...
- *     in statement order: of two, the earlier statement's rule comes first; of two marks, the
- *     first set stays (each sets its mark only on a packet without one);
+ *   - a selective intent is one ip rule at 20000, 20010, ... in statement order, or an nft mark
+ *     naming its tunnel, with a run of consecutive such intents at one priority (allocate.h):
+ *     of two rules, the earlier statement's comes first; in a run, the first mark set stays
+ *     (each sets its mark only on a packet without one): the earlier statement wins;
  *   - every `route to P through T` is a route in one destination table, looked up by one rule
  *     at the priority of the first such statement: against a rule intent, that priority decides;
  *     among themselves the longest prefix wins, whatever the order (no warning);
@@ -15,7 +16,9 @@
  * not reported: a warning never names a winner the kernel would not pick.
  *
  * Cost: each statement gets at most one warning, for the earliest statement it conflicts with.
- * Rule intents are at most 1277 (their priorities), compared in pairs; destination intents, which
+ * Plain intents (one uid, gid or port list and nothing else, intent_values.h), 10,000 and more,
+ * are compared among themselves by sorting their numbers (find_value_conflicts); the other rule
+ * intents are at most 1277 (their priorities), compared in pairs; destination intents, which
  * may be 100k, are found through one sorted array of their prefixes; every comparison of prefix
  * lists is a binary search. All of it is bounded by WGC_MAX_OVERLAP_WORK steps.
  */
