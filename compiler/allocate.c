@@ -13,11 +13,15 @@
  *   tunnel fwmarks                             0x1000, 0x1001, ... (skipping a value whose low byte
  *                                              a mark of the policy has): allocate_tunnels
  *   intent and named marks                     k under 0x000000ff (k = 1, 2, ..., 255): the mark
- *                                              pool, allocate_named_marks, allocate_intent_marks
+ *                                              pool, allocate_named_marks, allocate_intent_marks;
+ *                                              an intent mark names a tunnel: one per tunnel per
+ *                                              run of consecutive nft-matched intents
  *   connmark save/restore (full tunnel)        only the tunnels' fwmark bits (lower_nft.c)
  *   rules written without priority             30000, 30001, ...: allocate_rule_priority
- *   selective intents (to/from/uid/port/...)   20000, 20010, 20020, ... (at most 1277; destination
- *                                              intents share one): allocate_intent_priorities
+ *   selective intents (to/from/uid/port/...)   20000, 20010, 20020, ...: one per intent matched by
+ *                                              ip rules, one per run of nft-matched intents (its
+ *                                              fwmark rules); destination intents share one; at
+ *                                              most 1277 in all: allocate_intent_priorities
  *   except of a selective intent (ip rules)    its priority - 1 (lookup main):
  *                                              WGC_PRIO_INTENT_EXCEPT_OFFSET, used by lower.c
  *   full tunnel                                32763 (except), 32764 (suppress), 32765 (not
@@ -28,9 +32,11 @@
 #include "compiler/allocate.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "compiler/policy.h"
+#include "model/xalloc.h"
 
 /* ---- the mark pool ---------------------------------------------------------------------------- */
 
@@ -80,10 +86,15 @@ static struct mark_slot named_mark_slot(struct policy *p, size_t i)
 	return m->mask ? (struct mark_slot){ 0 } : (struct mark_slot){ &m->value, &m->mask };
 }
 
-static struct mark_slot intent_mark_slot(struct policy *p, size_t i)
+/* The pool less every mark and tunnel fwmark the policy holds. */
+static void policy_pool(const struct policy *p, struct mark_pool *pool)
 {
-	struct p_intent *in = &p->intents[i];
-	return in->needs_mark ? (struct mark_slot){ &in->mark, &in->mask } : (struct mark_slot){ 0 };
+	mark_pool_init(pool);
+	for (size_t i = 0; i < p->n_marks; i++)
+		mark_pool_take(pool, p->marks[i].value, p->marks[i].mask);
+	for (size_t i = 0; i < p->n_tunnels; i++)
+		if (p->tunnels[i].fwmark)
+			mark_pool_take(pool, p->tunnels[i].fwmark, UINT32_MAX);
 }
 
 /* The one mark-allocation loop: the pool less every mark and tunnel fwmark the policy holds, then
@@ -92,12 +103,7 @@ static int hand_out_marks(struct policy *p, size_t n, struct mark_slot (*slot)(s
 			  size_t *failed)
 {
 	struct mark_pool pool;
-	mark_pool_init(&pool);
-	for (size_t i = 0; i < p->n_marks; i++)
-		mark_pool_take(&pool, p->marks[i].value, p->marks[i].mask);
-	for (size_t i = 0; i < p->n_tunnels; i++)
-		if (p->tunnels[i].fwmark)
-			mark_pool_take(&pool, p->tunnels[i].fwmark, UINT32_MAX);
+	policy_pool(p, &pool);
 	for (size_t i = 0; i < n; i++) {
 		struct mark_slot s = slot(p, i);
 		if (s.value && mark_pool_next(&pool, s.value, s.mask) < 0) {
@@ -108,6 +114,23 @@ static int hand_out_marks(struct policy *p, size_t n, struct mark_slot (*slot)(s
 	return 0;
 }
 
+/* The slot of intent i, or none when an earlier intent of the same run goes to the same tunnel:
+ * then it shares that intent's mark. last[t]: the latest intent through tunnel t that got a slot. */
+static struct mark_slot intent_mark_slot(struct policy *p, size_t i, size_t *last)
+{
+	struct p_intent *in = &p->intents[i];
+	if (in->kind != INTENT_SPLIT || !in->needs_mark)
+		return (struct mark_slot){ 0 };
+	size_t l = last[in->tunnel];
+	if (l != SIZE_MAX && p->intents[l].priority == in->priority) {
+		in->mark = p->intents[l].mark;
+		in->mask = p->intents[l].mask;
+		return (struct mark_slot){ 0 };
+	}
+	last[in->tunnel] = i;
+	return (struct mark_slot){ &in->mark, &in->mask };
+}
+
 int allocate_named_marks(struct policy *p, size_t *failed)
 {
 	return hand_out_marks(p, p->n_marks, named_mark_slot, failed);
@@ -115,7 +138,22 @@ int allocate_named_marks(struct policy *p, size_t *failed)
 
 int allocate_intent_marks(struct policy *p, size_t *failed)
 {
-	return hand_out_marks(p, p->n_intents, intent_mark_slot, failed);
+	/* As hand_out_marks, but one mark per tunnel per run (one priority): a mark names a tunnel. */
+	struct mark_pool pool;
+	policy_pool(p, &pool);
+	size_t *last = xmalloc((p->n_tunnels + 1) * sizeof(*last));
+	for (size_t t = 0; t <= p->n_tunnels; t++)
+		last[t] = SIZE_MAX;
+	int rc = 0;
+	for (size_t i = 0; i < p->n_intents && !rc; i++) {
+		struct mark_slot s = intent_mark_slot(p, i, last);
+		if (s.value && mark_pool_next(&pool, s.value, s.mask) < 0) {
+			*failed = i;
+			rc = -ENOSPC;
+		}
+	}
+	free(last);
+	return rc;
 }
 
 /* ---- tables ----------------------------------------------------------------------------------- */
@@ -227,8 +265,10 @@ uint32_t allocate_rule_priority(size_t before)
 
 int allocate_intent_priorities(struct policy *p, size_t *failed, uint32_t *reached)
 {
-	/* Destination intents share one rule, at the priority of the first of them. */
-	uint32_t prio = WGC_PRIO_INTENT_BASE, dest_prio = 0;
+	/* Destination intents share one rule, at the priority of the first of them; a run of intents
+	 * matched in nftables (consecutive, but for the destination intents after the first) shares
+	 * the priority of its first: their fwmark rules sit there, one per tunnel of the run. */
+	uint32_t prio = WGC_PRIO_INTENT_BASE, dest_prio = 0, run_prio = 0;
 	int rc = 0;
 	for (size_t i = 0; i < p->n_intents; i++) {
 		struct p_intent *in = &p->intents[i];
@@ -238,6 +278,11 @@ int allocate_intent_priorities(struct policy *p, size_t *failed, uint32_t *reach
 			in->priority = dest_prio;
 			continue;
 		}
+		if (in->needs_mark && run_prio) {
+			in->priority = run_prio;
+			continue;
+		}
+		run_prio = 0;
 		if (prio >= WGC_PRIO_EXCEPT) {
 			*failed = i;
 			*reached = prio;
@@ -248,6 +293,8 @@ int allocate_intent_priorities(struct policy *p, size_t *failed, uint32_t *reach
 		prio += WGC_PRIO_INTENT_STEP;
 		if (in->by_dest)
 			dest_prio = in->priority;
+		if (in->needs_mark)
+			run_prio = in->priority;
 	}
 	if (dest_prio)
 		p->dest_priority = dest_prio;

@@ -9,7 +9,8 @@
  * is every unmarked packet, and a rule `fwmark 0/0xff` would send all of them into one tunnel —
  * and never a value handed out before or clashing with a mark the policy or a tunnel holds. When
  * all 255 are taken, the pool says so (-ENOSPC) and the caller reports the statement that needed
- * one more.
+ * one more. An intent mark names a tunnel (one per tunnel per run of nft-matched intents), so the
+ * 255 bound the tunnels and runs, not the intents.
  */
 #ifndef WGC_ALLOCATE_H
 #define WGC_ALLOCATE_H
@@ -74,12 +75,16 @@ void allocate_tunnels(struct policy *p);
 /* Whether an intent selects by destination only: a route in the destination table, no rule of its
  * own (what allocate_tunnels records in in->by_dest). */
 bool intent_selects_by_dest(const struct p_intent *in);
-/* Marks for the intents only nftables can select (ports, gid, cgroup): k under 0xff, clear of
- * every mark and fwmark. 0, or -ENOSPC with *failed the first intent left without one. */
+/* Marks for the intents nftables selects (needs_mark: uid, gid, ports, cgroup): a mark names a
+ * tunnel, not an intent: the intents of one run (one priority, allocate_intent_priorities) through
+ * one tunnel share one, k under 0xff, clear of every mark and fwmark. Call after the priorities.
+ * 0, or -ENOSPC with *failed the first intent left without one. */
 int allocate_intent_marks(struct policy *p, size_t *failed);
 /* Priorities of selective intents in policy order: 20000, 20010, ... below the full tunnel's
- * 32763 (at most 1277); destination intents share the first one's (p->dest_priority). 0, or
- * -ENOSPC with *failed the first intent left without one, *reached the priority it would get. */
+ * 32763 (at most 1277); destination intents share the first one's (p->dest_priority); a run of
+ * consecutive nft-matched intents (needs_mark; the destination intents after the first do not
+ * end it) shares its first one's, where its fwmark rules go. 0, or -ENOSPC with *failed the first
+ * intent left without one, *reached the priority it would get. */
 int allocate_intent_priorities(struct policy *p, size_t *failed, uint32_t *reached);
 /* The destination table, when there are destination intents: the next free after the tunnels'. */
 void allocate_dest_table(struct policy *p);

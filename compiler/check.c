@@ -14,11 +14,11 @@
 #include "compiler/bounds.h"
 
 /* All automatic marks are taken: the statement that needed one more is an error (allocate.h). */
-static void no_mark_left(struct ctx *c, struct loc loc, const char *what)
+static void no_mark_left(struct ctx *c, struct loc loc, const char *what, const char *hint)
 {
 	diag_error(c->d, loc, "no automatic mark left for this %s: wgc allocates at most %u (k under 0x%08x, "
-		   "k = 1 to %u), and the policy's marks and tunnels hold the others", what, WGC_MARK_AUTO_MAX,
-		   WGC_MARK_AUTO_MASK, WGC_MARK_AUTO_MAX);
+		   "k = 1 to %u), and the policy's marks and tunnels hold the others%s", what, WGC_MARK_AUTO_MAX,
+		   WGC_MARK_AUTO_MASK, WGC_MARK_AUTO_MAX, hint);
 }
 
 /* Declared tables and marks (explicit values checked, the others allocated), then tunnels. */
@@ -29,7 +29,7 @@ static void resolve_decls(struct ctx *c)
 	allocate_table_ids(c->p);
 	resolve_marks(c);
 	if (allocate_named_marks(c->p, &i) < 0)
-		no_mark_left(c, c->p->marks[i].loc, "mark");
+		no_mark_left(c, c->p->marks[i].loc, "mark", "");
 	resolve_tunnels(c);
 }
 
@@ -42,11 +42,13 @@ static void allocate(struct ctx *c)
 	uint32_t prio;
 	allocate_tunnels(p);
 	check_marks(c);
-	if (allocate_intent_marks(p, &i) < 0)
-		no_mark_left(c, p->intents[i].loc, "route");
 	if (allocate_intent_priorities(p, &i, &prio) < 0)
 		diag_error(c->d, p->intents[i].loc, "too many routes through tunnels: their rules would reach priority "
 			   "%u, where the full tunnel's and the kernel's main rules are", prio);
+	else if (allocate_intent_marks(p, &i) < 0)
+		no_mark_left(c, p->intents[i].loc, "route",
+			     " (one per tunnel per run of uid/gid/port/cgroup routes; a route matched by an ip rule ends "
+			     "a run)");
 	allocate_dest_table(p);
 }
 

@@ -2,9 +2,10 @@
  * statement naming the earlier one, the packets both select and where the kernel sends them.
  *
  * Who wins follows from what lower.c and lower_nft.c write (README "Checks"):
- *   - a selective intent is one ip rule (or an nft mark and a fwmark rule) at 20000, 20010, ...
- *     in statement order: of two, the earlier statement's rule comes first; of two marks, the
- *     first set stays (each sets its mark only on a packet without one);
+ *   - a selective intent is one ip rule at 20000, 20010, ... in statement order, or an nft mark
+ *     naming its tunnel, with a run of consecutive such intents at one priority (allocate.h):
+ *     of two rules, the earlier statement's comes first; in a run, the first mark set stays
+ *     (each sets its mark only on a packet without one): the earlier statement wins;
  *   - every `route to P through T` is a route in one destination table, looked up by one rule
  *     at the priority of the first such statement: against a rule intent, that priority decides;
  *     among themselves the longest prefix wins, whatever the order (no warning);
@@ -15,7 +16,9 @@
  * not reported: a warning never names a winner the kernel would not pick.
  *
  * Cost: each statement gets at most one warning, for the earliest statement it conflicts with.
- * Rule intents are at most 1277 (their priorities), compared in pairs; destination intents, which
+ * Plain intents (one uid, gid or port list and nothing else, intent_values.h), 10,000 and more,
+ * are compared among themselves by sorting their numbers (find_value_conflicts); the other rule
+ * intents are at most 1277 (their priorities), compared in pairs; destination intents, which
  * may be 100k, are found through one sorted array of their prefixes; every comparison of prefix
  * lists is a binary search. All of it is bounded by WGC_MAX_OVERLAP_WORK steps.
  */
@@ -29,6 +32,7 @@
 #include <sys/socket.h>
 
 #include "compiler/bounds.h"
+#include "compiler/intent_values.h"
 
 #define NONE SIZE_MAX
 
@@ -38,11 +42,16 @@ struct ov {
 	struct p_prefixes *from, *to;  /* per intent: sorted, no prefix inside another (empty: any) */
 	struct p_prefixes *ex;         /* per intent: its except prefixes, the same way */
 	int *fams;                     /* per intent: the families it can select */
+	struct vals { struct p_range *v; size_t n; } (*vals)[4];  /* per intent: its uids, gids, sports,
+					* dports, sorted (n 0: any) */
 	size_t *best_d, *best_ex;      /* per intent: the earliest earlier intent it conflicts with,
 					* through a destination / an except (NONE: none) */
+	size_t *best_s;                /* per plain intent (intent_dim): the earliest earlier plain
+					* intent it conflicts with (NONE: none) */
 	bool *longer;                  /* per destination intent: a longer prefix inside one of its
 					* prefixes goes through another tunnel */
 	size_t *r, nr;                 /* the rule intents (selective, not by destination), in order */
+	size_t *rx, nrx;               /* those of them that are not plain (intent_dim), in order */
 	struct dref { const struct ipaddr *a; size_t intent; } *dest;
 	struct first2 { size_t v[2][2]; } dests;  /* per family: the two earliest destination intents
 						   * of distinct tunnels */
@@ -120,18 +129,6 @@ static bool lists_meet(struct ov *o, const struct p_prefixes *a, const struct p_
 	return false;
 }
 
-static bool range_meets(bool ha, uint32_t alo, uint32_t ahi, bool hb, uint32_t blo, uint32_t bhi, uint32_t *lo,
-			uint32_t *hi)
-{
-	*lo = ha ? alo : blo;
-	*hi = ha ? ahi : bhi;
-	if (!ha || !hb)
-		return true;
-	*lo = alo > blo ? alo : blo;
-	*hi = ahi < bhi ? ahi : bhi;
-	return *lo <= *hi;
-}
-
 /* cgroup a is b or one of its ancestors (nft's `socket cgroupv2 level N` matches the subtree). */
 static bool cgroup_under(const char *a, const char *b)
 {
@@ -179,6 +176,56 @@ static bool foreign_iif(const struct p_sel *s)
 	return s->iif && strcmp(s->iif, "lo");
 }
 
+enum { V_UID, V_GID, V_SPORT, V_DPORT };
+
+static int cmp_range(const void *pa, const void *pb)
+{
+	const struct p_range *a = pa, *b = pb;
+	return a->lo < b->lo ? -1 : a->lo > b->lo;
+}
+
+/* One of an intent's number selectors, sorted: the list, or the single number or range. */
+static struct vals sorted_vals(bool has, uint32_t lo, uint32_t hi, const struct p_set *set)
+{
+	struct vals v = { 0 };
+	if (!has)
+		return v;
+	v.n = set->n ? set->n : 1;
+	v.v = xmalloc(v.n * sizeof(*v.v));
+	if (!set->n)
+		v.v[0] = (struct p_range){ lo, hi };
+	else
+		memcpy(v.v, set->v, v.n * sizeof(*v.v));
+	qsort(v.v, v.n, sizeof(*v.v), cmp_range);
+	return v;
+}
+
+/* Whether two number selectors (n 0: any) hold a number in common; *lo-*hi: the first range of
+ * both. The lists are disjoint and sorted: one merge. */
+static bool vals_meet(struct ov *o, const struct vals *a, const struct vals *b, uint32_t *lo, uint32_t *hi)
+{
+	if (!a->n || !b->n) {
+		const struct vals *x = a->n ? a : b;
+		*lo = x->n ? x->v[0].lo : 0;
+		*hi = x->n ? x->v[0].hi : 0;
+		return true;
+	}
+	for (size_t i = 0, j = 0; i < a->n && j < b->n; o->work++) {
+		uint32_t l = a->v[i].lo > b->v[j].lo ? a->v[i].lo : b->v[j].lo;
+		uint32_t h = a->v[i].hi < b->v[j].hi ? a->v[i].hi : b->v[j].hi;
+		if (l <= h) {
+			*lo = l;
+			*hi = h;
+			return true;
+		}
+		if (a->v[i].hi < b->v[j].hi)
+			i++;
+		else
+			j++;
+	}
+	return false;
+}
+
 /* Whether intents a and b (both selective) can select one packet. 1: yes, and desc (if not NULL)
  * says which packets; 0: no; -1: the checker cannot tell (a fwmark selector against a mark wgc sets). */
 static int sels_meet(struct ov *o, size_t ia, size_t ib, const struct ipaddr *to_w, char *desc, size_t len)
@@ -196,13 +243,13 @@ static int sels_meet(struct ov *o, size_t ia, size_t ib, const struct ipaddr *to
 		return 0;
 	if ((a->proto && b->proto && a->proto != b->proto) || (a->has_tos && b->has_tos && a->tos != b->tos))
 		return 0;
-	if (!range_meets(a->has_uid, a->uid_lo, a->uid_hi, b->has_uid, b->uid_lo, b->uid_hi, &ulo, &uhi) ||
-	    !range_meets(a->has_gid, a->gid_lo, a->gid_hi, b->has_gid, b->gid_lo, b->gid_hi, &glo, &ghi))
+	const struct vals *va = o->vals[ia], *vb = o->vals[ib];
+	if (!vals_meet(o, &va[V_UID], &vb[V_UID], &ulo, &uhi) || !vals_meet(o, &va[V_GID], &vb[V_GID], &glo, &ghi))
 		return 0;
-	if (!range_meets(a->sport.lo, a->sport.lo, a->sport.hi, b->sport.lo, b->sport.lo, b->sport.hi, &lo, &hi))
+	if (!vals_meet(o, &va[V_SPORT], &vb[V_SPORT], &lo, &hi))
 		return 0;
 	sp = (struct portrange){ (uint16_t)lo, (uint16_t)hi };
-	if (!range_meets(a->dport.lo, a->dport.lo, a->dport.hi, b->dport.lo, b->dport.lo, b->dport.hi, &lo, &hi))
+	if (!vals_meet(o, &va[V_DPORT], &vb[V_DPORT], &lo, &hi))
 		return 0;
 	dp = (struct portrange){ (uint16_t)lo, (uint16_t)hi };
 	if (a->cgroup && b->cgroup && !cgroup_under(a->cgroup, b->cgroup) && !cgroup_under(b->cgroup, a->cgroup))
@@ -382,6 +429,95 @@ static void find_conflicts(struct ov *o)
 	}
 }
 
+/* Plain intents (one uid, gid or port list, nothing else: intent_dim) against each other without
+ * comparing pairs, so that 10,000 uid intents cost a sort, not 50 million comparisons:
+ *   - of one shape (the same list kind and protocol): their ranges sorted, each checked against
+ *     the ranges still open where it starts (disjoint lists: one at most);
+ *   - of two shapes: any two meet (a uid and a port: the uid's packets to that port) unless their
+ *     protocols differ, so the earliest of each other shape through another tunnel is the one. */
+struct shape {
+	enum intent_dim dim;
+	uint8_t proto;
+	struct first2 f;
+};
+
+static int cmp_iv(const void *pa, const void *pb)
+{
+	const struct iv *a = pa, *b = pb;
+	if (a->lo != b->lo)
+		return a->lo < b->lo ? -1 : 1;
+	return a->intent < b->intent ? -1 : a->intent > b->intent;
+}
+
+static size_t shape_of(struct shape **v, size_t *n, const struct p_intent *in)
+{
+	enum intent_dim d = intent_dim(in);
+	for (size_t k = 0; k < *n; k++)
+		if ((*v)[k].dim == d && (*v)[k].proto == in->sel.proto)
+			return k;
+	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[*n] = (struct shape){ d, in->sel.proto, { { { 0 } } } };
+	first2_init(&(*v)[*n].f);
+	return (*n)++;
+}
+
+static void same_shape_conflicts(struct ov *o, struct iv *v, size_t n)
+{
+	const struct policy *p = o->p;
+	qsort(v, n, sizeof(*v), cmp_iv);
+	size_t *open = xmalloc((n + 1) * sizeof(*open)), n_open = 0;
+	for (size_t i = 0; i < n && o->work <= WGC_MAX_OVERLAP_WORK; i++) {
+		size_t b = v[i].intent, k = 0;
+		while (k < n_open) {
+			const struct iv *y = &v[open[k]];
+			o->work++;
+			if (y->hi < v[i].lo) {
+				open[k] = open[--n_open];
+				continue;
+			}
+			size_t a = y->intent;
+			if (a != b && p->intents[a].tunnel != p->intents[b].tunnel && (o->fams[a] & o->fams[b]))
+				conflict(o->best_s, a, b);
+			k++;
+		}
+		open[n_open++] = i;
+	}
+	free(open);
+}
+
+static void find_value_conflicts(struct ov *o)
+{
+	const struct policy *p = o->p;
+	struct shape *sh = NULL;
+	size_t n_sh = 0;
+	size_t *cls = xmalloc((p->n_intents + 1) * sizeof(*cls));
+	for (size_t b = 0; b < p->n_intents; b++) {
+		if (intent_dim(&p->intents[b]) == DIM_NONE)
+			continue;
+		cls[b] = shape_of(&sh, &n_sh, &p->intents[b]);
+		for (size_t k = 0; k < n_sh; k++) {
+			if (k == cls[b])
+				continue;
+			size_t a = first2_other(&sh[k].f, p, p->intents[b].tunnel, o->fams[b]);
+			o->work++;
+			if (a != NONE && sels_meet(o, a, b, NULL, NULL, 0) == 1)
+				conflict(o->best_s, a, b);
+		}
+		first2_add(&sh[cls[b]].f, p, b, o->fams[b]);
+	}
+	for (size_t k = 0; k < n_sh; k++) {
+		struct iv *v = NULL;
+		size_t n = 0, cap = 0;
+		for (size_t b = 0; b < p->n_intents; b++)
+			if (intent_dim(&p->intents[b]) != DIM_NONE && cls[b] == k)
+				intent_ranges_add(p, b, &v, &n, &cap);
+		same_shape_conflicts(o, v, n);
+		free(v);
+	}
+	free(cls);
+	free(sh);
+}
+
 /* For each destination intent, whether a longer prefix inside one of its prefixes goes through
  * another tunnel (packets to it take that one): the prefixes inside one are the run after it in
  * sorted order, and next[k] (the first position from k on whose tunnel differs from k's) answers
@@ -420,6 +556,13 @@ static uint32_t prio(const struct ov *o, size_t i)
 	return o->p->intents[i].by_dest ? o->p->dest_priority : o->p->intents[i].priority;
 }
 
+/* Whether intent c decides before intent w: a lower priority, or in one run of nft-matched intents
+ * (one priority, their marks set in statement order, the first set staying) an earlier statement. */
+static bool decides_before(const struct ov *o, size_t c, size_t w)
+{
+	return prio(o, c) < prio(o, w) || (prio(o, c) == prio(o, w) && !o->p->intents[c].by_dest && c < w);
+}
+
 struct region {
 	size_t s, t;                   /* the packets intents s and t (NONE: s alone) both select */
 	const struct p_prefixes *ex;   /* and, if not NULL, to one of these */
@@ -448,7 +591,7 @@ static bool sure(struct ov *o, size_t w, const struct region *r)
 	size_t t = p->intents[w].tunnel;
 	for (size_t k = 0; k < o->nr; k++) {
 		size_t c = o->r[k];
-		if (prio(o, c) >= prio(o, w) || p->intents[c].tunnel == t || c == r->s || c == r->t)
+		if (!decides_before(o, c, w) || p->intents[c].tunnel == t || c == r->s || c == r->t)
 			continue;
 		if (o->work++ > WGC_MAX_OVERLAP_WORK || in_region(o, c, r))
 			return false;
@@ -494,7 +637,7 @@ static bool report(struct ov *o, size_t a, size_t b)
 				     "intent)", at, desc, tunnel);
 		return true;
 	}
-	size_t w = prio(o, a) <= prio(o, b) ? a : b;
+	size_t w = decides_before(o, b, a) ? b : a;
 	struct region r = { a, b, NULL };
 	if (!sure(o, w, &r))
 		return false;
@@ -518,26 +661,42 @@ static bool report(struct ov *o, size_t a, size_t b)
 	return true;
 }
 
-/* Intent b against the earlier ones: the earliest it conflicts with, of which the checker is sure. */
+/* Reports the earlier of the candidates *x and *y before intent a (NONE: none, or not before a):
+ * true once one was reported. A candidate tried is used up. */
+static bool report_before(struct ov *o, size_t *x, size_t *y, size_t a, size_t b)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		size_t *c = *x != NONE && (*y == NONE || *x < *y) ? x : y;
+		if (*c == NONE || *c >= a)
+			return false;
+		size_t w = *c;
+		*c = NONE;
+		if (report(o, w, b))
+			return true;
+	}
+	return false;
+}
+
+/* Intent b against the earlier ones: the earliest it conflicts with, of which the checker is sure.
+ * A plain intent is compared in pairs only with the rule intents that are not plain; the plain
+ * ones were found by find_value_conflicts. */
 static void report_intent(struct ov *o, size_t b)
 {
 	const struct policy *p = o->p;
-	size_t d = o->best_d[b];
-	bool rule = is_rule(&p->intents[b]);
-	for (size_t k = 0; k < o->nr && o->r[k] < b; k++) {
-		size_t a = o->r[k];
-		if (d != NONE && d < a) {
-			if (report(o, d, b))
-				return;
-			d = NONE;
-		}
+	size_t d = o->best_d[b], s = o->best_s[b];
+	bool rule = is_rule(&p->intents[b]), plain = intent_dim(&p->intents[b]) != DIM_NONE;
+	const size_t *r = plain ? o->rx : o->r;
+	size_t nr = plain ? o->nrx : o->nr;
+	for (size_t k = 0; k < nr && r[k] < b; k++) {
+		size_t a = r[k];
+		if (report_before(o, &d, &s, a, b))
+			return;
 		if (!rule || p->intents[a].tunnel == p->intents[b].tunnel || o->work++ > WGC_MAX_OVERLAP_WORK)
 			continue;
 		if (sels_meet(o, a, b, NULL, NULL, 0) == 1 && report(o, a, b))
 			return;
 	}
-	if (d != NONE)
-		report(o, d, b);
+	report_before(o, &d, &s, NONE, b);
 }
 
 void check_overlaps(struct ctx *c)
@@ -551,16 +710,24 @@ void check_overlaps(struct ctx *c)
 	o.to = xcalloc(n, sizeof(*o.to));
 	o.ex = xcalloc(n, sizeof(*o.ex));
 	o.fams = xcalloc(n, sizeof(*o.fams));
+	o.vals = xcalloc(n, sizeof(*o.vals));
 	o.best_d = xmalloc(n * sizeof(*o.best_d));
 	o.best_ex = xmalloc(n * sizeof(*o.best_ex));
+	o.best_s = xmalloc(n * sizeof(*o.best_s));
+	o.rx = xmalloc(n * sizeof(*o.rx));
 	o.longer = xcalloc(n, sizeof(*o.longer));
 	o.r = xmalloc(n * sizeof(*o.r));
 	first2_init(&o.dests);
 	for (size_t i = 0; i < n; i++) {
 		const struct p_intent *in = &p->intents[i];
-		o.best_d[i] = o.best_ex[i] = NONE;
+		o.best_d[i] = o.best_ex[i] = o.best_s[i] = NONE;
 		o.from[i] = normalize(&in->sel.from);
 		o.to[i] = normalize(&in->sel.to);
+		const struct p_sel *sel = &in->sel;
+		o.vals[i][V_UID] = sorted_vals(sel->has_uid, sel->uid_lo, sel->uid_hi, &sel->uids);
+		o.vals[i][V_GID] = sorted_vals(sel->has_gid, sel->gid_lo, sel->gid_hi, &sel->gids);
+		o.vals[i][V_SPORT] = sorted_vals(sel->sport.lo, sel->sport.lo, sel->sport.hi, &sel->sports);
+		o.vals[i][V_DPORT] = sorted_vals(sel->dport.lo, sel->dport.lo, sel->dport.hi, &sel->dports);
 		o.ex[i] = normalize(&in->except);
 		o.fams[i] = in->families & (in->sel.from.n ? families_of(&in->sel.from) : FAM_V4 | FAM_V6) &
 			    (in->sel.to.n ? families_of(&in->sel.to) : FAM_V4 | FAM_V6);
@@ -570,6 +737,8 @@ void check_overlaps(struct ctx *c)
 		}
 		if (is_rule(in))
 			o.r[o.nr++] = i;
+		if (is_rule(in) && intent_dim(in) == DIM_NONE)
+			o.rx[o.nrx++] = i;
 	}
 	o.dest = xmalloc((o.n_dest + 1) * sizeof(*o.dest));
 	o.n_dest = 0;
@@ -579,6 +748,7 @@ void check_overlaps(struct ctx *c)
 	qsort(o.dest, o.n_dest, sizeof(*o.dest), cmp_dref);
 	mark_longer(&o);
 	find_conflicts(&o);
+	find_value_conflicts(&o);
 	for (size_t b = 0; b < n; b++) {
 		if (p->intents[b].kind == INTENT_SPLIT)
 			report_intent(&o, b);
@@ -592,8 +762,10 @@ void check_overlaps(struct ctx *c)
 		free(o.from[i].v);
 		free(o.to[i].v);
 		free(o.ex[i].v);
+		for (int k = 0; k < 4; k++)
+			free(o.vals[i][k].v);
 	}
-	void *arrays[] = { o.from, o.to, o.ex, o.fams, o.best_d, o.best_ex, o.longer, o.r, o.dest };
+	void *arrays[] = { o.from, o.to, o.ex, o.fams, o.vals, o.best_d, o.best_ex, o.best_s, o.longer, o.r, o.rx, o.dest };
 	for (size_t i = 0; i < sizeof(arrays) / sizeof(arrays[0]); i++)
 		free(arrays[i]);
 }

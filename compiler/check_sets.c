@@ -1,7 +1,7 @@
 /* check_sets.c - lists of numbers and ranges: `dport { 80, 443 }`, `uid { 1000, 1001 }`,
  * `gid { 100, 200-299 }`. A list of two elements or more becomes an nftables anonymous set, one
- * rule whatever its length (lower_nft.c); a single element stays what it was (a uid keeps its
- * uidrange ip rule). Elements that repeat or overlap are an error at the later one: a set that
+ * rule whatever its length (lower_nft.c); a single element stays what it was (`uid { 1000 }` is
+ * `uid 1000`). Elements that repeat or overlap are an error at the later one: a set that
  * says a port twice is a typo for another port more often than not.
  */
 #include "compiler/check_int.h"

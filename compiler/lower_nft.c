@@ -19,12 +19,14 @@
  *   cg_guard    output, filter:      `route cgroup "PATH"`: a socket in a child of PATH's parent that
  *                                    was not there when wgc applied (PATH made again, by a restart)
  *                                    is dropped unless it leaves through the tunnel (lower_cgroup.c)
- *   postnat     postrouting, srcnat: masquerade into tunnels that intents reach by mark: the mark
- *                                    is set after routing chose the source address (of the main
- *                                    table's interface), and the peer accepts only the tunnel's;
- *                                    and `masquerade` statements
+ *   postnat     postrouting, srcnat: masquerade of the packets a tunnel's marks sent into it: the
+ *                                    mark is set after routing chose the source address (of the
+ *                                    main table's interface), and the peer accepts only the
+ *                                    tunnel's; and `masquerade` statements
  */
 #include "compiler/policy.h"
+#include "compiler/bounds.h"
+#include "compiler/intent_values.h"
 #include "model/cgset.h"
 #include "model/xalloc.h"
 
@@ -315,7 +317,48 @@ static void put_intent_mark(FILE *f, const struct p_intent *in, const char *act)
 	}
 }
 
-/* Marks: intents by port/gid/cgroup and `match` rules, in the hook they work in. */
+/* Only a packet no earlier intent marked: of two intents that match it, the first in the policy
+ * wins, as with the ip rules of intents that need no mark. */
+static void mark_action(char act[160], const struct p_intent *in)
+{
+	snprintf(act, 160, " meta mark and 0x%08x == 0x00000000 meta mark set meta mark and 0x%08x or 0x%08x", in->mask,
+		 ~in->mask, in->mark);
+}
+
+/* A run of intents of one shape, [from, to): one rule per tunnel, the numbers each tunnel wins
+ * (the earliest intent holding a number wins it) as one anonymous set, at most
+ * WGC_MAX_SET_ELEMENTS to a rule. The sets are disjoint, so the rules' order does not matter. */
+static void put_intent_sets(FILE *f, const struct policy *p, size_t from, size_t to)
+{
+	static const char *words[] = { [DIM_UID] = "meta skuid", [DIM_GID] = "meta skgid", [DIM_SPORT] = "sport",
+				       [DIM_DPORT] = "dport" };
+	const struct p_intent *first = &p->intents[from];
+	enum intent_dim dim = intent_dim(first);
+	char pb[8], act[160];
+	size_t n, nw;
+	struct iv *all = intent_ranges(p, from, to, &n);
+	struct iv *w = intent_ranges_winners(p, all, n, &nw);
+	free(all);
+	for (size_t i = 0; i < nw;) {
+		size_t t = p->intents[w[i].intent].tunnel, j = i;
+		while (j < nw && j - i < WGC_MAX_SET_ELEMENTS && p->intents[w[j].intent].tunnel == t)
+			j++;
+		fputs("\t\t", f);
+		if (dim == DIM_SPORT || dim == DIM_DPORT)
+			fprintf(f, "%s ", policy_proto_name(first->sel.proto, pb));
+		fprintf(f, "%s %s", words[dim], j - i > 1 ? "{ " : "");
+		for (size_t k = i; k < j; k++) {
+			fputs(k > i ? ", " : "", f);
+			put_range(f, (uint32_t)w[k].lo, (uint32_t)w[k].hi);
+		}
+		mark_action(act, &p->intents[w[i].intent]);
+		fprintf(f, "%s%s\n", j - i > 1 ? " }" : "", act);
+		i = j;
+	}
+	free(w);
+}
+
+/* Marks: intents by uid/port/gid/cgroup and `match` rules, in the hook they work in. */
 static void put_marks(FILE *f, const struct policy *p, enum nft_hook hook)
 {
 	bool any = false;
@@ -330,11 +373,16 @@ static void put_marks(FILE *f, const struct policy *p, enum nft_hook hook)
 			hook == HOOK_OUTPUT ? chain_head(f, "marks_out", "route", "output", "mangle")
 					    : chain_head(f, "marks_in", "filter", "prerouting", "-149");
 		any = true;
-		/* Only a packet no earlier intent marked: of two intents that match it, the first in
-		 * the policy wins, as with the ip rules of intents that need no mark. */
+		size_t j = i + 1;
+		while (j < p->n_intents && intent_same_shape(in, &p->intents[j]))
+			j++;
+		if (j - i > 1) {
+			put_intent_sets(f, p, i, j);
+			i = j - 1;
+			continue;
+		}
 		char act[160];
-		snprintf(act, sizeof(act), " meta mark and 0x%08x == 0x00000000 meta mark set meta mark and 0x%08x or 0x%08x",
-			 in->mask, ~in->mask, in->mark);
+		mark_action(act, in);
 		put_intent_mark(f, in, act);
 	}
 	for (size_t i = 0; i < p->n_matches; i++) {
@@ -534,7 +582,8 @@ static void put_kill_switch(FILE *f, const struct policy *p)
 
 /* The interfaces fail-closed intent i may leave through: its tunnel, and the tunnels of the
  * intents whose rules come before its own (a packet both select goes the first one's way; the
- * destination intents share one rule, and a more specific prefix of another tunnel wins). */
+ * destination intents share one rule, and a more specific prefix of another tunnel wins; in a run
+ * of nft-matched intents, the earlier statements' marks). */
 static void put_fc_oifs(FILE *m, const struct policy *p, size_t i, const char *verdict)
 {
 	const struct p_intent *in = &p->intents[i];
@@ -544,7 +593,9 @@ static void put_fc_oifs(FILE *m, const struct policy *p, size_t i, const char *v
 	use[in->tunnel] = true;
 	for (size_t j = 0; j < p->n_intents; j++) {
 		const struct p_intent *o = &p->intents[j];
-		if (o->kind == INTENT_SPLIT && in->kind == INTENT_SPLIT && o->priority <= in->priority)
+		/* In a run of nft-matched intents (one priority), the earlier statement sets the mark. */
+		if (o->kind == INTENT_SPLIT && in->kind == INTENT_SPLIT &&
+		    (o->priority < in->priority || (o->priority == in->priority && (o->by_dest || j <= i))))
 			use[o->tunnel] = true;
 	}
 	for (size_t t = 0; t < p->n_tunnels; t++)
@@ -679,17 +730,41 @@ static size_t unique_sources(const struct ipaddr *own, size_t n_own, struct ipad
 	return k;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The marks (under WGC_MARK_AUTO_MASK) that send packets into tunnel t, sorted, each once: one
+ * per run of nft-matched intents through it. */
+static size_t tunnel_marks(const struct policy *p, size_t t, uint32_t *marks)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < p->n_intents; i++)
+		if (p->intents[i].tunnel == t && p->intents[i].kind == INTENT_SPLIT && p->intents[i].needs_mark &&
+		    (!n || marks[n - 1] != p->intents[i].mark))
+			marks[n++] = p->intents[i].mark;
+	qsort(marks, n, sizeof(*marks), cmp_u32);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!k || marks[k - 1] != marks[i])
+			marks[k++] = marks[i];
+	return k;
+}
+
 /* Traffic steered into a tunnel by an nft mark was given its source address by the first route
- * lookup, before the mark existed: rewrite it to the tunnel's own, or the peer drops it. */
+ * lookup, before the mark existed: rewrite it to the tunnel's own, or the peer drops it (as
+ * wg-quick's and Mullvad's split tunnels do). Only packets carrying one of the tunnel's marks:
+ * what an ip rule sends there (`from`, `iif`: site-to-site routes) keeps its source. */
 static void put_masquerade(FILE *f, const struct policy *p)
 {
 	bool any = false;
+	uint32_t *marks = xmalloc((p->n_intents + 1) * sizeof(*marks));
 	for (size_t t = 0; t < p->n_tunnels; t++) {
-		bool by_mark = false;
-		for (size_t i = 0; i < p->n_intents; i++)
-			by_mark |= p->intents[i].tunnel == t && p->intents[i].needs_mark;
+		size_t n_marks = tunnel_marks(p, t, marks);
 		const struct p_tunnel *tun = &p->tunnels[t];
-		if (!by_mark || !tun->addrs.n)
+		if (!n_marks || !tun->addrs.n)
 			continue;
 		/* The tunnel's own addresses, as hosts (an interface address may carry a subnet length),
 		 * and the sources its destination routes were given (`src`): those are left as chosen. */
@@ -709,24 +784,27 @@ static void put_masquerade(FILE *f, const struct policy *p)
 				hosts[n++] = p->intents[i].src;
 		n = first_src + unique_sources(hosts, tun->addrs.n, hosts + first_src, n - first_src);
 		const struct p_prefixes own = { .v = hosts, .n = n };
-		for (int af = AF_INET; af; af = af == AF_INET ? AF_INET6 : 0) {
-			struct line l;
-			begin_line(&l);
-			fprintf(l.m, " oifname \"%s\"", tun->name);
-			bool has = put_prefixes(l.m, "saddr", &own, af, true);
-			fputs(" masquerade", l.m);
-			if (!has) {
-				fclose(l.m);
-				free(l.buf);
-				continue;
+		for (size_t m = 0; m < n_marks; m++)
+			for (int af = AF_INET; af; af = af == AF_INET ? AF_INET6 : 0) {
+				struct line l;
+				begin_line(&l);
+				fprintf(l.m, " oifname \"%s\" meta mark and 0x%08x == 0x%08x", tun->name, WGC_MARK_AUTO_MASK,
+					marks[m]);
+				bool has = put_prefixes(l.m, "saddr", &own, af, true);
+				fputs(" masquerade", l.m);
+				if (!has) {
+					fclose(l.m);
+					free(l.buf);
+					continue;
+				}
+				if (!any)
+					chain_head(f, "postnat", "nat", "postrouting", "srcnat");
+				any = true;
+				end_line(f, &l);
 			}
-			if (!any)
-				chain_head(f, "postnat", "nat", "postrouting", "srcnat");
-			any = true;
-			end_line(f, &l);
-		}
 		free(hosts);
 	}
+	free(marks);
 	/* `masquerade`: the packets the statement selects take the address of their output interface. */
 	for (size_t i = 0; i < p->n_masquerades; i++) {
 		if (!any)

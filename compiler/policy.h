@@ -118,8 +118,9 @@ struct p_intent {
 	struct p_prefixes except;      /* destinations left to the main table (check_except.c) */
 	struct ipaddr src;             /* `src`: preferred source of a destination intent's routes */
 	int families;
-	bool needs_mark;               /* selectors only nftables can match (ports, cgroup, gid, uid lists) */
-	uint32_t mark, mask;           /* allocated when needs_mark */
+	bool needs_mark;               /* matched in nftables: ports, cgroup, gid, uid lists, and a uid
+					* without from/iif/oif/fwmark/tos (check_stmts.c) */
+	uint32_t mark, mask;           /* when needs_mark: the mark of its tunnel in its run (allocate.h) */
 	uint32_t priority;             /* INTENT_SPLIT */
 	bool warn_v4_only;             /* INTENT_FULL: IPv4 only though not asked for: a leak unless... */
 	bool by_dest;                  /* INTENT_SPLIT selecting by destination only: routes in the

@@ -118,13 +118,16 @@ for n in a b c; do echo "include \"big23m-$n.wg\""; done | case_ include-total-6
 printf 'include "cyc-b.wg"\n' >cyc-a.wg; printf 'include "cyc-a.wg"\n' >cyc-b.wg; add include-cycle cyc-a.wg
 printf 'include "self.wg"\n' >self.wg; add include-self self.wg
 printf 'include "nope/../../x.wg"\ninclude ""\ninclude ".wg"\ninclude "/"\n' | case_ include-odd-paths
-# marks: 256 automatic intent marks, 256 declared marks, mark-only declarations
+# marks: 256 automatic intent marks (a mark names a tunnel per run of nft-matched routes: each
+# `from` route ends a run), 256 declared marks, mark-only declarations
 { echo 'tunnel wg0 {'; echo '	private-key "k"'; echo '	address 10.0.0.2/32'; echo '}'
-  for i in $(seq 1 300); do echo "route proto tcp dport $i through wg0"; done; } | case_ marks-300-intents
+  for i in $(seq 1 300); do echo "route proto tcp dport $i through wg0"; echo "route from 10.$((i / 256)).$((i % 256)).0/24 through wg0"; done; } |
+	case_ marks-300-intents
 awk 'BEGIN { for (i = 0; i < 300; i++) print "mark m" i }' | case_ marks-300-declared
 awk 'BEGIN { for (i = 0; i < 100000; i++) print "mark m" i }' | case_ marks-100k-declared
 { for i in $(seq 1 200); do echo "mark x$i"; done; echo 'tunnel wg0 {'; echo '	private-key "k"'; echo '	address 10.0.0.2/32'; echo '}'
-  for i in $(seq 1 100); do echo "route gid $i through wg0"; done; } | case_ marks-shared-exhausted
+  for i in $(seq 1 100); do echo "route gid $i through wg0"; echo "route from 10.0.$i.0/24 through wg0"; done; } |
+	case_ marks-shared-exhausted
 # bytes: NUL, invalid UTF-8, control characters, CR, BOM, escape sequences
 printf 'route all through wg0\0\n' | case_ nul-after-statement
 printf '\xff\xfe\x00r\x00o\x00u\x00t\x00e\x00\n' | case_ utf16

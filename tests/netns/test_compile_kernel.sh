@@ -286,7 +286,7 @@ test_nft_replaces() {
 	else
 		pass "replace: the stale chain is gone"
 	fi
-	"$WGC" compile --format nft examples/per-user.wg >"$T_TMP/ruleset.nft" 2>/dev/null
+	"$WGC" compile --format nft examples/site-to-site.wg >"$T_TMP/ruleset.nft" 2>/dev/null
 	nft_apply "replace" "nft -f of a policy without chains" -f || return 0
 	if ip netns exec "$NS" nft list table inet wgc >/dev/null 2>&1; then
 		fail "replace: a policy without chains leaves the table behind"

@@ -25,7 +25,8 @@
 # 203.0.114.1 through the tunnel, of the excepted 203.0.113.254 directly (the mark rule skips
 # it: ip daddr != 203.0.113.0/24); the host converges
 # (plan exits 0); a `src` the host does not have makes apply fail and leaves the host as it was;
-# destroy leaves the host as found.
+# destroy leaves the host as found. Then 10,002 `route uid N` statements in two runs: two nft rules
+# (one set each), two fwmark ip rules, the users' traffic through the tunnel (run_many).
 set -u
 SELF=$(readlink -f "$0")
 cd "$(dirname "$SELF")/../.." || exit 1
@@ -159,11 +160,12 @@ run() {
 		grep -c '^tcp dport 8443 ip daddr != 203.0.113.0/24 ' "$T_TMP/marks"
 	expect_text "lists: the chain holds those three rules only" 3 grep -c 'meta mark set' "$T_TMP/marks"
 	ip -n "$A" rule | grep 'proto 87' | sed 's/[[:space:]]*$//' >"$T_TMP/rules"
-	expect_text "lists: ip rules read back: one fwmark rule a list, one for the destination table" \
+	# The uid and gid lists go to wg0 in one run: one mark, one fwmark rule; the destination
+	# route ends the run, and the port route after it starts another (mark 0x2).
+	expect_text "lists: ip rules read back: one fwmark rule a run, one for the destination table" \
 		"20000:	from all fwmark 0x1/0xff lookup 51820 proto 87
-20010:	from all fwmark 0x2/0xff lookup 51820 proto 87
-20020:	from all lookup 51821 proto 87
-20030:	from all fwmark 0x3/0xff lookup 51820 proto 87" cat "$T_TMP/rules"
+20010:	from all lookup 51821 proto 87
+20020:	from all fwmark 0x2/0xff lookup 51820 proto 87" cat "$T_TMP/rules"
 	ip -n "$A" route show table 51821 | sed 's/[[:space:]]*$//' >"$T_TMP/dest"
 	expect_text "lists: the destination table: the route with its source, the except thrown" \
 		"198.18.0.0/24 dev wg0 proto 87 scope link src 10.77.0.1
@@ -192,7 +194,42 @@ throw 198.18.0.128/25 proto 87" cat "$T_TMP/dest"
 	fi
 }
 
+# 10,000 `route uid N through wg0` statements (the even uids 1000-21000 but 1002: a set of 10,000
+# elements), and two more through the same tunnel after a route by source (a second run): matched
+# in nftables, one rule with a set per run, one fwmark rule per run; the kernel walks two ip rules,
+# not 10,002.
+run_many() {
+	local many=$T_TMP/many.wg
+	sed '/^route /d' "$POLICY" >"$many"
+	awk 'BEGIN { for (u = 1000; u <= 21000; u += 2) if (u != 1002) print "route uid " u " through wg0" }' >>"$many"
+	printf 'route from 10.77.0.1 through wg0\nroute uid 20000 through wg0\nroute uid 20001 through wg0\n' >>"$many"
+	wgc_in "$A" apply "$many" >"$T_TMP/apply.out" 2>"$T_TMP/apply.err"
+	expect_rc "many: apply of 10,002 uid routes exits 0" 0 "$?" "$T_TMP/apply.out" "$T_TMP/apply.err" || return 0
+	wgc_in "$A" plan --detailed-exitcode "$many" >"$T_TMP/plan.out" 2>&1
+	expect_rc "many: converged (plan exits 0)" 0 "$?" "$T_TMP/plan.out"
+	in_ns "$A" nft list chain inet wgc marks_out 2>&1 | sed 's/^[[:space:]]*//' >"$T_TMP/marks"
+	expect_text "many: two nft rules, one a run" 2 grep -c 'meta mark set' "$T_TMP/marks"
+	grep '^meta skuid { 1000, 1004, 1006, ' "$T_TMP/marks" | tr ',' '\n' >"$T_TMP/elements"
+	expect_text "many: the first run's set, read back, holds the 10,000 uids" 10000 awk 'END { print NR }' "$T_TMP/elements"
+	ip -n "$A" rule | grep 'proto 87' | sed 's/[[:space:]]*$//' >"$T_TMP/rules"
+	expect_text "many: ip rules read back: a fwmark rule a run, the route by source between" \
+		"20000:	from all fwmark 0x1/0xff lookup 51820 proto 87
+20010:	from 10.77.0.1 lookup 51820 proto 87
+20020:	from all fwmark 0x2/0xff lookup 51820 proto 87" cat "$T_TMP/rules"
+	# shellcheck disable=SC2046 # as prints words
+	{
+		expect_seen "many: uid 1000 -> through wg0" 203.0.113.254 10.66.0.2 $(as 1000 1000)
+		expect_seen "many: uid 21000 -> through wg0" 203.0.113.254 10.66.0.2 $(as 21000 21000)
+		expect_seen "many: uid 1001 (odd: in no route) -> directly" 203.0.113.254 192.0.2.1 $(as 1001 1001)
+		expect_seen "many: uid 20001 (the second run) -> through wg0" 203.0.113.254 10.66.0.2 $(as 20001 20001)
+		expect_seen "many: uid 1002 (in no route) -> directly" 203.0.113.254 192.0.2.1 $(as 1002 1002)
+	}
+	wgc_in "$A" destroy >"$T_TMP/destroy.out" 2>"$T_TMP/destroy.err"
+	expect_rc "many: destroy exits 0" 0 "$?" "$T_TMP/destroy.out" "$T_TMP/destroy.err"
+}
+
 if setup; then
 	run
+	run_many
 fi
 finish

@@ -12,6 +12,9 @@
 #   line 22 a destination inside the full tunnel's except: it goes through wg1, not around
 # and controls where the warning's winner is not what a naive reading says (the mark alone goes
 # through wg1; an address of the except outside 192.168.7.0/24 goes around the tunnel).
+# The uid intent says `iif lo` (the host's own packets, as an output lookup sees them) to stay an
+# ip rule the kernel answers for: a plain `route uid` is matched in nftables, which `ip route get`
+# does not run (tests/netns/test_intents.sh sends its traffic).
 set -u
 SELF=$(readlink -f "$0")
 cd "$(dirname "$SELF")/../.." || exit 1
@@ -51,7 +54,7 @@ tunnel wg1 {
 }
 route all through wg0 except 192.168.0.0/16
 route to 10.20.0.0/16 through wg1
-route uid 1000 through wg0
+route uid 1000 iif lo through wg0
 route proto tcp dport 443 to 10.50.0.0/16 through wg1
 route to 10.30.0.0/16 through wg1
 route to 192.168.7.0/24 through wg1

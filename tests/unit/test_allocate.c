@@ -1,7 +1,8 @@
 /* test_allocate.c - every number wgc chooses (allocate.c), one test a row of README "Numbers wgc
  * allocates": the automatic mark pool (k under 0xff for k = 1..255, never 0, never twice, never a
  * mark that clashes with one taken, -ENOSPC once all are gone), tables, the destination table,
- * tunnel fwmarks, intent and named marks, rule and intent priorities, and the full tunnel's and
+ * tunnel fwmarks, intent marks (one per tunnel per run) and named marks, rule and intent
+ * priorities (one per ip-rule intent and per run of nft-matched intents), and the full tunnel's and
  * the kill switch's fixed numbers as the compiled state has them. */
 #include <errno.h>
 #include <stdlib.h>
@@ -219,6 +220,71 @@ static void test_priorities(struct t *t)
 	policy_free(&p);
 }
 
+/* A selective intent of tunnel t matched in nftables (uid, gid, ports, cgroup): it sets a mark. */
+static struct p_intent mark_intent(size_t t)
+{
+	struct p_intent in = { .kind = INTENT_SPLIT, .tunnel = t, .needs_mark = true };
+	in.sel.has_uid = true;
+	in.sel.uid_lo = in.sel.uid_hi = 1000 + (uint32_t)t;
+	return in;
+}
+
+/* Marks name destinations: a run of consecutive nft-matched intents shares one priority, each
+ * tunnel of it one mark; an intent matched by ip rules ends the run; 255 runs-and-tunnels at most,
+ * however many intents. */
+static void test_marks_by_destination(struct t *t)
+{
+	struct policy p = { 0 };
+	NEW(p.tunnels, p.n_tunnels = 2);
+	NEW(p.intents, p.n_intents = 7);
+	p.intents[0] = mark_intent(0);
+	p.intents[1] = mark_intent(1);
+	p.intents[2] = mark_intent(0);
+	p.intents[3] = dest_intent(1);   /* the first destination intent: its own priority, ends the run */
+	p.intents[4] = mark_intent(0);
+	p.intents[5] = dest_intent(0);   /* shares the first destination's: the run goes on */
+	p.intents[6] = mark_intent(0);
+	allocate_tunnels(&p);
+	size_t failed = 99;
+	uint32_t reached = 0;
+	CHECK(t, allocate_intent_priorities(&p, &failed, &reached) == 0, "seven intents");
+	const struct p_intent *in = p.intents;
+	CHECK(t, in[0].priority == 20000 && in[1].priority == 20000 && in[2].priority == 20000 && in[3].priority == 20010 &&
+		 in[4].priority == 20020 && in[5].priority == 20010 && in[6].priority == 20020,
+	      "priorities %u %u %u %u %u %u %u", in[0].priority, in[1].priority, in[2].priority, in[3].priority,
+	      in[4].priority, in[5].priority, in[6].priority);
+	CHECK(t, allocate_intent_marks(&p, &failed) == 0, "marks by tunnel and run");
+	CHECK(t, in[0].mark == 1 && in[1].mark == 2 && in[2].mark == 1 && in[4].mark == 3 && in[6].mark == 3,
+	      "marks %u %u %u %u %u, want 1 2 1 3 3", in[0].mark, in[1].mark, in[2].mark, in[4].mark, in[6].mark);
+	CHECK(t, in[0].mask == 0xff && in[1].mask == 0xff && in[3].mask == 0, "masks 0x%x 0x%x 0x%x", in[0].mask,
+	      in[1].mask, in[3].mask);
+	policy_free(&p);
+	/* 10,000 intents in one run, alternating two tunnels: one priority, two marks. */
+	NEW(p.tunnels, p.n_tunnels = 2);
+	NEW(p.intents, p.n_intents = 10000);
+	for (size_t i = 0; i < p.n_intents; i++)
+		p.intents[i] = mark_intent(i % 2);
+	allocate_tunnels(&p);
+	CHECK(t, allocate_intent_priorities(&p, &failed, &reached) == 0, "10,000 nft-matched intents");
+	CHECK(t, allocate_intent_marks(&p, &failed) == 0, "10,000 nft-matched intents: marks");
+	bool same = true;
+	for (size_t i = 0; i < p.n_intents; i++)
+		same &= p.intents[i].priority == 20000 && p.intents[i].mark == 1 + i % 2;
+	CHECK(t, same, "all at 20000, marks 1 and 2");
+	policy_free(&p);
+	/* 256 runs, each ended by an intent matched by ip rules: the 256th run has no mark left. */
+	NEW(p.tunnels, p.n_tunnels = 1);
+	NEW(p.intents, p.n_intents = 511);
+	for (size_t i = 0; i < p.n_intents; i++)
+		p.intents[i] = i % 2 ? split_intent(0) : mark_intent(0);
+	allocate_tunnels(&p);
+	CHECK(t, allocate_intent_priorities(&p, &failed, &reached) == 0, "511 priorities");
+	CHECK(t, allocate_intent_marks(&p, &failed) == -ENOSPC && failed == 510, "no mark for the 256th run: failed at %zu",
+	      failed);
+	CHECK(t, p.intents[508].mark == 255, "the 255th run has mark %u", p.intents[508].mark);
+	policy_free(&p);
+}
+
 /* The full tunnel's rules at 32763 (except), 32764 (suppress), 32765 (not fwmark); the kill
  * switch's unreachable default at metric 4096 in the tunnel's table: the compiled state. */
 static void test_fixed_numbers(struct t *t)
@@ -294,6 +360,7 @@ int main(void)
 	test_tables(&t);
 	test_fwmarks_and_marks(&t);
 	test_priorities(&t);
+	test_marks_by_destination(&t);
 	test_fixed_numbers(&t);
 	test_except_priority(&t);
 	return unit_finish(&t);
