@@ -215,7 +215,11 @@ static int run_nft(struct exec *x, const struct op *op, const struct st_nft *tar
 		rc = doc ? nft_run(&x->nft, doc) : -ENOMEM;
 		free(doc);
 	}
-	return rc ? fail(x, op, rc, x->nft.err) : 0;
+	if (rc)
+		return fail(x, op, rc, x->nft.err);
+	/* A memo that cannot be written only costs the next plan a full read of the rules. */
+	nft_remember();
+	return 0;
 }
 
 static int restore_nft(struct exec *x, const struct op *op)

@@ -21,13 +21,21 @@ void nft_close(struct nft *n);
 
 /* Fills out->present, out->fingerprint and out->tampered from the kernel without decoding the
  * table's rules or set elements: nfnetlink dumps of tables, chains, and the rules of table inet wgc
- * of which only chain names, handles and the fingerprint's comment are read (see nft.c). */
+ * of which only chain names, handles and the fingerprint's comment are read (see nft.c). The
+ * rules are not read at all when the ruleset's generation is the one nft_remember() kept. */
 int nft_read(struct nft *n, struct st_nft *out);
 
 /* The same, and the known tools sharing the host found by their table and chain names
  * (kube-proxy, Calico, Cilium, Tailscale, Mullvad, wg-quick), appended to hood->neighbours. The
  * names of other tables and chains are read; nothing else of theirs. */
 int nft_observe(struct st_nft *out, struct state *hood);
+
+/* The memo of the table's fingerprint by ruleset generation (nft.c): the table read in full, and
+ * {generation, fingerprint} kept in the record directory as WGC_NFT_RECORD if nothing committed
+ * during the read and the table is wgc's untouched; the memo removed otherwise. Called after an
+ * apply changed the table. 0 or a negative errno. */
+#define WGC_NFT_RECORD "nft-generation.json"
+int nft_remember(void);
 
 /* The table as the kernel holds it now, as `nft -f` text (for rollback). Caller frees; NULL with
  * *present false if there is no table. */
