@@ -28,6 +28,7 @@
 #include "runtime/plan.h"
 #include "runtime/plan_file.h"
 #include "runtime/records.h"
+#include "runtime/timing.h"
 #include "model/state_json.h"
 #include "runtime/sysctl.h"
 #include "wgc_confirm.h"
@@ -151,11 +152,15 @@ static int load_desired(const struct cli *cli, const struct opts *o, struct stat
 	plan_fp[0] = '\0';
 	char err[1024];
 	int rc;
+	struct timing t;
+	timing_start(&t);
 	if (plan_file_detect(o->path)) {
 		if ((rc = plan_file_read(o->path, d, plan_fp, err, sizeof(err))))
 			fprintf(stderr, "wgc: %s\n", err);
+		timing_end(&t, "read plan file");
 	} else {
 		rc = compile_policy(cli, o->path, d);
+		timing_end(&t, "compile (parse, check, lower)");
 	}
 	if (rc)
 		return rc;
@@ -165,6 +170,7 @@ static int load_desired(const struct cli *cli, const struct opts *o, struct stat
 		keep_early(d);
 	if ((rc = prepare_desired(d, prepare, err, sizeof(err))))
 		fprintf(stderr, "wgc: %s\n", err);
+	timing_end(&t, "prepare (keys, names, cgroups, dns, mtu)");
 	return rc;
 }
 
@@ -351,9 +357,11 @@ static int converge(const struct cli *cli, const struct opts *o, struct state *d
 	struct plan p = { 0 };
 	char err[1024];
 	int status = 1;
+	struct timing t;
 	phase(cli, "reading the kernel", NULL);
 	if (load_observed(o, d, &obs))
 		goto out;
+	timing_start(&t);
 	if (o->early)
 		keep_early(&obs);
 	if (!o->snapshot && cli->verbosity > VERB_QUIET) {
@@ -382,12 +390,15 @@ static int converge(const struct cli *cli, const struct opts *o, struct state *d
 	/* The last applied state only matters when something differs (to tell drift from edits):
 	 * a converged system is not made to parse it. */
 	diff(d, &obs, NULL, &p);
+	timing_end(&t, "diff");
 	int have_last = (p.n_ops || p.needs_last) && !o->snapshot ? load_last(&last) : 0;
 	if (have_last < 0)
 		goto out;
 	if (have_last) {
+		timing_end(&t, "read applied.json");
 		plan_free(&p);
 		diff(d, &obs, &last, &p);
+		timing_end(&t, "diff with the last apply");
 	}
 	/* Exit 1 prints nothing on stdout: the collisions are errors, on stderr. */
 	if (p.n_collisions) {
@@ -401,6 +412,7 @@ static int converge(const struct cli *cli, const struct opts *o, struct state *d
 		goto out;
 	}
 	print_plan(cli, o, &p);
+	timing_end(&t, "print plan");
 	if (!apply) {
 		status = o->detailed && p.n_ops ? 2 : 0;
 		goto out;
@@ -409,9 +421,11 @@ static int converge(const struct cli *cli, const struct opts *o, struct state *d
 		fprintf(stderr, "wgc: apply failed: %s\n", err);
 		goto out;
 	}
+	timing_end(&t, "apply");
 	/* The kernel now holds the plan: say so, and exit non-zero if it could not be recorded. An
 	 * early apply records nothing: the full apply that follows it does. */
 	status = !o->early && (p.n_ops || !have_record()) && save_last(d) ? EXIT_APPLIED_UNRECORDED : 0;
+	timing_end(&t, "write applied.json");
 	sysctl_origins_keep(d);
 	confirm_failure_clear();
 	if (!o->json && cli->verbosity > VERB_QUIET)

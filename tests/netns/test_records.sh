@@ -24,6 +24,11 @@
 #                 "applied, but could not record", exits 3
 #   collision     a foreign rule at the policy's priority: plan and apply exit 1, nothing on
 #                 stdout, the collision on stderr, nothing changed
+#   memo          after an apply, a converged plan does not read the rules of table inet wgc
+#                 (WGC_TIMING's note: the ruleset's generation is the one remembered, 0600 in the
+#                 record directory); `nft add rule inet wgc ...` by hand is still drift (exit 2,
+#                 the rules read), and the apply that repairs it makes the next plan skip them again;
+#                 WGC_TIMING=1 prints the phases' times, nothing without it
 set -u
 SELF=$(readlink -f "$0")
 cd "$(dirname "$SELF")/../.." || exit 1
@@ -245,6 +250,58 @@ test_collision() {
 	ns_del "$D"
 }
 
+test_memo() {
+	local rc memo chain
+	ns_new e || return 0
+	local E=$NS
+	: >"$T_TMP/memo.mark"
+	sleep 0.01
+	wgc_shared "$E" apply "$POLICY" >"$T_TMP/out" 2>"$T_TMP/err"
+	rc=$?
+	expect_rc "memo: apply exits 0" 0 "$rc" "$T_TMP/out" "$T_TMP/err"
+	memo=$(find "$SHARED" -name nft-generation.json -newer "$T_TMP/memo.mark")
+	if [ "$(echo "$memo" | grep -c .)" -eq 1 ]; then
+		pass "memo: the apply kept the generation memo"
+		expect_text "memo: the memo is 0600" "600" stat -c %a "$memo"
+	else
+		fail "memo: one new generation memo after the apply" "$memo"
+	fi
+	WGC_TIMING=1 wgc_shared "$E" plan --detailed-exitcode "$POLICY" >"$T_TMP/out" 2>"$T_TMP/err"
+	rc=$?
+	expect_rc "memo: converged plan exits 0" 0 "$rc" "$T_TMP/out" "$T_TMP/err"
+	expect_grep "memo: the converged plan did not read the rules" \
+		'^wgc: timing: note: nft: rules of table inet wgc not read' "$T_TMP/err"
+	expect_text "memo: ...nor said it read them" "" grep 'rules of table inet wgc read' "$T_TMP/err"
+	expect_grep "timing: WGC_TIMING=1 times the compile" '^wgc: timing: compile \(parse, check, lower\) [0-9.]+ ms$' "$T_TMP/err"
+	expect_grep "timing: ... the nftables read" '^wgc: timing: read nftables [0-9.]+ ms$' "$T_TMP/err"
+	expect_grep "timing: ... the diff" '^wgc: timing: diff [0-9.]+ ms$' "$T_TMP/err"
+	wgc_shared "$E" plan "$POLICY" >"$T_TMP/out" 2>"$T_TMP/err"
+	expect_text "timing: nothing without WGC_TIMING" "" grep timing "$T_TMP/err"
+	chain=$(ip netns exec "$E" nft list table inet wgc | sed -n 's/^[[:space:]]*chain \([a-z_]*\) .*/\1/p' |
+		grep -vx fingerprint | head -1)
+	if [ -z "$chain" ] || ! ip netns exec "$E" nft add rule inet wgc "$chain" counter; then
+		fail "memo: nft add rule inet wgc ${chain:-?} counter"
+		ns_del "$E"
+		return
+	fi
+	WGC_TIMING=1 wgc_shared "$E" plan --detailed-exitcode "$POLICY" >"$T_TMP/out" 2>"$T_TMP/err"
+	rc=$?
+	expect_rc "memo: a rule added by hand is drift (exit 2)" 2 "$rc" "$T_TMP/out" "$T_TMP/err"
+	expect_grep "memo: the plan replaces table inet wgc" 'table inet wgc' "$T_TMP/out"
+	expect_grep "memo: the rules were read" '^wgc: timing: note: nft: rules of table inet wgc read' "$T_TMP/err"
+	wgc_shared "$E" apply "$POLICY" >"$T_TMP/out" 2>"$T_TMP/err"
+	rc=$?
+	expect_rc "memo: apply repairs it" 0 "$rc" "$T_TMP/out" "$T_TMP/err"
+	expect_text "memo: the rule added by hand is gone" "" sh -c \
+		"ip netns exec '$E' nft list table inet wgc | grep -w counter"
+	WGC_TIMING=1 wgc_shared "$E" plan --detailed-exitcode "$POLICY" >"$T_TMP/out" 2>"$T_TMP/err"
+	rc=$?
+	expect_rc "memo: converged again (exit 0)" 0 "$rc" "$T_TMP/out" "$T_TMP/err"
+	expect_grep "memo: the rules are not read again" \
+		'^wgc: timing: note: nft: rules of table inet wgc not read' "$T_TMP/err"
+	ns_del "$E"
+}
+
 ns_new a || { finish; exit; }
 A=$NS
 if ! foreign_table "$A"; then
@@ -257,4 +314,5 @@ test_netns
 test_corrupt
 test_unrecorded
 test_collision
+test_memo
 finish
