@@ -1,5 +1,6 @@
 /* state_json.c - the state to JSON and back (see state_json.h). */
 #include "model/state_json.h"
+#include "model/state_json_write.h"
 #include "model/xalloc.h"
 
 #include <arpa/inet.h>
@@ -64,6 +65,26 @@ static const char *const cgset_roles[] = { [CGSET_BOUND] = "bound", [CGSET_PAREN
 static const char *name_of(const char *const *names, size_t n, unsigned v)
 {
 	return v < n && names[v] ? names[v] : "unknown";
+}
+
+const char *state_json_family(uint8_t f)
+{
+	return fam(f);
+}
+
+const char *state_json_rule_action(unsigned a)
+{
+	return name_of(rule_actions, N_NAMES(rule_actions), a);
+}
+
+const char *state_json_route_type(unsigned t)
+{
+	return name_of(route_types, N_NAMES(route_types), t);
+}
+
+const char *state_json_cgset_role(unsigned r)
+{
+	return cgset_roles[r];
 }
 
 json_t *rule_to_json(const void *o, int flags)
@@ -294,13 +315,19 @@ json_t *state_to_json(const struct state *s, int flags)
 	return root;
 }
 
+/* Over the compact document, written without a tree (state_json_write.h: the same bytes). */
 void state_fingerprint(const struct state *s, char out[17])
 {
-	json_t *j = state_to_json(s, 0);
-	char *text = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		xalloc_fail();
+	state_json_write(f, s, 0, 0);
+	if (fclose(f))
+		xalloc_fail();
 	fnv1a64_hex(text, out);
 	free(text);
-	json_decref(j);
 }
 
 /* ---- from JSON ------------------------------------------------------------------------------- */
