@@ -29,6 +29,9 @@
 #                 record directory); `nft add rule inet wgc ...` by hand is still drift (exit 2,
 #                 the rules read), and the apply that repairs it makes the next plan skip them again;
 #                 WGC_TIMING=1 prints the phases' times, nothing without it
+#   routes        the one route dump: a foreign route in the policy's table is a collision, one in
+#                 another table (or main) is not read; a route of wgc's in a table the policy does
+#                 not use is planned for removal, and each of wgc's routes is planned once
 set -u
 SELF=$(readlink -f "$0")
 cd "$(dirname "$SELF")/../.." || exit 1
@@ -302,6 +305,38 @@ test_memo() {
 	ns_del "$E"
 }
 
+test_routes() {
+	local rc
+	ns_new f || return 0
+	local G=$NS
+	ip -n "$G" link set lo up
+	ip -n "$G" route add 10.30.0.0/16 dev lo table 200
+	ip -n "$G" route add 10.31.0.0/16 dev lo
+	ip -n "$G" route add 10.32.0.0/16 dev lo table 300 proto 87
+	wgc_shared "$G" plan "$POLICY" >"$T_TMP/out" 2>"$T_TMP/err"
+	rc=$?
+	expect_rc "routes: foreign routes elsewhere are no collision (exit 0)" 0 "$rc" "$T_TMP/out" "$T_TMP/err"
+	expect_grep "routes: wgc's route in table 300 is planned for removal" '^  - route .*10\.32\.0\.0/16.*table 300' \
+		"$T_TMP/out"
+	expect_text "routes: the foreign routes are not in the plan" "" grep -E '10\.3[01]\.' "$T_TMP/out"
+	wgc_shared "$G" apply "$POLICY" >"$T_TMP/out" 2>"$T_TMP/err"
+	rc=$?
+	expect_rc "routes: apply exits 0" 0 "$rc" "$T_TMP/out" "$T_TMP/err"
+	expect_text "routes: wgc's two routes of table 100, once each" "2" \
+		sh -c "ip -n '$G' route show table 100 proto 87 | wc -l"
+	expect_text "routes: table 300's route of wgc's is gone" "" ip -n "$G" route show table 300
+	wgc_shared "$G" plan --detailed-exitcode "$POLICY" >"$T_TMP/out" 2>"$T_TMP/err"
+	rc=$?
+	expect_rc "routes: converged (exit 0)" 0 "$rc" "$T_TMP/out" "$T_TMP/err"
+	ip -n "$G" route add 10.33.0.0/16 dev lo table 100
+	wgc_shared "$G" plan "$POLICY" >"$T_TMP/out" 2>"$T_TMP/err"
+	rc=$?
+	expect_rc "routes: a foreign route in the policy's table collides (exit 1)" 1 "$rc" "$T_TMP/out" "$T_TMP/err"
+	expect_grep "routes: ... and is named" '^error: table 100 is used by the policy, but holds a foreign route \(10\.33\.0\.0/16' \
+		"$T_TMP/err"
+	ns_del "$G"
+}
+
 ns_new a || { finish; exit; }
 A=$NS
 if ! foreign_table "$A"; then
@@ -315,4 +350,5 @@ test_corrupt
 test_unrecorded
 test_collision
 test_memo
+test_routes
 finish
