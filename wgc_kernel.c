@@ -255,6 +255,8 @@ static int save_last(const struct state *d)
 		 * the tree, which was most of a large apply's time. */
 		char *text = NULL;
 		size_t len = 0;
+		struct timing t;
+		timing_start(&t);
 		FILE *f = open_memstream(&text, &len);
 		if (f) {
 			struct jw w;
@@ -268,7 +270,10 @@ static int save_last(const struct state *d)
 			state_json_write_value(&w, d, 0);
 			jw_end_object(&w);
 			bool bad = ferror(f);
-			rc = fclose(f) || bad ? -ENOMEM : records_write(path, text, len);
+			bad |= fclose(f) != 0;
+			timing_end(&t, "applied.json encoded");
+			rc = bad ? -ENOMEM : records_write(path, text, len);
+			timing_end(&t, "applied.json written and synced");
 		} else {
 			rc = -ENOMEM;
 		}

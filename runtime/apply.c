@@ -17,6 +17,7 @@
 #include "runtime/nft.h"
 #include "runtime/nl.h"
 #include "runtime/rtnl.h"
+#include "runtime/timing.h"
 #include "runtime/sysctl.h"
 #include "runtime/wg.h"
 
@@ -209,8 +210,13 @@ static int run_nft(struct exec *x, const struct op *op, const struct st_nft *tar
 	int rc = 0;
 	if (!x->nft.ctx && (rc = nft_open(&x->nft)))
 		return fail(x, op, rc, "cannot start libnftables");
+	struct timing t;
+	timing_start(&t);
 	if (!x->nft_saved && !x->nft_saved_present && (rc = nft_save(&x->nft, &x->nft_saved, &x->nft_saved_present)))
 		return fail(x, op, rc, x->nft.err);
+	timing_end(&t, "nft: the table saved for rollback");
+	uint32_t gen;
+	bool have_gen = !nft_generation(&gen);
 	if (!target) {
 		rc = nft_delete(&x->nft);
 	} else {
@@ -220,8 +226,10 @@ static int run_nft(struct exec *x, const struct op *op, const struct st_nft *tar
 	}
 	if (rc)
 		return fail(x, op, rc, x->nft.err);
+	timing_end(&t, "nft: the table loaded");
 	/* A memo that cannot be written only costs the next plan a full read of the rules. */
-	nft_remember();
+	nft_remember(have_gen ? &gen : NULL, target ? target->fingerprint : NULL);
+	timing_end(&t, "nft: its generation remembered");
 	return 0;
 }
 
@@ -475,6 +483,8 @@ int apply_plan_watched(const struct plan *p, const struct apply_watch *watch, ch
 #endif
 	x.done = xcalloc(p->n_ops, sizeof(*x.done));
 	size_t step = 0;
+	struct timing t;
+	timing_start(&t);
 	for (size_t i = 0; i < p->n_ops && !rc; step++) {
 		const struct op *op = &p->ops[i];
 		size_t n = 1;
@@ -495,6 +505,12 @@ int apply_plan_watched(const struct plan *p, const struct apply_watch *watch, ch
 			if (!rc)
 				record(&x, op);
 		}
+		if (t.on) {
+			char what[64];
+			snprintf(what, sizeof(what), "apply %zu %s operation%s", n, is_rtnl(op) ? "rtnetlink" : kinds[op->kind].word,
+				 n == 1 ? "" : "s");
+			timing_end(&t, what);
+		}
 		for (size_t k = i; !rc && watch && k < i + n; k++)
 			watch->done(watch->arg, k + 1, p->n_ops, &p->ops[k]);
 		i += n;
@@ -507,6 +523,7 @@ int apply_plan_watched(const struct plan *p, const struct apply_watch *watch, ch
 		step_point(step);
 	if (rc) {
 		size_t undone = x.n_done, failed = rollback(&x);
+		timing_end(&t, "rollback");
 		size_t len = strlen(err);
 		if (failed)
 			snprintf(err + len, errlen - len, "; rollback failed for %zu of %zu operations", failed, undone);

@@ -514,26 +514,52 @@ int nft_observe(struct st_nft *out, struct state *hood)
 	return scan_retry(out, hood, &m, NULL);
 }
 
-int nft_remember(void)
+int nft_generation(uint32_t *gen)
+{
+	struct nl nl;
+	int rc = nl_open_bus(&nl, NETLINK_NETFILTER);
+	if (rc)
+		return rc;
+	rc = get_gen(&nl, gen);
+	nl_close(&nl);
+	return rc;
+}
+
+/* Writes the memo {gen, fingerprint}, or removes it (fingerprint NULL). */
+static int memo_save(uint32_t gen, const char *fingerprint)
 {
 	char path[4096], err[256];
+	if (records_path(WGC_NFT_RECORD, path, sizeof(path), fingerprint != NULL, err, sizeof(err)))
+		return fingerprint ? -EIO : 0;
+	json_t *j = json_object();
+	if (!j)
+		return -ENOMEM;
+	if (fingerprint && (json_object_set_new(j, "generation", json_integer(gen)) ||
+			    json_object_set_new(j, "fingerprint", json_string(fingerprint)))) {
+		json_decref(j);
+		return -ENOMEM;
+	}
+	int rc = records_object_save(path, j);   /* empty: the memo is removed */
+	json_decref(j);
+	return rc;
+}
+
+int nft_remember(const uint32_t *before, const char *fingerprint)
+{
+	uint32_t now;
+	/* Our commit the only one since before: the table is the document we loaded, whose
+	 * comment carries fingerprint. Nothing to read. */
+	if (before && fingerprint && !nft_generation(&now) && now == *before + 1)
+		return memo_save(now, fingerprint);
+	if (!fingerprint)
+		return memo_save(0, NULL);
+	/* Someone else committed too: read the table in full, once. */
 	struct st_nft cur = { 0 };
 	struct gen_seen gs = { 0 };
 	int rc = scan_retry(&cur, NULL, NULL, &gs);
 	bool keep = !rc && gs.stable && cur.present && !cur.tampered && cur.fingerprint[0];
+	rc = memo_save(gs.before, keep ? cur.fingerprint : NULL);
 	cgsets_free(&cur);
-	if (records_path(WGC_NFT_RECORD, path, sizeof(path), keep, err, sizeof(err)))
-		return keep ? -EIO : 0;
-	json_t *j = json_object();
-	if (!j)
-		return -ENOMEM;
-	if (keep && (json_object_set_new(j, "generation", json_integer(gs.before)) ||
-		     json_object_set_new(j, "fingerprint", json_string(cur.fingerprint)))) {
-		json_decref(j);
-		return -ENOMEM;
-	}
-	rc = records_object_save(path, j);   /* empty: the memo is removed */
-	json_decref(j);
 	return rc;
 }
 

@@ -5,6 +5,7 @@
 #define WGC_NFT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "model/nft_doc.h"
 #include "model/state.h"
@@ -30,12 +31,15 @@ int nft_read(struct nft *n, struct st_nft *out);
  * names of other tables and chains are read; nothing else of theirs. */
 int nft_observe(struct st_nft *out, struct state *hood);
 
-/* The memo of the table's fingerprint by ruleset generation (nft.c): the table read in full, and
- * {generation, fingerprint} kept in the record directory as WGC_NFT_RECORD if nothing committed
- * during the read and the table is wgc's untouched; the memo removed otherwise. Called after an
- * apply changed the table. 0 or a negative errno. */
+/* The memo of the table's fingerprint by ruleset generation (nft.c), kept in the record directory
+ * as WGC_NFT_RECORD. nft_generation: the ruleset's generation id now. nft_remember, after wgc's
+ * own transaction committed: fingerprint NULL (the table deleted) removes the memo; else, if the
+ * generation is *before + 1 (wgc's commit was the only one since before), {generation,
+ * fingerprint} is kept without reading anything; otherwise the table is read in full and kept if
+ * nothing committed during the read and it is wgc's untouched. 0 or a negative errno. */
 #define WGC_NFT_RECORD "nft-generation.json"
-int nft_remember(void);
+int nft_generation(uint32_t *gen);
+int nft_remember(const uint32_t *before, const char *fingerprint);
 
 /* The table as the kernel holds it now, as `nft -f` text (for rollback). Caller frees; NULL with
  * *present false if there is no table. */
