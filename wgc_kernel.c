@@ -30,6 +30,8 @@
 #include "runtime/records.h"
 #include "runtime/timing.h"
 #include "model/state_json.h"
+#include "model/xalloc.h"
+#include "model/state_json_read.h"
 #include "model/state_json_write.h"
 #include "runtime/sysctl.h"
 #include "wgc_confirm.h"
@@ -236,10 +238,77 @@ static int read_record(json_t **desired, struct state *last)
 	return rc;
 }
 
+/* load_last's fast path: the record as wgc writes it, read without a tree (state_json_read.h).
+ * 1 or 0 as read_record; -2: not read this way — missing, of an older format, or anything the
+ * fast reader does not take — for read_record to read (and to say what is wrong with it). */
+static int load_last_fast(struct state *last)
+{
+	char path[4096], err[1024], boot[40], recorded[40] = "";
+	if (records_path(RECORD_NAME, path, sizeof(path), 0, err, sizeof(err)))
+		return -2;
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -2;
+	char *text = NULL;
+	size_t len = 0, cap = 0, got;
+	do {
+		if (len == cap)
+			text = xrealloc(text, cap = cap ? cap * 2 : 1 << 16);
+		got = fread(text + len, 1, cap - len, f);
+		len += got;
+	} while (got);
+	bool bad = ferror(f);
+	fclose(f);
+	struct jr r;
+	struct state d = { 0 };
+	bool first = true, ok = !bad && text, have_boot = false, have_desired = false, have_version = false;
+	int rc = -2;
+	long long v;
+	jr_init(&r, text, len);
+	if (!ok || !jr_object(&r))
+		goto out;
+	while (jr_next_key(&r, &first, &ok)) {
+		if (!strcmp(r.buf, "wgc_record") && !have_version) {
+			if (!jr_int(&r, &v) || v != 1)
+				goto out;
+			have_version = true;
+		} else if (!strcmp(r.buf, "boot_id") && !have_boot) {
+			if (!jr_string(&r) || strlen(r.buf) >= sizeof(recorded))
+				goto out;
+			snprintf(recorded, sizeof(recorded), "%s", r.buf);
+			have_boot = true;
+		} else if (!strcmp(r.buf, "desired") && !have_desired) {
+			if (state_json_read_value(&r, &d))
+				goto out;
+			have_desired = true;
+		} else {
+			goto out;
+		}
+	}
+	if (!ok || !have_version || !have_boot || !have_desired || !jr_end(&r))
+		goto out;
+	records_boot_id(boot);
+	if (boot[0] && strcmp(recorded, boot)) {
+		rc = 0;   /* of an earlier boot: its kernel state is gone */
+	} else {
+		*last = d;
+		memset(&d, 0, sizeof(d));
+		rc = 1;
+	}
+out:
+	state_free(&d);
+	jr_free(&r);
+	free(text);
+	return rc;
+}
+
 static int load_last(struct state *last)
 {
+	int rc = load_last_fast(last);
+	if (rc != -2)
+		return rc;
 	json_t *d;
-	int rc = read_record(&d, last);
+	rc = read_record(&d, last);
 	json_decref(d);
 	return rc;
 }

@@ -367,6 +367,24 @@ static unsigned lookup_name(const char *const *names, size_t n, const char *s)
 	return 0;
 }
 
+unsigned state_json_rule_action_of(const char *s)
+{
+	return lookup_name(rule_actions, N_NAMES(rule_actions), s);
+}
+
+unsigned state_json_route_type_of(const char *s)
+{
+	return lookup_name(route_types, N_NAMES(route_types), s);
+}
+
+unsigned state_json_cgset_role_of(const char *s)
+{
+	unsigned r = 0;
+	for (unsigned k = 1; s && k < N_NAMES(cgset_roles); k++)
+		r = !strcmp(s, cgset_roles[k]) ? k : r;
+	return r;
+}
+
 static bool get_ports(const json_t *v, struct portrange *p)
 {
 	if (!v)
@@ -438,7 +456,7 @@ static char *dup_opt(const char *s)
 }
 
 /* "host:port", "[v6]:port": host as written, and its address if it is a literal. */
-static bool read_endpoint(const char *ep, struct st_wgpeer *x)
+bool state_json_read_endpoint(const char *ep, struct st_wgpeer *x)
 {
 	const char *colon = strrchr(ep, ':');
 	char host[300];
@@ -467,7 +485,7 @@ const char *wgpeer_from_json(const json_t *o, void *obj)
 		bad = "peer";
 	x->preshared_key_path = dup_opt(str(o, "preshared_key_file"));
 	x->has_preshared_key = x->preshared_key_path || str(o, "preshared_key");
-	if (str(o, "endpoint") && !read_endpoint(str(o, "endpoint"), x) && !bad)
+	if (str(o, "endpoint") && !state_json_read_endpoint(str(o, "endpoint"), x) && !bad)
 		bad = "peer endpoint";
 	const json_t *a = json_object_get(o, "allowed_ips");
 	size_t n = json_array_size(a);

@@ -39,6 +39,12 @@ const char *state_json_rule_action(unsigned a);
 const char *state_json_route_type(unsigned t);
 const char *state_json_cgset_role(unsigned r);
 
+/* The other way (0: not a known word); and a peer's "endpoint" member into x (false: malformed). */
+unsigned state_json_rule_action_of(const char *s);
+unsigned state_json_route_type_of(const char *s);
+unsigned state_json_cgset_role_of(const char *s);
+bool state_json_read_endpoint(const char *ep, struct st_wgpeer *x);
+
 /* Reads a document state_to_json wrote. Returns 0, or -EINVAL with a message in err. */
 int state_from_json(const json_t *j, struct state *out, char *err, size_t errlen);
 

@@ -29,6 +29,8 @@
 #                 record directory); `nft add rule inet wgc ...` by hand is still drift (exit 2,
 #                 the rules read), and the apply that repairs it makes the next plan skip them again;
 #                 WGC_TIMING=1 prints the phases' times, nothing without it
+#   old record    a record of the format before the wrapper (the state alone), and one in another
+#                 layout (indented, its members in another order), still load: drift is told
 #   routes        the one route dump: a foreign route in the policy's table is a collision, one in
 #                 another table (or main) is not read; a route of wgc's in a table the policy does
 #                 not use is planned for removal, and each of wgc's routes is planned once
@@ -305,6 +307,30 @@ test_memo() {
 	ns_del "$E"
 }
 
+# old_record NAME: with A's record rewritten as NAME, a route deleted by hand is drift (the record
+# was read), and apply puts it back.
+old_record_drift() {
+	local name=$1
+	ip -n "$A" route del 10.21.0.0/16 table 100
+	wgc_shared "$A" plan "$POLICY" >"$T_TMP/out" 2>"$T_TMP/err"
+	expect_grep "old record ($name): the record is read: drift is 'removed outside wgc'" \
+		'^  \+ route .*10\.21\.0\.0/16.*# removed outside wgc' "$T_TMP/out"
+	wgc_shared "$A" apply "$POLICY" >/dev/null 2>&1
+}
+
+test_old_record() {
+	cp "$RECORD_A" "$T_TMP/record.now"
+	sed -E 's/^\{"wgc_record":1,"boot_id":"[^"]*","desired":(.*)\}$/\1/' "$T_TMP/record.now" >"$RECORD_A"
+	if cmp -s "$RECORD_A" "$T_TMP/record.now" || ! grep -q '^{"version":1,' "$RECORD_A"; then
+		fail "old record: the wrapper could not be taken off (test bug)" "$(head -c 300 "$RECORD_A")"
+	else
+		old_record_drift "the state alone"
+	fi
+	sed -E 's/^\{"wgc_record":1,("boot_id":"[^"]*"),"desired":(.*)\}$/{\n  "desired": \2,\n  \1, "wgc_record": 1\n}\n/' \
+		"$T_TMP/record.now" >"$RECORD_A"
+	old_record_drift "members reordered, spaced"
+}
+
 test_routes() {
 	local rc
 	ns_new f || return 0
@@ -347,6 +373,7 @@ fi
 test_tamper
 test_netns
 test_corrupt
+test_old_record
 test_unrecorded
 test_collision
 test_memo

@@ -2,8 +2,12 @@
  * gives for state_to_json (model/state_json.c), compact and indented, with and without statistics:
  * over every example's compiled state, and over generated states that set every optional member
  * (observed links, neighbours, cgroup sets both ways, DNS, rules of every action, port ranges,
- * strings that need escapes). */
+ * strings that need escapes). And the reader without a tree (model/state_json_read.c): on what it
+ * accepts, the state state_from_json reads; what it refuses, state_from_json reads or refuses
+ * too (or it has a byte jansson alone may read); truncated documents, repeated or unknown members,
+ * reals and leading zeros are refused without a crash. */
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +16,7 @@
 #include "compiler/compile.h"
 #include "model/cgset.h"
 #include "model/state_json.h"
+#include "model/state_json_read.h"
 #include "model/state_json_write.h"
 #include "model/xalloc.h"
 #include "unit.h"
@@ -60,6 +65,47 @@ static void same(struct t *t, const char *what, const struct state *s)
 		}
 }
 
+/* Reads text both ways and compares what each read (by writing it again, statistics included). */
+static int n_fast;
+
+static bool same_read(struct t *t, const char *what, const char *text)
+{
+	struct state fast, ref = { 0 };
+	struct jr r;
+	char err[256];
+	jr_init(&r, text, strlen(text));
+	int frc = state_json_read_value(&r, &fast);
+	if (!frc && !jr_end(&r))
+		frc = -EINVAL, state_free(&fast);
+	jr_free(&r);
+	json_t *j = json_loads(text, 0, NULL);
+	int rrc = j ? state_from_json(j, &ref, err, sizeof(err)) : -EINVAL;
+	json_decref(j);
+	if (!frc) {
+		n_fast++;
+		CHECK(t, !rrc, "%s: the fast reader accepts what state_from_json refuses", what);
+		char *a = by_writer(&fast, STATE_JSON_STATS, 0), *b = rrc ? NULL : by_writer(&ref, STATE_JSON_STATS, 0);
+		CHECK(t, b && !strcmp(a, b), "%s: the two readers differ at byte %zu", what, b ? first_diff(a, b) : 0);
+		free(a);
+		free(b);
+		state_free(&fast);
+	}
+	if (!rrc)
+		state_free(&ref);
+	return !frc;
+}
+
+/* Both indents; must: the fast reader has to accept them (a state wgc writes in its records). */
+static void read_both(struct t *t, const char *what, const struct state *s, bool must)
+{
+	for (int indent = 0; indent <= 2; indent += 2) {
+		char *text = by_writer(s, STATE_JSON_STATS, indent);
+		bool fast = same_read(t, what, text);
+		CHECK(t, fast || !must, "%s (indent %d): the fast reader refuses it", what, indent);
+		free(text);
+	}
+}
+
 static void test_examples(struct t *t)
 {
 	DIR *d = opendir("examples");
@@ -79,7 +125,7 @@ static void test_examples(struct t *t)
 		int rc = wgc_compile(&c, path, WGC_LOWERED, &s);
 		CHECK(t, rc == 0, "%s does not compile (%d)", path, rc);
 		if (!rc)
-			same(t, path, &s), n++;
+			same(t, path, &s), read_both(t, path, &s, true), n++;
 		state_free(&s);
 		wgc_compile_free(&c);
 	}
@@ -114,13 +160,20 @@ static struct ipaddr some_addr(unsigned long long *x, bool host)
 }
 
 /* Strings with what needs escaping: quotes, backslashes, control characters, UTF-8, slashes. */
-static const char *const words[] = { "wg0", "a\"b", "back\\slash", "tab\there", "nl\nx", "\x01\x1f", "caf\xc3\xa9",
-				     "/sys/fs/cgroup/a b", "\x7f", "" };
-#define N_WORDS (sizeof(words) / sizeof(words[0]))
+static const char *const all_words[] = { "wg0", "a\"b", "back\\slash", "tab\there", "nl\nx", "\x01\x1f",
+					 "caf\xc3\xa9", "/sys/fs/cgroup/a b", "\x7f", "" };
+static const char *const clean_words[] = { "wg0", "a\"b", "back\\slash", "tab\there", "nl\nx", "\x01\x1f",
+					   "/sys/fs/cgroup/a b", "\x7f" };
+#define N_ALL (sizeof(all_words) / sizeof(all_words[0]))
+#define N_CLEAN (sizeof(clean_words) / sizeof(clean_words[0]))
+#define N_WORDS n_words
 
-static void gen_state(struct state *s, unsigned long long seed)
+/* clean: only what wgc itself records (ASCII names, known actions and types, ids that fit). */
+static void gen_state_as(struct state *s, unsigned long long seed, bool clean)
 {
 	unsigned long long x = seed * 2654435761ull + 1;
+	const char *const *words = clean ? clean_words : all_words;
+	size_t n_words = clean ? N_CLEAN : N_ALL;
 	memset(s, 0, sizeof(*s));
 	for (int i = 0, n = (int)(rnd(&x) % 4); i < n; i++) {
 		struct st_sysctl *c = state_add_sysctl(s);
@@ -196,7 +249,8 @@ static void gen_state(struct state *s, unsigned long long seed)
 		r->sport = (struct portrange){ (uint16_t)(rnd(&x) % 3), (uint16_t)(rnd(&x) % 3) };
 		r->dport = (struct portrange){ (uint16_t)(rnd(&x) % 70000), (uint16_t)(rnd(&x) % 70000) };
 		r->tos = rnd(&x) % 2 ? 0x10 : 0;
-		r->action = (uint8_t)(rnd(&x) % 7);   /* out of range too: "unknown" */
+		static const uint8_t actions[] = { RULE_LOOKUP, RULE_GOTO, RULE_BLACKHOLE, RULE_UNREACHABLE, RULE_PROHIBIT };
+		r->action = clean ? actions[rnd(&x) % 5] : (uint8_t)(rnd(&x) % 10);   /* "unknown" too */
 		r->table = (uint32_t)rnd(&x);
 		r->goto_priority = (uint32_t)rnd(&x);
 		r->suppress_prefixlen = (int)(rnd(&x) % 4) - 1;
@@ -208,7 +262,8 @@ static void gen_state(struct state *s, unsigned long long seed)
 		r->table = (uint32_t)rnd(&x);
 		r->dst = some_addr(&x, false);
 		r->metric = (uint32_t)rnd(&x);
-		r->type = (uint8_t)(rnd(&x) % 7);
+		static const uint8_t types[] = { ROUTE_UNICAST, ROUTE_BLACKHOLE, ROUTE_UNREACHABLE, ROUTE_PROHIBIT, ROUTE_THROW };
+		r->type = clean ? types[rnd(&x) % 5] : (uint8_t)(rnd(&x) % 11);
 		if (rnd(&x) % 2)
 			snprintf(r->dev, sizeof(r->dev), "wg0");
 		if (rnd(&x) % 2)
@@ -248,21 +303,80 @@ static void gen_state(struct state *s, unsigned long long seed)
 			struct st_cgset *c = cgset_add(&s->nft, name, desired ? (uint8_t)(rnd(&x) % 3 + 1) : 0,
 						       desired && rnd(&x) % 2 ? words[rnd(&x) % N_WORDS] : NULL);
 			for (int k = 0, m = (int)(rnd(&x) % 4); k < m; k++)
-				cgset_add_id(c, rnd(&x), NULL);
+				cgset_add_id(c, clean ? rnd(&x) >> 1 : rnd(&x), NULL);
 		}
 	}
 }
 
+static void gen_state(struct state *s, unsigned long long seed)
+{
+	gen_state_as(s, seed, false);
+}
+
 static void test_generated(struct t *t)
 {
-	for (unsigned long long seed = 1; seed <= 300; seed++) {
+	for (unsigned long long seed = 1; seed <= 300; seed++)
+		for (int clean = 0; clean <= 1; clean++) {
+			struct state s;
+			gen_state_as(&s, seed, clean);
+			char what[64];
+			snprintf(what, sizeof(what), "generated state %llu%s", seed, clean ? " (clean)" : "");
+			same(t, what, &s);
+			read_both(t, what, &s, clean);
+			state_free(&s);
+		}
+}
+
+/* What the fast reader must refuse (and state_from_json then says, or reads leniently). */
+static void test_refused(struct t *t)
+{
+	static const char *const docs[] = {
+		"{\"version\":1,\"version\":1}",
+		"{\"version\":1,\"extra\":1}",
+		"{\"version\":1.0}",
+		"{\"version\":01}",
+		"{\"version\":1,\"rules\":[{\"family\":\"inet\",\"priority\":1e3,\"action\":\"lookup\"}]}",
+		"{\"version\":1,\"routes\":[{\"family\":\"inet\",\"dst\":\"10.0.0.0/8\",\"type\":\"unicast\",\"dev\":\"a\",\"dev\":\"b\"}]}",
+		"{\"version\":1,\"links\":[{\"name\":\"w\\u00e9\"}]}",
+		"{\"version\":1,\"links\":[{\"name\":\"w\\u0000\"}]}",
+		"{\"version\":1,\"links\":[{\"name\":\"wg0\",\"mtu\":\"big\"}]}",
+		"{\"version\":1,\"peers\":[{\"dev\":\"wg0\",\"public_key\":\"nope\"}]}",
+		"{\"version\":1,\"rules\":[],}",
+		"{\"version\":1,\"rules\":[1,]}",
+		"{\"version\":99999999999999999999}",
+		"[]",
+		"",
+	};
+	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
 		struct state s;
-		gen_state(&s, seed);
-		char what[64];
-		snprintf(what, sizeof(what), "generated state %llu", seed);
-		same(t, what, &s);
-		state_free(&s);
+		struct jr r;
+		jr_init(&r, docs[i], strlen(docs[i]));
+		int rc = state_json_read_value(&r, &s);
+		jr_free(&r);
+		CHECK(t, rc == -EINVAL, "refused #%zu: the fast reader accepts %s", i, docs[i]);
+		if (!rc)
+			state_free(&s);
+		char what[32];
+		snprintf(what, sizeof(what), "refused #%zu", i);
+		same_read(t, what, docs[i]);   /* state_from_json may read it: then it is the reference */
 	}
+	/* Every prefix of a generated document: refused, without a crash (the sanitizer build). */
+	struct state g;
+	gen_state(&g, 7);
+	char *text = by_writer(&g, STATE_JSON_STATS, 0);
+	size_t len = strlen(text);
+	for (size_t n = 0; n < len; n++) {
+		struct state s;
+		struct jr r;
+		jr_init(&r, text, n);
+		int rc = state_json_read_value(&r, &s);
+		jr_free(&r);
+		CHECK(t, rc == -EINVAL, "a prefix of %zu of %zu bytes is accepted", n, len);
+		if (!rc)
+			state_free(&s);
+	}
+	free(text);
+	state_free(&g);
 }
 
 int main(void)
@@ -270,5 +384,7 @@ int main(void)
 	struct t t = { .name = "test_state_json_write" };
 	test_examples(&t);
 	test_generated(&t);
+	test_refused(&t);
+	CHECK(&t, n_fast >= 600, "the fast reader read only %d documents", n_fast);
 	return unit_finish(&t);
 }
