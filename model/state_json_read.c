@@ -229,12 +229,16 @@ static int next_member(struct jr *r, const char *const *names, uint32_t *seen, b
 	bad = !jr_object(r);             \
 	while (!bad && ((i) = next_member((r), (names), &(seen), &first_, &bad)) >= 0)
 
-static bool str_into(struct jr *r, char *dst, size_t n)
+/* The string just read into dst (cut to n - 1 bytes, as state_json.c's copy_name). */
+static bool str_copy(struct jr *r, char *dst, size_t n)
 {
-	if (!jr_string(r))
-		return false;
 	snprintf(dst, n, "%s", r->buf);
 	return true;
+}
+
+static bool str_into(struct jr *r, char *dst, size_t n)
+{
+	return jr_string(r) && str_copy(r, dst, n);
 }
 
 static bool str_dup(struct jr *r, char **dst)
@@ -426,7 +430,7 @@ static bool rd_dns(struct jr *r, struct st_dns *x)
 	MEMBERS(r, names, seen, i, bad) {
 		bool ok = false, first = true, more;
 		switch (i) {
-		case 0: ok = jr_string(r) && strlen(r->buf) < sizeof(x->dev); snprintf(x->dev, sizeof(x->dev), "%s", r->buf ? r->buf : ""); break;
+		case 0: ok = jr_string(r) && strlen(r->buf) < sizeof(x->dev) && str_copy(r, x->dev, sizeof(x->dev)); break;
 		case 1: ok = addr_array(r, &x->servers, &x->n_servers, true); break;
 		case 2:
 			if (!eat(r, '['))
@@ -546,7 +550,7 @@ static bool rd_cgset(struct jr *r, struct st_nft *x)
 		bool ok = false, first = true, more;
 		long long v;
 		switch (i) {
-		case 0: ok = jr_string(r) && strlen(r->buf) < sizeof(name); if (ok) snprintf(name, sizeof(name), "%s", r->buf); break;
+		case 0: ok = jr_string(r) && strlen(r->buf) < sizeof(name) && str_copy(r, name, sizeof(name)); break;
 		case 1: ok = jr_string(r) && (role = state_json_cgset_role_of(r->buf)); break;
 		case 2: ok = str_dup(r, &path); break;
 		case 3:
