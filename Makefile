@@ -21,7 +21,7 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 # One static library per layer (see ARCHITECTURE.md). model/ uses nothing of ours; the compiler
 # (grammar/ + compiler/) and the runtime each use model/ and never each other; only the command line
 # (wgc.c, wgc_kernel.c) uses both. Every include names its folder, from -I. ("model/state.h").
-MODEL_SRCS    := model/state.c model/kind.c model/describe.c model/state_json.c model/key.c model/xalloc.c model/nft_doc.c model/sysctl_key.c model/cgset.c
+MODEL_SRCS    := model/state.c model/kind.c model/describe.c model/state_json.c model/state_json_write.c model/state_json_read.c model/key.c model/xalloc.c model/nft_doc.c model/sysctl_key.c model/cgset.c
 COMPILER_SRCS := grammar/parse.c compiler/ast.c compiler/diag.c compiler/compile.c compiler/check.c \
                  compiler/check_names.c compiler/check_values.c compiler/check_tunnel.c compiler/check_dns.c \
                  compiler/check_stmts.c compiler/check_forward.c compiler/check_policy.c compiler/allocate.c compiler/lower.c compiler/lower_nft.c compiler/lower_cgroup.c compiler/emit_ip.c \
@@ -106,6 +106,7 @@ LAYERS_test_wg         := runtime model
 LAYERS_test_wg_genl    := runtime model
 LAYERS_test_dns        := runtime model
 LAYERS_test_state_valid := runtime compiler model
+LAYERS_test_state_json_write := compiler model
 UNIT_TESTS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(wildcard tests/unit/*.c))
 
 .SECONDEXPANSION:

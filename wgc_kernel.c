@@ -28,7 +28,11 @@
 #include "runtime/plan.h"
 #include "runtime/plan_file.h"
 #include "runtime/records.h"
+#include "runtime/timing.h"
 #include "model/state_json.h"
+#include "model/xalloc.h"
+#include "model/state_json_read.h"
+#include "model/state_json_write.h"
 #include "runtime/sysctl.h"
 #include "wgc_confirm.h"
 
@@ -151,11 +155,15 @@ static int load_desired(const struct cli *cli, const struct opts *o, struct stat
 	plan_fp[0] = '\0';
 	char err[1024];
 	int rc;
+	struct timing t;
+	timing_start(&t);
 	if (plan_file_detect(o->path)) {
 		if ((rc = plan_file_read(o->path, d, plan_fp, err, sizeof(err))))
 			fprintf(stderr, "wgc: %s\n", err);
+		timing_end(&t, "read plan file");
 	} else {
 		rc = compile_policy(cli, o->path, d);
+		timing_end(&t, "compile (parse, check, lower)");
 	}
 	if (rc)
 		return rc;
@@ -165,6 +173,7 @@ static int load_desired(const struct cli *cli, const struct opts *o, struct stat
 		keep_early(d);
 	if ((rc = prepare_desired(d, prepare, err, sizeof(err))))
 		fprintf(stderr, "wgc: %s\n", err);
+	timing_end(&t, "prepare (keys, names, cgroups, dns, mtu)");
 	return rc;
 }
 
@@ -229,10 +238,77 @@ static int read_record(json_t **desired, struct state *last)
 	return rc;
 }
 
+/* load_last's fast path: the record as wgc writes it, read without a tree (state_json_read.h).
+ * 1 or 0 as read_record; -2: not read this way — missing, of an older format, or anything the
+ * fast reader does not take — for read_record to read (and to say what is wrong with it). */
+static int load_last_fast(struct state *last)
+{
+	char path[4096], err[1024], boot[40], recorded[40] = "";
+	if (records_path(RECORD_NAME, path, sizeof(path), 0, err, sizeof(err)))
+		return -2;
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -2;
+	char *text = NULL;
+	size_t len = 0, cap = 0, got;
+	do {
+		if (len == cap)
+			text = xrealloc(text, cap = cap ? cap * 2 : 1 << 16);
+		got = fread(text + len, 1, cap - len, f);
+		len += got;
+	} while (got);
+	bool bad = ferror(f);
+	fclose(f);
+	struct jr r;
+	struct state d = { 0 };
+	bool first = true, ok = !bad && text, have_boot = false, have_desired = false, have_version = false;
+	int rc = -2;
+	long long v;
+	jr_init(&r, text, len);
+	if (!ok || !jr_object(&r))
+		goto out;
+	while (jr_next_key(&r, &first, &ok)) {
+		if (!strcmp(r.buf, "wgc_record") && !have_version) {
+			if (!jr_int(&r, &v) || v != 1)
+				goto out;
+			have_version = true;
+		} else if (!strcmp(r.buf, "boot_id") && !have_boot) {
+			if (!jr_string(&r) || strlen(r.buf) >= sizeof(recorded))
+				goto out;
+			snprintf(recorded, sizeof(recorded), "%s", r.buf);
+			have_boot = true;
+		} else if (!strcmp(r.buf, "desired") && !have_desired) {
+			if (state_json_read_value(&r, &d))
+				goto out;
+			have_desired = true;
+		} else {
+			goto out;
+		}
+	}
+	if (!ok || !have_version || !have_boot || !have_desired || !jr_end(&r))
+		goto out;
+	records_boot_id(boot);
+	if (boot[0] && strcmp(recorded, boot)) {
+		rc = 0;   /* of an earlier boot: its kernel state is gone */
+	} else {
+		*last = d;
+		memset(&d, 0, sizeof(d));
+		rc = 1;
+	}
+out:
+	state_free(&d);
+	jr_free(&r);
+	free(text);
+	return rc;
+}
+
 static int load_last(struct state *last)
 {
+	int rc = load_last_fast(last);
+	if (rc != -2)
+		return rc;
 	json_t *d;
-	int rc = read_record(&d, last);
+	rc = read_record(&d, last);
 	json_decref(d);
 	return rc;
 }
@@ -244,12 +320,33 @@ static int save_last(const struct state *d)
 	int rc = records_path(RECORD_NAME, path, sizeof(path), 1, err, sizeof(err));
 	if (!rc) {
 		records_boot_id(boot);
-		json_t *j = json_pack("{sI ss so}", "wgc_record", (json_int_t)1, "boot_id", boot, "desired",
-				      state_to_json(d, 0));
-		char *text = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-		rc = text ? records_write(path, text, strlen(text)) : -ENOMEM;
+		/* Written as it goes (state_json_write.h): the same bytes a jansson tree gave, without
+		 * the tree, which was most of a large apply's time. */
+		char *text = NULL;
+		size_t len = 0;
+		struct timing t;
+		timing_start(&t);
+		FILE *f = open_memstream(&text, &len);
+		if (f) {
+			struct jw w;
+			jw_init(&w, f, 0);
+			jw_object(&w);
+			jw_key(&w, "wgc_record");
+			jw_int(&w, 1);
+			jw_key(&w, "boot_id");
+			jw_str(&w, boot);
+			jw_key(&w, "desired");
+			state_json_write_value(&w, d, 0);
+			jw_end_object(&w);
+			bool bad = ferror(f);
+			bad |= fclose(f) != 0;
+			timing_end(&t, "applied.json encoded");
+			rc = bad ? -ENOMEM : records_write(path, text, len);
+			timing_end(&t, "applied.json written and synced");
+		} else {
+			rc = -ENOMEM;
+		}
 		free(text);
-		json_decref(j);
 		if (rc)
 			snprintf(err, sizeof(err), "%s", strerror(-rc));
 	}
@@ -351,9 +448,11 @@ static int converge(const struct cli *cli, const struct opts *o, struct state *d
 	struct plan p = { 0 };
 	char err[1024];
 	int status = 1;
+	struct timing t;
 	phase(cli, "reading the kernel", NULL);
 	if (load_observed(o, d, &obs))
 		goto out;
+	timing_start(&t);
 	if (o->early)
 		keep_early(&obs);
 	if (!o->snapshot && cli->verbosity > VERB_QUIET) {
@@ -382,12 +481,15 @@ static int converge(const struct cli *cli, const struct opts *o, struct state *d
 	/* The last applied state only matters when something differs (to tell drift from edits):
 	 * a converged system is not made to parse it. */
 	diff(d, &obs, NULL, &p);
+	timing_end(&t, "diff");
 	int have_last = (p.n_ops || p.needs_last) && !o->snapshot ? load_last(&last) : 0;
 	if (have_last < 0)
 		goto out;
 	if (have_last) {
+		timing_end(&t, "read applied.json");
 		plan_free(&p);
 		diff(d, &obs, &last, &p);
+		timing_end(&t, "diff with the last apply");
 	}
 	/* Exit 1 prints nothing on stdout: the collisions are errors, on stderr. */
 	if (p.n_collisions) {
@@ -401,6 +503,7 @@ static int converge(const struct cli *cli, const struct opts *o, struct state *d
 		goto out;
 	}
 	print_plan(cli, o, &p);
+	timing_end(&t, "print plan");
 	if (!apply) {
 		status = o->detailed && p.n_ops ? 2 : 0;
 		goto out;
@@ -409,9 +512,11 @@ static int converge(const struct cli *cli, const struct opts *o, struct state *d
 		fprintf(stderr, "wgc: apply failed: %s\n", err);
 		goto out;
 	}
+	timing_end(&t, "apply");
 	/* The kernel now holds the plan: say so, and exit non-zero if it could not be recorded. An
 	 * early apply records nothing: the full apply that follows it does. */
 	status = !o->early && (p.n_ops || !have_record()) && save_last(d) ? EXIT_APPLIED_UNRECORDED : 0;
+	timing_end(&t, "write applied.json");
 	sysctl_origins_keep(d);
 	confirm_failure_clear();
 	if (!o->json && cli->verbosity > VERB_QUIET)

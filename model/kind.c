@@ -40,7 +40,10 @@ bool state_wgpeer_equal(const struct st_wgpeer *a, const struct st_wgpeer *b)
 	if (a->preshared_key_known && b->preshared_key_known &&
 	    memcmp(a->preshared_key, b->preshared_key, WGC_KEY_LEN))
 		return false;
-	/* A peer without an endpoint in the policy may roam: whatever the kernel learnt is fine. */
+	/* A peer without an endpoint in the policy may roam: whatever the kernel learnt is fine. One
+	 * the policy gives must be in the kernel. */
+	if (a->endpoint_port && !b->endpoint_port)
+		return false;
 	if (a->endpoint_port && b->endpoint_port &&
 	    (a->endpoint_port != b->endpoint_port ||
 	     (a->endpoint.family && b->endpoint.family && ipaddr_cmp(&a->endpoint, &b->endpoint))))

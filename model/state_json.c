@@ -1,5 +1,6 @@
 /* state_json.c - the state to JSON and back (see state_json.h). */
 #include "model/state_json.h"
+#include "model/state_json_write.h"
 #include "model/xalloc.h"
 
 #include <arpa/inet.h>
@@ -64,6 +65,26 @@ static const char *const cgset_roles[] = { [CGSET_BOUND] = "bound", [CGSET_PAREN
 static const char *name_of(const char *const *names, size_t n, unsigned v)
 {
 	return v < n && names[v] ? names[v] : "unknown";
+}
+
+const char *state_json_family(uint8_t f)
+{
+	return fam(f);
+}
+
+const char *state_json_rule_action(unsigned a)
+{
+	return name_of(rule_actions, N_NAMES(rule_actions), a);
+}
+
+const char *state_json_route_type(unsigned t)
+{
+	return name_of(route_types, N_NAMES(route_types), t);
+}
+
+const char *state_json_cgset_role(unsigned r)
+{
+	return cgset_roles[r];
 }
 
 json_t *rule_to_json(const void *o, int flags)
@@ -294,13 +315,19 @@ json_t *state_to_json(const struct state *s, int flags)
 	return root;
 }
 
+/* Over the compact document, written without a tree (state_json_write.h: the same bytes). */
 void state_fingerprint(const struct state *s, char out[17])
 {
-	json_t *j = state_to_json(s, 0);
-	char *text = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		xalloc_fail();
+	state_json_write(f, s, 0, 0);
+	if (fclose(f))
+		xalloc_fail();
 	fnv1a64_hex(text, out);
 	free(text);
-	json_decref(j);
 }
 
 /* ---- from JSON ------------------------------------------------------------------------------- */
@@ -338,6 +365,24 @@ static unsigned lookup_name(const char *const *names, size_t n, const char *s)
 		if (names[i] && !strcmp(names[i], s))
 			return i;
 	return 0;
+}
+
+unsigned state_json_rule_action_of(const char *s)
+{
+	return lookup_name(rule_actions, N_NAMES(rule_actions), s);
+}
+
+unsigned state_json_route_type_of(const char *s)
+{
+	return lookup_name(route_types, N_NAMES(route_types), s);
+}
+
+unsigned state_json_cgset_role_of(const char *s)
+{
+	unsigned r = 0;
+	for (unsigned k = 1; s && k < N_NAMES(cgset_roles); k++)
+		r = !strcmp(s, cgset_roles[k]) ? k : r;
+	return r;
 }
 
 static bool get_ports(const json_t *v, struct portrange *p)
@@ -411,7 +456,7 @@ static char *dup_opt(const char *s)
 }
 
 /* "host:port", "[v6]:port": host as written, and its address if it is a literal. */
-static bool read_endpoint(const char *ep, struct st_wgpeer *x)
+bool state_json_read_endpoint(const char *ep, struct st_wgpeer *x)
 {
 	const char *colon = strrchr(ep, ':');
 	char host[300];
@@ -440,7 +485,7 @@ const char *wgpeer_from_json(const json_t *o, void *obj)
 		bad = "peer";
 	x->preshared_key_path = dup_opt(str(o, "preshared_key_file"));
 	x->has_preshared_key = x->preshared_key_path || str(o, "preshared_key");
-	if (str(o, "endpoint") && !read_endpoint(str(o, "endpoint"), x) && !bad)
+	if (str(o, "endpoint") && !state_json_read_endpoint(str(o, "endpoint"), x) && !bad)
 		bad = "peer endpoint";
 	const json_t *a = json_object_get(o, "allowed_ips");
 	size_t n = json_array_size(a);

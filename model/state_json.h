@@ -32,6 +32,19 @@ STATE_JSON_KIND(rule)
 STATE_JSON_KIND(dns)
 #undef STATE_JSON_KIND
 
+/* The words of the document, shared with state_json_write.c: "inet"/"inet6"/"unspec", a rule's
+ * action, a route's type ("unknown" out of range), a cgroup set's role (1..3). */
+const char *state_json_family(uint8_t f);
+const char *state_json_rule_action(unsigned a);
+const char *state_json_route_type(unsigned t);
+const char *state_json_cgset_role(unsigned r);
+
+/* The other way (0: not a known word); and a peer's "endpoint" member into x (false: malformed). */
+unsigned state_json_rule_action_of(const char *s);
+unsigned state_json_route_type_of(const char *s);
+unsigned state_json_cgset_role_of(const char *s);
+bool state_json_read_endpoint(const char *ep, struct st_wgpeer *x);
+
 /* Reads a document state_to_json wrote. Returns 0, or -EINVAL with a message in err. */
 int state_from_json(const json_t *j, struct state *out, char *err, size_t errlen);
 

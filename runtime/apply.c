@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "model/xalloc.h"
@@ -16,6 +17,7 @@
 #include "runtime/nft.h"
 #include "runtime/nl.h"
 #include "runtime/rtnl.h"
+#include "runtime/timing.h"
 #include "runtime/sysctl.h"
 #include "runtime/wg.h"
 
@@ -32,6 +34,8 @@ struct exec {
 	char *err;
 	size_t errlen;
 	long fault_at;                 /* test builds: fail after this many operations (-1: never) */
+	long fault_undo;               /* test builds: refuse this rtnetlink inverse of the rollback (-1: none) */
+	long undo_queued;              /* rtnetlink inverses queued by the rollback so far */
 };
 
 int apply_lock(char *err, size_t errlen)
@@ -206,8 +210,13 @@ static int run_nft(struct exec *x, const struct op *op, const struct st_nft *tar
 	int rc = 0;
 	if (!x->nft.ctx && (rc = nft_open(&x->nft)))
 		return fail(x, op, rc, "cannot start libnftables");
+	struct timing t;
+	timing_start(&t);
 	if (!x->nft_saved && !x->nft_saved_present && (rc = nft_save(&x->nft, &x->nft_saved, &x->nft_saved_present)))
 		return fail(x, op, rc, x->nft.err);
+	timing_end(&t, "nft: the table saved for rollback");
+	uint32_t gen;
+	bool have_gen = !nft_generation(&gen);
 	if (!target) {
 		rc = nft_delete(&x->nft);
 	} else {
@@ -215,7 +224,13 @@ static int run_nft(struct exec *x, const struct op *op, const struct st_nft *tar
 		rc = doc ? nft_run(&x->nft, doc) : -ENOMEM;
 		free(doc);
 	}
-	return rc ? fail(x, op, rc, x->nft.err) : 0;
+	if (rc)
+		return fail(x, op, rc, x->nft.err);
+	timing_end(&t, "nft: the table loaded");
+	/* A memo that cannot be written only costs the next plan a full read of the rules. */
+	nft_remember(have_gen ? &gen : NULL, target ? target->fingerprint : NULL);
+	timing_end(&t, "nft: its generation remembered");
+	return 0;
 }
 
 static int restore_nft(struct exec *x, const struct op *op)
@@ -334,30 +349,105 @@ static size_t undo(struct exec *x, const struct op *op)
 	return 1;
 }
 
-/* Undoes every completed operation, newest first. Returns how many could not be undone.
+/* Whether an operation's inverse is an rtnetlink request of a batch (as is_rtnl, backwards). */
+static bool undo_batched(const struct op *op)
+{
+	return rt_kinds[op->kind].batched & (1u << verb_of(op->new, op->old));
+}
+
+/* The inverses of ops[0..n), in that order, as one pipelined batch that goes on past a failure:
+ * every failure is said. Returns how many could not be undone. */
+static size_t undo_run(struct exec *x, const struct op *const *ops, size_t n)
+{
+	size_t failed = 0;
+	int rc = ensure_nl(x);
+	if (rc) {
+		for (size_t i = 0; i < n; i++) {
+			fail(x, ops[i], rc, "cannot open a netlink socket");
+			fprintf(stderr, "wgc: rollback: %s\n", x->err);
+		}
+		return n;
+	}
+	const struct op **queued = xcalloc(n, sizeof(*queued));
+	struct nl_batch b;
+	nl_batch_init(&b, &x->nl);
+	b.keep_going = true;
+	for (size_t i = 0; i < n; i++) {
+		long idx;
+		if (x->fault_undo == x->undo_queued++) {
+			/* Test builds (WGC_FAULT_UNDO): in this inverse's place, the removal of a route
+			 * that is not there, which the kernel refuses (ESRCH). */
+			struct st_route none = { .family = AF_INET, .table = 252, .type = ROUTE_BLACKHOLE,
+						 .protocol = WGC_RTPROT };
+			ipaddr_parse("192.0.2.255", &none.dst);
+			idx = rt_kinds[KIND_ROUTE].queue(&b, RTNL_DEL, &none);
+		} else {
+			idx = queue(&b, ops[i], true);
+		}
+		if (idx < 0) {
+			failed++;
+			fail(x, ops[i], (int)idx, idx == -ENODEV ? "the device does not exist" : NULL);
+			fprintf(stderr, "wgc: rollback: %s\n", x->err);
+		} else {
+			queued[idx] = ops[i];
+		}
+	}
+	int frc = b.n ? nl_batch_flush(&b) : 0;
+	bool first = true;
+	for (size_t i = 0; i < b.n; i++) {
+		if (!b.results[i])
+			continue;
+		/* The kernel's message is of the first failure; never sent (1): the flush's error. */
+		int err = b.results[i] < 0 ? b.results[i] : frc ? frc : -EIO;
+		failed++;
+		fail(x, queued[i], err, first && b.results[i] < 0 ? nl_last_ext_msg(&x->nl) : NULL);
+		fprintf(stderr, "wgc: rollback: %s\n", x->err);
+		first = first && b.results[i] >= 0;
+	}
+	nl_batch_free(&b);
+	free(queued);
+	return failed;
+}
+
+/* Undoes every completed operation, newest first. Returns how many could not be undone. A run
+ * of addresses, routes and rules to put back goes as one batch, as the forward path does, and a
+ * failure in it does not stop the rest.
  *
  * One exception to the order: a run of rule removals is undone oldest first. The kernel appends a
  * rule behind those of the same priority, so re-adding them in the order they were removed (the
  * order wgc added them in) puts rules of one priority back in their original order. */
 static size_t rollback(struct exec *x)
 {
-	size_t failed = 0;
+	size_t failed = 0, n = 0;
 	char keep[512];
 	snprintf(keep, sizeof(keep), "%s", x->err);
+	const struct op **order = xcalloc(x->n_done ? x->n_done : 1, sizeof(*order));
 	for (size_t i = x->n_done; i-- > 0;) {
 		if (is_rule_removal(x->done[i])) {
 			size_t first = i;
 			while (first > 0 && is_rule_removal(x->done[first - 1]))
 				first--;
 			for (size_t k = first; k <= i; k++)
-				failed += undo(x, x->done[k]);
+				order[n++] = x->done[k];
 			i = first;
 			continue;
 		}
 		/* Undoing a removed link recreates it; the device settings and peers that went with
 		 * it come back through their own inverses, which follow. */
-		failed += undo(x, x->done[i]);
+		order[n++] = x->done[i];
 	}
+	for (size_t i = 0; i < n;) {
+		size_t k = i;
+		while (k < n && undo_batched(order[k]))
+			k++;
+		if (k > i) {
+			failed += undo_run(x, order + i, k - i);
+			i = k;
+		} else {
+			failed += undo(x, order[i++]);
+		}
+	}
+	free(order);
 	snprintf(x->err, x->errlen, "%s", keep);
 	return failed;
 }
@@ -379,7 +469,7 @@ int apply_plan(const struct plan *p, char *err, size_t errlen)
 
 int apply_plan_watched(const struct plan *p, const struct apply_watch *watch, char *err, size_t errlen)
 {
-	struct exec x = { .err = err, .errlen = errlen, .fault_at = -1 };
+	struct exec x = { .err = err, .errlen = errlen, .fault_at = -1, .fault_undo = -1 };
 	int rc = 0;
 	if (!p->n_ops)
 		return 0;
@@ -387,9 +477,14 @@ int apply_plan_watched(const struct plan *p, const struct apply_watch *watch, ch
 	const char *f = getenv("WGC_FAULT_AT");
 	if (f && *f)
 		x.fault_at = strtol(f, NULL, 10);
+	f = getenv("WGC_FAULT_UNDO");
+	if (f && *f)
+		x.fault_undo = strtol(f, NULL, 10);
 #endif
 	x.done = xcalloc(p->n_ops, sizeof(*x.done));
 	size_t step = 0;
+	struct timing t;
+	timing_start(&t);
 	for (size_t i = 0; i < p->n_ops && !rc; step++) {
 		const struct op *op = &p->ops[i];
 		size_t n = 1;
@@ -410,6 +505,12 @@ int apply_plan_watched(const struct plan *p, const struct apply_watch *watch, ch
 			if (!rc)
 				record(&x, op);
 		}
+		if (t.on) {
+			char what[64];
+			snprintf(what, sizeof(what), "apply %zu %s operation%s", n, is_rtnl(op) ? "rtnetlink" : kinds[op->kind].word,
+				 n == 1 ? "" : "s");
+			timing_end(&t, what);
+		}
 		for (size_t k = i; !rc && watch && k < i + n; k++)
 			watch->done(watch->arg, k + 1, p->n_ops, &p->ops[k]);
 		i += n;
@@ -422,6 +523,7 @@ int apply_plan_watched(const struct plan *p, const struct apply_watch *watch, ch
 		step_point(step);
 	if (rc) {
 		size_t undone = x.n_done, failed = rollback(&x);
+		timing_end(&t, "rollback");
 		size_t len = strlen(err);
 		if (failed)
 			snprintf(err + len, errlen - len, "; rollback failed for %zu of %zu operations", failed, undone);

@@ -3,6 +3,8 @@
 #include "runtime/nft.h"
 #include "runtime/nl.h"
 #include "runtime/cgroup.h"
+#include "runtime/records.h"
+#include "runtime/timing.h"
 #include "model/cgset.h"
 #include "model/xalloc.h"
 
@@ -364,27 +366,117 @@ static bool counts_match(struct scan *sc)
 	return named > 0;
 }
 
-static int scan(struct st_nft *out, struct state *hood)
+/* ---- the generation memo ----------------------------------------------------------------------
+ *
+ * Every nftables commit, by anyone, bumps the ruleset's generation id (NFT_MSG_GETGEN). After an
+ * apply, the table is read in full once and, if the generation was the same before and after that
+ * read, {generation, fingerprint} is kept in this namespace's record directory (WGC_NFT_RECORD). A
+ * later read that finds the same generation knows the rules are the ones read then, and takes
+ * the fingerprint from the memo instead of dumping every rule: a converged plan costs the same
+ * whatever the table holds. A different generation (any change to any table, or a reboot, whose
+ * records_dir is another) reads the rules as before. Tables, chains and sets are always read. */
+
+struct memo {
+	bool valid;
+	uint32_t gen;
+	char fingerprint[17];
+};
+
+struct gen_answer {
+	uint32_t id;
+	bool said;
+};
+
+static int gen_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct gen_answer *a = data;
+	const struct nlattr *tb[ATTR_MAX] = { 0 };
+	if (nf_parse(nlh, tb, NFTA_GEN_ID, NFTA_GEN_ID)) {
+		a->id = ntohl(mnl_attr_get_u32(tb[NFTA_GEN_ID]));
+		a->said = true;
+	}
+	return MNL_CB_OK;
+}
+
+/* The ruleset's generation id; -ENODATA if the kernel did not say it. */
+static int get_gen(struct nl *nl, uint32_t *gen)
+{
+	char req[NL_REQUEST_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
+	nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	struct nfgenmsg *g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	g->nfgen_family = NFPROTO_UNSPEC;
+	g->version = NFNETLINK_V0;
+	struct gen_answer a = { 0 };
+	int rc = nl_talk(nl, nlh, gen_cb, &a);
+	if (rc)
+		return rc;
+	if (!a.said)
+		return -ENODATA;
+	*gen = a.id;
+	return 0;
+}
+
+static void memo_load(struct memo *m)
+{
+	char path[4096];
+	memset(m, 0, sizeof(*m));
+	json_t *j = records_object_load(WGC_NFT_RECORD, path, sizeof(path), 0);
+	json_t *gen = json_object_get(j, "generation");
+	const char *fp = json_string_value(json_object_get(j, "fingerprint"));
+	if (json_is_integer(gen) && json_integer_value(gen) >= 0 && json_integer_value(gen) <= UINT32_MAX && fp &&
+	    strlen(fp) == 16) {
+		m->valid = true;
+		m->gen = (uint32_t)json_integer_value(gen);
+		memcpy(m->fingerprint, fp, sizeof(m->fingerprint));
+	}
+	json_decref(j);
+}
+
+/* What a scan learnt of the generation: the id before its dumps, and whether it was the same
+ * after them. */
+struct gen_seen {
+	uint32_t before;
+	bool stable;
+};
+
+/* memo: skip the rules when the generation is the memo's (NULL: always read them). */
+static int scan(struct st_nft *out, struct state *hood, const struct memo *memo, struct gen_seen *gs)
 {
 	struct scan sc = { .out = out, .hood = hood };
 	struct nl nl;
+	uint32_t gen = 0, after = 0;
 	int rc = nl_open_bus(&nl, NETLINK_NETFILTER);
 	if (rc)
 		return rc;
+	bool have_gen = !get_gen(&nl, &gen);
+	bool skip = have_gen && memo && memo->valid && memo->gen == gen;
 	rc = dump(&nl, NFT_MSG_GETTABLE, NFPROTO_UNSPEC, NULL, table_cb, &sc);
 	/* Chains of every table only to find neighbours; of wgc's table, for their policies. */
 	if (!rc && (out->present || hood))
 		rc = dump(&nl, NFT_MSG_GETCHAIN, NFPROTO_UNSPEC, NULL, chain_cb, &sc);
-	if (!rc && out->present)
+	if (!rc && out->present && !skip)
 		rc = dump(&nl, NFT_MSG_GETRULE, NFPROTO_INET, WGC_NFT_TABLE, rule_cb, &sc);
 	if (!rc && out->present)
 		rc = read_cgsets(&nl, &sc);
-	if (!rc && out->present) {
+	if (!rc && out->present && skip) {
+		timing_note("nft: rules of table inet %s not read (generation %u, as at the last apply)", WGC_NFT_TABLE,
+			    gen);
+		memcpy(out->fingerprint, memo->fingerprint, sizeof(out->fingerprint));
+		if (sc.too_many)
+			out->tampered = true;
+	} else if (!rc && out->present) {
+		timing_note("nft: rules of table inet %s read (generation %u)", WGC_NFT_TABLE, gen);
 		if (!strncmp(sc.comment, "wgc ", 4))
 			snprintf(out->fingerprint, sizeof(out->fingerprint), "%.16s", sc.comment + 4);
 		/* The chain may be missing from a table someone else edited: that is drift. */
 		if (!sc.fp_handle || sc.max_handle > sc.fp_handle || sc.too_many || !counts_match(&sc))
 			out->tampered = true;
+	}
+	if (gs) {
+		gs->before = gen;
+		gs->stable = have_gen && !rc && !get_gen(&nl, &after) && after == gen;
 	}
 	nl_close(&nl);
 	return rc;
@@ -392,7 +484,7 @@ static int scan(struct st_nft *out, struct state *hood)
 
 /* A dump the ruleset changed under (another tool committing: -EINTR), or a table deleted between
  * two dumps (-ENOENT), is read again from the start. */
-static int scan_retry(struct st_nft *out, struct state *hood)
+static int scan_retry(struct st_nft *out, struct state *hood, const struct memo *memo, struct gen_seen *gs)
 {
 	size_t hood_n = hood ? hood->n_neighbours : 0;
 	int rc = -EINTR;
@@ -402,7 +494,7 @@ static int scan_retry(struct st_nft *out, struct state *hood)
 		memset(out, 0, sizeof(*out));
 		if (hood)
 			hood->n_neighbours = hood_n;
-		rc = scan(out, hood);
+		rc = scan(out, hood, memo, gs);
 	}
 	return rc;
 }
@@ -410,12 +502,65 @@ static int scan_retry(struct st_nft *out, struct state *hood)
 int nft_read(struct nft *n, struct st_nft *out)
 {
 	(void)n;
-	return scan_retry(out, NULL);
+	struct memo m;
+	memo_load(&m);
+	return scan_retry(out, NULL, &m, NULL);
 }
 
 int nft_observe(struct st_nft *out, struct state *hood)
 {
-	return scan_retry(out, hood);
+	struct memo m;
+	memo_load(&m);
+	return scan_retry(out, hood, &m, NULL);
+}
+
+int nft_generation(uint32_t *gen)
+{
+	struct nl nl;
+	int rc = nl_open_bus(&nl, NETLINK_NETFILTER);
+	if (rc)
+		return rc;
+	rc = get_gen(&nl, gen);
+	nl_close(&nl);
+	return rc;
+}
+
+/* Writes the memo {gen, fingerprint}, or removes it (fingerprint NULL). */
+static int memo_save(uint32_t gen, const char *fingerprint)
+{
+	char path[4096], err[256];
+	if (records_path(WGC_NFT_RECORD, path, sizeof(path), fingerprint != NULL, err, sizeof(err)))
+		return fingerprint ? -EIO : 0;
+	json_t *j = json_object();
+	if (!j)
+		return -ENOMEM;
+	if (fingerprint && (json_object_set_new(j, "generation", json_integer(gen)) ||
+			    json_object_set_new(j, "fingerprint", json_string(fingerprint)))) {
+		json_decref(j);
+		return -ENOMEM;
+	}
+	int rc = records_object_save(path, j);   /* empty: the memo is removed */
+	json_decref(j);
+	return rc;
+}
+
+int nft_remember(const uint32_t *before, const char *fingerprint)
+{
+	uint32_t now;
+	/* Our commit the only one since before: the table is the document we loaded, whose
+	 * comment carries fingerprint. Nothing to read. */
+	if (before && fingerprint && !nft_generation(&now) && now == *before + 1)
+		return memo_save(now, fingerprint);
+	if (!fingerprint)
+		return memo_save(0, NULL);
+	/* Someone else committed too: read the table in full, once. */
+	struct st_nft cur = { 0 };
+	struct gen_seen gs = { 0 };
+	int rc = scan_retry(&cur, NULL, NULL, &gs);
+	bool keep = !rc && gs.stable && cur.present && !cur.tampered && cur.fingerprint[0];
+	rc = memo_save(gs.before, keep ? cur.fingerprint : NULL);
+	cgsets_free(&cur);
+	return rc;
 }
 
 int nft_save(struct nft *n, char **text, int *present)

@@ -5,6 +5,7 @@
 #define WGC_NFT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "model/nft_doc.h"
 #include "model/state.h"
@@ -21,13 +22,24 @@ void nft_close(struct nft *n);
 
 /* Fills out->present, out->fingerprint and out->tampered from the kernel without decoding the
  * table's rules or set elements: nfnetlink dumps of tables, chains, and the rules of table inet wgc
- * of which only chain names, handles and the fingerprint's comment are read (see nft.c). */
+ * of which only chain names, handles and the fingerprint's comment are read (see nft.c). The
+ * rules are not read at all when the ruleset's generation is the one nft_remember() kept. */
 int nft_read(struct nft *n, struct st_nft *out);
 
 /* The same, and the known tools sharing the host found by their table and chain names
  * (kube-proxy, Calico, Cilium, Tailscale, Mullvad, wg-quick), appended to hood->neighbours. The
  * names of other tables and chains are read; nothing else of theirs. */
 int nft_observe(struct st_nft *out, struct state *hood);
+
+/* The memo of the table's fingerprint by ruleset generation (nft.c), kept in the record directory
+ * as WGC_NFT_RECORD. nft_generation: the ruleset's generation id now. nft_remember, after wgc's
+ * own transaction committed: fingerprint NULL (the table deleted) removes the memo; else, if the
+ * generation is *before + 1 (wgc's commit was the only one since before), {generation,
+ * fingerprint} is kept without reading anything; otherwise the table is read in full and kept if
+ * nothing committed during the read and it is wgc's untouched. 0 or a negative errno. */
+#define WGC_NFT_RECORD "nft-generation.json"
+int nft_generation(uint32_t *gen);
+int nft_remember(const uint32_t *before, const char *fingerprint);
 
 /* The table as the kernel holds it now, as `nft -f` text (for rollback). Caller frees; NULL with
  * *present false if there is no table. */

@@ -293,6 +293,7 @@ int nl_batch_flush(struct nl_batch *b)
 	struct nl *nl = b->nl;
 	nl->ext_msg[0] = '\0';
 	size_t off = 0, idx = 0;
+	int first_err = 0;
 	while (idx < b->n) {
 		/* One sendmsg: as many whole requests as fit in NL_BATCH_SIZE (at least one). */
 		size_t start = off, last = off, count = 0;
@@ -317,13 +318,14 @@ int nl_batch_flush(struct nl_batch *b)
 		for (size_t i = idx; i < idx + count; i++)
 			if (b->results[i] == 1)
 				b->results[i] = 0;
-		for (size_t i = idx; i < idx + count; i++)
-			if (b->results[i] < 0) {
-				nl->seq = b->first_seq + (uint32_t)b->n;
-				return b->results[i];
-			}
+		for (size_t i = idx; i < idx + count && !first_err; i++)
+			first_err = b->results[i] < 0 ? b->results[i] : 0;
+		if (first_err && !b->keep_going) {
+			nl->seq = b->first_seq + (uint32_t)b->n;
+			return first_err;
+		}
 		idx += count;
 	}
 	nl->seq = b->first_seq + (uint32_t)b->n;
-	return 0;
+	return first_err;
 }

@@ -62,6 +62,7 @@ struct nl_batch {
 	size_t n;
 	size_t sent;           /* requests handed to the kernel so far */
 	char dev[16];          /* one-entry cache of interface name -> index for the requests */
+	bool keep_going;       /* set by the caller: a failure does not stop the sending (rollback) */
 	unsigned dev_index;
 };
 
@@ -77,7 +78,8 @@ size_t nl_batch_commit(struct nl_batch *b, struct nlmsghdr *nlh);
 /* Sends everything queued, waiting at each barrier. Returns 0 if every request succeeded, else
  * the first error; results[] says which requests failed. The first failure stops the sending
  * of further sendmsg batches (requests in the same sendmsg as the failure may have run: their
- * results say so). Requests never sent keep result 1. */
+ * results say so), unless keep_going is set: then every request is sent. Requests never sent
+ * keep result 1. */
 int nl_batch_flush(struct nl_batch *b);
 
 /* The kernel's message for the last error, if it sent one (extended ack), else "". */

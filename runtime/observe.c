@@ -18,6 +18,7 @@
 #include "runtime/nl.h"
 #include "runtime/rtnl.h"
 #include "runtime/sysctl.h"
+#include "runtime/timing.h"
 #include "runtime/wg.h"
 
 int need_net_admin(char *err, size_t errlen)
@@ -144,7 +145,10 @@ int observe(const struct state *d, struct state *out, char *err, size_t errlen)
 		goto out;
 	}
 	struct rtnl_scope scope = { .links = links, .n_links = d->n_links, .tables = tables, .n_tables = n_tables };
+	struct timing t;
+	timing_start(&t);
 	rc = rtnl_read(&nl, &scope, out);
+	timing_end(&t, "read links, addresses, rules, routes");
 	if (rc) {
 		nl_close(&nl);
 		snprintf(err, errlen, "reading links, addresses, rules and routes: %s", strerror(-rc));
@@ -177,7 +181,10 @@ int observe(const struct state *d, struct state *out, char *err, size_t errlen)
 			goto out;
 		}
 	}
-	if ((rc = nft_observe(&out->nft, out))) {
+	timing_end(&t, "read WireGuard devices and peers");
+	rc = nft_observe(&out->nft, out);
+	timing_end(&t, "read nftables");
+	if (rc) {
 		snprintf(err, errlen, "reading nftables table inet %s: %s", WGC_NFT_TABLE, strerror(-rc));
 		goto out;
 	}
@@ -186,9 +193,12 @@ int observe(const struct state *d, struct state *out, char *err, size_t errlen)
 	rc = sysctl_origins_each(read_origin, out);
 	if (rc)
 		goto out;
+	timing_end(&t, "read sysctls");
 	if ((rc = dns_observe(d, out, err, errlen)))
 		goto out;
+	timing_end(&t, "read dns");
 	state_sort(out);
+	timing_end(&t, "sort the kernel's state");
 out:
 	free(links);
 	free(tables);

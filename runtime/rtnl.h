@@ -21,9 +21,10 @@ struct rtnl_scope {
  *              (owned or not);
  *   addresses  on owned links (IPv6 link-local addresses the kernel adds itself are skipped);
  *   rules      every rule of both families, wgc's (protocol WGC_RTPROT) and foreign ones;
- *   routes     every route with protocol WGC_RTPROT in any table (one dump filtered by the
- *              kernel), and every route of the tables in scope other than main/local/default
- *              (one dump per table, filtered by the kernel), so foreign routes there are seen.
+ *   routes     every route with protocol WGC_RTPROT in any table, and every route of the
+ *              tables in scope other than main/local/default, so foreign routes there are seen:
+ *              one dump of every route, each of wgc's decoded once (the others are skipped by
+ *              their header and table before anything is kept).
  * Returns 0 or a negative errno. */
 int rtnl_read(struct nl *nl, const struct rtnl_scope *scope, struct state *out);
 

@@ -1,7 +1,10 @@
 /* rtnl_read.c - links, addresses, rules and routes, read from the kernel into a state.
  *
- * One dump per object kind (links, addresses, rules), plus route dumps the kernel filters for us
- * (strict checking): one by wgc's protocol across all tables, one per table the policy uses.
+ * One dump per object kind (links, addresses, rules, routes). The route dump is of every table:
+ * wgc's routes (its protocol, any table) and the foreign routes of the tables the policy uses
+ * are kept, everything else is skipped on its header. wgc's routes are read once, not once by
+ * protocol and again with their table; the cost is the kernel's sending the routes of main (and
+ * of other tables), which a host where wgc runs keeps few of.
  */
 #include "runtime/rtnl.h"
 
@@ -22,6 +25,8 @@ struct rd {
 	const struct rtnl_scope *scope;
 	uint32_t *owned;       /* ifindexes of owned links */
 	size_t n_owned;
+	uint32_t *tables;      /* the scope's tables other than main/local/default, sorted */
+	size_t n_tables;
 	uint32_t last_ifindex; /* one-entry cache for ifindex -> name */
 	char last_name[IF_NAMESIZE];
 };
@@ -212,6 +217,12 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 
 /* ---- routes ---------------------------------------------------------------------------------- */
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
 static int route_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct rd *r = data;
@@ -224,6 +235,9 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 		if (mnl_attr_get_type(a) == RTA_TABLE)
 			table = mnl_attr_get_u32(a);
 	if (table == RT_TABLE_LOCAL)
+		return MNL_CB_OK;
+	/* A foreign route matters only in a table the policy uses (a collision). */
+	if (rt->rtm_protocol != WGC_RTPROT && !bsearch(&table, r->tables, r->n_tables, sizeof(*r->tables), cmp_u32))
 		return MNL_CB_OK;
 	struct st_route *s = state_add_route(r->out);
 	s->family = rt->rtm_family;
@@ -294,33 +308,20 @@ int rtnl_read(struct nl *nl, const struct rtnl_scope *scope, struct state *out)
 	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
 	struct ifaddrmsg ifa = { .ifa_family = AF_UNSPEC };
 	struct fib_rule_hdr frh = { .family = AF_UNSPEC };
-	struct rtmsg rtm = { .rtm_family = AF_UNSPEC, .rtm_protocol = WGC_RTPROT };
+	struct rtmsg rtm = { .rtm_family = AF_UNSPEC };
 	int rc;
-	if ((rc = dump(nl, &r, RTM_GETLINK, sizeof(ifi), &ifi, 0, link_cb)) ||
-	    (r.n_owned && (rc = dump(nl, &r, RTM_GETADDR, sizeof(ifa), &ifa, 0, addr_cb))) ||
-	    (rc = dump(nl, &r, RTM_GETRULE, sizeof(frh), &frh, 0, rule_cb)) ||
-	    (rc = dump(nl, &r, RTM_GETROUTE, sizeof(rtm), &rtm, 0, route_cb)))
-		goto out;
-	/* Foreign routes in the tables the policy uses. Our own routes come back a second time
-	 * from these dumps: the protocol dump already has them. */
-	rtm.rtm_protocol = 0;
+	r.tables = xcalloc(scope && scope->n_tables ? scope->n_tables : 1, sizeof(*r.tables));
 	for (size_t i = 0; scope && i < scope->n_tables; i++) {
 		uint32_t t = scope->tables[i];
-		if (t == RT_TABLE_MAIN || t == RT_TABLE_LOCAL || t == RT_TABLE_DEFAULT || t == RT_TABLE_UNSPEC)
-			continue;
-		size_t before = out->n_routes;
-		rc = dump(nl, &r, RTM_GETROUTE, sizeof(rtm), &rtm, t, route_cb);
-		if (rc == -ENOENT)
-			rc = 0;
-		if (rc)
-			goto out;
-		size_t keep = before;
-		for (size_t k = before; k < out->n_routes; k++)
-			if (out->routes[k].protocol != WGC_RTPROT)
-				out->routes[keep++] = out->routes[k];
-		out->n_routes = keep;
+		if (t != RT_TABLE_MAIN && t != RT_TABLE_LOCAL && t != RT_TABLE_DEFAULT && t != RT_TABLE_UNSPEC)
+			r.tables[r.n_tables++] = t;
 	}
-out:
+	qsort(r.tables, r.n_tables, sizeof(*r.tables), cmp_u32);
+	if (!(rc = dump(nl, &r, RTM_GETLINK, sizeof(ifi), &ifi, 0, link_cb)) &&
+	    !(r.n_owned && (rc = dump(nl, &r, RTM_GETADDR, sizeof(ifa), &ifa, 0, addr_cb))) &&
+	    !(rc = dump(nl, &r, RTM_GETRULE, sizeof(frh), &frh, 0, rule_cb)))
+		rc = dump(nl, &r, RTM_GETROUTE, sizeof(rtm), &rtm, 0, route_cb);
 	free(r.owned);
+	free(r.tables);
 	return rc;
 }

@@ -24,6 +24,16 @@
 #                 "applied, but could not record", exits 3
 #   collision     a foreign rule at the policy's priority: plan and apply exit 1, nothing on
 #                 stdout, the collision on stderr, nothing changed
+#   memo          after an apply, a converged plan does not read the rules of table inet wgc
+#                 (WGC_TIMING's note: the ruleset's generation is the one remembered, 0600 in the
+#                 record directory); `nft add rule inet wgc ...` by hand is still drift (exit 2,
+#                 the rules read), and the apply that repairs it makes the next plan skip them again;
+#                 WGC_TIMING=1 prints the phases' times, nothing without it
+#   old record    a record of the format before the wrapper (the state alone), and one in another
+#                 layout (indented, its members in another order), still load: drift is told
+#   routes        the one route dump: a foreign route in the policy's table is a collision, one in
+#                 another table (or main) is not read; a route of wgc's in a table the policy does
+#                 not use is planned for removal, and each of wgc's routes is planned once
 set -u
 SELF=$(readlink -f "$0")
 cd "$(dirname "$SELF")/../.." || exit 1
@@ -245,6 +255,114 @@ test_collision() {
 	ns_del "$D"
 }
 
+test_memo() {
+	local rc memo chain
+	ns_new e || return 0
+	local E=$NS
+	: >"$T_TMP/memo.mark"
+	sleep 0.01
+	wgc_shared "$E" apply "$POLICY" >"$T_TMP/out" 2>"$T_TMP/err"
+	rc=$?
+	expect_rc "memo: apply exits 0" 0 "$rc" "$T_TMP/out" "$T_TMP/err"
+	memo=$(find "$SHARED" -name nft-generation.json -newer "$T_TMP/memo.mark")
+	if [ "$(echo "$memo" | grep -c .)" -eq 1 ]; then
+		pass "memo: the apply kept the generation memo"
+		expect_text "memo: the memo is 0600" "600" stat -c %a "$memo"
+	else
+		fail "memo: one new generation memo after the apply" "$memo"
+	fi
+	WGC_TIMING=1 wgc_shared "$E" plan --detailed-exitcode "$POLICY" >"$T_TMP/out" 2>"$T_TMP/err"
+	rc=$?
+	expect_rc "memo: converged plan exits 0" 0 "$rc" "$T_TMP/out" "$T_TMP/err"
+	expect_grep "memo: the converged plan did not read the rules" \
+		'^wgc: timing: note: nft: rules of table inet wgc not read' "$T_TMP/err"
+	expect_text "memo: ...nor said it read them" "" grep 'rules of table inet wgc read' "$T_TMP/err"
+	expect_grep "timing: WGC_TIMING=1 times the compile" '^wgc: timing: compile \(parse, check, lower\) [0-9.]+ ms$' "$T_TMP/err"
+	expect_grep "timing: ... the nftables read" '^wgc: timing: read nftables [0-9.]+ ms$' "$T_TMP/err"
+	expect_grep "timing: ... the diff" '^wgc: timing: diff [0-9.]+ ms$' "$T_TMP/err"
+	wgc_shared "$E" plan "$POLICY" >"$T_TMP/out" 2>"$T_TMP/err"
+	expect_text "timing: nothing without WGC_TIMING" "" grep timing "$T_TMP/err"
+	chain=$(ip netns exec "$E" nft list table inet wgc | sed -n 's/^[[:space:]]*chain \([a-z_]*\) .*/\1/p' |
+		grep -vx fingerprint | head -1)
+	if [ -z "$chain" ] || ! ip netns exec "$E" nft add rule inet wgc "$chain" counter; then
+		fail "memo: nft add rule inet wgc ${chain:-?} counter"
+		ns_del "$E"
+		return
+	fi
+	WGC_TIMING=1 wgc_shared "$E" plan --detailed-exitcode "$POLICY" >"$T_TMP/out" 2>"$T_TMP/err"
+	rc=$?
+	expect_rc "memo: a rule added by hand is drift (exit 2)" 2 "$rc" "$T_TMP/out" "$T_TMP/err"
+	expect_grep "memo: the plan replaces table inet wgc" 'table inet wgc' "$T_TMP/out"
+	expect_grep "memo: the rules were read" '^wgc: timing: note: nft: rules of table inet wgc read' "$T_TMP/err"
+	wgc_shared "$E" apply "$POLICY" >"$T_TMP/out" 2>"$T_TMP/err"
+	rc=$?
+	expect_rc "memo: apply repairs it" 0 "$rc" "$T_TMP/out" "$T_TMP/err"
+	expect_text "memo: the rule added by hand is gone" "" sh -c \
+		"ip netns exec '$E' nft list table inet wgc | grep -w counter"
+	WGC_TIMING=1 wgc_shared "$E" plan --detailed-exitcode "$POLICY" >"$T_TMP/out" 2>"$T_TMP/err"
+	rc=$?
+	expect_rc "memo: converged again (exit 0)" 0 "$rc" "$T_TMP/out" "$T_TMP/err"
+	expect_grep "memo: the rules are not read again" \
+		'^wgc: timing: note: nft: rules of table inet wgc not read' "$T_TMP/err"
+	ns_del "$E"
+}
+
+# old_record NAME: with A's record rewritten as NAME, a route deleted by hand is drift (the record
+# was read), and apply puts it back.
+old_record_drift() {
+	local name=$1
+	ip -n "$A" route del 10.21.0.0/16 table 100
+	wgc_shared "$A" plan "$POLICY" >"$T_TMP/out" 2>"$T_TMP/err"
+	expect_grep "old record ($name): the record is read: drift is 'removed outside wgc'" \
+		'^  \+ route .*10\.21\.0\.0/16.*# removed outside wgc' "$T_TMP/out"
+	wgc_shared "$A" apply "$POLICY" >/dev/null 2>&1
+}
+
+test_old_record() {
+	cp "$RECORD_A" "$T_TMP/record.now"
+	sed -E 's/^\{"wgc_record":1,"boot_id":"[^"]*","desired":(.*)\}$/\1/' "$T_TMP/record.now" >"$RECORD_A"
+	if cmp -s "$RECORD_A" "$T_TMP/record.now" || ! grep -q '^{"version":1,' "$RECORD_A"; then
+		fail "old record: the wrapper could not be taken off (test bug)" "$(head -c 300 "$RECORD_A")"
+	else
+		old_record_drift "the state alone"
+	fi
+	sed -E 's/^\{"wgc_record":1,("boot_id":"[^"]*"),"desired":(.*)\}$/{\n  "desired": \2,\n  \1, "wgc_record": 1\n}\n/' \
+		"$T_TMP/record.now" >"$RECORD_A"
+	old_record_drift "members reordered, spaced"
+}
+
+test_routes() {
+	local rc
+	ns_new f || return 0
+	local G=$NS
+	ip -n "$G" link set lo up
+	ip -n "$G" route add 10.30.0.0/16 dev lo table 200
+	ip -n "$G" route add 10.31.0.0/16 dev lo
+	ip -n "$G" route add 10.32.0.0/16 dev lo table 300 proto 87
+	wgc_shared "$G" plan "$POLICY" >"$T_TMP/out" 2>"$T_TMP/err"
+	rc=$?
+	expect_rc "routes: foreign routes elsewhere are no collision (exit 0)" 0 "$rc" "$T_TMP/out" "$T_TMP/err"
+	expect_grep "routes: wgc's route in table 300 is planned for removal" '^  - route .*10\.32\.0\.0/16.*table 300' \
+		"$T_TMP/out"
+	expect_text "routes: the foreign routes are not in the plan" "" grep -E '10\.3[01]\.' "$T_TMP/out"
+	wgc_shared "$G" apply "$POLICY" >"$T_TMP/out" 2>"$T_TMP/err"
+	rc=$?
+	expect_rc "routes: apply exits 0" 0 "$rc" "$T_TMP/out" "$T_TMP/err"
+	expect_text "routes: wgc's two routes of table 100, once each" "2" \
+		sh -c "ip -n '$G' route show table 100 proto 87 | wc -l"
+	expect_text "routes: table 300's route of wgc's is gone" "" ip -n "$G" route show table 300
+	wgc_shared "$G" plan --detailed-exitcode "$POLICY" >"$T_TMP/out" 2>"$T_TMP/err"
+	rc=$?
+	expect_rc "routes: converged (exit 0)" 0 "$rc" "$T_TMP/out" "$T_TMP/err"
+	ip -n "$G" route add 10.33.0.0/16 dev lo table 100
+	wgc_shared "$G" plan "$POLICY" >"$T_TMP/out" 2>"$T_TMP/err"
+	rc=$?
+	expect_rc "routes: a foreign route in the policy's table collides (exit 1)" 1 "$rc" "$T_TMP/out" "$T_TMP/err"
+	expect_grep "routes: ... and is named" '^error: table 100 is used by the policy, but holds a foreign route \(10\.33\.0\.0/16' \
+		"$T_TMP/err"
+	ns_del "$G"
+}
+
 ns_new a || { finish; exit; }
 A=$NS
 if ! foreign_table "$A"; then
@@ -255,6 +373,9 @@ fi
 test_tamper
 test_netns
 test_corrupt
+test_old_record
 test_unrecorded
 test_collision
+test_memo
+test_routes
 finish

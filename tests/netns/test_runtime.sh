@@ -30,7 +30,9 @@
 #   kernel defaults  in a namespace with the kernel's IPv6 defaults (link-local addresses on the
 #                 veth and on wgc's wg0): plan after apply is empty, a second apply writes nothing
 #   fault         WGC_FAULT_AT=N: apply fails and the kernel is exactly as before (fresh
-#                 namespace, then again over an applied policy whose edit removes a tunnel)
+#                 namespace, then again over an applied policy whose edit removes a tunnel);
+#                 WGC_FAULT_UNDO=0: a rollback request the kernel refuses is said, and the rest
+#                 of the rollback's batch still runs (test_undo_refused: 3000 routes)
 set -u
 SELF=$(readlink -f "$0")
 cd "$(dirname "$SELF")/../.." || exit 1
@@ -625,6 +627,41 @@ test_fault() {
 	ns_del "$F"
 }
 
+# A rollback that meets a refusal goes on: its rtnetlink inverses are one batch of several
+# sendmsg()s (3000 routes: over NL_BATCH_SIZE), and WGC_FAULT_UNDO=0 makes the kernel refuse the
+# first (in place of the newest rule's removal). That one rule stays, said on stderr; every route,
+# in the sendmsg()s after the refusal too, is still removed.
+test_undo_refused() {
+	local fwgc=$WGC rc i
+	tr '\0' '\n' <"$fwgc" | grep -qx WGC_FAULT_UNDO || fwgc=$PWD/build/asan/wgc
+	if [ ! -x "$fwgc" ] || ! tr '\0' '\n' <"$fwgc" | grep -qx WGC_FAULT_UNDO; then
+		skip "undo refused: no fault injection in $WGC and build/asan/wgc is not built (make asan)"
+		return 0
+	fi
+	ns_new undo || return 0
+	local U=$NS policy=$T_TMP/undo.wg
+	ip -n "$U" link set lo up
+	{
+		echo "table t1 100"
+		echo "rule from 10.10.0.0/16 lookup t1 priority 1000"
+		for i in $(seq 0 2999); do echo "route 10.$((20 + i / 256)).$((i % 256)).0/24 dev lo table t1"; done
+	} >"$policy"
+	fault_state "$U" >"$T_TMP/undo.before"
+	WGC_FAULT_AT=3001 WGC_FAULT_UNDO=0 WGC="$fwgc" wgc_in "$U" apply "$policy" >"$T_TMP/undo.out" 2>"$T_TMP/undo.err"
+	rc=$?
+	expect_rc "undo refused: apply exits 1" 1 "$rc" "$T_TMP/undo.err"
+	expect_grep "undo refused: the error counts the one failure" 'rollback failed for 1 of 3001 operations' \
+		"$T_TMP/undo.err"
+	expect_text "undo refused: one rollback failure is said" "1" grep -c '^wgc: rollback: ' "$T_TMP/undo.err"
+	expect_text "undo refused: the newest rule stays" "1" sh -c "ip -n '$U' rule | grep -c 'proto 87'"
+	expect_text "undo refused: every route went (the batch went on past the refusal)" "0" \
+		sh -c "ip -n '$U' route show table all | grep -c 'proto 87'"
+	wgc_in "$U" destroy >/dev/null 2>&1
+	fault_state "$U" >"$T_TMP/undo.after"
+	expect_same "undo refused: destroy takes the rule left" "$T_TMP/undo.before" "$T_TMP/undo.after"
+	ns_del "$U"
+}
+
 # ---- the kernel's own IPv6 defaults ------------------------------------------------------------
 
 # Every other namespace here is quiet (ns_new). This one keeps the kernel's defaults: its veth and
@@ -682,6 +719,7 @@ if setup_ab; then
 fi
 test_kernel_defaults
 test_fault
+test_undo_refused
 
 # Whatever wgc printed or stored in this run (plans, applies, show, show --json snapshots, plan
 # files, the applied-state records, every error) holds no private key: only the key files do.

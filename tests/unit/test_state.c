@@ -501,9 +501,27 @@ static void test_dns(struct t *t)
 	state_free(&s);
 }
 
+/* state_wgpeer_equal(policy, kernel): an endpoint the policy gives and the kernel lacks is a
+ * change; one the kernel learnt for a peer the policy gives none (roaming) is not. */
+static void test_wgpeer_endpoint(struct t *t)
+{
+	struct st_wgpeer want = { .endpoint_port = 51820, .endpoint = unit_addr("192.0.2.1") };
+	struct st_wgpeer none = { 0 };
+	struct st_wgpeer same = want, moved = want, other_port = want;
+	moved.endpoint = unit_addr("192.0.2.2");
+	other_port.endpoint_port = 51821;
+	CHECK(t, !state_wgpeer_equal(&want, &none), "an endpoint the kernel's peer lacks is equal");
+	CHECK(t, state_wgpeer_equal(&none, &want), "a roamed endpoint is not equal");
+	CHECK(t, state_wgpeer_equal(&want, &same), "the same endpoint is not equal");
+	CHECK(t, !state_wgpeer_equal(&want, &moved), "another address is equal");
+	CHECK(t, !state_wgpeer_equal(&want, &other_port), "another port is equal");
+	CHECK(t, state_wgpeer_equal(&none, &none), "two peers without endpoints are not equal");
+}
+
 int main(void)
 {
 	struct t t = { .name = "test_state" };
+	test_wgpeer_endpoint(&t);
 	test_ipaddr_cmp(&t);
 	test_ipaddr_contains(&t);
 	test_host_bits(&t);
