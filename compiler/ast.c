@@ -24,9 +24,11 @@ const char *stmt_keyword(enum stmt_kind k)
 
 void value_free(struct value *v)
 {
-	for (size_t i = 0; i < v->n_items; i++)
-		value_free(&v->items[i]);
-	free(v->items);
+	if (v->kind == VAL_LIST) {
+		for (size_t i = 0; i < v->n_items; i++)
+			value_free(&v->items[i]);
+		free(v->items);
+	}
 	free(v->str);
 	memset(v, 0, sizeof(*v));
 }
@@ -58,12 +60,13 @@ void file_ast_free(struct file_ast *f)
 struct option *stmt_add_opt(struct stmt *s, enum opt_key key, struct loc loc, struct value val)
 {
 	s->opts = xgrow(s->opts, s->n_opts, sizeof(*s->opts));
-	s->opts[s->n_opts] = (struct option){ .key = key, .loc = loc, .val = val };
+	s->opts[s->n_opts] = (struct option){ .val = val, .loc = loc, .key = key };
 	return &s->opts[s->n_opts++];
 }
 
 struct stmt *stmt_add_child(struct stmt *s, struct stmt *child)
 {
+	stmt_seal(child);
 	s->children = xgrow(s->children, s->n_children, sizeof(*s->children));
 	s->children[s->n_children] = *child;
 	memset(child, 0, sizeof(*child));
@@ -82,4 +85,21 @@ struct option *stmt_find_opt(const struct stmt *s, enum opt_key key)
 		if (s->opts[i].key == key)
 			return &s->opts[i];
 	return NULL;
+}
+
+/* An array grown by xgrow holds the next power of two of n: cut to n. */
+static void *exact(void *arr, size_t n, size_t elem)
+{
+	return n & (n - 1) ? xrealloc(arr, n * elem) : arr;
+}
+
+void stmt_seal(struct stmt *s)
+{
+	s->opts = exact(s->opts, s->n_opts, sizeof(*s->opts));
+	s->children = exact(s->children, s->n_children, sizeof(*s->children));
+}
+
+void file_ast_seal(struct file_ast *f)
+{
+	f->stmts = exact(f->stmts, f->n_stmts, sizeof(*f->stmts));
 }

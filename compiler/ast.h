@@ -31,16 +31,24 @@ enum value_kind {
 };
 
 struct value {
-	enum value_kind kind;
 	struct loc loc;
-	uint64_t num, num2;            /* NUMBER; RANGE lo/hi; MARK value/mask */
-	char *str;                     /* STRING, IDENT, VAR, ENDPOINT host (owned) */
-	struct ipaddr addr;            /* ADDR; ENDPOINT literal address (family 0 = host name) */
+	enum value_kind kind;
 	bool has_len;                  /* ADDR: written with /len */
 	bool braced;                   /* LIST: written with { } */
 	uint16_t port;                 /* ENDPOINT */
-	struct value *items;           /* LIST (owned) */
-	size_t n_items;
+	char *str;                     /* STRING, IDENT, VAR, ENDPOINT host (owned) */
+	/* One of these, by kind: nothing is read from the others (a list's items are not freed
+	 * unless it is a LIST). */
+	union {
+		struct {
+			uint64_t num, num2;    /* NUMBER; RANGE lo/hi; MARK value/mask */
+		};
+		struct ipaddr addr;    /* ADDR; ENDPOINT literal address (family 0 = host name) */
+		struct {
+			struct value *items;   /* LIST (owned) */
+			size_t n_items;
+		};
+	};
 };
 
 /* Option keywords, one per row of keywords.h that is an option, in its order. The parser maps
@@ -55,9 +63,9 @@ enum opt_key {
 const char *opt_key_name(enum opt_key k);
 
 struct option {
-	enum opt_key key;
-	struct loc loc;                /* of the keyword */
 	struct value val;
+	struct loc loc;                /* of the keyword */
+	enum opt_key key;
 };
 
 enum stmt_kind {
@@ -81,16 +89,18 @@ enum stmt_kind {
 const char *stmt_keyword(enum stmt_kind k);
 
 struct stmt {
-	enum stmt_kind kind;
 	struct loc loc;                /* of the statement keyword */
 	struct loc end;                /* of the last token (closing brace for blocks) */
-	char *name;                    /* owned; NULL if the statement has none */
 	struct loc name_loc;
 	struct value val;              /* ASSIGN, SYSCTL: the value; TABLE/MARK: optional id (VAL_NONE if auto) */
+	char *name;                    /* owned; NULL if the statement has none */
+	/* Grown by doubling while the statement is parsed (xgrow), then sized exactly once it is
+	 * complete (stmt_seal): nothing is added to a statement after that. */
 	struct option *opts;           /* owned */
-	size_t n_opts;
 	struct stmt *children;         /* owned */
-	size_t n_children;
+	uint32_t n_opts;               /* both bounded by the file size (bounds.h) */
+	uint32_t n_children;
+	enum stmt_kind kind;
 	bool broken;                   /* an error was reported in it (an unknown word, a syntax error):
 					  its name is declared, nothing else of it is checked (words.h) */
 	bool partial;                  /* a tunnel or peer that lost an option line to an error: the rest
@@ -127,5 +137,10 @@ struct option *stmt_add_opt(struct stmt *s, enum opt_key key, struct loc loc, st
 struct stmt *stmt_add_child(struct stmt *s, struct stmt *child);   /* moves *child */
 void value_list_append(struct value *list, struct value item);     /* moves item */
 struct option *stmt_find_opt(const struct stmt *s, enum opt_key key);
+/* The statement is complete: its options and children are sized exactly. Nothing may be added to
+ * it after (xgrow would take the exact size for a power of two's room). */
+void stmt_seal(struct stmt *s);
+/* The same for the file's statement list, once the file is parsed. */
+void file_ast_seal(struct file_ast *f);
 
 #endif

@@ -172,7 +172,7 @@ static int brace_end_line(const struct fmt *x, const struct value *v)
 static int value_last_line(const struct fmt *x, const struct value *v)
 {
 	int l = v->kind == VAL_LIST && v->braced ? brace_end_line(x, v) : v->loc.line;
-	for (size_t i = 0; i < v->n_items; i++) {
+	for (size_t i = 0; v->kind == VAL_LIST && i < v->n_items; i++) {
 		int k = value_last_line(x, &v->items[i]);
 		l = k > l ? k : l;
 	}

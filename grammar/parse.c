@@ -69,6 +69,7 @@ static int parse(struct diags *d, struct source *src, struct file_ast *out, int 
 	src->probation = false;
 	wgc_yy_delete_buffer(buf, scanner);
 	wgc_yylex_destroy(scanner);
+	file_ast_seal(out);
 	return rc == 2 ? -ENOMEM : 0;
 }
 

@@ -88,6 +88,7 @@ static struct value val_str(enum value_kind k, char *s, WGC_YYLTYPE *l)
 
 static void add_stmt(struct file_ast *f, struct stmt *s)
 {
+	stmt_seal(s);
 	f->stmts = xgrow(f->stmts, f->n_stmts, sizeof(*f->stmts));
 	f->stmts[f->n_stmts++] = *s;
 }
