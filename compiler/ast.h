@@ -33,20 +33,22 @@ enum value_kind {
 struct value {
 	struct loc loc;
 	enum value_kind kind;
-	bool has_len;                  /* ADDR: written with /len */
-	bool braced;                   /* LIST: written with { } */
-	uint16_t port;                 /* ENDPOINT */
 	char *str;                     /* STRING, IDENT, VAR, ENDPOINT host (owned) */
-	/* One of these, by kind: nothing is read from the others (a list's items are not freed
-	 * unless it is a LIST). */
+	/* One of these, by kind: nothing is read from the others (a list's items are freed only
+	 * if it is a LIST). */
 	union {
 		struct {
 			uint64_t num, num2;    /* NUMBER; RANGE lo/hi; MARK value/mask */
 		};
-		struct ipaddr addr;    /* ADDR; ENDPOINT literal address (family 0 = host name) */
+		struct {
+			struct ipaddr addr;    /* ADDR; ENDPOINT literal address (family 0 = host name) */
+			uint16_t port;         /* ENDPOINT */
+			bool has_len;          /* ADDR: written with /len */
+		};
 		struct {
 			struct value *items;   /* LIST (owned) */
 			size_t n_items;
+			bool braced;           /* LIST: written with { } */
 		};
 	};
 };

@@ -37,7 +37,7 @@ static inline struct loc loc_of(const WGC_LTYPE *l)
 {
 	struct loc r = { .file = l->file, .line = l->first_line, .col = l->first_column, .len = 1 };
 	if (l->last_line == l->first_line && l->last_column > l->first_column)
-		r.len = l->last_column - l->first_column;
+		r.len = loc_len((size_t)(l->last_column - l->first_column));
 	return r;
 }
 

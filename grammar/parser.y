@@ -491,7 +491,7 @@ static bool statement_typo(struct lexer *lx, const WGC_YYLTYPE *l)
 	const char *near = suggest_keyword(word, 0, 1);
 	if (!near)
 		return false;
-	struct loc at = { .file = lx->src->index, .line = l->first_line, .col = (int)lead + 1, .len = (int)n };
+	struct loc at = { .file = lx->src->index, .line = l->first_line, .col = (int)lead + 1, .len = loc_len(n) };
 	diag_error(lx->d, at, "unknown statement '%s'", word);
 	diag_hint(lx->d, at, "did you mean '%s'?", near);
 	return true;
@@ -625,7 +625,7 @@ static void broken_stub(struct lexer *lx, const WGC_YYLTYPE *l)
 		return;
 	struct stmt s = { .kind = kind, .loc = loc_of(l), .val = { .kind = VAL_NONE }, .broken = true };
 	s.name = xstrndup(name, len);
-	s.name_loc = (struct loc){ .file = l->file, .line = l->first_line, .col = col, .len = (int)len };
+	s.name_loc = (struct loc){ .file = l->file, .line = l->first_line, .col = col, .len = loc_len(len) };
 	add_stmt(lx->ast, &s);
 }
 
