@@ -29,13 +29,11 @@ void value_free(struct value *v)
 			value_free(&v->items[i]);
 		free(v->items);
 	}
-	free(v->str);
 	memset(v, 0, sizeof(*v));
 }
 
 void stmt_free(struct stmt *s)
 {
-	free(s->name);
 	value_free(&s->val);
 	for (size_t i = 0; i < s->n_opts; i++)
 		value_free(&s->opts[i].val);
@@ -54,6 +52,7 @@ void file_ast_free(struct file_ast *f)
 	for (size_t i = 0; i < f->n_comments; i++)
 		free(f->comments[i].text);
 	free(f->comments);
+	intern_free(&f->strings);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -87,10 +86,16 @@ struct option *stmt_find_opt(const struct stmt *s, enum opt_key key)
 	return NULL;
 }
 
-/* An array grown by xgrow holds the next power of two of n: cut to n. */
+/* An array grown by xgrow holds the next power of two of n: cut to n. A new block, not a
+ * realloc in place, which would leave a hole behind each statement that only small blocks fit. */
 static void *exact(void *arr, size_t n, size_t elem)
 {
-	return n & (n - 1) ? xrealloc(arr, n * elem) : arr;
+	if (!(n & (n - 1)))
+		return arr;
+	void *to = xmalloc(n * elem);
+	memcpy(to, arr, n * elem);
+	free(arr);
+	return to;
 }
 
 void stmt_seal(struct stmt *s)
@@ -101,5 +106,7 @@ void stmt_seal(struct stmt *s)
 
 void file_ast_seal(struct file_ast *f)
 {
-	f->stmts = exact(f->stmts, f->n_stmts, sizeof(*f->stmts));
+	/* One large block: cut in place. */
+	if (f->n_stmts & (f->n_stmts - 1))
+		f->stmts = xrealloc(f->stmts, f->n_stmts * sizeof(*f->stmts));
 }

@@ -15,6 +15,7 @@
 
 #include "model/state.h"
 #include "compiler/diag.h"
+#include "compiler/intern.h"
 #include "compiler/keywords.h"
 
 enum value_kind {
@@ -33,7 +34,7 @@ enum value_kind {
 struct value {
 	struct loc loc;
 	enum value_kind kind;
-	char *str;                     /* STRING, IDENT, VAR, ENDPOINT host (owned) */
+	const char *str;               /* STRING, IDENT, VAR, ENDPOINT host (in the tree's strings) */
 	/* One of these, by kind: nothing is read from the others (a list's items are freed only
 	 * if it is a LIST). */
 	union {
@@ -95,7 +96,7 @@ struct stmt {
 	struct loc end;                /* of the last token (closing brace for blocks) */
 	struct loc name_loc;
 	struct value val;              /* ASSIGN, SYSCTL: the value; TABLE/MARK: optional id (VAL_NONE if auto) */
-	char *name;                    /* owned; NULL if the statement has none */
+	const char *name;              /* in the tree's strings; NULL if the statement has none */
 	/* Grown by doubling while the statement is parsed (xgrow), then sized exactly once it is
 	 * complete (stmt_seal): nothing is added to a statement after that. */
 	struct option *opts;           /* owned */
@@ -121,6 +122,8 @@ struct file_ast {
 	size_t n_stmts;
 	struct comment *comments;      /* owned, in source order */
 	size_t n_comments;
+	struct intern strings;         /* every name and string of the tree, its includes' too (a
+					  file parsed as an include adds to its includer's) */
 };
 
 /* Parses path (and, recursively, its includes) into out. Errors go to d. Returns 0, or -1 if the

@@ -16,6 +16,7 @@ struct lexer {
 	struct diags *d;
 	struct source *src;
 	struct file_ast *ast;  /* comments are recorded here */
+	struct intern *strings;  /* names and strings are stored here: the top file's (ast.h) */
 	int depth;             /* include depth */
 	const struct lexer *parent;  /* the lexer of the including file, NULL at the top */
 	int line, col;         /* position of the next character */

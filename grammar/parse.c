@@ -57,7 +57,8 @@ static int parse(struct diags *d, struct source *src, struct file_ast *out, int 
 		return 0;
 	}
 	src->probation = true;
-	struct lexer lx = { .d = d, .src = src, .ast = out, .depth = depth, .parent = parent, .line = 1, .col = 1,
+	struct lexer lx = { .d = d, .src = src, .ast = out, .strings = parent ? parent->strings : &out->strings,
+			    .depth = depth, .parent = parent, .line = 1, .col = 1,
 			    .last_nl = 1, .stray_close = excess_close(src->text) };
 	yyscan_t scanner;
 	if (wgc_yylex_init_extra(&lx, &scanner))

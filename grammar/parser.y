@@ -81,7 +81,7 @@ static struct value val_num(uint64_t n, WGC_YYLTYPE *l)
 	return (struct value){ .kind = VAL_NUMBER, .num = n, .loc = loc_of(l) };
 }
 
-static struct value val_str(enum value_kind k, char *s, WGC_YYLTYPE *l)
+static struct value val_str(enum value_kind k, const char *s, WGC_YYLTYPE *l)
 {
 	return (struct value){ .kind = k, .str = s, .loc = loc_of(l) };
 }
@@ -98,7 +98,7 @@ static struct stmt new_stmt(enum stmt_kind k, WGC_YYLTYPE *l)
 	return (struct stmt){ .kind = k, .loc = loc_of(l), .val = { .kind = VAL_NONE } };
 }
 
-static void set_name(struct stmt *s, char *name, WGC_YYLTYPE *l)
+static void set_name(struct stmt *s, const char *name, WGC_YYLTYPE *l)
 {
 	s->name = name;
 	s->name_loc = loc_of(l);
@@ -119,9 +119,7 @@ static int skip_lex(WGC_YYSTYPE *lval, WGC_YYLTYPE *lloc, void *scanner, struct 
 			lx->skipping = false;
 			return tok;
 		}
-		if (tok == STRING || tok == IDENT || tok == VAR)
-			free(lval->str);
-		else if (tok == ADDR || tok == ENDPOINT)
+		if (tok == ADDR || tok == ENDPOINT)
 			value_free(&lval->val);
 	}
 }
@@ -154,7 +152,7 @@ static void merge_opts(struct stmt *dst, struct stmt *src)
 }
 
 /* A tunnel or peer from its keyword, name and body (tunnel_end, peer_end). */
-static struct stmt block(enum stmt_kind k, struct stmt *body, char *name, WGC_YYLTYPE *kw, WGC_YYLTYPE *name_loc)
+static struct stmt block(enum stmt_kind k, struct stmt *body, const char *name, WGC_YYLTYPE *kw, WGC_YYLTYPE *name_loc)
 {
 	struct stmt s = *body;
 	s.kind = k;
@@ -195,7 +193,7 @@ static void body_line(struct lexer *lx, struct stmt *body, struct stmt *line, co
 
 %union {
 	uint64_t num;
-	char *str;
+	const char *str;
 	int key;
 	struct value val;
 	struct stmt stmt;
@@ -214,7 +212,6 @@ static void body_line(struct lexer *lx, struct stmt *body, struct stmt *line, co
 %type <stmt> stmt tunnel_body tunnel_end peer peer_body peer_end rule_opts
 %type <str> name
 
-%destructor { free($$); } <str>
 %destructor { value_free(&$$); } <val>
 %destructor { stmt_free(&$$); } <stmt>
 
@@ -271,7 +268,7 @@ stmt	: INCLUDE STRING		{
 						diag_error(lx->d, loc_of(&@2), "a tunnel needs a name, the interface's: 'tunnel NAME {'");
 						stmt_free(&$3);
 						$$ = new_stmt(STMT_TUNNEL, &@1);
-						set_name(&$$, xstrdup("?"), &@1);
+						set_name(&$$, intern_str(lx->strings, "?"), &@1);
 						$$.broken = true;
 					}
 	| PEER name '{' peer_end	{
@@ -354,7 +351,7 @@ peer	: PEER name '{' peer_end	{ $$ = block(STMT_PEER, &$4, $2, &@1, &@2); }
 						diag_error(lx->d, loc_of(&@2), "a peer needs a name: 'peer NAME {'");
 						stmt_free(&$3);
 						$$ = new_stmt(STMT_PEER, &@1);
-						set_name(&$$, xstrdup("?"), &@1);
+						set_name(&$$, intern_str(lx->strings, "?"), &@1);
 					}
 	;
 
@@ -404,7 +401,7 @@ atom	: NUMBER			{ $$ = val_num($1, &@1); }
 	| STRING			{ $$ = val_str(VAL_STRING, $1, &@1); }
 	| IDENT				{ $$ = val_str(VAL_IDENT, $1, &@1); }
 	| VAR				{ $$ = val_str(VAL_VAR, $1, &@1); }
-	| FORWARD			{ $$ = val_str(VAL_IDENT, xstrdup("forward"), &@1); } /* `hook forward` */
+	| FORWARD			{ $$ = val_str(VAL_IDENT, intern_str(lx->strings, "forward"), &@1); } /* `hook forward` */
 	| ADDR				{ $$ = $1; }
 	| ENDPOINT			{ $$ = $1; }
 	| '{' optnl '}'			{ $$ = (struct value){ .kind = VAL_LIST, .braced = true, .loc = loc_of(&@$) }; }
@@ -624,7 +621,7 @@ static void broken_stub(struct lexer *lx, const WGC_YYLTYPE *l)
 	if (!len || (kind == STMT_ASSIGN && name[len + strspn(name + len, " \t")] != '='))
 		return;
 	struct stmt s = { .kind = kind, .loc = loc_of(l), .val = { .kind = VAL_NONE }, .broken = true };
-	s.name = xstrndup(name, len);
+	s.name = intern(lx->strings, name, len);
 	s.name_loc = (struct loc){ .file = l->file, .line = l->first_line, .col = col, .len = loc_len(len) };
 	add_stmt(lx->ast, &s);
 }
