@@ -22,6 +22,17 @@ const char *stmt_keyword(enum stmt_kind k)
 	return (size_t)k < sizeof(stmt_names) / sizeof(stmt_names[0]) ? stmt_names[k] : NULL;
 }
 
+bool stmt_has_value(enum stmt_kind k)
+{
+	return k == STMT_ASSIGN || k == STMT_SYSCTL || k == STMT_TABLE || k == STMT_MARK;
+}
+
+struct stmt stmt_new(enum stmt_kind k, struct loc loc)
+{
+	return (struct stmt){ .kind = k, .loc = loc,
+			      .val = stmt_has_value(k) ? xcalloc(1, sizeof(struct value)) : NULL };
+}
+
 void value_free(struct value *v)
 {
 	if (v->kind == VAL_LIST) {
@@ -34,7 +45,10 @@ void value_free(struct value *v)
 
 void stmt_free(struct stmt *s)
 {
-	value_free(&s->val);
+	if (s->val) {
+		value_free(s->val);
+		free(s->val);
+	}
 	for (size_t i = 0; i < s->n_opts; i++)
 		value_free(&s->opts[i].val);
 	free(s->opts);

@@ -90,12 +90,15 @@ enum stmt_kind {
 
 /* The statement's keyword as written (keywords.h); NULL for an assignment, which has none. */
 const char *stmt_keyword(enum stmt_kind k);
+/* Whether a statement of kind k has a value of its own (stmt.val). */
+bool stmt_has_value(enum stmt_kind k);
 
 struct stmt {
 	struct loc loc;                /* of the statement keyword */
 	struct loc end;                /* of the last token (closing brace for blocks) */
 	struct loc name_loc;
-	struct value val;              /* ASSIGN, SYSCTL: the value; TABLE/MARK: optional id (VAL_NONE if auto) */
+	struct value *val;             /* ASSIGN, SYSCTL: the value; TABLE/MARK: optional id (VAL_NONE if
+					  auto); owned; NULL for the other kinds (stmt_has_value) */
 	const char *name;              /* in the tree's strings; NULL if the statement has none */
 	/* Grown by doubling while the statement is parsed (xgrow), then sized exactly once it is
 	 * complete (stmt_seal): nothing is added to a statement after that. */
@@ -133,6 +136,8 @@ int parse_file(struct diags *d, const char *path, struct file_ast *out);
 int parse_source(struct diags *d, struct source *src, struct file_ast *out, int depth);
 
 void file_ast_free(struct file_ast *f);
+/* A statement of kind k written at loc, with nothing yet (a value of VAL_NONE if it has one). */
+struct stmt stmt_new(enum stmt_kind k, struct loc loc);
 void stmt_free(struct stmt *s);
 void value_free(struct value *v);
 

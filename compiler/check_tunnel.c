@@ -92,7 +92,7 @@ static bool find_prefix(const struct ctx *c, const struct value *v, const struct
 	if (v->kind == VAL_VAR) {
 		const struct decl *d = decl_get(&c->vars, v->str);
 		struct loc inner;
-		if (!d || d->cyclic || !find_prefix(c, &d->stmt->val, a, &inner, depth + 1))
+		if (!d || d->cyclic || !find_prefix(c, d->stmt->val, a, &inner, depth + 1))
 			return false;
 		*out = v->loc;
 		return true;

@@ -95,7 +95,7 @@ static void add_stmt(struct file_ast *f, struct stmt *s)
 
 static struct stmt new_stmt(enum stmt_kind k, WGC_YYLTYPE *l)
 {
-	return (struct stmt){ .kind = k, .loc = loc_of(l), .val = { .kind = VAL_NONE } };
+	return stmt_new(k, loc_of(l));
 }
 
 static void set_name(struct stmt *s, const char *name, WGC_YYLTYPE *l)
@@ -245,19 +245,19 @@ stmt	: INCLUDE STRING		{
 	| name '=' value		{
 						$$ = new_stmt(STMT_ASSIGN, &@1);
 						set_name(&$$, $1, &@1);
-						$$.val = $3;
+						*$$.val = $3;
 					}
 	| TABLE name			{ $$ = new_stmt(STMT_TABLE, &@1); set_name(&$$, $2, &@2); }
 	| TABLE name NUMBER		{
 						$$ = new_stmt(STMT_TABLE, &@1);
 						set_name(&$$, $2, &@2);
-						$$.val = val_num($3, &@3);
+						*$$.val = val_num($3, &@3);
 					}
 	| MARK name			{ $$ = new_stmt(STMT_MARK, &@1); set_name(&$$, $2, &@2); }
 	| MARK name atom		{
 						$$ = new_stmt(STMT_MARK, &@1);
 						set_name(&$$, $2, &@2);
-						$$.val = $3;
+						*$$.val = $3;
 					}
 	| TUNNEL name '{' tunnel_end	{ $$ = block(STMT_TUNNEL, &$4, $2, &@1, &@2); }
 	| TUNNEL name NL tunnel_end	{
@@ -280,7 +280,7 @@ stmt	: INCLUDE STRING		{
 						diag_error(lx->d, loc_of(&@1), "a variable is defined without '$': '%s = ...'", $1);
 						$$ = new_stmt(STMT_ASSIGN, &@1);
 						set_name(&$$, $1, &@1);
-						$$.val = $3;
+						*$$.val = $3;
 					}
 	| RULE rule_opts		{ $$ = $2; $$.kind = STMT_RULE; $$.loc = loc_of(&@1); }
 	| ROUTE rule_opts		{ $$ = $2; $$.kind = STMT_ROUTE; $$.loc = loc_of(&@1); }
@@ -298,7 +298,7 @@ stmt	: INCLUDE STRING		{
 	| SYSCTL name '=' atom		{
 						$$ = new_stmt(STMT_SYSCTL, &@1);
 						set_name(&$$, $2, &@2);
-						$$.val = $4;
+						*$$.val = $4;
 					}
 	;
 
@@ -620,7 +620,8 @@ static void broken_stub(struct lexer *lx, const WGC_YYLTYPE *l)
 	size_t len = name_len(name);
 	if (!len || (kind == STMT_ASSIGN && name[len + strspn(name + len, " \t")] != '='))
 		return;
-	struct stmt s = { .kind = kind, .loc = loc_of(l), .val = { .kind = VAL_NONE }, .broken = true };
+	struct stmt s = stmt_new(kind, loc_of(l));
+	s.broken = true;
 	s.name = intern(lx->strings, name, len);
 	s.name_loc = (struct loc){ .file = l->file, .line = l->first_line, .col = col, .len = loc_len(len) };
 	add_stmt(lx->ast, &s);
