@@ -100,12 +100,11 @@ struct p_rule {
 };
 
 struct p_route {
-	struct loc loc;
-	struct ipaddr dst;
-	uint32_t table, metric;
-	uint8_t type;                  /* enum route_type */
 	const char *dev;
-	struct ipaddr via, src;
+	struct loc loc;
+	uint32_t table, metric;
+	struct ipaddr dst, via, src;   /* together: no padding between them */
+	uint8_t type;                  /* enum route_type */
 };
 
 enum intent_kind { INTENT_FULL, INTENT_SPLIT };
