@@ -58,14 +58,23 @@ void stmt_free(struct stmt *s)
 	memset(s, 0, sizeof(*s));
 }
 
-void file_ast_free(struct file_ast *f)
+void file_ast_free_stmts(struct file_ast *f)
 {
 	for (size_t i = 0; i < f->n_stmts; i++)
 		stmt_free(&f->stmts[i]);
 	free(f->stmts);
+	f->stmts = NULL;
+	f->n_stmts = 0;
 	for (size_t i = 0; i < f->n_comments; i++)
 		free(f->comments[i].text);
 	free(f->comments);
+	f->comments = NULL;
+	f->n_comments = 0;
+}
+
+void file_ast_free(struct file_ast *f)
+{
+	file_ast_free_stmts(f);
 	intern_free(&f->strings);
 	memset(f, 0, sizeof(*f));
 }

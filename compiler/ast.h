@@ -136,6 +136,9 @@ int parse_file(struct diags *d, const char *path, struct file_ast *out);
 int parse_source(struct diags *d, struct source *src, struct file_ast *out, int depth);
 
 void file_ast_free(struct file_ast *f);
+/* Frees f's statements and comments, keeping its strings: what was built from the tree (a
+ * checked policy) points to them, never to a statement. */
+void file_ast_free_stmts(struct file_ast *f);
 /* A statement of kind k written at loc, with nothing yet (a value of VAL_NONE if it has one). */
 struct stmt stmt_new(enum stmt_kind k, struct loc loc);
 void stmt_free(struct stmt *s);

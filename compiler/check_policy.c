@@ -217,7 +217,7 @@ static void loop_intent(const struct loop_ctx *l, size_t i)
 	struct ctx *c = l->c;
 	const struct p_intent *in = &c->p->intents[i];
 	const struct p_tunnel *t = &c->p->tunnels[l->ti];
-	const struct value *ep = l->peer->endpoint;
+	const struct value *ep = peer_endpoint(l->peer);
 	const struct ipaddr *to;
 	if (in->tunnel != l->ti || !could_select_own(in, t) || !selects_own_packets(in, &ep->addr, ep->port, &to))
 		return;
@@ -241,7 +241,7 @@ static void loop_intent_to(const struct prefix_entry *e, void *arg)
 {
 	const struct loop_ctx *l = arg;
 	const struct p_intent *in = &l->c->p->intents[e->id];
-	const struct ipaddr *ep = &l->peer->endpoint->addr;
+	const struct ipaddr *ep = &peer_endpoint(l->peer)->addr;
 	for (size_t j = 0; j < e->sub; j++)
 		if (ipaddr_contains(&in->sel.to.v[j], ep))
 			return; /* reported at that one */
@@ -264,7 +264,7 @@ static void loop_route(const struct loop_ctx *l, size_t id)
 		dst = stmt_find_opt(c->route_stmts[id], OPT_DEFAULT);
 	diag_error(c->d, dst ? dst->loc : r->loc, "routing loop: route %s dev %s covers %s, the endpoint of peer '%s'",
 		   ipaddr_str(&r->dst, ps, sizeof(ps)), t->name, host, l->peer->name);
-	diag_note(c->d, l->peer->endpoint->loc, "the endpoint is here");
+	diag_note(c->d, peer_endpoint(l->peer)->loc, "the endpoint is here");
 }
 
 /* A peer's literal endpoint address; peer: its number counting every tunnel's peers in order. */
@@ -306,7 +306,7 @@ static struct loop_hit *route_hits(const struct policy *p, size_t *n_hits)
 	size_t n_eps = 0, q = 0;
 	for (size_t ti = 0; ti < p->n_tunnels; ti++)
 		for (size_t pi = 0; pi < p->tunnels[ti].n_peers; pi++, q++) {
-			const struct value *ep = p->tunnels[ti].peers[pi].endpoint;
+			const struct value *ep = peer_endpoint(&p->tunnels[ti].peers[pi]);
 			if (ep && ep->addr.family)
 				*GROW(eps, n_eps) = (struct loop_ep){ .addr = ep->addr, .peer = q };
 		}
@@ -363,7 +363,7 @@ void check_loops(struct ctx *c)
 		const struct p_tunnel *t = &p->tunnels[ti];
 		for (size_t pi = 0; pi < t->n_peers; pi++, q++) {
 			struct loop_ctx l = { .c = c, .ti = ti, .peer = &t->peers[pi] };
-			const struct value *ep = l.peer->endpoint;
+			const struct value *ep = peer_endpoint(l.peer);
 			if (!ep)
 				continue;
 			if (ep->addr.family == AF_INET6)

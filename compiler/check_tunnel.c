@@ -68,7 +68,7 @@ static void check_peer(struct ctx *c, struct p_tunnel *t, const struct stmt *s)
 		case OPT_ENDPOINT: {
 			const struct value *v = deref(c, &o->val);
 			if (v && want(c, &o->val, v, VAL_ENDPOINT, n, "host:port or [IPv6]:port"))
-				p->endpoint = v;
+				p->endpoint = *v;
 			break;
 		}
 		case OPT_ALLOWED_IPS: get_prefixes(c, &o->val, n, true, &p->allowed); break;
