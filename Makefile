@@ -99,6 +99,7 @@ LAYERS_test_mtu        := model
 LAYERS_test_allocate   := compiler model
 LAYERS_test_keywords   := compiler model
 LAYERS_test_suggest    := compiler model
+LAYERS_test_intern     := compiler model
 LAYERS_test_compile    := compiler model
 LAYERS_test_lower      := compiler model
 LAYERS_test_wg         := runtime model
