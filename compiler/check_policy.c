@@ -385,7 +385,7 @@ void check_loops(struct ctx *c)
 
 static int cmp_route_key(const void *pa, const void *pb, void *arg)
 {
-	const struct p_route *rs = arg, *a = &rs[*(const size_t *)pa], *b = &rs[*(const size_t *)pb];
+	const struct p_route *rs = arg, *a = &rs[*(const uint32_t *)pa], *b = &rs[*(const uint32_t *)pb];
 	if (a->dst.family != b->dst.family)
 		return a->dst.family < b->dst.family ? -1 : 1;
 	if (a->table != b->table)
@@ -395,7 +395,7 @@ static int cmp_route_key(const void *pa, const void *pb, void *arg)
 		return c;
 	if (a->metric != b->metric)
 		return a->metric < b->metric ? -1 : 1;
-	return *(const size_t *)pa < *(const size_t *)pb ? -1 : 1;
+	return *(const uint32_t *)pa < *(const uint32_t *)pb ? -1 : 1;
 }
 
 /* Two routes with one identity (family, table, destination, metric) are one kernel route: the
@@ -403,9 +403,11 @@ static int cmp_route_key(const void *pa, const void *pb, void *arg)
 void check_route_dups(struct ctx *c)
 {
 	const struct policy *p = c->p;
-	size_t *idx = xmalloc((p->n_routes + 1) * sizeof(*idx));
+	/* 32-bit indices: a route is a destination written in a file of at most WGC_MAX_TOTAL_SIZE
+	 * bytes or an element of an expanded value (WGC_MAX_EXPANDED_TOTAL). */
+	uint32_t *idx = xmalloc((p->n_routes + 1) * sizeof(*idx));
 	for (size_t i = 0; i < p->n_routes; i++)
-		idx[i] = i;
+		idx[i] = (uint32_t)i;
 	qsort_r(idx, p->n_routes, sizeof(*idx), cmp_route_key, p->routes);
 	for (size_t i = 1; i < p->n_routes; i++) {
 		const struct p_route *a = &p->routes[idx[i - 1]], *b = &p->routes[idx[i]];
