@@ -33,7 +33,7 @@ RUNTIME_SRCS  := runtime/kinds.c runtime/nl.c runtime/rtnl_read.c runtime/rtnl_w
                  runtime/observe.c runtime/diff.c runtime/plan_print.c runtime/apply.c runtime/records.c \
                  runtime/state_valid.c runtime/nft_body.c runtime/plan_file.c runtime/cgroup.c
 MODEL_SRCS    += model/mtu.c
-COMPILER_SRCS += compiler/check_allowed.c compiler/check_prefix.c compiler/intent_values.c
+COMPILER_SRCS += compiler/check_allowed.c compiler/check_prefix.c compiler/intent_values.c compiler/intern.c
 RUNTIME_SRCS  += runtime/mtu.c
 RUNTIME_SRCS  += runtime/dns.c runtime/dns_resolved.c runtime/dns_resolvconf.c runtime/dns_record.c
 RUNTIME_SRCS  += runtime/watch.c runtime/networkd.c
@@ -100,6 +100,7 @@ LAYERS_test_allocate   := compiler model
 LAYERS_test_intent_values := compiler model
 LAYERS_test_keywords   := compiler model
 LAYERS_test_suggest    := compiler model
+LAYERS_test_intern     := compiler model
 LAYERS_test_compile    := compiler model
 LAYERS_test_lower      := compiler model
 LAYERS_test_wg         := runtime model

@@ -22,19 +22,33 @@ const char *stmt_keyword(enum stmt_kind k)
 	return (size_t)k < sizeof(stmt_names) / sizeof(stmt_names[0]) ? stmt_names[k] : NULL;
 }
 
+bool stmt_has_value(enum stmt_kind k)
+{
+	return k == STMT_ASSIGN || k == STMT_SYSCTL || k == STMT_TABLE || k == STMT_MARK;
+}
+
+struct stmt stmt_new(enum stmt_kind k, struct loc loc)
+{
+	return (struct stmt){ .kind = k, .loc = loc,
+			      .val = stmt_has_value(k) ? xcalloc(1, sizeof(struct value)) : NULL };
+}
+
 void value_free(struct value *v)
 {
-	for (size_t i = 0; i < v->n_items; i++)
-		value_free(&v->items[i]);
-	free(v->items);
-	free(v->str);
+	if (v->kind == VAL_LIST) {
+		for (size_t i = 0; i < v->n_items; i++)
+			value_free(&v->items[i]);
+		free(v->items);
+	}
 	memset(v, 0, sizeof(*v));
 }
 
 void stmt_free(struct stmt *s)
 {
-	free(s->name);
-	value_free(&s->val);
+	if (s->val) {
+		value_free(s->val);
+		free(s->val);
+	}
 	for (size_t i = 0; i < s->n_opts; i++)
 		value_free(&s->opts[i].val);
 	free(s->opts);
@@ -44,26 +58,37 @@ void stmt_free(struct stmt *s)
 	memset(s, 0, sizeof(*s));
 }
 
-void file_ast_free(struct file_ast *f)
+void file_ast_free_stmts(struct file_ast *f)
 {
 	for (size_t i = 0; i < f->n_stmts; i++)
 		stmt_free(&f->stmts[i]);
 	free(f->stmts);
+	f->stmts = NULL;
+	f->n_stmts = 0;
 	for (size_t i = 0; i < f->n_comments; i++)
 		free(f->comments[i].text);
 	free(f->comments);
+	f->comments = NULL;
+	f->n_comments = 0;
+}
+
+void file_ast_free(struct file_ast *f)
+{
+	file_ast_free_stmts(f);
+	intern_free(&f->strings);
 	memset(f, 0, sizeof(*f));
 }
 
 struct option *stmt_add_opt(struct stmt *s, enum opt_key key, struct loc loc, struct value val)
 {
 	s->opts = xgrow(s->opts, s->n_opts, sizeof(*s->opts));
-	s->opts[s->n_opts] = (struct option){ .key = key, .loc = loc, .val = val };
+	s->opts[s->n_opts] = (struct option){ .val = val, .loc = loc, .key = key };
 	return &s->opts[s->n_opts++];
 }
 
 struct stmt *stmt_add_child(struct stmt *s, struct stmt *child)
 {
+	stmt_seal(child);
 	s->children = xgrow(s->children, s->n_children, sizeof(*s->children));
 	s->children[s->n_children] = *child;
 	memset(child, 0, sizeof(*child));
@@ -82,4 +107,29 @@ struct option *stmt_find_opt(const struct stmt *s, enum opt_key key)
 		if (s->opts[i].key == key)
 			return &s->opts[i];
 	return NULL;
+}
+
+/* An array grown by xgrow holds the next power of two of n: cut to n. A new block, not a
+ * realloc in place, which would leave a hole behind each statement that only small blocks fit. */
+static void *exact(void *arr, size_t n, size_t elem)
+{
+	if (!(n & (n - 1)))
+		return arr;
+	void *to = xmalloc(n * elem);
+	memcpy(to, arr, n * elem);
+	free(arr);
+	return to;
+}
+
+void stmt_seal(struct stmt *s)
+{
+	s->opts = exact(s->opts, s->n_opts, sizeof(*s->opts));
+	s->children = exact(s->children, s->n_children, sizeof(*s->children));
+}
+
+void file_ast_seal(struct file_ast *f)
+{
+	/* One large block: cut in place. */
+	if (f->n_stmts & (f->n_stmts - 1))
+		f->stmts = xrealloc(f->stmts, f->n_stmts * sizeof(*f->stmts));
 }

@@ -15,6 +15,7 @@
 
 #include "model/state.h"
 #include "compiler/diag.h"
+#include "compiler/intern.h"
 #include "compiler/keywords.h"
 
 enum value_kind {
@@ -31,16 +32,26 @@ enum value_kind {
 };
 
 struct value {
-	enum value_kind kind;
 	struct loc loc;
-	uint64_t num, num2;            /* NUMBER; RANGE lo/hi; MARK value/mask */
-	char *str;                     /* STRING, IDENT, VAR, ENDPOINT host (owned) */
-	struct ipaddr addr;            /* ADDR; ENDPOINT literal address (family 0 = host name) */
-	bool has_len;                  /* ADDR: written with /len */
-	bool braced;                   /* LIST: written with { } */
-	uint16_t port;                 /* ENDPOINT */
-	struct value *items;           /* LIST (owned) */
-	size_t n_items;
+	enum value_kind kind;
+	const char *str;               /* STRING, IDENT, VAR, ENDPOINT host (in the tree's strings) */
+	/* One of these, by kind: nothing is read from the others (a list's items are freed only
+	 * if it is a LIST). */
+	union {
+		struct {
+			uint64_t num, num2;    /* NUMBER; RANGE lo/hi; MARK value/mask */
+		};
+		struct {
+			struct ipaddr addr;    /* ADDR; ENDPOINT literal address (family 0 = host name) */
+			uint16_t port;         /* ENDPOINT */
+			bool has_len;          /* ADDR: written with /len */
+		};
+		struct {
+			struct value *items;   /* LIST (owned) */
+			size_t n_items;
+			bool braced;           /* LIST: written with { } */
+		};
+	};
 };
 
 /* Option keywords, one per row of keywords.h that is an option, in its order. The parser maps
@@ -55,9 +66,9 @@ enum opt_key {
 const char *opt_key_name(enum opt_key k);
 
 struct option {
-	enum opt_key key;
-	struct loc loc;                /* of the keyword */
 	struct value val;
+	struct loc loc;                /* of the keyword */
+	enum opt_key key;
 };
 
 enum stmt_kind {
@@ -79,18 +90,23 @@ enum stmt_kind {
 
 /* The statement's keyword as written (keywords.h); NULL for an assignment, which has none. */
 const char *stmt_keyword(enum stmt_kind k);
+/* Whether a statement of kind k has a value of its own (stmt.val). */
+bool stmt_has_value(enum stmt_kind k);
 
 struct stmt {
-	enum stmt_kind kind;
 	struct loc loc;                /* of the statement keyword */
 	struct loc end;                /* of the last token (closing brace for blocks) */
-	char *name;                    /* owned; NULL if the statement has none */
 	struct loc name_loc;
-	struct value val;              /* ASSIGN, SYSCTL: the value; TABLE/MARK: optional id (VAL_NONE if auto) */
+	struct value *val;             /* ASSIGN, SYSCTL: the value; TABLE/MARK: optional id (VAL_NONE if
+					  auto); owned; NULL for the other kinds (stmt_has_value) */
+	const char *name;              /* in the tree's strings; NULL if the statement has none */
+	/* Grown by doubling while the statement is parsed (xgrow), then sized exactly once it is
+	 * complete (stmt_seal): nothing is added to a statement after that. */
 	struct option *opts;           /* owned */
-	size_t n_opts;
 	struct stmt *children;         /* owned */
-	size_t n_children;
+	uint32_t n_opts;               /* both bounded by the file size (bounds.h) */
+	uint32_t n_children;
+	enum stmt_kind kind;
 	bool broken;                   /* an error was reported in it (an unknown word, a syntax error):
 					  its name is declared, nothing else of it is checked (words.h) */
 	bool partial;                  /* a tunnel or peer that lost an option line to an error: the rest
@@ -109,6 +125,8 @@ struct file_ast {
 	size_t n_stmts;
 	struct comment *comments;      /* owned, in source order */
 	size_t n_comments;
+	struct intern strings;         /* every name and string of the tree, its includes' too (a
+					  file parsed as an include adds to its includer's) */
 };
 
 /* Parses path (and, recursively, its includes) into out. Errors go to d. Returns 0, or -1 if the
@@ -118,6 +136,11 @@ int parse_file(struct diags *d, const char *path, struct file_ast *out);
 int parse_source(struct diags *d, struct source *src, struct file_ast *out, int depth);
 
 void file_ast_free(struct file_ast *f);
+/* Frees f's statements and comments, keeping its strings: what was built from the tree (a
+ * checked policy) points to them, never to a statement. */
+void file_ast_free_stmts(struct file_ast *f);
+/* A statement of kind k written at loc, with nothing yet (a value of VAL_NONE if it has one). */
+struct stmt stmt_new(enum stmt_kind k, struct loc loc);
 void stmt_free(struct stmt *s);
 void value_free(struct value *v);
 
@@ -127,5 +150,10 @@ struct option *stmt_add_opt(struct stmt *s, enum opt_key key, struct loc loc, st
 struct stmt *stmt_add_child(struct stmt *s, struct stmt *child);   /* moves *child */
 void value_list_append(struct value *list, struct value item);     /* moves item */
 struct option *stmt_find_opt(const struct stmt *s, enum opt_key key);
+/* The statement is complete: its options and children are sized exactly. Nothing may be added to
+ * it after (xgrow would take the exact size for a power of two's room). */
+void stmt_seal(struct stmt *s);
+/* The same for the file's statement list, once the file is parsed. */
+void file_ast_seal(struct file_ast *f);
 
 #endif

@@ -90,7 +90,7 @@ static void blocked_of(const struct policy *p, const struct p_kill_switch *k, si
 	const struct p_tunnel *t = &p->tunnels[u];
 	*enc = *traffic = false;
 	for (size_t i = 0; i < t->n_peers; i++) {
-		const struct value *ep = t->peers[i].endpoint;
+		const struct value *ep = peer_endpoint(&t->peers[i]);
 		if (ep && (!ep->addr.family || ((af_fam(ep->addr.family) & k->families) && !excepted(p, k, &ep->addr))))
 			*enc = true;
 	}

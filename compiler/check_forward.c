@@ -80,7 +80,7 @@ void check_sysctl(struct ctx *c, const struct stmt *s)
 			   "letters, digits, '_' and '-' between dots, at most %d characters", s->name, WGC_SYSCTL_KEY_MAX);
 		return;
 	}
-	if (!get_number(c, &s->val, "sysctl", 0, 2147483647, &num))
+	if (!get_number(c, s->val, "sysctl", 0, 2147483647, &num))
 		return;
 	const struct p_sysctl *dup = find_sysctl(c->p, s->name);
 	if (dup) {

@@ -202,7 +202,7 @@ static void var_walk(struct ctx *c, const struct value *v, struct decl **path, s
 	}
 	d->visiting = true;
 	path[depth] = d;
-	const struct value *val = &d->stmt->val;
+	const struct value *val = d->stmt->val;
 	var_walk(c, val, path, depth + 1);
 	d->visiting = false;
 	d->done = true;
@@ -262,27 +262,27 @@ void resolve_tables(struct ctx *c)
 			continue; /* its error is reported: its name is declared, no more */
 		if (!strcmp(s->name, "main") || !strcmp(s->name, "local") || !strcmp(s->name, "default"))
 			diag_error(c->d, s->name_loc, "'%s' is the kernel's own table: use it without declaring it", s->name);
-		if (s->val.kind != VAL_NUMBER)
+		if (s->val->kind != VAL_NUMBER)
 			continue;
-		if (s->val.num >= 253 && s->val.num <= 255) {
-			const char *kernel = s->val.num == 253 ? "default" : s->val.num == 254 ? "main" : "local";
-			diag_error(c->d, s->val.loc, "table id %llu is the kernel's '%s' table: use '%s' without declaring it",
-				   (unsigned long long)s->val.num, kernel, kernel);
+		if (s->val->num >= 253 && s->val->num <= 255) {
+			const char *kernel = s->val->num == 253 ? "default" : s->val->num == 254 ? "main" : "local";
+			diag_error(c->d, s->val->loc, "table id %llu is the kernel's '%s' table: use '%s' without declaring it",
+				   (unsigned long long)s->val->num, kernel, kernel);
 			continue;
 		}
-		if (s->val.num == 0 || s->val.num > UINT32_MAX) {
-			diag_error(c->d, s->val.loc, "table id %llu is out of range (1 to 4294967295, except 253-255)",
-				   (unsigned long long)s->val.num);
+		if (s->val->num == 0 || s->val->num > UINT32_MAX) {
+			diag_error(c->d, s->val->loc, "table id %llu is out of range (1 to 4294967295, except 253-255)",
+				   (unsigned long long)s->val->num);
 			continue;
 		}
 		for (size_t j = 0; j + 1 < c->p->n_tables; j++) {
-			if (c->p->tables[j].id == s->val.num) {
-				diag_error(c->d, s->val.loc, "table '%s' has the same id %llu as table '%s'", s->name,
-					   (unsigned long long)s->val.num, c->p->tables[j].name);
+			if (c->p->tables[j].id == s->val->num) {
+				diag_error(c->d, s->val->loc, "table '%s' has the same id %llu as table '%s'", s->name,
+					   (unsigned long long)s->val->num, c->p->tables[j].name);
 				diag_note(c->d, c->p->tables[j].loc, "'%s' is defined here", c->p->tables[j].name);
 			}
 		}
-		t->id = (uint32_t)s->val.num;
+		t->id = (uint32_t)s->val->num;
 	}
 }
 
@@ -292,16 +292,16 @@ void resolve_marks(struct ctx *c)
 		const struct stmt *s = c->marks.v[i].stmt;
 		struct p_mark *m = GROW(c->p->marks, c->p->n_marks);
 		*m = (struct p_mark){ .name = s->name, .loc = s->name_loc };
-		if (s->val.kind == VAL_NONE || s->broken)
+		if (s->val->kind == VAL_NONE || s->broken)
 			continue;
 		uint32_t v, mask;
 		c->p->n_marks--; /* get_mark must not see this mark while it is being defined */
-		bool ok = get_mark(c, &s->val, "mark", &v, &mask);
+		bool ok = get_mark(c, s->val, "mark", &v, &mask);
 		c->p->n_marks++;
 		if (!ok)
 			continue;
 		if (!v) {
-			diag_error(c->d, s->val.loc, "mark 0 is every unmarked packet: choose a non-zero value");
+			diag_error(c->d, s->val->loc, "mark 0 is every unmarked packet: choose a non-zero value");
 			continue;
 		}
 		m->value = v;

@@ -217,7 +217,7 @@ static void loop_intent(const struct loop_ctx *l, size_t i)
 	struct ctx *c = l->c;
 	const struct p_intent *in = &c->p->intents[i];
 	const struct p_tunnel *t = &c->p->tunnels[l->ti];
-	const struct value *ep = l->peer->endpoint;
+	const struct value *ep = peer_endpoint(l->peer);
 	const struct ipaddr *to;
 	if (in->tunnel != l->ti || !could_select_own(in, t) || !selects_own_packets(in, &ep->addr, ep->port, &to))
 		return;
@@ -241,41 +241,111 @@ static void loop_intent_to(const struct prefix_entry *e, void *arg)
 {
 	const struct loop_ctx *l = arg;
 	const struct p_intent *in = &l->c->p->intents[e->id];
-	const struct ipaddr *ep = &l->peer->endpoint->addr;
+	const struct ipaddr *ep = &peer_endpoint(l->peer)->addr;
 	for (size_t j = 0; j < e->sub; j++)
 		if (ipaddr_contains(&in->sel.to.v[j], ep))
 			return; /* reported at that one */
 	loop_intent(l, e->id);
 }
 
-static void loop_route(const struct prefix_entry *e, void *arg)
+static void loop_route(const struct loop_ctx *l, size_t id)
 {
-	const struct loop_ctx *l = arg;
 	struct ctx *c = l->c;
 	struct policy *p = c->p;
-	const struct p_route *r = &p->routes[e->id];
+	const struct p_route *r = &p->routes[id];
 	const struct p_tunnel *t = &p->tunnels[l->ti];
 	if (!r->dev || strcmp(r->dev, t->name) || !table_looked_up(p, r->table))
 		return;
 	char ps[64], host[300];
 	/* The endpoint without its port ("[addr]" for IPv6). */
 	snprintf(host, sizeof(host), "%.*s", (int)(strrchr(l->es, ':') - l->es), l->es);
-	const struct option *dst = stmt_find_opt(c->route_stmts[e->id], OPT_DEST);
+	const struct option *dst = stmt_find_opt(c->route_stmts[id], OPT_DEST);
 	if (!dst)
-		dst = stmt_find_opt(c->route_stmts[e->id], OPT_DEFAULT);
+		dst = stmt_find_opt(c->route_stmts[id], OPT_DEFAULT);
 	diag_error(c->d, dst ? dst->loc : r->loc, "routing loop: route %s dev %s covers %s, the endpoint of peer '%s'",
 		   ipaddr_str(&r->dst, ps, sizeof(ps)), t->name, host, l->peer->name);
-	diag_note(c->d, l->peer->endpoint->loc, "the endpoint is here");
+	diag_note(c->d, peer_endpoint(l->peer)->loc, "the endpoint is here");
+}
+
+/* A peer's literal endpoint address; peer: its number counting every tunnel's peers in order. */
+struct loop_ep {
+	struct ipaddr addr;
+	size_t peer;
+};
+
+/* A route (with a dev) covering a peer's endpoint: reported in the order of peer, then prefix
+ * length (the shortest first), then route. */
+struct loop_hit {
+	size_t peer, route;
+	unsigned len;
+};
+
+static int cmp_ep(const void *pa, const void *pb)
+{
+	const struct loop_ep *a = pa, *b = pb;
+	int c = ipaddr_cmp(&a->addr, &b->addr);
+	return c ? c : (a->peer > b->peer) - (a->peer < b->peer);
+}
+
+static int cmp_hit(const void *pa, const void *pb)
+{
+	const struct loop_hit *a = pa, *b = pb;
+	if (a->peer != b->peer)
+		return a->peer < b->peer ? -1 : 1;
+	if (a->len != b->len)
+		return a->len < b->len ? -1 : 1;
+	return (a->route > b->route) - (a->route < b->route);
+}
+
+/* Every (endpoint, route covering it) pair, sorted: the endpoints are few and indexed, the routes
+ * (any number of them) are each one binary search among the endpoints, and nothing of the size of
+ * the routes is allocated unless they cover endpoints. */
+static struct loop_hit *route_hits(const struct policy *p, size_t *n_hits)
+{
+	struct loop_ep *eps = NULL;
+	size_t n_eps = 0, q = 0;
+	for (size_t ti = 0; ti < p->n_tunnels; ti++)
+		for (size_t pi = 0; pi < p->tunnels[ti].n_peers; pi++, q++) {
+			const struct value *ep = peer_endpoint(&p->tunnels[ti].peers[pi]);
+			if (ep && ep->addr.family)
+				*GROW(eps, n_eps) = (struct loop_ep){ .addr = ep->addr, .peer = q };
+		}
+	struct loop_hit *hits = NULL;
+	*n_hits = 0;
+	if (n_eps)
+		qsort(eps, n_eps, sizeof(*eps), cmp_ep);
+	for (size_t i = 0; n_eps && i < p->n_routes; i++) {
+		const struct p_route *r = &p->routes[i];
+		if (!r->dev)
+			continue;
+		struct ipaddr net = r->dst;
+		ipaddr_clear_host_bits(&net);
+		size_t lo = 0, hi = n_eps; /* the first endpoint not below net: those in it follow */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (ipaddr_cmp(&eps[mid].addr, &net) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (size_t k = lo; k < n_eps && ipaddr_contains(&net, &eps[k].addr); k++)
+			*GROW(hits, *n_hits) = (struct loop_hit){ .peer = eps[k].peer, .route = i, .len = net.len };
+	}
+	free(eps);
+	if (*n_hits)
+		qsort(hits, *n_hits, sizeof(*hits), cmp_hit);
+	return hits;
 }
 
 /* The failure the seed describes: a tunnel's own encrypted packets routed into the tunnel. The
  * full tunnel is safe (its rule skips packets carrying the tunnel's fwmark); a route or selective
- * intent that can send them back into the tunnel is not. The intents' `to` prefixes and the
- * routes are indexed once; each endpoint is then a binary search per prefix length. */
+ * intent that can send them back into the tunnel is not. The intents' `to` prefixes are indexed
+ * once, each endpoint then a binary search per prefix length; the routes covering an endpoint
+ * are found by route_hits. */
 void check_loops(struct ctx *c)
 {
 	struct policy *p = c->p;
-	struct prefix_index tos = { 0 }, routes = { 0 };
+	struct prefix_index tos = { 0 };
 	size_t *bare = NULL, n_bare = 0; /* intents without `to` that could select a tunnel's packets */
 	for (size_t i = 0; i < p->n_intents; i++) {
 		const struct p_intent *in = &p->intents[i];
@@ -286,16 +356,14 @@ void check_loops(struct ctx *c)
 		if (!in->sel.to.n)
 			*GROW(bare, n_bare) = i;
 	}
-	for (size_t i = 0; i < p->n_routes; i++)
-		if (p->routes[i].dev)
-			prefix_index_add(&routes, &p->routes[i].dst, i, 0);
 	prefix_index_sort(&tos);
-	prefix_index_sort(&routes);
+	size_t n_hits, h = 0, q = 0;
+	struct loop_hit *hits = route_hits(p, &n_hits);
 	for (size_t ti = 0; ti < p->n_tunnels; ti++) {
 		const struct p_tunnel *t = &p->tunnels[ti];
-		for (size_t pi = 0; pi < t->n_peers; pi++) {
+		for (size_t pi = 0; pi < t->n_peers; pi++, q++) {
 			struct loop_ctx l = { .c = c, .ti = ti, .peer = &t->peers[pi] };
-			const struct value *ep = l.peer->endpoint;
+			const struct value *ep = peer_endpoint(l.peer);
 			if (!ep)
 				continue;
 			if (ep->addr.family == AF_INET6)
@@ -306,17 +374,18 @@ void check_loops(struct ctx *c)
 			for (size_t k = 0; k < n_bare; k++)
 				loop_intent(&l, bare[k]);
 			prefix_index_find(&tos, &ep->addr, loop_intent_to, &l);
-			prefix_index_find(&routes, &ep->addr, loop_route, &l);
+			for (; h < n_hits && hits[h].peer == q; h++)
+				loop_route(&l, hits[h].route);
 		}
 	}
 	prefix_index_free(&tos);
-	prefix_index_free(&routes);
+	free(hits);
 	free(bare);
 }
 
 static int cmp_route_key(const void *pa, const void *pb, void *arg)
 {
-	const struct p_route *rs = arg, *a = &rs[*(const size_t *)pa], *b = &rs[*(const size_t *)pb];
+	const struct p_route *rs = arg, *a = &rs[*(const uint32_t *)pa], *b = &rs[*(const uint32_t *)pb];
 	if (a->dst.family != b->dst.family)
 		return a->dst.family < b->dst.family ? -1 : 1;
 	if (a->table != b->table)
@@ -326,7 +395,7 @@ static int cmp_route_key(const void *pa, const void *pb, void *arg)
 		return c;
 	if (a->metric != b->metric)
 		return a->metric < b->metric ? -1 : 1;
-	return *(const size_t *)pa < *(const size_t *)pb ? -1 : 1;
+	return *(const uint32_t *)pa < *(const uint32_t *)pb ? -1 : 1;
 }
 
 /* Two routes with one identity (family, table, destination, metric) are one kernel route: the
@@ -334,9 +403,11 @@ static int cmp_route_key(const void *pa, const void *pb, void *arg)
 void check_route_dups(struct ctx *c)
 {
 	const struct policy *p = c->p;
-	size_t *idx = xmalloc((p->n_routes + 1) * sizeof(*idx));
+	/* 32-bit indices: a route is a destination written in a file of at most WGC_MAX_TOTAL_SIZE
+	 * bytes or an element of an expanded value (WGC_MAX_EXPANDED_TOTAL). */
+	uint32_t *idx = xmalloc((p->n_routes + 1) * sizeof(*idx));
 	for (size_t i = 0; i < p->n_routes; i++)
-		idx[i] = i;
+		idx[i] = (uint32_t)i;
 	qsort_r(idx, p->n_routes, sizeof(*idx), cmp_route_key, p->routes);
 	for (size_t i = 1; i < p->n_routes; i++) {
 		const struct p_route *a = &p->routes[idx[i - 1]], *b = &p->routes[idx[i]];

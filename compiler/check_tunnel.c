@@ -68,7 +68,7 @@ static void check_peer(struct ctx *c, struct p_tunnel *t, const struct stmt *s)
 		case OPT_ENDPOINT: {
 			const struct value *v = deref(c, &o->val);
 			if (v && want(c, &o->val, v, VAL_ENDPOINT, n, "host:port or [IPv6]:port"))
-				p->endpoint = v;
+				p->endpoint = *v;
 			break;
 		}
 		case OPT_ALLOWED_IPS: get_prefixes(c, &o->val, n, true, &p->allowed); break;
@@ -92,7 +92,7 @@ static bool find_prefix(const struct ctx *c, const struct value *v, const struct
 	if (v->kind == VAL_VAR) {
 		const struct decl *d = decl_get(&c->vars, v->str);
 		struct loc inner;
-		if (!d || d->cyclic || !find_prefix(c, &d->stmt->val, a, &inner, depth + 1))
+		if (!d || d->cyclic || !find_prefix(c, d->stmt->val, a, &inner, depth + 1))
 			return false;
 		*out = v->loc;
 		return true;

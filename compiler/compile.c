@@ -24,6 +24,9 @@ static int run(struct wgc_compile *c, int rc, enum wgc_stage upto, struct state 
 	c->done = WGC_CHECKED;
 	if (upto < WGC_LOWERED)
 		goto out;
+	/* The checked policy is all lowering reads: the tree's statements go first (half the memory
+	 * of a large policy), its strings stay (the policy's names are theirs). */
+	file_ast_free_stmts(&c->ast);
 	policy_lower(&c->p, out);
 	c->done = WGC_LOWERED;
 out:

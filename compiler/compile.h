@@ -20,7 +20,7 @@ enum wgc_stage { WGC_NONE, WGC_PARSED, WGC_CHECKED, WGC_LOWERED };
 /* What one run owns; zero-initialise it, free it with wgc_compile_free(). */
 struct wgc_compile {
 	struct diags d;
-	struct file_ast ast;
+	struct file_ast ast;   /* lowering frees its statements, keeping its strings (compile.c) */
 	struct policy p;
 	enum wgc_stage done;   /* the last stage that finished without an error */
 };

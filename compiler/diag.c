@@ -411,7 +411,7 @@ void diags_print(const struct diags *d, FILE *out, bool color)
 
 const char *diags_text_at(const struct diags *d, struct loc loc)
 {
-	if (loc.file < 0 || (size_t)loc.file >= d->n_sources)
+	if (loc.file < 0 || (size_t)loc.file >= d->n_sources || loc.len == LOC_LEN_MAX)
 		return NULL;
 	int llen;
 	const char *line = line_of(d->sources[loc.file], loc.line, &llen);

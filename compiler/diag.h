@@ -9,7 +9,10 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+
+#include "compiler/bounds.h"
 
 struct source {
 	char *path;            /* as given or as resolved from an include */
@@ -25,10 +28,20 @@ struct source {
 };
 
 struct loc {
-	int file;              /* index into diags->sources; -1 = no location */
 	int line, col;         /* 1-based */
-	int len;               /* length of the token, for the ~~~ underline; >= 1 */
+	int16_t file;          /* index into diags->sources (at most WGC_MAX_SOURCES); -1 = no location */
+	uint16_t len;          /* length of the token, for the ~~~ underline; >= 1; LOC_LEN_MAX for a
+				  token as long or longer (loc_len), whose text is then not at hand */
 };
+
+#define LOC_LEN_MAX UINT16_MAX
+_Static_assert(WGC_MAX_SOURCES < INT16_MAX, "a source index fits struct loc");
+
+/* A token's length as struct loc holds it. */
+static inline uint16_t loc_len(size_t n)
+{
+	return n < LOC_LEN_MAX ? (uint16_t)n : LOC_LEN_MAX;
+}
 
 enum severity { SEV_ERROR, SEV_WARNING, SEV_NOTE };
 
@@ -84,7 +97,8 @@ bool diags_stopped(const struct diags *d);
 void diags_print(const struct diags *d, FILE *out, bool color);
 void diags_free(struct diags *d);
 
-/* The source text a single-line location covers (loc.len bytes), or NULL. */
+/* The source text a single-line location covers (loc.len bytes), or NULL (also for a token too
+ * long for loc.len). */
 const char *diags_text_at(const struct diags *d, struct loc loc);
 
 #endif

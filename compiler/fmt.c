@@ -172,7 +172,7 @@ static int brace_end_line(const struct fmt *x, const struct value *v)
 static int value_last_line(const struct fmt *x, const struct value *v)
 {
 	int l = v->kind == VAL_LIST && v->braced ? brace_end_line(x, v) : v->loc.line;
-	for (size_t i = 0; i < v->n_items; i++) {
+	for (size_t i = 0; v->kind == VAL_LIST && i < v->n_items; i++) {
 		int k = value_last_line(x, &v->items[i]);
 		l = k > l ? k : l;
 	}
@@ -232,12 +232,12 @@ static void put_stmt(struct fmt *x, const struct stmt *s, int depth)
 		break;
 	case STMT_ASSIGN:
 		fprintf(x->out, "%s = ", s->name);
-		put_value(x, &s->val);
-		last = value_last_line(x, &s->val);
+		put_value(x, s->val);
+		last = value_last_line(x, s->val);
 		break;
 	case STMT_SYSCTL:
 		fprintf(x->out, "%s %s = ", stmt_keyword(s->kind), s->name);
-		put_value(x, &s->val);
+		put_value(x, s->val);
 		break;
 	case STMT_TUNNEL:
 	case STMT_PEER:
@@ -252,10 +252,10 @@ static void put_stmt(struct fmt *x, const struct stmt *s, int depth)
 		fputs(stmt_keyword(s->kind), x->out);
 		if (s->name)
 			fprintf(x->out, " %s", s->name);
-		if (s->val.kind != VAL_NONE) {
+		if (s->val && s->val->kind != VAL_NONE) {
 			fputc(' ', x->out);
-			put_value(x, &s->val);
-			last = value_last_line(x, &s->val);
+			put_value(x, s->val);
+			last = value_last_line(x, s->val);
 		}
 		for (size_t i = 0; i < s->n_opts; i++) {
 			fputc(' ', x->out);

@@ -273,10 +273,11 @@ static void lower_tunnel(struct state *s, const struct p_tunnel *t)
 		memcpy(peer->public_key, pp->public_key, WGC_KEY_LEN);
 		peer->preshared_key_path = dup_or_null(pp->psk_path);
 		peer->has_preshared_key = pp->psk_path != NULL;
-		if (pp->endpoint) {
-			peer->endpoint_host = dup_or_null(pp->endpoint->str);
-			peer->endpoint_port = pp->endpoint->port;
-			peer->endpoint = pp->endpoint->addr;
+		const struct value *ep = peer_endpoint(pp);
+		if (ep) {
+			peer->endpoint_host = dup_or_null(ep->str);
+			peer->endpoint_port = ep->port;
+			peer->endpoint = ep->addr;
 		}
 		peer->keepalive = pp->keepalive;
 		if (pp->allowed.n) {

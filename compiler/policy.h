@@ -52,10 +52,17 @@ struct p_peer {
 	bool has_key;                  /* public_key was given and well formed */
 	struct loc key_loc;            /* where public_key is written */
 	const char *psk_path;
-	const struct value *endpoint;  /* VAL_ENDPOINT or NULL */
+	struct value endpoint;         /* VAL_ENDPOINT, or VAL_NONE: none (peer_endpoint). A copy: the
+					  policy outlives the tree's statements, not its strings */
 	struct p_prefixes allowed;
 	uint16_t keepalive;
 };
+
+/* The peer's endpoint, or NULL. */
+static inline const struct value *peer_endpoint(const struct p_peer *p)
+{
+	return p->endpoint.kind == VAL_ENDPOINT ? &p->endpoint : NULL;
+}
 
 struct p_tunnel {
 	const char *name;
@@ -100,12 +107,11 @@ struct p_rule {
 };
 
 struct p_route {
-	struct loc loc;
-	struct ipaddr dst;
-	uint32_t table, metric;
-	uint8_t type;                  /* enum route_type */
 	const char *dev;
-	struct ipaddr via, src;
+	struct loc loc;
+	uint32_t table, metric;
+	struct ipaddr dst, via, src;   /* together: no padding between them */
+	uint8_t type;                  /* enum route_type */
 };
 
 enum intent_kind { INTENT_FULL, INTENT_SPLIT };

@@ -25,8 +25,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct state s = { 0 };
 	/* A directory that does not exist: includes resolve there and fail, never reading the host. */
 	int rc = wgc_compile_text(&c, "/nonexistent/fuzz.wg", (const char *)data, size, WGC_LOWERED, &s);
-	if (c.done >= WGC_PARSED)
-		fmt_file(null, &c.d, &c.ast);
+	/* Lowering frees the tree's statements: fmt gets a tree of its own. */
+	struct wgc_compile f = { 0 };
+	wgc_compile_text(&f, "/nonexistent/fuzz.wg", (const char *)data, size, WGC_PARSED, NULL);
+	if (f.done >= WGC_PARSED)
+		fmt_file(null, &f.d, &f.ast);
+	wgc_compile_free(&f);
 	if (!rc) {
 		emit_ip(null, &s, AF_INET);
 		emit_ip(null, &s, AF_INET6);

@@ -16,6 +16,7 @@ struct lexer {
 	struct diags *d;
 	struct source *src;
 	struct file_ast *ast;  /* comments are recorded here */
+	struct intern *strings;  /* names and strings are stored here: the top file's (ast.h) */
 	int depth;             /* include depth */
 	const struct lexer *parent;  /* the lexer of the including file, NULL at the top */
 	int line, col;         /* position of the next character */
@@ -37,7 +38,7 @@ static inline struct loc loc_of(const WGC_LTYPE *l)
 {
 	struct loc r = { .file = l->file, .line = l->first_line, .col = l->first_column, .len = 1 };
 	if (l->last_line == l->first_line && l->last_column > l->first_column)
-		r.len = l->last_column - l->first_column;
+		r.len = loc_len((size_t)(l->last_column - l->first_column));
 	return r;
 }
 

@@ -57,7 +57,8 @@ static int parse(struct diags *d, struct source *src, struct file_ast *out, int 
 		return 0;
 	}
 	src->probation = true;
-	struct lexer lx = { .d = d, .src = src, .ast = out, .depth = depth, .parent = parent, .line = 1, .col = 1,
+	struct lexer lx = { .d = d, .src = src, .ast = out, .strings = parent ? parent->strings : &out->strings,
+			    .depth = depth, .parent = parent, .line = 1, .col = 1,
 			    .last_nl = 1, .stray_close = excess_close(src->text) };
 	yyscan_t scanner;
 	if (wgc_yylex_init_extra(&lx, &scanner))
@@ -69,6 +70,7 @@ static int parse(struct diags *d, struct source *src, struct file_ast *out, int 
 	src->probation = false;
 	wgc_yy_delete_buffer(buf, scanner);
 	wgc_yylex_destroy(scanner);
+	file_ast_seal(out);
 	return rc == 2 ? -ENOMEM : 0;
 }
 

@@ -81,23 +81,24 @@ static struct value val_num(uint64_t n, WGC_YYLTYPE *l)
 	return (struct value){ .kind = VAL_NUMBER, .num = n, .loc = loc_of(l) };
 }
 
-static struct value val_str(enum value_kind k, char *s, WGC_YYLTYPE *l)
+static struct value val_str(enum value_kind k, const char *s, WGC_YYLTYPE *l)
 {
 	return (struct value){ .kind = k, .str = s, .loc = loc_of(l) };
 }
 
 static void add_stmt(struct file_ast *f, struct stmt *s)
 {
+	stmt_seal(s);
 	f->stmts = xgrow(f->stmts, f->n_stmts, sizeof(*f->stmts));
 	f->stmts[f->n_stmts++] = *s;
 }
 
 static struct stmt new_stmt(enum stmt_kind k, WGC_YYLTYPE *l)
 {
-	return (struct stmt){ .kind = k, .loc = loc_of(l), .val = { .kind = VAL_NONE } };
+	return stmt_new(k, loc_of(l));
 }
 
-static void set_name(struct stmt *s, char *name, WGC_YYLTYPE *l)
+static void set_name(struct stmt *s, const char *name, WGC_YYLTYPE *l)
 {
 	s->name = name;
 	s->name_loc = loc_of(l);
@@ -118,9 +119,7 @@ static int skip_lex(WGC_YYSTYPE *lval, WGC_YYLTYPE *lloc, void *scanner, struct 
 			lx->skipping = false;
 			return tok;
 		}
-		if (tok == STRING || tok == IDENT || tok == VAR)
-			free(lval->str);
-		else if (tok == ADDR || tok == ENDPOINT)
+		if (tok == ADDR || tok == ENDPOINT)
 			value_free(&lval->val);
 	}
 }
@@ -153,7 +152,7 @@ static void merge_opts(struct stmt *dst, struct stmt *src)
 }
 
 /* A tunnel or peer from its keyword, name and body (tunnel_end, peer_end). */
-static struct stmt block(enum stmt_kind k, struct stmt *body, char *name, WGC_YYLTYPE *kw, WGC_YYLTYPE *name_loc)
+static struct stmt block(enum stmt_kind k, struct stmt *body, const char *name, WGC_YYLTYPE *kw, WGC_YYLTYPE *name_loc)
 {
 	struct stmt s = *body;
 	s.kind = k;
@@ -194,7 +193,7 @@ static void body_line(struct lexer *lx, struct stmt *body, struct stmt *line, co
 
 %union {
 	uint64_t num;
-	char *str;
+	const char *str;
 	int key;
 	struct value val;
 	struct stmt stmt;
@@ -213,7 +212,6 @@ static void body_line(struct lexer *lx, struct stmt *body, struct stmt *line, co
 %type <stmt> stmt tunnel_body tunnel_end peer peer_body peer_end rule_opts
 %type <str> name
 
-%destructor { free($$); } <str>
 %destructor { value_free(&$$); } <val>
 %destructor { stmt_free(&$$); } <stmt>
 
@@ -247,19 +245,19 @@ stmt	: INCLUDE STRING		{
 	| name '=' value		{
 						$$ = new_stmt(STMT_ASSIGN, &@1);
 						set_name(&$$, $1, &@1);
-						$$.val = $3;
+						*$$.val = $3;
 					}
 	| TABLE name			{ $$ = new_stmt(STMT_TABLE, &@1); set_name(&$$, $2, &@2); }
 	| TABLE name NUMBER		{
 						$$ = new_stmt(STMT_TABLE, &@1);
 						set_name(&$$, $2, &@2);
-						$$.val = val_num($3, &@3);
+						*$$.val = val_num($3, &@3);
 					}
 	| MARK name			{ $$ = new_stmt(STMT_MARK, &@1); set_name(&$$, $2, &@2); }
 	| MARK name atom		{
 						$$ = new_stmt(STMT_MARK, &@1);
 						set_name(&$$, $2, &@2);
-						$$.val = $3;
+						*$$.val = $3;
 					}
 	| TUNNEL name '{' tunnel_end	{ $$ = block(STMT_TUNNEL, &$4, $2, &@1, &@2); }
 	| TUNNEL name NL tunnel_end	{
@@ -270,7 +268,7 @@ stmt	: INCLUDE STRING		{
 						diag_error(lx->d, loc_of(&@2), "a tunnel needs a name, the interface's: 'tunnel NAME {'");
 						stmt_free(&$3);
 						$$ = new_stmt(STMT_TUNNEL, &@1);
-						set_name(&$$, xstrdup("?"), &@1);
+						set_name(&$$, intern_str(lx->strings, "?"), &@1);
 						$$.broken = true;
 					}
 	| PEER name '{' peer_end	{
@@ -282,7 +280,7 @@ stmt	: INCLUDE STRING		{
 						diag_error(lx->d, loc_of(&@1), "a variable is defined without '$': '%s = ...'", $1);
 						$$ = new_stmt(STMT_ASSIGN, &@1);
 						set_name(&$$, $1, &@1);
-						$$.val = $3;
+						*$$.val = $3;
 					}
 	| RULE rule_opts		{ $$ = $2; $$.kind = STMT_RULE; $$.loc = loc_of(&@1); }
 	| ROUTE rule_opts		{ $$ = $2; $$.kind = STMT_ROUTE; $$.loc = loc_of(&@1); }
@@ -300,7 +298,7 @@ stmt	: INCLUDE STRING		{
 	| SYSCTL name '=' atom		{
 						$$ = new_stmt(STMT_SYSCTL, &@1);
 						set_name(&$$, $2, &@2);
-						$$.val = $4;
+						*$$.val = $4;
 					}
 	;
 
@@ -353,7 +351,7 @@ peer	: PEER name '{' peer_end	{ $$ = block(STMT_PEER, &$4, $2, &@1, &@2); }
 						diag_error(lx->d, loc_of(&@2), "a peer needs a name: 'peer NAME {'");
 						stmt_free(&$3);
 						$$ = new_stmt(STMT_PEER, &@1);
-						set_name(&$$, xstrdup("?"), &@1);
+						set_name(&$$, intern_str(lx->strings, "?"), &@1);
 					}
 	;
 
@@ -403,7 +401,7 @@ atom	: NUMBER			{ $$ = val_num($1, &@1); }
 	| STRING			{ $$ = val_str(VAL_STRING, $1, &@1); }
 	| IDENT				{ $$ = val_str(VAL_IDENT, $1, &@1); }
 	| VAR				{ $$ = val_str(VAL_VAR, $1, &@1); }
-	| FORWARD			{ $$ = val_str(VAL_IDENT, xstrdup("forward"), &@1); } /* `hook forward` */
+	| FORWARD			{ $$ = val_str(VAL_IDENT, intern_str(lx->strings, "forward"), &@1); } /* `hook forward` */
 	| ADDR				{ $$ = $1; }
 	| ENDPOINT			{ $$ = $1; }
 	| '{' optnl '}'			{ $$ = (struct value){ .kind = VAL_LIST, .braced = true, .loc = loc_of(&@$) }; }
@@ -490,7 +488,7 @@ static bool statement_typo(struct lexer *lx, const WGC_YYLTYPE *l)
 	const char *near = suggest_keyword(word, 0, 1);
 	if (!near)
 		return false;
-	struct loc at = { .file = lx->src->index, .line = l->first_line, .col = (int)lead + 1, .len = (int)n };
+	struct loc at = { .file = lx->src->index, .line = l->first_line, .col = (int)lead + 1, .len = loc_len(n) };
 	diag_error(lx->d, at, "unknown statement '%s'", word);
 	diag_hint(lx->d, at, "did you mean '%s'?", near);
 	return true;
@@ -622,9 +620,10 @@ static void broken_stub(struct lexer *lx, const WGC_YYLTYPE *l)
 	size_t len = name_len(name);
 	if (!len || (kind == STMT_ASSIGN && name[len + strspn(name + len, " \t")] != '='))
 		return;
-	struct stmt s = { .kind = kind, .loc = loc_of(l), .val = { .kind = VAL_NONE }, .broken = true };
-	s.name = xstrndup(name, len);
-	s.name_loc = (struct loc){ .file = l->file, .line = l->first_line, .col = col, .len = (int)len };
+	struct stmt s = stmt_new(kind, loc_of(l));
+	s.broken = true;
+	s.name = intern(lx->strings, name, len);
+	s.name_loc = (struct loc){ .file = l->file, .line = l->first_line, .col = col, .len = loc_len(len) };
 	add_stmt(lx->ast, &s);
 }
 
