@@ -14,8 +14,12 @@ static int chain_counts(const char *text, FILE *f)
 	for (const char *l = text; l && *l;) {
 		const char *e = strchr(l, '\n');
 		size_t len = e ? (size_t)(e - l) : strlen(l);
-		if (sscanf(l, "\tchain %63s {", name) == 1)
+		/* Never sscanf on l: it measures the rest of the text each time (quadratic). */
+		if (len > 7 && !strncmp(l, "\tchain ", 7)) {
+			size_t w = strcspn(l + 7, " \n");
+			snprintf(name, sizeof(name), "%.*s", (int)(w < sizeof(name) - 1 ? w : sizeof(name) - 1), l + 7);
 			n = 0;
+		}
 		else if (len >= 2 && l[0] == '\t' && l[1] == '}' )
 			fprintf(f, " %s:%u", name, n);
 		else if (len > 2 && !strncmp(l, "\t\t", 2) && strncmp(l, "\t\ttype ", 7))
