@@ -180,6 +180,12 @@ static void x25519(uint8_t q[32], const uint8_t n[32], const uint8_t p[32])
 	key_wipe(z3, sizeof(z3));
 }
 
+void curve25519_clamp(uint8_t priv[CURVE25519_KEY_LEN])
+{
+	priv[0] &= 248;
+	priv[31] = (uint8_t)((priv[31] & 127) | 64);
+}
+
 void curve25519_public_key(uint8_t pub[CURVE25519_KEY_LEN], const uint8_t priv[CURVE25519_KEY_LEN])
 {
 	static const uint8_t basepoint[32] = { 9 };

@@ -256,6 +256,9 @@ int prepare_desired(struct state *d, int flags, char *err, size_t errlen)
 		}
 		if ((rc = key_mode("tunnel", w->name, w->private_key_path, mode, flags, err, errlen)))
 			return rc;
+		/* A key that `wg genkey` did not make (`openssl rand -base64 32`) is stored clamped by
+		 * WireGuard, and read back so: compared unclamped, it would be a change at every plan. */
+		curve25519_clamp(w->private_key);
 		w->has_private_key = true;
 		curve25519_public_key(w->public_key, w->private_key);
 		w->has_public_key = true;
