@@ -57,8 +57,14 @@ INC = -I. -Ibuild/gen
 DEPFLAGS = -MMD -MP
 GENHDRS = build/gen/parser.h build/gen/scanner.h
 
-# Only the command line prints the version: only its object depends on it.
+# Only the command line prints the version: only its object depends on it, through a stamp
+# rewritten only when the version changes (a new commit rebuilds one object, not the tree).
 build/wgc.o build/asan/wgc.o: VERSION_FLAG = -DWGC_VERSION='"$(VERSION)"'
+build/wgc.o build/asan/wgc.o: build/version
+build/version: FORCE
+	@mkdir -p build
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' >$@
+FORCE:
 
 # Two builds of the same sources: build/ (./wgc) and build/asan/ (the test build, with sanitizers
 # and fault injection, WGC_FAULT_AT). $(1): object folder, $(2): extra flags.
@@ -217,4 +223,4 @@ uninstall:
 clean:
 	rm -rf build wgc
 
-.PHONY: all asan check demo bench fuzz install uninstall clean man units
+.PHONY: all asan check demo bench fuzz install uninstall clean man units FORCE
