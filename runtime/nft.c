@@ -296,24 +296,27 @@ static int elem_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+/* An nf_tables request of type (NFT_MSG_*) for family, in req (NL_REQUEST_SIZE bytes). */
+static struct nlmsghdr *nft_request(char *req, uint16_t type, uint16_t flags, uint8_t family)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
+	nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	struct nfgenmsg *g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	g->nfgen_family = family;
+	g->version = NFNETLINK_V0;
+	g->res_id = 0;
+	return nlh;
+}
+
 static int read_cgsets(struct nl *nl, struct scan *sc)
 {
 	char req[NL_REQUEST_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
-	nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSET;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	struct nfgenmsg *g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
-	g->nfgen_family = NFPROTO_INET;
-	g->version = NFNETLINK_V0;
+	struct nlmsghdr *nlh = nft_request(req, NFT_MSG_GETSET, NLM_F_DUMP, NFPROTO_INET);
 	mnl_attr_put_strz(nlh, NFTA_SET_TABLE, WGC_NFT_TABLE);
 	int rc = nl_dump(nl, nlh, set_cb, sc);
 	for (size_t i = 0; !rc && i < sc->out->n_cgsets; i++) {
-		nlh = mnl_nlmsg_put_header(req);
-		nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSETELEM;
-		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-		g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
-		g->nfgen_family = NFPROTO_INET;
-		g->version = NFNETLINK_V0;
+		nlh = nft_request(req, NFT_MSG_GETSETELEM, NLM_F_DUMP, NFPROTO_INET);
 		mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, WGC_NFT_TABLE);
 		mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, sc->out->cgsets[i].name);
 		struct elems e = { .set = &sc->out->cgsets[i] };
@@ -327,13 +330,7 @@ static int read_cgsets(struct nl *nl, struct scan *sc)
 static int dump(struct nl *nl, uint16_t type, uint8_t family, const char *table, mnl_cb_t cb, struct scan *sc)
 {
 	char req[NL_REQUEST_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
-	nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	struct nfgenmsg *g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
-	g->nfgen_family = family;
-	g->version = NFNETLINK_V0;
-	g->res_id = 0;
+	struct nlmsghdr *nlh = nft_request(req, type, NLM_F_DUMP, family);
 	if (table)
 		mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, table);
 	return nl_dump(nl, nlh, cb, sc);
@@ -402,12 +399,7 @@ static int gen_cb(const struct nlmsghdr *nlh, void *data)
 static int get_gen(struct nl *nl, uint32_t *gen)
 {
 	char req[NL_REQUEST_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
-	nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	struct nfgenmsg *g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
-	g->nfgen_family = NFPROTO_UNSPEC;
-	g->version = NFNETLINK_V0;
+	struct nlmsghdr *nlh = nft_request(req, NFT_MSG_GETGEN, NLM_F_ACK, NFPROTO_UNSPEC);
 	struct gen_answer a = { 0 };
 	int rc = nl_talk(nl, nlh, gen_cb, &a);
 	if (rc)
