@@ -399,11 +399,26 @@ in_a ip link show "$DW" >/dev/null 2>&1 && fail "failed creates leave no link" |
 
 # A daemon that dies leaves a stale socket; wg_delete removes it.
 wgctl_a create "$DS" 2>"$T_TMP/err" || fail "create $DS" "$(cat "$T_TMP/err")"
-for pid in $(pgrep -x -f "wireguard-go $DS"); do kill -9 "$pid"; done # ours: own PID namespace
-for _ in $(seq 50); do daemon_running "$DS" || break; sleep 0.1; done
+DS_PIDS=$(pgrep -x -f "wireguard-go $DS")
+for pid in $DS_PIDS; do kill -9 "$pid"; done # ours: own PID namespace
+# Gone is a zombie or nothing, by PID: a dying process drops its command line (pgrep no longer
+# finds it) before it closes its descriptors, the socket among them.
+dead() {
+	local pid st
+	for pid in $DS_PIDS; do
+		st=$(sed 's/.*) \(.\).*/\1/' "/proc/$pid/stat" 2>/dev/null) || continue
+		[ -z "$st" ] || [ "$st" = Z ] || [ "$st" = X ] || return 1
+	done
+}
+# And stale is no socket bound to the path any more (the kernel's list, in the daemon's namespace).
+bound() { in_a grep -qF " $RUNDIR/$DS.sock" /proc/net/unix; }
+for _ in $(seq 100); do dead && ! bound && break; sleep 0.1; done
 [ -S "$RUNDIR/$DS.sock" ] && pass "killed daemon leaves its socket" || fail "killed daemon leaves its socket"
 wgctl_a delete "$DS" 2>"$T_TMP/err"
-[ -e "$RUNDIR/$DS.sock" ] && fail "delete removes a stale socket" || pass "delete removes a stale socket"
+[ -e "$RUNDIR/$DS.sock" ] && fail "delete removes a stale socket" \
+	"$(cat "$T_TMP/err"; for pid in $DS_PIDS; do cat "/proc/$pid/stat" 2>&1; done; pgrep -a wireguard-go;
+	   ls -li "$RUNDIR"; grep -F "$RUNDIR" /proc/net/unix; in_a grep -F "$RUNDIR" /proc/net/unix)" ||
+	pass "delete removes a stale socket"
 
 # ---- delete ----
 
