@@ -23,55 +23,26 @@ static int fam_of(const struct ipaddr *a)
 	return a->family == AF_INET ? FAM_V4 : FAM_V6;
 }
 
-/* The route's `to` prefixes, sorted (ipaddr_cmp: family, address, length): an excepted prefix is
- * looked up in O(log n), not compared with every one (100k destinations, 100k excepts). */
-struct dests {
-	struct ipaddr *v;
-	size_t n;
-};
+/* The route's `to` prefixes, indexed (check_prefix.c): an excepted prefix is looked up in
+ * O(log n), not compared with every one (100k destinations, 100k excepts). */
 
-/* The first of d not below key. */
-static size_t lower_bound(const struct dests *d, const struct ipaddr *key)
+static bool stop(const struct prefix_entry *e, void *arg)
 {
-	size_t lo = 0, hi = d->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (ipaddr_cmp(&d->v[mid], key) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	*(const struct prefix_entry **)arg = e;
+	return true;
 }
 
 /* A `to` prefix that a covers, or NULL; *inside: a lies inside a `to` prefix. */
-static const struct ipaddr *find_covered(const struct dests *d, const struct ipaddr *a, bool *inside)
+static const struct ipaddr *find_covered(const struct p_intent *in, const struct prefix_index *d,
+					 const struct ipaddr *a, bool *inside)
 {
-	*inside = false;
-	/* a's ancestors: a cut to each shorter length. */
-	for (unsigned len = 0; len <= a->len && !*inside; len++) {
-		struct ipaddr up = *a;
-		up.len = (uint8_t)len;
-		for (unsigned i = len; i < 128; i++)
-			up.bytes[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
-		size_t j = lower_bound(d, &up);
-		*inside = j < d->n && !ipaddr_cmp(&d->v[j], &up);
-	}
-	/* Prefixes inside a start at a's address, after those as long as a or shorter. */
-	struct ipaddr key = *a;
-	key.len = 0;
-	for (size_t j = lower_bound(d, &key); j < d->n && ipaddr_contains(&(struct ipaddr){ .family = a->family,
-			.len = 0 }, &d->v[j]); j++) {
-		if (ipaddr_contains(a, &d->v[j]))
-			return &d->v[j];
-		if (memcmp(d->v[j].bytes, a->bytes, 16))
-			break;
-	}
-	return NULL;
+	const struct prefix_entry *e = NULL;
+	*inside = prefix_index_find(d, a, stop, &e);
+	return prefix_index_within(d, a, stop, &e) ? &in->sel.to.v[e->id] : NULL;
 }
 
 /* One excepted prefix, written at r->loc. */
-static bool check_one(struct ctx *c, const struct p_intent *in, const struct dests *d, const struct value *r)
+static bool check_one(struct ctx *c, const struct p_intent *in, const struct prefix_index *d, const struct value *r)
 {
 	const struct p_tunnel *t = &c->p->tunnels[in->tunnel];
 	const struct ipaddr *a = &r->addr;
@@ -91,7 +62,7 @@ static bool check_one(struct ctx *c, const struct p_intent *in, const struct des
 		return true;
 	}
 	bool inside;
-	const struct ipaddr *covered = find_covered(d, a, &inside);
+	const struct ipaddr *covered = find_covered(in, d, a, &inside);
 	if (covered) {
 		diag_error(c->d, r->loc, "except %s covers all of 'to' %s: nothing of it would go through '%s'", as,
 			   ipaddr_str(covered, bs, sizeof(bs)), t->name);
@@ -103,7 +74,7 @@ static bool check_one(struct ctx *c, const struct p_intent *in, const struct des
 }
 
 /* Follows variables and lists to each prefix; get_prefixes read them all without an error. */
-static bool check_value(struct ctx *c, const struct p_intent *in, const struct dests *d, const struct value *v)
+static bool check_value(struct ctx *c, const struct p_intent *in, const struct prefix_index *d, const struct value *v)
 {
 	const struct value *r = deref(c, v);
 	if (!r)
@@ -120,18 +91,15 @@ bool check_intent_except(struct ctx *c, const struct stmt *s, struct p_intent *i
 {
 	if (!in->except.n)
 		return true;
-	struct dests d = { 0 };
-	if (in->kind == INTENT_SPLIT && in->sel.to.n) {
-		d.n = in->sel.to.n;
-		d.v = xmalloc(d.n * sizeof(*d.v));
-		memcpy(d.v, in->sel.to.v, d.n * sizeof(*d.v));
-		qsort(d.v, d.n, sizeof(*d.v), ipaddr_qcmp);
-	}
+	struct prefix_index d = { 0 };
+	for (size_t i = 0; in->kind == INTENT_SPLIT && i < in->sel.to.n; i++)
+		prefix_index_add(&d, &in->sel.to.v[i], i, 0);
+	prefix_index_sort(&d);
 	bool ok = true;
 	for (size_t i = 0; i < s->n_opts; i++)
 		if (s->opts[i].key == OPT_EXCEPT)
 			ok &= check_value(c, in, &d, &s->opts[i].val);
-	free(d.v);
+	prefix_index_free(&d);
 	return ok;
 }
 

@@ -133,9 +133,12 @@ struct prefix_index {
 };
 void prefix_index_add(struct prefix_index *x, const struct ipaddr *prefix, size_t id, size_t sub);
 void prefix_index_sort(struct prefix_index *x);
-/* Calls fn for every entry containing addr, shortest prefix first. */
-void prefix_index_find(const struct prefix_index *x, const struct ipaddr *addr,
-		       void (*fn)(const struct prefix_entry *e, void *arg), void *arg);
+/* Calls fn for every entry containing addr, shortest prefix first; for every entry inside prefix
+ * (prefix itself included), in order. Until fn returns true: then true. */
+bool prefix_index_find(const struct prefix_index *x, const struct ipaddr *addr,
+		       bool (*fn)(const struct prefix_entry *e, void *arg), void *arg);
+bool prefix_index_within(const struct prefix_index *x, const struct ipaddr *prefix,
+			 bool (*fn)(const struct prefix_entry *e, void *arg), void *arg);
 void prefix_index_free(struct prefix_index *x);
 void check_route_dups(struct ctx *c);
 void check_dest_dups(struct ctx *c);

@@ -237,15 +237,16 @@ static void loop_intent(const struct loop_ctx *l, size_t i)
 }
 
 /* An intent's `to` prefix contains the endpoint: a loop if it is the intent's first that does. */
-static void loop_intent_to(const struct prefix_entry *e, void *arg)
+static bool loop_intent_to(const struct prefix_entry *e, void *arg)
 {
 	const struct loop_ctx *l = arg;
 	const struct p_intent *in = &l->c->p->intents[e->id];
 	const struct ipaddr *ep = &peer_endpoint(l->peer)->addr;
 	for (size_t j = 0; j < e->sub; j++)
 		if (ipaddr_contains(&in->sel.to.v[j], ep))
-			return; /* reported at that one */
+			return false; /* reported at that one */
 	loop_intent(l, e->id);
+	return false;
 }
 
 static void loop_route(const struct loop_ctx *l, size_t id)
@@ -267,25 +268,12 @@ static void loop_route(const struct loop_ctx *l, size_t id)
 	diag_note(c->d, peer_endpoint(l->peer)->loc, "the endpoint is here");
 }
 
-/* A peer's literal endpoint address; peer: its number counting every tunnel's peers in order. */
-struct loop_ep {
-	struct ipaddr addr;
-	size_t peer;
-};
-
-/* A route (with a dev) covering a peer's endpoint: reported in the order of peer, then prefix
- * length (the shortest first), then route. */
+/* A route (with a dev) covering a peer's endpoint: reported in the order of peer (its number
+ * counting every tunnel's peers in order), then prefix length (the shortest first), then route. */
 struct loop_hit {
 	size_t peer, route;
 	unsigned len;
 };
-
-static int cmp_ep(const void *pa, const void *pb)
-{
-	const struct loop_ep *a = pa, *b = pb;
-	int c = ipaddr_cmp(&a->addr, &b->addr);
-	return c ? c : (a->peer > b->peer) - (a->peer < b->peer);
-}
 
 static int cmp_hit(const void *pa, const void *pb)
 {
@@ -297,44 +285,47 @@ static int cmp_hit(const void *pa, const void *pb)
 	return (a->route > b->route) - (a->route < b->route);
 }
 
+/* The hits of one route among the endpoints. */
+struct hits {
+	struct loop_hit *v;
+	size_t n, route;
+	unsigned len;
+};
+
+static bool add_hit(const struct prefix_entry *e, void *arg)
+{
+	struct hits *h = arg;
+	*GROW(h->v, h->n) = (struct loop_hit){ .peer = e->id, .route = h->route, .len = h->len };
+	return false;
+}
+
 /* Every (endpoint, route covering it) pair, sorted: the endpoints are few and indexed, the routes
  * (any number of them) are each one binary search among the endpoints, and nothing of the size of
  * the routes is allocated unless they cover endpoints. */
 static struct loop_hit *route_hits(const struct policy *p, size_t *n_hits)
 {
-	struct loop_ep *eps = NULL;
-	size_t n_eps = 0, q = 0;
+	struct prefix_index eps = { 0 };
+	size_t q = 0;
 	for (size_t ti = 0; ti < p->n_tunnels; ti++)
 		for (size_t pi = 0; pi < p->tunnels[ti].n_peers; pi++, q++) {
 			const struct value *ep = peer_endpoint(&p->tunnels[ti].peers[pi]);
 			if (ep && ep->addr.family)
-				*GROW(eps, n_eps) = (struct loop_ep){ .addr = ep->addr, .peer = q };
+				prefix_index_add(&eps, &ep->addr, q, 0);
 		}
-	struct loop_hit *hits = NULL;
-	*n_hits = 0;
-	if (n_eps)
-		qsort(eps, n_eps, sizeof(*eps), cmp_ep);
-	for (size_t i = 0; n_eps && i < p->n_routes; i++) {
-		const struct p_route *r = &p->routes[i];
-		if (!r->dev)
+	prefix_index_sort(&eps);
+	struct hits h = { 0 };
+	for (size_t i = 0; eps.n && i < p->n_routes; i++) {
+		if (!p->routes[i].dev)
 			continue;
-		struct ipaddr net = r->dst;
-		ipaddr_clear_host_bits(&net);
-		size_t lo = 0, hi = n_eps; /* the first endpoint not below net: those in it follow */
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			if (ipaddr_cmp(&eps[mid].addr, &net) < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		for (size_t k = lo; k < n_eps && ipaddr_contains(&net, &eps[k].addr); k++)
-			*GROW(hits, *n_hits) = (struct loop_hit){ .peer = eps[k].peer, .route = i, .len = net.len };
+		h.route = i;
+		h.len = p->routes[i].dst.len;
+		prefix_index_within(&eps, &p->routes[i].dst, add_hit, &h);
 	}
-	free(eps);
-	if (*n_hits)
-		qsort(hits, *n_hits, sizeof(*hits), cmp_hit);
-	return hits;
+	prefix_index_free(&eps);
+	if (h.n)
+		qsort(h.v, h.n, sizeof(*h.v), cmp_hit);
+	*n_hits = h.n;
+	return h.v;
 }
 
 /* The failure the seed describes: a tunnel's own encrypted packets routed into the tunnel. The

@@ -1,5 +1,6 @@
-/* check_prefix.c - which prefixes of many contain an address: sorted once, then one binary
- * search per prefix length (33 for IPv4, 129 for IPv6), never a scan of every prefix. */
+/* check_prefix.c - which prefixes of many contain an address (one binary search per prefix
+ * length: 33 for IPv4, 129 for IPv6), or lie inside a prefix (one binary search, then the run
+ * that follows): sorted once, never a scan of every prefix. */
 #include "compiler/check_int.h"
 
 #include <stdlib.h>
@@ -44,18 +45,33 @@ static size_t lower_bound(const struct prefix_index *x, const struct ipaddr *net
 	return lo;
 }
 
-void prefix_index_find(const struct prefix_index *x, const struct ipaddr *addr,
-		       void (*fn)(const struct prefix_entry *e, void *arg), void *arg)
+bool prefix_index_find(const struct prefix_index *x, const struct ipaddr *addr,
+		       bool (*fn)(const struct prefix_entry *e, void *arg), void *arg)
 {
 	if (!x->n || !addr->family)
-		return;
+		return false;
 	for (unsigned len = 0; len <= addr->len; len++) {
 		struct ipaddr net = *addr;
 		net.len = (uint8_t)len;
 		ipaddr_clear_host_bits(&net);
 		for (size_t i = lower_bound(x, &net); i < x->n && !ipaddr_cmp(&x->v[i].net, &net); i++)
-			fn(&x->v[i], arg);
+			if (fn(&x->v[i], arg))
+				return true;
 	}
+	return false;
+}
+
+bool prefix_index_within(const struct prefix_index *x, const struct ipaddr *prefix,
+			 bool (*fn)(const struct prefix_entry *e, void *arg), void *arg)
+{
+	struct ipaddr net = *prefix;
+	ipaddr_clear_host_bits(&net);
+	/* Those inside net sort from net on (a shorter prefix at net's address sorts before it),
+	 * one run: an address inside net with a shorter length would have host bits. */
+	for (size_t i = lower_bound(x, &net); i < x->n && ipaddr_contains(&net, &x->v[i].net); i++)
+		if (fn(&x->v[i], arg))
+			return true;
+	return false;
 }
 
 void prefix_index_free(struct prefix_index *x)
