@@ -5,7 +5,9 @@
  * strings that need escapes). And the reader without a tree (model/state_json_read.c): on what it
  * accepts, the state state_from_json reads; what it refuses, state_from_json reads or refuses
  * too (or it has a byte jansson alone may read); truncated documents, repeated or unknown members,
- * reals and leading zeros are refused without a crash. */
+ * reals and leading zeros are refused without a crash. And the binary image (model/state_bin.c) of
+ * each of those states: read back, it is the same state (its JSON, and its image again, byte for
+ * byte), it holds no private or preshared key, and every shorter image is refused. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 
 #include "compiler/compile.h"
 #include "model/cgset.h"
+#include "model/state_bin.h"
 #include "model/state_json.h"
 #include "model/state_json_read.h"
 #include "model/state_json_write.h"
@@ -63,6 +66,55 @@ static void same(struct t *t, const char *what, const struct state *s)
 			free(want);
 			free(got);
 		}
+}
+
+static char *image_of(const struct state *s, size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+	if (!f)
+		abort();
+	if (state_bin_write(f, s))
+		abort();
+	fclose(f);
+	return buf;
+}
+
+static const uint8_t SECRET[WGC_KEY_LEN] = "0123456789abcdef0123456789abcdef";
+
+/* s's image read back is s; with its keys set as the runtime sets them, they are not in it. */
+static int n_images;
+
+static void same_image(struct t *t, const char *what, struct state *s)
+{
+	for (size_t i = 0; i < s->n_wgdevs; i++)
+		memcpy(s->wgdevs[i].private_key, SECRET, WGC_KEY_LEN), s->wgdevs[i].has_private_key = true;
+	for (size_t i = 0; i < s->n_wgpeers; i++)
+		memcpy(s->wgpeers[i].preshared_key, SECRET, WGC_KEY_LEN), s->wgpeers[i].preshared_key_known = true;
+	size_t len, len2;
+	char *img = image_of(s, &len);
+	CHECK(t, !memmem(img, len, SECRET, 8), "%s: a key is in the image", what);
+	struct state back;
+	int rc = state_bin_read(img, len, &back);
+	CHECK(t, rc == 0, "%s: its image is refused (%d)", what, rc);
+	if (!rc) {
+		n_images++;
+		char *a = by_writer(s, STATE_JSON_STATS, 0), *b = by_writer(&back, STATE_JSON_STATS, 0);
+		CHECK(t, !strcmp(a, b), "%s: read back from its image, differs at byte %zu", what, first_diff(a, b));
+		char *img2 = image_of(&back, &len2);
+		CHECK(t, len == len2 && !memcmp(img, img2, len), "%s: its image, read and written again, differs", what);
+		bool keys = false;
+		for (size_t i = 0; i < back.n_wgdevs; i++)
+			keys |= back.wgdevs[i].has_private_key;
+		for (size_t i = 0; i < back.n_wgpeers; i++)
+			keys |= back.wgpeers[i].preshared_key_known;
+		CHECK(t, !keys, "%s: a key is known after reading the image", what);
+		free(a);
+		free(b);
+		free(img2);
+		state_free(&back);
+	}
+	free(img);
 }
 
 /* Reads text both ways and compares what each read (by writing it again, statistics included). */
@@ -125,7 +177,7 @@ static void test_examples(struct t *t)
 		int rc = wgc_compile(&c, path, WGC_LOWERED, &s);
 		CHECK(t, rc == 0, "%s does not compile (%d)", path, rc);
 		if (!rc)
-			same(t, path, &s), read_both(t, path, &s, true), n++;
+			same(t, path, &s), read_both(t, path, &s, true), same_image(t, path, &s), n++;
 		state_free(&s);
 		wgc_compile_free(&c);
 	}
@@ -323,6 +375,7 @@ static void test_generated(struct t *t)
 			snprintf(what, sizeof(what), "generated state %llu%s", seed, clean ? " (clean)" : "");
 			same(t, what, &s);
 			read_both(t, what, &s, clean);
+			same_image(t, what, &s);
 			state_free(&s);
 		}
 }
@@ -376,6 +429,18 @@ static void test_refused(struct t *t)
 			state_free(&s);
 	}
 	free(text);
+	/* And every prefix of its image, and the image with a byte more. */
+	char *img = image_of(&g, &len);
+	for (size_t n = 0; n < len; n++) {
+		struct state s;
+		CHECK(t, state_bin_read(img, n, &s) == -EINVAL, "a prefix of %zu of %zu bytes of an image is accepted", n,
+		      len);
+	}
+	img = xrealloc(img, len + 1);
+	img[len] = 0;
+	struct state s;
+	CHECK(t, state_bin_read(img, len + 1, &s) == -EINVAL, "an image with a byte more is accepted");
+	free(img);
 	state_free(&g);
 }
 
@@ -386,5 +451,6 @@ int main(void)
 	test_generated(&t);
 	test_refused(&t);
 	CHECK(&t, n_fast >= 600, "the fast reader read only %d documents", n_fast);
+	CHECK(&t, n_images >= 600, "only %d images were read back", n_images);
 	return unit_finish(&t);
 }
