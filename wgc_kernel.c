@@ -34,6 +34,7 @@
 #include "model/state_json_read.h"
 #include "model/state_json_write.h"
 #include "runtime/sysctl.h"
+#include "wgc_compiled.h"
 #include "wgc_confirm.h"
 
 /* Exit status of an apply that changed the kernel but could not record what it applied. */
@@ -100,13 +101,20 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o, bo
 
 /* ---- inputs ---------------------------------------------------------------------------------- */
 
-/* Compiles a policy file; diagnostics go to stderr (-q: warnings only with an error). */
-static int compile_policy(const struct cli *cli, const char *path, struct state *out)
+/* Compiles a policy file; diagnostics go to stderr (-q: warnings only with an error). keep: an
+ * apply's cache of the result (wgc_compiled.h), NULL for none. */
+static int compile_policy(const struct cli *cli, const char *path, struct state *out, struct compiled_keep *keep,
+			  struct timing *t)
 {
 	struct wgc_compile c = { 0 };
 	int rc = wgc_compile(&c, path, WGC_LOWERED, out);
 	if (rc || cli->verbosity > VERB_QUIET)
 		wgc_compile_report(&c, rc, stderr, cli->color_err);
+	timing_end(t, "compile (parse, check, lower)");
+	if (!rc && keep) {
+		compiled_begin(keep, path, &c, out);
+		timing_end(t, "compiled.bin made (kept in memory until the apply is recorded)");
+	}
 	wgc_compile_free(&c);
 	return rc;
 }
@@ -150,7 +158,11 @@ static void keep_early(struct state *s)
 	*s = keep;
 }
 
-static int load_desired(const struct cli *cli, const struct opts *o, struct state *d, int prepare, char plan_fp[17])
+/* keep: an apply that keeps what the policy compiled to (wgc_compiled.h); NULL: a plan, which
+ * writes nothing. Against the kernel, a policy whose files are all as they were when it was
+ * kept is read from the cache instead of compiled. */
+static int load_desired(const struct cli *cli, const struct opts *o, struct state *d, int prepare, char plan_fp[17],
+			struct compiled_keep *keep)
 {
 	plan_fp[0] = '\0';
 	char err[1024];
@@ -161,9 +173,11 @@ static int load_desired(const struct cli *cli, const struct opts *o, struct stat
 		if ((rc = plan_file_read(o->path, d, plan_fp, err, sizeof(err))))
 			fprintf(stderr, "wgc: %s\n", err);
 		timing_end(&t, "read plan file");
+	} else if (!o->snapshot && compiled_load(o->path, d)) {
+		rc = 0;
+		timing_end(&t, "compiled policy read from compiled.bin (its files unchanged)");
 	} else {
-		rc = compile_policy(cli, o->path, d);
-		timing_end(&t, "compile (parse, check, lower)");
+		rc = compile_policy(cli, o->path, d, o->snapshot || o->early ? NULL : keep, &t);
 	}
 	if (rc)
 		return rc;
@@ -442,7 +456,8 @@ static void phase(const struct cli *cli, const char *what, const char *arg)
 
 /* From a prepared desired state on: the kernel read, the diff, the plan printed and, when
  * applying (the caller holds the lock), applied and recorded. Returns the exit status. */
-static int converge(const struct cli *cli, const struct opts *o, struct state *d, const char *plan_fp, bool apply)
+static int converge(const struct cli *cli, const struct opts *o, struct state *d, const char *plan_fp, bool apply,
+		    struct compiled_keep *keep)
 {
 	struct state obs = { 0 }, last = { 0 };
 	struct plan p = { 0 };
@@ -517,6 +532,8 @@ static int converge(const struct cli *cli, const struct opts *o, struct state *d
 	 * early apply records nothing: the full apply that follows it does. */
 	status = !o->early && (p.n_ops || !have_record()) && save_last(d) ? EXIT_APPLIED_UNRECORDED : 0;
 	timing_end(&t, "write applied.json");
+	if (!status && keep)
+		compiled_commit(keep);
 	sysctl_origins_keep(d);
 	confirm_failure_clear();
 	if (!o->json && cli->verbosity > VERB_QUIET)
@@ -549,6 +566,7 @@ static int destroy_all(const struct cli *cli, const struct opts *o)
 			goto out;
 		}
 		forget_record();
+		compiled_forget();
 		sysctl_origins_keep(NULL);
 		confirm_failure_clear();
 		if (!o->json && cli->verbosity > VERB_QUIET)
@@ -579,7 +597,7 @@ static int put_back(const json_t *restore)
 	    prepare_desired(&d, PREPARE_KEYS | PREPARE_RESOLVE | PREPARE_ALLOW_INSECURE, err, sizeof(err)))
 		fprintf(stderr, "wgc: %s\n", err);
 	else
-		status = converge(&cli, &o, &d, "", true);
+		status = converge(&cli, &o, &d, "", true, NULL);
 	state_free(&d);
 	return status == 0 || status == EXIT_APPLIED_UNRECORDED ? 0 : -1;
 }
@@ -662,6 +680,7 @@ static int plan_or_apply(const struct cli *cli, int argc, char **argv, bool appl
 	}
 	struct state d = { 0 };
 	struct pending before = { 0 }, pend = { 0 };
+	struct compiled_keep keep = { 0 };
 	char plan_fp[17], err[1024];
 	int lock = -1, status = 1, have_before = 0;
 	/* Against the kernel, a missing privilege is the one thing said: before any diagnostic of
@@ -677,7 +696,7 @@ static int plan_or_apply(const struct cli *cli, int argc, char **argv, bool appl
 	/* The lock is taken once the policy compiled and its keys were read: a policy with an error,
 	 * however it was made, never holds up (or waits for) another apply. */
 	phase(cli, "reading the policy ", o.path);
-	if (load_desired(cli, &o, &d, prepare, plan_fp))
+	if (load_desired(cli, &o, &d, prepare, plan_fp, apply ? &keep : NULL))
 		goto out;
 	if (apply && (lock = apply_lock(err, sizeof(err))) < 0) {
 		fprintf(stderr, "wgc: %s\n", err);
@@ -699,10 +718,11 @@ static int plan_or_apply(const struct cli *cli, int argc, char **argv, bool appl
 	}
 	if (apply && o.confirm && confirm_begin(&o, &pend, &before, have_before))
 		goto out;
-	status = converge(cli, &o, &d, plan_fp, apply);
+	status = converge(cli, &o, &d, plan_fp, apply, &keep);
 	if (apply && o.confirm)
 		status = confirm_end(cli, &o, status, &pend, &before, have_before);
 out:
+	compiled_drop(&keep);
 	apply_unlock(lock);
 	pending_free(&before);
 	pending_free(&pend);

@@ -28,7 +28,8 @@
 #                 (WGC_TIMING's note: the ruleset's generation is the one remembered, 0600 in the
 #                 record directory); `nft add rule inet wgc ...` by hand is still drift (exit 2,
 #                 the rules read), and the apply that repairs it makes the next plan skip them again;
-#                 WGC_TIMING=1 prints the phases' times, nothing without it
+#                 WGC_TIMING=1 prints the phases' times (the compiled policy read from its cache),
+#                 nothing without it
 #   old record    a record of the format before the wrapper (the state alone), and one in another
 #                 layout (indented, its members in another order), still load: drift is told
 #   routes        the one route dump: a foreign route in the policy's table is a collision, one in
@@ -277,7 +278,8 @@ test_memo() {
 	expect_grep "memo: the converged plan did not read the rules" \
 		'^wgc: timing: note: nft: rules of table inet wgc not read' "$T_TMP/err"
 	expect_text "memo: ...nor said it read them" "" grep 'rules of table inet wgc read' "$T_TMP/err"
-	expect_grep "timing: WGC_TIMING=1 times the compile" '^wgc: timing: compile \(parse, check, lower\) [0-9.]+ ms$' "$T_TMP/err"
+	expect_grep "timing: WGC_TIMING=1 times the compiled policy's read (compiled.bin, test_compiled)" \
+		'^wgc: timing: compiled policy read from compiled.bin \(its files unchanged\) [0-9.]+ ms$' "$T_TMP/err"
 	expect_grep "timing: ... the nftables read" '^wgc: timing: read nftables [0-9.]+ ms$' "$T_TMP/err"
 	expect_grep "timing: ... the diff" '^wgc: timing: diff [0-9.]+ ms$' "$T_TMP/err"
 	wgc_shared "$E" plan "$POLICY" >"$T_TMP/out" 2>"$T_TMP/err"

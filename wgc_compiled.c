@@ -1,0 +1,356 @@
+/* wgc_compiled.c - the compiled policy's cache (wgc_compiled.h).
+ *
+ * compiled.bin: a header of four words — magic, the key's length, the body's length, the body's
+ * hash — then the body: the key (the build id, the working directory, the path, and each source's
+ * path, length and hash), then the state's image (state_bin.h). The body's hash chains hash64()
+ * over blocks of BLOCK bytes, so the writer computes it as the bytes go out.
+ */
+#include "wgc_compiled.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <link.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "compiler/bounds.h"
+#include "compiler/diag.h"
+#include "model/hash.h"
+#include "model/state_bin.h"
+#include "model/xalloc.h"
+#include "runtime/records.h"
+
+#define CACHE_NAME "compiled.bin"
+#define BLOCK 65536
+#define HEADER (4 * sizeof(uint64_t))
+
+static const char MAGIC[8] = "wgccmp1";
+
+/* ---- the key --------------------------------------------------------------------------------- */
+
+struct build_id {
+	unsigned char id[64];
+	size_t len;
+};
+
+/* The program's NT_GNU_BUILD_ID note: the first object dl_iterate_phdr() names is the program. */
+static int find_build_id(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	struct build_id *b = arg;
+	for (int i = 0; i < info->dlpi_phnum && !b->len; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_NOTE)
+			continue;
+		size_t align = ph->p_align == 8 ? 8 : 4;
+		const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
+		while ((size_t)(end - p) >= sizeof(ElfW(Nhdr))) {
+			const ElfW(Nhdr) *n = (const void *)p;
+			size_t name = (n->n_namesz + align - 1) & ~(align - 1), desc = (n->n_descsz + align - 1) & ~(align - 1);
+			const char *nm = p + sizeof(*n);
+			if ((size_t)(end - nm) < name || (size_t)(end - nm - name) < desc)
+				break;
+			if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 && !memcmp(nm, "GNU", 4) &&
+			    n->n_descsz && n->n_descsz <= sizeof(b->id)) {
+				memcpy(b->id, nm + name, n->n_descsz);
+				b->len = n->n_descsz;
+			}
+			p = nm + name + desc;
+		}
+	}
+	return 1;
+}
+
+static bool build_id(struct build_id *b)
+{
+	memset(b, 0, sizeof(*b));
+	dl_iterate_phdr(find_build_id, b);
+	return b->len > 0;
+}
+
+static void put_u64(FILE *f, uint64_t v)
+{
+	fwrite(&v, sizeof(v), 1, f);
+}
+
+static void put_bytes(FILE *f, const void *p, size_t n)
+{
+	put_u64(f, n);
+	if (n)
+		fwrite(p, 1, n, f);
+}
+
+/* ---- writing: a stdio stream that hashes its blocks on the way to the file --------------------- */
+
+struct hashing {
+	int fd;
+	bool failed;
+	uint64_t hash, total;
+	size_t n;
+	unsigned char block[BLOCK];
+};
+
+static bool flush_block(struct hashing *h)
+{
+	h->hash = hash64(h->block, h->n, h->hash);
+	for (size_t done = 0; done < h->n;) {
+		ssize_t w = write(h->fd, h->block + done, h->n - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return false;
+		done += (size_t)w;
+	}
+	h->n = 0;
+	return true;
+}
+
+static ssize_t hashing_write(void *cookie, const char *buf, size_t size)
+{
+	struct hashing *h = cookie;
+	for (size_t left = size; left;) {
+		size_t take = BLOCK - h->n < left ? BLOCK - h->n : left;
+		memcpy(h->block + h->n, buf, take);
+		h->n += take, buf += take, left -= take;
+		h->total += take;
+		if (h->n == BLOCK && !flush_block(h)) {
+			h->failed = true;
+			return -1;
+		}
+	}
+	return (ssize_t)size;
+}
+
+static int hashing_close(void *cookie)
+{
+	struct hashing *h = cookie;
+	if (h->n && !flush_block(h))
+		h->failed = true;
+	return h->failed ? -1 : 0;
+}
+
+static bool write_cache(int fd, const char *path, const struct wgc_compile *c, const struct state *s,
+			const struct build_id *b)
+{
+	/* The working directory matters only to a source named by a relative path. */
+	char cwd[PATH_MAX] = "";
+	bool relative = false;
+	for (size_t i = 0; i < c->d.n_sources; i++)
+		relative |= c->d.sources[i]->path[0] != '/';
+	if (relative && !getcwd(cwd, sizeof(cwd)))
+		return false;
+	/* The key, in memory: it is small. */
+	char *key = NULL;
+	size_t key_len = 0;
+	FILE *k = open_memstream(&key, &key_len);
+	if (!k)
+		return false;
+	put_bytes(k, b->id, b->len);
+	put_bytes(k, cwd, strlen(cwd));
+	put_bytes(k, path, strlen(path));
+	put_u64(k, c->d.n_sources);
+	for (size_t i = 0; i < c->d.n_sources; i++) {
+		const struct source *src = c->d.sources[i];
+		put_bytes(k, src->path, strlen(src->path));
+		put_u64(k, src->len);
+		put_u64(k, hash64(src->text, src->len, 0));
+	}
+	bool ok = !ferror(k);
+	ok &= fclose(k) == 0;
+	struct hashing *h = xcalloc(1, sizeof(*h));
+	h->fd = fd;
+	if (ok && lseek(fd, HEADER, SEEK_SET) == (off_t)HEADER) {
+		FILE *f = fopencookie(h, "w", (cookie_io_functions_t){ .write = hashing_write, .close = hashing_close });
+		if (f) {
+			fwrite(key, 1, key_len, f);
+			ok = !state_bin_write(f, s) && !ferror(f);
+			ok &= fclose(f) == 0;
+		} else {
+			ok = false;
+		}
+	} else {
+		ok = false;
+	}
+	uint64_t head[4];
+	memcpy(&head[0], MAGIC, sizeof(MAGIC));
+	head[1] = key_len;
+	head[2] = h->total;
+	head[3] = h->hash;
+	ok = ok && pwrite(fd, head, sizeof(head), 0) == (ssize_t)sizeof(head);
+	free(h);
+	free(key);
+	return ok;
+}
+
+void compiled_begin(struct compiled_keep *k, const char *path, const struct wgc_compile *c, const struct state *s)
+{
+	struct build_id b;
+	compiled_drop(k);
+	if (c->d.n_items || !c->d.n_sources || !build_id(&b))
+		return;
+	/* In memory until the apply is recorded: a failed apply leaves nothing, not even the record
+	 * directory (which this namespace's first apply creates). */
+	int fd = memfd_create("wgc-compiled", MFD_CLOEXEC);
+	if (fd < 0)
+		return;
+	k->fd = fd;
+	k->held = true;
+	if (!write_cache(fd, path, c, s, &b))
+		compiled_drop(k);
+}
+
+void compiled_commit(struct compiled_keep *k)
+{
+	char path[4096], tmp[4200], err[256];
+	if (k->held && !records_path(CACHE_NAME, path, sizeof(path), 0, err, sizeof(err)) &&
+	    snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) < (int)sizeof(tmp)) {
+		int out = mkostemp(tmp, O_CLOEXEC);
+		if (out >= 0) {
+			off_t size = lseek(k->fd, 0, SEEK_END), off = 0;
+			bool ok = size > 0;
+			while (ok && off < size) {
+				ssize_t n = sendfile(out, k->fd, &off, (size_t)(size - off));
+				ok = n > 0 || (n < 0 && errno == EINTR);
+			}
+			ok &= close(out) == 0;
+			if (!ok || rename(tmp, path))
+				unlink(tmp);
+		}
+	}
+	compiled_drop(k);
+}
+
+void compiled_drop(struct compiled_keep *k)
+{
+	if (k->held)
+		close(k->fd);
+	k->held = false;
+}
+
+void compiled_forget(void)
+{
+	char path[4096], err[256];
+	if (!records_path(CACHE_NAME, path, sizeof(path), 0, err, sizeof(err)))
+		unlink(path);
+}
+
+/* ---- reading ----------------------------------------------------------------------------------- */
+
+struct rd {
+	const unsigned char *p, *end;
+	bool bad;
+};
+
+static uint64_t get_u64(struct rd *r)
+{
+	uint64_t v = 0;
+	if (r->bad || (size_t)(r->end - r->p) < sizeof(v)) {
+		r->bad = true;
+		return 0;
+	}
+	memcpy(&v, r->p, sizeof(v));
+	r->p += sizeof(v);
+	return v;
+}
+
+/* The next length-prefixed bytes equal want[0..n). */
+static bool same_bytes(struct rd *r, const void *want, size_t n)
+{
+	uint64_t len = get_u64(r);
+	if (r->bad || len != n || (size_t)(r->end - r->p) < n || (n && memcmp(r->p, want, n))) {
+		r->bad = true;
+		return false;
+	}
+	r->p += n;
+	return true;
+}
+
+/* The working directory the key names, if any, is this one. */
+static bool same_cwd(struct rd *r, const char *cwd)
+{
+	if ((size_t)(r->end - r->p) >= sizeof(uint64_t) && !memcmp(r->p, &(uint64_t){ 0 }, sizeof(uint64_t))) {
+		r->p += sizeof(uint64_t);
+		return true;
+	}
+	return same_bytes(r, cwd, strlen(cwd));
+}
+
+/* Every source the key names still has the bytes it had: read as the compiler reads (diags_load:
+ * the same refusals, the same bounds). */
+static bool sources_unchanged(struct rd *r)
+{
+	uint64_t n = get_u64(r);
+	if (r->bad || !n || n > WGC_MAX_SOURCES)
+		return false;
+	struct diags scratch = { 0 };
+	bool same = true;
+	char spath[PATH_MAX];
+	for (uint64_t i = 0; i < n && same; i++) {
+		uint64_t len = get_u64(r);
+		if (r->bad || !len || len >= sizeof(spath) || (size_t)(r->end - r->p) < len) {
+			same = false;
+			break;
+		}
+		memcpy(spath, r->p, len);
+		spath[len] = '\0';
+		r->p += len;
+		uint64_t size = get_u64(r), hash = get_u64(r);
+		struct source *src = r->bad || memchr(spath, '\0', len) ? NULL : diags_load(&scratch, spath, NULL);
+		same = src && src->len == size && hash64(src->text, src->len, 0) == hash;
+	}
+	diags_free(&scratch);
+	return same;
+}
+
+static uint64_t body_hash(const unsigned char *p, size_t len)
+{
+	uint64_t h = 0;
+	for (size_t off = 0; off < len; off += BLOCK)
+		h = hash64(p + off, len - off < BLOCK ? len - off : BLOCK, h);
+	return h;
+}
+
+int compiled_load(const char *path, struct state *out)
+{
+	char cpath[4096], err[256], cwd[PATH_MAX];
+	struct build_id b;
+	memset(out, 0, sizeof(*out));
+	if (!getcwd(cwd, sizeof(cwd)))
+		cwd[0] = '\0';   /* then only a key without one matches */
+	if (!build_id(&b) || records_path(CACHE_NAME, cpath, sizeof(cpath), 0, err, sizeof(err)))
+		return 0;
+	int fd = open(cpath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return 0;
+	struct stat st;
+	void *map = MAP_FAILED;
+	/* Written by this user, and by no one else (the record directory is 0700: belt and braces). */
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_uid == geteuid() && !(st.st_mode & 022) &&
+	    st.st_size >= (off_t)HEADER && (uint64_t)st.st_size <= SIZE_MAX)
+		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return 0;
+	size_t size = (size_t)st.st_size;
+	const unsigned char *base = map;
+	uint64_t head[4];
+	memcpy(head, base, sizeof(head));
+	int hit = 0;
+	if (!memcmp(&head[0], MAGIC, sizeof(MAGIC)) && head[2] == size - HEADER && head[1] <= head[2] &&
+	    body_hash(base + HEADER, size - HEADER) == head[3]) {
+		struct rd r = { .p = base + HEADER, .end = base + HEADER + head[1] };
+		if (same_bytes(&r, b.id, b.len) && same_cwd(&r, cwd) && same_bytes(&r, path, strlen(path)) &&
+		    sources_unchanged(&r) && r.p == r.end &&
+		    !state_bin_read(base + HEADER + head[1], size - HEADER - head[1], out))
+			hit = 1;
+	}
+	munmap(map, size);
+	return hit;
+}
