@@ -113,7 +113,7 @@ static int compile_policy(const struct cli *cli, const char *path, struct state 
 	timing_end(t, "compile (parse, check, lower)");
 	if (!rc && keep) {
 		compiled_begin(keep, path, &c, out);
-		timing_end(t, "compiled.bin made (kept in memory until the apply is recorded)");
+		timing_end(t, "compiled.bin made (unnamed until the apply is recorded)");
 	}
 	wgc_compile_free(&c);
 	return rc;
@@ -352,6 +352,7 @@ static int save_last(const struct state *d)
 			jw_key(&w, "desired");
 			state_json_write_value(&w, d, 0);
 			jw_end_object(&w);
+			jw_flush(&w);
 			bool bad = ferror(f);
 			bad |= fclose(f) != 0;
 			timing_end(&t, "applied.json encoded");
@@ -532,8 +533,10 @@ static int converge(const struct cli *cli, const struct opts *o, struct state *d
 	 * early apply records nothing: the full apply that follows it does. */
 	status = !o->early && (p.n_ops || !have_record()) && save_last(d) ? EXIT_APPLIED_UNRECORDED : 0;
 	timing_end(&t, "write applied.json");
-	if (!status && keep)
+	if (!status && keep && keep->held) {
 		compiled_commit(keep);
+		timing_end(&t, "compiled.bin named");
+	}
 	sysctl_origins_keep(d);
 	confirm_failure_clear();
 	if (!o->json && cli->verbosity > VERB_QUIET)

@@ -264,10 +264,31 @@ void fnv1a64_hex(const char *text, char out[17])
 	snprintf(out, 17, "%016llx", text ? (unsigned long long)fnv1a64(text, strlen(text)) : 0ULL);
 }
 
+/* Writes the decimal digits of v (< 1000) at p; returns the end. */
+static char *put_dec(char *p, unsigned v)
+{
+	if (v >= 100)
+		*p++ = (char)('0' + v / 100);
+	if (v >= 10)
+		*p++ = (char)('0' + v / 10 % 10);
+	*p++ = (char)('0' + v % 10);
+	return p;
+}
+
 const char *ipaddr_host_str(const struct ipaddr *a, char *buf, size_t len)
 {
-	if (!a->family || !inet_ntop(a->family, a->bytes, buf, (socklen_t)len))
+	/* IPv4 by hand (inet_ntop's dotted quad): every route and rule of a large record has one. */
+	if (a->family == AF_INET && len >= INET_ADDRSTRLEN) {
+		char *p = buf;
+		for (int i = 0; i < 4; i++) {
+			if (i)
+				*p++ = '.';
+			p = put_dec(p, a->bytes[i]);
+		}
+		*p = '\0';
+	} else if (!a->family || !inet_ntop(a->family, a->bytes, buf, (socklen_t)len)) {
 		snprintf(buf, len, "?");
+	}
 	return buf;
 }
 
@@ -275,7 +296,14 @@ const char *ipaddr_str(const struct ipaddr *a, char *buf, size_t len)
 {
 	char host[INET6_ADDRSTRLEN];
 	ipaddr_host_str(a, host, sizeof(host));
-	snprintf(buf, len, "%s/%u", host, a->len);
+	size_t n = strlen(host);
+	if (n + 5 <= len) {   /* '/', three digits at most (len is 8 bits), NUL */
+		memcpy(buf, host, n);
+		buf[n] = '/';
+		*put_dec(buf + n + 1, a->len) = '\0';
+	} else if (len) {
+		buf[0] = '\0';   /* too small for any address: as snprintf's truncation, nothing useful */
+	}
 	return buf;
 }
 

@@ -14,16 +14,41 @@
 
 void jw_init(struct jw *w, FILE *f, int indent)
 {
-	memset(w, 0, sizeof(*w));
 	w->f = f;
+	w->n = 0;
 	w->indent = indent;
+	w->depth = 0;
+	w->after_key = false;
+	memset(w->nonempty, 0, sizeof(w->nonempty));
 }
 
-/* The stream is the writer's alone while it writes (state_json_write locks it once): the
- * unlocked stdio calls, and runs of bytes in one call, keep a large state's document fast. */
+/* The writer gathers its small pieces in its own buffer, and hands the stream runs of JW_BUF
+ * bytes: a call into stdio per token was most of the cost of a large record. */
+void jw_flush(struct jw *w)
+{
+	if (w->n)
+		fwrite_unlocked(w->buf, 1, w->n, w->f);
+	w->n = 0;
+}
+
 static void out(struct jw *w, const char *p, size_t n)
 {
-	fwrite_unlocked(p, 1, n, w->f);
+	if (n > JW_BUF - w->n) {
+		jw_flush(w);
+		if (n > JW_BUF) {
+			fwrite_unlocked(p, 1, n, w->f);
+			return;
+		}
+	}
+	memcpy(w->buf + w->n, p, n);
+	w->n += n;
+}
+
+static void out1(struct jw *w, char c)
+{
+	if (w->n == JW_BUF)
+		jw_flush(w);
+	w->buf[w->n++] = c;
 }
 
 static void newline(struct jw *w, int depth)
@@ -31,7 +56,7 @@ static void newline(struct jw *w, int depth)
 	static const char spaces[] = "                                                                ";
 	if (!w->indent)
 		return;
-	putc_unlocked('\n', w->f);
+	out1(w, '\n');
 	for (size_t n = (size_t)(depth * w->indent); n;) {
 		size_t k = n < sizeof(spaces) - 1 ? n : sizeof(spaces) - 1;
 		out(w, spaces, k);
@@ -49,7 +74,7 @@ static void member(struct jw *w)
 	if (!w->depth)
 		return;
 	if (w->nonempty[w->depth])
-		putc_unlocked(',', w->f);
+		out1(w, ',');
 	w->nonempty[w->depth] = true;
 	newline(w, w->depth);
 }
@@ -57,7 +82,7 @@ static void member(struct jw *w)
 static void open_c(struct jw *w, char c)
 {
 	member(w);
-	putc_unlocked(c, w->f);
+	out1(w, c);
 	if (w->depth + 1 < JW_MAX_DEPTH)
 		w->nonempty[++w->depth] = false;
 }
@@ -67,7 +92,7 @@ static void close_c(struct jw *w, char c)
 	if (w->nonempty[w->depth])
 		newline(w, w->depth - 1);
 	w->depth--;
-	putc_unlocked(c, w->f);
+	out1(w, c);
 }
 
 void jw_object(struct jw *w) { open_c(w, '{'); }
@@ -79,7 +104,7 @@ void jw_end_array(struct jw *w) { close_c(w, ']'); }
  * \u00XX); everything else, UTF-8 included, as it is. */
 static void quoted(struct jw *w, const char *s)
 {
-	putc_unlocked('"', w->f);
+	out1(w, '"');
 	const unsigned char *p = (const unsigned char *)s;
 	while (*p) {
 		const unsigned char *run = p;
@@ -104,7 +129,7 @@ static void quoted(struct jw *w, const char *s)
 		}
 		p++;
 	}
-	putc_unlocked('"', w->f);
+	out1(w, '"');
 }
 
 void jw_key(struct jw *w, const char *k)
@@ -466,6 +491,7 @@ int state_json_write(FILE *f, const struct state *s, int flags, int indent)
 	jw_init(&w, f, indent);
 	flockfile(f);
 	state_json_write_value(&w, s, flags);
+	jw_flush(&w);
 	funlockfile(f);
 	return ferror(f) ? -1 : 0;
 }

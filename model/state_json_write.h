@@ -20,12 +20,16 @@
 
 #define JW_MAX_DEPTH 32
 
+#define JW_BUF 16384
+
 struct jw {
 	FILE *f;
+	size_t n;                      /* bytes in buf, not yet on f */
 	int indent;                    /* spaces per level; 0: compact */
 	int depth;
 	bool after_key;                /* a key was written: its value follows without a separator */
 	bool nonempty[JW_MAX_DEPTH];   /* the container at each depth has a member */
+	char buf[JW_BUF];              /* written to f in runs (jw_flush) */
 };
 
 void jw_init(struct jw *w, FILE *f, int indent);
@@ -38,6 +42,8 @@ void jw_str(struct jw *w, const char *s);
 void jw_int(struct jw *w, long long v);
 void jw_bool(struct jw *w, bool v);
 void jw_null(struct jw *w);
+/* Puts what the writer holds on its stream: after the document, before f is read or closed. */
+void jw_flush(struct jw *w);
 
 /* The state as one JSON value at the writer's position (flags: STATE_JSON_STATS). */
 void state_json_write_value(struct jw *w, const struct state *s, int flags);
