@@ -91,6 +91,23 @@ bool jr_string(struct jr *r)
 	for (;;) {
 		if (r->p >= r->end)
 			return false;
+		/* A run of plain characters, copied at once. */
+		const char *run = r->p;
+		while (r->p < r->end && (unsigned char)*r->p >= 0x20 && (unsigned char)*r->p < 0x80 && *r->p != '"' &&
+		       *r->p != '\\')
+			r->p++;
+		if (r->p > run) {
+			size_t k = (size_t)(r->p - run);
+			while (n + k + 1 >= r->cap) {
+				r->cap = r->cap ? r->cap * 2 : 256;
+				r->buf = xrealloc(r->buf, r->cap);
+			}
+			memcpy(r->buf + n, run, k);
+			n += k;
+			continue;
+		}
+		if (r->p >= r->end)
+			return false;
 		unsigned char c = (unsigned char)*r->p++;
 		if (c == '"')
 			break;
@@ -198,13 +215,20 @@ static bool next_elem(struct jr *r, bool *first, bool *ok)
 /* The key just read among names (NULL-terminated), each at most once: its index, or -1. */
 static int member_of(struct jr *r, const char *const *names, uint32_t *seen)
 {
-	for (int i = 0; names[i]; i++)
+	/* Looked for from the one after the last seen: in wgc's own order, the next name or the
+	 * one after an absent member matches at once. */
+	int n = 0, start = *seen ? 32 - __builtin_clz(*seen) : 0;
+	while (names[n])
+		n++;
+	for (int k = 0; k < n; k++) {
+		int i = (start + k) % n;
 		if (!strcmp(r->buf, names[i])) {
 			if (*seen & (1u << i))
 				return -1;
 			*seen |= 1u << i;
 			return i;
 		}
+	}
 	return -1;
 }
 
@@ -232,7 +256,9 @@ static int next_member(struct jr *r, const char *const *names, uint32_t *seen, b
 /* The string just read into dst (cut to n - 1 bytes, as state_json.c's copy_name). */
 static bool str_copy(struct jr *r, char *dst, size_t n)
 {
-	snprintf(dst, n, "%s", r->buf);
+	size_t len = strnlen(r->buf, n - 1);
+	memcpy(dst, r->buf, len);
+	dst[len] = '\0';
 	return true;
 }
 
