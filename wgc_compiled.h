@@ -26,11 +26,12 @@
 /* 1 with *out (zeroed first) the state path compiled to, if the cache holds it; 0 if not. */
 int compiled_load(const char *path, struct state *out);
 
-/* The cache of one apply: written to an anonymous file in memory once the policy compiled,
- * copied into place once the apply is recorded, or dropped. Zero-initialise it. */
+/* The cache of one apply: written to an unnamed file once the policy compiled, named once the
+ * apply is recorded, or dropped. Zero-initialise it. */
 struct compiled_keep {
 	bool held;
-	int fd;                /* memfd, when held */
+	bool in_dir;           /* fd is an O_TMPFILE in the record directory; else a memfd */
+	int fd;                /* when held */
 };
 
 /* Writes what c compiled path into (s, before prepare_desired) for the cache, if c has no
