@@ -29,6 +29,7 @@
 #include "runtime/plan_file.h"
 #include "runtime/records.h"
 #include "runtime/timing.h"
+#include "model/state_bin.h"
 #include "model/state_json.h"
 #include "model/xalloc.h"
 #include "model/state_json_read.h"
@@ -978,19 +979,18 @@ static void describe_ops(const struct plan *p, const struct state *last, char *o
 
 int kernel_converge(struct converge *c)
 {
-	struct wgc_compile wc = { 0 };
 	struct state d = { 0 }, obs = { 0 }, last = { 0 };
 	struct plan p = { 0 };
 	char err[1024];
 	int lock = -1, status = -1;
 	c->n_ops = c->n_add = c->n_change = c->n_remove = 0;
 	c->what[0] = '\0';
-	int rc = wgc_compile_text(&wc, c->path, c->text, c->len, WGC_LOWERED, &d);
-	if (rc || c->warn)
-		wgc_compile_report(&wc, rc, stderr, false);
-	wgc_compile_free(&wc);
-	if (rc)
+	if (state_bin_read(c->image, c->len, &d)) {
+		fprintf(stderr, "wgc: the compiled policy held since the last load cannot be read\n");
 		goto out;
+	}
+	if (c->warn && c->warnings)
+		fputs(c->warnings, stderr);
 	int prepare = PREPARE_KEYS | PREPARE_RESOLVE | (c->allow_insecure_keys ? PREPARE_ALLOW_INSECURE : 0) |
 		      (c->warn ? 0 : PREPARE_QUIET);
 	if (prepare_keeping_endpoints(&d, prepare))

@@ -22,8 +22,9 @@ int cmd_watch(const struct cli *cli, int argc, char **argv);
  * does not resolve keeps the address the kernel has for it (the next round tries again). */
 struct converge {
 	const char *path;
-	const char *text;
+	const char *image;             /* what the policy compiled to (model/state_bin.h) */
 	size_t len;
+	const char *warnings;          /* its diagnostics as printed when compiled, or NULL */
 	bool allow_insecure_keys;
 	bool warn;                     /* say the notes and host warnings (first round, reload) */
 	/* What the round did: */

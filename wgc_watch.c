@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "compiler/compile.h"
+#include "model/state_bin.h"
 #include "model/xalloc.h"
 #include "runtime/observe.h"
 #include "runtime/watch.h"
@@ -40,36 +41,48 @@ static long long now_ms(void)
 /* ---- the policy, as read at start and on reload ---------------------------------------------- */
 
 struct held_policy {
-	char *text;
+	char *image;                   /* what it compiled to (model/state_bin.h), for each round */
 	size_t len;
+	char *warnings;                /* its diagnostics as printed, NULL if none */
 	struct state compiled;         /* for the cgroup folders to watch */
 };
 
 static void held_free(struct held_policy *p)
 {
-	free(p->text);
+	free(p->image);
+	free(p->warnings);
 	state_free(&p->compiled);
 	memset(p, 0, sizeof(*p));
 }
 
-/* Reads and compiles path (diagnostics on stderr), as every command reads a policy (a regular file
- * outside /proc, /sys and /dev: compiler/diag.c); its text is kept for the rounds. 0, or -1. */
+/* Reads and compiles path and its includes (diagnostics on stderr), as every command reads a
+ * policy (a regular file outside /proc, /sys and /dev: compiler/diag.c). What it compiled to is
+ * kept for the rounds: they neither read the files again (an edit is applied on reload only)
+ * nor compile. 0, or -1. */
 static int held_load(const char *path, struct held_policy *p)
 {
 	memset(p, 0, sizeof(*p));
 	struct wgc_compile c = { 0 };
 	int rc = wgc_compile(&c, path, WGC_LOWERED, &p->compiled);
-	/* Its warnings are said by the round that applies it. */
-	if (rc)
+	if (rc) {
 		wgc_compile_report(&c, rc, stderr, false);
-	else if (c.d.n_sources && c.d.sources[0]) {
-		p->len = c.d.sources[0]->len;
-		p->text = xmalloc(p->len + 1);
-		memcpy(p->text, c.d.sources[0]->text, p->len);
-		p->text[p->len] = '\0';
+	} else {
+		/* Its warnings are said by the round that applies it. */
+		size_t n;
+		FILE *f;
+		if (c.d.n_items && (f = open_memstream(&p->warnings, &n))) {
+			wgc_compile_report(&c, rc, f, false);
+			fclose(f);
+		}
+		if ((f = open_memstream(&p->image, &p->len))) {
+			rc = state_bin_write(f, &p->compiled);
+			rc |= fclose(f);
+		}
+		if (!p->image)
+			xalloc_fail();
 	}
 	wgc_compile_free(&c);
-	if (rc || !p->text) {
+	if (rc) {
 		held_free(p);
 		return -1;
 	}
@@ -184,7 +197,7 @@ int cmd_watch(const struct cli *cli, int argc, char **argv)
 	if ((rc = watch_cgroups(&w, &pol.compiled.nft)))
 		fprintf(stderr, "wgc watch: cannot watch the policy's cgroups: %s (a cgroup made again is rebound "
 			"at the next round)\n", strerror(-rc));
-	struct converge c = { .path = o.path, .text = pol.text, .len = pol.len,
+	struct converge c = { .path = o.path, .image = pol.image, .len = pol.len, .warnings = pol.warnings,
 			      .allow_insecure_keys = o.allow_insecure_keys, .warn = true };
 	struct limiter lim = { .backoff = BACKOFF_MIN_MS };
 	if (o.interval)
@@ -215,8 +228,9 @@ int cmd_watch(const struct cli *cli, int argc, char **argv)
 			} else {
 				held_free(&pol);
 				pol = next;
-				c.text = pol.text;
+				c.image = pol.image;
 				c.len = pol.len;
+				c.warnings = pol.warnings;
 				c.warn = true;
 				noted = false;
 				if ((rc = watch_cgroups(&w, &pol.compiled.nft)))

@@ -19,7 +19,8 @@
 #                 too: an immediate failure): the kernel's endpoint is kept, said, and a deleted
 #                 rule is still repaired
 #   policy edit   the file edited on disk: noted, not applied; SIGHUP applies it (mtu read back);
-#                 a policy with an error is not reloaded, and the watch goes on
+#                 an include edited: not applied by the rounds either (table 900 read back), SIGHUP
+#                 applies it; a policy with an error is not reloaded, and the watch goes on
 #   fight         a loop deleting a rule: the repairs stay within the rate limit, and the watch says
 #                 it pauses, naming what was undone
 #   cgroup        a bound cgroup made again (a cgroup2 hierarchy mounted in this test): rebound
@@ -68,8 +69,14 @@ else
 fi
 
 POLICY=$T_TMP/watch.wg
+EXTRA=$T_TMP/watch-extra.wg
+write_extra() {
+	printf 'table t9 900\nroute %s dev wg0 table t9\n' "$1" >"$EXTRA"
+}
+write_extra 10.99.0.0/16
 write_policy() {
 	cat >"$POLICY" <<-EOP
+		include "watch-extra.wg"
 		tunnel wg0 {
 			private-key "$KEYDIR/a.key"
 			address 10.0.0.2/32
@@ -215,6 +222,20 @@ else
 	fail "policy edit: SIGHUP applied it" "$(ip -n "$A" link show wg0)" "$(cat "$LOG")"
 fi
 expect_grep "policy edit: the reload is logged" '^wgc watch: reloaded ' "$LOG"
+wait_for 5 converged
+# An include is read with the policy, at start and on reload only: the rounds apply what was read.
+table900() { ip -n "$A" route show table 900 | trim; }
+write_extra 10.98.0.0/16
+sleep 1.5 # timer rounds: none may read the include again
+expect_text "policy edit: an edited include is not applied without a reload" \
+	"10.99.0.0/16 dev wg0 proto 87 scope link" table900
+kill -HUP "$WPID"
+if wait_for 10 bash -c "ip -n '$A' route show table 900 | grep -q '^10.98.0.0/16 '"; then
+	pass "policy edit: SIGHUP applied the include's edit"
+else
+	fail "policy edit: SIGHUP applied the include's edit" "$(table900)" "$(cat "$LOG")"
+fi
+expect_text "policy edit: ... and only it" "10.98.0.0/16 dev wg0 proto 87 scope link" table900
 wait_for 5 converged
 printf 'tunnel {\n' >"$POLICY"
 kill -HUP "$WPID"
