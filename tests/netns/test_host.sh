@@ -10,8 +10,9 @@
 #   sysctl      src_valid_mark 0 before: apply sets 1, destroy's plan puts back 0 and destroy does;
 #               1 before: destroy has nothing to put back and it stays 1; a policy that stops
 #               needing it puts it back on the next apply
-#   endpoint    an endpoint dropped from the policy is removed (the peer re-created); one the peer
-#               roamed to (set by hand, never by wgc) is left alone
+#   endpoint    an endpoint the kernel lacks (the peer made again by hand) is set; an endpoint
+#               dropped from the policy is removed (the peer re-created); one the peer roamed to
+#               (set by hand, never by wgc) is left alone
 #   nft drift   a rule added to or deleted from table inet wgc by hand, a chain's policy changed:
 #               plan shows the table changed outside wgc (exit 2), apply repairs it, plan is clean
 #   neighbours  kube-proxy-like KUBE-FIREWALL drop of mark 0x8000: with wgc's default fwmark the
@@ -169,6 +170,18 @@ test_endpoint() {
 	run apply apply "$POL/with.wg"
 	expect_rc "endpoint: apply exits 0" 0 "$RC" "$T_TMP/apply.out"
 	expect_text "endpoint: set" 192.168.100.251:51820 endpoints
+	# The peer made again by hand without its endpoint: the policy's endpoint is missing.
+	ip netns exec "$A" wg set wg0 peer "$SERVER_PUB" remove &&
+		ip netns exec "$A" wg set wg0 peer "$SERVER_PUB" allowed-ips 0.0.0.0/0 ||
+		fail "endpoint: the peer made again by hand"
+	expect_text "endpoint: (the kernel has none)" "(none)" endpoints
+	run plan plan --detailed-exitcode "$POL/with.wg"
+	expect_rc "endpoint: a missing endpoint is a change" 2 "$RC" "$T_TMP/plan.out"
+	expect_grep "endpoint: ... (none) -> the policy's" '^ +endpoint: \(none\) -> 192\.168\.100\.251:51820$' "$T_TMP/plan.out"
+	run apply apply "$POL/with.wg"
+	expect_text "endpoint: set again" 192.168.100.251:51820 endpoints
+	run plan plan --detailed-exitcode "$POL/with.wg"
+	expect_rc "endpoint: then no changes" 0 "$RC" "$T_TMP/plan.out"
 	run plan plan --detailed-exitcode "$POL/without.wg"
 	expect_rc "endpoint: dropping it is a change" 2 "$RC" "$T_TMP/plan.out"
 	expect_grep "endpoint: the plan changes the peer" "^  ~ peer +wg0 ${SERVER_PUB//+/\\+} \\(server\\)$" "$T_TMP/plan.out"
