@@ -26,6 +26,7 @@ struct exec {
 	bool nl_open;
 	struct nft nft;
 	char *nft_saved;               /* the table before this apply changed it (rollback) */
+	const char *nft_before;        /* plan.h: its text, known from the record, or NULL */
 	struct dns dns;                /* the DNS backend, chosen at the first DNS operation */
 	bool dns_open;
 	int nft_saved_present;
@@ -212,9 +213,19 @@ static int run_nft(struct exec *x, const struct op *op, const struct st_nft *tar
 		return fail(x, op, rc, "cannot start libnftables");
 	struct timing t;
 	timing_start(&t);
-	if (!x->nft_saved && !x->nft_saved_present && (rc = nft_save(&x->nft, &x->nft_saved, &x->nft_saved_present)))
-		return fail(x, op, rc, x->nft.err);
-	timing_end(&t, "nft: the table saved for rollback");
+	if (!x->nft_saved && !x->nft_saved_present) {
+		/* The record's text of the table the kernel holds, if the plan found it (a large table
+		 * lists in about a second); else the kernel's listing. */
+		const struct st_nft *have = op->old;
+		if (x->nft_before && have && have->present) {
+			nft_save_known(have, x->nft_before, &x->nft_saved, &x->nft_saved_present);
+			timing_end(&t, "nft: the table's rollback copy made from the record");
+		} else if ((rc = nft_save(&x->nft, &x->nft_saved, &x->nft_saved_present))) {
+			return fail(x, op, rc, x->nft.err);
+		} else {
+			timing_end(&t, "nft: the table saved for rollback");
+		}
+	}
 	uint32_t gen;
 	bool have_gen = !nft_generation(&gen);
 	if (!target) {
@@ -469,7 +480,7 @@ int apply_plan(const struct plan *p, char *err, size_t errlen)
 
 int apply_plan_watched(const struct plan *p, const struct apply_watch *watch, char *err, size_t errlen)
 {
-	struct exec x = { .err = err, .errlen = errlen, .fault_at = -1, .fault_undo = -1 };
+	struct exec x = { .err = err, .errlen = errlen, .fault_at = -1, .fault_undo = -1, .nft_before = p->nft_before };
 	int rc = 0;
 	if (!p->n_ops)
 		return 0;

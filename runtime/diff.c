@@ -284,6 +284,13 @@ void diff(const struct state *d, const struct state *o, const struct state *last
 	find_collisions(&c, d, o);
 	find_mark_collisions(&c, d, o);
 	order(p);
+	if (last && last->nft.present && last->nft.text && o->nft.present && !o->nft.tampered &&
+	    o->nft.fingerprint[0]) {
+		char fp[17];
+		fnv1a64_hex(last->nft.text, fp);
+		if (!strcmp(fp, o->nft.fingerprint))
+			p->nft_before = last->nft.text;
+	}
 }
 
 void diff_destroy(const struct state *o, struct plan *p)

@@ -579,6 +579,21 @@ int nft_save(struct nft *n, char **text, int *present)
 	return 0;
 }
 
+void nft_save_known(const struct st_nft *have, const char *text, char **out, int *present)
+{
+	struct st_nft prev = { .present = true, .text = (char *)text };
+	memcpy(prev.fingerprint, have->fingerprint, sizeof(prev.fingerprint));
+	char *doc = nft_document(&prev);
+	if (!doc)
+		xalloc_fail();
+	/* The cgroup sets' elements as nft_save gives them: by path, from the ids the kernel has. */
+	char *elems = cgroup_restore_elements(have);
+	*out = xasprintf("%s%s", doc, elems);
+	*present = 1;
+	free(doc);
+	free(elems);
+}
+
 int nft_run(struct nft *n, const char *doc)
 {
 	return run(n, doc, 0);

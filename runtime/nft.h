@@ -44,6 +44,10 @@ int nft_remember(const uint32_t *before, const char *fingerprint);
 /* The table as the kernel holds it now, as `nft -f` text (for rollback). Caller frees; NULL with
  * *present false if there is no table. */
 int nft_save(struct nft *n, char **text, int *present);
+/* The same without listing the table, from the text it was loaded from (the last apply's, whose
+ * fingerprint the table `have` carries, plan.h): that text's document, and the elements of
+ * have's cgroup sets by path. */
+void nft_save_known(const struct st_nft *have, const char *text, char **out, int *present);
 
 /* Runs an `nft -f` document (emit_nft's, or a saved one) as one transaction. */
 int nft_run(struct nft *n, const char *doc);

@@ -45,6 +45,10 @@ struct plan {
 	/* Only the last applied state can tell whether a difference is wgc's to undo (an endpoint
 	 * the policy dropped, or one the peer roamed to): diff again with it. */
 	bool needs_last;
+	/* Borrowed from the last applied state: the text of table inet wgc as the kernel holds it
+	 * (its observed fingerprint is this text's, nothing in it changed by hand), from which
+	 * apply makes its rollback copy instead of listing the table. NULL: apply lists it. */
+	const char *nft_before;
 };
 
 /* Compares desired with observed (both sorted) into p. last: the state wgc applied last time

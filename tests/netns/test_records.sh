@@ -32,6 +32,10 @@
 #                 nothing without it
 #   old record    a record of the format before the wrapper (the state alone), and one in another
 #                 layout (indented, its members in another order), still load: drift is told
+#   rollback copy a faulted apply (WGC_FAULT_AT, test builds) that had replaced table inet wgc: the
+#                 copy it puts back is made from the record (WGC_TIMING says so) when the table is
+#                 the recorded one, listed from the kernel when a rule was added by hand; the table
+#                 (`nft -s list`) reads back as before both times
 #   routes        the one route dump: a foreign route in the policy's table is a collision, one in
 #                 another table (or main) is not read; a route of wgc's in a table the policy does
 #                 not use is planned for removal, and each of wgc's routes is planned once
@@ -309,6 +313,43 @@ test_memo() {
 	ns_del "$E"
 }
 
+# A failed apply that had replaced table inet wgc puts the table back from a rollback copy: made
+# from the record when the kernel's table is the one recorded (nothing listed), and listed from the
+# kernel when a rule was added by hand (the copy then keeps it). Either way the table reads back as
+# it was before the apply.
+test_rollback_copy() {
+	local rc
+	ns_new rb || return 0
+	local R=$NS
+	wgc_shared "$R" apply "$POLICY" >"$T_TMP/out" 2>"$T_TMP/err"
+	expect_rc "rollback copy: apply exits 0" 0 $? "$T_TMP/out" "$T_TMP/err" || { ns_del "$R"; return; }
+	{ cat "$POLICY"; echo "match proto udp dport 53 set mark 0x2000000/0xff000000"; } >"$T_TMP/rb-edit.wg"
+	ip netns exec "$R" nft -s list table inet wgc >"$T_TMP/rb.before"
+	WGC_FAULT_AT=1 WGC_TIMING=1 wgc_shared "$R" apply "$T_TMP/rb-edit.wg" >"$T_TMP/out" 2>"$T_TMP/err"
+	rc=$?
+	if ! grep -q "injected fault" "$T_TMP/err"; then
+		skip "rollback copy: $WGC has no fault injection (a test build has)"
+		ns_del "$R"
+		return
+	fi
+	expect_rc "rollback copy: the faulted apply exits 1" 1 "$rc" "$T_TMP/err"
+	expect_grep "rollback copy: made from the record" \
+		"^wgc: timing: nft: the table's rollback copy made from the record" "$T_TMP/err"
+	ip netns exec "$R" nft -s list table inet wgc >"$T_TMP/rb.after"
+	expect_same "rollback copy: the table is as before" "$T_TMP/rb.before" "$T_TMP/rb.after"
+	chain=$(ip netns exec "$R" nft list table inet wgc | sed -n 's/^[[:space:]]*chain \([a-z_]*\) .*/\1/p' |
+		grep -vx fingerprint | head -1)
+	ip netns exec "$R" nft add rule inet wgc "$chain" counter || fail "rollback copy: nft add rule inet wgc $chain counter"
+	ip netns exec "$R" nft -s list table inet wgc >"$T_TMP/rb.before"
+	WGC_FAULT_AT=1 WGC_TIMING=1 wgc_shared "$R" apply "$T_TMP/rb-edit.wg" >"$T_TMP/out" 2>"$T_TMP/err"
+	expect_rc "rollback copy: with a rule added by hand, the faulted apply exits 1" 1 $? "$T_TMP/err"
+	expect_grep "rollback copy: ... the kernel's table is listed" \
+		"^wgc: timing: nft: the table saved for rollback" "$T_TMP/err"
+	ip netns exec "$R" nft -s list table inet wgc >"$T_TMP/rb.after"
+	expect_same "rollback copy: ... and put back, the hand's rule too" "$T_TMP/rb.before" "$T_TMP/rb.after"
+	ns_del "$R"
+}
+
 # old_record NAME: with A's record rewritten as NAME, a route deleted by hand is drift (the record
 # was read), and apply puts it back.
 old_record_drift() {
@@ -379,5 +420,6 @@ test_old_record
 test_unrecorded
 test_collision
 test_memo
+test_rollback_copy
 test_routes
 finish
