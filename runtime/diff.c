@@ -105,6 +105,21 @@ static void merge(struct ctx *c, enum kind kind, const struct state *ds, const s
 
 /* ---- collisions with foreign objects --------------------------------------------------------- */
 
+/* Whether d has a route in table of family: d's routes are sorted by family, then table. */
+static bool uses_table(const struct state *d, uint8_t family, uint32_t table)
+{
+	size_t lo = 0, hi = d->n_routes;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct st_route *r = &d->routes[mid];
+		if (r->family < family || (r->family == family && r->table < table))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < d->n_routes && d->routes[lo].family == family && d->routes[lo].table == table;
+}
+
 static void find_collisions(struct ctx *c, const struct state *d, const struct state *o)
 {
 	char a[64];
@@ -120,15 +135,9 @@ static void find_collisions(struct ctx *c, const struct state *d, const struct s
 	}
 	for (size_t j = 0; j < o->n_routes; j++) {
 		const struct st_route *f = &o->routes[j];
-		if (f->protocol == WGC_RTPROT)
-			continue;
-		for (size_t i = 0; i < d->n_routes; i++) {
-			if (d->routes[i].table != f->table || d->routes[i].family != f->family)
-				continue;
+		if (f->protocol != WGC_RTPROT && uses_table(d, f->family, f->table))
 			collide(c, "table %u is used by the policy, but holds a foreign route (%s, protocol %u)",
 				f->table, ipaddr_str(&f->dst, a, sizeof(a)), f->protocol);
-			break;
-		}
 	}
 	for (size_t j = 0; j < o->n_rules; j++) {
 		const struct st_rule *f = &o->rules[j];
