@@ -210,7 +210,8 @@ void compiled_begin(struct compiled_keep *k, const char *path, const struct wgc_
 		return;
 	k->fd = fd;
 	k->held = true;
-	if (!write_cache(fd, path, c, s, &b))
+	/* 0600 whatever the umask, as every record (records.h). */
+	if (fchmod(fd, 0600) || !write_cache(fd, path, c, s, &b))
 		compiled_drop(k);
 }
 
@@ -227,6 +228,11 @@ static bool put_in_place(struct compiled_keep *k, const char *tmp, const char *p
 		int out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (out < 0)
 			return false;
+		if (fchmod(out, 0600)) {
+			close(out);
+			unlink(tmp);
+			return false;
+		}
 		off_t size = lseek(k->fd, 0, SEEK_END), off = 0;
 		bool ok = size > 0;
 		while (ok && off < size) {

@@ -8,7 +8,7 @@
 # C: wgc's host, a wireguard-go tunnel wg0 (private and preshared key files), a table with routes,
 # an include. S is not needed: nothing is sent.
 #
-#   kept          apply keeps compiled.bin (0600, beside applied.json), holding neither key; a
+#   kept          apply keeps compiled.bin (0600 under umask 0277, beside applied.json), holding neither key; a
 #                 converged plan reads it (timing: "compiled policy read"), not the compiler, and
 #                 exits 0
 #   same          with drift (a route deleted by hand), the plan from the cache and the plan with
@@ -117,7 +117,8 @@ untimed() {
 }
 
 test_kept() {
-	wgc_in "$C" apply "$P" >"$T_TMP/out" 2>"$T_TMP/err"
+	# Under umask 0277 (0600 would become 0400): the first apply, its record directory made now.
+	(umask 0277 && wgc_in "$C" apply "$P") >"$T_TMP/out" 2>"$T_TMP/err"
 	expect_rc "kept: apply exits 0" 0 $? "$T_TMP/out" "$T_TMP/err" || return 1
 	local f
 	f=$(cache)
@@ -234,8 +235,10 @@ test_warning() {
 		expect_grep "warning: plan $i says the warning" "warning: variable '\\\$unused' is never used" "$T_TMP/warn$i.err"
 		expect_rc "warning: plan $i converged" 0 "$(cat "$T_TMP/warn$i.rc")" "$T_TMP/warn$i.out" "$T_TMP/warn$i.err"
 	done
-	wgc_in "$C" -q apply "$P" >"$T_TMP/out" 2>"$T_TMP/err"
+	rm -f "$(cache)"   # so that this apply compiles, and keeps a new one (the directory exists)
+	(umask 0277 && wgc_in "$C" -q apply "$P") >"$T_TMP/out" 2>"$T_TMP/err"
 	expect_rc "warning: the policy without it applied again" 0 $? "$T_TMP/out" "$T_TMP/err"
+	expect_text "warning: ... its compiled.bin kept, 0600 under umask 0277" "600" stat -c %a "$(cache)"
 }
 
 test_torn() {
