@@ -22,6 +22,7 @@
 
 #include "compiler/bounds.h"
 #include "compiler/diag.h"
+#include "model/bin.h"
 #include "model/hash.h"
 #include "model/state_bin.h"
 #include "model/xalloc.h"
@@ -73,18 +74,6 @@ static bool build_id(struct build_id *b)
 	memset(b, 0, sizeof(*b));
 	dl_iterate_phdr(find_build_id, b);
 	return b->len > 0;
-}
-
-static void put_u64(FILE *f, uint64_t v)
-{
-	fwrite(&v, sizeof(v), 1, f);
-}
-
-static void put_bytes(FILE *f, const void *p, size_t n)
-{
-	put_u64(f, n);
-	if (n)
-		fwrite(p, 1, n, f);
 }
 
 /* ---- writing: a stdio stream that hashes its blocks on the way to the file --------------------- */
@@ -152,15 +141,15 @@ static bool write_cache(int fd, const char *path, const struct wgc_compile *c, c
 	FILE *k = open_memstream(&key, &key_len);
 	if (!k)
 		return false;
-	put_bytes(k, b->id, b->len);
-	put_bytes(k, cwd, strlen(cwd));
-	put_bytes(k, path, strlen(path));
-	put_u64(k, c->d.n_sources);
+	bin_put_bytes(k, b->id, b->len);
+	bin_put_bytes(k, cwd, strlen(cwd));
+	bin_put_bytes(k, path, strlen(path));
+	bin_put_u64(k, c->d.n_sources);
 	for (size_t i = 0; i < c->d.n_sources; i++) {
 		const struct source *src = c->d.sources[i];
-		put_bytes(k, src->path, strlen(src->path));
-		put_u64(k, src->len);
-		put_u64(k, hash64(src->text, src->len, 0));
+		bin_put_bytes(k, src->path, strlen(src->path));
+		bin_put_u64(k, src->len);
+		bin_put_u64(k, hash64(src->text, src->len, 0));
 	}
 	bool ok = !ferror(k);
 	ok &= fclose(k) == 0;
@@ -279,65 +268,35 @@ void compiled_forget(void)
 
 /* ---- reading ----------------------------------------------------------------------------------- */
 
-struct rd {
-	const unsigned char *p, *end;
-	bool bad;
-};
-
-static uint64_t get_u64(struct rd *r)
-{
-	uint64_t v = 0;
-	if (r->bad || (size_t)(r->end - r->p) < sizeof(v)) {
-		r->bad = true;
-		return 0;
-	}
-	memcpy(&v, r->p, sizeof(v));
-	r->p += sizeof(v);
-	return v;
-}
-
-/* The next length-prefixed bytes equal want[0..n). */
-static bool same_bytes(struct rd *r, const void *want, size_t n)
-{
-	uint64_t len = get_u64(r);
-	if (r->bad || len != n || (size_t)(r->end - r->p) < n || (n && memcmp(r->p, want, n))) {
-		r->bad = true;
-		return false;
-	}
-	r->p += n;
-	return true;
-}
-
 /* The working directory the key names, if any, is this one. */
-static bool same_cwd(struct rd *r, const char *cwd)
+static bool same_cwd(struct bin_reader *r, const char *cwd)
 {
-	if ((size_t)(r->end - r->p) >= sizeof(uint64_t) && !memcmp(r->p, &(uint64_t){ 0 }, sizeof(uint64_t))) {
-		r->p += sizeof(uint64_t);
+	struct bin_reader none = *r;
+	if (bin_same_bytes(&none, "", 0)) {
+		*r = none;
 		return true;
 	}
-	return same_bytes(r, cwd, strlen(cwd));
+	return bin_same_bytes(r, cwd, strlen(cwd));
 }
 
 /* Every source the key names still has the bytes it had: read as the compiler reads (diags_load:
  * the same refusals, the same bounds). */
-static bool sources_unchanged(struct rd *r)
+static bool sources_unchanged(struct bin_reader *r)
 {
-	uint64_t n = get_u64(r);
+	uint64_t n = bin_get_u64(r);
 	if (r->bad || !n || n > WGC_MAX_SOURCES)
 		return false;
 	struct diags scratch = { 0 };
 	bool same = true;
 	char spath[PATH_MAX];
 	for (uint64_t i = 0; i < n && same; i++) {
-		uint64_t len = get_u64(r);
-		if (r->bad || !len || len >= sizeof(spath) || (size_t)(r->end - r->p) < len) {
+		uint64_t len = bin_get_u64(r);
+		if (r->bad || !len || len >= sizeof(spath) || !bin_get(r, spath, len)) {
 			same = false;
 			break;
 		}
-		memcpy(spath, r->p, len);
 		spath[len] = '\0';
-		r->p += len;
-		uint64_t size = get_u64(r), hash = get_u64(r);
+		uint64_t size = bin_get_u64(r), hash = bin_get_u64(r);
 		struct source *src = r->bad || memchr(spath, '\0', len) ? NULL : diags_load(&scratch, spath, NULL);
 		same = src && src->len == size && hash64(src->text, src->len, 0) == hash;
 	}
@@ -381,8 +340,8 @@ int compiled_load(const char *path, struct state *out)
 	int hit = 0;
 	if (!memcmp(&head[0], MAGIC, sizeof(MAGIC)) && head[2] == size - HEADER && head[1] <= head[2] &&
 	    body_hash(base + HEADER, size - HEADER) == head[3]) {
-		struct rd r = { .p = base + HEADER, .end = base + HEADER + head[1] };
-		if (same_bytes(&r, b.id, b.len) && same_cwd(&r, cwd) && same_bytes(&r, path, strlen(path)) &&
+		struct bin_reader r = { .p = base + HEADER, .end = base + HEADER + head[1] };
+		if (bin_same_bytes(&r, b.id, b.len) && same_cwd(&r, cwd) && bin_same_bytes(&r, path, strlen(path)) &&
 		    sources_unchanged(&r) && r.p == r.end &&
 		    !state_bin_read(base + HEADER + head[1], size - HEADER - head[1], out))
 			hit = 1;

@@ -222,6 +222,16 @@ void *state_grow(void **arr, size_t *n, size_t size)
 	return e;
 }
 
+void *state_alloc_set(size_t n, size_t size)
+{
+	if (!n)
+		return NULL;
+	size_t cap = 1;
+	while (cap < n)
+		cap *= 2;
+	return xcalloc(cap, size);
+}
+
 #define ADDER(fn, type, arr, cnt) \
 	type *fn(struct state *s) { return state_grow((void **)&s->arr, &s->cnt, sizeof(type)); }
 ADDER(state_add_sysctl, struct st_sysctl, sysctls, n_sysctls)

@@ -13,68 +13,32 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "model/bin.h"
 #include "model/kind.h"
 #include "model/key.h"
 #include "model/xalloc.h"
 
 static const char MAGIC[8] = "wgcstb1";
 
-/* ---- writing --------------------------------------------------------------------------------- */
-
-static void put(FILE *f, const void *p, size_t n)
-{
-	if (n)
-		fwrite(p, 1, n, f);
-}
-
-static void put_u64(FILE *f, uint64_t v)
-{
-	put(f, &v, sizeof(v));
-}
+/* ---- the pieces (bin.h): a string is its length + 1 (0: NULL) and its bytes ---------------------- */
 
 static void put_str(FILE *f, const char *s)
 {
 	size_t n = s ? strlen(s) : 0;
-	put_u64(f, s ? n + 1 : 0);
-	put(f, s, n);
+	bin_put_u64(f, s ? n + 1 : 0);
+	bin_put(f, s, n);
 }
 
 static void put_array(FILE *f, const void *a, size_t n, size_t size)
 {
-	put_u64(f, n);
-	put(f, a, n * size);
-}
-
-/* ---- reading --------------------------------------------------------------------------------- */
-
-struct br {
-	const unsigned char *p, *end;
-	bool bad;
-};
-
-static bool get(struct br *r, void *dst, size_t n)
-{
-	if (r->bad || (size_t)(r->end - r->p) < n) {
-		r->bad = true;
-		return false;
-	}
-	if (n)
-		memcpy(dst, r->p, n);
-	r->p += n;
-	return true;
-}
-
-static uint64_t get_u64(struct br *r)
-{
-	uint64_t v = 0;
-	get(r, &v, sizeof(v));
-	return v;
+	bin_put_u64(f, n);
+	bin_put(f, a, n * size);
 }
 
 /* A count of elements of size bytes that the rest of the image can hold. */
-static bool get_count(struct br *r, size_t size, size_t *n)
+static bool get_count(struct bin_reader *r, size_t size, size_t *n)
 {
-	uint64_t v = get_u64(r);
+	uint64_t v = bin_get_u64(r);
 	*n = 0;
 	if (r->bad || v > (uint64_t)(r->end - r->p) / (size ? size : 1)) {
 		r->bad = true;
@@ -84,34 +48,24 @@ static bool get_count(struct br *r, size_t size, size_t *n)
 	return true;
 }
 
-/* An array of n elements, with the capacity state_grow() gives n (the next power of two). */
-static void *alloc_set(size_t n, size_t size)
-{
-	if (!n)
-		return NULL;
-	size_t cap = 1;
-	while (cap < n)
-		cap *= 2;
-	return xcalloc(cap, size);
-}
-
-static char *get_str(struct br *r)
+static char *get_str(struct bin_reader *r)
 {
 	size_t n;
 	if (!get_count(r, 1, &n) || !n)
 		return NULL;
 	char *s = xmalloc(n);
-	get(r, s, n - 1);
+	bin_get(r, s, n - 1);
 	s[n - 1] = '\0';
 	return s;
 }
 
-static void *get_array(struct br *r, size_t *n, size_t size)
+/* An array as state_grow() would have grown it, so that the runtime can add to it. */
+static void *get_array(struct bin_reader *r, size_t *n, size_t size)
 {
 	if (!get_count(r, size, n))
 		return NULL;
-	void *a = alloc_set(*n, size);
-	get(r, a, *n * size);
+	void *a = state_alloc_set(*n, size);
+	bin_get(r, a, *n * size);
 	return a;
 }
 
@@ -131,7 +85,7 @@ static void put_sysctl(FILE *f, const void *o)
 	put_str(f, x->origin);
 }
 
-static void get_sysctl(struct br *r, void *o)
+static void get_sysctl(struct bin_reader *r, void *o)
 {
 	struct st_sysctl *x = o;
 	x->key = get_str(r);
@@ -152,7 +106,7 @@ static void put_wgdev(FILE *f, const void *o)
 	put_str(f, ((const struct st_wgdev *)o)->private_key_path);
 }
 
-static void get_wgdev(struct br *r, void *o)
+static void get_wgdev(struct bin_reader *r, void *o)
 {
 	((struct st_wgdev *)o)->private_key_path = get_str(r);
 }
@@ -176,7 +130,7 @@ static void put_wgpeer(FILE *f, const void *o)
 	put_array(f, x->allowed_ips, x->n_allowed_ips, sizeof(*x->allowed_ips));
 }
 
-static void get_wgpeer(struct br *r, void *o)
+static void get_wgpeer(struct bin_reader *r, void *o)
 {
 	struct st_wgpeer *x = o;
 	x->name = get_str(r);
@@ -197,19 +151,19 @@ static void put_dns(FILE *f, const void *o)
 {
 	const struct st_dns *x = o;
 	put_array(f, x->servers, x->n_servers, sizeof(*x->servers));
-	put_u64(f, x->n_domains);
+	bin_put_u64(f, x->n_domains);
 	for (size_t i = 0; i < x->n_domains; i++)
 		put_str(f, x->domains[i]);
 }
 
-static void get_dns(struct br *r, void *o)
+static void get_dns(struct bin_reader *r, void *o)
 {
 	struct st_dns *x = o;
 	size_t n;
 	x->servers = get_array(r, &x->n_servers, sizeof(*x->servers));
 	if (!get_count(r, sizeof(uint64_t), &n))
 		return;
-	x->domains = alloc_set(n, sizeof(*x->domains));
+	x->domains = state_alloc_set(n, sizeof(*x->domains));
 	for (x->n_domains = 0; x->n_domains < n && !r->bad; x->n_domains++)
 		x->domains[x->n_domains] = get_str(r);
 }
@@ -218,7 +172,7 @@ static void get_dns(struct br *r, void *o)
 static const struct {
 	void (*clear)(void *o);                 /* zeroes its pointers, owned counts and secrets */
 	void (*put)(FILE *f, const void *o);    /* writes what it owns */
-	void (*get)(struct br *r, void *o);     /* reads it back (r->bad on a short image) */
+	void (*get)(struct bin_reader *r, void *o);     /* reads it back (r->bad on a short image) */
 } owns[N_KINDS] = {
 	[KIND_SYSCTL] = { clear_sysctl, put_sysctl, get_sysctl },
 	[KIND_WGDEV] = { clear_wgdev, put_wgdev, get_wgdev },
@@ -234,39 +188,39 @@ static void put_nft(FILE *f, const struct st_nft *n)
 	head.text = NULL;
 	head.cgsets = NULL;
 	head.n_cgsets = 0;
-	put(f, &head, sizeof(head));
+	bin_put(f, &head, sizeof(head));
 	put_str(f, n->text);
-	put_u64(f, n->n_cgsets);
+	bin_put_u64(f, n->n_cgsets);
 	for (size_t i = 0; i < n->n_cgsets; i++) {
 		struct st_cgset c = n->cgsets[i];
 		c.path = NULL, c.ids = NULL, c.elems = NULL, c.n_ids = 0;
-		put(f, &c, sizeof(c));
+		bin_put(f, &c, sizeof(c));
 		c = n->cgsets[i];
 		put_str(f, c.path);
 		put_array(f, c.ids, c.n_ids, sizeof(*c.ids));
-		put_u64(f, c.elems != NULL);
+		bin_put_u64(f, c.elems != NULL);
 		for (size_t k = 0; c.elems && k < c.n_ids; k++)
 			put_str(f, c.elems[k]);
 	}
 }
 
-static void get_nft(struct br *r, struct st_nft *n)
+static void get_nft(struct bin_reader *r, struct st_nft *n)
 {
 	size_t count;
-	get(r, n, sizeof(*n));
+	bin_get(r, n, sizeof(*n));
 	n->text = NULL, n->cgsets = NULL, n->n_cgsets = 0;
 	n->text = get_str(r);
 	if (!get_count(r, sizeof(struct st_cgset), &count))
 		return;
-	n->cgsets = alloc_set(count, sizeof(*n->cgsets));
+	n->cgsets = state_alloc_set(count, sizeof(*n->cgsets));
 	for (; n->n_cgsets < count && !r->bad; n->n_cgsets++) {
 		struct st_cgset *c = &n->cgsets[n->n_cgsets];
-		get(r, c, sizeof(*c));
+		bin_get(r, c, sizeof(*c));
 		c->path = NULL, c->ids = NULL, c->elems = NULL, c->n_ids = 0;
 		c->path = get_str(r);
 		c->ids = get_array(r, &c->n_ids, sizeof(*c->ids));
-		if (get_u64(r) && c->n_ids) {
-			c->elems = alloc_set(c->n_ids, sizeof(*c->elems));
+		if (bin_get_u64(r) && c->n_ids) {
+			c->elems = state_alloc_set(c->n_ids, sizeof(*c->elems));
 			for (size_t k = 0; k < c->n_ids && !r->bad; k++)
 				c->elems[k] = get_str(r);
 		}
@@ -277,11 +231,11 @@ static void get_nft(struct br *r, struct st_nft *n)
 
 static void put_header(FILE *f)
 {
-	put(f, MAGIC, sizeof(MAGIC));
+	bin_put(f, MAGIC, sizeof(MAGIC));
 	for (enum kind k = 0; k < N_KINDS; k++)
-		put_u64(f, kinds[k].size);
-	put_u64(f, sizeof(struct st_cgset));
-	put_u64(f, sizeof(struct st_neighbour));
+		bin_put_u64(f, kinds[k].size);
+	bin_put_u64(f, sizeof(struct st_cgset));
+	bin_put_u64(f, sizeof(struct st_neighbour));
 }
 
 int state_bin_write(FILE *f, const struct state *s)
@@ -294,9 +248,9 @@ int state_bin_write(FILE *f, const struct state *s)
 		}
 		size_t n, size = kinds[k].size;
 		const char *set = kind_set(s, k, &n);
-		put_u64(f, n);
+		bin_put_u64(f, n);
 		if (!owns[k].clear) {
-			put(f, set, n * size);
+			bin_put(f, set, n * size);
 			continue;
 		}
 		unsigned char copy[512];
@@ -304,7 +258,7 @@ int state_bin_write(FILE *f, const struct state *s)
 		for (size_t i = 0; i < n; i++) {
 			memcpy(copy, set + i * size, size);
 			owns[k].clear(copy);
-			put(f, copy, size);
+			bin_put(f, copy, size);
 			key_wipe(copy, size);
 		}
 		for (size_t i = 0; i < n; i++)
@@ -316,15 +270,15 @@ int state_bin_write(FILE *f, const struct state *s)
 
 int state_bin_read(const void *buf, size_t len, struct state *out)
 {
-	struct br r = { .p = buf, .end = (const unsigned char *)buf + len };
+	struct bin_reader r = { .p = buf, .end = (const unsigned char *)buf + len };
 	char magic[sizeof(MAGIC)];
 	memset(out, 0, sizeof(*out));
-	if (!get(&r, magic, sizeof(magic)) || memcmp(magic, MAGIC, sizeof(MAGIC)))
+	if (!bin_get(&r, magic, sizeof(magic)) || memcmp(magic, MAGIC, sizeof(MAGIC)))
 		return -EINVAL;
 	for (enum kind k = 0; k < N_KINDS; k++)
-		if (get_u64(&r) != kinds[k].size)
+		if (bin_get_u64(&r) != kinds[k].size)
 			return -EINVAL;
-	if (get_u64(&r) != sizeof(struct st_cgset) || get_u64(&r) != sizeof(struct st_neighbour))
+	if (bin_get_u64(&r) != sizeof(struct st_cgset) || bin_get_u64(&r) != sizeof(struct st_neighbour))
 		return -EINVAL;
 	for (enum kind k = 0; k < N_KINDS && !r.bad; k++) {
 		if (k == KIND_NFT) {
