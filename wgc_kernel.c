@@ -328,6 +328,33 @@ static int load_last(struct state *last)
 	return rc;
 }
 
+struct record_arg {
+	const struct state *d;
+	const char *boot;
+	struct timing *t;
+};
+
+/* applied.json, written as it goes (state_json_write.h): the same bytes a jansson tree gave,
+ * without the tree, which was most of a large apply's time, and without the text in memory,
+ * which was the largest part of its memory after the compile. */
+static int put_record(FILE *f, void *arg)
+{
+	const struct record_arg *a = arg;
+	struct jw w;
+	jw_init(&w, f, 0);
+	jw_object(&w);
+	jw_key(&w, "wgc_record");
+	jw_int(&w, 1);
+	jw_key(&w, "boot_id");
+	jw_str(&w, a->boot);
+	jw_key(&w, "desired");
+	state_json_write_value(&w, a->d, 0);
+	jw_end_object(&w);
+	jw_flush(&w);
+	timing_end(a->t, "applied.json encoded and written");
+	return ferror(f) ? -EIO : 0;
+}
+
 /* Records d as applied in this namespace: 0, or -1 with the reason on stderr. */
 static int save_last(const struct state *d)
 {
@@ -335,34 +362,10 @@ static int save_last(const struct state *d)
 	int rc = records_path(RECORD_NAME, path, sizeof(path), 1, err, sizeof(err));
 	if (!rc) {
 		records_boot_id(boot);
-		/* Written as it goes (state_json_write.h): the same bytes a jansson tree gave, without
-		 * the tree, which was most of a large apply's time. */
-		char *text = NULL;
-		size_t len = 0;
 		struct timing t;
 		timing_start(&t);
-		FILE *f = open_memstream(&text, &len);
-		if (f) {
-			struct jw w;
-			jw_init(&w, f, 0);
-			jw_object(&w);
-			jw_key(&w, "wgc_record");
-			jw_int(&w, 1);
-			jw_key(&w, "boot_id");
-			jw_str(&w, boot);
-			jw_key(&w, "desired");
-			state_json_write_value(&w, d, 0);
-			jw_end_object(&w);
-			jw_flush(&w);
-			bool bad = ferror(f);
-			bad |= fclose(f) != 0;
-			timing_end(&t, "applied.json encoded");
-			rc = bad ? -ENOMEM : records_write(path, text, len);
-			timing_end(&t, "applied.json written and synced");
-		} else {
-			rc = -ENOMEM;
-		}
-		free(text);
+		rc = records_write_with(path, 0600, put_record, &(struct record_arg){ d, boot, &t });
+		timing_end(&t, "applied.json synced");
 		if (rc)
 			snprintf(err, sizeof(err), "%s", strerror(-rc));
 	}

@@ -115,7 +115,7 @@ int records_path(const char *name, char *buf, size_t len, int create, char *err,
 	return 0;
 }
 
-int records_write_mode(const char *path, const void *data, size_t n, mode_t mode)
+int records_write_with(const char *path, mode_t mode, int (*fill)(FILE *f, void *arg), void *arg)
 {
 	char tmp[4200];
 	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
@@ -125,25 +125,42 @@ int records_write_mode(const char *path, const void *data, size_t n, mode_t mode
 	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	int rc = 0;
-	const char *p = data;
-	while (n && !rc) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno != EINTR)
-			rc = -errno;
-		else if (w > 0)
-			p += w, n -= (size_t)w;
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		int rc = -errno;
+		close(fd);
+		unlink(tmp);
+		return rc;
 	}
+	int rc = fill(f, arg);
+	if (!rc && (fflush(f) || ferror(f)))
+		rc = errno ? -errno : -EIO;
 	/* fchmod: mkostemp's 0600 is narrowed by nothing, but say it where it matters. */
 	if (!rc && (fchmod(fd, mode) || fsync(fd)))
 		rc = -errno;
-	if (close(fd) && !rc)
+	if (fclose(f) && !rc)
 		rc = -errno;
 	if (!rc && rename(tmp, path))
 		rc = -errno;
 	if (rc)
 		unlink(tmp);
 	return rc;
+}
+
+struct bytes {
+	const void *data;
+	size_t n;
+};
+
+static int put_bytes(FILE *f, void *arg)
+{
+	const struct bytes *b = arg;
+	return fwrite(b->data, 1, b->n, f) == b->n ? 0 : errno ? -errno : -EIO;
+}
+
+int records_write_mode(const char *path, const void *data, size_t n, mode_t mode)
+{
+	return records_write_with(path, mode, put_bytes, &(struct bytes){ data, n });
 }
 
 int records_write(const char *path, const void *data, size_t n)

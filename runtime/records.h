@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #define WGC_STATE_DIR "/var/lib/wgc"
@@ -33,6 +34,9 @@ int records_path(const char *name, char *buf, size_t len, int create, char *err,
 int records_write_mode(const char *path, const void *data, size_t n, mode_t mode);
 /* The same with mode 0600: every record. */
 int records_write(const char *path, const void *data, size_t n);
+/* The same for a record written as it is made: fill puts it on f (buffered; wgc's own 0600
+ * temporary file) and returns 0 or a negative errno. Nothing of a failed fill is left. */
+int records_write_with(const char *path, mode_t mode, int (*fill)(FILE *f, void *arg), void *arg);
 
 /* A small record that is one JSON object of names (sysctl origins, the links given resolvers):
  * records_object_load reads records_dir()/name into path and returns the object, or NULL when it
