@@ -93,10 +93,19 @@ const char *stmt_keyword(enum stmt_kind k);
 /* Whether a statement of kind k has a value of its own (stmt.val). */
 bool stmt_has_value(enum stmt_kind k);
 
+/* A policy of a million routes is a million statements: the fields are ordered, and sized, so
+ * that one takes 72 bytes. */
 struct stmt {
 	struct loc loc;                /* of the statement keyword */
-	struct loc end;                /* of the last token (closing brace for blocks) */
 	struct loc name_loc;
+	int end_line;                  /* of a block's closing brace (wgc fmt puts comments before it) */
+	uint32_t n_opts;               /* both bounded by the file size (bounds.h) */
+	uint32_t n_children;
+	uint8_t kind;                  /* enum stmt_kind */
+	bool broken;                   /* an error was reported in it (an unknown word, a syntax error):
+					  its name is declared, nothing else of it is checked (words.h) */
+	bool partial;                  /* a tunnel or peer that lost an option line to an error: the rest
+					  is checked, but no option is reported missing */
 	struct value *val;             /* ASSIGN, SYSCTL: the value; TABLE/MARK: optional id (VAL_NONE if
 					  auto); owned; NULL for the other kinds (stmt_has_value) */
 	const char *name;              /* in the tree's strings; NULL if the statement has none */
@@ -104,14 +113,8 @@ struct stmt {
 	 * complete (stmt_seal): nothing is added to a statement after that. */
 	struct option *opts;           /* owned */
 	struct stmt *children;         /* owned */
-	uint32_t n_opts;               /* both bounded by the file size (bounds.h) */
-	uint32_t n_children;
-	enum stmt_kind kind;
-	bool broken;                   /* an error was reported in it (an unknown word, a syntax error):
-					  its name is declared, nothing else of it is checked (words.h) */
-	bool partial;                  /* a tunnel or peer that lost an option line to an error: the rest
-					  is checked, but no option is reported missing */
 };
+_Static_assert(sizeof(struct stmt) <= 72, "a statement in 72 bytes");
 
 /* A comment, kept for `wgc fmt`. */
 struct comment {

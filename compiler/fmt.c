@@ -217,7 +217,7 @@ static void put_block(struct fmt *x, const struct stmt *s, int depth)
 			put_stmt(x, &s->children[ic++], depth);
 		}
 	}
-	comments_before(x, s->end.line, depth);
+	comments_before(x, s->end_line, depth);
 }
 
 static void put_stmt(struct fmt *x, const struct stmt *s, int depth)
@@ -246,7 +246,7 @@ static void put_stmt(struct fmt *x, const struct stmt *s, int depth)
 		put_block(x, s, depth + 1);
 		indent(x, depth);
 		fputc('}', x->out);
-		last = s->end.line;
+		last = s->end_line;
 		break;
 	default:
 		fputs(stmt_keyword(s->kind), x->out);

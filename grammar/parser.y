@@ -333,12 +333,12 @@ tunnel_body : %empty			{ $$ = new_stmt(STMT_TUNNEL, &@$); }
 	;
 
 /* The body and its closing brace, which must be on a line of its own. */
-tunnel_end : tunnel_body '}'		{ $$ = $1; $$.end = loc_of(&@2); }
+tunnel_end : tunnel_body '}'		{ $$ = $1; $$.end_line = @2.first_line; }
 	| tunnel_body rule_opts '}'	{
 						diag_error(lx->d, loc_of(&@3), "'}' must be on a line of its own");
 						$$ = $1;
 						merge_opts(&$$, &$2);
-						$$.end = loc_of(&@3);
+						$$.end_line = @3.first_line;
 					}
 	;
 
@@ -355,12 +355,12 @@ peer	: PEER name '{' peer_end	{ $$ = block(STMT_PEER, &$4, $2, &@1, &@2); }
 					}
 	;
 
-peer_end : peer_body '}'		{ $$ = $1; $$.end = loc_of(&@2); }
+peer_end : peer_body '}'		{ $$ = $1; $$.end_line = @2.first_line; }
 	| peer_body rule_opts '}'	{
 						diag_error(lx->d, loc_of(&@3), "'}' must be on a line of its own");
 						$$ = $1;
 						merge_opts(&$$, &$2);
-						$$.end = loc_of(&@3);
+						$$.end_line = @3.first_line;
 					}
 	;
 
