@@ -49,13 +49,20 @@ void stmt_free(struct stmt *s)
 		value_free(s->val);
 		free(s->val);
 	}
-	for (size_t i = 0; i < s->n_opts; i++)
-		value_free(&s->opts[i].val);
-	free(s->opts);
+	stmt_drop_opts(s);
 	for (size_t i = 0; i < s->n_children; i++)
 		stmt_free(&s->children[i]);
 	free(s->children);
 	memset(s, 0, sizeof(*s));
+}
+
+void stmt_drop_opts(struct stmt *s)
+{
+	for (size_t i = 0; i < s->n_opts; i++)
+		value_free(&s->opts[i].val);
+	free(s->opts);
+	s->opts = NULL;
+	s->n_opts = 0;
 }
 
 void file_ast_free_stmts(struct file_ast *f)

@@ -145,6 +145,8 @@ void file_ast_free_stmts(struct file_ast *f);
 /* A statement of kind k written at loc, with nothing yet (a value of VAL_NONE if it has one). */
 struct stmt stmt_new(enum stmt_kind k, struct loc loc);
 void stmt_free(struct stmt *s);
+/* Frees s's options: the checker's, once it has read all it will of a statement (check_stmts.c). */
+void stmt_drop_opts(struct stmt *s);
 void value_free(struct value *v);
 
 /* Helpers for the parser actions (ast.c). All take ownership of what they are given; out of

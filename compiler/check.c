@@ -61,10 +61,9 @@ static void ctx_free(struct ctx *c)
 	}
 	free(c->rule_stmts);
 	free(c->intent_stmts);
-	free(c->route_stmts);
 }
 
-int policy_check(struct diags *d, const struct file_ast *ast, struct policy *p)
+int policy_check(struct diags *d, struct file_ast *ast, struct policy *p)
 {
 	size_t errors = d->n_errors;
 	struct ctx c = { .d = d, .p = p };

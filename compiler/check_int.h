@@ -37,8 +37,10 @@ struct ctx {
 	bool partial;                  /* the front end reported errors: statements are missing */
 	size_t auto_rules;             /* rules so far written without a priority */
 	size_t expanded;               /* elements of every value expanded so far */
-	/* The statement of each p->rules[i], p->intents[i] and p->routes[i], to point at its options. */
-	const struct stmt **rule_stmts, **intent_stmts, **route_stmts;
+	/* The statement of each p->rules[i] and p->intents[i], to point at its options (a route
+	 * keeps where its destination was written: its statement's options are gone). */
+	const struct stmt **rule_stmts, **intent_stmts;
+	size_t dropped;                /* static routes whose options were freed (check_stmts.c) */
 };
 
 /* Appends to an array of n elements: it grows by doubling, at each power of two. */
@@ -108,7 +110,7 @@ void check_tunnel(struct ctx *c, const struct stmt *s, struct p_tunnel *t);
 void check_tunnel_dns(struct ctx *c, const struct stmt *s, struct p_tunnel *t);
 /* A tunnel's resolvers that no route through it reaches (warnings). */
 void check_dns_routes(struct ctx *c);
-void check_stmts(struct ctx *c, const struct stmt *ss, size_t n);
+void check_stmts(struct ctx *c, struct stmt *ss, size_t n);
 /* check_forward.c: forward, masquerade and sysctl statements; the sysctls the policy needs. */
 void check_forward(struct ctx *c, const struct stmt *s);
 void check_masquerade(struct ctx *c, const struct stmt *s);

@@ -260,10 +260,7 @@ static void loop_route(const struct loop_ctx *l, size_t id)
 	char ps[64], host[300];
 	/* The endpoint without its port ("[addr]" for IPv6). */
 	snprintf(host, sizeof(host), "%.*s", (int)(strrchr(l->es, ':') - l->es), l->es);
-	const struct option *dst = stmt_find_opt(c->route_stmts[id], OPT_DEST);
-	if (!dst)
-		dst = stmt_find_opt(c->route_stmts[id], OPT_DEFAULT);
-	diag_error(c->d, dst ? dst->loc : r->loc, "routing loop: route %s dev %s covers %s, the endpoint of peer '%s'",
+	diag_error(c->d, r->dst_loc, "routing loop: route %s dev %s covers %s, the endpoint of peer '%s'",
 		   ipaddr_str(&r->dst, ps, sizeof(ps)), t->name, host, l->peer->name);
 	diag_note(c->d, peer_endpoint(l->peer)->loc, "the endpoint is here");
 }

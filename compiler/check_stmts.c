@@ -4,6 +4,7 @@
 #include "compiler/suggest.h"
 
 #include <netinet/in.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -107,7 +108,7 @@ fail:
 	sel_free(&r.sel);
 }
 
-static void check_static_route(struct ctx *c, const struct stmt *s)
+static void check_static_route(struct ctx *c, struct stmt *s)
 {
 	check_opts(c, s, BIT(OPT_DEST) | BIT(OPT_DEFAULT) | BIT(OPT_DEV) | BIT(OPT_VIA) | BIT(OPT_SRC) | BIT(OPT_METRIC) |
 				 BIT(OPT_TABLE) | BIT(OPT_BLACKHOLE) | BIT(OPT_UNREACHABLE) | BIT(OPT_PROHIBIT) |
@@ -186,6 +187,7 @@ static void check_static_route(struct ctx *c, const struct stmt *s)
 	}
 	if (!ok)
 		goto out;
+	r.dst_loc = dst->loc;
 	for (size_t i = 0; i < dsts.n; i++) {
 		struct p_route one = r;
 		one.dst = dsts.v[i];
@@ -201,11 +203,19 @@ static void check_static_route(struct ctx *c, const struct stmt *s)
 				   ipaddr_host_str(&r.src, a, sizeof(a)), ipaddr_str(&one.dst, b, sizeof(b)));
 			continue;
 		}
-		set_stmt(&c->route_stmts, c->p->n_routes, s);
 		*GROW(c->p->routes, c->p->n_routes) = one;
 	}
 out:
 	free(dsts.v);
+	/* Nothing reads a static route's options after this (its routes say where it was written):
+	 * a policy of a million routes is mostly their options, so they go now, before the routes
+	 * they became add up to the same memory. */
+	stmt_drop_opts(s);
+	/* Freed, they are a run of small blocks in the middle of the heap, which malloc keeps: every
+	 * 65,536 of them, the pages are given back, so that the routes' array grows into memory the
+	 * options left (glibc; 1M routes: a peak of 338 MB instead of 426). */
+	if (!(++c->dropped & 0xffff))
+		malloc_trim(0);
 }
 
 static void check_intent(struct ctx *c, const struct stmt *s)
@@ -446,10 +456,10 @@ static void check_kill_switch(struct ctx *c, const struct stmt *s)
 		free(k.except.v);
 }
 
-void check_stmts(struct ctx *c, const struct stmt *ss, size_t n)
+void check_stmts(struct ctx *c, struct stmt *ss, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		const struct stmt *s = &ss[i];
+		struct stmt *s = &ss[i];
 		/* A broken statement (words.h) had its error: it is read for what it uses, silently. */
 		c->d->muted += s->broken;
 		switch (s->kind) {

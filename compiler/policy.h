@@ -109,6 +109,8 @@ struct p_rule {
 struct p_route {
 	const char *dev;
 	struct loc loc;
+	struct loc dst_loc;            /* of its destination as written (the statement's options are
+					* gone once it is checked: check_stmts.c) */
 	uint32_t table, metric;
 	struct ipaddr dst, via, src;   /* together: no padding between them */
 	uint8_t type;                  /* enum route_type */
@@ -216,8 +218,10 @@ struct policy {
 	uint32_t dest_table, dest_priority;  /* 0 when there is no destination intent */
 };
 
-/* Resolves and checks ast into p. Every problem is reported to d; returns 0 if d gained no error. */
-int policy_check(struct diags *d, const struct file_ast *ast, struct policy *p);
+/* Resolves and checks ast into p. Every problem is reported to d; returns 0 if d gained no error.
+ * The static routes' options are freed as they are read (stmt_drop_opts): after it, ast is for
+ * freeing, not for reading again. */
+int policy_check(struct diags *d, struct file_ast *ast, struct policy *p);
 void policy_free(struct policy *p);
 /* The nft word of an IP protocol (tcp, udp, sctp, icmp, icmpv6), else its number in buf. */
 const char *policy_proto_name(uint8_t proto, char buf[8]);
