@@ -39,7 +39,7 @@
  * and are cut to WGC_MAX_MSG_LEN bytes and WGC_MAX_ECHO_COLS columns.
  */
 
-/* Registers text (taken over, NUL terminated, len bytes before the NUL) as a source of d. */
+/* Registers text (taken over, len bytes and two NULs) as a source of d. */
 static struct source *add_source(struct diags *d, const char *path, char *text, size_t len)
 {
 	struct source *s = xcalloc(1, sizeof(*s));
@@ -59,16 +59,17 @@ static bool under(const char *path, const char *dir)
 	return !strncmp(path, dir, n) && (path[n] == '/' || !path[n]);
 }
 
-/* Reads at most max bytes of fd (a regular file) into a new NUL-terminated buffer. */
+/* Reads at most max bytes of fd (a regular file) into a new buffer, sized to fit and ended by two
+ * NULs (struct source). */
 static char *read_bounded(int fd, size_t max, size_t *len)
 {
 	size_t cap = 65536, n = 0;
-	char *buf = xmalloc(cap + 1);
+	char *buf = xmalloc(cap + 2);
 	for (;;) {
 		if (n == cap) {
 			if (cap > max)
 				break;
-			buf = xrealloc(buf, cap * 2 + 1);
+			buf = xrealloc(buf, cap * 2 + 2);
 			cap *= 2;
 		}
 		ssize_t r = read(fd, buf + n, cap - n);
@@ -77,7 +78,8 @@ static char *read_bounded(int fd, size_t max, size_t *len)
 		if (r < 0)
 			break;
 		if (r == 0) {
-			buf[n] = '\0';
+			buf = xrealloc(buf, n + 2);
+			buf[n] = buf[n + 1] = '\0';
 			*len = n;
 			return buf;
 		}
@@ -147,9 +149,9 @@ struct source *diags_load(struct diags *d, const char *path, const char **why)
 
 struct source *diags_add_text(struct diags *d, const char *path, const char *text, size_t len)
 {
-	char *copy = xmalloc(len + 1);
+	char *copy = xmalloc(len + 2);
 	memcpy(copy, text, len);
-	copy[len] = '\0';
+	copy[len] = copy[len + 1] = '\0';
 	return add_source(d, path, copy, len);
 }
 

@@ -16,7 +16,7 @@
 
 struct source {
 	char *path;            /* as given or as resolved from an include */
-	char *text;            /* whole file, NUL terminated */
+	char *text;            /* whole file, ended by two NULs: the scanner reads it in place (parse.c) */
 	size_t len;
 	int index;             /* position in diags->sources (0 = top-level file) */
 	/* What may be shown of it (see "What a diagnostic shows" in diag.c). */

@@ -31,6 +31,9 @@ struct lexer {
 	int stray_line, stray_col;  /* the last '}' ignored as stray (its error is not the line's) */
 };
 
+/* Puts back what the scanner took out of the source after its last token (scanner.l). */
+void wgc_yy_restore(void *scanner);
+
 /* Parses src as included by the file parent is reading (parse.c). */
 int parse_included(struct diags *d, struct source *src, struct file_ast *out, const struct lexer *parent);
 

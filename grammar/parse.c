@@ -63,8 +63,16 @@ static int parse(struct diags *d, struct source *src, struct file_ast *out, int 
 	yyscan_t scanner;
 	if (wgc_yylex_init_extra(&lx, &scanner))
 		return -ENOMEM;
-	YY_BUFFER_STATE buf = wgc_yy_scan_bytes(src->text, (int)src->len, scanner);
+	/* In place: the source ends with the two NULs flex wants (diag.c), and a copy would be one
+	 * more file's worth of memory at the end of the parse, when a large policy's peak is. While
+	 * the parser runs, the character after the scanner's last token is a NUL (scanner.l). */
+	YY_BUFFER_STATE buf = wgc_yy_scan_buffer(src->text, src->len + 2, scanner);
+	if (!buf) {
+		wgc_yylex_destroy(scanner);
+		return -ENOMEM;
+	}
 	int rc = wgc_yyparse(scanner, &lx);
+	wgc_yy_restore(scanner);
 	if (lx.fatal)
 		d->incomplete = true; /* the rest of the file was not read */
 	src->probation = false;
