@@ -195,5 +195,6 @@ void *kind_add(struct state *s, enum kind k)
 	char *base = (char *)s;
 	void **arr = (void **)(base + kinds[k].set);
 	size_t *n = (size_t *)(base + kinds[k].count);
-	return state_grow(arr, n, kinds[k].size);
+	return k == KIND_WGDEV || k == KIND_WGPEER ? state_grow(arr, n, kinds[k].size)
+						   : state_grow_plain(arr, n, kinds[k].size);
 }

@@ -201,25 +201,40 @@ void state_free(struct state *s)
 	memset(s, 0, sizeof(*s));
 }
 
-void *state_grow(void **arr, size_t *n, size_t size)
+static void *grow(void **arr, size_t *n, size_t size, bool secret)
 {
 	if (!(*n & (*n - 1))) {
-		/* A power of two (or none): full. The new array is a copy, and the old one is wiped
-		 * before it is freed: devices and peers hold keys, and realloc() would leave them in
-		 * freed memory. Every set grows the same way; the copy costs what realloc's would. */
+		/* A power of two (or none): full. */
 		if (*n > SIZE_MAX / 2 / size)
 			xalloc_fail();
-		void *p = xmalloc((*n ? 2 * *n : 1) * size);
-		if (*n)
-			memcpy(p, *arr, *n * size);
-		key_wipe(*arr, *n * size);
-		free(*arr);
-		*arr = p;
+		size_t cap = *n ? 2 * *n : 1;
+		if (!secret) {
+			*arr = xrealloc(*arr, cap * size);
+		} else {
+			/* The new array is a copy, and the old one is wiped before it is freed:
+			 * devices and peers hold keys, and realloc() would leave them in freed memory. */
+			void *p = xmalloc(cap * size);
+			if (*n)
+				memcpy(p, *arr, *n * size);
+			key_wipe(*arr, *n * size);
+			free(*arr);
+			*arr = p;
+		}
 	}
 	char *e = (char *)*arr + *n * size;
 	memset(e, 0, size);
 	(*n)++;
 	return e;
+}
+
+void *state_grow(void **arr, size_t *n, size_t size)
+{
+	return grow(arr, n, size, true);
+}
+
+void *state_grow_plain(void **arr, size_t *n, size_t size)
+{
+	return grow(arr, n, size, false);
 }
 
 void *state_alloc_set(size_t n, size_t size)
@@ -242,12 +257,17 @@ ADDER(state_add_wgpeer, struct st_wgpeer, wgpeers, n_wgpeers)
 
 struct st_rule *state_add_rule(struct state *s)
 {
-	struct st_rule *r = state_grow((void **)&s->rules, &s->n_rules, sizeof(*r));
+	struct st_rule *r = state_grow_plain((void **)&s->rules, &s->n_rules, sizeof(*r));
 	r->suppress_prefixlen = -1;
 	return r;
 }
 
-ADDER(state_add_route, struct st_route, routes, n_routes)
+/* Routes and rules hold no key: the sets a large policy has grow without a copy. */
+struct st_route *state_add_route(struct state *s)
+{
+	return state_grow_plain((void **)&s->routes, &s->n_routes, sizeof(struct st_route));
+}
+
 ADDER(state_add_dns, struct st_dns, dns, n_dns)
 ADDER(state_add_neighbour, struct st_neighbour, neighbours, n_neighbours)
 

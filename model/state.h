@@ -236,6 +236,9 @@ void state_free(struct state *s);
 /* Appends a zeroed element of size bytes to the array *arr of *n, and returns it (never NULL:
  * memory comes from xalloc). Capacity is the next power of two >= n; the old array is wiped. */
 void *state_grow(void **arr, size_t *n, size_t size);
+/* The same for an array that holds no key (routes, rules, addresses...): it grows by realloc(),
+ * which moves a large one without a copy, so that it is never held twice. */
+void *state_grow_plain(void **arr, size_t *n, size_t size);
 /* A zeroed array for a set of n elements read whole (state_bin.c), with the capacity state_grow
  * would have given it, so that state_grow can add to it; NULL for none. */
 void *state_alloc_set(size_t n, size_t size);
