@@ -88,8 +88,15 @@ void file_ast_free(struct file_ast *f)
 
 struct option *stmt_add_opt(struct stmt *s, enum opt_key key, struct loc loc, struct value val)
 {
+	/* A keyword alone (VAL_NONE) is its own value's place. A keyword more lines above its value
+	 * than kw_up counts (continuation lines) is placed at its value: the statement's place. */
+	if (!val.loc.line)
+		val.loc = loc;
+	if (loc.file != val.loc.file || loc.line > val.loc.line || val.loc.line - loc.line > UINT8_MAX)
+		loc = val.loc;
 	s->opts = xgrow(s->opts, s->n_opts, sizeof(*s->opts));
-	s->opts[s->n_opts] = (struct option){ .val = val, .loc = loc, .key = key };
+	s->opts[s->n_opts] = (struct option){ .val = val, .kw_col = loc.col, .kw_len = loc.len,
+					      .kw_up = (uint8_t)(val.loc.line - loc.line), .key = (uint8_t)key };
 	return &s->opts[s->n_opts++];
 }
 

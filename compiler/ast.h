@@ -65,11 +65,25 @@ enum opt_key {
 
 const char *opt_key_name(enum opt_key k);
 
+/* An option in 56 bytes (a policy of a million routes has three million of them): the keyword's
+ * place is kept beside its value's, which has the file and the line (opt_loc). */
 struct option {
 	struct value val;
-	struct loc loc;                /* of the keyword */
-	enum opt_key key;
+	int32_t kw_col;                /* of the keyword */
+	uint16_t kw_len;
+	uint8_t kw_up;                 /* lines from the keyword down to its value (0: the same line) */
+	uint8_t key;                   /* enum opt_key */
 };
+_Static_assert(OPT__COUNT <= UINT8_MAX, "an option's key fits a byte");
+_Static_assert(sizeof(struct option) <= 56, "an option in 56 bytes");
+
+/* Where the option's keyword is (for an option without one, such as a route's destination, where
+ * its value is). */
+static inline struct loc opt_loc(const struct option *o)
+{
+	return (struct loc){ .file = o->val.loc.file, .line = o->val.loc.line - o->kw_up, .col = o->kw_col,
+			     .len = o->kw_len };
+}
 
 enum stmt_kind {
 	STMT_INCLUDE,      /* include "file"; children = the included file's statements */

@@ -20,7 +20,7 @@ bool check_allowed_ips_intent(struct ctx *c, const struct stmt *s, uint64_t seen
 		return false;
 	}
 	if (seen & ~(BIT(OPT_ALLOWED_IPS) | BIT(OPT_THROUGH))) {
-		diag_error(c->d, o->loc, "'route allowed-ips through TUNNEL' takes no other options");
+		diag_error(c->d, opt_loc(o), "'route allowed-ips through TUNNEL' takes no other options");
 		return false;
 	}
 	const struct p_tunnel *t = &c->p->tunnels[in->tunnel];

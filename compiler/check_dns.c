@@ -175,7 +175,7 @@ void check_tunnel_dns(struct ctx *c, const struct stmt *s, struct p_tunnel *t)
 	if (domains) {
 		struct dns_walk w = { .t = t, .opt = opt_key_name(OPT_DNS_DOMAINS) };
 		if (!servers && !s->partial)
-			diag_error(c->d, domains->loc, "dns-domains without dns: tunnel '%s' names no resolver to ask "
+			diag_error(c->d, opt_loc(domains), "dns-domains without dns: tunnel '%s' names no resolver to ask "
 				   "for them (add `dns ADDRESSES`)", t->name);
 		if (expansion_ok(c, &domains->val, w.opt))
 			walk(c, &domains->val, read_domain, &w);

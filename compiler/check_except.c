@@ -121,7 +121,7 @@ bool check_intent_src(struct ctx *c, const struct stmt *s, struct p_intent *in)
 	if (!o)
 		return true;
 	if (!intent_selects_by_dest(in)) {
-		diag_error(c->d, o->loc, "'src' goes with 'route to PREFIXES through TUNNEL' and no other selector (the "
+		diag_error(c->d, opt_loc(o), "'src' goes with 'route to PREFIXES through TUNNEL' and no other selector (the "
 			   "routes it gives a source)");
 		return false;
 	}

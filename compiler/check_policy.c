@@ -225,7 +225,7 @@ static void loop_intent(const struct loop_ctx *l, size_t i)
 	/* `route allowed-ips through`: its prefixes are the peers', the loop at its word. */
 	const struct option *dst = stmt_find_opt(c->intent_stmts[i], OPT_TO);
 	if (to)
-		diag_error(c->d, dst ? dst->val.loc : stmt_find_opt(c->intent_stmts[i], OPT_ALLOWED_IPS)->loc,
+		diag_error(c->d, dst ? dst->val.loc : opt_loc(stmt_find_opt(c->intent_stmts[i], OPT_ALLOWED_IPS)),
 			   "routing loop: %s sends %s, the endpoint of peer '%s', into '%s' itself",
 			   ipaddr_str(to, ps, sizeof(ps)), l->es, l->peer->name, t->name);
 	else

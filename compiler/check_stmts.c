@@ -40,7 +40,7 @@ static void check_rule(struct ctx *c, const struct stmt *s)
 	bool ok = get_selectors(c, s, &r.sel);
 	ok &= no_lists(c, s, &r.sel, "give one rule each, or use 'route ... through TUNNEL' or 'match' (an nft set)");
 	if (r.invert && !(seen & ((SELECTORS & ~(BIT(OPT_IPV4) | BIT(OPT_IPV6))) | BIT(OPT_TOS)))) {
-		diag_error(c->d, stmt_find_opt(s, OPT_NOT)->loc,
+		diag_error(c->d, opt_loc(stmt_find_opt(s, OPT_NOT)),
 			   "'not' with no selector matches no packet: say what the rule must not match (fwmark, from, ...)");
 		ok = false;
 	}
@@ -86,7 +86,7 @@ static void check_rule(struct ctx *c, const struct stmt *s)
 	if (!one_action(c, s, actions, "lookup TABLE, goto PRIORITY, blackhole, unreachable or prohibit"))
 		goto fail;
 	if (r.suppress >= 0 && r.action != RULE_LOOKUP) {
-		diag_error(c->d, stmt_find_opt(s, OPT_SUPPRESS_PREFIXLENGTH)->loc, "suppress-prefixlength needs 'lookup TABLE'");
+		diag_error(c->d, opt_loc(stmt_find_opt(s, OPT_SUPPRESS_PREFIXLENGTH)), "suppress-prefixlength needs 'lookup TABLE'");
 		ok = false;
 	}
 	r.families = stmt_families(c, s, &r.sel, FAM_V4 | FAM_V6);
@@ -114,7 +114,7 @@ static void check_static_route(struct ctx *c, struct stmt *s)
 				 BIT(OPT_TABLE) | BIT(OPT_BLACKHOLE) | BIT(OPT_UNREACHABLE) | BIT(OPT_PROHIBIT) |
 				 BIT(OPT_THROW) | BIT(OPT_IPV4) | BIT(OPT_IPV6));
 	if (stmt_find_opt(s, OPT_FAIL_CLOSED))
-		diag_note(c->d, stmt_find_opt(s, OPT_FAIL_CLOSED)->loc, "'fail-closed' goes with 'route ... through "
+		diag_note(c->d, opt_loc(stmt_find_opt(s, OPT_FAIL_CLOSED)), "'fail-closed' goes with 'route ... through "
 			  "TUNNEL'; behind a static route, write the fallback: 'route P unreachable metric 4096 ...'");
 	struct p_route r = { .loc = s->loc, .table = 254, .type = ROUTE_UNICAST };
 	struct p_prefixes dsts = { 0 };
@@ -127,7 +127,7 @@ static void check_static_route(struct ctx *c, struct stmt *s)
 		uint64_t num;
 		if ((o->key == OPT_DEST || o->key == OPT_DEFAULT) && ndst++ == 1 &&
 		    !(o->key == OPT_DEFAULT && dst->key == OPT_DEFAULT))
-			diag_error(c->d, o->loc, "route has a second destination: give one (a list { A, B } is one destination)");
+			diag_error(c->d, opt_loc(o), "route has a second destination: give one (a list { A, B } is one destination)");
 		if ((o->key == OPT_DEST || o->key == OPT_DEFAULT) && !dst)
 			dst = o;
 		switch (o->key) {
@@ -177,7 +177,7 @@ static void check_static_route(struct ctx *c, struct stmt *s)
 	/* Whether dev and via are written, not whether their values were right: those are reported. */
 	const struct option *dev_or_via = stmt_find_opt(s, OPT_DEV) ? stmt_find_opt(s, OPT_DEV) : stmt_find_opt(s, OPT_VIA);
 	if (type && dev_or_via) {
-		diag_error(c->d, dev_or_via->loc, "a %s route takes no '%s'", opt_key_name(type->key),
+		diag_error(c->d, opt_loc(dev_or_via), "a %s route takes no '%s'", opt_key_name(type->key),
 			   opt_key_name(dev_or_via->key));
 		goto out;
 	}
@@ -187,7 +187,7 @@ static void check_static_route(struct ctx *c, struct stmt *s)
 	}
 	if (!ok)
 		goto out;
-	r.dst_loc = dst->loc;
+	r.dst_loc = opt_loc(dst);
 	for (size_t i = 0; i < dsts.n; i++) {
 		struct p_route one = r;
 		one.dst = dsts.v[i];
@@ -241,11 +241,11 @@ static void check_intent(struct ctx *c, const struct stmt *s)
 	struct p_tunnel *t = &c->p->tunnels[in.tunnel];
 	if (seen & BIT(OPT_ALL)) {
 		if (seen & (SELECTORS & ~(BIT(OPT_IPV4) | BIT(OPT_IPV6)))) {
-			diag_error(c->d, stmt_find_opt(s, OPT_ALL)->loc, "'all' takes no other selectors (only 'except', 'ipv4', 'ipv6')");
+			diag_error(c->d, opt_loc(stmt_find_opt(s, OPT_ALL)), "'all' takes no other selectors (only 'except', 'ipv4', 'ipv6')");
 			goto fail;
 		}
 		if (seen & BIT(OPT_FAIL_CLOSED)) {
-			diag_error(c->d, stmt_find_opt(s, OPT_FAIL_CLOSED)->loc,
+			diag_error(c->d, opt_loc(stmt_find_opt(s, OPT_FAIL_CLOSED)),
 				   "'fail-closed' goes with a selective route: a full tunnel fails closed with "
 				   "'kill-switch %s'", t->name);
 			goto fail;
@@ -313,7 +313,7 @@ static void check_intent(struct ctx *c, const struct stmt *s)
 				(in.sel.has_uid && !in.sel.from.n && !in.sel.iif && !in.sel.oif && !in.sel.has_fwmark &&
 				 !in.sel.has_tos);
 		if (in.needs_mark && in.sel.has_fwmark) {
-			diag_error(c->d, stmt_find_opt(s, OPT_FWMARK)->loc,
+			diag_error(c->d, opt_loc(stmt_find_opt(s, OPT_FWMARK)),
 				   "'fwmark' cannot be combined with ports, gid, cgroup or a uid list: those are matched by a "
 				   "mark wgc sets");
 			goto fail;
@@ -405,17 +405,17 @@ static void check_match(struct ctx *c, const struct stmt *s)
 		m.hook = m.sel.iif ? HOOK_PREROUTING : HOOK_OUTPUT;
 	if ((m.sel.has_uid || m.sel.has_gid || m.sel.cgroup) && m.hook != HOOK_OUTPUT && m.hook != HOOK_POSTROUTING) {
 		const struct option *o = stmt_find_opt(s, m.sel.has_uid ? OPT_UID : m.sel.has_gid ? OPT_GID : OPT_CGROUP);
-		diag_error(c->d, o->loc, "'%s' only matches locally generated packets, not in hook %s: use hook output",
+		diag_error(c->d, opt_loc(o), "'%s' only matches locally generated packets, not in hook %s: use hook output",
 			   opt_key_name(o->key), hook_names[m.hook]);
 		goto fail;
 	}
 	if (m.sel.iif && (m.hook == HOOK_OUTPUT || m.hook == HOOK_POSTROUTING)) {
-		diag_error(c->d, stmt_find_opt(s, OPT_IIF)->loc, "'iif' cannot match in hook %s",
+		diag_error(c->d, opt_loc(stmt_find_opt(s, OPT_IIF)), "'iif' cannot match in hook %s",
 			   m.hook == HOOK_OUTPUT ? "output" : "postrouting");
 		goto fail;
 	}
 	if (m.sel.oif && m.hook == HOOK_PREROUTING) {
-		diag_error(c->d, stmt_find_opt(s, OPT_OIF)->loc, "'oif' is not known yet in hook prerouting");
+		diag_error(c->d, opt_loc(stmt_find_opt(s, OPT_OIF)), "'oif' is not known yet in hook prerouting");
 		goto fail;
 	}
 	stmt_families(c, s, &m.sel, FAM_V4 | FAM_V6);
@@ -432,7 +432,7 @@ static void check_kill_switch(struct ctx *c, const struct stmt *s)
 	uint64_t seen = check_opts(c, s, BIT(OPT_EXCEPT) | BIT(OPT_IPV4) | BIT(OPT_IPV6) | BIT(OPT_STRICT));
 	struct p_kill_switch k = { .loc = s->loc, .strict = seen & BIT(OPT_STRICT) };
 	if (k.strict)
-		k.strict_loc = stmt_find_opt(s, OPT_STRICT)->loc;
+		k.strict_loc = opt_loc(stmt_find_opt(s, OPT_STRICT));
 	if (!get_tunnel(c, s->name, s->name_loc, &k.tunnel))
 		return;
 	for (size_t i = 0; i < c->p->n_kill_switches; i++) {

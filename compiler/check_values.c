@@ -330,18 +330,18 @@ uint64_t check_opts(struct ctx *c, const struct stmt *s, uint64_t allowed)
 				diag_error(c->d, o->val.loc, "expected an option keyword in a %s, not %s",
 					   stmt_name(s->kind), kind_name(o->val.kind));
 			else
-				diag_error(c->d, o->loc, "'%s' is not an option of a %s", opt_key_name(o->key),
+				diag_error(c->d, opt_loc(o), "'%s' is not an option of a %s", opt_key_name(o->key),
 					   stmt_name(s->kind));
 			/* `route to P via G`: a static route's destination is bare. */
 			if (o->key == OPT_TO && s->kind == STMT_ROUTE && !c->d->dropped_last)
-				diag_hint(c->d, o->loc, "a route's destination is written bare ('route PREFIX via GATEWAY'); "
+				diag_hint(c->d, opt_loc(o), "a route's destination is written bare ('route PREFIX via GATEWAY'); "
 					  "'to' goes with 'through TUNNEL'");
 			continue;
 		}
 		if ((seen & BIT(o->key)) && !(repeatable & BIT(o->key))) {
 			/* A second destination is the route's to report: it may be a second 'default' too. */
 			if (o->key != OPT_DEST)
-				diag_error(c->d, o->loc, "'%s' given twice", opt_key_name(o->key));
+				diag_error(c->d, opt_loc(o), "'%s' given twice", opt_key_name(o->key));
 			continue;
 		}
 		seen |= BIT(o->key);
@@ -360,7 +360,7 @@ void count_action(struct ctx *c, const struct stmt *s, const struct option *o, c
 		*first = o;
 		return;
 	}
-	diag_error(c->d, o->loc, "%s has a second %s '%s': give one ('%s' is the first)", stmt_name(s->kind), what,
+	diag_error(c->d, opt_loc(o), "%s has a second %s '%s': give one ('%s' is the first)", stmt_name(s->kind), what,
 		   opt_key_name(o->key), opt_key_name((*first)->key));
 }
 
@@ -429,7 +429,7 @@ bool get_selectors(struct ctx *c, const struct stmt *s, struct p_sel *sel)
 	if (proto_ok && (sel->sport.lo || sel->dport.lo) && sel->proto != IPPROTO_TCP && sel->proto != IPPROTO_UDP &&
 	    sel->proto != IPPROTO_SCTP) {
 		const struct option *o = stmt_find_opt(s, sel->sport.lo ? OPT_SPORT : OPT_DPORT);
-		diag_error(c->d, o->loc, "ports need 'proto tcp', 'proto udp' or 'proto sctp'");
+		diag_error(c->d, opt_loc(o), "ports need 'proto tcp', 'proto udp' or 'proto sctp'");
 		ok = false;
 	}
 	return ok;
@@ -455,7 +455,7 @@ int stmt_families(struct ctx *c, const struct stmt *s, const struct p_sel *sel, 
 		f = dflt;
 	if (want_f) {
 		if (sel && (families_of(&sel->from) | families_of(&sel->to)) & ~want_f) {
-			diag_error(c->d, stmt_find_opt(s, want_f == FAM_V4 ? OPT_IPV4 : OPT_IPV6)->loc,
+			diag_error(c->d, opt_loc(stmt_find_opt(s, want_f == FAM_V4 ? OPT_IPV4 : OPT_IPV6)),
 				   "family mismatch: the statement is %s but has %s addresses",
 				   want_f == FAM_V4 ? "ipv4" : "ipv6", want_f == FAM_V4 ? "IPv6" : "IPv4");
 			return 0;

@@ -193,7 +193,7 @@ static void put_opt(struct fmt *x, const struct option *o)
 static int opt_last_line(const struct fmt *x, const struct option *o)
 {
 	int l = value_last_line(x, &o->val);
-	return l > o->loc.line ? l : o->loc.line;
+	return l > opt_loc(o).line ? l : opt_loc(o).line;
 }
 
 static void put_stmt(struct fmt *x, const struct stmt *s, int depth);
@@ -204,8 +204,8 @@ static void put_block(struct fmt *x, const struct stmt *s, int depth)
 	size_t io = 0, ic = 0;
 	while (io < s->n_opts || ic < s->n_children) {
 		bool opt = ic >= s->n_children ||
-			   (io < s->n_opts && s->opts[io].loc.line <= s->children[ic].loc.line);
-		int line = opt ? s->opts[io].loc.line : s->children[ic].loc.line;
+			   (io < s->n_opts && opt_loc(&s->opts[io]).line <= s->children[ic].loc.line);
+		int line = opt ? opt_loc(&s->opts[io]).line : s->children[ic].loc.line;
 		if (opt) {
 			comments_before(x, line, depth);
 			blank_before(x, line);

@@ -145,7 +145,7 @@ static bool opens_block(const struct lexer *lx, const WGC_YYLTYPE *l)
 static void merge_opts(struct stmt *dst, struct stmt *src)
 {
 	for (size_t i = 0; i < src->n_opts; i++) {
-		stmt_add_opt(dst, src->opts[i].key, src->opts[i].loc, src->opts[i].val);
+		stmt_add_opt(dst, src->opts[i].key, opt_loc(&src->opts[i]), src->opts[i].val);
 		src->opts[i].val = (struct value){ 0 };
 	}
 	stmt_free(src);
