@@ -45,14 +45,16 @@ void value_free(struct value *v)
 
 void stmt_free(struct stmt *s)
 {
-	if (s->val) {
-		value_free(s->val);
+	if (stmt_has_value(s->kind)) {
+		if (s->val)
+			value_free(s->val);
 		free(s->val);
+	} else {
+		for (size_t i = 0; i < s->n_children; i++)
+			stmt_free(&s->children[i]);
+		free(s->children);
 	}
 	stmt_drop_opts(s);
-	for (size_t i = 0; i < s->n_children; i++)
-		stmt_free(&s->children[i]);
-	free(s->children);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -138,7 +140,8 @@ static void *exact(void *arr, size_t n, size_t elem)
 void stmt_seal(struct stmt *s)
 {
 	s->opts = exact(s->opts, s->n_opts, sizeof(*s->opts));
-	s->children = exact(s->children, s->n_children, sizeof(*s->children));
+	if (!stmt_has_value(s->kind))
+		s->children = exact(s->children, s->n_children, sizeof(*s->children));
 }
 
 void file_ast_seal(struct file_ast *f)

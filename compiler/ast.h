@@ -108,7 +108,7 @@ const char *stmt_keyword(enum stmt_kind k);
 bool stmt_has_value(enum stmt_kind k);
 
 /* A policy of a million routes is a million statements: the fields are ordered, and sized, so
- * that one takes 72 bytes. */
+ * that one takes 64 bytes. */
 struct stmt {
 	struct loc loc;                /* of the statement keyword */
 	struct loc name_loc;
@@ -120,15 +120,19 @@ struct stmt {
 					  its name is declared, nothing else of it is checked (words.h) */
 	bool partial;                  /* a tunnel or peer that lost an option line to an error: the rest
 					  is checked, but no option is reported missing */
-	struct value *val;             /* ASSIGN, SYSCTL: the value; TABLE/MARK: optional id (VAL_NONE if
-					  auto); owned; NULL for the other kinds (stmt_has_value) */
 	const char *name;              /* in the tree's strings; NULL if the statement has none */
 	/* Grown by doubling while the statement is parsed (xgrow), then sized exactly once it is
 	 * complete (stmt_seal): nothing is added to a statement after that. */
 	struct option *opts;           /* owned */
-	struct stmt *children;         /* owned */
+	/* The kinds with a value of their own have no children, and the other way round. */
+	union {
+		struct value *val;     /* stmt_has_value(kind): ASSIGN, SYSCTL: the value; TABLE/MARK:
+					  optional id (VAL_NONE if auto); owned. NULL for the kinds with
+					  neither */
+		struct stmt *children; /* INCLUDE, TUNNEL, PEER (n_children of them); owned */
+	};
 };
-_Static_assert(sizeof(struct stmt) <= 72, "a statement in 72 bytes");
+_Static_assert(sizeof(struct stmt) <= 64, "a statement in 64 bytes");
 
 /* A comment, kept for `wgc fmt`. */
 struct comment {
