@@ -2,6 +2,8 @@
 #include "compiler/ast.h"
 #include "model/xalloc.h"
 
+#include <stdalign.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,13 +60,70 @@ void stmt_free(struct stmt *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* ---- the options arena ----------------------------------------------------------------------
+ * A chunk is OPT_CHUNK bytes at an address that is a multiple of OPT_CHUNK: the chunk of an option
+ * is its address rounded down. A statement's options are never split between chunks. */
+#define OPT_CHUNK ((size_t)1 << 20)
+
+struct opt_chunk {
+	struct opt_arena *arena;
+	size_t index;                  /* in arena->chunks */
+	size_t used;                   /* bytes, this header's included */
+	size_t live;                   /* options put and not yet dropped */
+};
+_Static_assert(sizeof(struct opt_chunk) % alignof(struct option) == 0, "options follow the header aligned");
+
+/* A copy of opts[0..n) in the arena, or NULL if they are more than a chunk holds. */
+static struct option *arena_put(struct opt_arena *a, const struct option *opts, size_t n)
+{
+	size_t bytes = n * sizeof(*opts);
+	if (bytes > OPT_CHUNK - sizeof(struct opt_chunk))
+		return NULL;
+	struct opt_chunk *c = a->n_chunks ? a->chunks[a->n_chunks - 1] : NULL;
+	if (!c || OPT_CHUNK - c->used < bytes) {
+		if (!(c = aligned_alloc(OPT_CHUNK, OPT_CHUNK)))
+			xalloc_fail();
+		*c = (struct opt_chunk){ .arena = a, .index = a->n_chunks, .used = sizeof(*c) };
+		a->chunks = xgrow(a->chunks, a->n_chunks, sizeof(*a->chunks));
+		a->chunks[a->n_chunks++] = c;
+	}
+	struct option *to = (struct option *)((char *)c + c->used);
+	memcpy(to, opts, bytes);
+	c->used += bytes;
+	c->live += n;
+	return to;
+}
+
+static void arena_drop(struct option *opts, size_t n)
+{
+	struct opt_chunk *c = (struct opt_chunk *)((uintptr_t)opts & ~(uintptr_t)(OPT_CHUNK - 1));
+	if ((c->live -= n))
+		return;
+	c->arena->chunks[c->index] = NULL;
+	free(c);
+}
+
+static void arena_free(struct opt_arena *a)
+{
+	if (!a)
+		return;
+	for (size_t i = 0; i < a->n_chunks; i++)
+		free(a->chunks[i]);
+	free(a->chunks);
+	free(a);
+}
+
 void stmt_drop_opts(struct stmt *s)
 {
 	for (size_t i = 0; i < s->n_opts; i++)
 		value_free(&s->opts[i].val);
-	free(s->opts);
+	if (s->packed)
+		arena_drop(s->opts, s->n_opts);
+	else
+		free(s->opts);
 	s->opts = NULL;
 	s->n_opts = 0;
+	s->packed = false;
 }
 
 void file_ast_free_stmts(struct file_ast *f)
@@ -74,6 +133,8 @@ void file_ast_free_stmts(struct file_ast *f)
 	free(f->stmts);
 	f->stmts = NULL;
 	f->n_stmts = 0;
+	arena_free(f->opts);
+	f->opts = NULL;
 	for (size_t i = 0; i < f->n_comments; i++)
 		free(f->comments[i].text);
 	free(f->comments);
@@ -102,9 +163,9 @@ struct option *stmt_add_opt(struct stmt *s, enum opt_key key, struct loc loc, st
 	return &s->opts[s->n_opts++];
 }
 
-struct stmt *stmt_add_child(struct stmt *s, struct stmt *child)
+struct stmt *stmt_add_child(struct stmt *s, struct stmt *child, struct opt_arena **a)
 {
-	stmt_seal(child);
+	stmt_seal(child, a);
 	s->children = xgrow(s->children, s->n_children, sizeof(*s->children));
 	s->children[s->n_children] = *child;
 	memset(child, 0, sizeof(*child));
@@ -137,9 +198,20 @@ static void *exact(void *arr, size_t n, size_t elem)
 	return to;
 }
 
-void stmt_seal(struct stmt *s)
+void stmt_seal(struct stmt *s, struct opt_arena **a)
 {
-	s->opts = exact(s->opts, s->n_opts, sizeof(*s->opts));
+	if (s->n_opts && !s->packed) {
+		if (!*a)
+			*a = xcalloc(1, sizeof(**a));
+		struct option *to = arena_put(*a, s->opts, s->n_opts);
+		if (to) {
+			free(s->opts);
+			s->opts = to;
+			s->packed = true;
+		} else {
+			s->opts = exact(s->opts, s->n_opts, sizeof(*s->opts));
+		}
+	}
 	if (!stmt_has_value(s->kind))
 		s->children = exact(s->children, s->n_children, sizeof(*s->children));
 }

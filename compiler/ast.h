@@ -120,10 +120,11 @@ struct stmt {
 					  its name is declared, nothing else of it is checked (words.h) */
 	bool partial;                  /* a tunnel or peer that lost an option line to an error: the rest
 					  is checked, but no option is reported missing */
+	bool packed;                   /* opts is in the tree's opt_arena (stmt_seal), not a block */
 	const char *name;              /* in the tree's strings; NULL if the statement has none */
-	/* Grown by doubling while the statement is parsed (xgrow), then sized exactly once it is
-	 * complete (stmt_seal): nothing is added to a statement after that. */
-	struct option *opts;           /* owned */
+	/* Grown by doubling while the statement is parsed (xgrow), then moved to the tree's
+	 * opt_arena once it is complete (stmt_seal): nothing is added to a statement after that. */
+	struct option *opts;           /* owned (its part of the arena) */
 	/* The kinds with a value of their own have no children, and the other way round. */
 	union {
 		struct value *val;     /* stmt_has_value(kind): ASSIGN, SYSCTL: the value; TABLE/MARK:
@@ -140,8 +141,19 @@ struct comment {
 	char *text;                    /* owned, starting with '#' */
 };
 
+/* Where the options of complete statements are kept: packed in chunks, each given back once none
+ * of its options is left. A million routes' options are no million blocks then, and those the
+ * checker frees as it reads them (stmt_drop_opts) leave whole chunks behind to give back. */
+struct opt_arena {
+	struct opt_chunk **chunks;     /* owned; NULL where one was given back */
+	size_t n_chunks;
+};
+
 struct file_ast {
 	int file;                      /* source index */
+	/* Its statements' options, its includes' too (as strings); allocated, because each chunk
+	 * points back to it. NULL until the first option. */
+	struct opt_arena *opts;
 	struct stmt *stmts;            /* owned */
 	size_t n_stmts;
 	struct comment *comments;      /* owned, in source order */
@@ -170,12 +182,13 @@ void value_free(struct value *v);
 /* Helpers for the parser actions (ast.c). All take ownership of what they are given; out of
  * memory aborts (xalloc.h). */
 struct option *stmt_add_opt(struct stmt *s, enum opt_key key, struct loc loc, struct value val);
-struct stmt *stmt_add_child(struct stmt *s, struct stmt *child);   /* moves *child */
+struct stmt *stmt_add_child(struct stmt *s, struct stmt *child, struct opt_arena **a);   /* moves *child */
 void value_list_append(struct value *list, struct value item);     /* moves item */
 struct option *stmt_find_opt(const struct stmt *s, enum opt_key key);
-/* The statement is complete: its options and children are sized exactly. Nothing may be added to
- * it after (xgrow would take the exact size for a power of two's room). */
-void stmt_seal(struct stmt *s);
+/* The statement is complete: its options go to *a (created if NULL), its children are sized
+ * exactly. Nothing may be added to it after (xgrow would take the exact size for a power of two's
+ * room). */
+void stmt_seal(struct stmt *s, struct opt_arena **a);
 /* The same for the file's statement list, once the file is parsed. */
 void file_ast_seal(struct file_ast *f);
 

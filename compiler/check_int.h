@@ -40,7 +40,6 @@ struct ctx {
 	/* The statement of each p->rules[i] and p->intents[i], to point at its options (a route
 	 * keeps where its destination was written: its statement's options are gone). */
 	const struct stmt **rule_stmts, **intent_stmts;
-	size_t dropped;                /* static routes whose options were freed (check_stmts.c) */
 };
 
 /* Appends to an array of n elements: it grows by doubling, at each power of two. */

@@ -4,7 +4,6 @@
 #include "compiler/suggest.h"
 
 #include <netinet/in.h>
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -211,11 +210,6 @@ out:
 	 * a policy of a million routes is mostly their options, so they go now, before the routes
 	 * they became add up to the same memory. */
 	stmt_drop_opts(s);
-	/* Freed, they are a run of small blocks in the middle of the heap, which malloc keeps: every
-	 * 65,536 of them, the pages are given back, so that the routes' array grows into memory the
-	 * options left (glibc; 1M routes: a peak of 338 MB instead of 426). */
-	if (!(++c->dropped & 0xffff))
-		malloc_trim(0);
 }
 
 static void check_intent(struct ctx *c, const struct stmt *s)

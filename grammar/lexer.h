@@ -17,6 +17,7 @@ struct lexer {
 	struct source *src;
 	struct file_ast *ast;  /* comments are recorded here */
 	struct intern *strings;  /* names and strings are stored here: the top file's (ast.h) */
+	struct opt_arena **opts; /* options of complete statements: the top file's (ast.h) */
 	int depth;             /* include depth */
 	const struct lexer *parent;  /* the lexer of the including file, NULL at the top */
 	int line, col;         /* position of the next character */

@@ -58,6 +58,7 @@ static int parse(struct diags *d, struct source *src, struct file_ast *out, int 
 	}
 	src->probation = true;
 	struct lexer lx = { .d = d, .src = src, .ast = out, .strings = parent ? parent->strings : &out->strings,
+			    .opts = parent ? parent->opts : &out->opts,
 			    .depth = depth, .parent = parent, .line = 1, .col = 1,
 			    .last_nl = 1, .stray_close = excess_close(src->text) };
 	yyscan_t scanner;

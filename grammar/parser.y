@@ -86,9 +86,10 @@ static struct value val_str(enum value_kind k, const char *s, WGC_YYLTYPE *l)
 	return (struct value){ .kind = k, .str = s, .loc = loc_of(l) };
 }
 
-static void add_stmt(struct file_ast *f, struct stmt *s)
+static void add_stmt(struct lexer *lx, struct stmt *s)
 {
-	stmt_seal(s);
+	struct file_ast *f = lx->ast;
+	stmt_seal(s, lx->opts);
 	f->stmts = xgrow(f->stmts, f->n_stmts, sizeof(*f->stmts));
 	f->stmts[f->n_stmts++] = *s;
 }
@@ -223,7 +224,7 @@ policy	: %empty
 						/* A block's lines say for themselves (body_line). */
 						$2.broken |= $2.kind != STMT_INCLUDE && $2.kind != STMT_TUNNEL &&
 							     $2.kind != STMT_PEER && errors_in(lx, &@2);
-						add_stmt(lx->ast, &$2);
+						add_stmt(lx, &$2);
 					}
 	| policy error NL		{
 						broken_stub(lx, &@2);
@@ -328,7 +329,7 @@ rule_opts : OPTV value			{ $$ = new_stmt(STMT_RULE, &@1); stmt_add_opt(&$$, $1, 
 tunnel_body : %empty			{ $$ = new_stmt(STMT_TUNNEL, &@$); }
 	| tunnel_body NL		{ $$ = $1; }
 	| tunnel_body rule_opts NL	{ $$ = $1; body_line(lx, &$$, &$2, &@2); }
-	| tunnel_body peer NL		{ $$ = $1; stmt_add_child(&$$, &$2); }
+	| tunnel_body peer NL		{ $$ = $1; stmt_add_child(&$$, &$2, lx->opts); }
 	| tunnel_body error NL		{ $$ = $1; $$.partial = true; yyerrok; }
 	;
 
@@ -624,7 +625,7 @@ static void broken_stub(struct lexer *lx, const WGC_YYLTYPE *l)
 	s.broken = true;
 	s.name = intern(lx->strings, name, len);
 	s.name_loc = (struct loc){ .file = l->file, .line = l->first_line, .col = col, .len = loc_len(len) };
-	add_stmt(lx->ast, &s);
+	add_stmt(lx, &s);
 }
 
 /* Whether path and the source src are the same file. */

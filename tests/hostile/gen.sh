@@ -152,6 +152,10 @@ printf '1.2.3.4/999999999999999999999\n' | case_ prefix-huge
 printf 'table t 99999999999999999999999\nmark m 0xffffffffffffffffffffffff/0x1\n' | case_ numbers-overflow
 printf 'rule priority 18446744073709551615 lookup main\nrule priority 18446744073709551616 lookup main\n' | case_ priority-2-64
 printf 'x = 1-\nx = -1\nx = 1--1\n' | case_ ranges-odd
+# a statement with more options than a chunk of the options arena holds (ast.c), and one line of
+# continuations more than an option's keyword can be above its value (ast.h)
+{ echo 'tunnel wg0 {'; echo '	private-key "k"'; for i in $(seq 0 19999); do echo "	address 10.$((i / 250)).$((i % 250)).1/32"; done
+  echo '	mtu \'; for i in $(seq 1 300); do echo '\'; done; echo '	lots'; echo '}'; } | case_ options-beyond-a-chunk
 
 # -- generated: token soup ----------------------------------------------------------------------
 for seed in $(seq 1 100); do
