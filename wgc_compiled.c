@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -180,82 +179,29 @@ static bool write_cache(int fd, const char *path, const struct wgc_compile *c, c
 
 void compiled_begin(struct compiled_keep *k, const char *path, const struct wgc_compile *c, const struct state *s)
 {
-	char cpath[4096], err[256];
 	struct build_id b;
 	compiled_drop(k);
-	if (c->d.n_items || !c->d.n_sources || !build_id(&b) ||
-	    records_path(CACHE_NAME, cpath, sizeof(cpath), 0, err, sizeof(err)))
+	/* Unnamed until the apply is recorded, so that a failed or killed apply leaves nothing (in
+	 * memory where the record directory is not there yet: this namespace's first apply makes
+	 * it, and only if it succeeds). */
+	if (c->d.n_items || !c->d.n_sources || !build_id(&b) || records_unnamed(&k->file, CACHE_NAME, false))
 		return;
-	/* Unnamed until the apply is recorded, so that a failed or killed apply leaves nothing: a
-	 * file without a name in the record directory (O_TMPFILE), or, where there is none yet (this
-	 * namespace's first apply creates it) or the file system cannot, a file in memory. */
-	char *slash = strrchr(cpath, '/');
-	*slash = '\0';
-	int fd = open(cpath, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
-	k->in_dir = fd >= 0;
-	if (fd < 0)
-		fd = memfd_create("wgc-compiled", MFD_CLOEXEC);
-	if (fd < 0)
-		return;
-	k->fd = fd;
 	k->held = true;
-	/* 0600 whatever the umask, as every record (records.h). */
-	if (fchmod(fd, 0600) || !write_cache(fd, path, c, s, &b))
+	if (!write_cache(k->file.fd, path, c, s, &b))
 		compiled_drop(k);
-}
-
-/* Gives k's file its name: linked into the directory from its descriptor (O_TMPFILE), or copied
- * there from memory; then renamed over the cache. */
-static bool put_in_place(struct compiled_keep *k, const char *tmp, const char *path)
-{
-	if (k->in_dir) {
-		char proc[64];
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", k->fd);
-		if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW))
-			return false;
-	} else {
-		int out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (out < 0)
-			return false;
-		if (fchmod(out, 0600)) {
-			close(out);
-			unlink(tmp);
-			return false;
-		}
-		off_t size = lseek(k->fd, 0, SEEK_END), off = 0;
-		bool ok = size > 0;
-		while (ok && off < size) {
-			ssize_t n = sendfile(out, k->fd, &off, (size_t)(size - off));
-			ok = n > 0 || (n < 0 && errno == EINTR);
-		}
-		ok &= close(out) == 0;
-		if (!ok) {
-			unlink(tmp);
-			return false;
-		}
-	}
-	if (rename(tmp, path)) {
-		unlink(tmp);
-		return false;
-	}
-	return true;
 }
 
 void compiled_commit(struct compiled_keep *k)
 {
-	char path[4096], tmp[4200], err[256];
-	if (k->held && !records_path(CACHE_NAME, path, sizeof(path), 0, err, sizeof(err)) &&
-	    snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid()) < (int)sizeof(tmp)) {
-		unlink(tmp);   /* a leftover of a killed run of the same pid */
-		put_in_place(k, tmp, path);
-	}
-	compiled_drop(k);
+	if (k->held)
+		records_name(&k->file, CACHE_NAME, false);
+	k->held = false;
 }
 
 void compiled_drop(struct compiled_keep *k)
 {
 	if (k->held)
-		close(k->fd);
+		records_forget(&k->file);
 	k->held = false;
 }
 

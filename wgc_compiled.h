@@ -22,6 +22,7 @@
 
 #include "compiler/compile.h"
 #include "model/state.h"
+#include "runtime/records.h"
 
 /* 1 with *out (zeroed first) the state path compiled to, if the cache holds it; 0 if not. */
 int compiled_load(const char *path, struct state *out);
@@ -30,8 +31,7 @@ int compiled_load(const char *path, struct state *out);
  * apply is recorded, or dropped. Zero-initialise it. */
 struct compiled_keep {
 	bool held;
-	bool in_dir;           /* fd is an O_TMPFILE in the record directory; else a memfd */
-	int fd;                /* when held */
+	struct record_unnamed file;    /* when held */
 };
 
 /* Writes what c compiled path into (s, before prepare_desired) for the cache, if c has no

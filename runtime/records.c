@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -113,6 +115,99 @@ int records_path(const char *name, char *buf, size_t len, int create, char *err,
 		return -ENAMETOOLONG;
 	}
 	return 0;
+}
+
+int records_unnamed(struct record_unnamed *u, const char *name, bool create)
+{
+	char path[4096], err[256];
+	struct stat st;
+	u->fd = -1;
+	u->in_dir = u->made_dir = false;
+	int rc = records_path(name, path, sizeof(path), 0, err, sizeof(err));
+	if (rc)
+		return rc;
+	*strrchr(path, '/') = '\0';
+	if (create && stat(path, &st)) {
+		if ((rc = records_dir(path, sizeof(path), 1, err, sizeof(err))))
+			return rc;
+		u->made_dir = true;
+	}
+	/* O_RDWR: a file system that cannot link it gets a copy of it (records_name). */
+	if ((u->fd = open(path, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) >= 0)
+		u->in_dir = true;
+	else if ((u->fd = memfd_create("wgc-record", MFD_CLOEXEC)) < 0)
+		rc = -errno;
+	/* 0600 whatever the umask, as every record. */
+	if (!rc && fchmod(u->fd, 0600))
+		rc = -errno;
+	if (rc)
+		records_forget(u);
+	return rc;
+}
+
+/* A copy of u's file at tmp (a new name), synced if asked. */
+static int copy_out(const struct record_unnamed *u, const char *tmp, bool sync)
+{
+	int out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (out < 0)
+		return -errno;
+	int rc = fchmod(out, 0600) ? -errno : 0;
+	off_t size = lseek(u->fd, 0, SEEK_END), off = 0;
+	if (size < 0)
+		rc = -errno;
+	while (!rc && off < size) {
+		ssize_t n = sendfile(out, u->fd, &off, (size_t)(size - off));
+		if (n < 0 && errno != EINTR)
+			rc = -errno;
+		else if (n == 0)
+			rc = -EIO;
+	}
+	if (!rc && sync && fsync(out))
+		rc = -errno;
+	if (close(out) && !rc)
+		rc = -errno;
+	if (rc)
+		unlink(tmp);
+	return rc;
+}
+
+int records_name(struct record_unnamed *u, const char *name, bool sync)
+{
+	char path[4096], tmp[4200], err[256];
+	int rc = u->fd < 0 ? -EBADF : records_path(name, path, sizeof(path), 1, err, sizeof(err));
+	if (!rc && snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+		rc = -ENAMETOOLONG;
+	if (!rc && sync && u->in_dir && fsync(u->fd))
+		rc = -errno;
+	if (!rc) {
+		unlink(tmp);   /* a leftover of a killed run of the same pid */
+		char proc[64];
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", u->fd);
+		/* Linked from its descriptor; copied where that cannot be (a memfd, no /proc). */
+		if (!u->in_dir || linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW))
+			rc = copy_out(u, tmp, sync);
+	}
+	if (!rc && rename(tmp, path)) {
+		rc = -errno;
+		unlink(tmp);
+	}
+	u->made_dir = false;
+	records_forget(u);
+	return rc;
+}
+
+void records_forget(struct record_unnamed *u)
+{
+	if (u->fd >= 0)
+		close(u->fd);
+	u->fd = -1;
+	/* A directory made for it and left empty goes too (rmdir removes nothing else). */
+	if (u->made_dir) {
+		char path[4096], err[256];
+		if (!records_dir(path, sizeof(path), 0, err, sizeof(err)))
+			rmdir(path);
+	}
+	u->made_dir = false;
 }
 
 int records_write_with(const char *path, mode_t mode, int (*fill)(FILE *f, void *arg), void *arg)

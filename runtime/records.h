@@ -16,6 +16,7 @@
 #define WGC_RECORDS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -37,6 +38,22 @@ int records_write(const char *path, const void *data, size_t n);
 /* The same for a record written as it is made: fill puts it on f (buffered; wgc's own 0600
  * temporary file) and returns 0 or a negative errno. Nothing of a failed fill is left. */
 int records_write_with(const char *path, mode_t mode, int (*fill)(FILE *f, void *arg), void *arg);
+
+/* A record made before it is known whether it is kept: compiled.bin before the apply, applied.json
+ * beside it. records_unnamed opens a file without a name in the record directory (O_TMPFILE,
+ * 0600), creating the directory if create is set; where the directory is not there (and create
+ * is not set) or the file system has no O_TMPFILE, a file in memory (memfd). records_name gives
+ * it its name (synced first if asked, then renamed over records_dir()/name); records_forget
+ * drops it, and the directory if it was made for it and is empty. A failed or killed run leaves
+ * nothing of it. 0 or a negative errno; either way u is closed after records_name. */
+struct record_unnamed {
+	int fd;                        /* -1: none */
+	bool in_dir;                   /* an O_TMPFILE in the record directory; else a memfd */
+	bool made_dir;                 /* records_unnamed created the directory */
+};
+int records_unnamed(struct record_unnamed *u, const char *name, bool create);
+int records_name(struct record_unnamed *u, const char *name, bool sync);
+void records_forget(struct record_unnamed *u);
 
 /* A small record that is one JSON object of names (sysctl origins, the links given resolvers):
  * records_object_load reads records_dir()/name into path and returns the object, or NULL when it
