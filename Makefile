@@ -12,7 +12,7 @@ CFLAGS  ?= -O2 -g
 # CPPFLAGS and LDFLAGS from the environment are used too (a distribution's hardening flags).
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            $(shell pkg-config --cflags $(PKGS))
-LDLIBS  += $(shell pkg-config --libs $(PKGS))
+LDLIBS  += $(shell pkg-config --libs $(PKGS)) -pthread
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
 # The sanitizer build is the test build: it also compiles in fault injection (WGC_FAULT_AT).

@@ -6,6 +6,8 @@
 #include "wgc_kernel.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -351,28 +353,85 @@ static int put_record(FILE *f, void *arg)
 	state_json_write_value(&w, a->d, 0);
 	jw_end_object(&w);
 	jw_flush(&w);
-	timing_end(a->t, "applied.json encoded and written");
+	timing_end(a->t, "applied.json encoded and written (beside the apply)");
 	return ferror(f) ? -EIO : 0;
+}
+
+/* applied.json, made by a second thread while the apply runs (record_start): encoding and
+ * writing it is a tenth of a large apply from empty, and the kernel's work leaves the other core
+ * idle. Both threads only read the desired state. The file has no name (records_unnamed) until
+ * the apply succeeded (record_finish): a failed or killed apply leaves no record of what it did
+ * not apply. */
+struct record_job {
+	const struct state *d;
+	struct record_unnamed file;
+	char boot[40];
+	int rc;                        /* 0, or a negative errno (of the file or its writing) */
+	bool started;                  /* the thread was started: record_finish joins it */
+	pthread_t thread;
+	struct timing t;
+};
+
+static void *record_encode(void *arg)
+{
+	struct record_job *j = arg;
+	/* Its own descriptor: fclose closes it, and the file is named from the other. */
+	int fd = fcntl(j->file.fd, F_DUPFD_CLOEXEC, 0);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		j->rc = -errno;
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	j->rc = put_record(f, &(struct record_arg){ j->d, j->boot, &j->t });
+	if (fclose(f) && !j->rc)
+		j->rc = -errno;
+	return NULL;
+}
+
+static void record_start(struct record_job *j, const struct state *d)
+{
+	j->d = d;
+	j->started = false;
+	timing_start(&j->t);
+	records_boot_id(j->boot);
+	if (!(j->rc = records_unnamed(&j->file, RECORD_NAME, true)) &&
+	    !(j->rc = -pthread_create(&j->thread, NULL, record_encode, j)))
+		j->started = true;
+}
+
+/* Waits for the record; names it if applied (0, or -1 with the reason on stderr), else drops it. */
+static int record_finish(struct record_job *j, bool applied)
+{
+	if (j->started)
+		pthread_join(j->thread, NULL);
+	timing_start(&j->t);
+	int rc = j->rc;
+	if (!applied || rc) {
+		records_forget(&j->file);
+		if (!applied)
+			return 0;
+	} else {
+		rc = records_name(&j->file, RECORD_NAME, true);
+	}
+	timing_end(&j->t, "applied.json synced and named");
+	if (rc) {
+		char path[4096], err[256];
+		if (records_path(RECORD_NAME, path, sizeof(path), 0, err, sizeof(err)))
+			snprintf(path, sizeof(path), "the record directory");
+		fprintf(stderr, "wgc: applied, but could not record the applied state in %s (%s): drift will not "
+				"be told from edits until an apply records it\n", path, strerror(-rc));
+	}
+	return rc ? -1 : 0;
 }
 
 /* Records d as applied in this namespace: 0, or -1 with the reason on stderr. */
 static int save_last(const struct state *d)
 {
-	char path[4096], err[1024], boot[40];
-	int rc = records_path(RECORD_NAME, path, sizeof(path), 1, err, sizeof(err));
-	if (!rc) {
-		records_boot_id(boot);
-		struct timing t;
-		timing_start(&t);
-		rc = records_write_with(path, 0600, put_record, &(struct record_arg){ d, boot, &t });
-		timing_end(&t, "applied.json synced");
-		if (rc)
-			snprintf(err, sizeof(err), "%s", strerror(-rc));
-	}
-	if (rc)
-		fprintf(stderr, "wgc: applied, but could not record the applied state in %s (%s): drift will not "
-				"be told from edits until an apply records it\n", path, err);
-	return rc ? -1 : 0;
+	struct record_job j;
+	record_start(&j, d);
+	return record_finish(&j, true);
 }
 
 static bool have_record(void)
@@ -528,15 +587,22 @@ static int converge(const struct cli *cli, const struct opts *o, struct state *d
 		status = o->detailed && p.n_ops ? 2 : 0;
 		goto out;
 	}
+	/* The record is made beside the apply, and named once the kernel holds the plan; exit
+	 * non-zero if it could not be. An early apply records nothing: the full apply that follows
+	 * it does. */
+	bool record = !o->early && (p.n_ops || !have_record());
+	struct record_job job;
+	if (record)
+		record_start(&job, d);
 	if (p.n_ops && apply_shown(cli, &p, err, sizeof(err))) {
+		if (record)
+			record_finish(&job, false);
 		fprintf(stderr, "wgc: apply failed: %s\n", err);
 		goto out;
 	}
 	timing_end(&t, "apply");
-	/* The kernel now holds the plan: say so, and exit non-zero if it could not be recorded. An
-	 * early apply records nothing: the full apply that follows it does. */
-	status = !o->early && (p.n_ops || !have_record()) && save_last(d) ? EXIT_APPLIED_UNRECORDED : 0;
-	timing_end(&t, "write applied.json");
+	status = record && record_finish(&job, true) ? EXIT_APPLIED_UNRECORDED : 0;
+	timing_end(&t, "write applied.json (the rest of it)");
 	if (!status && keep && keep->held) {
 		compiled_commit(keep);
 		timing_end(&t, "compiled.bin named");

@@ -130,12 +130,16 @@ whole
 # ---- every phase point -----------------------------------------------------------------------
 POINTS=0
 KILLED=0
+RECORDED=
 kill_at() {
 	local point=$1 rc
 	WGC_KILL_AT=$point wgc_n apply "$POLICY" >"$T_TMP/killed.out" 2>&1
 	rc=$?
 	POINTS=$((POINTS + 1))
 	[ "$rc" -eq 137 ] && KILLED=$((KILLED + 1))
+	# The record is made beside the apply and named after it: a killed apply leaves none (the
+	# destroy that ends each case removed the last one).
+	[ "$rc" -eq 137 ] && [ -n "$(find "$T_TMP/state" -name 'applied.json*')" ] && RECORDED="$RECORDED $point"
 	converge "kill at $point (exit $rc)"
 	return "$rc"
 }
@@ -154,6 +158,8 @@ done
 STEPS=$step
 [ "$STEPS" -ge 6 ] && pass "phase points: $POINTS, of which $STEPS step points (before each step, after the last; killed $KILLED times)" ||
 	fail "phase points: only $STEPS steps"
+[ -z "$RECORDED" ] && pass "phase points: no killed apply left an applied.json ($KILLED kills)" ||
+	fail "phase points: an applied.json (or its temporary file) left by the apply killed at:$RECORDED"
 
 # ---- random kills ----------------------------------------------------------------------------
 POLICY=$RAND_POLICY

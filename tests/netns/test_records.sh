@@ -36,6 +36,10 @@
 #                 copy it puts back is made from the record (WGC_TIMING says so) when the table is
 #                 the recorded one, listed from the kernel when a rule was added by hand; the table
 #                 (`nft -s list`) reads back as before both times
+#   first fault   a namespace's first apply of a policy without nft, faulted (WGC_FAULT_AT): no
+#                 record and no directory of its own are left (the record, made beside the apply,
+#                 is dropped with the directory made for it); after a faulted apply over a
+#                 recorded one, applied.json is unchanged and nothing else is beside it
 #   routes        the one route dump: a foreign route in the policy's table is a collision, one in
 #                 another table (or main) is not read; a route of wgc's in a table the policy does
 #                 not use is planned for removal, and each of wgc's routes is planned once
@@ -350,6 +354,41 @@ test_rollback_copy() {
 	ns_del "$R"
 }
 
+# The record is made beside the apply, without a name, in a directory made for it: a faulted first
+# apply leaves neither; a faulted later one leaves the last record as it was.
+test_first_fault() {
+	local rc S=$T_TMP/first-state P=$T_TMP/ff.wg
+	mkdir -m 700 "$S"
+	grep -v '^match' "$POLICY" >"$P"   # no nft: a faulted apply leaves no nft memo either
+	ns_new ff || return 0
+	local F=$NS
+	WGC_FAULT_AT=1 WGC_STATE_DIR="$S" WGC_LOCK_FILE="$T_TMP/wgc.lock" ip netns exec "$F" "$WGC" apply "$P" \
+		>"$T_TMP/out" 2>"$T_TMP/err"
+	rc=$?
+	if ! grep -q "injected fault" "$T_TMP/err"; then
+		skip "first fault: $WGC has no fault injection (a test build has)"
+		ns_del "$F"
+		return
+	fi
+	expect_rc "first fault: the faulted first apply exits 1" 1 "$rc" "$T_TMP/err"
+	expect_text "first fault: no file in the state directory" "" find "$S" -type f
+	expect_text "first fault: no directory of the namespace's (netns/BOOT/ID)" "" find "$S" -mindepth 3 -type d
+	WGC_STATE_DIR="$S" WGC_LOCK_FILE="$T_TMP/wgc.lock" ip netns exec "$F" "$WGC" apply "$P" >"$T_TMP/out" 2>"$T_TMP/err"
+	expect_rc "first fault: then apply exits 0" 0 $? "$T_TMP/out" "$T_TMP/err"
+	local rec
+	rec=$(find "$S" -name applied.json)
+	[ -n "$rec" ] && pass "first fault: ... and records" || fail "first fault: no applied.json after the apply" "$(find "$S")"
+	cp "$rec" "$T_TMP/ff.before"
+	{ cat "$P"; echo "route 10.22.0.0/16 dev lo table t1"; } >"$T_TMP/ff-edit.wg"
+	WGC_FAULT_AT=1 WGC_STATE_DIR="$S" WGC_LOCK_FILE="$T_TMP/wgc.lock" ip netns exec "$F" "$WGC" apply "$T_TMP/ff-edit.wg" \
+		>"$T_TMP/out" 2>"$T_TMP/err"
+	expect_rc "first fault: a faulted second apply exits 1" 1 $? "$T_TMP/err"
+	expect_same "first fault: ... and leaves applied.json as it was" "$T_TMP/ff.before" "$rec"
+	expect_text "first fault: ... and nothing else beside it" "applied.json compiled.bin" \
+		sh -c "ls '$(dirname "$rec")' | paste -sd ' '"
+	ns_del "$F"
+}
+
 # old_record NAME: with A's record rewritten as NAME, a route deleted by hand is drift (the record
 # was read), and apply puts it back.
 old_record_drift() {
@@ -421,5 +460,6 @@ test_unrecorded
 test_collision
 test_memo
 test_rollback_copy
+test_first_fault
 test_routes
 finish
