@@ -247,7 +247,12 @@ static int run_nft(struct exec *x, const struct op *op, const struct st_nft *tar
 static int restore_nft(struct exec *x, const struct op *op)
 {
 	int rc = x->nft_saved ? nft_run(&x->nft, x->nft_saved) : nft_delete(&x->nft);
-	return rc ? fail(x, op, rc, x->nft.err) : 0;
+	if (rc)
+		return fail(x, op, rc, x->nft.err);
+	/* The memo names the table this apply loaded: gone with it (the next plan reads the rules
+	 * once), so that a failed apply leaves no record of what it did not apply. */
+	nft_remember(NULL, NULL);
+	return 0;
 }
 
 static int run_sysctl(struct exec *x, const struct op *op, const void *old, const void *new, bool inverse)

@@ -36,10 +36,11 @@
 #                 copy it puts back is made from the record (WGC_TIMING says so) when the table is
 #                 the recorded one, listed from the kernel when a rule was added by hand; the table
 #                 (`nft -s list`) reads back as before both times
-#   first fault   a namespace's first apply of a policy without nft, faulted (WGC_FAULT_AT): no
-#                 record and no directory of its own are left (the record, made beside the apply,
-#                 is dropped with the directory made for it); after a faulted apply over a
-#                 recorded one, applied.json is unchanged and nothing else is beside it
+#   first fault   a namespace's first apply, faulted (WGC_FAULT_AT): no record (applied.json,
+#                 compiled.bin, the nft memo) and no directory of its own are left (the record,
+#                 made beside the apply, is dropped with the directory made for it); after a
+#                 faulted apply over a recorded one, applied.json is unchanged, and beside it only
+#                 compiled.bin
 #   routes        the one route dump: a foreign route in the policy's table is a collision, one in
 #                 another table (or main) is not read; a route of wgc's in a table the policy does
 #                 not use is planned for removal, and each of wgc's routes is planned once
@@ -357,9 +358,8 @@ test_rollback_copy() {
 # The record is made beside the apply, without a name, in a directory made for it: a faulted first
 # apply leaves neither; a faulted later one leaves the last record as it was.
 test_first_fault() {
-	local rc S=$T_TMP/first-state P=$T_TMP/ff.wg
+	local rc S=$T_TMP/first-state P=$POLICY
 	mkdir -m 700 "$S"
-	grep -v '^match' "$POLICY" >"$P"   # no nft: a faulted apply leaves no nft memo either
 	ns_new ff || return 0
 	local F=$NS
 	WGC_FAULT_AT=1 WGC_STATE_DIR="$S" WGC_LOCK_FILE="$T_TMP/wgc.lock" ip netns exec "$F" "$WGC" apply "$P" \
@@ -379,12 +379,13 @@ test_first_fault() {
 	rec=$(find "$S" -name applied.json)
 	[ -n "$rec" ] && pass "first fault: ... and records" || fail "first fault: no applied.json after the apply" "$(find "$S")"
 	cp "$rec" "$T_TMP/ff.before"
-	{ cat "$P"; echo "route 10.22.0.0/16 dev lo table t1"; } >"$T_TMP/ff-edit.wg"
+	{ cat "$P"; echo "match proto udp dport 53 set mark 0x2000000/0xff000000"; } >"$T_TMP/ff-edit.wg"
 	WGC_FAULT_AT=1 WGC_STATE_DIR="$S" WGC_LOCK_FILE="$T_TMP/wgc.lock" ip netns exec "$F" "$WGC" apply "$T_TMP/ff-edit.wg" \
 		>"$T_TMP/out" 2>"$T_TMP/err"
 	expect_rc "first fault: a faulted second apply exits 1" 1 $? "$T_TMP/err"
 	expect_same "first fault: ... and leaves applied.json as it was" "$T_TMP/ff.before" "$rec"
-	expect_text "first fault: ... and nothing else beside it" "applied.json compiled.bin" \
+	expect_text "first fault: ... and beside it only compiled.bin (the nft memo went with the table)" \
+		"applied.json compiled.bin" \
 		sh -c "ls '$(dirname "$rec")' | paste -sd ' '"
 	ns_del "$F"
 }
