@@ -198,6 +198,11 @@ void compiled_commit(struct compiled_keep *k)
 	k->held = false;
 }
 
+bool compiled_settle(struct compiled_keep *k)
+{
+	return k->held && records_settle(&k->file, CACHE_NAME) > 0;
+}
+
 void compiled_drop(struct compiled_keep *k)
 {
 	if (k->held)

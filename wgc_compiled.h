@@ -38,6 +38,10 @@ struct compiled_keep {
  * diagnostic. Nothing is said of a failure: the next apply compiles. */
 void compiled_begin(struct compiled_keep *k, const char *path, const struct wgc_compile *c, const struct state *s);
 void compiled_commit(struct compiled_keep *k);
+/* Kept in memory (this namespace had no record directory when it was compiled): moved into the
+ * directory, which the apply's record has made since (wgc_kernel.c runs it beside the apply).
+ * Whether it was moved. */
+bool compiled_settle(struct compiled_keep *k);
 void compiled_drop(struct compiled_keep *k);
 /* Removes the cache (destroy: wgc leaves nothing of its own). */
 void compiled_forget(void);

@@ -364,6 +364,7 @@ static int put_record(FILE *f, void *arg)
  * not apply. */
 struct record_job {
 	const struct state *d;
+	struct compiled_keep *keep;    /* settled by the thread too (NULL: none) */
 	struct record_unnamed file;
 	char boot[40];
 	int rc;                        /* 0, or a negative errno (of the file or its writing) */
@@ -387,12 +388,15 @@ static void *record_encode(void *arg)
 	j->rc = put_record(f, &(struct record_arg){ j->d, j->boot, &j->t });
 	if (fclose(f) && !j->rc)
 		j->rc = -errno;
+	if (j->keep && compiled_settle(j->keep))
+		timing_end(&j->t, "compiled.bin moved into the record directory (beside the apply)");
 	return NULL;
 }
 
-static void record_start(struct record_job *j, const struct state *d)
+static void record_start(struct record_job *j, const struct state *d, struct compiled_keep *keep)
 {
 	j->d = d;
+	j->keep = keep;
 	j->started = false;
 	timing_start(&j->t);
 	records_boot_id(j->boot);
@@ -430,7 +434,7 @@ static int record_finish(struct record_job *j, bool applied)
 static int save_last(const struct state *d)
 {
 	struct record_job j;
-	record_start(&j, d);
+	record_start(&j, d, NULL);
 	return record_finish(&j, true);
 }
 
@@ -593,7 +597,7 @@ static int converge(const struct cli *cli, const struct opts *o, struct state *d
 	bool record = !o->early && (p.n_ops || !have_record());
 	struct record_job job;
 	if (record)
-		record_start(&job, d);
+		record_start(&job, d, keep);
 	if (p.n_ops && apply_shown(cli, &p, err, sizeof(err))) {
 		if (record)
 			record_finish(&job, false);

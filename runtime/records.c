@@ -145,23 +145,45 @@ int records_unnamed(struct record_unnamed *u, const char *name, bool create)
 	return rc;
 }
 
+/* The whole of file in, from its start, onto out. */
+static int copy_fd(int in, int out)
+{
+	off_t size = lseek(in, 0, SEEK_END), off = 0;
+	if (size < 0)
+		return -errno;
+	while (off < size) {
+		ssize_t n = sendfile(out, in, &off, (size_t)(size - off));
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+	}
+	return 0;
+}
+
+int records_settle(struct record_unnamed *u, const char *name)
+{
+	struct record_unnamed in_dir;
+	if (u->fd < 0 || u->in_dir || records_unnamed(&in_dir, name, false))
+		return 0;
+	int rc = in_dir.in_dir ? copy_fd(u->fd, in_dir.fd) : -ENOENT;
+	if (rc) {
+		records_forget(&in_dir);
+		return rc;
+	}
+	close(u->fd);
+	u->fd = in_dir.fd;
+	u->in_dir = true;
+	return 1;
+}
+
 /* A copy of u's file at tmp (a new name), synced if asked. */
 static int copy_out(const struct record_unnamed *u, const char *tmp, bool sync)
 {
 	int out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (out < 0)
 		return -errno;
-	int rc = fchmod(out, 0600) ? -errno : 0;
-	off_t size = lseek(u->fd, 0, SEEK_END), off = 0;
-	if (size < 0)
-		rc = -errno;
-	while (!rc && off < size) {
-		ssize_t n = sendfile(out, u->fd, &off, (size_t)(size - off));
-		if (n < 0 && errno != EINTR)
-			rc = -errno;
-		else if (n == 0)
-			rc = -EIO;
-	}
+	int rc = fchmod(out, 0600) ? -errno : copy_fd(u->fd, out);
 	if (!rc && sync && fsync(out))
 		rc = -errno;
 	if (close(out) && !rc)

@@ -53,6 +53,10 @@ struct record_unnamed {
 };
 int records_unnamed(struct record_unnamed *u, const char *name, bool create);
 int records_name(struct record_unnamed *u, const char *name, bool sync);
+/* A file in memory moved into the record directory, if it is there now (made since): naming it is
+ * then a link, not a copy. 1 if it was moved, 0 if there was nothing to move, or a negative errno
+ * with u as it was. */
+int records_settle(struct record_unnamed *u, const char *name);
 void records_forget(struct record_unnamed *u);
 
 /* A small record that is one JSON object of names (sysctl origins, the links given resolvers):

@@ -117,9 +117,12 @@ untimed() {
 }
 
 test_kept() {
-	# Under umask 0277 (0600 would become 0400): the first apply, its record directory made now.
-	(umask 0277 && wgc_in "$C" apply "$P") >"$T_TMP/out" 2>"$T_TMP/err"
+	# Under umask 0277 (0600 would become 0400): the first apply, its record directory made now
+	# (compiled.bin, kept in memory until then, is moved into it beside the apply).
+	(umask 0277 && WGC_TIMING=1 wgc_in "$C" apply "$P") >"$T_TMP/out" 2>"$T_TMP/err"
 	expect_rc "kept: apply exits 0" 0 $? "$T_TMP/out" "$T_TMP/err" || return 1
+	expect_grep "kept: compiled.bin, made before the record directory, moved into it beside the apply" \
+		'^wgc: timing: compiled.bin moved into the record directory' "$T_TMP/err"
 	local f
 	f=$(cache)
 	if [ "$(echo "$f" | grep -c .)" -ne 1 ]; then
