@@ -430,14 +430,6 @@ static int record_finish(struct record_job *j, bool applied)
 	return rc ? -1 : 0;
 }
 
-/* Records d as applied in this namespace: 0, or -1 with the reason on stderr. */
-static int save_last(const struct state *d)
-{
-	struct record_job j;
-	record_start(&j, d, NULL);
-	return record_finish(&j, true);
-}
-
 static bool have_record(void)
 {
 	char path[4096], err[1024];
@@ -524,6 +516,34 @@ static void phase(const struct cli *cli, const char *what, const char *arg)
 
 /* From a prepared desired state on: the kernel read, the diff, the plan printed and, when
  * applying (the caller holds the lock), applied and recorded. Returns the exit status. */
+/* The plan from obs to d, into p. When something differs, the last applied state is read into
+ * last (unless use_last is off: a snapshot's plan) and the diff made again with it, to tell drift
+ * from edits; a converged system is not made to parse it. Collisions are said on stderr. Returns
+ * 0, 1 with collisions (nothing may be applied), or -1 if the record could not be read. *have_last:
+ * whether last was read. */
+static int plan_against(const struct state *d, const struct state *obs, bool use_last, struct state *last,
+			struct plan *p, bool *have_last, struct timing *t)
+{
+	diff(d, obs, NULL, p);
+	timing_end(t, "diff");
+	int rc = (p->n_ops || p->needs_last) && use_last ? load_last(last) : 0;
+	if (rc < 0)
+		return -1;
+	*have_last = rc > 0;
+	if (rc) {
+		timing_end(t, "read applied.json");
+		plan_free(p);
+		diff(d, obs, last, p);
+		timing_end(t, "diff with the last apply");
+	}
+	if (!p->n_collisions)
+		return 0;
+	for (size_t i = 0; i < p->n_collisions; i++)
+		fprintf(stderr, "error: %s\n", p->collisions[i].msg);
+	fprintf(stderr, "wgc: the policy collides with objects wgc does not own; nothing was changed\n");
+	return 1;
+}
+
 static int converge(const struct cli *cli, const struct opts *o, struct state *d, const char *plan_fp, bool apply,
 		    struct compiled_keep *keep)
 {
@@ -561,26 +581,10 @@ static int converge(const struct cli *cli, const struct opts *o, struct state *d
 			goto out;
 		}
 	}
-	/* The last applied state only matters when something differs (to tell drift from edits):
-	 * a converged system is not made to parse it. */
-	diff(d, &obs, NULL, &p);
-	timing_end(&t, "diff");
-	int have_last = (p.n_ops || p.needs_last) && !o->snapshot ? load_last(&last) : 0;
-	if (have_last < 0)
-		goto out;
-	if (have_last) {
-		timing_end(&t, "read applied.json");
-		plan_free(&p);
-		diff(d, &obs, &last, &p);
-		timing_end(&t, "diff with the last apply");
-	}
 	/* Exit 1 prints nothing on stdout: the collisions are errors, on stderr. */
-	if (p.n_collisions) {
-		for (size_t i = 0; i < p.n_collisions; i++)
-			fprintf(stderr, "error: %s\n", p.collisions[i].msg);
-		fprintf(stderr, "wgc: the policy collides with objects wgc does not own; nothing was changed\n");
+	bool have_last;
+	if (plan_against(d, &obs, !o->snapshot, &last, &p, &have_last, &t))
 		goto out;
-	}
 	if (o->out && plan_file_write(o->out, d, &obs, err, sizeof(err))) {
 		fprintf(stderr, "wgc: %s\n", err);
 		goto out;
@@ -1092,32 +1096,29 @@ int kernel_converge(struct converge *c)
 		host_warnings(&d, stderr);
 		networkd_warnings(&d, stderr);
 	}
-	diff(&d, &obs, NULL, &p);
-	int have_last = p.n_ops || p.needs_last ? load_last(&last) : 0;
-	if (have_last < 0)
+	struct timing t;
+	timing_start(&t);
+	bool have_last;
+	if (plan_against(&d, &obs, true, &last, &p, &have_last, &t))
 		goto out;
-	if (have_last) {
-		plan_free(&p);
-		diff(&d, &obs, &last, &p);
-	}
-	if (p.n_collisions) {
-		for (size_t i = 0; i < p.n_collisions; i++)
-			fprintf(stderr, "error: %s\n", p.collisions[i].msg);
-		fprintf(stderr, "wgc: the policy collides with objects wgc does not own; nothing was changed\n");
-		goto out;
-	}
+	/* Applied, the record is named; one that cannot be written is said, and the watch goes on. */
+	bool record = p.n_ops || !have_record();
+	struct record_job job;
+	if (record)
+		record_start(&job, &d, NULL);
 	if (p.n_ops && apply_plan(&p, err, sizeof(err))) {
+		if (record)
+			record_finish(&job, false);
 		fprintf(stderr, "wgc: apply failed: %s\n", err);
 		goto out;
 	}
+	if (record)
+		record_finish(&job, true);
 	describe_ops(&p, have_last ? &last : NULL, c->what, sizeof(c->what));
 	c->n_ops = p.n_ops;
 	c->n_add = p.n_add;
 	c->n_change = p.n_change;
 	c->n_remove = p.n_remove;
-	/* Applied: a record that cannot be written is said (save_last), and the watch goes on. */
-	if (p.n_ops || !have_record())
-		save_last(&d);
 	sysctl_origins_keep(&d);
 	status = 0;
 out:
