@@ -184,7 +184,7 @@ void compiled_begin(struct compiled_keep *k, const char *path, const struct wgc_
 	/* Unnamed until the apply is recorded, so that a failed or killed apply leaves nothing (in
 	 * memory where the record directory is not there yet: this namespace's first apply makes
 	 * it, and only if it succeeds). */
-	if (c->d.n_items || !c->d.n_sources || !build_id(&b) || records_unnamed(&k->file, CACHE_NAME, false))
+	if (c->d.n_items || !c->d.n_sources || !build_id(&b) || records_unnamed(&k->file, false))
 		return;
 	k->held = true;
 	if (!write_cache(k->file.fd, path, c, s, &b))
@@ -200,7 +200,7 @@ void compiled_commit(struct compiled_keep *k)
 
 bool compiled_settle(struct compiled_keep *k)
 {
-	return k->held && records_settle(&k->file, CACHE_NAME) > 0;
+	return k->held && records_settle(&k->file) > 0;
 }
 
 void compiled_drop(struct compiled_keep *k)

@@ -330,33 +330,6 @@ static int load_last(struct state *last)
 	return rc;
 }
 
-struct record_arg {
-	const struct state *d;
-	const char *boot;
-	struct timing *t;
-};
-
-/* applied.json, written as it goes (state_json_write.h): the same bytes a jansson tree gave,
- * without the tree, which was most of a large apply's time, and without the text in memory,
- * which was the largest part of its memory after the compile. */
-static int put_record(FILE *f, void *arg)
-{
-	const struct record_arg *a = arg;
-	struct jw w;
-	jw_init(&w, f, 0);
-	jw_object(&w);
-	jw_key(&w, "wgc_record");
-	jw_int(&w, 1);
-	jw_key(&w, "boot_id");
-	jw_str(&w, a->boot);
-	jw_key(&w, "desired");
-	state_json_write_value(&w, a->d, 0);
-	jw_end_object(&w);
-	jw_flush(&w);
-	timing_end(a->t, "applied.json encoded and written (beside the apply)");
-	return ferror(f) ? -EIO : 0;
-}
-
 /* applied.json, made by a second thread while the apply runs (record_start): encoding and
  * writing it is a tenth of a large apply from empty, and the kernel's work leaves the other core
  * idle. Both threads only read the desired state. The file has no name (records_unnamed) until
@@ -373,6 +346,26 @@ struct record_job {
 	struct timing t;
 };
 
+/* applied.json, written as it goes (state_json_write.h): the same bytes a jansson tree gave,
+ * without the tree, which was most of a large apply's time, and without the text in memory,
+ * which was the largest part of its memory after the compile. */
+static int put_record(FILE *f, struct record_job *j)
+{
+	struct jw w;
+	jw_init(&w, f, 0);
+	jw_object(&w);
+	jw_key(&w, "wgc_record");
+	jw_int(&w, 1);
+	jw_key(&w, "boot_id");
+	jw_str(&w, j->boot);
+	jw_key(&w, "desired");
+	state_json_write_value(&w, j->d, 0);
+	jw_end_object(&w);
+	jw_flush(&w);
+	timing_end(&j->t, "applied.json encoded and written (beside the apply)");
+	return ferror(f) ? -EIO : 0;
+}
+
 static void *record_encode(void *arg)
 {
 	struct record_job *j = arg;
@@ -385,7 +378,7 @@ static void *record_encode(void *arg)
 			close(fd);
 		return NULL;
 	}
-	j->rc = put_record(f, &(struct record_arg){ j->d, j->boot, &j->t });
+	j->rc = put_record(f, j);
 	if (fclose(f) && !j->rc)
 		j->rc = -errno;
 	if (j->keep && compiled_settle(j->keep))
@@ -400,7 +393,7 @@ static void record_start(struct record_job *j, const struct state *d, struct com
 	j->started = false;
 	timing_start(&j->t);
 	records_boot_id(j->boot);
-	if (!(j->rc = records_unnamed(&j->file, RECORD_NAME, true)) &&
+	if (!(j->rc = records_unnamed(&j->file, true)) &&
 	    !(j->rc = -pthread_create(&j->thread, NULL, record_encode, j)))
 		j->started = true;
 }
@@ -516,6 +509,25 @@ static void phase(const struct cli *cli, const char *what, const char *arg)
 
 /* From a prepared desired state on: the kernel read, the diff, the plan printed and, when
  * applying (the caller holds the lock), applied and recorded. Returns the exit status. */
+/* Applies p (its progress shown when cli is given) while the record of d is made beside it, when
+ * record is set: 0; -1 if the apply failed (said; the record dropped); 1 if it was applied but
+ * could not be recorded (said). keep: compiled.bin to move beside the apply (NULL: none). */
+static int apply_recorded(const struct cli *cli, const struct plan *p, const struct state *d, bool record,
+			  struct compiled_keep *keep)
+{
+	char err[1024];
+	struct record_job job;
+	if (record)
+		record_start(&job, d, keep);
+	if (p->n_ops && (cli ? apply_shown(cli, p, err, sizeof(err)) : apply_plan(p, err, sizeof(err)))) {
+		if (record)
+			record_finish(&job, false);
+		fprintf(stderr, "wgc: apply failed: %s\n", err);
+		return -1;
+	}
+	return record && record_finish(&job, true) ? 1 : 0;
+}
+
 /* The plan from obs to d, into p. When something differs, the last applied state is read into
  * last (unless use_last is off: a snapshot's plan) and the diff made again with it, to tell drift
  * from edits; a converged system is not made to parse it. Collisions are said on stderr. Returns
@@ -598,19 +610,11 @@ static int converge(const struct cli *cli, const struct opts *o, struct state *d
 	/* The record is made beside the apply, and named once the kernel holds the plan; exit
 	 * non-zero if it could not be. An early apply records nothing: the full apply that follows
 	 * it does. */
-	bool record = !o->early && (p.n_ops || !have_record());
-	struct record_job job;
-	if (record)
-		record_start(&job, d, keep);
-	if (p.n_ops && apply_shown(cli, &p, err, sizeof(err))) {
-		if (record)
-			record_finish(&job, false);
-		fprintf(stderr, "wgc: apply failed: %s\n", err);
+	int applied = apply_recorded(cli, &p, d, !o->early && (p.n_ops || !have_record()), keep);
+	if (applied < 0)
 		goto out;
-	}
-	timing_end(&t, "apply");
-	status = record && record_finish(&job, true) ? EXIT_APPLIED_UNRECORDED : 0;
-	timing_end(&t, "write applied.json (the rest of it)");
+	timing_end(&t, "apply (and applied.json named)");
+	status = applied ? EXIT_APPLIED_UNRECORDED : 0;
 	if (!status && keep && keep->held) {
 		compiled_commit(keep);
 		timing_end(&t, "compiled.bin named");
@@ -1101,19 +1105,9 @@ int kernel_converge(struct converge *c)
 	bool have_last;
 	if (plan_against(&d, &obs, true, &last, &p, &have_last, &t))
 		goto out;
-	/* Applied, the record is named; one that cannot be written is said, and the watch goes on. */
-	bool record = p.n_ops || !have_record();
-	struct record_job job;
-	if (record)
-		record_start(&job, &d, NULL);
-	if (p.n_ops && apply_plan(&p, err, sizeof(err))) {
-		if (record)
-			record_finish(&job, false);
-		fprintf(stderr, "wgc: apply failed: %s\n", err);
+	/* Applied, a record that cannot be written is said, and the watch goes on. */
+	if (apply_recorded(NULL, &p, &d, p.n_ops || !have_record(), NULL) < 0)
 		goto out;
-	}
-	if (record)
-		record_finish(&job, true);
 	describe_ops(&p, have_last ? &last : NULL, c->what, sizeof(c->what));
 	c->n_ops = p.n_ops;
 	c->n_add = p.n_add;

@@ -117,16 +117,15 @@ int records_path(const char *name, char *buf, size_t len, int create, char *err,
 	return 0;
 }
 
-int records_unnamed(struct record_unnamed *u, const char *name, bool create)
+int records_unnamed(struct record_unnamed *u, bool create)
 {
 	char path[4096], err[256];
 	struct stat st;
 	u->fd = -1;
 	u->in_dir = u->made_dir = false;
-	int rc = records_path(name, path, sizeof(path), 0, err, sizeof(err));
+	int rc = records_dir(path, sizeof(path), 0, err, sizeof(err));
 	if (rc)
 		return rc;
-	*strrchr(path, '/') = '\0';
 	if (create && stat(path, &st)) {
 		if ((rc = records_dir(path, sizeof(path), 1, err, sizeof(err))))
 			return rc;
@@ -161,10 +160,10 @@ static int copy_fd(int in, int out)
 	return 0;
 }
 
-int records_settle(struct record_unnamed *u, const char *name)
+int records_settle(struct record_unnamed *u)
 {
 	struct record_unnamed in_dir;
-	if (u->fd < 0 || u->in_dir || records_unnamed(&in_dir, name, false))
+	if (u->fd < 0 || u->in_dir || records_unnamed(&in_dir, false))
 		return 0;
 	int rc = in_dir.in_dir ? copy_fd(u->fd, in_dir.fd) : -ENOENT;
 	if (rc) {
@@ -232,7 +231,7 @@ void records_forget(struct record_unnamed *u)
 	u->made_dir = false;
 }
 
-int records_write_with(const char *path, mode_t mode, int (*fill)(FILE *f, void *arg), void *arg)
+int records_write_mode(const char *path, const void *data, size_t n, mode_t mode)
 {
 	char tmp[4200];
 	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
@@ -242,42 +241,25 @@ int records_write_with(const char *path, mode_t mode, int (*fill)(FILE *f, void 
 	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	FILE *f = fdopen(fd, "w");
-	if (!f) {
-		int rc = -errno;
-		close(fd);
-		unlink(tmp);
-		return rc;
+	int rc = 0;
+	const char *p = data;
+	while (n && !rc) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno != EINTR)
+			rc = -errno;
+		else if (w > 0)
+			p += w, n -= (size_t)w;
 	}
-	int rc = fill(f, arg);
-	if (!rc && (fflush(f) || ferror(f)))
-		rc = errno ? -errno : -EIO;
 	/* fchmod: mkostemp's 0600 is narrowed by nothing, but say it where it matters. */
 	if (!rc && (fchmod(fd, mode) || fsync(fd)))
 		rc = -errno;
-	if (fclose(f) && !rc)
+	if (close(fd) && !rc)
 		rc = -errno;
 	if (!rc && rename(tmp, path))
 		rc = -errno;
 	if (rc)
 		unlink(tmp);
 	return rc;
-}
-
-struct bytes {
-	const void *data;
-	size_t n;
-};
-
-static int put_bytes(FILE *f, void *arg)
-{
-	const struct bytes *b = arg;
-	return fwrite(b->data, 1, b->n, f) == b->n ? 0 : errno ? -errno : -EIO;
-}
-
-int records_write_mode(const char *path, const void *data, size_t n, mode_t mode)
-{
-	return records_write_with(path, mode, put_bytes, &(struct bytes){ data, n });
 }
 
 int records_write(const char *path, const void *data, size_t n)

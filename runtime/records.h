@@ -18,7 +18,6 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <sys/types.h>
 
 #define WGC_STATE_DIR "/var/lib/wgc"
@@ -35,9 +34,6 @@ int records_path(const char *name, char *buf, size_t len, int create, char *err,
 int records_write_mode(const char *path, const void *data, size_t n, mode_t mode);
 /* The same with mode 0600: every record. */
 int records_write(const char *path, const void *data, size_t n);
-/* The same for a record written as it is made: fill puts it on f (buffered; wgc's own 0600
- * temporary file) and returns 0 or a negative errno. Nothing of a failed fill is left. */
-int records_write_with(const char *path, mode_t mode, int (*fill)(FILE *f, void *arg), void *arg);
 
 /* A record made before it is known whether it is kept: compiled.bin before the apply, applied.json
  * beside it. records_unnamed opens a file without a name in the record directory (O_TMPFILE,
@@ -51,12 +47,12 @@ struct record_unnamed {
 	bool in_dir;                   /* an O_TMPFILE in the record directory; else a memfd */
 	bool made_dir;                 /* records_unnamed created the directory */
 };
-int records_unnamed(struct record_unnamed *u, const char *name, bool create);
+int records_unnamed(struct record_unnamed *u, bool create);
 int records_name(struct record_unnamed *u, const char *name, bool sync);
 /* A file in memory moved into the record directory, if it is there now (made since): naming it is
  * then a link, not a copy. 1 if it was moved, 0 if there was nothing to move, or a negative errno
  * with u as it was. */
-int records_settle(struct record_unnamed *u, const char *name);
+int records_settle(struct record_unnamed *u);
 void records_forget(struct record_unnamed *u);
 
 /* A small record that is one JSON object of names (sysctl origins, the links given resolvers):
