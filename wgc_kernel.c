@@ -6,8 +6,6 @@
 #include "wgc_kernel.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,16 +27,14 @@
 #include "runtime/observe.h"
 #include "runtime/plan.h"
 #include "runtime/plan_file.h"
-#include "runtime/records.h"
 #include "runtime/timing.h"
 #include "model/state_bin.h"
 #include "model/state_json.h"
 #include "model/xalloc.h"
-#include "model/state_json_read.h"
-#include "model/state_json_write.h"
 #include "runtime/sysctl.h"
 #include "wgc_compiled.h"
 #include "wgc_confirm.h"
+#include "wgc_record.h"
 
 /* Exit status of an apply that changed the kernel but could not record what it applied. */
 #define EXIT_APPLIED_UNRECORDED 3
@@ -207,235 +203,6 @@ static int load_observed(const struct opts *o, const struct state *d, struct sta
 	return rc;
 }
 
-/* ---- the record of the last apply (records.h: one per network namespace) ---------------------- */
-
-#define RECORD_NAME "applied.json"
-
-/* The "desired" member of the state wgc applied last in this namespace: 1 with *desired (a new
- * reference), 0 if there is none (or it was made before the last boot, whose kernel state is
- * gone), -1 if it cannot be read or is corrupt — said on stderr: without it, drift cannot be
- * told from edits, so wgc stops, as Terraform does on a corrupt state, rather than plan on a
- * guess. A *last state that does not read is corrupt too. */
-static int read_record(json_t **desired, struct state *last)
-{
-	char path[4096], err[1024], boot[40];
-	*desired = NULL;
-	if (records_path(RECORD_NAME, path, sizeof(path), 0, err, sizeof(err))) {
-		fprintf(stderr, "wgc: %s\n", err);
-		return -1;
-	}
-	json_error_t je;
-	json_t *j = json_load_file(path, 0, &je);
-	if (!j && access(path, F_OK) && (errno == ENOENT || errno == ENOTDIR))
-		return 0;
-	int rc = -1;
-	const char *what = "corrupt record";
-	if (!j && access(path, R_OK)) {
-		snprintf(err, sizeof(err), "%s", strerror(errno));
-		what = "unreadable record";
-	} else if (!j) {
-		snprintf(err, sizeof(err), "%s", je.text);
-	} else {
-		const char *recorded = json_string_value(json_object_get(j, "boot_id"));
-		json_t *d = json_object_get(j, "desired") ? json_object_get(j, "desired") : j;
-		struct state scratch = { 0 };
-		records_boot_id(boot);
-		if (recorded && boot[0] && strcmp(recorded, boot))
-			rc = 0;
-		else if (!state_from_json(d, last ? last : &scratch, err, sizeof(err)))
-			rc = 1, *desired = json_incref(d);
-		state_free(&scratch);
-	}
-	json_decref(j);
-	if (rc < 0)
-		fprintf(stderr,
-			"wgc: %s: %s of the last apply (%s): drift cannot be told from edits; nothing was done "
-			"(remove the file to go on without drift detection until the next apply)\n",
-			path, what, err);
-	return rc;
-}
-
-/* load_last's fast path: the record as wgc writes it, read without a tree (state_json_read.h).
- * 1 or 0 as read_record; -2: not read this way — missing, of an older format, or anything the
- * fast reader does not take — for read_record to read (and to say what is wrong with it). */
-static int load_last_fast(struct state *last)
-{
-	char path[4096], err[1024], boot[40], recorded[40] = "";
-	if (records_path(RECORD_NAME, path, sizeof(path), 0, err, sizeof(err)))
-		return -2;
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return -2;
-	char *text = NULL;
-	size_t len = 0, cap = 0, got;
-	do {
-		if (len == cap)
-			text = xrealloc(text, cap = cap ? cap * 2 : 1 << 16);
-		got = fread(text + len, 1, cap - len, f);
-		len += got;
-	} while (got);
-	bool bad = ferror(f);
-	fclose(f);
-	struct jr r;
-	struct state d = { 0 };
-	bool first = true, ok = !bad && text, have_boot = false, have_desired = false, have_version = false;
-	int rc = -2;
-	long long v;
-	jr_init(&r, text, len);
-	if (!ok || !jr_object(&r))
-		goto out;
-	while (jr_next_key(&r, &first, &ok)) {
-		if (!strcmp(r.buf, "wgc_record") && !have_version) {
-			if (!jr_int(&r, &v) || v != 1)
-				goto out;
-			have_version = true;
-		} else if (!strcmp(r.buf, "boot_id") && !have_boot) {
-			if (!jr_string(&r) || strlen(r.buf) >= sizeof(recorded))
-				goto out;
-			snprintf(recorded, sizeof(recorded), "%s", r.buf);
-			have_boot = true;
-		} else if (!strcmp(r.buf, "desired") && !have_desired) {
-			if (state_json_read_value(&r, &d))
-				goto out;
-			have_desired = true;
-		} else {
-			goto out;
-		}
-	}
-	if (!ok || !have_version || !have_boot || !have_desired || !jr_end(&r))
-		goto out;
-	records_boot_id(boot);
-	if (boot[0] && strcmp(recorded, boot)) {
-		rc = 0;   /* of an earlier boot: its kernel state is gone */
-	} else {
-		*last = d;
-		memset(&d, 0, sizeof(d));
-		rc = 1;
-	}
-out:
-	state_free(&d);
-	jr_free(&r);
-	free(text);
-	return rc;
-}
-
-static int load_last(struct state *last)
-{
-	int rc = load_last_fast(last);
-	if (rc != -2)
-		return rc;
-	json_t *d;
-	rc = read_record(&d, last);
-	json_decref(d);
-	return rc;
-}
-
-/* applied.json, made by a second thread while the apply runs (record_start): encoding and
- * writing it is a tenth of a large apply from empty, and the kernel's work leaves the other core
- * idle. Both threads only read the desired state. The file has no name (records_unnamed) until
- * the apply succeeded (record_finish): a failed or killed apply leaves no record of what it did
- * not apply. */
-struct record_job {
-	const struct state *d;
-	struct compiled_keep *keep;    /* settled by the thread too (NULL: none) */
-	struct record_unnamed file;
-	char boot[40];
-	int rc;                        /* 0, or a negative errno (of the file or its writing) */
-	bool started;                  /* the thread was started: record_finish joins it */
-	pthread_t thread;
-	struct timing t;
-};
-
-/* applied.json, written as it goes (state_json_write.h): the same bytes a jansson tree gave,
- * without the tree, which was most of a large apply's time, and without the text in memory,
- * which was the largest part of its memory after the compile. */
-static int put_record(FILE *f, struct record_job *j)
-{
-	struct jw w;
-	jw_init(&w, f, 0);
-	jw_object(&w);
-	jw_key(&w, "wgc_record");
-	jw_int(&w, 1);
-	jw_key(&w, "boot_id");
-	jw_str(&w, j->boot);
-	jw_key(&w, "desired");
-	state_json_write_value(&w, j->d, 0);
-	jw_end_object(&w);
-	jw_flush(&w);
-	timing_end(&j->t, "applied.json encoded and written (beside the apply)");
-	return ferror(f) ? -EIO : 0;
-}
-
-static void *record_encode(void *arg)
-{
-	struct record_job *j = arg;
-	/* Its own descriptor: fclose closes it, and the file is named from the other. */
-	int fd = fcntl(j->file.fd, F_DUPFD_CLOEXEC, 0);
-	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (!f) {
-		j->rc = -errno;
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	j->rc = put_record(f, j);
-	if (fclose(f) && !j->rc)
-		j->rc = -errno;
-	if (j->keep && compiled_settle(j->keep))
-		timing_end(&j->t, "compiled.bin moved into the record directory (beside the apply)");
-	return NULL;
-}
-
-static void record_start(struct record_job *j, const struct state *d, struct compiled_keep *keep)
-{
-	j->d = d;
-	j->keep = keep;
-	j->started = false;
-	timing_start(&j->t);
-	records_boot_id(j->boot);
-	if (!(j->rc = records_unnamed(&j->file, true)) &&
-	    !(j->rc = -pthread_create(&j->thread, NULL, record_encode, j)))
-		j->started = true;
-}
-
-/* Waits for the record; names it if applied (0, or -1 with the reason on stderr), else drops it. */
-static int record_finish(struct record_job *j, bool applied)
-{
-	if (j->started)
-		pthread_join(j->thread, NULL);
-	timing_start(&j->t);
-	int rc = j->rc;
-	if (!applied || rc) {
-		records_forget(&j->file);
-		if (!applied)
-			return 0;
-	} else {
-		rc = records_name(&j->file, RECORD_NAME, true);
-	}
-	timing_end(&j->t, "applied.json synced and named");
-	if (rc) {
-		char path[4096], err[256];
-		if (records_path(RECORD_NAME, path, sizeof(path), 0, err, sizeof(err)))
-			snprintf(path, sizeof(path), "the record directory");
-		fprintf(stderr, "wgc: applied, but could not record the applied state in %s (%s): drift will not "
-				"be told from edits until an apply records it\n", path, strerror(-rc));
-	}
-	return rc ? -1 : 0;
-}
-
-static bool have_record(void)
-{
-	char path[4096], err[1024];
-	return !records_path(RECORD_NAME, path, sizeof(path), 0, err, sizeof(err)) && !access(path, F_OK);
-}
-
-static void forget_record(void)
-{
-	char path[4096], err[1024];
-	if (!records_path(RECORD_NAME, path, sizeof(path), 0, err, sizeof(err)))
-		unlink(path);
-}
-
 static void print_plan(const struct cli *cli, const struct opts *o, const struct plan *p)
 {
 	if (o->json) {
@@ -538,7 +305,7 @@ static int plan_against(const struct state *d, const struct state *obs, bool use
 {
 	diff(d, obs, NULL, p);
 	timing_end(t, "diff");
-	int rc = (p->n_ops || p->needs_last) && use_last ? load_last(last) : 0;
+	int rc = (p->n_ops || p->needs_last) && use_last ? record_load_last(last) : 0;
 	if (rc < 0)
 		return -1;
 	*have_last = rc > 0;
@@ -610,7 +377,7 @@ static int converge(const struct cli *cli, const struct opts *o, struct state *d
 	/* The record is made beside the apply, and named once the kernel holds the plan; exit
 	 * non-zero if it could not be. An early apply records nothing: the full apply that follows
 	 * it does. */
-	int applied = apply_recorded(cli, &p, d, !o->early && (p.n_ops || !have_record()), keep);
+	int applied = apply_recorded(cli, &p, d, !o->early && (p.n_ops || !record_exists()), keep);
 	if (applied < 0)
 		goto out;
 	timing_end(&t, "apply (and applied.json named)");
@@ -650,7 +417,7 @@ static int destroy_all(const struct cli *cli, const struct opts *o)
 			fprintf(stderr, "wgc: destroy failed: %s\n", err);
 			goto out;
 		}
-		forget_record();
+		record_forget();
 		compiled_forget();
 		sysctl_origins_keep(NULL);
 		confirm_failure_clear();
@@ -698,7 +465,7 @@ static int confirm_begin(const struct opts *o, struct pending *pend, struct pend
 	if (have_before) {
 		restore = json_incref(before->restore);
 	} else {
-		int rc = read_record(&restore, NULL);
+		int rc = record_read(&restore, NULL);
 		if (rc < 0)
 			return -1;
 		if (!rc)
@@ -960,7 +727,7 @@ int cmd_show(const struct cli *cli, int argc, char **argv)
 	/* The last applied state names what else to read: the sysctls wgc set (a snapshot without
 	 * them would plan to set them again) and the links and tables its policy uses. */
 	rc = need_net_admin(err, sizeof(err));
-	int have_last = rc ? 0 : load_last(&last);
+	int have_last = rc ? 0 : record_load_last(&last);
 	if (have_last < 0)
 		return 1;
 	if (!rc)
@@ -1106,7 +873,7 @@ int kernel_converge(struct converge *c)
 	if (plan_against(&d, &obs, true, &last, &p, &have_last, &t))
 		goto out;
 	/* Applied, a record that cannot be written is said, and the watch goes on. */
-	if (apply_recorded(NULL, &p, &d, p.n_ops || !have_record(), NULL) < 0)
+	if (apply_recorded(NULL, &p, &d, p.n_ops || !record_exists(), NULL) < 0)
 		goto out;
 	describe_ops(&p, have_last ? &last : NULL, c->what, sizeof(c->what));
 	c->n_ops = p.n_ops;
