@@ -37,7 +37,7 @@ COMPILER_SRCS += compiler/check_allowed.c compiler/check_prefix.c compiler/inten
 RUNTIME_SRCS  += runtime/mtu.c
 RUNTIME_SRCS  += runtime/dns.c runtime/dns_resolved.c runtime/dns_resolvconf.c runtime/dns_record.c
 RUNTIME_SRCS  += runtime/watch.c runtime/networkd.c
-CLI_SRCS      := wgc.c wgc_kernel.c wgc_confirm.c wgc_watch.c wgc_compiled.c wgc_record.c
+CLI_SRCS      := wgc.c wgc_kernel.c wgc_confirm.c wgc_watch.c wgc_compiled.c wgc_record.c wgc_ahead.c
 SRCS := $(MODEL_SRCS) $(COMPILER_SRCS) $(RUNTIME_SRCS) $(CLI_SRCS)
 GEN  := build/gen/parser.c build/gen/scanner.c
 

@@ -22,6 +22,7 @@
 #include "compiler/diag.h"
 #include "compiler/policy.h"
 #include "runtime/apply.h"
+#include "runtime/killpoint.h"
 #include "runtime/kinds.h"
 #include "runtime/networkd.h"
 #include "runtime/observe.h"
@@ -32,6 +33,7 @@
 #include "model/state_json.h"
 #include "model/xalloc.h"
 #include "runtime/sysctl.h"
+#include "wgc_ahead.h"
 #include "wgc_compiled.h"
 #include "wgc_confirm.h"
 #include "wgc_record.h"
@@ -159,9 +161,10 @@ static void keep_early(struct state *s)
 
 /* keep: an apply that keeps what the policy compiled to (wgc_compiled.h); NULL: a plan, which
  * writes nothing. Against the kernel, a policy whose files are all as they were when it was
- * kept is read from the cache instead of compiled. */
+ * kept is read from the cache instead of compiled; one that is compiled has the record and the
+ * kernel read beside it (ahead, wgc_ahead.h; zeroed first). */
 static int load_desired(const struct cli *cli, const struct opts *o, struct state *d, int prepare, char plan_fp[17],
-			struct compiled_keep *keep)
+			struct compiled_keep *keep, struct ahead *ahead)
 {
 	plan_fp[0] = '\0';
 	char err[1024];
@@ -176,6 +179,8 @@ static int load_desired(const struct cli *cli, const struct opts *o, struct stat
 		rc = 0;
 		timing_end(&t, "compiled policy read from compiled.bin (its files unchanged)");
 	} else {
+		if (!o->snapshot && !o->early)
+			ahead_start(ahead);
 		rc = compile_policy(cli, o->path, d, o->snapshot || o->early ? NULL : keep, &t);
 	}
 	if (rc)
@@ -300,12 +305,12 @@ static int apply_recorded(const struct cli *cli, const struct plan *p, const str
  * from edits; a converged system is not made to parse it. Collisions are said on stderr. Returns
  * 0, 1 with collisions (nothing may be applied), or -1 if the record could not be read. *have_last:
  * whether last was read. */
-static int plan_against(const struct state *d, const struct state *obs, bool use_last, struct state *last,
-			struct plan *p, bool *have_last, struct timing *t)
+static int plan_against(const struct state *d, const struct state *obs, bool use_last, int last_read,
+			struct state *last, struct plan *p, bool *have_last, struct timing *t)
 {
 	diff(d, obs, NULL, p);
 	timing_end(t, "diff");
-	int rc = (p->n_ops || p->needs_last) && use_last ? record_load_last(last) : 0;
+	int rc = !(p->n_ops || p->needs_last) || !use_last ? 0 : last_read != -2 ? last_read : record_load_last(last);
 	if (rc < 0)
 		return -1;
 	*have_last = rc > 0;
@@ -324,7 +329,7 @@ static int plan_against(const struct state *d, const struct state *obs, bool use
 }
 
 static int converge(const struct cli *cli, const struct opts *o, struct state *d, const char *plan_fp, bool apply,
-		    struct compiled_keep *keep)
+		    struct compiled_keep *keep, struct ahead *ahead)
 {
 	struct state obs = { 0 }, last = { 0 };
 	struct plan p = { 0 };
@@ -332,8 +337,9 @@ static int converge(const struct cli *cli, const struct opts *o, struct state *d
 	int status = 1;
 	struct timing t;
 	phase(cli, "reading the kernel", NULL);
-	if (load_observed(o, d, &obs))
+	if (!(ahead && ahead_observed(ahead, &obs)) && load_observed(o, d, &obs))
 		goto out;
+	int last_read = ahead ? ahead_last(ahead, &last) : -2;
 	timing_start(&t);
 	if (o->early)
 		keep_early(&obs);
@@ -362,7 +368,7 @@ static int converge(const struct cli *cli, const struct opts *o, struct state *d
 	}
 	/* Exit 1 prints nothing on stdout: the collisions are errors, on stderr. */
 	bool have_last;
-	if (plan_against(d, &obs, !o->snapshot, &last, &p, &have_last, &t))
+	if (plan_against(d, &obs, !o->snapshot, last_read, &last, &p, &have_last, &t))
 		goto out;
 	if (o->out && plan_file_write(o->out, d, &obs, err, sizeof(err))) {
 		fprintf(stderr, "wgc: %s\n", err);
@@ -449,7 +455,7 @@ static int put_back(const json_t *restore)
 	    prepare_desired(&d, PREPARE_KEYS | PREPARE_RESOLVE | PREPARE_ALLOW_INSECURE, err, sizeof(err)))
 		fprintf(stderr, "wgc: %s\n", err);
 	else
-		status = converge(&cli, &o, &d, "", true, NULL);
+		status = converge(&cli, &o, &d, "", true, NULL, NULL);
 	state_free(&d);
 	return status == 0 || status == EXIT_APPLIED_UNRECORDED ? 0 : -1;
 }
@@ -533,6 +539,8 @@ static int plan_or_apply(const struct cli *cli, int argc, char **argv, bool appl
 	struct state d = { 0 };
 	struct pending before = { 0 }, pend = { 0 };
 	struct compiled_keep keep = { 0 };
+	struct ahead ahead = { 0 };
+	uint64_t lock_before = 0;
 	char plan_fp[17], err[1024];
 	int lock = -1, status = 1, have_before = 0;
 	/* Against the kernel, a missing privilege is the one thing said: before any diagnostic of
@@ -548,12 +556,16 @@ static int plan_or_apply(const struct cli *cli, int argc, char **argv, bool appl
 	/* The lock is taken once the policy compiled and its keys were read: a policy with an error,
 	 * however it was made, never holds up (or waits for) another apply. */
 	phase(cli, "reading the policy ", o.path);
-	if (load_desired(cli, &o, &d, prepare, plan_fp, apply ? &keep : NULL))
+	if (load_desired(cli, &o, &d, prepare, plan_fp, apply ? &keep : NULL, &ahead))
 		goto out;
-	if (apply && (lock = apply_lock(err, sizeof(err))) < 0) {
+	ahead_wait(&ahead);
+	if (apply)
+		wait_point("apply:lock");
+	if (apply && (lock = apply_lock_counted(&lock_before, err, sizeof(err))) < 0) {
 		fprintf(stderr, "wgc: %s\n", err);
 		goto out;
 	}
+	ahead_keep(&ahead, &d, apply, lock_before);
 	if (!o.snapshot) {
 		if ((have_before = pending_load(&before)) < 0)
 			goto out;
@@ -570,10 +582,11 @@ static int plan_or_apply(const struct cli *cli, int argc, char **argv, bool appl
 	}
 	if (apply && o.confirm && confirm_begin(&o, &pend, &before, have_before))
 		goto out;
-	status = converge(cli, &o, &d, plan_fp, apply, &keep);
+	status = converge(cli, &o, &d, plan_fp, apply, &keep, &ahead);
 	if (apply && o.confirm)
 		status = confirm_end(cli, &o, status, &pend, &before, have_before);
 out:
+	ahead_free(&ahead);
 	compiled_drop(&keep);
 	apply_unlock(lock);
 	pending_free(&before);
@@ -870,7 +883,7 @@ int kernel_converge(struct converge *c)
 	struct timing t;
 	timing_start(&t);
 	bool have_last;
-	if (plan_against(&d, &obs, true, &last, &p, &have_last, &t))
+	if (plan_against(&d, &obs, true, -2, &last, &p, &have_last, &t))
 		goto out;
 	/* Applied, a record that cannot be written is said, and the watch goes on. */
 	if (apply_recorded(NULL, &p, &d, p.n_ops || !record_exists(), NULL) < 0)

@@ -2,6 +2,7 @@
 #include "runtime/apply.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,11 +40,32 @@ struct exec {
 	long undo_queued;              /* rtnetlink inverses queued by the rollback so far */
 };
 
-int apply_lock(char *err, size_t errlen)
+static const char *lock_path(void)
 {
 	const char *path = getenv("WGC_LOCK_FILE");
-	if (!path || !*path)
-		path = WGC_LOCK_PATH;
+	return path && *path ? path : WGC_LOCK_PATH;
+}
+
+/* The count in the lock file: 1 with *count, 0 if the file holds none (empty, or not a count). */
+static int lock_count_read(int fd, uint64_t *count)
+{
+	char buf[LOCK_COUNT_LEN + 1];
+	ssize_t n = pread(fd, buf, LOCK_COUNT_LEN, 0);
+	if (n != LOCK_COUNT_LEN || buf[LOCK_COUNT_LEN - 1] != '\n')
+		return 0;
+	buf[LOCK_COUNT_LEN - 1] = '\0';
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(buf, &end, 10);
+	if (errno || *end)
+		return 0;
+	*count = v;
+	return 1;
+}
+
+int apply_lock_counted(uint64_t *before, char *err, size_t errlen)
+{
+	const char *path = lock_path();
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot open lock %s: %s", path, strerror(errno));
@@ -55,7 +77,41 @@ int apply_lock(char *err, size_t errlen)
 		snprintf(err, errlen, "cannot lock %s: %s", path, strerror(e));
 		return -e;
 	}
+	/* Counted before anything is written. A count that cannot be written is taken away, so no
+	 * reader ahead of the lock (apply_lock_peek) trusts what it read before it. */
+	uint64_t n = 0;
+	int have = lock_count_read(fd, &n);
+	if (before)
+		*before = have ? n : UINT64_MAX;
+	char buf[LOCK_COUNT_LEN + 1];
+	snprintf(buf, sizeof(buf), "%0*llu\n", LOCK_COUNT_LEN - 1, (unsigned long long)(have ? n + 1 : 1));
+	if (pwrite(fd, buf, LOCK_COUNT_LEN, 0) != LOCK_COUNT_LEN && ftruncate(fd, 0)) {
+		int e = errno;
+		close(fd);
+		snprintf(err, errlen, "cannot count in lock %s: %s", path, strerror(e));
+		return -e;
+	}
 	return fd;
+}
+
+int apply_lock(char *err, size_t errlen)
+{
+	return apply_lock_counted(NULL, err, errlen);
+}
+
+int apply_lock_peek(uint64_t *count)
+{
+	int fd = open(lock_path(), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? (*count = 0, 0) : -errno;
+	/* The count first, then the lock found free: a holder that counted after the read changes the
+	 * count; one that counted before it still held the lock, or was done. */
+	int have = lock_count_read(fd, count);
+	int rc = flock(fd, LOCK_SH | LOCK_NB) ? -errno : 0;
+	close(fd);
+	if (rc == -EWOULDBLOCK)
+		return -EBUSY;
+	return rc ? rc : have ? 0 : -ENODATA;
 }
 
 void apply_unlock(int fd)

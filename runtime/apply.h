@@ -10,13 +10,26 @@
 #define WGC_APPLY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "runtime/plan.h"
 
 /* Serialises applies on this host: an exclusive flock on WGC_LOCK_PATH (or $WGC_LOCK_FILE),
- * waited for. Returns the lock's fd, or a negative errno. */
+ * waited for. Returns the lock's fd, or a negative errno.
+ *
+ * Every holder counts itself in the file before it writes anything: the file holds a decimal
+ * number (LOCK_COUNT_LEN bytes with its newline), one more at each lock. A reader that cannot
+ * wait for the lock (wgc_ahead.h: the kernel read while the policy compiles) takes the count
+ * beforehand with apply_lock_peek, and trusts its read only if the count is the same once it
+ * holds the lock (apply_lock_counted's *before). */
 #define WGC_LOCK_PATH "/run/wgc.lock"
+#define LOCK_COUNT_LEN 21
 int apply_lock(char *err, size_t errlen);
+/* The same; *before: the count before this lock's, UINT64_MAX if there was none. */
+int apply_lock_counted(uint64_t *before, char *err, size_t errlen);
+/* Without taking the lock: 0 with *count if no one holds it (0 if it has never been taken),
+ * -EBUSY if someone does, -ENODATA if the file holds no count, or another negative errno. */
+int apply_lock_peek(uint64_t *count);
 void apply_unlock(int fd);
 
 /* Carries out p. Returns 0, or a negative errno with err saying what failed and whether the

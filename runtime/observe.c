@@ -37,13 +37,104 @@ int need_net_admin(char *err, size_t errlen)
 	return -EPERM;
 }
 
-static void add_unique_table(uint32_t **v, size_t *n, uint32_t t)
+static int cmp_u32(const void *a, const void *b)
 {
-	for (size_t i = 0; i < *n; i++)
-		if ((*v)[i] == t)
-			return;
-	*v = xgrow(*v, *n, sizeof(**v));
-	(*v)[(*n)++] = t;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* What of the kernel observe() reads for a desired state, besides what wgc owns: the links it
+ * names, the tables of its routes and lookup rules, its sysctls, its DNS devices. Each sorted,
+ * each once; the strings are d's. */
+struct scope {
+	const char **links;     size_t n_links;
+	uint32_t *tables;       size_t n_tables;
+	const char **sysctls;   size_t n_sysctls;
+	const char **dns;       size_t n_dns;
+};
+
+static size_t unique_u32(uint32_t *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_u32);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!k || v[k - 1] != v[i])
+			v[k++] = v[i];
+	return k;
+}
+
+static size_t unique_str(const char **v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_str);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!k || strcmp(v[k - 1], v[i]))
+			v[k++] = v[i];
+	return k;
+}
+
+static void scope_of(const struct state *d, struct scope *s)
+{
+	s->links = xcalloc(d->n_links + 1, sizeof(*s->links));
+	for (size_t i = 0; i < d->n_links; i++)
+		s->links[i] = d->links[i].name;
+	s->n_links = unique_str(s->links, d->n_links);
+	/* A table once per run of routes in it (a state's routes are sorted by family, then table):
+	 * the sort is of a handful, however many routes. */
+	s->tables = xcalloc(d->n_routes + d->n_rules + 1, sizeof(*s->tables));
+	size_t n = 0;
+	for (size_t i = 0; i < d->n_routes; i++)
+		if (!n || s->tables[n - 1] != d->routes[i].table)
+			s->tables[n++] = d->routes[i].table;
+	for (size_t i = 0; i < d->n_rules; i++)
+		if (d->rules[i].action == RULE_LOOKUP && (!n || s->tables[n - 1] != d->rules[i].table))
+			s->tables[n++] = d->rules[i].table;
+	s->n_tables = unique_u32(s->tables, n);
+	s->sysctls = xcalloc(d->n_sysctls + 1, sizeof(*s->sysctls));
+	for (size_t i = 0; i < d->n_sysctls; i++)
+		s->sysctls[i] = d->sysctls[i].key;
+	s->n_sysctls = unique_str(s->sysctls, d->n_sysctls);
+	s->dns = xcalloc(d->n_dns + 1, sizeof(*s->dns));
+	for (size_t i = 0; i < d->n_dns; i++)
+		s->dns[i] = d->dns[i].dev;
+	s->n_dns = unique_str(s->dns, d->n_dns);
+}
+
+static void scope_free(struct scope *s)
+{
+	free(s->links);
+	free(s->tables);
+	free(s->sysctls);
+	free(s->dns);
+}
+
+static bool same_strs(const char **a, size_t na, const char **b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (strcmp(a[i], b[i]))
+			return false;
+	return true;
+}
+
+bool observe_same_scope(const struct state *a, const struct state *b)
+{
+	struct scope x, y;
+	scope_of(a, &x);
+	scope_of(b, &y);
+	bool same = same_strs(x.links, x.n_links, y.links, y.n_links) && x.n_tables == y.n_tables &&
+		    !memcmp(x.tables, y.tables, x.n_tables * sizeof(*x.tables)) &&
+		    same_strs(x.sysctls, x.n_sysctls, y.sysctls, y.n_sysctls) &&
+		    same_strs(x.dns, x.n_dns, y.dns, y.n_dns);
+	scope_free(&x);
+	scope_free(&y);
+	return same;
 }
 
 static void add_neighbour(struct state *out, const char *tool, const struct st_rule *r, uint32_t bits, uint32_t value)
@@ -129,22 +220,15 @@ int observe(const struct state *d, struct state *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	struct nl nl;
-	const char **links = xcalloc(d->n_links + 1, sizeof(*links));
-	uint32_t *tables = NULL;
-	size_t n_tables = 0;
+	struct scope sc;
 	int rc;
-	for (size_t i = 0; i < d->n_links; i++)
-		links[i] = d->links[i].name;
-	for (size_t i = 0; i < d->n_routes; i++)
-		add_unique_table(&tables, &n_tables, d->routes[i].table);
-	for (size_t i = 0; i < d->n_rules; i++)
-		if (d->rules[i].action == RULE_LOOKUP)
-			add_unique_table(&tables, &n_tables, d->rules[i].table);
+	scope_of(d, &sc);
 	if ((rc = nl_open(&nl))) {
 		snprintf(err, errlen, "cannot open a netlink socket: %s", strerror(-rc));
 		goto out;
 	}
-	struct rtnl_scope scope = { .links = links, .n_links = d->n_links, .tables = tables, .n_tables = n_tables };
+	struct rtnl_scope scope = { .links = sc.links, .n_links = sc.n_links, .tables = sc.tables,
+				    .n_tables = sc.n_tables };
 	struct timing t;
 	timing_start(&t);
 	rc = rtnl_read(&nl, &scope, out);
@@ -200,8 +284,7 @@ int observe(const struct state *d, struct state *out, char *err, size_t errlen)
 	state_sort(out);
 	timing_end(&t, "sort the kernel's state");
 out:
-	free(links);
-	free(tables);
+	scope_free(&sc);
 	if (rc == -ENOMEM)
 		snprintf(err, errlen, "out of memory");
 	return rc;

@@ -9,6 +9,7 @@
 #ifndef WGC_OBSERVE_H
 #define WGC_OBSERVE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -19,6 +20,10 @@
 int need_net_admin(char *err, size_t errlen);
 
 int observe(const struct state *desired, struct state *out, char *err, size_t errlen);
+
+/* Whether observe() reads the same of the kernel for a as for b: a and b name the same links,
+ * route in the same tables, set the same sysctls and DNS devices. What wgc owns is read for any. */
+bool observe_same_scope(const struct state *a, const struct state *b);
 
 /* PREPARE_KEYS: read key files, failing on one that cannot be read or that group or others may read
  * (PREPARE_ALLOW_INSECURE: only a warning for the latter); with PREPARE_KEYS_OPTIONAL an
