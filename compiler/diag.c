@@ -164,7 +164,7 @@ static void clean(char *s)
 			*s = '?';
 }
 
-static const struct source *source_of(const struct diags *d, struct loc loc)
+static struct source *source_of(const struct diags *d, struct loc loc)
 {
 	return loc.file >= 0 && (size_t)loc.file < d->n_sources ? d->sources[loc.file] : NULL;
 }
@@ -236,7 +236,7 @@ static bool same_diag(const struct diag *a, const struct diag *b)
 
 static void add(struct diags *d, enum severity sev, bool bare, struct loc loc, const char *fmt, va_list ap)
 {
-	struct source *src = (struct source *)source_of(d, loc);
+	struct source *src = source_of(d, loc);
 	if (d->muted > 0)
 		return; /* a broken statement: its one error was reported */
 	if (src && src->not_policy)
@@ -309,19 +309,33 @@ static int cmp_entry(const void *pa, const void *pb)
 	return a->g->seq < b->g->seq ? -1 : a->g->seq > b->g->seq;
 }
 
-/* Finds the start and length of line `line` (1-based) in src. */
-static const char *line_of(const struct source *src, int line, int *len)
+/* Finds the start and length of line `line` (1-based) in src, from src's cursor (or from the
+ * top, when that is nearer), and leaves the cursor there. */
+static const char *line_of(struct source *src, int line, int *len)
 {
-	const char *p = src->text, *end = src->text + src->len;
-	for (int l = 1; l < line && p < end; l++) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
+	const char *t = src->text, *end = src->text + src->len;
+	int l = src->cur_line;
+	size_t off = src->cur_off;
+	if (line < 1)
+		return NULL;
+	if (l < 1 || line <= l - line)
+		l = 1, off = 0;
+	for (; l < line; l++) {
+		const char *nl = memchr(t + off, '\n', (size_t)(end - (t + off)));
 		if (!nl)
 			return NULL;
-		p = nl + 1;
+		off = (size_t)(nl + 1 - t);
 	}
-	const char *nl = memchr(p, '\n', (size_t)(end - p));
-	*len = (int)((nl ? nl : end) - p);
-	return p;
+	for (; l > line; l--) {
+		/* off starts line l: line l - 1 ends at off - 1, and starts after the newline before. */
+		const char *nl = off >= 2 ? memrchr(t, '\n', off - 1) : NULL;
+		off = nl ? (size_t)(nl + 1 - t) : 0;
+	}
+	src->cur_line = l;
+	src->cur_off = off;
+	const char *nl = memchr(t + off, '\n', (size_t)(end - (t + off)));
+	*len = (int)((nl ? nl : end) - (t + off));
+	return t + off;
 }
 
 static void put_clean(FILE *out, const char *s, size_t n)
@@ -341,7 +355,7 @@ static bool secret_line(const struct source *src, int line)
 /* The source line of loc with a caret (and ~~~) under it: at most WGC_MAX_ECHO_COLS columns of
  * it, around the caret, "..." marking what is cut. Nothing of a file that is not a policy or of a
  * line holding a key. */
-static void print_line(FILE *out, const struct source *src, struct loc loc)
+static void print_line(FILE *out, struct source *src, struct loc loc)
 {
 	int llen;
 	const char *line = src->not_policy || secret_line(src, loc.line) ? NULL : line_of(src, loc.line, &llen);
@@ -392,7 +406,7 @@ void diags_print(const struct diags *d, FILE *out, bool color)
 				dup = true;
 		if (dup)
 			continue;
-		const struct source *src = source_of(d, g->loc);
+		struct source *src = source_of(d, g->loc);
 		if (src) {
 			put_clean(out, src->path, strlen(src->path));
 			fprintf(out, ":%d:%d: ", g->loc.line, g->loc.col);

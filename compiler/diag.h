@@ -25,6 +25,11 @@ struct source {
 	bool not_policy;       /* it is not a policy: no line or text of it is ever shown */
 	int *secret_lines;     /* lines holding something shaped like a WireGuard key: never shown */
 	size_t n_secret_lines;
+	/* Where a line was last looked up (diag.c's line_of): the offset at which line cur_line
+	 * starts (cur_line 0: none yet). `wgc fmt` and diagnostics look lines up in source order,
+	 * so each lookup moves from the last one, not from the top of the file. */
+	int cur_line;
+	size_t cur_off;
 };
 
 struct loc {
