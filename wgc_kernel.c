@@ -210,14 +210,10 @@ static int load_observed(const struct opts *o, const struct state *d, struct sta
 
 static void print_plan(const struct cli *cli, const struct opts *o, const struct plan *p)
 {
-	if (o->json) {
-		char *s = plan_json(p);
-		if (s)
-			printf("%s\n", s);
-		free(s);
-	} else if (cli->verbosity > VERB_QUIET) {
+	if (o->json)
+		plan_json_write(stdout, p);
+	else if (cli->verbosity > VERB_QUIET)
 		plan_print(stdout, p, cli->color_out);
-	}
 	fflush(stdout);
 }
 

@@ -485,6 +485,20 @@ void state_json_write_value(struct jw *w, const struct state *s, int flags)
 	jw_end_object(w);
 }
 
+void state_json_write_object(struct jw *w, enum kind k, const void *o, int flags)
+{
+	if (k == KIND_NFT) {
+		nft_w(w, o);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if (order[i].kind == k) {
+			order[i].write(w, o, flags);
+			return;
+		}
+	jw_null(w);
+}
+
 int state_json_write(FILE *f, const struct state *s, int flags, int indent)
 {
 	struct jw w;

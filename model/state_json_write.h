@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "model/kind.h"
 #include "model/state.h"
 
 #define JW_MAX_DEPTH 32
@@ -47,6 +48,9 @@ void jw_flush(struct jw *w);
 
 /* The state as one JSON value at the writer's position (flags: STATE_JSON_STATS). */
 void state_json_write_value(struct jw *w, const struct state *s, int flags);
+
+/* One object of kind k, as in the state's arrays (the nft table: as its member). */
+void state_json_write_object(struct jw *w, enum kind k, const void *o, int flags);
 
 /* The state as a whole document on f, no newline after it. 0, or -1 if f failed. */
 int state_json_write(FILE *f, const struct state *s, int flags, int indent);

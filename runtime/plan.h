@@ -65,7 +65,8 @@ void diff_destroy(const struct state *observed, struct plan *p);
 
 /* Terraform-style text: `+` add, `-` remove, `~` change with old -> new, then one summary line. */
 void plan_print(FILE *out, const struct plan *p, bool color);
-/* The plan as JSON (stable key order). Caller frees. */
-char *plan_json(const struct plan *p);
+/* The plan as JSON (stable key order, two-space indents) on f, and a newline, written as it goes
+ * (state_json_write.h): 0, or -1 if f failed. */
+int plan_json_write(FILE *f, const struct plan *p);
 
 #endif

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "model/describe.h"
-#include "model/state_json.h"
+#include "model/state_json_write.h"
 
 static void allowed(FILE *f, const struct st_wgpeer *p)
 {
@@ -135,51 +135,82 @@ void plan_print(FILE *out, const struct plan *p, bool color)
 /* The kinds a plan's JSON gives as the state's JSON; the others as their one-line description. */
 static const bool as_state_json[N_KINDS] = { [KIND_RULE] = true, [KIND_ROUTE] = true, [KIND_WGPEER] = true };
 
-static json_t *object_json(enum kind k, const void *o)
+static void object_json(struct jw *w, enum kind k, const void *o)
 {
-	if (as_state_json[k])
-		return kinds[k].to_json(o, 0);
+	if (as_state_json[k]) {
+		state_json_write_object(w, k, o, 0);
+		return;
+	}
 	char *text = NULL;
 	size_t len = 0;
 	FILE *m = open_memstream(&text, &len);
-	if (!m)
-		return json_null();
+	if (!m) {
+		jw_null(w);
+		return;
+	}
 	kinds[k].describe(m, o);
 	fclose(m);
-	json_t *s = json_string(text);
+	jw_str(w, text);
 	free(text);
-	return s;
 }
 
-char *plan_json(const struct plan *p)
+int plan_json_write(FILE *f, const struct plan *p)
 {
-	json_t *root = json_object(), *ops = json_array(), *col = json_array();
+	struct jw w;
+	jw_init(&w, f, 2);
+	jw_object(&w);
+	jw_key(&w, "changes");
+	jw_array(&w);
 	for (size_t i = 0; i < p->n_ops; i++) {
 		const struct op *op = &p->ops[i];
-		json_t *o = json_object();
-		json_object_set_new(o, "action", json_string(!op->old ? "add" : !op->new ? "remove" : "change"));
-		json_object_set_new(o, "kind", json_string(kinds[op->kind].word));
-		if (op->old)
-			json_object_set_new(o, "before", object_json(op->kind, op->old));
-		if (op->new)
-			json_object_set_new(o, "after", object_json(op->kind, op->new));
-		if (op->drift)
-			json_object_set_new(o, "drift", json_true());
-		if (op->unset_endpoint)
-			json_object_set_new(o, "unset_endpoint", json_true());
-		if (op->restore)
-			json_object_set_new(o, "restore", json_true());
-		if (op->kind == KIND_LINK && op->new && ((const struct st_link *)op->new)->mtu_why[0])
-			json_object_set_new(o, "mtu_source", json_string(((const struct st_link *)op->new)->mtu_why));
-		json_array_append_new(ops, o);
+		jw_object(&w);
+		jw_key(&w, "action");
+		jw_str(&w, !op->old ? "add" : !op->new ? "remove" : "change");
+		jw_key(&w, "kind");
+		jw_str(&w, kinds[op->kind].word);
+		if (op->old) {
+			jw_key(&w, "before");
+			object_json(&w, op->kind, op->old);
+		}
+		if (op->new) {
+			jw_key(&w, "after");
+			object_json(&w, op->kind, op->new);
+		}
+		if (op->drift) {
+			jw_key(&w, "drift");
+			jw_bool(&w, true);
+		}
+		if (op->unset_endpoint) {
+			jw_key(&w, "unset_endpoint");
+			jw_bool(&w, true);
+		}
+		if (op->restore) {
+			jw_key(&w, "restore");
+			jw_bool(&w, true);
+		}
+		if (op->kind == KIND_LINK && op->new && ((const struct st_link *)op->new)->mtu_why[0]) {
+			jw_key(&w, "mtu_source");
+			jw_str(&w, ((const struct st_link *)op->new)->mtu_why);
+		}
+		jw_end_object(&w);
 	}
+	jw_end_array(&w);
+	jw_key(&w, "collisions");
+	jw_array(&w);
 	for (size_t i = 0; i < p->n_collisions; i++)
-		json_array_append_new(col, json_string(p->collisions[i].msg));
-	json_object_set_new(root, "changes", ops);
-	json_object_set_new(root, "collisions", col);
-	json_object_set_new(root, "summary", json_pack("{sI sI sI}", "add", (json_int_t)p->n_add, "change",
-							  (json_int_t)p->n_change, "destroy", (json_int_t)p->n_remove));
-	char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(root);
-	return s;
+		jw_str(&w, p->collisions[i].msg);
+	jw_end_array(&w);
+	jw_key(&w, "summary");
+	jw_object(&w);
+	jw_key(&w, "add");
+	jw_int(&w, (long long)p->n_add);
+	jw_key(&w, "change");
+	jw_int(&w, (long long)p->n_change);
+	jw_key(&w, "destroy");
+	jw_int(&w, (long long)p->n_remove);
+	jw_end_object(&w);
+	jw_end_object(&w);
+	jw_flush(&w);
+	fputc('\n', f);
+	return ferror(f) ? -1 : 0;
 }

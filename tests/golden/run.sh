@@ -7,8 +7,10 @@
 # Also: compile output is deterministic, and no output carries the content of a key file.
 #
 # And the plan, without root or kernel: `wgc plan --state empty-host.json` (a host wgc never ran
-# on) must print exactly NAME.plan, and planning a policy against its own compiled state (the JSON
-# of `compile` is a snapshot too: one state type) must find no change.
+# on) must print exactly NAME.plan, and with --json exactly NAME.plan.json (its bytes are those
+# the jansson tree gave, before the plan's JSON was written as it goes), and planning a policy
+# against its own compiled state (the JSON of `compile` is a snapshot too: one state type) must
+# find no change.
 set -u
 cd "$(dirname "$0")/../.."
 T_NAME=golden
@@ -77,6 +79,17 @@ for wg in examples/*.wg; do
 	deterministic "$name.json" --format json "$wg"
 done
 
+# plan_json FILE STATE WG: `wgc plan --json --state STATE WG` against the golden FILE.
+plan_json() {
+	local rc=0
+	"$WGC" plan --json --detailed-exitcode --state "$2" "$3" >"$T_TMP/plan.json" 2>"$T_TMP/stderr" || rc=$?
+	if [ "$rc" -eq 2 ]; then
+		against_golden "$1" "$T_TMP/plan.json"
+	else
+		fail "$1: exit $rc, want 2" "$(cat "$T_TMP/plan.json" "$T_TMP/stderr")"
+	fi
+}
+
 # plan_golden NAME WG: the plan for an empty host, and the plan against the policy's own state.
 plan_golden() {
 	local name=$1 wg=$2 rc=0
@@ -88,6 +101,7 @@ plan_golden() {
 		fail "$name.plan: exit $rc, want 2" "$(cat "$out" "$T_TMP/stderr")"
 	fi
 	against_golden "$name.plan" "$out"
+	plan_json "$name.plan.json" "$GOLDEN/empty-host.json" "$wg"
 	"$WGC" compile --format json "$wg" >"$T_TMP/self.json" 2>/dev/null
 	rc=0
 	"$WGC" plan --detailed-exitcode --state "$T_TMP/self.json" "$wg" >"$out" 2>"$T_TMP/stderr" || rc=$?
@@ -117,6 +131,7 @@ for wg in "$GOLDEN"/plans/*.wg; do
 		fail "plans/$name.plan: exit $rc, want 2" "$(cat "$T_TMP/$name.plan" "$T_TMP/stderr")"
 	fi
 	against_golden "plans/$name.plan" "$T_TMP/$name.plan"
+	plan_json "plans/$name.plan.json" "$state" "$wg"
 done
 
 # Every golden file belongs to an example (a renamed example leaves no stale golden file behind).
@@ -124,10 +139,11 @@ for g in "$GOLDEN"/*.ip "$GOLDEN"/*.ip6 "$GOLDEN"/*.nft "$GOLDEN"/*.json "$GOLDE
 	[ -e "$g" ] || continue
 	[ "$g" = "$GOLDEN/empty-host.json" ] && continue
 	base=$(basename "$g")
-	if [ -f "examples/${base%.*}.wg" ]; then
+	name=${base%.plan.json}
+	if [ -f "examples/${name%.*}.wg" ]; then
 		pass "$base: has an example"
 	else
-		fail "$base: stale golden file, examples/${base%.*}.wg does not exist"
+		fail "$base: stale golden file, examples/${name%.*}.wg does not exist"
 	fi
 done
 
