@@ -31,6 +31,7 @@
 #include "runtime/timing.h"
 #include "model/state_bin.h"
 #include "model/state_json.h"
+#include "model/state_json_write.h"
 #include "model/xalloc.h"
 #include "runtime/sysctl.h"
 #include "wgc_ahead.h"
@@ -751,10 +752,8 @@ int cmd_show(const struct cli *cli, int argc, char **argv)
 		/* A snapshot keeps the foreign rules, routes and links wgc read next to its own (their
 		 * protocol is not 87, links say "foreign"): `plan --state` then finds the same
 		 * collisions a plan on the host would. */
-		json_t *j = state_to_json(&obs, STATE_JSON_STATS);
-		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		state_json_write(stdout, &obs, STATE_JSON_STATS, 2);
 		putchar('\n');
-		json_decref(j);
 	} else {
 		keep_owned(&obs);
 		show_text(&obs);
