@@ -31,6 +31,7 @@
 #include "runtime/timing.h"
 #include "model/state_bin.h"
 #include "model/state_json.h"
+#include "model/state_json_read.h"
 #include "model/state_json_write.h"
 #include "model/xalloc.h"
 #include "runtime/sysctl.h"
@@ -130,10 +131,14 @@ static json_t *load_json(const char *path)
 	return j;
 }
 
+/* A snapshot (or a plan's desired state): read without a tree when it is a state document as
+ * wgc writes it, else by the reference reader, which says what is wrong with it. */
 static int load_state_file(const char *path, struct state *out, bool quiet_missing)
 {
 	if (quiet_missing && access(path, F_OK))
 		return -ENOENT;
+	if (!state_json_read_file(path, out))
+		return 0;
 	json_t *j = load_json(path);
 	if (!j)
 		return -EINVAL;

@@ -57,22 +57,13 @@ int record_load_last_fast(struct state *last)
 	char path[4096], err[1024], boot[40], recorded[40] = "";
 	if (records_path(RECORD_NAME, path, sizeof(path), 0, err, sizeof(err)))
 		return -2;
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return -2;
 	char *text = NULL;
-	size_t len = 0, cap = 0, got;
-	do {
-		if (len == cap)
-			text = xrealloc(text, cap = cap ? cap * 2 : 1 << 16);
-		got = fread(text + len, 1, cap - len, f);
-		len += got;
-	} while (got);
-	bool bad = ferror(f);
-	fclose(f);
+	size_t len = 0;
+	if (jr_load_file(path, &text, &len))
+		return -2;
 	struct jr r;
 	struct state d = { 0 };
-	bool first = true, ok = !bad && text, have_boot = false, have_desired = false, have_version = false;
+	bool first = true, ok = true, have_boot = false, have_desired = false, have_version = false;
 	int rc = -2;
 	long long v;
 	jr_init(&r, text, len);

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <linux/rtnetlink.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -728,4 +729,49 @@ int state_json_read_value(struct jr *r, struct state *out)
 	}
 	state_sort(out);
 	return 0;
+}
+
+int jr_load_file(const char *path, char **text, size_t *len)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	char *t = NULL;
+	size_t n = 0, cap = 0, got;
+	do {
+		if (n == cap)
+			t = xrealloc(t, cap = cap ? cap * 2 : 1 << 16);
+		got = fread(t + n, 1, cap - n, f);
+		n += got;
+	} while (got);
+	int rc = ferror(f) ? -EIO : 0;
+	fclose(f);
+	if (rc) {
+		free(t);
+		return rc;
+	}
+	*text = t;
+	*len = n;
+	return 0;
+}
+
+int state_json_read_file(const char *path, struct state *out)
+{
+	char *text;
+	size_t len;
+	memset(out, 0, sizeof(*out));
+	int rc = jr_load_file(path, &text, &len);
+	if (rc)
+		return rc;
+	struct jr r;
+	jr_init(&r, text, len);
+	rc = state_json_read_value(&r, out);
+	if (!rc && !jr_end(&r)) {
+		state_free(out);
+		memset(out, 0, sizeof(*out));
+		rc = -EINVAL;
+	}
+	jr_free(&r);
+	free(text);
+	return rc;
 }

@@ -38,4 +38,12 @@ bool jr_end(struct jr *r);                     /* only whitespace left */
 /* A state document at r's position into out (zeroed first). 0, or -EINVAL with out freed. */
 int state_json_read_value(struct jr *r, struct state *out);
 
+/* A file's bytes for a reader: 0 with *text (malloc'd, the caller frees) and *len, or a negative
+ * errno. */
+int jr_load_file(const char *path, char **text, size_t *len);
+
+/* A file that holds a state document and nothing else (`wgc show --json`) into out (zeroed
+ * first): 0, or a negative errno with out freed and zeroed (read it with state_from_json). */
+int state_json_read_file(const char *path, struct state *out);
+
 #endif
