@@ -281,8 +281,6 @@ static void phase(const struct cli *cli, const char *what, const char *arg)
 
 /* ---- commands -------------------------------------------------------------------------------- */
 
-/* From a prepared desired state on: the kernel read, the diff, the plan printed and, when
- * applying (the caller holds the lock), applied and recorded. Returns the exit status. */
 /* Applies p (its progress shown when cli is given) while the record of d is made beside it, when
  * record is set: 0; -1 if the apply failed (said; the record dropped); 1 if it was applied but
  * could not be recorded (said). keep: compiled.bin to move beside the apply (NULL: none). */
@@ -330,6 +328,9 @@ static int plan_against(const struct state *d, const struct state *obs, bool use
 	return 1;
 }
 
+/* From a prepared desired state on: the kernel read (or taken from ahead, if given), the diff,
+ * the plan printed and, when applying (the caller holds the lock), applied and recorded. Returns
+ * the exit status. */
 static int converge(const struct cli *cli, const struct opts *o, struct state *d, const char *plan_fp, bool apply,
 		    struct compiled_keep *keep, struct ahead *ahead)
 {

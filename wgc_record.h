@@ -45,14 +45,17 @@ struct record_job {
 	char boot[40];
 	int rc;                        /* 0, or a negative errno (of the file or its writing) */
 	bool started;                  /* the thread was started: record_finish joins it */
+	bool synced;                   /* the thread synced the file to its disk */
 	pthread_t thread;
 	struct timing t;
 };
 
-/* Starts the record of d (and the move of keep's compiled.bin, if given) beside the apply. */
+/* Starts the record of d (and the move of keep's compiled.bin, if given) beside the apply: from
+ * then on, until record_finish, d is only read. */
 void record_start(struct record_job *j, const struct state *d, struct compiled_keep *keep);
 
-/* Waits for the record; names it if applied (0, or -1 with the reason on stderr), else drops it. */
+/* Waits for the record; names it if applied (0, or -1 with the reason on stderr), else drops it
+ * (0). */
 int record_finish(struct record_job *j, bool applied);
 
 /* Whether this namespace has a record; record_forget removes it (destroy). */
