@@ -302,12 +302,18 @@ static int run_nft(struct exec *x, const struct op *op, const struct st_nft *tar
 
 static int restore_nft(struct exec *x, const struct op *op)
 {
+	uint32_t gen;
+	bool have_gen = !nft_generation(&gen);
 	int rc = x->nft_saved ? nft_run(&x->nft, x->nft_saved) : nft_delete(&x->nft);
 	if (rc)
 		return fail(x, op, rc, x->nft.err);
-	/* The memo names the table this apply loaded: gone with it (the next plan reads the rules
-	 * once), so that a failed apply leaves no record of what it did not apply. */
-	nft_remember(NULL, NULL);
+	/* The memo named the table this apply loaded: a failed apply leaves no record of what it
+	 * did not apply. It names the table put back instead when that is known to be what its
+	 * fingerprint says (wgc's, untouched by hand: made from the record or listed as it was), so
+	 * the next plan need not read its rules; else it is gone, and the next plan reads them once. */
+	const struct st_nft *was = op->old;
+	bool known = x->nft_saved && was && was->present && !was->tampered && was->fingerprint[0];
+	nft_remember_quick(have_gen ? &gen : NULL, known ? was->fingerprint : NULL);
 	return 0;
 }
 

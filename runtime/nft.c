@@ -555,6 +555,14 @@ int nft_remember(const uint32_t *before, const char *fingerprint)
 	return rc;
 }
 
+int nft_remember_quick(const uint32_t *before, const char *fingerprint)
+{
+	uint32_t now;
+	if (before && fingerprint && !nft_generation(&now) && now == *before + 1)
+		return memo_save(now, fingerprint);
+	return memo_save(0, NULL);
+}
+
 int nft_save(struct nft *n, char **text, int *present)
 {
 	struct st_nft cur = { 0 };

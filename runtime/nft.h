@@ -40,6 +40,9 @@ int nft_observe(struct st_nft *out, struct state *hood);
 #define WGC_NFT_RECORD "nft-generation.json"
 int nft_generation(uint32_t *gen);
 int nft_remember(const uint32_t *before, const char *fingerprint);
+/* The same without the full read: when the generation is not *before + 1, the memo is removed
+ * (a rollback puts back what it holds the fingerprint of, and must not read a large table). */
+int nft_remember_quick(const uint32_t *before, const char *fingerprint);
 
 /* The table as the kernel holds it now, as `nft -f` text (for rollback). Caller frees; NULL with
  * *present false if there is no table. */

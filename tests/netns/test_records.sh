@@ -35,12 +35,14 @@
 #   rollback copy a faulted apply (WGC_FAULT_AT, test builds) that had replaced table inet wgc: the
 #                 copy it puts back is made from the record (WGC_TIMING says so) when the table is
 #                 the recorded one, listed from the kernel when a rule was added by hand; the table
-#                 (`nft -s list`) reads back as before both times
+#                 (`nft -s list`) reads back as before both times; after the second, no nft memo
+#                 names the table touched by hand: the next plan reads its rules and finds the rule
 #   first fault   a namespace's first apply, faulted (WGC_FAULT_AT): no record (applied.json,
 #                 compiled.bin, the nft memo) and no directory of its own are left (the record,
 #                 made beside the apply, is dropped with the directory made for it); after a
-#                 faulted apply over a recorded one, applied.json is unchanged, and beside it only
-#                 compiled.bin
+#                 faulted apply over a recorded one, applied.json is unchanged, beside it
+#                 compiled.bin and the nft memo of the table put back: the next plan is converged
+#                 without reading the table's rules
 #   routes        the one route dump: a foreign route in the policy's table is a collision, one in
 #                 another table (or main) is not read; a route of wgc's in a table the policy does
 #                 not use is planned for removal, and each of wgc's routes is planned once
@@ -352,6 +354,10 @@ test_rollback_copy() {
 		"^wgc: timing: nft: the table saved for rollback" "$T_TMP/err"
 	ip netns exec "$R" nft -s list table inet wgc >"$T_TMP/rb.after"
 	expect_same "rollback copy: ... and put back, the hand's rule too" "$T_TMP/rb.before" "$T_TMP/rb.after"
+	WGC_TIMING=1 wgc_shared "$R" plan "$POLICY" >"$T_TMP/out" 2>"$T_TMP/err"
+	expect_text "rollback copy: ... and no memo names a table touched by hand: the next plan reads its rules" "" \
+		grep "rules of table inet wgc not read" "$T_TMP/err"
+	expect_grep "rollback copy: ... and finds the hand's rule" "^  ~ nft" "$T_TMP/out"
 	ns_del "$R"
 }
 
@@ -384,9 +390,14 @@ test_first_fault() {
 		>"$T_TMP/out" 2>"$T_TMP/err"
 	expect_rc "first fault: a faulted second apply exits 1" 1 $? "$T_TMP/err"
 	expect_same "first fault: ... and leaves applied.json as it was" "$T_TMP/ff.before" "$rec"
-	expect_text "first fault: ... and beside it only compiled.bin (the nft memo went with the table)" \
-		"applied.json compiled.bin" \
+	expect_text "first fault: ... and beside it compiled.bin and the nft memo, of the table put back" \
+		"applied.json compiled.bin nft-generation.json" \
 		sh -c "ls '$(dirname "$rec")' | paste -sd ' '"
+	WGC_TIMING=1 WGC_STATE_DIR="$S" WGC_LOCK_FILE="$T_TMP/wgc.lock" ip netns exec "$F" "$WGC" plan \
+		--detailed-exitcode "$P" >"$T_TMP/out" 2>"$T_TMP/err"
+	expect_rc "first fault: the plan after it is converged" 0 $? "$T_TMP/out" "$T_TMP/err"
+	expect_grep "first fault: ... without reading the rules of the table put back (the memo names it)" \
+		"^wgc: timing: note: nft: rules of table inet wgc not read" "$T_TMP/err"
 	ns_del "$F"
 }
 
