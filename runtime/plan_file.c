@@ -2,7 +2,6 @@
 #include "runtime/plan_file.h"
 
 #include <errno.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,8 @@
 
 #include "runtime/records.h"
 #include "model/state_json.h"
+#include "model/state_json_read.h"
+#include "model/state_json_write.h"
 #include "runtime/state_valid.h"
 
 bool plan_file_detect(const char *path)
@@ -29,40 +30,62 @@ bool plan_file_detect(const char *path)
 	return c == '{';
 }
 
-/* FNV-1a 64 over the canonical form of doc without its "fingerprint" member. */
-static int doc_fingerprint(const json_t *doc, char out[17])
+/* The document ends with its fingerprint member, and nothing after it. */
+#define FP_HEAD ",\n  \"fingerprint\": \""
+#define FP_TAIL "\"\n}\n"
+#define FP_LEN (sizeof(FP_HEAD) - 1 + 16 + sizeof(FP_TAIL) - 1)
+
+/* The document as wgc writes it (struct jw: two-space indents, members in this order), its
+ * fingerprint 16 zeros, in memory: 0 with *text and *len, or a negative errno. */
+static int render(const struct state *desired, const char *obs_fp, char **text, size_t *len)
 {
-	json_t *copy = json_copy((json_t *)doc);
-	if (!copy)
-		return -ENOMEM;
-	json_object_del(copy, "fingerprint");
-	char *text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(copy);
-	if (!text)
-		return -ENOMEM;
-	fnv1a64_hex(text, out);
-	free(text);
-	return 0;
+	FILE *f = open_memstream(text, len);
+	if (!f)
+		return -errno;
+	struct jw w;
+	jw_init(&w, f, 2);
+	jw_object(&w);
+	jw_key(&w, "wgc_plan");
+	jw_int(&w, WGC_PLAN_VERSION);
+	jw_key(&w, "observed_fingerprint");
+	jw_str(&w, obs_fp);
+	jw_key(&w, "desired");
+	state_json_write_value(&w, desired, 0);
+	jw_key(&w, "fingerprint");
+	jw_str(&w, "0000000000000000");
+	jw_end_object(&w);
+	jw_flush(&w);
+	fputc('\n', f);
+	int rc = ferror(f) ? -EIO : 0;
+	if (fclose(f) && !rc)
+		rc = -ENOMEM;
+	if (!rc && *len < FP_LEN)
+		rc = -EINVAL;
+	if (rc) {
+		free(*text);
+		*text = NULL;
+	}
+	return rc;
+}
+
+/* FNV-1a 64 over everything before the fingerprint member, as 16 hex digits. */
+static void prefix_fingerprint(const char *text, size_t len, char out[17])
+{
+	snprintf(out, 17, "%016llx", (unsigned long long)fnv1a64(text, len - FP_LEN));
 }
 
 int plan_file_write(const char *path, const struct state *desired, const struct state *observed, char *err,
 		    size_t errlen)
 {
 	char obs_fp[17], fp[17];
+	char *text = NULL;
+	size_t len = 0;
 	state_fingerprint(observed, obs_fp);
-	json_t *j = json_pack("{sI ss so}", "wgc_plan", (json_int_t)WGC_PLAN_VERSION, "observed_fingerprint", obs_fp,
-			      "desired", state_to_json(desired, 0));
-	int rc = j ? doc_fingerprint(j, fp) : -ENOMEM;
-	if (!rc)
-		json_object_set_new(j, "fingerprint", json_string(fp));
-	char *text = rc ? NULL : json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(j);
-	if (!rc && !text)
-		rc = -ENOMEM;
+	int rc = render(desired, obs_fp, &text, &len);
 	if (!rc) {
-		size_t n = strlen(text);
-		text[n] = '\n'; /* json_dumps' terminator becomes the file's last newline */
-		rc = records_write(path, text, n + 1);
+		prefix_fingerprint(text, len, fp);
+		memcpy(text + len - FP_LEN + sizeof(FP_HEAD) - 1, fp, 16);
+		rc = records_write(path, text, len);
 	}
 	free(text);
 	if (rc)
@@ -76,66 +99,104 @@ static int refuse(char *err, size_t errlen, const char *why)
 	return -EINVAL;
 }
 
-/* The document's members: exactly the four wgc writes. */
-static int check_members(const json_t *doc, char *err, size_t errlen)
+static bool is_hex16(const char *p)
 {
-	if (!json_is_object(doc))
-		return refuse(err, errlen, "not a JSON object");
-	json_t *v = json_object_get(doc, "wgc_plan");
-	if (!json_is_integer(v))
-		return refuse(err, errlen, "no \"wgc_plan\" version");
-	if (json_integer_value(v) != WGC_PLAN_VERSION) {
-		snprintf(err, errlen, "plan file format %lld; this wgc reads format %d: run `wgc plan -o` again",
-			 (long long)json_integer_value(v), WGC_PLAN_VERSION);
+	for (int i = 0; i < 16; i++)
+		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* The format, before anything else: the first member is wgc_plan, WGC_PLAN_VERSION. */
+static int check_version(const char *text, size_t len, char *err, size_t errlen)
+{
+	struct jr r;
+	bool first = true, ok = true;
+	long long v = 0;
+	jr_init(&r, text, len);
+	bool have = jr_object(&r) && jr_next_key(&r, &first, &ok) && !strcmp(r.buf, "wgc_plan") && jr_int(&r, &v);
+	jr_free(&r);
+	if (!have)
+		return refuse(err, errlen, "no \"wgc_plan\" version first: not in the form wgc writes");
+	if (v != WGC_PLAN_VERSION) {
+		snprintf(err, errlen, "plan file format %lld; this wgc reads format %d: run `wgc plan -o` again", v,
+			 WGC_PLAN_VERSION);
 		return -EINVAL;
 	}
-	const char *obs = json_string_value(json_object_get(doc, "observed_fingerprint"));
-	const char *fp = json_string_value(json_object_get(doc, "fingerprint"));
-	if (!obs || strlen(obs) != 16 || !fp || !json_is_object(json_object_get(doc, "desired")))
-		return refuse(err, errlen, "missing observed_fingerprint, desired or fingerprint");
-	if (json_object_size(doc) != 4)
-		return refuse(err, errlen, "members wgc never writes");
 	return 0;
+}
+
+/* The members, in wgc's order, into desired and obs_fp. */
+static int read_members(const char *text, size_t len, struct state *desired, char obs_fp[17])
+{
+	static const char *const names[] = { "wgc_plan", "observed_fingerprint", "desired", "fingerprint" };
+	struct jr r;
+	bool first = true, ok = true;
+	long long v;
+	int rc = -EINVAL;
+	size_t i = 0;
+	jr_init(&r, text, len);
+	if (!jr_object(&r))
+		goto out;
+	for (; jr_next_key(&r, &first, &ok); i++) {
+		if (i >= 4 || strcmp(r.buf, names[i]))
+			goto out;
+		if (i == 0 && !jr_int(&r, &v))
+			goto out;
+		if ((i == 1 || i == 3) && (!jr_string(&r) || strlen(r.buf) != 16))
+			goto out;
+		if (i == 1)
+			memcpy(obs_fp, r.buf, 17);
+		if (i == 2 && state_json_read_value(&r, desired))
+			goto out;
+	}
+	if (ok && i == 4 && jr_end(&r))
+		rc = 0;
+out:
+	jr_free(&r);
+	return rc;
 }
 
 int plan_file_read(const char *path, struct state *desired, char observed_fp[17], char *err, size_t errlen)
 {
 	memset(desired, 0, sizeof(*desired));
-	json_error_t je;
-	json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &je), *again = NULL;
-	char fp[17], why[512];
-	int rc;
-	if (!doc) {
-		snprintf(err, errlen, "%s:%d:%d: %s", path, je.line, je.column, je.text);
-		return -EINVAL;
+	char *text = NULL, *again = NULL, fp[17], obs[17], why[512];
+	size_t len = 0, again_len = 0;
+	int rc = jr_load_file(path, &text, &len);
+	if (rc) {
+		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+		return rc;
 	}
-	if ((rc = check_members(doc, why, sizeof(why))))
+	if ((rc = check_version(text, len, why, sizeof(why))))
 		goto out;
-	if ((rc = doc_fingerprint(doc, fp)))
+	const char *tail = text + len - FP_LEN;
+	if (len < FP_LEN || memcmp(tail, FP_HEAD, sizeof(FP_HEAD) - 1) || !is_hex16(tail + sizeof(FP_HEAD) - 1) ||
+	    memcmp(tail + sizeof(FP_HEAD) - 1 + 16, FP_TAIL, sizeof(FP_TAIL) - 1)) {
+		rc = refuse(why, sizeof(why), "no fingerprint at its end, where wgc writes it");
 		goto out;
-	if (strcmp(fp, json_string_value(json_object_get(doc, "fingerprint")))) {
+	}
+	prefix_fingerprint(text, len, fp);
+	if (memcmp(fp, tail + sizeof(FP_HEAD) - 1, 16)) {
 		rc = refuse(why, sizeof(why), "its content does not match its fingerprint (edited since wgc wrote it)");
 		goto out;
 	}
-	const json_t *d = json_object_get(doc, "desired");
-	if ((rc = state_from_json(d, desired, why, sizeof(why))))
-		goto out;
-	/* Read back, the state must give exactly the section it came from: nothing wgc would not
-	 * write, no value cut to fit its type, sets sorted and without duplicates. */
-	again = state_to_json(desired, 0);
-	if (!again || !json_equal((json_t *)d, again)) {
+	/* Read back, the state must give exactly the bytes it came from: nothing wgc would not write,
+	 * no value cut to fit its type, sets sorted and without duplicates, wgc's layout. */
+	if (read_members(text, len, desired, obs) || render(desired, obs, &again, &again_len) ||
+	    again_len != len || memcmp(again, text, len - FP_LEN)) {
 		rc = refuse(why, sizeof(why), "its desired state is not in the form wgc writes");
 		goto out;
 	}
 	if ((rc = state_validate(desired, why, sizeof(why))))
 		goto out;
-	snprintf(observed_fp, 17, "%s", json_string_value(json_object_get(doc, "observed_fingerprint")));
+	memcpy(observed_fp, obs, 17);
 out:
 	if (rc) {
 		snprintf(err, errlen, "%s: not a plan wgc wrote, refused: %s", path, why);
 		state_free(desired);
+		memset(desired, 0, sizeof(*desired));
 	}
-	json_decref(again);
-	json_decref(doc);
+	free(again);
+	free(text);
 	return rc;
 }

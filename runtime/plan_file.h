@@ -1,15 +1,16 @@
 /* plan_file.h - `wgc plan -o PLANFILE` and `wgc apply PLANFILE`.
  *
- * A plan file is JSON: {"wgc_plan": 2, "observed_fingerprint", "desired", "fingerprint"}. The
- * desired section is the state the plan was made for, in state_json's form; observed_fingerprint
- * names the kernel state it was planned against (apply refuses when the kernel changed since);
- * fingerprint is FNV-1a 64 over the canonical JSON of everything else (sorted keys, compact), so
- * an edit — accidental or not re-fingerprinted — is caught.
+ * A plan file is JSON: {"wgc_plan": 3, "observed_fingerprint", "desired", "fingerprint"}, in that
+ * order, as struct jw writes it (two-space indents; state_json_write.h). The desired section is
+ * the state the plan was made for, in state_json's form; observed_fingerprint names the kernel
+ * state it was planned against (apply refuses when the kernel changed since); fingerprint, the
+ * last member, is FNV-1a 64 over every byte of the file before it, so an edit — accidental or
+ * not re-fingerprinted — is caught.
  *
  * The fingerprint is not a signature: whoever can write the file can recompute it. What a plan
- * file can do is bounded by checking, not by trusting it: the desired section must read back to
- * exactly the JSON wgc writes for the state it describes (no unknown field, no number out of its
- * type, every set sorted and free of duplicates), and that state must pass state_validate() — the
+ * file can do is bounded by checking, not by trusting it: the file must read back to exactly
+ * the bytes wgc writes for the state it describes (no unknown field, no number out of its type,
+ * every set sorted and free of duplicates, wgc's layout), and that state must pass state_validate() — the
  * bounds and ownership rules of a checked policy, with the nftables text held to the grammar of
  * what the compiler emits. A plan file can then ask for nothing a policy could not.
  *
@@ -23,7 +24,7 @@
 
 #include "model/state.h"
 
-#define WGC_PLAN_VERSION 2
+#define WGC_PLAN_VERSION 3
 
 /* Whether path holds JSON (its first non-blank byte is '{'), so is to be read as a plan file. */
 bool plan_file_detect(const char *path);

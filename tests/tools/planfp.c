@@ -2,8 +2,9 @@
  * (tests/netns/test_records.sh). Not part of ./wgc.
  *
  *   planfp FILE    sets desired.nftables.fingerprint to the FNV-1a 64 of its chains (when it has
- *                  chains) and the file's fingerprint to the FNV-1a 64 of the canonical JSON of
- *                  everything else (runtime/plan_file.h)
+ *                  chains), writes the file again as wgc lays it out (jansson's two-space indents
+ *                  keep the order of members, as wgc's writer does) and sets its fingerprint, the
+ *                  last member, to the FNV-1a 64 of every byte before it (runtime/plan_file.h)
  *
  * Exit status 0, or 1 with "planfp: MESSAGE" on stderr.
  */
@@ -39,16 +40,23 @@ int main(int argc, char **argv)
 		json_object_set_new(nft, "fingerprint", json_string(fp));
 	}
 	json_object_del(doc, "fingerprint");
-	char *canon = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	int rc = 1;
-	if (canon) {
-		fingerprint(canon, fp);
-		json_object_set_new(doc, "fingerprint", json_string(fp));
-		rc = json_dump_file(doc, argv[1], JSON_INDENT(2) | JSON_PRESERVE_ORDER) ? 1 : 0;
+	size_t len = text ? strlen(text) : 0;
+	/* jansson ends the document with "\n}": the fingerprint member goes before it. */
+	if (len >= 2 && !strcmp(text + len - 2, "\n}")) {
+		len -= 2;
+		snprintf(fp, sizeof(fp), "%016llx", (unsigned long long)fnv1a64(text, len));
+		FILE *f = fopen(argv[1], "w");
+		if (f) {
+			fwrite(text, 1, len, f);
+			fprintf(f, ",\n  \"fingerprint\": \"%s\"\n}\n", fp);
+			rc = fclose(f) ? 1 : 0;
+		}
 	}
 	if (rc)
 		fprintf(stderr, "planfp: cannot rewrite %s\n", argv[1]);
-	free(canon);
+	free(text);
 	json_decref(doc);
 	return rc;
 }
