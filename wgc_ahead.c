@@ -11,11 +11,11 @@ static void *read_ahead(void *arg)
 {
 	struct ahead *a = arg;
 	a->last_rc = record_load_last_fast(&a->last);
-	timing_end(&a->t, "read applied.json (beside the compile)");
+	timing_end(&a->t, "read applied.json ahead (beside the policy's read)");
 	if (a->last_rc == 1) {
 		char err[512];
 		a->obs_rc = observe(&a->last, &a->obs, err, sizeof(err));
-		timing_end(&a->t, "read the kernel for the record's scope (beside the compile)");
+		timing_end(&a->t, "read the kernel ahead, for the record's scope");
 	}
 	return NULL;
 }
@@ -27,7 +27,7 @@ void ahead_start(struct ahead *a)
 	a->obs_rc = -1;
 	timing_start(&a->t);
 	if (apply_lock_peek(&a->lock_count)) {
-		timing_note("nothing read beside the compile: the apply lock is held, or holds no count");
+		timing_note("nothing read ahead: the apply lock is held, or holds no count");
 		return;
 	}
 	a->started = !pthread_create(&a->thread, NULL, read_ahead, a);
@@ -41,7 +41,7 @@ void ahead_wait(struct ahead *a)
 	pthread_join(a->thread, NULL);
 	a->started = false;
 	a->joined = true;
-	timing_end(&a->t, "waited for the reads beside the compile");
+	timing_end(&a->t, "waited for the reads ahead");
 }
 
 void ahead_keep(struct ahead *a, const struct state *d, bool locked, uint64_t before)
@@ -50,14 +50,14 @@ void ahead_keep(struct ahead *a, const struct state *d, bool locked, uint64_t be
 		return;
 	if (locked && before != a->lock_count) {
 		if (a->last_rc == 1)
-			timing_note("what was read beside the compile is dropped: an apply came between");
+			timing_note("what was read ahead is dropped: an apply came between");
 		return;
 	}
 	a->kept = true;
 	if (!a->obs_rc && !observe_same_scope(d, &a->last)) {
 		state_free(&a->obs);
 		a->obs_rc = -1;
-		timing_note("the kernel read beside the compile is dropped: the policy's scope is not the record's");
+		timing_note("the kernel read ahead is dropped: the policy's scope is not the record's");
 	}
 }
 

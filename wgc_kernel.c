@@ -167,8 +167,8 @@ static void keep_early(struct state *s)
 
 /* keep: an apply that keeps what the policy compiled to (wgc_compiled.h); NULL: a plan, which
  * writes nothing. Against the kernel, a policy whose files are all as they were when it was
- * kept is read from the cache instead of compiled; one that is compiled has the record and the
- * kernel read beside it (ahead, wgc_ahead.h; zeroed first). */
+ * kept is read from the cache instead of compiled; one that is compiled, or a plan file, has the
+ * record and the kernel read beside it (ahead, wgc_ahead.h; zeroed first). */
 static int load_desired(const struct cli *cli, const struct opts *o, struct state *d, int prepare, char plan_fp[17],
 			struct compiled_keep *keep, struct ahead *ahead)
 {
@@ -178,6 +178,8 @@ static int load_desired(const struct cli *cli, const struct opts *o, struct stat
 	struct timing t;
 	timing_start(&t);
 	if (plan_file_detect(o->path)) {
+		if (!o->snapshot && !o->early)
+			ahead_start(ahead);
 		if ((rc = plan_file_read(o->path, d, plan_fp, err, sizeof(err))))
 			fprintf(stderr, "wgc: %s\n", err);
 		timing_end(&t, "read plan file");

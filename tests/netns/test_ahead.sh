@@ -20,6 +20,8 @@
 #               own policy does not have, is removed; without the lock's count it would stay
 #   held        while another process holds the apply lock, a plan reads nothing beside the
 #               compile, and plans as without
+#   plan file   apply PLANFILE reads ahead too, beside the plan file's read, uses it, and applies
+#               the planned route
 set -u
 SELF=$(readlink -f "$0")
 cd "$(dirname "$SELF")/../.." || exit 1
@@ -104,7 +106,7 @@ ops() {
 }
 
 read_beside() {
-	grep -q "^wgc: timing: read the kernel for the record's scope (beside the compile)" "$T_TMP/$1.err"
+	grep -q "^wgc: timing: read the kernel ahead, for the record's scope" "$T_TMP/$1.err"
 }
 
 test_used() {
@@ -147,7 +149,7 @@ test_scope() {
 	run scope apply "$T_TMP/p/c.wg"
 	expect_rc "scope: apply into another tool's route exits 1" 1 "$RC" "$T_TMP/scope.out" "$T_TMP/scope.err"
 	expect_grep "scope: the kernel read for the record's scope is dropped" \
-		"^wgc: timing: note: the kernel read beside the compile is dropped: the policy's scope" "$T_TMP/scope.err"
+		"^wgc: timing: note: the kernel read ahead is dropped: the policy's scope" "$T_TMP/scope.err"
 	expect_grep "scope: the collision with the foreign route of table 200 is said" \
 		'^error: .*10\.30\.0\.0/16' "$T_TMP/scope.err"
 	expect_text "scope: table 200 holds the foreign route only" "blackhole 10.30.0.0/16 proto static" \
@@ -181,7 +183,7 @@ test_between() {
 		fail "between: the waiting apply had read the kernel beside its compile" "$(cat "$T_TMP/waiting.err")"
 	fi
 	expect_grep "between: ... and drops it" \
-		"^wgc: timing: note: what was read beside the compile is dropped: an apply came between" "$T_TMP/waiting.err"
+		"^wgc: timing: note: what was read ahead is dropped: an apply came between" "$T_TMP/waiting.err"
 	expect_text "between: the kernel holds its policy's routes, not the other's" \
 		$'10.20.0.0/16\n10.21.0.0/16\n10.22.0.0/16' routes 100
 	run after plan --detailed-exitcode "$T_TMP/p/d.wg"
@@ -189,7 +191,8 @@ test_between() {
 }
 
 test_held() {
-	flock "$LOCK" sleep 600 &
+	# One process holds the lock (its descriptor, then sleep's, by exec): killing it frees it.
+	(exec 9>>"$LOCK" && flock 9 && exec sleep 600) &
 	HOLDER=$!
 	if ! wait_for 30 sh -c "! flock -n '$LOCK' true"; then
 		fail "held: a process holds the lock"
@@ -202,12 +205,29 @@ test_held() {
 	HOLDER=
 	expect_rc "held: the plan exits 2" 2 "$RC" "$T_TMP/held.out" "$T_TMP/held.err"
 	expect_grep "held: it reads nothing beside the compile" \
-		"^wgc: timing: note: nothing read beside the compile: the apply lock is held" "$T_TMP/held.err"
+		"^wgc: timing: note: nothing read ahead: the apply lock is held" "$T_TMP/held.err"
 	expect_text "held: ... and plans to remove the route its policy lacks" "- route 10.22.0.0/16 dev wg0 table 100" \
 		ops held
+}
+
+test_planfile() {
+	policy "$T_TMP/p/h.wg" 10.21.0.0/16 10.22.0.0/16 10.24.0.0/16
+	run planned plan -o "$T_TMP/h.plan" "$T_TMP/p/h.wg"
+	expect_rc "plan file: plan -o exits 0" 0 "$RC" "$T_TMP/planned.out" "$T_TMP/planned.err" || return 1
+	run applied apply "$T_TMP/h.plan"
+	expect_rc "plan file: apply PLANFILE exits 0" 0 "$RC" "$T_TMP/applied.out" "$T_TMP/applied.err" || return 1
+	if read_beside applied && ! grep -q dropped "$T_TMP/applied.err"; then
+		pass "plan file: its apply read the kernel ahead, beside the plan file's read, and used it"
+	else
+		fail "plan file: its apply read the kernel ahead, beside the plan file's read, and used it" \
+			"$(cat "$T_TMP/applied.err")"
+	fi
+	expect_text "plan file: the kernel holds the planned routes" \
+		$'10.20.0.0/16\n10.21.0.0/16\n10.22.0.0/16\n10.24.0.0/16' routes 100
 }
 
 test_used && test_scope
 test_between
 test_held
+test_planfile
 finish
