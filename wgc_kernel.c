@@ -131,7 +131,7 @@ static json_t *load_json(const char *path)
 	return j;
 }
 
-/* A snapshot (or a plan's desired state): read without a tree when it is a state document as
+/* A snapshot (--state): read without a tree when it is a state document as
  * wgc writes it, else by the reference reader, which says what is wrong with it. */
 static int load_state_file(const char *path, struct state *out, bool quiet_missing)
 {
