@@ -370,6 +370,7 @@ static int converge(const struct cli *cli, const struct opts *o, struct state *d
 					o->path);
 			goto out;
 		}
+		timing_end(&t, "the kernel's fingerprint, as the plan file's");
 	}
 	/* Exit 1 prints nothing on stdout: the collisions are errors, on stderr. */
 	bool have_last;

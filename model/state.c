@@ -273,7 +273,11 @@ ADDER(state_add_neighbour, struct st_neighbour, neighbours, n_neighbours)
 
 uint64_t fnv1a64(const char *data, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	return fnv1a64_more(FNV1A64_START, data, len);
+}
+
+uint64_t fnv1a64_more(uint64_t h, const char *data, size_t len)
+{
 	for (size_t i = 0; i < len; i++) {
 		h ^= (unsigned char)data[i];
 		h *= 0x100000001b3ULL;

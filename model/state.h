@@ -268,6 +268,9 @@ bool ipaddr_overlaps(const struct ipaddr *a, const struct ipaddr *b);
 bool ipaddr_host_bits_set(const struct ipaddr *a);
 void ipaddr_clear_host_bits(struct ipaddr *a);      /* the network of a prefix */
 uint64_t fnv1a64(const char *data, size_t len);
+/* The same over data given in pieces: h starts at FNV1A64_START, each piece continues it. */
+#define FNV1A64_START 0xcbf29ce484222325ULL
+uint64_t fnv1a64_more(uint64_t h, const char *data, size_t len);
 /* out = 16 hex digits of fnv1a64(text) (of nothing: all zeros, text NULL). */
 void fnv1a64_hex(const char *text, char out[17]);
 

@@ -316,18 +316,25 @@ json_t *state_to_json(const struct state *s, int flags)
 }
 
 /* Over the compact document, written without a tree (state_json_write.h: the same bytes). */
+static ssize_t hash_write(void *cookie, const char *buf, size_t n)
+{
+	uint64_t *h = cookie;
+	*h = fnv1a64_more(*h, buf, n);
+	return (ssize_t)n;
+}
+
+/* The JSON is hashed as it is written (a stream whose writes go into the hash): a large state's
+ * text is never held. */
 void state_fingerprint(const struct state *s, char out[17])
 {
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
+	uint64_t h = FNV1A64_START;
+	FILE *f = fopencookie(&h, "w", (cookie_io_functions_t){ .write = hash_write });
 	if (!f)
 		xalloc_fail();
 	state_json_write(f, s, 0, 0);
 	if (fclose(f))
 		xalloc_fail();
-	fnv1a64_hex(text, out);
-	free(text);
+	snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
 
 /* ---- from JSON ------------------------------------------------------------------------------- */
