@@ -28,16 +28,13 @@ void pending_free(struct pending *p)
 
 int pending_load(struct pending *p)
 {
-	char path[4096], err[1024], boot[40];
-	memset(p, 0, sizeof(*p));
-	if (records_path(CONFIRM_RECORD, path, sizeof(path), 0, err, sizeof(err))) {
-		fprintf(stderr, "wgc: %s\n", err);
-		return -1;
-	}
+	char path[4096], boot[40];
 	json_error_t je;
-	json_t *j = json_load_file(path, 0, &je);
-	if (!j && access(path, F_OK) && (errno == ENOENT || errno == ENOTDIR))
-		return 0;
+	json_t *j;
+	memset(p, 0, sizeof(*p));
+	int rc = records_json_load(CONFIRM_RECORD, path, sizeof(path), &j, &je);
+	if (rc <= 0)
+		return rc;
 	const char *tok = json_string_value(json_object_get(j, "token"));
 	const char *rec_boot = json_string_value(json_object_get(j, "boot_id"));
 	json_t *restore = json_object_get(j, "restore");

@@ -16,16 +16,13 @@
 int record_read(json_t **desired, struct state *last)
 {
 	char path[4096], err[1024], boot[40];
-	*desired = NULL;
-	if (records_path(RECORD_NAME, path, sizeof(path), 0, err, sizeof(err))) {
-		fprintf(stderr, "wgc: %s\n", err);
-		return -1;
-	}
 	json_error_t je;
-	json_t *j = json_load_file(path, 0, &je);
-	if (!j && access(path, F_OK) && (errno == ENOENT || errno == ENOTDIR))
-		return 0;
-	int rc = -1;
+	json_t *j;
+	*desired = NULL;
+	int rc = records_json_load(RECORD_NAME, path, sizeof(path), &j, &je);
+	if (rc <= 0)
+		return rc;
+	rc = -1;
 	const char *what = "corrupt record";
 	if (!j && access(path, R_OK)) {
 		snprintf(err, sizeof(err), "%s", strerror(errno));

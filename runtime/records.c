@@ -280,6 +280,20 @@ json_t *records_object_load(const char *name, char *path, size_t len, int create
 	return j;
 }
 
+int records_json_load(const char *name, char *path, size_t len, json_t **j, json_error_t *je)
+{
+	char err[1024];
+	*j = NULL;
+	if (records_path(name, path, len, 0, err, sizeof(err))) {
+		fprintf(stderr, "wgc: %s\n", err);
+		return -1;
+	}
+	*j = json_load_file(path, 0, je);
+	if (!*j && access(path, F_OK) && (errno == ENOENT || errno == ENOTDIR))
+		return 0;
+	return 1;
+}
+
 int records_object_save(const char *path, json_t *j)
 {
 	if (!json_object_size(j))

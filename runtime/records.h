@@ -60,6 +60,10 @@ void records_forget(struct record_unnamed *u);
  * is missing, unreadable or not an object (create: make the directory). records_object_save
  * writes j to path (sorted, indented), or removes path when j is empty. 0 or a negative errno. */
 json_t *records_object_load(const char *name, char *path, size_t len, int create);
+/* A record whose absence means something (applied.json, confirm.json): 1 with its path and *j,
+ * NULL if it did not parse (*je says why) or could not be read; 0 if it is missing; -1 if its path
+ * cannot be made (said on stderr). */
+int records_json_load(const char *name, char *path, size_t len, json_t **j, json_error_t *je);
 int records_object_save(const char *path, json_t *j);
 
 /* This boot's id (/proc/sys/kernel/random/boot_id), or "" if it cannot be read. */
