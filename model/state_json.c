@@ -315,7 +315,6 @@ json_t *state_to_json(const struct state *s, int flags)
 	return root;
 }
 
-/* Over the compact document, written without a tree (state_json_write.h: the same bytes). */
 static ssize_t hash_write(void *cookie, const char *buf, size_t n)
 {
 	uint64_t *h = cookie;
@@ -323,8 +322,9 @@ static ssize_t hash_write(void *cookie, const char *buf, size_t n)
 	return (ssize_t)n;
 }
 
-/* The JSON is hashed as it is written (a stream whose writes go into the hash): a large state's
- * text is never held. */
+/* Over the compact document, written without a tree (state_json_write.h: the same bytes) and
+ * hashed as it is written (a stream whose writes go into the hash): a large state's text is
+ * never held. */
 void state_fingerprint(const struct state *s, char out[17])
 {
 	uint64_t h = FNV1A64_START;

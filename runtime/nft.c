@@ -536,12 +536,17 @@ static int memo_save(uint32_t gen, const char *fingerprint)
 	return rc;
 }
 
+/* Our commit the only one since *before (the generation now, *now, is the next): the table is
+ * the document we loaded, whose comment carries its fingerprint. Nothing to read. */
+static bool only_ours(const uint32_t *before, uint32_t *now)
+{
+	return before && !nft_generation(now) && *now == *before + 1;
+}
+
 int nft_remember(const uint32_t *before, const char *fingerprint)
 {
 	uint32_t now;
-	/* Our commit the only one since before: the table is the document we loaded, whose
-	 * comment carries fingerprint. Nothing to read. */
-	if (before && fingerprint && !nft_generation(&now) && now == *before + 1)
+	if (fingerprint && only_ours(before, &now))
 		return memo_save(now, fingerprint);
 	if (!fingerprint)
 		return memo_save(0, NULL);
@@ -558,7 +563,7 @@ int nft_remember(const uint32_t *before, const char *fingerprint)
 int nft_remember_quick(const uint32_t *before, const char *fingerprint)
 {
 	uint32_t now;
-	if (before && fingerprint && !nft_generation(&now) && now == *before + 1)
+	if (fingerprint && only_ours(before, &now))
 		return memo_save(now, fingerprint);
 	return memo_save(0, NULL);
 }

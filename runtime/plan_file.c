@@ -169,8 +169,8 @@ int plan_file_read(const char *path, struct state *desired, char observed_fp[17]
 	}
 	if ((rc = check_version(text, len, why, sizeof(why))))
 		goto out;
-	const char *tail = text + len - FP_LEN;
-	if (len < FP_LEN || memcmp(tail, FP_HEAD, sizeof(FP_HEAD) - 1) || !is_hex16(tail + sizeof(FP_HEAD) - 1) ||
+	const char *tail = len < FP_LEN ? NULL : text + len - FP_LEN;
+	if (!tail || memcmp(tail, FP_HEAD, sizeof(FP_HEAD) - 1) || !is_hex16(tail + sizeof(FP_HEAD) - 1) ||
 	    memcmp(tail + sizeof(FP_HEAD) - 1 + 16, FP_TAIL, sizeof(FP_TAIL) - 1)) {
 		rc = refuse(why, sizeof(why), "no fingerprint at its end, where wgc writes it");
 		goto out;
