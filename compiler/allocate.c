@@ -19,9 +19,10 @@
  *   connmark save/restore (full tunnel)        only the tunnels' fwmark bits (lower_nft.c)
  *   rules written without priority             30000, 30001, ...: allocate_rule_priority
  *   selective intents (to/from/uid/port/...)   20000, 20010, 20020, ...: one per intent matched by
- *                                              ip rules, one per run of nft-matched intents (its
- *                                              fwmark rules); destination intents share one; at
- *                                              most 1277 in all: allocate_intent_priorities
+ *                                              ip rules (iif/oif/fwmark/tos), one per run of
+ *                                              nft-matched intents (its fwmark rules);
+ *                                              destination intents share one; at most 1277 in
+ *                                              all: allocate_intent_priorities
  *   except of a selective intent (ip rules)    its priority - 1 (lookup main):
  *                                              WGC_PRIO_INTENT_EXCEPT_OFFSET, used by lower.c
  *   full tunnel                                32763 (except), 32764 (suppress), 32765 (not

@@ -75,13 +75,14 @@ void allocate_tunnels(struct policy *p);
 /* Whether an intent selects by destination only: a route in the destination table, no rule of its
  * own (what allocate_tunnels records in in->by_dest). */
 bool intent_selects_by_dest(const struct p_intent *in);
-/* Marks for the intents nftables selects (needs_mark: uid, gid, ports, cgroup): a mark names a
- * tunnel, not an intent: the intents of one run (one priority, allocate_intent_priorities) through
- * one tunnel share one, k under 0xff, clear of every mark and fwmark. Call after the priorities.
+/* Marks for the intents nftables selects (needs_mark: source, uid, gid, ports, cgroup): a mark
+ * names a tunnel, not an intent: the intents of one run (one priority,
+ * allocate_intent_priorities) through one tunnel share one, k under 0xff, clear of every mark and
+ * fwmark. Call after the priorities.
  * 0, or -ENOSPC with *failed the first intent left without one. */
 int allocate_intent_marks(struct policy *p, size_t *failed);
 /* Priorities of selective intents in policy order: 20000, 20010, ... below the full tunnel's
- * 32763 (at most 1277); destination intents share the first one's (p->dest_priority); a run of
+ * 32763 (at most 1277: ip-rule intents and runs); destination intents share the first one's (p->dest_priority); a run of
  * consecutive nft-matched intents (needs_mark; the destination intents after the first do not
  * end it) shares its first one's, where its fwmark rules go. 0, or -ENOSPC with *failed the first
  * intent left without one, *reached the priority it would get. */

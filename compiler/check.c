@@ -47,7 +47,7 @@ static void allocate(struct ctx *c)
 			   "%u, where the full tunnel's and the kernel's main rules are", prio);
 	else if (allocate_intent_marks(p, &i) < 0)
 		no_mark_left(c, p->intents[i].loc, "route",
-			     " (one per tunnel per run of uid/gid/port/cgroup routes; a route matched by an ip rule ends "
+			     " (one per tunnel per run of source/uid/gid/port/cgroup routes; a route matched by an ip rule ends "
 			     "a run)");
 	allocate_dest_table(p);
 }

@@ -485,6 +485,34 @@ static void same_shape_conflicts(struct ov *o, struct iv *v, size_t n)
 	free(open);
 }
 
+static void source_conflict(size_t a, size_t b, void *arg)
+{
+	struct ov *o = arg;
+	o->work++;
+	conflict(o->best_s, a, b);
+}
+
+/* Intents by source alone (shape k): their prefixes as one forest (intent_prefix_overlaps). */
+static void source_conflicts(struct ov *o, const size_t *cls, size_t k)
+{
+	const struct policy *p = o->p;
+	size_t m = 0, n;
+	for (size_t b = 0; b < p->n_intents; b++)
+		m += intent_dim(&p->intents[b]) == DIM_SADDR && cls[b] == k ? p->intents[b].sel.from.n : 0;
+	struct pv *v = xmalloc((m + 1) * sizeof(*v));
+	m = 0;
+	for (size_t b = 0; b < p->n_intents; b++) {
+		if (intent_dim(&p->intents[b]) != DIM_SADDR || cls[b] != k)
+			continue;
+		struct pv *one = intent_prefixes(p, b, b + 1, &n);
+		memcpy(v + m, one, n * sizeof(*v));
+		m += n;
+		free(one);
+	}
+	intent_prefix_overlaps(p, v, m, source_conflict, o);
+	free(v);
+}
+
 static void find_value_conflicts(struct ov *o)
 {
 	const struct policy *p = o->p;
@@ -506,6 +534,10 @@ static void find_value_conflicts(struct ov *o)
 		first2_add(&sh[cls[b]].f, p, b, o->fams[b]);
 	}
 	for (size_t k = 0; k < n_sh; k++) {
+		if (sh[k].dim == DIM_SADDR) {
+			source_conflicts(o, cls, k);
+			continue;
+		}
 		struct iv *v = NULL;
 		size_t n = 0, cap = 0;
 		for (size_t b = 0; b < p->n_intents; b++)
@@ -589,11 +621,15 @@ static bool sure(struct ov *o, size_t w, const struct region *r)
 {
 	const struct policy *p = o->p;
 	size_t t = p->intents[w].tunnel;
-	for (size_t k = 0; k < o->nr; k++) {
+	/* The rule intents' priorities grow with their statements: those deciding before w are the
+	 * first ones. Each is a step: 100k intents, each warned about, cost the bound, not 10^10. */
+	for (size_t k = 0; k < o->nr && decides_before(o, o->r[k], w); k++) {
 		size_t c = o->r[k];
-		if (!decides_before(o, c, w) || p->intents[c].tunnel == t || c == r->s || c == r->t)
+		if (o->work++ > WGC_MAX_OVERLAP_WORK)
+			return false;
+		if (p->intents[c].tunnel == t || c == r->s || c == r->t)
 			continue;
-		if (o->work++ > WGC_MAX_OVERLAP_WORK || in_region(o, c, r))
+		if (in_region(o, c, r))
 			return false;
 	}
 	if (p->intents[w].by_dest)

@@ -298,13 +298,12 @@ static void check_intent(struct ctx *c, const struct stmt *s)
 		}
 		in.kind = INTENT_SPLIT;
 		/* Matched in nftables, the mark naming the tunnel (allocate.h): what no ip rule can select
-		 * (ports, gid, cgroup, a uid list), and a uid written without an address, interface,
-		 * fwmark or tos selector, so that 1000 uids are one nft set and one rule, not 1000
-		 * rules walked by every packet. `from`/`iif` keep an ip rule: a mark set in output
-		 * comes after source selection and needs masquerade (lower_nft.c), which a site-to-site
-		 * route must not get. */
+		 * (ports, gid, cgroup, a uid list), and sources and uids written without an interface,
+		 * fwmark or tos selector, so that 10,000 sources or uids are one nft set and one rule,
+		 * not 10,000 rules walked by every packet. Sources keep their address: the masquerade
+		 * of marked traffic leaves them alone (lower_nft.c). */
 		in.needs_mark = in.sel.sport.lo || in.sel.dport.lo || in.sel.cgroup || in.sel.has_gid || in.sel.uids.n ||
-				(in.sel.has_uid && !in.sel.from.n && !in.sel.iif && !in.sel.oif && !in.sel.has_fwmark &&
+				((in.sel.has_uid || in.sel.from.n) && !in.sel.iif && !in.sel.oif && !in.sel.has_fwmark &&
 				 !in.sel.has_tos);
 		if (in.needs_mark && in.sel.has_fwmark) {
 			diag_error(c->d, opt_loc(stmt_find_opt(s, OPT_FWMARK)),

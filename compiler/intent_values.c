@@ -8,10 +8,12 @@
 enum intent_dim intent_dim(const struct p_intent *in)
 {
 	const struct p_sel *s = &in->sel;
-	if (in->kind != INTENT_SPLIT || !in->needs_mark || s->from.n || s->to.n || s->iif || s->oif || s->has_fwmark ||
+	if (in->kind != INTENT_SPLIT || !in->needs_mark || s->to.n || s->iif || s->oif || s->has_fwmark ||
 	    s->has_tos || s->cgroup || s->ct_states || in->except.n)
 		return DIM_NONE;
 	bool ports = s->sport.lo || s->dport.lo;
+	if (s->from.n)
+		return s->has_uid || s->has_gid || s->proto || ports ? DIM_NONE : DIM_SADDR;
 	if (s->has_uid && !s->has_gid && !s->proto && !ports)
 		return DIM_UID;
 	if (s->has_gid && !s->has_uid && !s->proto && !ports)
@@ -36,7 +38,8 @@ static const struct p_set *dim_set(const struct p_intent *in, struct p_range *on
 	case DIM_GID: *one = (struct p_range){ s->gid_lo, s->gid_hi }; return &s->gids;
 	case DIM_SPORT: *one = (struct p_range){ s->sport.lo, s->sport.hi }; return &s->sports;
 	case DIM_DPORT: *one = (struct p_range){ s->dport.lo, s->dport.hi }; return &s->dports;
-	case DIM_NONE: break;
+	case DIM_NONE:
+	case DIM_SADDR: break;
 	}
 	return &none;
 }

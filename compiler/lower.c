@@ -3,8 +3,8 @@
  * Intents become the ip rules and routes an engineer would have written by hand: a full tunnel is
  * exactly wg-quick's (not fwmark M lookup T at 32765, lookup main suppress_prefixlength 0 at 32764,
  * default dev wgX in table T, src_valid_mark=1); "except" prefixes are lookup main rules in front
- * of it; selective intents are rules into the tunnel's table, or, for uid, gid, ports and cgroup
- * (lower_nft.c), an nftables mark naming the tunnel and one fwmark rule per tunnel per run of
+ * of it; selective intents are rules into the tunnel's table, or, for source, uid, gid, ports and
+ * cgroup (lower_nft.c), an nftables mark naming the tunnel and one fwmark rule per tunnel per run of
  * such intents (allocate.h). Their
  * "except" prefixes are lookup main rules just in front of them (rules), throw routes in the
  * destination table (destinations), or left unmarked by nftables (lower_nft.c).

@@ -325,6 +325,34 @@ static void mark_action(char act[160], const struct p_intent *in)
 		 ~in->mask, in->mark);
 }
 
+/* A run of intents by source, [from, to): one rule per tunnel and family, the prefixes each tunnel
+ * wins (intent_prefix_winners: disjoint) as one anonymous set, at most WGC_MAX_SET_ELEMENTS to a
+ * rule. */
+static void put_source_sets(FILE *f, const struct policy *p, size_t from, size_t to)
+{
+	size_t n, nw;
+	struct pv *all = intent_prefixes(p, from, to, &n);
+	struct pv *w = intent_prefix_winners(p, all, n, &nw);
+	free(all);
+	char act[160], buf[64];
+	for (size_t i = 0; i < nw;) {
+		size_t t = p->intents[w[i].intent].tunnel, j = i;
+		int af = w[i].a.family;
+		while (j < nw && j - i < WGC_MAX_SET_ELEMENTS && p->intents[w[j].intent].tunnel == t && w[j].a.family == af)
+			j++;
+		fprintf(f, "\t\t%s saddr %s", af == AF_INET ? "ip" : "ip6", j - i > 1 ? "{ " : "");
+		for (size_t k = i; k < j; k++) {
+			bool host = w[k].a.len == (af == AF_INET ? 32 : 128);
+			fprintf(f, "%s%s", k > i ? ", " : "",
+				host ? ipaddr_host_str(&w[k].a, buf, sizeof(buf)) : ipaddr_str(&w[k].a, buf, sizeof(buf)));
+		}
+		mark_action(act, &p->intents[w[i].intent]);
+		fprintf(f, "%s%s\n", j - i > 1 ? " }" : "", act);
+		i = j;
+	}
+	free(w);
+}
+
 /* A run of intents of one shape, [from, to): one rule per tunnel, the numbers each tunnel wins
  * (the earliest intent holding a number wins it) as one anonymous set, at most
  * WGC_MAX_SET_ELEMENTS to a rule. The sets are disjoint, so the rules' order does not matter. */
@@ -334,6 +362,10 @@ static void put_intent_sets(FILE *f, const struct policy *p, size_t from, size_t
 				       [DIM_DPORT] = "dport" };
 	const struct p_intent *first = &p->intents[from];
 	enum intent_dim dim = intent_dim(first);
+	if (dim == DIM_SADDR) {
+		put_source_sets(f, p, from, to);
+		return;
+	}
 	char pb[8], act[160];
 	size_t n, nw;
 	struct iv *all = intent_ranges(p, from, to, &n);
@@ -736,14 +768,25 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The marks (under WGC_MARK_AUTO_MASK) that send packets into tunnel t, sorted, each once: one
- * per run of nft-matched intents through it. */
+/* Whether the packets an nft-matched intent sends into its tunnel keep their source address: a
+ * route by source (and uid, destination or protocol: what an ip rule can also select) is a
+ * site-to-site route; one that also selects by port, gid, cgroup or a uid list is masqueraded, as
+ * every other marked packet. */
+static bool keeps_source(const struct p_intent *in)
+{
+	const struct p_sel *s = &in->sel;
+	return s->from.n && !s->sport.lo && !s->dport.lo && !s->cgroup && !s->has_gid && !s->uids.n;
+}
+
+/* The marks (under WGC_MARK_AUTO_MASK) that send packets to be masqueraded into tunnel t, sorted,
+ * each once: one per run of nft-matched intents through it, of the runs with an intent whose
+ * packets do not keep their source. */
 static size_t tunnel_marks(const struct policy *p, size_t t, uint32_t *marks)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < p->n_intents; i++)
 		if (p->intents[i].tunnel == t && p->intents[i].kind == INTENT_SPLIT && p->intents[i].needs_mark &&
-		    (!n || marks[n - 1] != p->intents[i].mark))
+		    !keeps_source(&p->intents[i]) && (!n || marks[n - 1] != p->intents[i].mark))
 			marks[n++] = p->intents[i].mark;
 	qsort(marks, n, sizeof(*marks), cmp_u32);
 	size_t k = 0;
@@ -753,10 +796,55 @@ static size_t tunnel_marks(const struct policy *p, size_t t, uint32_t *marks)
 	return k;
 }
 
+/* Whether x lies in one of the n disjoint sorted prefixes v. */
+static bool in_sorted_prefixes(const struct ipaddr *v, size_t n, const struct ipaddr *x)
+{
+	size_t lo = 0, hi = n;   /* the last prefix not after x is the only one that can hold it */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ipaddr_cmp(&v[mid], x) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo && ipaddr_contains(&v[lo - 1], x);
+}
+
+/* The sources routed into tunnel t by nft-matched intents that keep them (keeps_source): their
+ * prefixes join the n addresses of *hosts, which lose those of them inside one. The new count. */
+static size_t add_own_sources(const struct policy *p, size_t t, struct ipaddr **hosts, size_t n)
+{
+	size_t k = 0;
+#define KEEPS(i) (p->intents[i].tunnel == t && p->intents[i].needs_mark && keeps_source(&p->intents[i]))
+	for (size_t i = 0; i < p->n_intents; i++)
+		if (KEEPS(i))
+			k += p->intents[i].sel.from.n;
+	if (!k)
+		return n;
+	struct ipaddr *v = xmalloc(k * sizeof(*v));
+	k = 0;
+	for (size_t i = 0; i < p->n_intents; i++)
+		for (size_t j = 0; KEEPS(i) && j < p->intents[i].sel.from.n; j++) {
+			v[k] = p->intents[i].sel.from.v[j];
+			ipaddr_clear_host_bits(&v[k++]);
+		}
+	k = outermost_prefixes(v, k);
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!in_sorted_prefixes(v, k, &(*hosts)[i]))
+			(*hosts)[m++] = (*hosts)[i];
+	*hosts = xrealloc(*hosts, (m + k) * sizeof(**hosts));
+	memcpy(*hosts + m, v, k * sizeof(*v));
+	free(v);
+	return m + k;
+#undef KEEPS
+}
+
 /* Traffic steered into a tunnel by an nft mark was given its source address by the first route
  * lookup, before the mark existed: rewrite it to the tunnel's own, or the peer drops it (as
- * wg-quick's and Mullvad's split tunnels do). Only packets carrying one of the tunnel's marks:
- * what an ip rule sends there (`from`, `iif`: site-to-site routes) keeps its source. */
+ * wg-quick's and Mullvad's split tunnels do). Only packets carrying one of the tunnel's marks, and
+ * not from a source a site-to-site route sends there (keeps_source); what an ip rule sends there
+ * (`iif`) is not marked. */
 static void put_masquerade(FILE *f, const struct policy *p)
 {
 	bool any = false;
@@ -783,6 +871,7 @@ static void put_masquerade(FILE *f, const struct policy *p)
 			if (p->intents[i].tunnel == t && p->intents[i].src.family)
 				hosts[n++] = p->intents[i].src;
 		n = first_src + unique_sources(hosts, tun->addrs.n, hosts + first_src, n - first_src);
+		n = add_own_sources(p, t, &hosts, n);
 		const struct p_prefixes own = { .v = hosts, .n = n };
 		for (size_t m = 0; m < n_marks; m++)
 			for (int af = AF_INET; af; af = af == AF_INET ? AF_INET6 : 0) {

@@ -127,7 +127,7 @@ struct p_intent {
 	struct ipaddr src;             /* `src`: preferred source of a destination intent's routes */
 	int families;
 	bool needs_mark;               /* matched in nftables: ports, cgroup, gid, uid lists, and a uid
-					* without from/iif/oif/fwmark/tos (check_stmts.c) */
+					* or source without iif/oif/fwmark/tos (check_stmts.c) */
 	uint32_t mark, mask;           /* when needs_mark: the mark of its tunnel in its run (allocate.h) */
 	uint32_t priority;             /* INTENT_SPLIT */
 	bool warn_v4_only;             /* INTENT_FULL: IPv4 only though not asked for: a leak unless... */

@@ -121,12 +121,12 @@ printf 'include "nope/../../x.wg"\ninclude ""\ninclude ".wg"\ninclude "/"\n' | c
 # marks: 256 automatic intent marks (a mark names a tunnel per run of nft-matched routes: each
 # `from` route ends a run), 256 declared marks, mark-only declarations
 { echo 'tunnel wg0 {'; echo '	private-key "k"'; echo '	address 10.0.0.2/32'; echo '}'
-  for i in $(seq 1 300); do echo "route proto tcp dport $i through wg0"; echo "route from 10.$((i / 256)).$((i % 256)).0/24 through wg0"; done; } |
+  for i in $(seq 1 300); do echo "route proto tcp dport $i through wg0"; echo "route iif e$i through wg0"; done; } |
 	case_ marks-300-intents
 awk 'BEGIN { for (i = 0; i < 300; i++) print "mark m" i }' | case_ marks-300-declared
 awk 'BEGIN { for (i = 0; i < 100000; i++) print "mark m" i }' | case_ marks-100k-declared
 { for i in $(seq 1 200); do echo "mark x$i"; done; echo 'tunnel wg0 {'; echo '	private-key "k"'; echo '	address 10.0.0.2/32'; echo '}'
-  for i in $(seq 1 100); do echo "route gid $i through wg0"; echo "route from 10.0.$i.0/24 through wg0"; done; } |
+  for i in $(seq 1 100); do echo "route gid $i through wg0"; echo "route iif e$i through wg0"; done; } |
 	case_ marks-shared-exhausted
 # bytes: NUL, invalid UTF-8, control characters, CR, BOM, escape sequences
 printf 'route all through wg0\0\n' | case_ nul-after-statement

@@ -16,8 +16,9 @@
 # on 443 and the server sees the tunnel's address (10.66.0.2: masquerade into wg0); C reaches L and
 # L sees the host's LAN address (192.168.1.2: through the tunnel it would reach P, not L, and be
 # seen as 10.66.0.2); C cannot open port 8080 behind P (the forward declares 80 and 443 only),
-# though P answers it itself; the rules are the except rule in front of the source rule, the
-# forward chain holds the port list as one rule with a set; the host converges (plan exits 0);
+# though P answers it itself; the containers' source is one nft rule in prerouting and one in
+# output, their LAN left unmarked, and one fwmark ip rule; the forward chain holds the port list
+# as one rule with a set; the host converges (plan exits 0);
 # destroy leaves the host's rules, routes, links, addresses, nft ruleset and ip_forward as found.
 set -u
 SELF=$(readlink -f "$0")
@@ -109,10 +110,17 @@ run() {
 	wgc_in "$H" plan --detailed-exitcode "$POLICY" >"$T_TMP/plan.out" 2>&1
 	expect_rc "containers: converged (plan exits 0)" 0 "$?" "$T_TMP/plan.out"
 
-	# Read back: the except rule in front of the containers' rule, both wgc's (proto 87).
+	# Read back: the containers' source is matched by nftables, in prerouting (forwarded) and output
+	# (the host's own packets from that source), their LAN left unmarked; one fwmark rule (proto 87).
 	ip -n "$H" rule | grep 'proto 87' | sed 's/[[:space:]]*$//' >"$T_TMP/rules"
-	expect_text "containers: ip rules read back" "19999:	from 172.20.0.0/24 to 192.168.1.0/24 lookup main proto 87
-20000:	from 172.20.0.0/24 lookup 51820 proto 87" cat "$T_TMP/rules"
+	expect_text "containers: ip rules read back: one fwmark rule" "20000:	from all fwmark 0x1/0xff lookup 51820 proto 87" \
+		cat "$T_TMP/rules"
+	for chain in marks_in marks_out; do
+		in_ns "$H" nft list chain inet wgc $chain 2>&1 | sed 's/^[[:space:]]*//' >"$T_TMP/$chain"
+		expect_text "containers: $chain marks the containers' source, not to the LAN" 1 \
+			grep -c '^ip saddr 172.20.0.0/24 ip daddr != 192.168.1.0/24 meta mark .* meta mark set ' \
+			"$T_TMP/$chain"
+	done
 	# The port list of the forward is one rule, an anonymous set.
 	in_ns "$H" nft list chain inet wgc fwd_allow 2>&1 | sed 's/^[[:space:]]*//' >"$T_TMP/fwd"
 	expect_text "containers: the forward into wg0 is one rule with a set of ports" \

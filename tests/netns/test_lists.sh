@@ -25,8 +25,9 @@
 # 203.0.114.1 through the tunnel, of the excepted 203.0.113.254 directly (the mark rule skips
 # it: ip daddr != 203.0.113.0/24); the host converges
 # (plan exits 0); a `src` the host does not have makes apply fail and leaves the host as it was;
-# destroy leaves the host as found. Then 10,002 `route uid N` statements in two runs: two nft rules
-# (one set each), two fwmark ip rules, the users' traffic through the tunnel (run_many).
+# destroy leaves the host as found. Then 10,003 routes (uids, a source, uids): three nft rules
+# (a set each), one fwmark ip rule, the users' traffic through the tunnel (run_many). Then
+# 8,000 routes by source: one set, their traffic through the tunnel with its source (run_sources).
 set -u
 SELF=$(readlink -f "$0")
 cd "$(dirname "$SELF")/../.." || exit 1
@@ -195,9 +196,9 @@ throw 198.18.0.128/25 proto 87" cat "$T_TMP/dest"
 }
 
 # 10,000 `route uid N through wg0` statements (the even uids 1000-21000 but 1002: a set of 10,000
-# elements), and two more through the same tunnel after a route by source (a second run): matched
-# in nftables, one rule with a set per run, one fwmark rule per run; the kernel walks two ip rules,
-# not 10,002.
+# elements), a route by source and two more uids through the same tunnel: matched in nftables, one
+# rule per shape (a set each), all one run: one fwmark rule; the kernel walks one ip rule, not
+# 10,003.
 run_many() {
 	local many=$T_TMP/many.wg
 	sed '/^route /d' "$POLICY" >"$many"
@@ -208,14 +209,12 @@ run_many() {
 	wgc_in "$A" plan --detailed-exitcode "$many" >"$T_TMP/plan.out" 2>&1
 	expect_rc "many: converged (plan exits 0)" 0 "$?" "$T_TMP/plan.out"
 	in_ns "$A" nft list chain inet wgc marks_out 2>&1 | sed 's/^[[:space:]]*//' >"$T_TMP/marks"
-	expect_text "many: two nft rules, one a run" 2 grep -c 'meta mark set' "$T_TMP/marks"
+	expect_text "many: three nft rules: the uids, the source, the two uids after it" 3 grep -c 'meta mark set' "$T_TMP/marks"
 	grep '^meta skuid { 1000, 1004, 1006, ' "$T_TMP/marks" | tr ',' '\n' >"$T_TMP/elements"
-	expect_text "many: the first run's set, read back, holds the 10,000 uids" 10000 awk 'END { print NR }' "$T_TMP/elements"
+	expect_text "many: the first set, read back, holds the 10,000 uids" 10000 awk 'END { print NR }' "$T_TMP/elements"
 	ip -n "$A" rule | grep 'proto 87' | sed 's/[[:space:]]*$//' >"$T_TMP/rules"
-	expect_text "many: ip rules read back: a fwmark rule a run, the route by source between" \
-		"20000:	from all fwmark 0x1/0xff lookup 51820 proto 87
-20010:	from 10.77.0.1 lookup 51820 proto 87
-20020:	from all fwmark 0x2/0xff lookup 51820 proto 87" cat "$T_TMP/rules"
+	expect_text "many: ip rules read back: one fwmark rule for the one run (the route by source in it)" \
+		"20000:	from all fwmark 0x1/0xff lookup 51820 proto 87" cat "$T_TMP/rules"
 	# shellcheck disable=SC2046 # as prints words
 	{
 		expect_seen "many: uid 1000 -> through wg0" 203.0.113.254 10.66.0.2 $(as 1000 1000)
@@ -228,8 +227,65 @@ run_many() {
 	expect_rc "many: destroy exits 0" 0 "$?" "$T_TMP/destroy.out" "$T_TMP/destroy.err"
 }
 
+# seen_from SRC ADDR PORT [SETPRIV ARGS...]: a connection from A, bound to SRC, to ADDR:PORT; prints
+# the client address the server saw.
+# shellcheck disable=SC2016 # expanded by python
+seen_from() {
+	local src=$1 addr=$2 port=$3
+	shift 3
+	in_ns "$A" "$@" timeout 5 python3 -c '
+import socket, sys
+s = socket.socket()
+s.bind((sys.argv[1], 0))
+s.settimeout(4)
+s.connect((sys.argv[2], int(sys.argv[3])))
+print(s.makefile().readline().strip())' "$src" "$addr" "$port"
+}
+
+# 8,000 `route from` statements through wg0 (the old limit was 1277 routes matched by ip rules):
+# 7,999 hosts of 10.200.0.0/16 and the host's own 10.77.0.1, and uid 1000. B refuses 10.77.0.1
+# on up0, so a packet from it answered at all went through the tunnel. Asserted: one nft rule for
+# the sources (a set of 8,000, read back), one for the uid, one fwmark ip rule; a connection bound
+# to 10.77.0.1 goes through wg0 and keeps its source (a site-to-site route: not masqueraded); an
+# unbound one (source 192.0.2.1, in no route) goes directly; uid 1000 through wg0, masqueraded.
+run_sources() {
+	local src=$T_TMP/sources.wg got
+	sed '/^route /d' "$POLICY" >"$src"
+	awk 'BEGIN { for (i = 0; i < 7999; i++) printf "route from 10.200.%d.%d through wg0\n", i / 250, i % 250 + 1 }' >>"$src"
+	printf 'route from 10.77.0.1 through wg0\nroute uid 1000 through wg0\n' >>"$src"
+	ip -n "$B" rule add iif up0 from 10.77.0.1 prohibit || { fail "sources: B's rule against 10.77.0.1 on up0"; return 0; }
+	got=$(seen_from 10.77.0.1 203.0.113.254 8080 2>/dev/null)
+	if [ -z "$got" ]; then
+		pass "sources: control: before apply, 10.77.0.1 is refused on the direct path"
+	else
+		fail "sources: control: before apply, a connection from 10.77.0.1 was seen as '$got'"
+	fi
+	wgc_in "$A" apply "$src" >"$T_TMP/apply.out" 2>"$T_TMP/apply.err"
+	expect_rc "sources: apply of 8,000 routes by source exits 0" 0 "$?" "$T_TMP/apply.out" "$T_TMP/apply.err" || return 0
+	wgc_in "$A" plan --detailed-exitcode "$src" >"$T_TMP/plan.out" 2>&1
+	expect_rc "sources: converged (plan exits 0)" 0 "$?" "$T_TMP/plan.out"
+	for chain in marks_in marks_out; do
+		in_ns "$A" nft list chain inet wgc $chain 2>&1 | sed 's/^[[:space:]]*//' >"$T_TMP/$chain"
+		grep '^ip saddr { ' "$T_TMP/$chain" | tr ',' '\n' >"$T_TMP/elements"
+		expect_text "sources: $chain: one set, read back, of the 8,000 sources" 8000 awk 'END { print NR }' "$T_TMP/elements"
+	done
+	expect_text "sources: marks_out: two rules, the sources and the uid" 2 grep -c 'meta mark set' "$T_TMP/marks_out"
+	expect_text "sources: marks_in: the sources only (a uid is never forwarded)" 1 grep -c 'meta mark set' "$T_TMP/marks_in"
+	ip -n "$A" rule | grep 'proto 87' | sed 's/[[:space:]]*$//' >"$T_TMP/rules"
+	expect_text "sources: ip rules read back: one fwmark rule" "20000:	from all fwmark 0x1/0xff lookup 51820 proto 87" \
+		cat "$T_TMP/rules"
+	expect_text "sources: bound to 10.77.0.1 -> through wg0, its source kept" 10.77.0.1 \
+		seen_from 10.77.0.1 203.0.113.254 8080
+	expect_seen "sources: unbound (192.0.2.1, in no route) -> directly" 203.0.113.254 192.0.2.1
+	# shellcheck disable=SC2046 # as prints words
+	expect_seen "sources: uid 1000 -> through wg0, masqueraded" 203.0.113.254 10.66.0.2 $(as 1000 1000)
+	wgc_in "$A" destroy >"$T_TMP/destroy.out" 2>"$T_TMP/destroy.err"
+	expect_rc "sources: destroy exits 0" 0 "$?" "$T_TMP/destroy.out" "$T_TMP/destroy.err"
+}
+
 if setup; then
 	run
 	run_many
+	run_sources
 fi
 finish

@@ -322,14 +322,15 @@ static void test_fixed_numbers(struct t *t)
 	unlink(path);
 }
 
-/* A selective intent's `except` rules: lookup main at its priority - 1, in front of it. */
+/* A selective intent's `except` rules (one matched by ip rules: `iif`): lookup main at its
+ * priority - 1, in front of it. */
 static void test_except_priority(struct t *t)
 {
 	static const char text[] =
 		"tunnel wg0 {\n\tprivate-key \"/etc/wireguard/wg0.key\"\n\taddress 10.99.0.7/32\n"
 		"\tpeer s {\n\t\tpublic-key \"xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=\"\n"
 		"\t\tallowed-ips 0.0.0.0/0\n\t}\n}\n"
-		"route uid 1000 through wg0\nroute from 172.20.0.0/24 through wg0 except 192.168.0.0/16\n";
+		"route uid 1000 through wg0\nroute iif br0 through wg0 except 192.168.0.0/16\n";
 	char path[] = "/tmp/wgc-test-allocate.XXXXXX";
 	int fd = mkstemp(path);
 	CHECK(t, fd >= 0 && write(fd, text, sizeof(text) - 1) == (ssize_t)sizeof(text) - 1, "a temporary policy");
@@ -343,7 +344,7 @@ static void test_except_priority(struct t *t)
 	for (size_t i = 0; i < s.n_rules; i++) {
 		const struct st_rule *r = &s.rules[i];
 		except |= r->priority == 20010 - WGC_PRIO_INTENT_EXCEPT_OFFSET && r->table == 254 && r->dst.len == 16;
-		intent |= r->priority == 20010 && r->table == 51820 && r->src.len == 24;
+		intent |= r->priority == 20010 && r->table == 51820 && !strcmp(r->iif, "br0");
 	}
 	CHECK(t, WGC_PRIO_INTENT_EXCEPT_OFFSET == 1, "the constant");
 	CHECK(t, except && intent, "except rule at 20009 %d, the intent's at 20010 %d", except, intent);

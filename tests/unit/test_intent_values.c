@@ -1,7 +1,10 @@
-/* test_intent_values.c - who wins each number of a run of uid/gid/port intents (intent_values.c):
- * the earliest intent holding it, whatever the overlaps; the result disjoint, by tunnel, merged;
- * and which intents have one shape. Checked against a brute force over every number. */
+/* test_intent_values.c - who wins each number of a run of uid/gid/port intents (intent_values.c)
+ * and each address of a run of source intents (intent_prefixes.c): the earliest intent holding
+ * it, whatever the overlaps; the result disjoint, by tunnel; which intents overlap; and which
+ * intents have one shape. Checked against a brute force over every number and address. */
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
 
 #include "compiler/intent_values.h"
 #include "compiler/policy.h"
@@ -111,6 +114,182 @@ static void test_shapes(struct t *t)
 	e = uid_intent(0, 1, 1);
 	e.needs_mark = false;
 	CHECK(t, intent_dim(&e) == DIM_NONE, "an ip-rule intent: no plain list");
+	struct ipaddr src = { AF_INET, 24, { 10 } };
+	struct p_intent f = { .kind = INTENT_SPLIT, .needs_mark = true, .priority = 20000 };
+	f.sel.from = (struct p_prefixes){ &src, 1 };
+	struct p_intent g = f;
+	CHECK(t, intent_dim(&f) == DIM_SADDR && intent_same_shape(&f, &g), "two intents by source alone: one shape");
+	g.sel.has_uid = true;
+	CHECK(t, intent_dim(&g) == DIM_NONE, "a source and a uid: no plain list");
+	g = f;
+	g.sel.proto = 6;
+	CHECK(t, intent_dim(&g) == DIM_NONE, "a source and a protocol: no plain list");
+}
+
+/* ---- sources -------------------------------------------------------------------------------- */
+
+static uint32_t rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return (uint32_t)(*s >> 11);
+}
+
+/* 10.0.0.X/len (or fd00::X/len+96): a prefix of the last byte's 256 addresses. */
+static struct ipaddr small_prefix(int af, uint8_t x, unsigned len)
+{
+	struct ipaddr a = { .family = (uint8_t)af };
+	if (af == AF_INET) {
+		a.bytes[0] = 10;
+		a.bytes[3] = x;
+		a.len = (uint8_t)len;
+	} else {
+		a.bytes[0] = 0xfd;
+		a.bytes[15] = x;
+		a.len = (uint8_t)(len + 96);
+	}
+	ipaddr_clear_host_bits(&a);
+	return a;
+}
+
+static size_t first_source_holder(const struct policy *p, const struct ipaddr *x)
+{
+	for (size_t i = 0; i < p->n_intents; i++)
+		for (size_t j = 0; j < p->intents[i].sel.from.n; j++)
+			if (ipaddr_contains(&p->intents[i].sel.from.v[j], x))
+				return p->intents[i].tunnel;
+	return SIZE_MAX;
+}
+
+static size_t source_won_by(const struct policy *p, const struct pv *w, size_t n, const struct ipaddr *x)
+{
+	size_t t = SIZE_MAX, hits = 0;
+	for (size_t i = 0; i < n; i++)
+		if (ipaddr_contains(&w[i].a, x)) {
+			t = p->intents[w[i].intent].tunnel;
+			hits++;
+		}
+	return hits > 1 ? SIZE_MAX - 1 : t;   /* two holders: not disjoint */
+}
+
+struct earliest {
+	size_t *v;
+};
+
+static void note_overlap(size_t a, size_t b, void *arg)
+{
+	struct earliest *e = arg;
+	if (a < e->v[b])
+		e->v[b] = a;
+}
+
+/* n_intents random source intents over three tunnels, one or two prefixes each, of 10.0.0.0/24
+ * and fd00::/120: every address goes to the earliest intent holding it; the overlaps found are
+ * the earliest of another tunnel. */
+static void test_sources_random(struct t *t)
+{
+	uint64_t seed = 0x9e3779b97f4a7c15ull;
+	bool won = true, disjoint = true, sorted = true, overlaps = true;
+	for (int round = 0; round < 300; round++) {
+		struct policy p = { 0 };
+		p.n_tunnels = 3;
+		p.n_intents = 1 + rnd(&seed) % 12;
+		p.intents = xcalloc(p.n_intents, sizeof(*p.intents));
+		struct ipaddr *pool = xcalloc(2 * p.n_intents, sizeof(*pool));
+		for (size_t i = 0; i < p.n_intents; i++) {
+			struct p_intent *in = &p.intents[i];
+			*in = (struct p_intent){ .kind = INTENT_SPLIT, .needs_mark = true, .priority = 20000,
+						 .families = FAM_V4 | FAM_V6 };
+			in->tunnel = rnd(&seed) % 3;
+			in->sel.from.v = pool + 2 * i;
+			in->sel.from.n = 1 + rnd(&seed) % 2;
+			for (size_t j = 0; j < in->sel.from.n; j++)
+				pool[2 * i + j] = small_prefix(rnd(&seed) % 4 ? AF_INET : AF_INET6, (uint8_t)rnd(&seed),
+							       24 + rnd(&seed) % 9);
+		}
+		size_t n, nw;
+		struct pv *all = intent_prefixes(&p, 0, p.n_intents, &n);
+		struct pv *w = intent_prefix_winners(&p, all, n, &nw);
+		for (int af = AF_INET; af; af = af == AF_INET ? AF_INET6 : 0)
+			for (unsigned x = 0; x < 256; x++) {
+				struct ipaddr a = small_prefix(af, (uint8_t)x, 32);
+				size_t got = source_won_by(&p, w, nw, &a);
+				disjoint &= got != SIZE_MAX - 1;
+				won &= got == SIZE_MAX - 1 || got == first_source_holder(&p, &a);
+			}
+		for (size_t i = 1; i < nw; i++) {
+			size_t ta = p.intents[w[i - 1].intent].tunnel, tb = p.intents[w[i].intent].tunnel;
+			sorted &= ta < tb || (ta == tb && ipaddr_cmp(&w[i - 1].a, &w[i].a) < 0);
+		}
+		struct earliest e = { xmalloc(p.n_intents * sizeof(size_t)) };
+		for (size_t i = 0; i < p.n_intents; i++)
+			e.v[i] = SIZE_MAX;
+		intent_prefix_overlaps(&p, all, n, note_overlap, &e);
+		for (size_t b = 0; b < p.n_intents; b++) {
+			size_t want = SIZE_MAX;
+			for (size_t a = 0; a < p.n_intents && want == SIZE_MAX; a++)
+				for (size_t i = 0; a != b && p.intents[a].tunnel != p.intents[b].tunnel && i < p.intents[a].sel.from.n; i++)
+					for (size_t j = 0; j < p.intents[b].sel.from.n; j++)
+						if (ipaddr_overlaps(&p.intents[a].sel.from.v[i], &p.intents[b].sel.from.v[j]))
+							want = a;
+			overlaps &= e.v[b] == want;
+		}
+		free(e.v);
+		free(all);
+		free(w);
+		free(pool);
+		free(p.intents);
+	}
+	CHECK(t, won, "random sources: every address goes to the earliest intent holding it");
+	CHECK(t, disjoint, "random sources: no address in two of the prefixes written");
+	CHECK(t, sorted, "random sources: the prefixes written sorted by tunnel, family and address");
+	CHECK(t, overlaps, "random sources: each intent's earliest overlapping intent of another tunnel");
+}
+
+/* 10.2.0.0/16 through tunnel 1 before 10.2.3.4/32 through tunnel 0, then the other way round. */
+static void test_sources_cut(struct t *t)
+{
+	struct policy p = { 0 };
+	struct ipaddr a[2] = { { AF_INET, 16, { 10, 2 } }, { AF_INET, 32, { 10, 2, 3, 4 } } };
+	p.n_tunnels = 2;
+	p.n_intents = 2;
+	p.intents = xcalloc(2, sizeof(*p.intents));
+	for (size_t i = 0; i < 2; i++) {
+		p.intents[i] = (struct p_intent){ .kind = INTENT_SPLIT, .needs_mark = true, .families = FAM_V4 };
+		p.intents[i].tunnel = 1 - i;
+		p.intents[i].sel.from = (struct p_prefixes){ &a[i], 1 };
+	}
+	size_t n, nw;
+	struct pv *all = intent_prefixes(&p, 0, 2, &n);
+	struct pv *w = intent_prefix_winners(&p, all, n, &nw);
+	CHECK(t, nw == 1 && w[0].a.len == 16 && p.intents[w[0].intent].tunnel == 1,
+	      "a host inside an earlier /16 of another tunnel: the /16 alone, one prefix (got %zu)", nw);
+	free(w);
+	free(all);
+	/* Reversed: the host first (tunnel 0), the /16 after (tunnel 1): the /16 less the host is 16
+	 * prefixes, /17 to /32. */
+	p.intents[0].sel.from.v = &a[1];
+	p.intents[0].tunnel = 0;
+	p.intents[1].sel.from.v = &a[0];
+	p.intents[1].tunnel = 1;
+	all = intent_prefixes(&p, 0, 2, &n);
+	w = intent_prefix_winners(&p, all, n, &nw);
+	size_t t1 = 0;
+	for (size_t i = 0; i < nw; i++)
+		t1 += p.intents[w[i].intent].tunnel == 1;
+	CHECK(t, nw == 17 && t1 == 16 && w[0].a.len == 32, "the /16 less an earlier host: 16 prefixes, the host one (got %zu)",
+	      nw);
+	free(w);
+	free(all);
+	/* An IPv6 prefix of an intent that selects IPv4 only is left out. */
+	struct ipaddr v6 = { AF_INET6, 64, { 0xfd } };
+	p.intents[0].sel.from.v = &v6;
+	p.n_intents = 1;
+	all = intent_prefixes(&p, 0, 1, &n);
+	CHECK(t, n == 0, "a prefix of a family the intent does not select: left out");
+	free(all);
+	free(p.intents);
 }
 
 int main(void)
@@ -118,5 +297,7 @@ int main(void)
 	struct t t = { .name = "intent_values" };
 	test_winners(&t);
 	test_shapes(&t);
+	test_sources_random(&t);
+	test_sources_cut(&t);
 	return unit_finish(&t);
 }
