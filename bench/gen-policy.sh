@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
 # bench/gen-policy.sh - writes a policy of a given size to stdout, for `make bench` and profiling.
 #
-#   bench/gen-policy.sh [-p PEERS] [-r ROUTES] [-R RULES] [-m MATCHES] [-u UID_INTENTS] [-k KEYFILE]
+#   bench/gen-policy.sh [-p PEERS] [-r ROUTES] [-R RULES] [-m MATCHES] [-u UID_INTENTS]
+#                       [-s SOURCE_INTENTS] [-k KEYFILE]
 #
 # The issue's size L is -p 10000 -r 100000 -R 10000 -m 50000. Every object is distinct: peers get
 # public keys derived deterministically from their index (base64 of 32 bytes; valid curve points
 # are not needed for a public key), routes are /32s in table 100 through the tunnel, rules select
-# a /24 source each, matches a tcp port each, uid intents one uid each (uid 100000 + i).
+# a /24 source each, matches a tcp port each, uid intents one uid each (uid 100000 + i), source
+# intents one host of 100.64.0.0/10 each.
 set -euo pipefail
-PEERS=0 ROUTES=0 RULES=0 MATCHES=0 UIDS=0 KEY=/etc/wireguard/bench.key
-while getopts p:r:R:m:u:k: o; do
+PEERS=0 ROUTES=0 RULES=0 MATCHES=0 UIDS=0 SOURCES=0 KEY=/etc/wireguard/bench.key
+while getopts p:r:R:m:u:s:k: o; do
 	case $o in
 	p) PEERS=$OPTARG ;; r) ROUTES=$OPTARG ;; R) RULES=$OPTARG ;; m) MATCHES=$OPTARG ;;
-	u) UIDS=$OPTARG ;; k) KEY=$OPTARG ;;
-	*) echo "usage: $0 [-p N] [-r N] [-R N] [-m N] [-u N] [-k KEYFILE]" >&2; exit 2 ;;
+	u) UIDS=$OPTARG ;; s) SOURCES=$OPTARG ;; k) KEY=$OPTARG ;;
+	*) echo "usage: $0 [-p N] [-r N] [-R N] [-m N] [-u N] [-s N] [-k KEYFILE]" >&2; exit 2 ;;
 	esac
 done
-awk -v peers="$PEERS" -v routes="$ROUTES" -v rules="$RULES" -v matches="$MATCHES" -v uids="$UIDS" -v key="$KEY" '
+awk -v peers="$PEERS" -v routes="$ROUTES" -v rules="$RULES" -v matches="$MATCHES" -v uids="$UIDS" -v sources="$SOURCES" -v key="$KEY" '
 function b64(i,    s, c, k, v, out, b, j) {
 	# 32 bytes: "wgcbench" + 8 decimal digits of i + 16 bytes of pattern -> base64 (44 chars)
 	s = sprintf("wgcbench%08dabcdefghijklmnop", i)
@@ -43,4 +45,6 @@ BEGIN {
 		printf "match proto tcp dport %d set mark 0x%x/0xffff00\n", 1024 + i % 60000, (i % 65535 + 1) * 256
 	for (i = 0; i < uids; i++)
 		printf "route uid %d through wgb0\n", 100000 + i
+	for (i = 0; i < sources; i++)
+		printf "route from 100.%d.%d.%d through wgb0\n", 64 + int(i / 65536) % 64, int(i / 256) % 256, i % 256
 }'

@@ -12,9 +12,10 @@
 #
 # Knobs (environment):
 #   BENCH_SIZE=S|M|L         sizes (default L: 10k peers, 100k routes, 10k rules, 50k nft rules,
-#                            10k uid intents); S and M are 1/50 and 1/5 of it
+#                            10k uid intents, 10k source intents); S and M are 1/50 and 1/5 of it
 #   BENCH_PEERS, BENCH_ROUTES, BENCH_RULES, BENCH_MATCHES, BENCH_UIDS   override one size
 #   BENCH_ROUNDS=3           rounds per measurement (medians)
+#   BENCH_SECTIONS="1 9"     only these rows' sections (default: all)
 #   BENCH_1M=1               also row 4: ten times BENCH_ROUTES (1M at L) routes from empty
 #   BENCH_PROBES=20000       lookups / packets per probe (row 9)
 #   BENCH_OUT=FILE           also write the table, with a description of the machine, to FILE
@@ -183,6 +184,7 @@ row() { # CELL...: one row of the table, in $T/rows (also shown on standard erro
 section() {
 	local num=$1 title=$2 why
 	shift 2
+	[ -z "${BENCH_SECTIONS:-}" ] || [[ " $BENCH_SECTIONS " == *" $num "* ]] || return 0
 	rm -f "$T/fail"
 	if ! (
 		trap ns_cleanup EXIT
@@ -418,8 +420,8 @@ sec_compile() {
 	ns_del "$C"
 }
 
-# ---- 9: per-packet cost with and without uid intents ----------------------------------------------------
-# Two namespaces at once (one tunnel name each), each with a veth whose far end drops what it
+# ---- 9: per-packet cost with and without uid or source intents --------------------------------------------
+# Four namespaces at once (one tunnel name each), each with a veth whose far end drops what it
 # gets (no address, no forwarding): the lookup or the send walks the whole rule list.
 probe_ns() { # DEV POLICY
 	ns_new
@@ -439,6 +441,9 @@ sec_probe() {
 	gen -u 0 >"$T/uid0.wg"
 	gen -u 1 >"$T/uid1.wg"
 	gen -u "$UIDS" >"$T/uidn.wg"
+	gen -s "$UIDS" >"$T/srcn.wg"
+	probe_ns wgb6 "$T/srcn.wg"
+	S=$N
 	probe_ns wgb7 "$T/uid0.wg"
 	Z=$N
 	probe_ns wgb8 "$T/uid1.wg"
@@ -447,8 +452,8 @@ sec_probe() {
 	U=$N
 	for r in $(seq "$ROUNDS"); do
 		say "9: probes, round $r"
-		for ns in $([ $((r % 2)) -eq 1 ] && echo "$Z $O $U" || echo "$U $O $Z"); do
-			tag=$([ "$ns" = "$Z" ] && echo 0 || { [ "$ns" = "$O" ] && echo 1 || echo n; })
+		for ns in $([ $((r % 2)) -eq 1 ] && echo "$Z $O $U $S" || echo "$S $U $O $Z"); do
+			case $ns in "$Z") tag=0 ;; "$O") tag=1 ;; "$U") tag=n ;; *) tag=s ;; esac
 			run "$ns" "probe.route.$tag" 0 "$B/probe" route "$PROBES" 198.51.100.1 65534
 			cat "$T/out" >>"$T/m/ns.route.$tag"
 			run "$ns" "probe.udp.$tag" 0 "$B/probe" udp "$PROBES" 198.51.100.1
@@ -456,6 +461,8 @@ sec_probe() {
 		done
 	done
 	rules_n=$(ip -n "$U" rule show | grep -c uidrange || true)
+	src_rules=$(ip -n "$S" rule show | grep -c 'proto 87' || true)
+	ns_del "$S"
 	ns_del "$Z"
 	ns_del "$O"
 	ns_del "$U"
@@ -466,13 +473,18 @@ sec_probe() {
 			"$(printf '%.0f ns' "$z")" "—" "0 intents: $(printf '%.0f ns' "$a")" "—" \
 			"$(ratio "$z" "$a")" "—" "within 10%" "$(met 'z <= 1.10 * a && z >= 0.90 * a' z="$z" a="$a")"
 	done
+	# Routes by source: no masquerade (a site-to-site route keeps its source), so no nat chain.
+	a=$(med "ns.udp.0") z=$(med "ns.udp.s")
+	row 9 "UDP sendto: 0 vs $UIDS source intents (\`route from\`; $src_rules ip rule)" \
+		"$(printf '%.0f ns' "$z")" "—" "0 intents: $(printf '%.0f ns' "$a")" "—" \
+		"$(ratio "$z" "$a")" "—" "within 10%" "$(met 'z <= 1.10 * a && z >= 0.90 * a' z="$z" a="$a")"
 }
 
 section 1 "converged plan and apply" sec_converged
 section 3 "$ROUTES routes from empty" sec_routes
 if [ -n "${BENCH_1M:-}" ]; then
 	section 4 "$BIG routes from empty" sec_big
-else
+elif [ -z "${BENCH_SECTIONS:-}" ]; then
 	row 4 "$BIG routes from empty (BENCH_1M=1)" "not run" "" "" "" "" "" "≤ 1.5× floor, ≤ 300 MB" ""
 fi
 section 5 "$RULES rules from empty" sec_rules
