@@ -248,7 +248,7 @@ test_killed() {
 		'ip netns exec "$1" "$2" apply --confirm 4 "$3" >"$4" 2>&1; echo done >>"$4"; exec sleep 600' \
 		_ "$ns" "$WGC" "$T_TMP/pol/b.wg" "$T_TMP/kl.out" &
 	sid=$!
-	if wait_for 60 grep -q '^done' "$T_TMP/kl.out"; then
+	if wait_for 60 grep -qs '^done' "$T_TMP/kl.out"; then
 		pass "killed: the apply in its own session ran"
 	else
 		fail "killed: the apply did not finish" "$(cat "$T_TMP/kl.out")"
