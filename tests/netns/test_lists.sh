@@ -27,7 +27,8 @@
 # (plan exits 0); a `src` the host does not have makes apply fail and leaves the host as it was;
 # destroy leaves the host as found. Then 10,003 routes (uids, a source, uids): three nft rules
 # (a set each), one fwmark ip rule, the users' traffic through the tunnel (run_many). Then
-# 8,000 routes by source: one set, their traffic through the tunnel with its source (run_sources).
+# 8,000 routes by source, one host of them through a second tunnel and cut out of a prefix: one
+# set per tunnel, their traffic through the tunnel with its source (run_sources).
 set -u
 SELF=$(readlink -f "$0")
 cd "$(dirname "$SELF")/../.." || exit 1
@@ -242,17 +243,33 @@ s.connect((sys.argv[2], int(sys.argv[3])))
 print(s.makefile().readline().strip())' "$src" "$addr" "$port"
 }
 
-# 8,000 `route from` statements through wg0 (the old limit was 1277 routes matched by ip rules):
-# 7,999 hosts of 10.200.0.0/16 and the host's own 10.77.0.1, and uid 1000. B refuses 10.77.0.1
-# on up0, so a packet from it answered at all went through the tunnel. Asserted: one nft rule for
-# the sources (a set of 8,000, read back), one for the uid, one fwmark ip rule; a connection bound
-# to 10.77.0.1 goes through wg0 and keeps its source (a site-to-site route: not masqueraded); an
-# unbound one (source 192.0.2.1, in no route) goes directly; uid 1000 through wg0, masqueraded.
+# 8,000 `route from` statements (the old limit was 1277 routes matched by ip rules): the host
+# 10.77.0.7 through a second tunnel wg1 (its peer never answers), then 10.77.0.0/24 and 7,998
+# hosts of 10.200.0.0/16 through wg0, and uid 1000. First match: 10.77.0.7 is cut out of wg0's
+# /24 (eight prefixes, which nft merges into two ranges). B refuses 10.77.0.1 on up0, so a packet
+# from it answered at all went through the tunnel. Asserted: one nft rule with a set for wg0's
+# sources (8,253 addresses, read back), one for wg1's host, one for the uid, one fwmark ip rule per tunnel; a connection
+# bound to 10.77.0.1 (in a prefix of the cut) goes through wg0 and keeps its source (a
+# site-to-site route: not masqueraded); an unbound one (source 192.0.2.1, in no route) goes
+# directly; uid 1000 through wg0, masqueraded.
 run_sources() {
 	local src=$T_TMP/sources.wg got
 	sed '/^route /d' "$POLICY" >"$src"
-	awk 'BEGIN { for (i = 0; i < 7999; i++) printf "route from 10.200.%d.%d through wg0\n", i / 250, i % 250 + 1 }' >>"$src"
-	printf 'route from 10.77.0.1 through wg0\nroute uid 1000 through wg0\n' >>"$src"
+	cat >>"$src" <<EOF
+tunnel wg1 {
+	private-key "$KEYDIR/a.key"
+	address 10.68.0.2/32
+	peer nobody {
+		public-key "$B_PUB"
+		endpoint 192.0.2.2:51821
+		allowed-ips 0.0.0.0/0
+	}
+}
+route from 10.77.0.7 through wg1
+route from 10.77.0.0/24 through wg0
+EOF
+	awk 'BEGIN { for (i = 0; i < 7998; i++) printf "route from 10.200.%d.%d through wg0\n", i / 250, i % 250 + 1 }' >>"$src"
+	printf 'route uid 1000 through wg0\n' >>"$src"
 	ip -n "$B" rule add iif up0 from 10.77.0.1 prohibit || { fail "sources: B's rule against 10.77.0.1 on up0"; return 0; }
 	got=$(seen_from 10.77.0.1 203.0.113.254 8080 2>/dev/null)
 	if [ -z "$got" ]; then
@@ -266,14 +283,23 @@ run_sources() {
 	expect_rc "sources: converged (plan exits 0)" 0 "$?" "$T_TMP/plan.out"
 	for chain in marks_in marks_out; do
 		in_ns "$A" nft list chain inet wgc $chain 2>&1 | sed 's/^[[:space:]]*//' >"$T_TMP/$chain"
-		grep '^ip saddr { ' "$T_TMP/$chain" | tr ',' '\n' >"$T_TMP/elements"
-		expect_text "sources: $chain: one set, read back, of the 8,000 sources" 8000 awk 'END { print NR }' "$T_TMP/elements"
+		grep '^ip saddr { ' "$T_TMP/$chain" | sed 's/^ip saddr { //; s/ }.*//' | tr ',' '\n' | sed 's/^ //' >"$T_TMP/elements"
+		# nft merges adjacent elements of an anonymous set into ranges: count addresses.
+		expect_text "sources: $chain: wg0's set, read back, holds 7,998 + 255 addresses" 8253 awk '
+			function ip(s, p) { split(s, p, "."); return ((p[1] * 256 + p[2]) * 256 + p[3]) * 256 + p[4] }
+			{ if (split($0, r, "-") == 2) n += ip(r[2]) - ip(r[1]) + 1
+			  else if (split($0, q, "/") == 2) n += 2 ^ (32 - q[2]); else n++ }
+			END { print n }' "$T_TMP/elements"
+		expect_text "sources: $chain: the /24 less 10.77.0.7" "10.77.0.0-10.77.0.6 10.77.0.8-10.77.0.255" \
+			awk '/^10\.77\./ { printf "%s%s", n++ ? " " : "", $0 } END { print "" }' "$T_TMP/elements"
+		expect_text "sources: $chain: wg1's host, a rule of its own" 1 grep -c '^ip saddr 10.77.0.7 meta mark ' "$T_TMP/$chain"
 	done
-	expect_text "sources: marks_out: two rules, the sources and the uid" 2 grep -c 'meta mark set' "$T_TMP/marks_out"
-	expect_text "sources: marks_in: the sources only (a uid is never forwarded)" 1 grep -c 'meta mark set' "$T_TMP/marks_in"
-	ip -n "$A" rule | grep 'proto 87' | sed 's/[[:space:]]*$//' >"$T_TMP/rules"
-	expect_text "sources: ip rules read back: one fwmark rule" "20000:	from all fwmark 0x1/0xff lookup 51820 proto 87" \
-		cat "$T_TMP/rules"
+	expect_text "sources: marks_out: three rules, the sources of each tunnel and the uid" 3 grep -c 'meta mark set' "$T_TMP/marks_out"
+	expect_text "sources: marks_in: the sources only (a uid is never forwarded)" 2 grep -c 'meta mark set' "$T_TMP/marks_in"
+	ip -n "$A" rule | grep 'proto 87' | sed 's/[[:space:]]*$//' | sort >"$T_TMP/rules"
+	expect_text "sources: ip rules read back: one fwmark rule per tunnel (wg1's mark first, as its statement)" \
+		"20000:	from all fwmark 0x1/0xff lookup 51821 proto 87
+20000:	from all fwmark 0x2/0xff lookup 51820 proto 87" cat "$T_TMP/rules"
 	expect_text "sources: bound to 10.77.0.1 -> through wg0, its source kept" 10.77.0.1 \
 		seen_from 10.77.0.1 203.0.113.254 8080
 	expect_seen "sources: unbound (192.0.2.1, in no route) -> directly" 203.0.113.254 192.0.2.1
