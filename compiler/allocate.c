@@ -24,7 +24,9 @@
  *                                              destination intents share one; at most 1277 in
  *                                              all: allocate_intent_priorities
  *   except of a selective intent (ip rules)    its priority - 1 (lookup main):
- *                                              WGC_PRIO_INTENT_EXCEPT_OFFSET, used by lower.c
+ *                                              WGC_PRIO_INTENT_EXCEPT_OFFSET, used by lower.c;
+ *                                              so is the way back of a run's marks on
+ *                                              forwarded packets (lower_reverse_path)
  *   full tunnel                                32763 (except), 32764 (suppress), 32765 (not
  *                                              fwmark): WGC_PRIO_EXCEPT/SUPPRESS/FULL, used by lower.c
  *   kill-switch unreachable default            metric 4096 in the tunnel's table:

@@ -122,6 +122,14 @@ void check_needed_sysctls(struct ctx *c)
 	for (size_t i = 0; i < p->n_intents; i++)
 		if (p->intents[i].kind == INTENT_FULL && (p->intents[i].families & FAM_V4)) {
 			need_sysctl(c, "net.ipv4.conf.all.src_valid_mark", p->intents[i].loc, "a full tunnel");
-			break;
+			return;
+		}
+	/* So do the replies of forwarded packets a route marks into a tunnel (by source or port),
+	 * which get the mark back from their connection (lower_nft.c). */
+	for (size_t i = 0; i < p->n_intents; i++)
+		if (intent_marks_forwarded(&p->intents[i]) && (p->intents[i].families & FAM_V4)) {
+			need_sysctl(c, "net.ipv4.conf.all.src_valid_mark", p->intents[i].loc,
+				    "a route whose forwarded packets are marked");
+			return;
 		}
 }

@@ -65,10 +65,12 @@ static int cmp_prio_ref(const void *pa, const void *pb)
 	return a->index < b->index ? -1 : a->index > b->index;
 }
 
-/* Whether an intent has `except` rules of its own, in front of its rule (lower.c). */
+/* Whether an intent has rules of its own at its priority - 1, in front of its rule (lower.c): its
+ * `except` rules, or the rule for the way back of a mark set on forwarded packets. */
 static bool intent_except_rules(const struct p_intent *in)
 {
-	return in->kind == INTENT_SPLIT && !in->needs_mark && !in->by_dest && in->except.n;
+	return in->kind == INTENT_SPLIT && !in->by_dest &&
+	       ((!in->needs_mark && in->except.n) || intent_marks_forwarded(in));
 }
 
 /* Priorities of explicit rules against the full tunnel's, the selective intents' and each other.
@@ -118,7 +120,8 @@ void check_priorities(struct ctx *c)
 			diag_error(c->d, prio_loc(c, i), "priority %u is used by the route through '%s'", r->priority,
 				   p->tunnels[in->tunnel].name);
 			if (splits[j].priority != in->priority)
-				diag_note(c->d, in->loc, "that route's 'except' rules are here (at its own priority - 1)");
+				diag_note(c->d, in->loc, in->needs_mark ? "that route's rule for the way back is here (at its "
+					  "own priority - 1)" : "that route's 'except' rules are here (at its own priority - 1)");
 			else
 				diag_note(c->d, in->loc, "that route is here (routes through a tunnel take 20000, 20010, ...)");
 		}

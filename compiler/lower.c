@@ -183,6 +183,28 @@ static void lower_intent_except(struct state *s, int af, const struct p_intent *
 	for_each_pair(s, af, &sel, &a, lower_intent_pair);
 }
 
+/* A mark set on forwarded packets (intent_marks_forwarded) names tunnel t for two more lookups,
+ * both "coming in" through t: the replies, which come back through t and get the mark back from
+ * their connection (lower_nft.c, marks_in), and the reverse-path check of the marked packets
+ * going out, which the kernel looks up (with src_valid_mark) as if they came in through the
+ * interface they leave by. The mark's own rule would send both into t: the replies back where
+ * they came from, and strict rp_filter would drop the packets going out. In front of it, for that
+ * mark coming in through t, the main table's routes but its default (wg-quick's
+ * suppress_prefixlength 0): a reply reaches the LAN host it is for, the check finds the source's
+ * own route; what main routes only by default goes on to the mark's rule. One rule per mark and
+ * family (state_sort merges the run's duplicates). */
+static void lower_reverse_path(struct state *s, int af, const struct p_tunnel *t, const struct p_intent *in)
+{
+	struct st_rule *r = new_rule(s, af, in->priority - WGC_PRIO_INTENT_EXCEPT_OFFSET);
+	copy_name(r->iif, t->name);
+	r->has_fwmark = true;
+	r->fwmark = in->mark;
+	r->fwmask = in->mask;
+	r->action = RULE_LOOKUP;
+	r->table = 254;
+	r->suppress_prefixlen = 0;
+}
+
 static void lower_intent(struct state *s, const struct policy *p, const struct p_intent *in)
 {
 	const struct p_tunnel *t = &p->tunnels[in->tunnel];
@@ -237,6 +259,8 @@ static void lower_intent(struct state *s, const struct policy *p, const struct p
 			r->fwmask = in->mask;
 			r->action = RULE_LOOKUP;
 			r->table = t->table;
+			if (intent_marks_forwarded(in))
+				lower_reverse_path(s, af, t, in);
 			continue;
 		}
 		struct intent_arg a = { .in = in, .table = t->table, .priority = in->priority };

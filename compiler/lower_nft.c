@@ -390,16 +390,74 @@ static void put_intent_sets(FILE *f, const struct policy *p, size_t from, size_t
 	free(w);
 }
 
-/* Marks: intents by uid/port/gid/cgroup and `match` rules, in the hook they work in. */
+/* The marks set on forwarded packets, each with its tunnel, sorted by mark, each once: *n. */
+struct fwd_mark {
+	uint32_t mark, mask;
+	size_t tunnel;
+};
+
+static int cmp_fwd_mark(const void *a, const void *b)
+{
+	uint32_t x = ((const struct fwd_mark *)a)->mark, y = ((const struct fwd_mark *)b)->mark;
+	return x < y ? -1 : x > y;
+}
+
+static struct fwd_mark *forwarded_marks(const struct policy *p, size_t *n)
+{
+	struct fwd_mark *v = xmalloc((p->n_intents + 1) * sizeof(*v));
+	*n = 0;
+	for (size_t i = 0; i < p->n_intents; i++)
+		if (intent_marks_forwarded(&p->intents[i]))
+			v[(*n)++] = (struct fwd_mark){ p->intents[i].mark, p->intents[i].mask, p->intents[i].tunnel };
+	if (*n)
+		qsort(v, *n, sizeof(*v), cmp_fwd_mark);
+	size_t k = 0;
+	for (size_t i = 0; i < *n; i++)
+		if (!k || v[k - 1].mark != v[i].mark)
+			v[k++] = v[i];
+	*n = k;
+	return v;
+}
+
+/* A forwarded packet's mark kept in its connection, and given back to the replies that come in
+ * through the mark's tunnel: the reverse-path check (src_valid_mark) then finds the tunnel they
+ * came from, and the rule in front of the mark's (lower.c) sends them on by the main table. Only
+ * the mark's bits of the conntrack mark, which wg-quick's connmark pair (the tunnels' fwmarks)
+ * does not use; only connections marked here. */
+static void put_mark_restore(FILE *f, const struct fwd_mark *v, size_t n, const struct policy *p)
+{
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "\t\tiifname \"%s\" ct mark and 0x%08x == 0x%08x meta mark and 0x%08x == 0x00000000 meta mark set "
+			"meta mark and 0x%08x or 0x%08x\n", p->tunnels[v[i].tunnel].name, v[i].mask, v[i].mark, v[i].mask,
+			~v[i].mask, v[i].mark);
+}
+
+static void put_mark_save(FILE *f, const struct fwd_mark *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "\t\tmeta mark and 0x%08x == 0x%08x ct mark set ct mark and 0x%08x or 0x%08x\n", v[i].mask,
+			v[i].mark, ~v[i].mask, v[i].mark);
+}
+
+/* Marks: intents by source/uid/port/gid/cgroup and `match` rules, in the hook they work in; in
+ * prerouting, the forwarded marks' connection pair around them. */
 static void put_marks(FILE *f, const struct policy *p, enum nft_hook hook)
 {
 	bool any = false;
+	size_t n_fwd = 0;
+	struct fwd_mark *fwd = hook == HOOK_PREROUTING ? forwarded_marks(p, &n_fwd) : NULL;
+	if (n_fwd) {
+		chain_head(f, "marks_in", "filter", "prerouting", "-149");
+		any = true;
+		put_mark_restore(f, fwd, n_fwd, p);
+	}
 	for (size_t i = 0; i < p->n_intents; i++) {
 		const struct p_intent *in = &p->intents[i];
-		if (!in->needs_mark || (hook == HOOK_PREROUTING && local_only(&in->sel)))
+		if (!in->needs_mark || (hook == HOOK_PREROUTING && !intent_marks_forwarded(in)))
 			continue;
-		/* The input interface is not known in output, the output interface not yet in prerouting. */
-		if ((hook == HOOK_OUTPUT && in->sel.iif) || (hook == HOOK_PREROUTING && in->sel.oif))
+		/* The input interface is not known in output (the output interface not yet in
+		 * prerouting: intent_marks_forwarded). */
+		if (hook == HOOK_OUTPUT && in->sel.iif)
 			continue;
 		if (!any)
 			hook == HOOK_OUTPUT ? chain_head(f, "marks_out", "route", "output", "mangle")
@@ -417,6 +475,8 @@ static void put_marks(FILE *f, const struct policy *p, enum nft_hook hook)
 		mark_action(act, in);
 		put_intent_mark(f, in, act);
 	}
+	put_mark_save(f, fwd, n_fwd);
+	free(fwd);
 	for (size_t i = 0; i < p->n_matches; i++) {
 		const struct p_match *m = &p->matches[i];
 		if (m->hook != hook)

@@ -16,6 +16,12 @@ const char *policy_proto_name(uint8_t proto, char buf[8])
 	}
 }
 
+bool intent_marks_forwarded(const struct p_intent *in)
+{
+	const struct p_sel *s = &in->sel;
+	return in->kind == INTENT_SPLIT && in->needs_mark && !s->has_uid && !s->has_gid && !s->cgroup && !s->oif;
+}
+
 bool policy_tunnel_has_full(const struct policy *p, size_t t)
 {
 	for (size_t i = 0; i < p->n_intents; i++)

@@ -227,6 +227,10 @@ void policy_free(struct policy *p);
 const char *policy_proto_name(uint8_t proto, char buf[8]);
 /* Whether tunnel t carries a full tunnel (`route all through`). */
 bool policy_tunnel_has_full(const struct policy *p, size_t t);
+/* Whether nftables marks an intent's forwarded packets (chain marks_in, before routing): matched
+ * in nftables, not by uid, gid or cgroup (the host's own sockets only), not by oif (unknown
+ * before routing). */
+bool intent_marks_forwarded(const struct p_intent *in);
 
 /* Lowers a checked policy to the desired kernel state (*out is overwritten). Cannot fail: memory
  * comes from xalloc (model/xalloc.h), which aborts rather than return less. */

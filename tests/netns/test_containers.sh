@@ -17,7 +17,9 @@
 # L sees the host's LAN address (192.168.1.2: through the tunnel it would reach P, not L, and be
 # seen as 10.66.0.2); C cannot open port 8080 behind P (the forward declares 80 and 443 only),
 # though P answers it itself; the containers' source is one nft rule in prerouting and one in
-# output, their LAN left unmarked, and one fwmark ip rule; the forward chain holds the port list
+# output, their LAN left unmarked, and one fwmark ip rule with the way back from wg0 in front;
+# with strict rp_filter the containers still reach the peer's server (src_valid_mark, which wgc
+# sets, and the mark their replies get back from the connection); the forward chain holds the port list
 # as one rule with a set; the host converges (plan exits 0);
 # destroy leaves the host's rules, routes, links, addresses, nft ruleset and ip_forward as found.
 set -u
@@ -113,8 +115,11 @@ run() {
 	# Read back: the containers' source is matched by nftables, in prerouting (forwarded) and output
 	# (the host's own packets from that source), their LAN left unmarked; one fwmark rule (proto 87).
 	ip -n "$H" rule | grep 'proto 87' | sed 's/[[:space:]]*$//' >"$T_TMP/rules"
-	expect_text "containers: ip rules read back: one fwmark rule" "20000:	from all fwmark 0x1/0xff lookup 51820 proto 87" \
-		cat "$T_TMP/rules"
+	expect_text "containers: ip rules read back: the fwmark rule, and in front the way back from wg0" \
+		"19999:	from all fwmark 0x1/0xff iif wg0 lookup main suppress_prefixlength 0 proto 87
+20000:	from all fwmark 0x1/0xff lookup 51820 proto 87" cat "$T_TMP/rules"
+	expect_text "containers: src_valid_mark set (the replies' mark counts in the reverse-path check)" 1 \
+		in_ns "$H" sysctl -n net.ipv4.conf.all.src_valid_mark
 	for chain in marks_in marks_out; do
 		in_ns "$H" nft list chain inet wgc $chain 2>&1 | sed 's/^[[:space:]]*//' >"$T_TMP/$chain"
 		expect_text "containers: $chain marks the containers' source, not to the LAN" 1 \
@@ -136,6 +141,17 @@ run() {
 	else
 		pass "containers: C cannot open 8080 through wg0 (only 80 and 443 are forwarded)"
 	fi
+	# Strict reverse-path filtering: the containers' packets, marked into wg0, and their replies,
+	# which get the mark back from their connection, pass (without the mark kept in the
+	# connection, or the rule for the way back, C reaches nothing through wg0).
+	local saved
+	saved=$(in_ns "$H" sysctl -n net.ipv4.conf.all.rp_filter net.ipv4.conf.br0.rp_filter net.ipv4.conf.wg0.rp_filter | tr '\n' ' ')
+	in_ns "$H" sysctl -qw net.ipv4.conf.all.rp_filter=1 net.ipv4.conf.br0.rp_filter=1 net.ipv4.conf.wg0.rp_filter=1
+	expect_seen "containers: strict rp_filter: C -> the server behind the peer, through wg0" "$C" 203.0.113.254 443 10.66.0.2
+	expect_seen "containers: strict rp_filter: C -> the LAN host, directly" "$C" 192.168.1.10 8080 192.168.1.2
+	# shellcheck disable=SC2086 # three words
+	set -- $saved
+	in_ns "$H" sysctl -qw net.ipv4.conf.all.rp_filter="$1" net.ipv4.conf.br0.rp_filter="$2" net.ipv4.conf.wg0.rp_filter="$3"
 
 	wgc_in "$H" destroy >"$T_TMP/destroy.out" 2>"$T_TMP/destroy.err"
 	expect_rc "containers: destroy exits 0" 0 "$?" "$T_TMP/destroy.out" "$T_TMP/destroy.err"

@@ -163,10 +163,12 @@ run() {
 	expect_text "lists: the chain holds those three rules only" 3 grep -c 'meta mark set' "$T_TMP/marks"
 	ip -n "$A" rule | grep 'proto 87' | sed 's/[[:space:]]*$//' >"$T_TMP/rules"
 	# The uid and gid lists go to wg0 in one run: one mark, one fwmark rule; the destination
-	# route ends the run, and the port route after it starts another (mark 0x2).
+	# route ends the run, and the port route after it starts another (mark 0x2), which marks
+	# forwarded packets too: in front, the way back from wg0 (lower.c).
 	expect_text "lists: ip rules read back: one fwmark rule a run, one for the destination table" \
 		"20000:	from all fwmark 0x1/0xff lookup 51820 proto 87
 20010:	from all lookup 51821 proto 87
+20019:	from all fwmark 0x2/0xff iif wg0 lookup main suppress_prefixlength 0 proto 87
 20020:	from all fwmark 0x2/0xff lookup 51820 proto 87" cat "$T_TMP/rules"
 	ip -n "$A" route show table 51821 | sed 's/[[:space:]]*$//' >"$T_TMP/dest"
 	expect_text "lists: the destination table: the route with its source, the except thrown" \
@@ -215,7 +217,8 @@ run_many() {
 	expect_text "many: the first set, read back, holds the 10,000 uids" 10000 awk 'END { print NR }' "$T_TMP/elements"
 	ip -n "$A" rule | grep 'proto 87' | sed 's/[[:space:]]*$//' >"$T_TMP/rules"
 	expect_text "many: ip rules read back: one fwmark rule for the one run (the route by source in it)" \
-		"20000:	from all fwmark 0x1/0xff lookup 51820 proto 87" cat "$T_TMP/rules"
+		"19999:	from all fwmark 0x1/0xff iif wg0 lookup main suppress_prefixlength 0 proto 87
+20000:	from all fwmark 0x1/0xff lookup 51820 proto 87" cat "$T_TMP/rules"
 	# shellcheck disable=SC2046 # as prints words
 	{
 		expect_seen "many: uid 1000 -> through wg0" 203.0.113.254 10.66.0.2 $(as 1000 1000)
@@ -295,10 +298,14 @@ EOF
 		expect_text "sources: $chain: wg1's host, a rule of its own" 1 grep -c '^ip saddr 10.77.0.7 meta mark ' "$T_TMP/$chain"
 	done
 	expect_text "sources: marks_out: three rules, the sources of each tunnel and the uid" 3 grep -c 'meta mark set' "$T_TMP/marks_out"
-	expect_text "sources: marks_in: the sources only (a uid is never forwarded)" 2 grep -c 'meta mark set' "$T_TMP/marks_in"
+	expect_text "sources: marks_in: the sources only (a uid is never forwarded)" 2 grep -c '^ip saddr .* meta mark set' "$T_TMP/marks_in"
+	expect_text "sources: marks_in: each tunnel's mark kept in the connection, given back to its replies" 4 \
+		grep -cE '^(iifname "wg[01]" ct mark .* meta mark set|meta mark .* ct mark set)' "$T_TMP/marks_in"
 	ip -n "$A" rule | grep 'proto 87' | sed 's/[[:space:]]*$//' | sort >"$T_TMP/rules"
 	expect_text "sources: ip rules read back: one fwmark rule per tunnel (wg1's mark first, as its statement)" \
-		"20000:	from all fwmark 0x1/0xff lookup 51821 proto 87
+		"19999:	from all fwmark 0x1/0xff iif wg1 lookup main suppress_prefixlength 0 proto 87
+19999:	from all fwmark 0x2/0xff iif wg0 lookup main suppress_prefixlength 0 proto 87
+20000:	from all fwmark 0x1/0xff lookup 51821 proto 87
 20000:	from all fwmark 0x2/0xff lookup 51820 proto 87" cat "$T_TMP/rules"
 	expect_text "sources: bound to 10.77.0.1 -> through wg0, its source kept" 10.77.0.1 \
 		seen_from 10.77.0.1 203.0.113.254 8080

@@ -193,14 +193,16 @@ static void test_split(struct t *t)
 		"rule add priority 100 from 10.20.1.0/24 iif eth0 lookup main protocol 87",
 		/* destinations: routes in the destination table, one rule */
 		"rule add priority 20000 lookup 51820 protocol 87",
-		/* uid and port: one run of nft-matched intents, one mark for the tunnel, one rule */
+		/* uid and port: one run of nft-matched intents, one mark for the tunnel, one rule; a
+		 * port is also forwarded: in front, the mark's reverse-path rule (IPv4) */
+		"rule add priority 20009 iif wg1 fwmark 0x1/0xff lookup main suppress_prefixlength 0 protocol 87",
 		"rule add priority 20010 fwmark 0x1/0xff lookup 200 protocol 87",
 		"rule add priority 30000 fwmark 0x10/0xff blackhole protocol 87",
 		"rule add priority 30000 fwmark 0x10/0xff blackhole protocol 87", /* IPv6: no address, both families */
 		NULL,
 	};
 	expect_rules(t, "split", &s, rules);
-	CHECK(t, s.n_rules == 5 && s.rules[3].family == AF_INET && s.rules[4].family == AF_INET6,
+	CHECK(t, s.n_rules == 6 && s.rules[4].family == AF_INET && s.rules[5].family == AF_INET6,
 	      "a rule without addresses is in both families; the tunnel's intents only in its IPv4");
 	static const char *const routes[] = {
 		"route add default dev wg1 table 200 protocol 87",
@@ -211,7 +213,12 @@ static void test_split(struct t *t)
 	};
 	expect_routes(t, "split", &s, routes);
 	CHECK(t, s.n_wgdevs == 1 && s.wgdevs[0].fwmark == 0, "a split tunnel needs no fwmark");
-	CHECK(t, s.n_sysctls == 0, "a split tunnel needs no sysctl");
+	CHECK(t, s.n_sysctls == 1 && !strcmp(s.sysctls[0].key, "net.ipv4.conf.all.src_valid_mark"),
+	      "a split tunnel that marks forwarded packets (the port) needs src_valid_mark only");
+	CHECK(t, s.nft.present && strstr(s.nft.text, "iifname \"wg1\" ct mark and 0x000000ff == 0x00000001 meta mark and "
+					 "0x000000ff == 0x00000000 meta mark set meta mark and 0xffffff00 or 0x00000001") &&
+		 strstr(s.nft.text, "meta mark and 0x000000ff == 0x00000001 ct mark set ct mark and 0xffffff00 or 0x00000001"),
+	      "the forwarded mark is kept in the connection and given back to the replies from wg1");
 	CHECK(t, s.nft.present && strstr(s.nft.text, "tcp dport 443 meta mark and 0x000000ff == 0x00000000 meta mark set meta mark and 0xffffff00 or 0x00000001"),
 	      "the port intent's mark is set by nftables, unless an earlier intent set one");
 	CHECK(t, !!strstr(s.nft.text, "meta skuid 1000-1999 meta mark and 0x000000ff == 0x00000000 meta mark set meta mark and 0xffffff00 or 0x00000001"),
