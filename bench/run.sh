@@ -475,7 +475,7 @@ sec_probe() {
 	done
 	# Routes by source: no masquerade (a site-to-site route keeps its source), so no nat chain.
 	a=$(med "ns.udp.0") z=$(med "ns.udp.s")
-	row 9 "UDP sendto: 0 vs $UIDS source intents (\`route from\`; $src_rules ip rule)" \
+	row 9 "UDP sendto: 0 vs $UIDS source intents (\`route from\`; $src_rules ip rules: the fwmark rule, the way back)" \
 		"$(printf '%.0f ns' "$z")" "—" "0 intents: $(printf '%.0f ns' "$a")" "—" \
 		"$(ratio "$z" "$a")" "—" "within 10%" "$(met 'z <= 1.10 * a && z >= 0.90 * a' z="$z" a="$a")"
 }
