@@ -124,12 +124,11 @@ void check_needed_sysctls(struct ctx *c)
 			need_sysctl(c, "net.ipv4.conf.all.src_valid_mark", p->intents[i].loc, "a full tunnel");
 			return;
 		}
-	/* So do the replies of forwarded packets a route marks into a tunnel (by source or port),
-	 * which get the mark back from their connection (lower_nft.c). */
+	/* So do the replies of what a route marks into a tunnel (by source, uid, port ...), which get
+	 * the mark back from their connection (lower_nft.c). */
 	for (size_t i = 0; i < p->n_intents; i++)
-		if (intent_marks_forwarded(&p->intents[i]) && (p->intents[i].families & FAM_V4)) {
-			need_sysctl(c, "net.ipv4.conf.all.src_valid_mark", p->intents[i].loc,
-				    "a route whose forwarded packets are marked");
+		if (p->intents[i].kind == INTENT_SPLIT && p->intents[i].needs_mark && (p->intents[i].families & FAM_V4)) {
+			need_sysctl(c, "net.ipv4.conf.all.src_valid_mark", p->intents[i].loc, "a route matched by a mark");
 			return;
 		}
 }

@@ -390,11 +390,22 @@ static void put_intent_sets(FILE *f, const struct policy *p, size_t from, size_t
 	free(w);
 }
 
-/* The marks set on forwarded packets, each with its tunnel, sorted by mark, each once: *n. */
+/* The marks of the intents `which` says, each with its tunnel, sorted by mark, each once: *n. */
 struct fwd_mark {
 	uint32_t mark, mask;
 	size_t tunnel;
 };
+
+/* Whether nftables marks an intent's packets in the output hook (marks_out). */
+static bool marks_local(const struct p_intent *in)
+{
+	return in->kind == INTENT_SPLIT && in->needs_mark && !in->sel.iif;
+}
+
+static bool marks_any(const struct p_intent *in)
+{
+	return in->kind == INTENT_SPLIT && in->needs_mark;
+}
 
 static int cmp_fwd_mark(const void *a, const void *b)
 {
@@ -402,12 +413,12 @@ static int cmp_fwd_mark(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static struct fwd_mark *forwarded_marks(const struct policy *p, size_t *n)
+static struct fwd_mark *kept_marks(const struct policy *p, bool (*which)(const struct p_intent *), size_t *n)
 {
 	struct fwd_mark *v = xmalloc((p->n_intents + 1) * sizeof(*v));
 	*n = 0;
 	for (size_t i = 0; i < p->n_intents; i++)
-		if (intent_marks_forwarded(&p->intents[i]))
+		if (which(&p->intents[i]))
 			v[(*n)++] = (struct fwd_mark){ p->intents[i].mark, p->intents[i].mask, p->intents[i].tunnel };
 	if (*n)
 		qsort(v, *n, sizeof(*v), cmp_fwd_mark);
@@ -419,11 +430,12 @@ static struct fwd_mark *forwarded_marks(const struct policy *p, size_t *n)
 	return v;
 }
 
-/* A forwarded packet's mark kept in its connection, and given back to the replies that come in
- * through the mark's tunnel: the reverse-path check (src_valid_mark) then finds the tunnel they
- * came from, and the rule in front of the mark's (lower.c) sends them on by the main table. Only
- * the mark's bits of the conntrack mark, which wg-quick's connmark pair (the tunnels' fwmarks)
- * does not use; only connections marked here. */
+/* A mark kept in its connection (after marks_in's and marks_out's rules), and given back to the
+ * replies that come in through the mark's tunnel: the reverse-path check (src_valid_mark) then
+ * finds the tunnel they came from; a forwarded reply goes on by the main table (the rule in front
+ * of the mark's, lower.c), the host's own is delivered (the local table comes first). Only the
+ * mark's bits of the conntrack mark, which wg-quick's connmark pair (the tunnels' fwmarks) does
+ * not use; only connections marked here. */
 static void put_mark_restore(FILE *f, const struct fwd_mark *v, size_t n, const struct policy *p)
 {
 	for (size_t i = 0; i < n; i++)
@@ -440,17 +452,21 @@ static void put_mark_save(FILE *f, const struct fwd_mark *v, size_t n)
 }
 
 /* Marks: intents by source/uid/port/gid/cgroup and `match` rules, in the hook they work in; in
- * prerouting, the forwarded marks' connection pair around them. */
+ * prerouting the replies' marks given back first, in both the marks kept after. */
 static void put_marks(FILE *f, const struct policy *p, enum nft_hook hook)
 {
 	bool any = false;
 	size_t n_fwd = 0;
-	struct fwd_mark *fwd = hook == HOOK_PREROUTING ? forwarded_marks(p, &n_fwd) : NULL;
-	if (n_fwd) {
-		chain_head(f, "marks_in", "filter", "prerouting", "-149");
-		any = true;
-		put_mark_restore(f, fwd, n_fwd, p);
+	if (hook == HOOK_PREROUTING) {
+		struct fwd_mark *all = kept_marks(p, marks_any, &n_fwd);
+		if (n_fwd) {
+			chain_head(f, "marks_in", "filter", "prerouting", "-149");
+			any = true;
+			put_mark_restore(f, all, n_fwd, p);
+		}
+		free(all);
 	}
+	struct fwd_mark *fwd = kept_marks(p, hook == HOOK_PREROUTING ? intent_marks_forwarded : marks_local, &n_fwd);
 	for (size_t i = 0; i < p->n_intents; i++) {
 		const struct p_intent *in = &p->intents[i];
 		if (!in->needs_mark || (hook == HOOK_PREROUTING && !intent_marks_forwarded(in)))

@@ -383,11 +383,49 @@ int prepare_desired(struct state *d, int flags, char *err, size_t errlen)
 	return mtu_resolve(d, err, errlen);
 }
 
+/* The marks the nft body gives back to replies from their connection (lower_nft.c's restore
+ * lines: `iifname "T" ct mark and MASK == MARK ...`), as mask << 32 | mark: *n of them, sorted. */
+static uint64_t *restored_marks(const char *text, size_t *n)
+{
+	size_t cap = 16;
+	uint64_t *v = xmalloc(cap * sizeof(*v));
+	*n = 0;
+	for (const char *l = text; l && *l;) {
+		const char *end = strchr(l, '\n');
+		const char *ct = strstr(l, "\" ct mark and 0x");
+		unsigned mask, mark;
+		if (!strncmp(l, "\t\tiifname \"", 11) && ct && (!end || ct < end) &&
+		    sscanf(ct, "\" ct mark and 0x%x == 0x%x", &mask, &mark) == 2) {
+			if (*n == cap)
+				v = xrealloc(v, (cap *= 2) * sizeof(*v));
+			v[(*n)++] = (uint64_t)mask << 32 | mark;
+		}
+		l = end ? end + 1 : NULL;
+	}
+	return v;
+}
+
+static bool has_u64(const uint64_t *v, size_t n, uint64_t x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == x)
+			return true;
+	return false;
+}
+
 int host_warnings(const struct state *d, FILE *out)
 {
+	/* A mark whose replies get it back from their connection passes a strict check (the policy
+	 * sets src_valid_mark): only the other fwmark rules (a `rule fwmark` written by hand). */
+	size_t n_kept = 0;
+	uint64_t *kept = d->nft.present && d->nft.text ? restored_marks(d->nft.text, &n_kept) : NULL;
 	bool by_mark = false;
-	for (size_t i = 0; i < d->n_rules; i++)
-		by_mark |= d->rules[i].has_fwmark && !d->rules[i].invert && d->rules[i].protocol == WGC_RTPROT;
+	for (size_t i = 0; i < d->n_rules && !by_mark; i++) {
+		const struct st_rule *r = &d->rules[i];
+		by_mark = r->has_fwmark && !r->invert && r->protocol == WGC_RTPROT &&
+			  !has_u64(kept, n_kept, (uint64_t)r->fwmask << 32 | r->fwmark);
+	}
+	free(kept);
 	if (!by_mark)
 		return 0;
 	int n = 0;

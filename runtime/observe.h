@@ -35,8 +35,10 @@ enum { PREPARE_QUIET = 16 };
 int prepare_desired(struct state *d, int flags, char *err, size_t errlen);
 
 /* Host settings that would defeat the policy, as warnings on out: a strict rp_filter (1) where
- * the policy routes traffic by mark — replies arriving through a tunnel fail the reverse-path
- * check of an unmarked lookup and are dropped. Returns the number of warnings. */
+ * the policy routes traffic by a mark its replies do not get back (a `rule fwmark` of its own;
+ * the routes' marks are kept in their connections, lower_nft.c) — replies arriving through a
+ * tunnel fail the reverse-path check of an unmarked lookup and are dropped. Returns the number of
+ * warnings. */
 int host_warnings(const struct state *d, FILE *out);
 
 #endif

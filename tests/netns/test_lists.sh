@@ -24,7 +24,9 @@
 # excepted 198.18.0.129 directly (a throw route in the destination table); port 8443 of
 # 203.0.114.1 through the tunnel, of the excepted 203.0.113.254 directly (the mark rule skips
 # it: ip daddr != 203.0.113.0/24); the host converges
-# (plan exits 0); a `src` the host does not have makes apply fail and leaves the host as it was;
+# (plan exits 0); with a strict rp_filter the same traffic still goes through the tunnel (the
+# replies get their mark back from the connection), and the plan warns only of a `rule fwmark` of
+# the policy's own; a `src` the host does not have makes apply fail and leaves the host as it was;
 # destroy leaves the host as found. Then 10,003 routes (uids, a source, uids): three nft rules
 # (a set each), one fwmark ip rule, the users' traffic through the tunnel (run_many). Then
 # 8,000 routes by source, one host of them through a second tunnel and cut out of a prefix: one
@@ -187,6 +189,29 @@ throw 198.18.0.128/25 proto 87" cat "$T_TMP/dest"
 	expect_seen "lists: the excepted 198.18.0.129 -> directly" 198.18.0.129 192.0.2.1
 	expect_seen "lists: port 8443 of 203.0.114.1 -> through wg0" 203.0.114.1:8443 10.66.0.2
 	expect_seen "lists: port 8443 of the excepted 203.0.113.254 -> directly" 203.0.113.254:8443 192.0.2.1
+	# Strict reverse-path filtering: the replies to the host's own marked connections come back
+	# through wg0 and get their mark back from the connection, so the check finds wg0.
+	local saved
+	saved=$(in_ns "$A" sysctl -n net.ipv4.conf.all.rp_filter net.ipv4.conf.up0.rp_filter net.ipv4.conf.wg0.rp_filter | tr '\n' ' ')
+	in_ns "$A" sysctl -qw net.ipv4.conf.all.rp_filter=1 net.ipv4.conf.up0.rp_filter=1 net.ipv4.conf.wg0.rp_filter=1
+	# shellcheck disable=SC2046 # as prints words
+	{
+		expect_seen "lists: strict rp_filter: uid 1000 -> through wg0" 203.0.113.254 10.66.0.2 $(as 1000 1000)
+		expect_seen "lists: strict rp_filter: gid 250 -> through wg0" 203.0.113.254 10.66.0.2 $(as 1500 250)
+		expect_seen "lists: strict rp_filter: uid 1002 -> directly" 203.0.113.254 192.0.2.1 $(as 1002 1002)
+	}
+	expect_seen "lists: strict rp_filter: port 8443 of 203.0.114.1 -> through wg0" 203.0.114.1:8443 10.66.0.2
+	# So the plan has no warning about it; a `rule fwmark` of the policy's own, whose replies get no
+	# mark back, still has one.
+	wgc_in "$A" plan "$POLICY" >"$T_TMP/plan.out" 2>&1
+	expect_text "lists: strict rp_filter: no warning for marks kept in their connections" 0 grep -c rp_filter "$T_TMP/plan.out"
+	{ cat "$POLICY"; echo "rule fwmark 0x7700 lookup main priority 15000"; } >"$T_TMP/fwmark.wg"
+	wgc_in "$A" plan "$T_TMP/fwmark.wg" >"$T_TMP/plan.out" 2>&1
+	expect_grep "lists: strict rp_filter: a warning for a rule by a mark of the policy's own" \
+		"warning: net.ipv4.conf.all.rp_filter = 1 \\(strict\\)" "$T_TMP/plan.out"
+	# shellcheck disable=SC2086 # three words
+	set -- $saved
+	in_ns "$A" sysctl -qw net.ipv4.conf.all.rp_filter="$1" net.ipv4.conf.up0.rp_filter="$2" net.ipv4.conf.wg0.rp_filter="$3"
 
 	wgc_in "$A" destroy >"$T_TMP/destroy.out" 2>"$T_TMP/destroy.err"
 	expect_rc "lists: destroy exits 0" 0 "$?" "$T_TMP/destroy.out" "$T_TMP/destroy.err"
