@@ -392,10 +392,11 @@ static uint64_t *restored_marks(const char *text, size_t *n)
 	*n = 0;
 	for (const char *l = text; l && *l;) {
 		const char *end = strchr(l, '\n');
-		const char *ct = strstr(l, "\" ct mark and 0x");
+		size_t len = end ? (size_t)(end - l) : strlen(l);
+		/* Within the line only: the body may be megabytes of other rules. */
+		const char *ct = !strncmp(l, "\t\tiifname \"", 11) ? memmem(l, len, "\" ct mark and 0x", 16) : NULL;
 		unsigned mask, mark;
-		if (!strncmp(l, "\t\tiifname \"", 11) && ct && (!end || ct < end) &&
-		    sscanf(ct, "\" ct mark and 0x%x == 0x%x", &mask, &mark) == 2) {
+		if (ct && sscanf(ct, "\" ct mark and 0x%x == 0x%x", &mask, &mark) == 2) {
 			if (*n == cap)
 				v = xrealloc(v, (cap *= 2) * sizeof(*v));
 			v[(*n)++] = (uint64_t)mask << 32 | mark;
