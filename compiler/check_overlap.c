@@ -496,19 +496,14 @@ static void source_conflict(size_t a, size_t b, void *arg)
 static void source_conflicts(struct ov *o, const size_t *cls, size_t k)
 {
 	const struct policy *p = o->p;
-	size_t m = 0, n;
+	size_t m = 0;
 	for (size_t b = 0; b < p->n_intents; b++)
 		m += intent_dim(&p->intents[b]) == DIM_SADDR && cls[b] == k ? p->intents[b].sel.from.n : 0;
 	struct pv *v = xmalloc((m + 1) * sizeof(*v));
 	m = 0;
-	for (size_t b = 0; b < p->n_intents; b++) {
-		if (intent_dim(&p->intents[b]) != DIM_SADDR || cls[b] != k)
-			continue;
-		struct pv *one = intent_prefixes(p, b, b + 1, &n);
-		memcpy(v + m, one, n * sizeof(*v));
-		m += n;
-		free(one);
-	}
+	for (size_t b = 0; b < p->n_intents; b++)
+		if (intent_dim(&p->intents[b]) == DIM_SADDR && cls[b] == k)
+			m += intent_prefixes_add(p, b, v + m);
 	intent_prefix_overlaps(p, v, m, source_conflict, o);
 	free(v);
 }

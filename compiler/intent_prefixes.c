@@ -18,6 +18,20 @@
 
 #define NONE SIZE_MAX
 
+size_t intent_prefixes_add(const struct policy *p, size_t i, struct pv *v)
+{
+	const struct p_intent *in = &p->intents[i];
+	size_t n = 0;
+	for (size_t j = 0; j < in->sel.from.n; j++) {
+		struct ipaddr a = in->sel.from.v[j];
+		if (!(in->families & (a.family == AF_INET ? FAM_V4 : FAM_V6)))
+			continue;
+		ipaddr_clear_host_bits(&a);
+		v[n++] = (struct pv){ a, i };
+	}
+	return n;
+}
+
 struct pv *intent_prefixes(const struct policy *p, size_t from, size_t to, size_t *n)
 {
 	size_t k = 0;
@@ -25,16 +39,8 @@ struct pv *intent_prefixes(const struct policy *p, size_t from, size_t to, size_
 		k += p->intents[i].sel.from.n;
 	struct pv *v = xmalloc((k + 1) * sizeof(*v));
 	*n = 0;
-	for (size_t i = from; i < to; i++) {
-		const struct p_intent *in = &p->intents[i];
-		for (size_t j = 0; j < in->sel.from.n; j++) {
-			struct ipaddr a = in->sel.from.v[j];
-			if (!(in->families & (a.family == AF_INET ? FAM_V4 : FAM_V6)))
-				continue;
-			ipaddr_clear_host_bits(&a);
-			v[(*n)++] = (struct pv){ a, i };
-		}
-	}
+	for (size_t i = from; i < to; i++)
+		*n += intent_prefixes_add(p, i, v + *n);
 	return v;
 }
 

@@ -45,8 +45,11 @@ struct pv {
 	size_t intent;
 };
 
-/* The source prefixes of intents [from, to) (all DIM_SADDR), of the families each intent
- * selects, host bits cleared: *n of them, the caller frees. */
+/* Writes the source prefixes of intent i to v (room for its `from` list), of the families it
+ * selects, host bits cleared: returns how many. */
+size_t intent_prefixes_add(const struct policy *p, size_t i, struct pv *v);
+/* The source prefixes of intents [from, to) (all DIM_SADDR), as intent_prefixes_add: *n of them,
+ * the caller frees. */
 struct pv *intent_prefixes(const struct policy *p, size_t from, size_t to, size_t *n);
 /* Who gets each address of v (n prefixes, sorted here): the earliest intent whose prefix holds it.
  * Disjoint prefixes (an address won by another tunnel inside a prefix is cut out of it), sorted by

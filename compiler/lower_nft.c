@@ -390,8 +390,8 @@ static void put_intent_sets(FILE *f, const struct policy *p, size_t from, size_t
 	free(w);
 }
 
-/* The marks of the intents `which` says, each with its tunnel, sorted by mark, each once: *n. */
-struct fwd_mark {
+/* An intent mark kept in its connections, and the tunnel it names. */
+struct kept_mark {
 	uint32_t mark, mask;
 	size_t tunnel;
 };
@@ -407,21 +407,22 @@ static bool marks_any(const struct p_intent *in)
 	return in->kind == INTENT_SPLIT && in->needs_mark;
 }
 
-static int cmp_fwd_mark(const void *a, const void *b)
+static int cmp_kept_mark(const void *a, const void *b)
 {
-	uint32_t x = ((const struct fwd_mark *)a)->mark, y = ((const struct fwd_mark *)b)->mark;
+	uint32_t x = ((const struct kept_mark *)a)->mark, y = ((const struct kept_mark *)b)->mark;
 	return x < y ? -1 : x > y;
 }
 
-static struct fwd_mark *kept_marks(const struct policy *p, bool (*which)(const struct p_intent *), size_t *n)
+/* The marks of the intents `which` says, each with its tunnel, sorted by mark, each once: *n. */
+static struct kept_mark *kept_marks(const struct policy *p, bool (*which)(const struct p_intent *), size_t *n)
 {
-	struct fwd_mark *v = xmalloc((p->n_intents + 1) * sizeof(*v));
+	struct kept_mark *v = xmalloc((p->n_intents + 1) * sizeof(*v));
 	*n = 0;
 	for (size_t i = 0; i < p->n_intents; i++)
 		if (which(&p->intents[i]))
-			v[(*n)++] = (struct fwd_mark){ p->intents[i].mark, p->intents[i].mask, p->intents[i].tunnel };
+			v[(*n)++] = (struct kept_mark){ p->intents[i].mark, p->intents[i].mask, p->intents[i].tunnel };
 	if (*n)
-		qsort(v, *n, sizeof(*v), cmp_fwd_mark);
+		qsort(v, *n, sizeof(*v), cmp_kept_mark);
 	size_t k = 0;
 	for (size_t i = 0; i < *n; i++)
 		if (!k || v[k - 1].mark != v[i].mark)
@@ -436,7 +437,7 @@ static struct fwd_mark *kept_marks(const struct policy *p, bool (*which)(const s
  * of the mark's, lower.c), the host's own is delivered (the local table comes first). Only the
  * mark's bits of the conntrack mark, which wg-quick's connmark pair (the tunnels' fwmarks) does
  * not use; only connections marked here. */
-static void put_mark_restore(FILE *f, const struct fwd_mark *v, size_t n, const struct policy *p)
+static void put_mark_restore(FILE *f, const struct kept_mark *v, size_t n, const struct policy *p)
 {
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, "\t\tiifname \"%s\" ct mark and 0x%08x == 0x%08x meta mark and 0x%08x == 0x00000000 meta mark set "
@@ -444,7 +445,7 @@ static void put_mark_restore(FILE *f, const struct fwd_mark *v, size_t n, const 
 			~v[i].mask, v[i].mark);
 }
 
-static void put_mark_save(FILE *f, const struct fwd_mark *v, size_t n)
+static void put_mark_save(FILE *f, const struct kept_mark *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, "\t\tmeta mark and 0x%08x == 0x%08x ct mark set ct mark and 0x%08x or 0x%08x\n", v[i].mask,
@@ -456,17 +457,18 @@ static void put_mark_save(FILE *f, const struct fwd_mark *v, size_t n)
 static void put_marks(FILE *f, const struct policy *p, enum nft_hook hook)
 {
 	bool any = false;
-	size_t n_fwd = 0;
+	size_t n_kept = 0;
 	if (hook == HOOK_PREROUTING) {
-		struct fwd_mark *all = kept_marks(p, marks_any, &n_fwd);
-		if (n_fwd) {
+		struct kept_mark *all = kept_marks(p, marks_any, &n_kept);
+		if (n_kept) {
 			chain_head(f, "marks_in", "filter", "prerouting", "-149");
 			any = true;
-			put_mark_restore(f, all, n_fwd, p);
+			put_mark_restore(f, all, n_kept, p);
 		}
 		free(all);
 	}
-	struct fwd_mark *fwd = kept_marks(p, hook == HOOK_PREROUTING ? intent_marks_forwarded : marks_local, &n_fwd);
+	/* This hook's own marks, kept after its rules set them. */
+	struct kept_mark *kept = kept_marks(p, hook == HOOK_PREROUTING ? intent_marks_forwarded : marks_local, &n_kept);
 	for (size_t i = 0; i < p->n_intents; i++) {
 		const struct p_intent *in = &p->intents[i];
 		if (!in->needs_mark || (hook == HOOK_PREROUTING && !intent_marks_forwarded(in)))
@@ -491,8 +493,8 @@ static void put_marks(FILE *f, const struct policy *p, enum nft_hook hook)
 		mark_action(act, in);
 		put_intent_mark(f, in, act);
 	}
-	put_mark_save(f, fwd, n_fwd);
-	free(fwd);
+	put_mark_save(f, kept, n_kept);
+	free(kept);
 	for (size_t i = 0; i < p->n_matches; i++) {
 		const struct p_match *m = &p->matches[i];
 		if (m->hook != hook)

@@ -384,7 +384,7 @@ int prepare_desired(struct state *d, int flags, char *err, size_t errlen)
 }
 
 /* The marks the nft body gives back to replies from their connection (lower_nft.c's restore
- * lines: `iifname "T" ct mark and MASK == MARK ...`), as mask << 32 | mark: *n of them, sorted. */
+ * lines: `iifname "T" ct mark and MASK == MARK ...`), as mask << 32 | mark: *n of them. */
 static uint64_t *restored_marks(const char *text, size_t *n)
 {
 	size_t cap = 16;
