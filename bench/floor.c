@@ -11,6 +11,13 @@
  *                              each insert then costs the kernel no walk of its whole list)
  *   floor count-routes TABLE   print the number of IPv4 routes in TABLE (a dump)
  *   floor count-rules          print the number of IPv4 rules of protocol 87 (a dump)
+ *   floor nft N                   add N rules `tcp dport P meta mark set meta mark and 0xff0000ff or M`
+ *                              (bench/gen-policy.sh -m's matches) to chain marks_out of table inet
+ *                              wgc, made with them: one nfnetlink transaction, one sendmsg(), only
+ *                              the last rule acknowledged
+ *   floor peers N DEV KEYFILE  give DEV the private key in KEYFILE and N peers (bench/gen-policy.sh
+ *                              -p's keys and allowed IPs) through its userspace API socket: one
+ *                              request, one reply
  *   floor endpoint DEV KEY HOST:PORT
  *                              set the endpoint of DEV's peer KEY (base64) through the device's
  *                              userspace API socket: one request, one reply
@@ -34,6 +41,7 @@
 #include <sys/un.h>
 #include <libmnl/libmnl.h>
 #include <linux/fib_rules.h>
+#include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/rtnetlink.h>
@@ -385,6 +393,232 @@ static int set_endpoint(const char *dev, const char *b64, const char *endpoint)
 	return 0;
 }
 
+/* ---- nftables: one transaction ---------------------------------------------------------------- */
+
+/* The transaction in one growing buffer: the kernel takes a batch from one sendmsg() only. */
+struct batch {
+	char *buf;
+	size_t used, cap;
+	uint32_t seq;
+};
+
+static struct nlmsghdr *batch_msg(struct batch *b, uint16_t type, uint16_t flags, uint8_t family, uint16_t res_id)
+{
+	struct nlmsghdr *h;
+	struct nfgenmsg *g;
+
+	if (b->cap - b->used < (size_t)MNL_SOCKET_BUFFER_SIZE) {
+		b->cap = b->cap ? 2 * b->cap : 1 << 20;
+		if (!(b->buf = realloc(b->buf, b->cap)))
+			die("realloc");
+	}
+	h = mnl_nlmsg_put_header(b->buf + b->used);
+	h->nlmsg_type = type;
+	h->nlmsg_flags = NLM_F_REQUEST | flags;
+	h->nlmsg_seq = ++b->seq;
+	g = mnl_nlmsg_put_extra_header(h, sizeof(*g));
+	g->nfgen_family = family;
+	g->version = NFNETLINK_V0;
+	g->res_id = htons(res_id);
+	return h;
+}
+
+static void batch_done(struct batch *b, struct nlmsghdr *h)
+{
+	b->used += NLMSG_ALIGN(h->nlmsg_len);
+}
+
+static uint16_t nft_type(int msg)
+{
+	return (uint16_t)(NFNL_SUBSYS_NFTABLES << 8 | msg);
+}
+
+/* One expression: NAME, its data opened (the caller closes both with expr_end). */
+static struct nlattr *expr_begin(struct nlmsghdr *h, const char *name, struct nlattr **data)
+{
+	struct nlattr *elem = mnl_attr_nest_start(h, NFTA_LIST_ELEM);
+
+	mnl_attr_put_strz(h, NFTA_EXPR_NAME, name);
+	*data = mnl_attr_nest_start(h, NFTA_EXPR_DATA);
+	return elem;
+}
+
+static void expr_end(struct nlmsghdr *h, struct nlattr *elem, struct nlattr *data)
+{
+	mnl_attr_nest_end(h, data);
+	mnl_attr_nest_end(h, elem);
+}
+
+static void put_value(struct nlmsghdr *h, uint16_t type, const void *v, size_t len)
+{
+	struct nlattr *n = mnl_attr_nest_start(h, type);
+
+	mnl_attr_put(h, NFTA_DATA_VALUE, len, v);
+	mnl_attr_nest_end(h, n);
+}
+
+static void expr_meta(struct nlmsghdr *h, uint32_t key, uint16_t reg_attr)
+{
+	struct nlattr *d, *e = expr_begin(h, "meta", &d);
+
+	mnl_attr_put_u32(h, NFTA_META_KEY, htonl(key));
+	mnl_attr_put_u32(h, reg_attr, htonl(NFT_REG_1));
+	expr_end(h, e, d);
+}
+
+static void expr_cmp_eq(struct nlmsghdr *h, const void *v, size_t len)
+{
+	struct nlattr *d, *e = expr_begin(h, "cmp", &d);
+
+	mnl_attr_put_u32(h, NFTA_CMP_SREG, htonl(NFT_REG_1));
+	mnl_attr_put_u32(h, NFTA_CMP_OP, htonl(NFT_CMP_EQ));
+	put_value(h, NFTA_CMP_DATA, v, len);
+	expr_end(h, e, d);
+}
+
+/* What nft makes of `tcp dport PORT meta mark set meta mark and 0xff0000ff or MARK` (nft
+ * --debug=netlink): l4proto, then the port, then the mark read, masked and written. */
+static void put_match_rule(struct nlmsghdr *h, uint16_t port, uint32_t mark)
+{
+	struct nlattr *exprs = mnl_attr_nest_start(h, NFTA_RULE_EXPRESSIONS), *d, *e;
+	uint8_t tcp = IPPROTO_TCP;
+	uint16_t be_port = htons(port);
+	uint32_t mask = 0xff0000ff;
+
+	expr_meta(h, NFT_META_L4PROTO, NFTA_META_DREG);
+	expr_cmp_eq(h, &tcp, sizeof(tcp));
+	e = expr_begin(h, "payload", &d);
+	mnl_attr_put_u32(h, NFTA_PAYLOAD_DREG, htonl(NFT_REG_1));
+	mnl_attr_put_u32(h, NFTA_PAYLOAD_BASE, htonl(NFT_PAYLOAD_TRANSPORT_HEADER));
+	mnl_attr_put_u32(h, NFTA_PAYLOAD_OFFSET, htonl(2));
+	mnl_attr_put_u32(h, NFTA_PAYLOAD_LEN, htonl(2));
+	expr_end(h, e, d);
+	expr_cmp_eq(h, &be_port, sizeof(be_port));
+	expr_meta(h, NFT_META_MARK, NFTA_META_DREG);
+	e = expr_begin(h, "bitwise", &d);
+	mnl_attr_put_u32(h, NFTA_BITWISE_SREG, htonl(NFT_REG_1));
+	mnl_attr_put_u32(h, NFTA_BITWISE_DREG, htonl(NFT_REG_1));
+	mnl_attr_put_u32(h, NFTA_BITWISE_LEN, htonl(sizeof(mark)));
+	put_value(h, NFTA_BITWISE_MASK, &mask, sizeof(mask));
+	put_value(h, NFTA_BITWISE_XOR, &mark, sizeof(mark));
+	expr_end(h, e, d);
+	expr_meta(h, NFT_META_MARK, NFTA_META_SREG);
+	mnl_attr_nest_end(h, exprs);
+}
+
+static int add_nft(unsigned long n)
+{
+	struct batch b = { .seq = (uint32_t)time(NULL) };
+	struct nlmsghdr *h;
+	struct nlattr *hook;
+	struct nl nl;
+	unsigned long i;
+	int size;
+
+	batch_done(&b, batch_msg(&b, NFNL_MSG_BATCH_BEGIN, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES));
+	h = batch_msg(&b, nft_type(NFT_MSG_NEWTABLE), NLM_F_CREATE, NFPROTO_INET, 0);
+	mnl_attr_put_strz(h, NFTA_TABLE_NAME, "wgc");
+	batch_done(&b, h);
+	h = batch_msg(&b, nft_type(NFT_MSG_NEWCHAIN), NLM_F_CREATE, NFPROTO_INET, 0);
+	mnl_attr_put_strz(h, NFTA_CHAIN_TABLE, "wgc");
+	mnl_attr_put_strz(h, NFTA_CHAIN_NAME, "marks_out");
+	mnl_attr_put_strz(h, NFTA_CHAIN_TYPE, "route");
+	mnl_attr_put_u32(h, NFTA_CHAIN_POLICY, htonl(NF_ACCEPT));
+	hook = mnl_attr_nest_start(h, NFTA_CHAIN_HOOK);
+	mnl_attr_put_u32(h, NFTA_HOOK_HOOKNUM, htonl(NF_INET_LOCAL_OUT));
+	mnl_attr_put_u32(h, NFTA_HOOK_PRIORITY, htonl((uint32_t)-150));
+	mnl_attr_nest_end(h, hook);
+	batch_done(&b, h);
+	for (i = 0; i < n; i++) {
+		/* bench/gen-policy.sh -m: port 1024 + i % 60000, mark (i % 65535 + 1) << 8 */
+		h = batch_msg(&b, nft_type(NFT_MSG_NEWRULE), NLM_F_CREATE | NLM_F_APPEND | (i + 1 == n ? NLM_F_ACK : 0),
+			      NFPROTO_INET, 0);
+		mnl_attr_put_strz(h, NFTA_RULE_TABLE, "wgc");
+		mnl_attr_put_strz(h, NFTA_RULE_CHAIN, "marks_out");
+		put_match_rule(h, (uint16_t)(1024 + i % 60000), (uint32_t)(i % 65535 + 1) << 8);
+		batch_done(&b, h);
+	}
+	batch_done(&b, batch_msg(&b, NFNL_MSG_BATCH_END, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES));
+
+	nl_open(&nl, NETLINK_NETFILTER);
+	size = b.used > INT32_MAX ? INT32_MAX : (int)b.used;
+	if (setsockopt(mnl_socket_get_fd(nl.sock), SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+		die("SO_SNDBUFFORCE");
+	if (mnl_socket_sendto(nl.sock, b.buf, b.used) < 0)
+		die("send");
+	if (n)
+		nl_wait_ack(&nl);
+	nl_close(&nl);
+	free(b.buf);
+	printf("%lu nft rules written\n", n);
+	return 0;
+}
+
+/* ---- WireGuard: one userspace API request --------------------------------------------------- */
+
+/* A key of bench/gen-policy.sh -p: the 32 bytes "wgcbench%08dabcdefghijklmnop", as hex. */
+static void bench_key_hex(unsigned long i, char hex[65])
+{
+	char raw[33];
+	int k;
+
+	snprintf(raw, sizeof(raw), "wgcbench%08luabcdefghijklmnop", i % 100000000);
+	for (k = 0; k < 32; k++)
+		snprintf(hex + 2 * k, 3, "%02x", (unsigned char)raw[k]);
+}
+
+static int set_peers(unsigned long n, const char *dev, const char *keyfile)
+{
+	char b64[64] = "", priv[65], hex[65], rep[64];
+	size_t have = 0, cap = 256 + n * 160, len; /* a peer: at most 128 bytes */
+	FILE *kf = fopen(keyfile, "r");
+	char *req;
+	unsigned long i;
+	ssize_t w;
+	int fd;
+
+	if (!kf || !fgets(b64, sizeof(b64), kf))
+		die(keyfile);
+	fclose(kf);
+	b64[strcspn(b64, "\n")] = 0;
+	if (!key_hex(b64, priv)) {
+		fprintf(stderr, "floor: %s holds no key\n", keyfile);
+		return 2;
+	}
+	if (!(req = malloc(cap)))
+		die("malloc");
+	len = (size_t)snprintf(req, cap, "set=1\nprivate_key=%s\nreplace_peers=true\n", priv);
+	for (i = 0; i < n; i++) {
+		/* gen-policy.sh -p: allowed-ips 10.(100 + i / 256 % 100).(i % 256).0/24 */
+		bench_key_hex(i, hex);
+		len += (size_t)snprintf(req + len, cap - len, "public_key=%s\nreplace_allowed_ips=true\nallowed_ip=10.%lu.%lu.0/24\n",
+					hex, 100 + i / 256 % 100, i % 256);
+		if (len >= cap)
+			die("request too long");
+	}
+	req[len++] = '\n';
+	fd = uapi_connect(dev);
+	for (have = 0; have < len; have += (size_t)w)
+		if ((w = write(fd, req + have, len - have)) <= 0)
+			die("uapi write");
+	free(req);
+	have = 0;
+	while (have < sizeof(rep) - 1 && (w = read(fd, rep + have, sizeof(rep) - 1 - have)) > 0) {
+		have += (size_t)w;
+		rep[have] = 0;
+		if (strstr(rep, "\n\n"))
+			break;
+	}
+	close(fd);
+	rep[have] = 0;
+	if (strcmp(rep, "errno=0\n\n")) {
+		fprintf(stderr, "floor: %s refused the peers: %s", dev, rep);
+		return 1;
+	}
+	printf("%lu peers written\n", n);
+	return 0;
+}
+
 static int dump_all(const char *wgdev)
 {
 	unsigned long links = dump(NETLINK_ROUTE, RTM_GETLINK, AF_UNSPEC, sizeof(struct ifinfomsg), ALL);
@@ -405,7 +639,7 @@ static int dump_all(const char *wgdev)
 static void usage(void)
 {
 	fputs("usage: floor routes N DEV TABLE | rules N TABLE | count-routes TABLE | count-rules\n"
-	      "       floor endpoint DEV KEY HOST:PORT | dump [WGDEV]\n",
+	      "       floor nft N | peers N DEV KEYFILE | endpoint DEV KEY HOST:PORT | dump [WGDEV]\n",
 	      stderr);
 	exit(2);
 }
@@ -428,6 +662,10 @@ int main(int argc, char **argv)
 		printf("%lu\n", dump(NETLINK_ROUTE, RTM_GETRULE, AF_INET, sizeof(struct fib_rule_hdr), c));
 		return 0;
 	}
+	if (argc == 3 && !strcmp(argv[1], "nft"))
+		return add_nft(count_arg(argv[2]));
+	if (argc == 5 && !strcmp(argv[1], "peers"))
+		return set_peers(count_arg(argv[2]), argv[3], argv[4]);
 	if (argc == 5 && !strcmp(argv[1], "endpoint"))
 		return set_endpoint(argv[2], argv[3], argv[4]);
 	if ((argc == 2 || argc == 3) && !strcmp(argv[1], "dump"))

@@ -4,7 +4,9 @@
 #   floor writes N routes and N rules in unacknowledged batches, and they are all there (ip);
 #   a refused message in a batch (a route that exists) fails floor; floor's dump counts them,
 #   and nftables rules;
-#   floor sets a peer's endpoint through wireguard-go's UAPI socket (read back by wg);
+#   floor writes N nftables rules in one transaction, the very rules nft makes of wgc's compile;
+#   floor sets a peer's endpoint through wireguard-go's UAPI socket (read back by wg), and gives
+#   a device bench/gen-policy.sh's peers in one request;
 #   timeit passes the command's exit status through and reports a peak memory;
 #   probe answers its route lookups.
 set -u
@@ -74,6 +76,21 @@ else
 	fail "floor dump" "$out"
 fi
 
+# The rules of gen-policy.sh -m as nft lists them: written by floor, then loaded by nft from
+# wgc's compile of the same policy.
+marks_out() { in_ns nft list chain inet wgc marks_out | grep 'meta mark set' | sed 's/^[[:space:]]*//'; }
+(umask 077 && wg genkey >"$T_TMP/key")
+bash bench/gen-policy.sh -m 300 -k "$T_TMP/key" >"$T_TMP/nft.wg"
+if in_ns "$B/floor" nft 300 >/dev/null && marks_out >"$T_TMP/floor.rules" &&
+	in_ns nft delete table inet wgc && "$WGC" compile --format nft "$T_TMP/nft.wg" >"$T_TMP/nft.nft" &&
+	in_ns nft -f "$T_TMP/nft.nft" && marks_out >"$T_TMP/nft.rules" &&
+	[ "$(wc -l <"$T_TMP/floor.rules")" = 300 ] && cmp -s "$T_TMP/floor.rules" "$T_TMP/nft.rules"; then
+	pass "floor writes 300 nft rules in one transaction, the same rules nft -f makes of wgc's compile"
+else
+	fail "floor nft" "$(diff "$T_TMP/floor.rules" "$T_TMP/nft.rules" 2>&1 | head -5)"
+fi
+in_ns nft delete table inet wgc 2>/dev/null
+
 KEY=$(wg genkey | wg pubkey)
 if in_ns wireguard-go wgb1 >/dev/null 2>&1 && in_ns wg set wgb1 peer "$KEY" allowed-ips 10.0.0.1/32 &&
 	in_ns "$B/floor" endpoint wgb1 "$KEY" 192.0.2.9:1234 &&
@@ -82,6 +99,17 @@ if in_ns wireguard-go wgb1 >/dev/null 2>&1 && in_ns wg set wgb1 peer "$KEY" allo
 	pass "floor sets an endpoint and reads the peers through the UAPI socket"
 else
 	fail "floor endpoint" "$(in_ns wg show wgb1 2>&1)"
+fi
+
+# gen-policy.sh -p's peers, as wg shows them: key and allowed IPs.
+bash bench/gen-policy.sh -p 500 -k "$T_TMP/key" |
+	awk '/public-key/ { gsub(/"/, "", $2); key = $2 } /allowed-ips/ { print key "\t" $2 }' | sort >"$T_TMP/peers.want"
+if in_ns "$B/floor" peers 500 wgb1 "$T_TMP/key" >/dev/null &&
+	in_ns wg show wgb1 allowed-ips | sort | cmp -s - "$T_TMP/peers.want" &&
+	[ "$(in_ns wg show wgb1 private-key)" = "$(cat "$T_TMP/key")" ]; then
+	pass "floor gives a device gen-policy.sh's 500 peers and the private key in one UAPI request"
+else
+	fail "floor peers" "$(in_ns wg show wgb1 allowed-ips 2>&1 | sort | diff - "$T_TMP/peers.want" | head -5)"
 fi
 
 rm -f "$T_TMP/t"
