@@ -80,7 +80,7 @@ static void add_one(const char *path, int role, void *arg)
 {
 	char name[40];
 	cgset_name(path, role, name);
-	cgset_add(arg, name, role, path);
+	cgset_add(arg, name, role, &path, 1);
 }
 
 static void add(const char *path, bool guard, void *arg)

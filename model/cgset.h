@@ -23,12 +23,18 @@ bool cgroup_path_ok(const char *path);
 /* The set's name for PATH and role: "cg_" + 16 hex digits of the normalised path, then "_parent"
  * or "_known" for those roles. */
 void cgset_name(const char *path, int role, char out[40]);
+/* The same for a set of several paths (a run's, lower_cgroup.c): the hash is of the normalised
+ * paths in order, each after a newline but the first (no path holds one); of one path, cgset_name. */
+void cgset_name_paths(const char *const *paths, size_t n, int role, char out[40]);
 
-/* Adds a set (ids none) unless one of that name is there; returns it. */
-struct st_cgset *cgset_add(struct st_nft *n, const char *name, int role, const char *path);
+/* Adds a set (ids none) unless one of that name is there; returns it. Copies paths[0..n). */
+struct st_cgset *cgset_add(struct st_nft *n, const char *name, int role, const char *const *paths, size_t n_paths);
+/* Appends an id (and its element); cgsets_sort sorts them and drops the repeated. */
 void cgset_add_id(struct st_cgset *c, uint64_t id, const char *elem);
+/* The set's paths as the plan names them: "\"a\"" or "\"a\", \"b\" ..." (at most a few). */
+void cgset_put_paths(FILE *f, const struct st_cgset *c);
 const struct st_cgset *cgset_find(const struct st_nft *n, const char *name);
-/* Sorts the sets by name, and each set's ids (with their elements). */
+/* Sorts the sets by name, and each set's ids (with their elements), each id once. */
 void cgsets_sort(struct st_nft *n);
 void cgsets_free(struct st_nft *n);
 

@@ -159,9 +159,12 @@ enum cgset_role {
 	CGSET_KNOWN,                   /* the parent's children when applied: any other is dropped */
 };
 struct st_cgset {
-	char name[40];                 /* the set's name in table inet wgc, "cg_<hash of PATH>[_parent|_known]" */
+	char name[40];                 /* the set's name in table inet wgc, "cg_<hash of PATHS>[_parent|_known]" */
 	uint8_t role;                  /* enum cgset_role; observed: 0 (not known from the kernel) */
-	char *path;                    /* desired: the policy's cgroup path (owned) */
+	/* desired: the policy's cgroup paths (owned): one, or for a run of `route cgroup` intents
+	 * (lower_cgroup.c) the paths of one tunnel and level */
+	char **paths;
+	size_t n_paths;
 	uint64_t *ids;                 /* owned, sorted, no duplicates */
 	size_t n_ids;
 	char **elems;                  /* desired, once resolved: the `nft -f` element of each id (owned) */

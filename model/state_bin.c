@@ -18,7 +18,7 @@
 #include "model/key.h"
 #include "model/xalloc.h"
 
-static const char MAGIC[8] = "wgcstb1";
+static const char MAGIC[8] = "wgcstb2";   /* 2: a cgroup set has a list of paths */
 
 /* ---- the pieces (bin.h): a string is its length + 1 (0: NULL) and its bytes ---------------------- */
 
@@ -193,10 +193,12 @@ static void put_nft(FILE *f, const struct st_nft *n)
 	bin_put_u64(f, n->n_cgsets);
 	for (size_t i = 0; i < n->n_cgsets; i++) {
 		struct st_cgset c = n->cgsets[i];
-		c.path = NULL, c.ids = NULL, c.elems = NULL, c.n_ids = 0;
+		c.paths = NULL, c.n_paths = 0, c.ids = NULL, c.elems = NULL, c.n_ids = 0;
 		bin_put(f, &c, sizeof(c));
 		c = n->cgsets[i];
-		put_str(f, c.path);
+		bin_put_u64(f, c.n_paths);
+		for (size_t k = 0; k < c.n_paths; k++)
+			put_str(f, c.paths[k]);
 		put_array(f, c.ids, c.n_ids, sizeof(*c.ids));
 		bin_put_u64(f, c.elems != NULL);
 		for (size_t k = 0; c.elems && k < c.n_ids; k++)
@@ -216,8 +218,15 @@ static void get_nft(struct bin_reader *r, struct st_nft *n)
 	for (; n->n_cgsets < count && !r->bad; n->n_cgsets++) {
 		struct st_cgset *c = &n->cgsets[n->n_cgsets];
 		bin_get(r, c, sizeof(*c));
-		c->path = NULL, c->ids = NULL, c->elems = NULL, c->n_ids = 0;
-		c->path = get_str(r);
+		c->paths = NULL, c->n_paths = 0, c->ids = NULL, c->elems = NULL, c->n_ids = 0;
+		size_t np;
+		if (!get_count(r, sizeof(char *), &np))
+			return;
+		if (np) {
+			c->paths = state_alloc_set(np, sizeof(*c->paths));
+			for (; c->n_paths < np && !r->bad; c->n_paths++)
+				c->paths[c->n_paths] = get_str(r);
+		}
 		c->ids = get_array(r, &c->n_ids, sizeof(*c->ids));
 		if (bin_get_u64(r) && c->n_ids) {
 			c->elems = state_alloc_set(c->n_ids, sizeof(*c->elems));

@@ -265,7 +265,14 @@ json_t *nft_to_json(const void *o, int flags)
 		json_t *e = json_pack("{ss}", "name", c->name);
 		if (c->role) {
 			set(e, "role", json_string(cgset_roles[c->role]));
-			set(e, "path", json_string(c->path ? c->path : ""));
+			if (c->n_paths == 1) {
+				set(e, "path", json_string(c->paths[0]));
+			} else {
+				json_t *paths = json_array();
+				for (size_t k = 0; k < c->n_paths; k++)
+					json_array_append_new(paths, json_string(c->paths[k]));
+				set(e, "paths", paths);
+			}
 		} else {
 			json_t *ids = json_array();
 			for (size_t k = 0; k < c->n_ids; k++)
@@ -614,9 +621,22 @@ const char *nft_from_json(const json_t *o, void *obj)
 		int r = 0;
 		for (int k = 1; role && k < (int)N_NAMES(cgset_roles); k++)
 			r = !strcmp(role, cgset_roles[k]) ? k : r;
-		if (!name || strlen(name) >= sizeof(x->cgsets[0].name) || (role && (!r || !str(e, "path"))))
+		/* "path" (one) or "paths" (a run's set, two or more) */
+		const json_t *pv = json_object_get(e, "paths");
+		const char *one = str(e, "path");
+		size_t np = one ? 1 : json_is_array(pv) ? json_array_size(pv) : 0;
+		if (!name || strlen(name) >= sizeof(x->cgsets[0].name) || (role && (!r || !np || (one && pv))))
 			return "nftables cgroup set";
-		struct st_cgset *c = cgset_add(x, name, r, r ? str(e, "path") : NULL);
+		const char **paths = xcalloc(np + 1, sizeof(*paths));
+		for (size_t k = 0; !one && k < np; k++)
+			if (!(paths[k] = json_string_value(json_array_get(pv, k)))) {
+				free(paths);
+				return "nftables cgroup set path";
+			}
+		if (one)
+			paths[0] = one;
+		struct st_cgset *c = cgset_add(x, name, r, r ? paths : NULL, r ? np : 0);
+		free(paths);
 		const json_t *ids = json_object_get(e, "ids"), *id;
 		size_t k;
 		json_array_foreach(ids, k, id) {

@@ -563,12 +563,13 @@ static bool rd_wgdev(struct jr *r, struct st_wgdev *x)
 
 static bool rd_cgset(struct jr *r, struct st_nft *x)
 {
-	static const char *const names[] = { "name", "role", "path", "ids", NULL };
+	static const char *const names[] = { "name", "role", "path", "ids", "paths", NULL };
 	uint32_t seen = 0;
 	int i;
 	bool bad;
 	char name[sizeof(x->cgsets[0].name)] = "";
-	char *path = NULL;
+	char **paths = NULL;           /* "path" (one) or "paths" (a run's set) */
+	size_t n_paths = 0;
 	unsigned role = 0;
 	uint64_t *ids = NULL;
 	size_t n_ids = 0;
@@ -579,7 +580,13 @@ static bool rd_cgset(struct jr *r, struct st_nft *x)
 		switch (i) {
 		case 0: ok = jr_string(r) && strlen(r->buf) < sizeof(name) && str_copy(r, name, sizeof(name)); break;
 		case 1: ok = jr_string(r) && (role = state_json_cgset_role_of(r->buf)); break;
-		case 2: ok = str_dup(r, &path); break;
+		case 2:
+			ok = !n_paths && jr_string(r);
+			if (ok) {
+				*(char **)state_grow((void **)&paths, &n_paths, sizeof(*paths)) = xstrdup(r->buf);
+				n_paths = 1;
+			}
+			break;
 		case 3:
 			if (!eat(r, '['))
 				break;
@@ -587,19 +594,31 @@ static bool rd_cgset(struct jr *r, struct st_nft *x)
 				*(uint64_t *)state_grow((void **)&ids, &n_ids, sizeof(*ids)) = (uint64_t)v;
 			ok = ok && !more;
 			break;
+		case 4:
+			if (n_paths || !eat(r, '['))
+				break;
+			while ((more = next_elem(r, &first, &ok)) && jr_string(r)) {
+				size_t k = n_paths;
+				*(char **)state_grow((void **)&paths, &k, sizeof(*paths)) = xstrdup(r->buf);
+				n_paths++;
+			}
+			ok = ok && !more && n_paths;
+			break;
 		}
 		if (!ok) {
 			good = false;
 			break;
 		}
 	}
-	good = good && !bad && (seen & 1) && (!role || path);
+	good = good && !bad && (seen & 1) && (!role || n_paths);
 	if (good) {
-		struct st_cgset *c = cgset_add(x, name, (int)role, role ? path : NULL);
+		struct st_cgset *c = cgset_add(x, name, (int)role, role ? (const char *const *)paths : NULL, role ? n_paths : 0);
 		for (size_t k = 0; k < n_ids; k++)
 			cgset_add_id(c, ids[k], NULL);
 	}
-	free(path);
+	for (size_t k = 0; k < n_paths; k++)
+		free(paths[k]);
+	free(paths);
 	free(ids);
 	return good;
 }

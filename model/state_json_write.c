@@ -425,7 +425,16 @@ static void nft_w(struct jw *w, const struct st_nft *n)
 		kv_str(w, "name", c->name);
 		if (c->role) {
 			kv_str(w, "role", state_json_cgset_role(c->role));
-			kv_str(w, "path", c->path ? c->path : "");
+			/* One path: "path", as before runs of cgroup intents had sets of their own. */
+			if (c->n_paths == 1) {
+				kv_str(w, "path", c->paths[0]);
+			} else {
+				jw_key(w, "paths");
+				jw_array(w);
+				for (size_t k = 0; k < c->n_paths; k++)
+					jw_str(w, c->paths[k]);
+				jw_end_array(w);
+			}
 		} else {
 			jw_key(w, "ids");
 			jw_array(w);

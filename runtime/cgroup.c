@@ -141,7 +141,7 @@ static bool quotable(const char *s)
 	return true;
 }
 
-static int add_children(struct st_cgset *c, const char *mount, const char *parent, FILE *notes)
+static int add_children(struct st_cgset *c, const char *mount, const char *parent, const char *path, FILE *notes)
 {
 	char full[PATH_MAX * 2];
 	snprintf(full, sizeof(full), "%s/%s", mount, parent);
@@ -158,7 +158,7 @@ static int add_children(struct st_cgset *c, const char *mount, const char *paren
 		if (!quotable(e->d_name)) {
 			if (notes)
 				fprintf(notes, "wgc: note: cgroup \"/%s\" has a name nftables cannot be given: it stays "
-				"unclassified (dropped outside the tunnel beside cgroup \"%s\")\n", rel, c->path);
+				"unclassified (dropped outside the tunnel beside cgroup \"%s\")\n", rel, path);
 			continue;
 		}
 		rc = add_cgroup(c, mount, rel);
@@ -166,6 +166,91 @@ static int add_children(struct st_cgset *c, const char *mount, const char *paren
 	}
 	closedir(d);
 	return rc;
+}
+
+/* The length of PATH's parent, normalised ("/a/b/" and "a/b" have parent "a", length 1). */
+static const char *parent_of(const char *path, size_t *len)
+{
+	while (*path == '/')
+		path++;
+	size_t n = strlen(path);
+	while (n && path[n - 1] == '/')
+		n--;
+	while (n && path[n - 1] != '/')
+		n--;
+	while (n && path[n - 1] == '/')
+		n--;
+	*len = n;
+	return path;
+}
+
+static bool same_parent(const char *a, const char *b)
+{
+	size_t la, lb;
+	a = parent_of(a, &la);
+	b = parent_of(b, &lb);
+	return la == lb && !memcmp(a, b, la);
+}
+
+static int cmp_parent(const char *a, const char *b)
+{
+	size_t la, lb;
+	a = parent_of(a, &la);
+	b = parent_of(b, &lb);
+	int c = memcmp(a, b, la < lb ? la : lb);
+	return c ? c : la < lb ? -1 : la > lb;
+}
+
+/* Sorts order[0..n) (indexes into paths) by parent: a merge sort (qsort has no context). */
+static void sort_by_parent(size_t *order, size_t n, const char *const *paths)
+{
+	if (n < 2)
+		return;
+	size_t h = n / 2, *tmp = xmalloc(n * sizeof(*tmp));
+	sort_by_parent(order, h, paths);
+	sort_by_parent(order + h, n - h, paths);
+	size_t i = 0, j = h, k = 0;
+	while (i < h && j < n)
+		tmp[k++] = cmp_parent(paths[order[j]], paths[order[i]]) < 0 ? order[j++] : order[i++];
+	while (i < h)
+		tmp[k++] = order[i++];
+	while (j < n)
+		tmp[k++] = order[j++];
+	memcpy(order, tmp, n * sizeof(*tmp));
+	free(tmp);
+}
+
+/* Adds to c (of its role) the ids PATH stands for: the cgroup, its parent, or the parent's
+ * children. */
+static int resolve_path(struct st_cgset *c, const char *path, const char *mount, FILE *notes, char *err,
+			size_t errlen)
+{
+	char rel[PATH_MAX], parent[PATH_MAX];
+	split(path, rel, parent, sizeof(rel));
+	if (!quotable(rel)) {
+		snprintf(err, errlen, "cgroup \"%s\": a path nftables cannot be given", path);
+		return -EINVAL;
+	}
+	int rc;
+	if (c->role == CGSET_BOUND) {
+		rc = add_cgroup(c, mount, rel);
+		if (!rc && notes)
+			fprintf(notes, "wgc: note: cgroup \"%s\" does not exist (yet): nothing is bound to it "
+				"until an apply after it is made (a `route cgroup` drops its traffic outside "
+				"the tunnel meanwhile)\n", path);
+	} else if (c->role == CGSET_PARENT) {
+		rc = add_cgroup(c, mount, parent);
+		if (!rc && notes)
+			fprintf(notes, "wgc: warning: cgroup \"%s\": its parent does not exist: once both are "
+				"made, its traffic leaves outside the tunnel until the next apply\n", path);
+	} else {
+		rc = add_children(c, mount, parent, path, notes);
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "cgroup \"%s\": %s", path, strerror(-rc));
+		return rc;
+	}
+	return 0;
 }
 
 int cgroup_resolve(struct st_nft *nft, FILE *notes, char *err, size_t errlen)
@@ -183,33 +268,19 @@ int cgroup_resolve(struct st_nft *nft, FILE *notes, char *err, size_t errlen)
 	}
 	for (size_t i = 0; i < nft->n_cgsets; i++) {
 		struct st_cgset *c = &nft->cgsets[i];
-		if (!c->role || !c->path)
-			continue;
-		char rel[PATH_MAX], parent[PATH_MAX];
-		split(c->path, rel, parent, sizeof(rel));
-		if (!quotable(rel)) {
-			snprintf(err, errlen, "cgroup \"%s\": a path nftables cannot be given", c->path);
-			return -EINVAL;
-		}
-		if (c->role == CGSET_BOUND) {
-			rc = add_cgroup(c, mount, rel);
-			if (!rc && notes)
-				fprintf(notes, "wgc: note: cgroup \"%s\" does not exist (yet): nothing is bound to it "
-					"until an apply after it is made (a `route cgroup` drops its traffic outside "
-					"the tunnel meanwhile)\n", c->path);
-		} else if (c->role == CGSET_PARENT) {
-			rc = add_cgroup(c, mount, parent);
-			if (!rc && notes)
-				fprintf(notes, "wgc: warning: cgroup \"%s\": its parent does not exist: once both are "
-					"made, its traffic leaves outside the tunnel until the next apply\n", c->path);
-		} else {
-			rc = add_children(c, mount, parent, notes);
-		}
-		if (rc < 0) {
-			snprintf(err, errlen, "cgroup \"%s\": %s", c->path, strerror(-rc));
+		/* A known set's paths in order of their parents: each parent read once. */
+		size_t *order = xmalloc((c->n_paths + 1) * sizeof(*order));
+		for (size_t j = 0; j < c->n_paths; j++)
+			order[j] = j;
+		if (c->role == CGSET_KNOWN && c->n_paths > 1)
+			sort_by_parent(order, c->n_paths, (const char *const *)c->paths);
+		for (size_t j = 0; c->role && j < c->n_paths && !rc; j++)
+			if (c->role != CGSET_KNOWN || !j || !same_parent(c->paths[order[j - 1]], c->paths[order[j]]))
+				rc = resolve_path(c, c->paths[order[j]], mount, notes, err, errlen);
+		free(order);
+		if (rc)
 			return rc;
-		}
-		c->resolved = true;
+		c->resolved = c->role && c->n_paths;
 	}
 	cgsets_sort(nft);
 	return 0;
@@ -219,10 +290,25 @@ int cgroup_resolve(struct st_nft *nft, FILE *notes, char *err, size_t errlen)
 
 struct walk {
 	const char *mount;
-	uint64_t *ids;                 /* every id of the sets, and the element found for each */
-	char **elems;
+	struct found { uint64_t id; char *elem; } *v;  /* every id of the sets, sorted, each once, and
+							  the element found for it */
 	size_t n;
 };
+
+static struct found *lookup(const struct walk *w, uint64_t id)
+{
+	size_t lo = 0, hi = w->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (w->v[mid].id == id)
+			return &w->v[mid];
+		if (w->v[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
 
 static void walk_dir(struct walk *w, const char *rel, int depth)
 {
@@ -240,40 +326,41 @@ static void walk_dir(struct walk *w, const char *rel, int depth)
 		    !quotable(e->d_name))
 			continue;
 		/* d_ino is the directory's inode: the cgroup's id (kernfs gives the same to stat). */
-		for (size_t i = 0; i < w->n; i++) {
-			char elem[PATH_MAX * 2];
-			uint64_t id;
-			if (!w->elems[i] && w->ids[i] == (uint64_t)e->d_ino &&
-			    cgroup_stat(w->mount, sub, &id, elem, sizeof(elem)) > 0 && id == w->ids[i])
-				w->elems[i] = xstrdup(elem);
-		}
+		struct found *f = lookup(w, (uint64_t)e->d_ino);
+		char elem[PATH_MAX * 2];
+		uint64_t id;
+		if (f && !f->elem && cgroup_stat(w->mount, sub, &id, elem, sizeof(elem)) > 0 && id == f->id)
+			f->elem = xstrdup(elem);
 		walk_dir(w, sub, depth + 1);
 	}
 	closedir(d);
 }
 
-static const char *found(const struct walk *w, uint64_t id)
+static int cmp_found(const void *a, const void *b)
 {
-	for (size_t i = 0; i < w->n; i++)
-		if (w->ids[i] == id)
-			return w->elems[i];
-	return NULL;
+	uint64_t x = ((const struct found *)a)->id, y = ((const struct found *)b)->id;
+	return x < y ? -1 : x > y;
 }
 
 char *cgroup_restore_elements(const struct st_nft *have)
 {
 	char mount[PATH_MAX];
 	struct walk w = { .mount = mount };
+	size_t total = 0;
 	for (size_t i = 0; i < have->n_cgsets; i++)
-		w.n += have->cgsets[i].n_ids;
-	if (!w.n || find_mount(mount, sizeof(mount)))
+		total += have->cgsets[i].n_ids;
+	if (!total || find_mount(mount, sizeof(mount)))
 		return xstrdup("");
-	w.ids = xcalloc(w.n, sizeof(*w.ids));
-	w.elems = xcalloc(w.n, sizeof(*w.elems));
-	size_t k = 0;
+	w.v = xcalloc(total, sizeof(*w.v));
 	for (size_t i = 0; i < have->n_cgsets; i++)
 		for (size_t j = 0; j < have->cgsets[i].n_ids; j++)
-			w.ids[k++] = have->cgsets[i].ids[j];
+			w.v[w.n++].id = have->cgsets[i].ids[j];
+	qsort(w.v, w.n, sizeof(*w.v), cmp_found);
+	size_t k = 0;
+	for (size_t i = 0; i < w.n; i++)
+		if (!k || w.v[k - 1].id != w.v[i].id)
+			w.v[k++] = w.v[i];
+	w.n = k;
 	/* The root is never an element (a path has a component): the walk starts below it. */
 	walk_dir(&w, "", 0);
 	char *out = NULL;
@@ -285,7 +372,8 @@ char *cgroup_restore_elements(const struct st_nft *have)
 		const struct st_cgset *c = &have->cgsets[i];
 		size_t n = 0;
 		for (size_t j = 0; j < c->n_ids; j++) {
-			const char *e = found(&w, c->ids[j]);
+			const struct found *fd = lookup(&w, c->ids[j]);
+			const char *e = fd ? fd->elem : NULL;
 			if (!e)
 				continue;
 			if (!n++)
@@ -301,8 +389,7 @@ char *cgroup_restore_elements(const struct st_nft *have)
 	if (fclose(f) || failed)
 		xalloc_fail();
 	for (size_t i = 0; i < w.n; i++)
-		free(w.elems[i]);
-	free(w.elems);
-	free(w.ids);
+		free(w.v[i].elem);
+	free(w.v);
 	return out;
 }

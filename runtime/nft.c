@@ -262,7 +262,7 @@ static int set_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	const char *name = mnl_attr_get_str(tb[NFTA_SET_NAME]);
 	if (!strncmp(name, "cg_", 3) && strlen(name) < sizeof(sc->out->cgsets[0].name))
-		cgset_add(sc->out, name, 0, NULL);
+		cgset_add(sc->out, name, 0, NULL, 0);
 	return MNL_CB_OK;
 }
 

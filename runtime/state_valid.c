@@ -218,13 +218,18 @@ static void check_nft(struct vctx *v, const struct state *s)
 	for (size_t i = 0; i < s->nft.n_cgsets; i++) {
 		const struct st_cgset *c = &s->nft.cgsets[i];
 		char name[40];
-		if (!c->role || !c->path || c->n_ids || !cgroup_path_ok(c->path)) {
+		bool ok = c->role && c->n_paths && !c->n_ids;
+		for (size_t k = 0; ok && k < c->n_paths; k++)
+			ok = c->paths[k] && cgroup_path_ok(c->paths[k]) &&
+			     (c->role != CGSET_PARENT || cgroup_path_level(c->paths[k]) >= 2);
+		if (!ok) {
 			refuse(v, "nftables: cgroup set %s: not one the compiler writes", c->name);
 			continue;
 		}
-		cgset_name(c->path, c->role, name);
-		if (strcmp(name, c->name) || (c->role == CGSET_PARENT && cgroup_path_level(c->path) < 2))
-			refuse(v, "nftables: cgroup set %s: not the set of cgroup \"%s\"", c->name, c->path);
+		cgset_name_paths((const char *const *)c->paths, c->n_paths, c->role, name);
+		if (strcmp(name, c->name))
+			refuse(v, "nftables: cgroup set %s: not the set of cgroup \"%s\"%s", c->name, c->paths[0],
+			       c->n_paths > 1 ? " and the others it names" : "");
 	}
 }
 

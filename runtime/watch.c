@@ -164,6 +164,34 @@ static void ancestor(const char *path, int up, char *out, size_t len)
 	}
 }
 
+/* Watches the folder whose children a set of PATH depends on: the parent of a bound cgroup (its
+ * re-creation), of the children's, and the grandparent (up = 2) for the parent's own id; one
+ * not made yet, its nearest ancestor that is, whose new child leads on to it. */
+static int watch_cgroup_dir(struct watch *w, const char *mount, const char *path, int up)
+{
+	char rel[PATH_MAX], full[PATH_MAX * 2];
+	ancestor(path, up, rel, sizeof(rel));
+	for (;;) {
+		struct stat st;
+		snprintf(full, sizeof(full), "%s%s%s", mount, rel[0] ? "/" : "", rel);
+		if (!rel[0] || (!stat(full, &st) && S_ISDIR(st.st_mode)))
+			break;
+		char above[PATH_MAX];
+		ancestor(rel, 1, above, sizeof(above));
+		snprintf(rel, sizeof(rel), "%s", above);
+	}
+	int wd = inotify_add_watch(w->ino, full, IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM |
+						     IN_DELETE_SELF | IN_ONLYDIR);
+	if (wd < 0)
+		return -errno;
+	bool dup = false;
+	for (size_t k = 0; k < w->n_cg && !dup; k++)
+		dup = w->cg_wd[k] == wd;
+	if (!dup)
+		w->cg_wd[w->n_cg++] = wd;
+	return 0;
+}
+
 int watch_cgroups(struct watch *w, const struct st_nft *nft)
 {
 	for (size_t i = 0; i < w->n_cg; i++)
@@ -172,36 +200,16 @@ int watch_cgroups(struct watch *w, const struct st_nft *nft)
 	char mount[PATH_MAX];
 	bool any = false;
 	for (size_t i = 0; i < nft->n_cgsets; i++)
-		any |= nft->cgsets[i].role && nft->cgsets[i].path;
+		any |= nft->cgsets[i].role && nft->cgsets[i].n_paths;
 	if (!any || cgroup_mount(mount, sizeof(mount)))
 		return 0;
-	for (size_t i = 0; i < nft->n_cgsets && w->n_cg < WATCH_MAX_CGDIRS; i++) {
+	for (size_t i = 0; i < nft->n_cgsets; i++) {
 		const struct st_cgset *c = &nft->cgsets[i];
-		if (!c->role || !c->path)
-			continue;
-		/* The folder whose children the set depends on: the parent of a bound cgroup (its
-		 * re-creation), of the children's, and the grandparent for the parent's own id. */
-		char rel[PATH_MAX], full[PATH_MAX * 2];
-		ancestor(c->path, c->role == CGSET_PARENT ? 2 : 1, rel, sizeof(rel));
-		/* Not made yet: its nearest ancestor that is, whose new child leads on to it. */
-		for (;;) {
-			struct stat st;
-			snprintf(full, sizeof(full), "%s%s%s", mount, rel[0] ? "/" : "", rel);
-			if (!rel[0] || (!stat(full, &st) && S_ISDIR(st.st_mode)))
-				break;
-			char up[PATH_MAX];
-			ancestor(rel, 1, up, sizeof(up));
-			snprintf(rel, sizeof(rel), "%s", up);
+		for (size_t j = 0; c->role && j < c->n_paths && w->n_cg < WATCH_MAX_CGDIRS; j++) {
+			int rc = watch_cgroup_dir(w, mount, c->paths[j], c->role == CGSET_PARENT ? 2 : 1);
+			if (rc)
+				return rc;
 		}
-		int wd = inotify_add_watch(w->ino, full, IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM |
-								 IN_DELETE_SELF | IN_ONLYDIR);
-		if (wd < 0)
-			return -errno;
-		bool dup = false;
-		for (size_t k = 0; k < w->n_cg && !dup; k++)
-			dup = w->cg_wd[k] == wd;
-		if (!dup)
-			w->cg_wd[w->n_cg++] = wd;
 	}
 	return 0;
 }

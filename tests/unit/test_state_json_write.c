@@ -352,8 +352,12 @@ static void gen_state_as(struct state *s, unsigned long long seed, bool clean)
 			char name[40];
 			snprintf(name, sizeof(name), "cg_%d", i);
 			bool desired = rnd(&x) % 2;
-			struct st_cgset *c = cgset_add(&s->nft, name, desired ? (uint8_t)(rnd(&x) % 3 + 1) : 0,
-						       desired && rnd(&x) % 2 ? words[rnd(&x) % N_WORDS] : NULL);
+			/* a set's paths: one ("path") or several (a run's set, "paths") */
+			const char *paths[3];
+			size_t np = desired ? (size_t)(rnd(&x) % 3) + 1 : 0;
+			for (size_t k = 0; k < np; k++)
+				paths[k] = words[rnd(&x) % N_WORDS];
+			struct st_cgset *c = cgset_add(&s->nft, name, desired ? (uint8_t)(rnd(&x) % 3 + 1) : 0, paths, np);
 			for (int k = 0, m = (int)(rnd(&x) % 4); k < m; k++)
 				cgset_add_id(c, clean ? rnd(&x) >> 1 : rnd(&x), NULL);
 		}
