@@ -106,6 +106,7 @@ ns_cleanup() {
 }
 cleanup() {
 	ns_cleanup
+	cg_cleanup
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -189,7 +190,7 @@ section() {
 	[ -z "${BENCH_SECTIONS:-}" ] || [[ " $BENCH_SECTIONS " == *" $num "* ]] || return 0
 	rm -f "$T/fail"
 	if ! (
-		trap ns_cleanup EXIT
+		trap 'ns_cleanup; cg_cleanup' EXIT
 		trap 'exit 130' INT
 		trap 'exit 143' TERM
 		"$@"
@@ -426,7 +427,7 @@ sec_compile() {
 	ns_del "$C"
 }
 
-# ---- 9: per-packet cost with and without uid or source intents --------------------------------------------
+# ---- 9: per-packet cost with and without uid, source or cgroup intents ------------------------------------
 # Four namespaces at once (one tunnel name each), each with a veth whose far end drops what it
 # gets (no address, no forwarding): the lookup or the send walks the whole rule list.
 probe_ns() { # DEV POLICY
@@ -440,6 +441,23 @@ probe_ns() { # DEV POLICY
 	ip -n "$N" neigh add 192.0.2.1 dev vb0 lladdr 02:00:00:00:00:01 nud permanent
 	ip -n "$N" route add 198.51.100.0/24 via 192.0.2.1 dev vb0
 }
+# The cgroups of row 9's cgroup intents: BENCH_UIDS of them under /sys/fs/cgroup/wgc-bench-XXXXXX
+# (the suffix of the bench's temporary directory: one name per run), in the cgroup v2 hierarchy
+# (mounted at /sys/fs/cgroup in the bench's own mount namespace where the host has it elsewhere:
+# nftables looks there). Empty ones, removed when the section ends, however it ends.
+CGB=/sys/fs/cgroup/wgc-bench-${T##*.}
+cg_setup() {
+	if [ "$(stat -f -c %T /sys/fs/cgroup 2>/dev/null)" != cgroup2fs ]; then
+		mount -t cgroup2 none /sys/fs/cgroup || return 1
+	fi
+	mkdir "$CGB" && (cd "$CGB" && seq -f 'c%.0f' 0 $((UIDS - 1)) | xargs mkdir)
+}
+cg_cleanup() {
+	[ -d "$CGB" ] || return 0
+	(cd "$CGB" && seq -f 'c%.0f' 0 $((UIDS - 1)) | xargs rmdir 2>/dev/null)
+	rmdir "$CGB" 2>/dev/null || true
+}
+
 sec_probe() {
 	# 0 intents (no nftables table at all), 1 intent (the fixed cost of marking: a route chain, and
 	# the conntrack that masquerading into the tunnel needs) and every intent: the cost of the
@@ -450,6 +468,13 @@ sec_probe() {
 	gen -s "$UIDS" >"$T/srcn.wg"
 	probe_ns wgb6 "$T/srcn.wg"
 	S=$N
+	cg_setup || { say "9: cannot make cgroups under /sys/fs/cgroup"; exit 1; }
+	gen -c "$UIDS" -C "/${CGB#/sys/fs/cgroup/}" >"$T/cgn.wg"
+	gen -c 1 -C "/${CGB#/sys/fs/cgroup/}" >"$T/cg1.wg"
+	probe_ns wgb5 "$T/cgn.wg"
+	G=$N
+	probe_ns wgb4 "$T/cg1.wg"
+	G1=$N
 	probe_ns wgb7 "$T/uid0.wg"
 	Z=$N
 	probe_ns wgb8 "$T/uid1.wg"
@@ -458,8 +483,8 @@ sec_probe() {
 	U=$N
 	for r in $(seq "$ROUNDS"); do
 		say "9: probes, round $r"
-		for ns in $([ $((r % 2)) -eq 1 ] && echo "$Z $O $U $S" || echo "$S $U $O $Z"); do
-			case $ns in "$Z") tag=0 ;; "$O") tag=1 ;; "$U") tag=n ;; *) tag=s ;; esac
+		for ns in $([ $((r % 2)) -eq 1 ] && echo "$Z $O $U $S $G1 $G" || echo "$G $G1 $S $U $O $Z"); do
+			case $ns in "$Z") tag=0 ;; "$O") tag=1 ;; "$U") tag=n ;; "$G") tag=g ;; "$G1") tag=g1 ;; *) tag=s ;; esac
 			run "$ns" "probe.route.$tag" 0 "$B/probe" route "$PROBES" 198.51.100.1 65534
 			cat "$T/out" >>"$T/m/ns.route.$tag"
 			run "$ns" "probe.udp.$tag" 0 "$B/probe" udp "$PROBES" 198.51.100.1
@@ -468,6 +493,11 @@ sec_probe() {
 	done
 	rules_n=$(ip -n "$U" rule show | grep -c uidrange || true)
 	src_rules=$(ip -n "$S" rule show | grep -c 'proto 87' || true)
+	cg_rules=$(ip netns exec "$G" nft list chain inet wgc marks_out | grep -c 'socket cgroupv2' || true)
+	cg_guard=$(ip netns exec "$G" nft list chain inet wgc cg_guard | grep -c 'socket cgroupv2' || true)
+	ns_del "$G"
+	ns_del "$G1"
+	cg_cleanup
 	ns_del "$S"
 	ns_del "$Z"
 	ns_del "$O"
@@ -482,6 +512,11 @@ sec_probe() {
 	# Routes by source: no masquerade (a site-to-site route keeps its source), so no nat chain.
 	a=$(med "ns.udp.0") z=$(med "ns.udp.s")
 	row 9 "UDP sendto: 0 vs $UIDS source intents (\`route from\`; $src_rules ip rules: the fwmark rule, the way back)" \
+		"$(printf '%.0f ns' "$z")" "—" "0 intents: $(printf '%.0f ns' "$a")" "—" \
+		"$(ratio "$z" "$a")" "—" "within 10%" "$(met 'z <= 1.10 * a && z >= 0.90 * a' z="$z" a="$a")"
+	# Routes by cgroup: the probe's socket is in none of the cgroups (the bench's own).
+	z=$(med "ns.udp.g") o=$(med "ns.udp.g1")
+	row 9 "UDP sendto: 0 vs $UIDS cgroup intents (\`route cgroup\`; $cg_rules mark rule(s), $cg_guard guard rule(s)); 1 intent: $(printf '%.0f ns' "$o"), $UIDS / 1: $(ratio "$z" "$o")" \
 		"$(printf '%.0f ns' "$z")" "—" "0 intents: $(printf '%.0f ns' "$a")" "—" \
 		"$(ratio "$z" "$a")" "—" "within 10%" "$(met 'z <= 1.10 * a && z >= 0.90 * a' z="$z" a="$a")"
 }

@@ -429,7 +429,7 @@ static void find_conflicts(struct ov *o)
 	}
 }
 
-/* Plain intents (one uid, gid or port list, nothing else: intent_dim) against each other without
+/* Plain intents (one uid, gid or port list, sources or a cgroup, nothing else: intent_dim) against each other without
  * comparing pairs, so that 10,000 uid intents cost a sort, not 50 million comparisons:
  *   - of one shape (the same list kind and protocol): their ranges sorted, each checked against
  *     the ranges still open where it starts (disjoint lists: one at most);
@@ -508,6 +508,26 @@ static void source_conflicts(struct ov *o, const size_t *cls, size_t k)
 	free(v);
 }
 
+static void cgroup_conflict(size_t a, size_t b, void *arg)
+{
+	struct ov *o = arg;
+	o->work++;
+	if (o->fams[a] & o->fams[b])
+		conflict(o->best_s, a, b);
+}
+
+/* Intents by cgroup alone (shape k): their paths as one forest (intent_cgroup_overlaps). */
+static void cgroup_conflicts(struct ov *o, const size_t *cls, size_t k)
+{
+	const struct policy *p = o->p;
+	size_t *v = xmalloc((p->n_intents + 1) * sizeof(*v)), m = 0;
+	for (size_t b = 0; b < p->n_intents; b++)
+		if (intent_dim(&p->intents[b]) == DIM_CGROUP && cls[b] == k)
+			v[m++] = b;
+	intent_cgroup_overlaps(p, v, m, cgroup_conflict, o);
+	free(v);
+}
+
 static void find_value_conflicts(struct ov *o)
 {
 	const struct policy *p = o->p;
@@ -531,6 +551,10 @@ static void find_value_conflicts(struct ov *o)
 	for (size_t k = 0; k < n_sh; k++) {
 		if (sh[k].dim == DIM_SADDR) {
 			source_conflicts(o, cls, k);
+			continue;
+		}
+		if (sh[k].dim == DIM_CGROUP) {
+			cgroup_conflicts(o, cls, k);
 			continue;
 		}
 		struct iv *v = NULL;

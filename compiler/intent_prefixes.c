@@ -2,9 +2,8 @@
  * to (intent_values.h).
  *
  * Two prefixes either hold one another or share no address, so the prefixes of a run, sorted by
- * family, address and length, are a forest walked in preorder: a prefix's parent is the nearest
- * earlier one that holds it (a stack). An address goes to the earliest intent among the prefixes
- * holding it, so a node's winner is the earlier of its own first intent and its parent's winner.
+ * family, address and length, are a forest walked in preorder (intent_forest.h). An address goes
+ * to the earliest intent among the prefixes holding it: its node's winner.
  * Where the winner's tunnel changes, a region starts: its prefix, less the regions that start
  * inside it, goes to that tunnel.
  */
@@ -14,9 +13,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "compiler/intent_forest.h"
 #include "model/xalloc.h"
 
-#define NONE SIZE_MAX
+#define NONE FOREST_NONE
 
 size_t intent_prefixes_add(const struct policy *p, size_t i, struct pv *v)
 {
@@ -51,34 +51,30 @@ static int cmp_pv(const void *pa, const void *pb)
 	return c ? c : a->intent < b->intent ? -1 : a->intent > b->intent;
 }
 
-/* One distinct prefix: entries [first, end) of the sorted array, its parent node and winner. */
-struct node {
-	size_t first, end, parent, win;
-};
+static size_t pv_intent(const void *ctx, size_t e)
+{
+	return ((const struct pv *)ctx)[e].intent;
+}
 
-/* Sorts v and builds its forest: the nodes in preorder, *n_nodes of them; the caller frees. */
-static struct node *forest(struct pv *v, size_t n, size_t *n_nodes)
+static bool pv_same(const void *ctx, size_t a, size_t b)
+{
+	const struct pv *v = ctx;
+	return !ipaddr_cmp(&v[a].a, &v[b].a);
+}
+
+static bool pv_holds(const void *ctx, size_t a, size_t b)
+{
+	const struct pv *v = ctx;
+	return ipaddr_contains(&v[a].a, &v[b].a);
+}
+
+static const struct forest_ops pv_ops = { pv_intent, pv_same, pv_holds };
+
+/* Sorts v and builds its forest (intent_forest.h): *n_nodes nodes; the caller frees. */
+static struct forest_node *forest(struct pv *v, size_t n, size_t *n_nodes)
 {
 	qsort(v, n, sizeof(*v), cmp_pv);
-	struct node *nd = xmalloc((n + 1) * sizeof(*nd));
-	size_t *stack = xmalloc((n + 1) * sizeof(*stack)), depth = 0, k = 0;
-	for (size_t i = 0; i < n;) {
-		size_t j = i + 1;
-		while (j < n && !ipaddr_cmp(&v[j].a, &v[i].a))
-			j++;
-		while (depth && !ipaddr_contains(&v[nd[stack[depth - 1]].first].a, &v[i].a))
-			depth--;
-		size_t parent = depth ? stack[depth - 1] : NONE;
-		size_t win = v[i].intent;   /* the node's earliest: entries are sorted by intent */
-		if (parent != NONE && nd[parent].win < win)
-			win = nd[parent].win;
-		nd[k] = (struct node){ i, j, parent, win };
-		stack[depth++] = k++;
-		i = j;
-	}
-	free(stack);
-	*n_nodes = k;
-	return nd;
+	return forest_build(n, &pv_ops, v, n_nodes);
 }
 
 static bool bit_at(const struct ipaddr *a, unsigned i)
@@ -123,7 +119,7 @@ static int cmp_won(const void *pa, const void *pb)
 struct pv *intent_prefix_winners(const struct policy *p, struct pv *v, size_t n, size_t *n_out)
 {
 	size_t nn;
-	struct node *nd = forest(v, n, &nn);
+	struct forest_node *nd = forest(v, n, &nn);
 #define TUN(x) (p->intents[nd[x].win].tunnel)
 	/* A node starts a region when its winner's tunnel differs from its parent's; the regions that
 	 * start inside region r (the nearest region start above them) are r's holes. */
@@ -176,63 +172,11 @@ struct pv *intent_prefix_winners(const struct policy *p, struct pv *v, size_t n,
 	return w;
 }
 
-/* The two earliest intents of distinct tunnels among those added. */
-struct first2 {
-	size_t v[2];
-};
-
-static void f2_add(struct first2 *f, const struct policy *p, size_t i)
-{
-	if (i == NONE)
-		return;
-	size_t t = p->intents[i].tunnel;
-	if (f->v[0] == NONE || i < f->v[0]) {
-		if (f->v[0] != NONE && p->intents[f->v[0]].tunnel != t)
-			f->v[1] = f->v[0];
-		f->v[0] = i;
-	} else if (p->intents[f->v[0]].tunnel != t && (f->v[1] == NONE || i < f->v[1])) {
-		f->v[1] = i;
-	}
-}
-
-static size_t f2_other(const struct first2 *f, const struct policy *p, size_t t)
-{
-	return f->v[0] != NONE && p->intents[f->v[0]].tunnel != t ? f->v[0] : f->v[1];
-}
-
 void intent_prefix_overlaps(const struct policy *p, struct pv *v, size_t n,
 			    void (*fn)(size_t a, size_t b, void *arg), void *arg)
 {
 	size_t nn;
-	struct node *nd = forest(v, n, &nn);
-	/* Per node: the earliest two of itself and every node above it (path), and of itself and
-	 * every node below it (below; children come after their parent, so a reverse walk). */
-	struct first2 *path = xmalloc((nn + 1) * sizeof(*path)), *below = xmalloc((nn + 1) * sizeof(*below));
-	for (size_t k = 0; k < nn; k++) {
-		struct first2 own = { { NONE, NONE } };
-		for (size_t e = nd[k].first; e < nd[k].end; e++)
-			f2_add(&own, p, v[e].intent);
-		below[k] = own;
-		path[k] = nd[k].parent == NONE ? own : path[nd[k].parent];
-		f2_add(&path[k], p, own.v[0]);
-		f2_add(&path[k], p, own.v[1]);
-	}
-	for (size_t k = nn; k-- > 0;)
-		if (nd[k].parent != NONE) {
-			f2_add(&below[nd[k].parent], p, below[k].v[0]);
-			f2_add(&below[nd[k].parent], p, below[k].v[1]);
-		}
-	for (size_t k = 0; k < nn; k++) {
-		struct first2 all = path[k];
-		f2_add(&all, p, below[k].v[0]);
-		f2_add(&all, p, below[k].v[1]);
-		for (size_t e = nd[k].first; e < nd[k].end; e++) {
-			size_t a = f2_other(&all, p, p->intents[v[e].intent].tunnel);
-			if (a != NONE)
-				fn(a, v[e].intent, arg);
-		}
-	}
-	free(below);
-	free(path);
+	struct forest_node *nd = forest(v, n, &nn);
+	forest_overlaps(p, nd, nn, &pv_ops, v, fn, arg);
 	free(nd);
 }

@@ -9,9 +9,11 @@ enum intent_dim intent_dim(const struct p_intent *in)
 {
 	const struct p_sel *s = &in->sel;
 	if (in->kind != INTENT_SPLIT || !in->needs_mark || s->to.n || s->iif || s->oif || s->has_fwmark ||
-	    s->has_tos || s->cgroup || s->ct_states || in->except.n)
+	    s->has_tos || s->ct_states || in->except.n)
 		return DIM_NONE;
 	bool ports = s->sport.lo || s->dport.lo;
+	if (s->cgroup)
+		return s->from.n || s->has_uid || s->has_gid || s->proto || ports ? DIM_NONE : DIM_CGROUP;
 	if (s->from.n)
 		return s->has_uid || s->has_gid || s->proto || ports ? DIM_NONE : DIM_SADDR;
 	if (s->has_uid && !s->has_gid && !s->proto && !ports)
@@ -29,6 +31,14 @@ bool intent_same_shape(const struct p_intent *a, const struct p_intent *b)
 	return d != DIM_NONE && d == intent_dim(b) && a->sel.proto == b->sel.proto && a->priority == b->priority;
 }
 
+size_t intent_run_end(const struct policy *p, size_t i)
+{
+	size_t j = i + 1;
+	while (j < p->n_intents && intent_same_shape(&p->intents[i], &p->intents[j]))
+		j++;
+	return j;
+}
+
 static const struct p_set *dim_set(const struct p_intent *in, struct p_range *one)
 {
 	const struct p_sel *s = &in->sel;
@@ -39,7 +49,8 @@ static const struct p_set *dim_set(const struct p_intent *in, struct p_range *on
 	case DIM_SPORT: *one = (struct p_range){ s->sport.lo, s->sport.hi }; return &s->sports;
 	case DIM_DPORT: *one = (struct p_range){ s->dport.lo, s->dport.hi }; return &s->dports;
 	case DIM_NONE:
-	case DIM_SADDR: break;
+	case DIM_SADDR:
+	case DIM_CGROUP: break;
 	}
 	return &none;
 }

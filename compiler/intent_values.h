@@ -1,6 +1,6 @@
 /* intent_values.h - the intents nftables matches by one list of numbers (a uid, gid, sport or
- * dport list: intent_values.c) or of source prefixes (intent_prefixes.c), and which tunnel each
- * number or address goes to.
+ * dport list: intent_values.c), of source prefixes (intent_prefixes.c) or by one cgroup path
+ * (intent_cgroups.c), and which tunnel each number, address or socket goes to.
  *
  * A run of such intents of one shape (all uid, all gid, all dport of one protocol, all sources,
  * ...) becomes one nft rule per tunnel (and family, for sources), its numbers or prefixes an
@@ -15,13 +15,16 @@
 
 #include "compiler/policy.h"
 
-enum intent_dim { DIM_NONE, DIM_UID, DIM_GID, DIM_SPORT, DIM_DPORT, DIM_SADDR };
+enum intent_dim { DIM_NONE, DIM_UID, DIM_GID, DIM_SPORT, DIM_DPORT, DIM_SADDR, DIM_CGROUP };
 
-/* The one list an nft-matched intent selects by, if nothing else selects (no other list, no
- * destination, interface, fwmark, tos, protocol, cgroup, ct state or except); else DIM_NONE. */
+/* The one list (or cgroup) an nft-matched intent selects by, if nothing else selects (no other
+ * list, no destination, interface, fwmark, tos, protocol, ct state or except); else DIM_NONE. */
 enum intent_dim intent_dim(const struct p_intent *in);
 /* Whether intents a and b have one shape: the same dimension (and protocol, for ports) and run. */
 bool intent_same_shape(const struct p_intent *a, const struct p_intent *b);
+/* The end of the run of intents of intent i's shape that starts at i: the first intent after i of
+ * another shape (i + 1 when i has none). */
+size_t intent_run_end(const struct policy *p, size_t i);
 
 /* One range of numbers and the intent (index into policy.intents) it comes from. */
 struct iv {
@@ -59,6 +62,26 @@ struct pv *intent_prefix_winners(const struct policy *p, struct pv *v, size_t n,
 /* For each prefix of v (sorted here) that another prefix of v through another tunnel holds or is
  * held by: fn(a, b, arg) with b its intent and a the earliest such other intent. O(n log n). */
 void intent_prefix_overlaps(const struct policy *p, struct pv *v, size_t n,
+			    void (*fn)(size_t a, size_t b, void *arg), void *arg);
+
+/* The sets of a run of intents by cgroup alone, [from, to) (intent_cgroups.c): per tunnel and
+ * path level, the paths of the intents that decide a socket (not one whose path an earlier
+ * intent's path holds or is), in statement order; the sets in order of level, the deepest first
+ * (a socket in several of their paths goes to the earliest intent holding it, the deepest). The
+ * caller frees with intent_cgroup_sets_free. O(n log n). */
+struct cg_set {
+	size_t tunnel;
+	int level;
+	const char **paths;            /* the policy's strings; owned array */
+	size_t n;
+	size_t intent;                 /* the first of them (its mark is the tunnel's) */
+};
+struct cg_set *intent_cgroup_sets(const struct policy *p, size_t from, size_t to, size_t *n);
+void intent_cgroup_sets_free(struct cg_set *v, size_t n);
+/* For each intent of intents[0..n) (all DIM_CGROUP) whose path holds or is held by the path of
+ * an intent through another tunnel: fn(a, b, arg) with b the intent, a the earliest such other.
+ * O(n log n). */
+void intent_cgroup_overlaps(const struct policy *p, const size_t *intents, size_t n,
 			    void (*fn)(size_t a, size_t b, void *arg), void *arg);
 
 #endif

@@ -353,6 +353,21 @@ static void put_source_sets(FILE *f, const struct policy *p, size_t from, size_t
 	free(w);
 }
 
+/* A run of intents by cgroup, [from, to): one rule per tunnel and path level, deepest first
+ * (intent_cgroup_sets), each matching a set of the paths' cgroups (lower_cgroup.c). */
+static void put_cgroup_sets(FILE *f, const struct policy *p, size_t from, size_t to)
+{
+	size_t n;
+	struct cg_set *v = intent_cgroup_sets(p, from, to, &n);
+	char name[40], act[160];
+	for (size_t i = 0; i < n; i++) {
+		cgset_name_paths(v[i].paths, v[i].n, CGSET_BOUND, name);
+		mark_action(act, &p->intents[v[i].intent]);
+		fprintf(f, "\t\tsocket cgroupv2 level %d @%s%s\n", v[i].level, name, act);
+	}
+	intent_cgroup_sets_free(v, n);
+}
+
 /* A run of intents of one shape, [from, to): one rule per tunnel, the numbers each tunnel wins
  * (the earliest intent holding a number wins it) as one anonymous set, at most
  * WGC_MAX_SET_ELEMENTS to a rule. The sets are disjoint, so the rules' order does not matter. */
@@ -364,6 +379,10 @@ static void put_intent_sets(FILE *f, const struct policy *p, size_t from, size_t
 	enum intent_dim dim = intent_dim(first);
 	if (dim == DIM_SADDR) {
 		put_source_sets(f, p, from, to);
+		return;
+	}
+	if (dim == DIM_CGROUP) {
+		put_cgroup_sets(f, p, from, to);
 		return;
 	}
 	char pb[8], act[160];
@@ -481,9 +500,7 @@ static void put_marks(FILE *f, const struct policy *p, enum nft_hook hook)
 			hook == HOOK_OUTPUT ? chain_head(f, "marks_out", "route", "output", "mangle")
 					    : chain_head(f, "marks_in", "filter", "prerouting", "-149");
 		any = true;
-		size_t j = i + 1;
-		while (j < p->n_intents && intent_same_shape(in, &p->intents[j]))
-			j++;
+		size_t j = intent_run_end(p, i);
 		if (j - i > 1) {
 			put_intent_sets(f, p, i, j);
 			i = j - 1;
@@ -983,13 +1000,30 @@ static void put_masquerade(FILE *f, const struct policy *p)
 		fputs("\t}\n", f);
 }
 
-/* The guard of each cgroup intent (model/cgset.h): a socket under PATH's parent (level N-1) whose
- * level-N cgroup is none of the parent's children when wgc applied, selected as the intent's other
- * selectors say, going anywhere but loopback or the tunnel, is dropped. A path of level 1 has the
- * root as its parent: every socket is under it. */
+/* The guard's verdict for cgroups PATHS (of one level) through tunnel t: a socket under one of
+ * their parents (level N-1) whose level-N cgroup is none of those parents' children when wgc
+ * applied, going anywhere but loopback or the tunnel, is dropped. A path of level 1 has the root
+ * as its parent: every socket is under it. */
+static void guard_action(char act[256], const char *const *paths, size_t n, int level, const char *tunnel)
+{
+	char parent[40], known[40];
+	cgset_name_paths(paths, n, CGSET_PARENT, parent);
+	cgset_name_paths(paths, n, CGSET_KNOWN, known);
+	int k = 0;
+	if (level > 1)
+		k = snprintf(act, 256, " socket cgroupv2 level %d @%s", level - 1, parent);
+	snprintf(act + k, 256 - (size_t)k, " socket cgroupv2 level %d != @%s oifname != { \"lo\", \"%s\" } drop",
+		 level, known, tunnel);
+}
+
+/* The guard of each cgroup intent (model/cgset.h), selected as the intent's other selectors say
+ * (guard_action); of a run of intents by cgroup alone, one per set of the run (intent_cgroup_sets:
+ * a socket under the parents of a set's paths is under the parent of its own cgroup, and a
+ * cgroup's id is in no other parent's children). */
 static void put_cgroup_guard(FILE *f, const struct policy *p)
 {
 	bool any = false;
+	char act[256];
 	for (size_t i = 0; i < p->n_intents; i++) {
 		const struct p_intent *in = &p->intents[i];
 		if (!in->sel.cgroup || !in->needs_mark)
@@ -997,15 +1031,20 @@ static void put_cgroup_guard(FILE *f, const struct policy *p)
 		if (!any)
 			chain_head(f, "cg_guard", "filter", "output", "filter");
 		any = true;
-		int level = cgroup_path_level(in->sel.cgroup);
-		char parent[40], known[40], act[256];
-		cgset_name(in->sel.cgroup, CGSET_PARENT, parent);
-		cgset_name(in->sel.cgroup, CGSET_KNOWN, known);
-		int n = 0;
-		if (level > 1)
-			n = snprintf(act, sizeof(act), " socket cgroupv2 level %d @%s", level - 1, parent);
-		snprintf(act + n, sizeof(act) - (size_t)n, " socket cgroupv2 level %d != @%s oifname != { \"lo\", \"%s\" } drop",
-			 level, known, p->tunnels[in->tunnel].name);
+		size_t j = intent_dim(in) == DIM_CGROUP ? intent_run_end(p, i) : i + 1;
+		if (j - i > 1) {
+			size_t n;
+			struct cg_set *v = intent_cgroup_sets(p, i, j, &n);
+			for (size_t k = 0; k < n; k++) {
+				guard_action(act, v[k].paths, v[k].n, v[k].level, p->tunnels[v[k].tunnel].name);
+				fprintf(f, "\t\t%s\n", act + 1);
+			}
+			intent_cgroup_sets_free(v, n);
+			i = j - 1;
+			continue;
+		}
+		guard_action(act, (const char *const *)&in->sel.cgroup, 1, cgroup_path_level(in->sel.cgroup),
+			     p->tunnels[in->tunnel].name);
 		struct p_sel rest = in->sel;
 		rest.cgroup = NULL;
 		put_rule_line(f, &rest, act, 0, 0);

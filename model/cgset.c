@@ -66,6 +66,11 @@ struct st_cgset *cgset_add(struct st_nft *n, const char *name, int role, const c
 	for (size_t i = 0; i < n->n_cgsets; i++)
 		if (!strcmp(n->cgsets[i].name, name))
 			return &n->cgsets[i];
+	return cgset_new(n, name, role, paths, n_paths);
+}
+
+struct st_cgset *cgset_new(struct st_nft *n, const char *name, int role, const char *const *paths, size_t n_paths)
+{
 	struct st_cgset *c = state_grow((void **)&n->cgsets, &n->n_cgsets, sizeof(*c));
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	c->role = (uint8_t)role;

@@ -29,6 +29,8 @@ void cgset_name_paths(const char *const *paths, size_t n, int role, char out[40]
 
 /* Adds a set (ids none) unless one of that name is there; returns it. Copies paths[0..n). */
 struct st_cgset *cgset_add(struct st_nft *n, const char *name, int role, const char *const *paths, size_t n_paths);
+/* The same, for a caller that knows there is none of that name (no search). */
+struct st_cgset *cgset_new(struct st_nft *n, const char *name, int role, const char *const *paths, size_t n_paths);
 /* Appends an id (and its element); cgsets_sort sorts them and drops the repeated. */
 void cgset_add_id(struct st_cgset *c, uint64_t id, const char *elem);
 /* The set's paths as the plan names them: "\"a\"" or "\"a\", \"b\" ..." (at most a few). */

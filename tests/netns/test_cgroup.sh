@@ -21,6 +21,9 @@
 # keeps sending: zero probes reach S in the clear, plan exits 2 naming the stale binding, apply
 # rebinds and the probes come through the tunnel again; the sibling is unaffected. Control: the
 # old form (`socket cgroupv2 level 2 "PATH"`, what wgc wrote before) leaks after the same restart.
+# Then a run of three cgroup intents at two levels (run_many): one mark rule and one guard rule
+# per level, the app and a deeper cgroup through the tunnel, their parent direct, and the same
+# restart seen, kept from the clear and rebound.
 set -u
 SELF=$(readlink -f "$0")
 cd "$(dirname "$SELF")/../.." || exit 1
@@ -41,8 +44,13 @@ t_teardown() {
 	local pid
 	for pid in "${CLIENTS[@]}"; do kill -KILL "$pid" 2>/dev/null; done
 	for pid in "${CLIENTS[@]}"; do wait "$pid" 2>/dev/null; done
-	# (a cgroup is removed once its processes are gone: reaped above)
-	rmdir "$APP" "$OTHER" "$PARENT" 2>/dev/null
+	# A cgroup can be removed once its processes are gone: a killed one may take a moment, and
+	# the clients are not all this shell's children (not all reaped above).
+	local d
+	for d in "$OTHER/inner" "$APP" "$OTHER" "$PARENT"; do
+		[ -d "$d" ] || continue
+		for _ in $(seq 50); do rmdir "$d" 2>/dev/null && break; sleep 0.1; done
+	done
 	iso_teardown
 }
 
@@ -333,7 +341,66 @@ run() {
 	expect_rc "cgroup: destroy exits 0" 0 "$?" "$T_TMP/destroy.out" "$T_TMP/destroy.err"
 }
 
+# A run of cgroup intents (the policy's app, a cgroup a level deeper, and one not made): one set
+# per tunnel and level, each holding the ids of all its paths, checked deepest first; a restart
+# of one of them is seen and rebound as for one intent.
+run_many() {
+	local pol=$T_TMP/many.wg inner=$OTHER/inner id_before id_after pid
+	for pid in "${CLIENTS[@]}"; do kill -KILL "$pid" 2>/dev/null; done
+	for pid in "${CLIENTS[@]}"; do wait "$pid" 2>/dev/null; done
+	CLIENTS=()
+	mkdir "$inner" || { fail "many: mkdir $inner"; return 0; }
+	in_ns "$S" nft reset counters table inet probe >/dev/null || { fail "many: S's counters reset"; return 0; }
+	{ cat "$POLICY"; printf 'route cgroup "/%s/other/inner" through wg0\nroute cgroup "/%s/third" through wg0\n' \
+		"$PARENT_REL" "$PARENT_REL"; } >"$pol"
+	wgc_c apply "$pol" >"$T_TMP/apply.out" 2>"$T_TMP/apply.err"
+	expect_rc "many: apply exits 0" 0 "$?" "$T_TMP/apply.out" "$T_TMP/apply.err" || return 0
+	in_c nft list chain inet wgc marks_out >"$T_TMP/marks" 2>&1
+	expect_text "many: three intents, two levels: one mark rule per level, deepest first" "3
+2" sed -n 's/.*socket cgroupv2 level \([0-9]\) @cg_.*/\1/p' "$T_TMP/marks"
+	in_c nft list chain inet wgc cg_guard >"$T_TMP/guard" 2>&1
+	expect_text "many: one guard rule per level" "2" grep -c "socket cgroupv2 level" "$T_TMP/guard"
+	client "$APP" 9999 || { fail "many: the client starts"; return 0; }
+	pid=$CLIENT_PID
+	if tun_grows; then
+		pass "many: the app's probes come through the tunnel"
+	else
+		fail "many: the app's probes come through the tunnel" "$(cat "$T_TMP/marks")"
+	fi
+	expect_seen "many: the app goes through the tunnel" "$APP" 10.8.0.2
+	expect_seen "many: the deeper cgroup goes through the tunnel" "$inner" 10.8.0.2
+	expect_seen "many: its parent, routed by no intent, goes direct" "$OTHER" 203.0.113.2
+	expect_seen "many: the root cgroup goes direct" "$CG_ROOT" 203.0.113.2
+	wgc_c plan --detailed-exitcode "$pol" >"$T_TMP/plan.out" 2>&1
+	expect_rc "many: converged (plan exits 0)" 0 "$?" "$T_TMP/plan.out"
+
+	id_before=$(stat -c %i "$APP")
+	restart "$pid" || { fail "many: restart"; return 0; }
+	id_after=$(stat -c %i "$APP")
+	sends_more 20 || { fail "many: the client does not send after the restart"; return 0; }
+	expect_text "many: after the restart, nothing reaches S in the clear" "0" counter leak_app
+	wgc_c plan --detailed-exitcode "$pol" >"$T_TMP/plan.out" 2>&1
+	expect_rc "many: after the restart, plan exits 2" 2 "$?" "$T_TMP/plan.out"
+	expect_grep "many: plan names the set's paths and the ids that changed" \
+		"cgroups \"/$PARENT_REL/app\", \"/$PARENT_REL/third\": the cgroups bound are not those applied \(new: $id_after \"$PARENT_REL/app\"; gone: $id_before\)" \
+		"$T_TMP/plan.out"
+	wgc_c apply "$pol" >"$T_TMP/apply.out" 2>"$T_TMP/apply.err"
+	expect_rc "many: apply rebinds" 0 "$?" "$T_TMP/apply.out" "$T_TMP/apply.err"
+	if tun_grows; then
+		pass "many: after the rebind, the probes come through the tunnel again"
+	else
+		fail "many: after the rebind, the probes come through the tunnel again" "$(bound_ids)"
+	fi
+	expect_text "many: still nothing in the clear" "0" counter leak_app
+	wgc_c plan --detailed-exitcode "$pol" >"$T_TMP/plan.out" 2>&1
+	expect_rc "many: converged again (plan exits 0)" 0 "$?" "$T_TMP/plan.out"
+	wgc_c destroy >"$T_TMP/destroy.out" 2>"$T_TMP/destroy.err"
+	expect_rc "many: destroy exits 0" 0 "$?" "$T_TMP/destroy.out" "$T_TMP/destroy.err"
+	rmdir "$inner"
+}
+
 if setup; then
 	run
+	run_many
 fi
 finish

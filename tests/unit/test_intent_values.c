@@ -1,13 +1,15 @@
 /* test_intent_values.c - who wins each number of a run of uid/gid/port intents (intent_values.c)
- * and each address of a run of source intents (intent_prefixes.c): the earliest intent holding
- * it, whatever the overlaps; the result disjoint, by tunnel; which intents overlap; and which
- * intents have one shape. Checked against a brute force over every number and address. */
+ * and each address of a run of source intents (intent_prefixes.c), and each cgroup of a run of
+ * cgroup intents (intent_cgroups.c): the earliest intent holding it, whatever the overlaps; the
+ * result disjoint, by tunnel; which intents overlap; and which intents have one shape. Checked
+ * against a brute force over every number, address and cgroup. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "compiler/intent_values.h"
 #include "compiler/policy.h"
+#include "model/cgset.h"
 #include "model/xalloc.h"
 #include "unit.h"
 
@@ -292,12 +294,151 @@ static void test_sources_cut(struct t *t)
 	free(p.intents);
 }
 
+/* ---- cgroups --------------------------------------------------------------------------------- */
+
+/* Component i of the node numbered x of a tree of depth 3 over the names "a", "a-b" and "b" (x's
+ * digits in base 4, 0 ending the path): "a" and "a-b" are siblings, "a/b" a child; "-" sorts
+ * below "/" as bytes. */
+static const char *const cg_names[] = { "a", "a-b", "b" };
+
+static size_t cg_node_path(unsigned x, char *out, size_t cap, const char *sep_first, const char *sep_last)
+{
+	size_t n = (size_t)snprintf(out, cap, "%s", sep_first);
+	unsigned depth = 0;
+	for (; depth < 3 && x % 4; depth++, x /= 4)
+		n += (size_t)snprintf(out + n, cap - n, "%s%s", depth ? (depth == 1 && *sep_last ? "//" : "/") : "",
+				      cg_names[x % 4 - 1]);
+	n += (size_t)snprintf(out + n, cap - n, "%s", sep_last);
+	return depth;
+}
+
+/* Whether the node's ancestor at level L (its first L components) is the path written p. */
+static bool cg_at_level(unsigned node, int level, const char *p)
+{
+	char a[64], b[64];
+	unsigned prefix = 0, mul = 1, x = node;
+	int depth = 0;
+	for (; depth < level && x % 4; depth++, x /= 4, mul *= 4)
+		prefix += (x % 4) * mul;
+	if (depth < level)
+		return false;
+	cg_node_path(prefix, a, sizeof(a), "", "");
+	/* p normalised: no leading, trailing or repeated '/' */
+	size_t n = 0;
+	for (const char *c = p; *c && n < sizeof(b) - 1; c++)
+		if (*c != '/' || (n && b[n - 1] != '/'))
+			b[n++] = *c;
+	while (n && b[n - 1] == '/')
+		n--;
+	b[n] = 0;
+	return !strcmp(a, b);
+}
+
+/* Whether node anc is node or one of its ancestors: node's first components (its low digits). */
+static bool cg_holds(unsigned anc, unsigned node)
+{
+	for (unsigned m = 4; m <= 64; m *= 4)
+		if (node % m == anc)
+			return true;
+	return false;
+}
+
+/* Random runs of cgroup intents over three tunnels (paths written with leading, trailing or
+ * doubled '/'): for every cgroup of the tree, the first set the rules check (deepest level
+ * first) that holds its ancestor names the tunnel of the earliest intent whose path holds it;
+ * the overlaps found are each intent's earliest of another tunnel. */
+static void test_cgroups_random(struct t *t)
+{
+	uint64_t seed = 0x2545f4914f6cdd1dull;
+	bool won = true, ordered = true, overlaps = true, named = true;
+	for (int round = 0; round < 400; round++) {
+		struct policy p = { 0 };
+		p.n_tunnels = 3;
+		p.n_intents = 1 + rnd(&seed) % 10;
+		p.intents = xcalloc(p.n_intents, sizeof(*p.intents));
+		char (*paths)[64] = xcalloc(p.n_intents, sizeof(*paths));
+		unsigned *node = xcalloc(p.n_intents, sizeof(*node));
+		for (size_t i = 0; i < p.n_intents; i++) {
+			do
+				node[i] = rnd(&seed) % 64;
+			while (cg_node_path(node[i], paths[i], sizeof(paths[i]), "", "") == 0 ||
+			       node[i] % 4 == 0 || (node[i] / 4 % 4 == 0 && node[i] >= 4) || (node[i] / 16 % 4 == 0 && node[i] >= 16));
+			cg_node_path(node[i], paths[i], sizeof(paths[i]), rnd(&seed) % 2 ? "/" : "", rnd(&seed) % 3 ? "" : "/");
+			p.intents[i] = (struct p_intent){ .kind = INTENT_SPLIT, .needs_mark = true, .priority = 20000,
+							  .families = FAM_V4 | FAM_V6 };
+			p.intents[i].tunnel = rnd(&seed) % 3;
+			p.intents[i].sel.cgroup = paths[i];
+		}
+		size_t n;
+		struct cg_set *v = intent_cgroup_sets(&p, 0, p.n_intents, &n);
+		for (size_t k = 1; k < n; k++)
+			ordered &= v[k - 1].level > v[k].level || (v[k - 1].level == v[k].level && v[k - 1].tunnel < v[k].tunnel);
+		for (size_t k = 0; k < n; k++)
+			for (size_t j = 0; j < v[k].n; j++)
+				named &= cgroup_path_level(v[k].paths[j]) == v[k].level;
+		for (unsigned x = 1; x < 64; x++) {
+			if (x % 4 == 0 || (x >= 4 && x / 4 % 4 == 0) || (x >= 16 && x / 16 % 4 == 0))
+				continue;   /* not a node: a name after the path's end */
+			size_t want = SIZE_MAX, got = SIZE_MAX;
+			for (size_t i = 0; i < p.n_intents && want == SIZE_MAX; i++)
+				if (cg_holds(node[i], x))
+					want = p.intents[i].tunnel;
+			for (size_t k = 0; k < n && got == SIZE_MAX; k++)
+				for (size_t j = 0; j < v[k].n; j++)
+					if (cg_at_level(x, v[k].level, v[k].paths[j]))
+						got = v[k].tunnel;
+			won &= got == want;
+		}
+		intent_cgroup_sets_free(v, n);
+		struct earliest e = { xmalloc(p.n_intents * sizeof(size_t)) };
+		size_t *all = xmalloc(p.n_intents * sizeof(*all));
+		for (size_t i = 0; i < p.n_intents; i++) {
+			e.v[i] = SIZE_MAX;
+			all[i] = i;
+		}
+		intent_cgroup_overlaps(&p, all, p.n_intents, note_overlap, &e);
+		for (size_t b = 0; b < p.n_intents; b++) {
+			size_t want = SIZE_MAX;
+			for (size_t a = 0; a < p.n_intents && want == SIZE_MAX; a++)
+				if (a != b && p.intents[a].tunnel != p.intents[b].tunnel &&
+				    (cg_holds(node[a], node[b]) || cg_holds(node[b], node[a])))
+					want = a;
+			overlaps &= e.v[b] == want;
+		}
+		free(all);
+		free(e.v);
+		free(node);
+		free(paths);
+		free(p.intents);
+	}
+	CHECK(t, won, "random cgroups: every cgroup goes to the earliest intent whose path holds it");
+	CHECK(t, ordered, "random cgroups: the sets deepest level first, then by tunnel");
+	CHECK(t, named, "random cgroups: a set's paths all of its level");
+	CHECK(t, overlaps, "random cgroups: each intent's earliest overlapping intent of another tunnel");
+}
+
+static void test_cgroup_shape(struct t *t)
+{
+	struct p_intent a = { .kind = INTENT_SPLIT, .needs_mark = true, .priority = 20000 }, b = a;
+	a.sel.cgroup = "/a";
+	b.sel.cgroup = "/b/c";
+	CHECK(t, intent_dim(&a) == DIM_CGROUP && intent_same_shape(&a, &b), "two intents by cgroup alone: one shape");
+	b.sel.has_uid = true;
+	CHECK(t, intent_dim(&b) == DIM_NONE, "a cgroup and a uid: no plain list");
+	b.sel.has_uid = false;
+	b.sel.dport.lo = b.sel.dport.hi = 443;
+	b.sel.proto = 6;
+	CHECK(t, intent_dim(&b) == DIM_NONE, "a cgroup and a port: no plain list");
+}
+
 int main(void)
 {
 	struct t t = { .name = "intent_values" };
 	test_winners(&t);
 	test_shapes(&t);
 	test_sources_random(&t);
+	test_cgroups_random(&t);
+	test_cgroup_shape(&t);
 	test_sources_cut(&t);
 	return unit_finish(&t);
 }
