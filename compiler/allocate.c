@@ -145,6 +145,7 @@ int allocate_intent_marks(struct policy *p, size_t *failed)
 	struct mark_pool pool;
 	policy_pool(p, &pool);
 	size_t *last = xmalloc((p->n_tunnels + 1) * sizeof(*last));
+	size_t *owner = xmalloc((p->n_intents + 1) * sizeof(*owner));
 	for (size_t t = 0; t <= p->n_tunnels; t++)
 		last[t] = SIZE_MAX;
 	int rc = 0;
@@ -154,7 +155,16 @@ int allocate_intent_marks(struct policy *p, size_t *failed)
 			*failed = i;
 			rc = -ENOSPC;
 		}
+		owner[i] = p->intents[i].needs_mark ? last[p->intents[i].tunnel] : SIZE_MAX;
 	}
+	/* The families of a mark's fwmark rules: those of every intent sharing it. */
+	for (size_t i = 0; i < p->n_intents && !rc; i++)
+		if (owner[i] != SIZE_MAX)
+			p->intents[owner[i]].mark_families |= p->intents[i].families;
+	for (size_t i = 0; i < p->n_intents && !rc; i++)
+		if (owner[i] != SIZE_MAX)
+			p->intents[i].mark_families = p->intents[owner[i]].mark_families;
+	free(owner);
 	free(last);
 	return rc;
 }

@@ -28,7 +28,8 @@ enum intent_dim intent_dim(const struct p_intent *in)
 bool intent_same_shape(const struct p_intent *a, const struct p_intent *b)
 {
 	enum intent_dim d = intent_dim(a);
-	return d != DIM_NONE && d == intent_dim(b) && a->sel.proto == b->sel.proto && a->priority == b->priority;
+	return d != DIM_NONE && d == intent_dim(b) && a->sel.proto == b->sel.proto && a->priority == b->priority &&
+	       a->families == b->families;
 }
 
 size_t intent_run_end(const struct policy *p, size_t i)

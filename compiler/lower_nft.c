@@ -321,8 +321,13 @@ static void put_intent_mark(FILE *f, const struct p_intent *in, const char *act)
  * wins, as with the ip rules of intents that need no mark. */
 static void mark_action(char act[160], const struct p_intent *in)
 {
-	snprintf(act, 160, " meta mark and 0x%08x == 0x00000000 meta mark set meta mark and 0x%08x or 0x%08x", in->mask,
-		 ~in->mask, in->mark);
+	/* An intent of one family marks that family only where its mark has a fwmark rule of the
+	 * other, for another intent of the tunnel (marks name tunnels). An address selector says
+	 * the family already. */
+	const char *fam = in->sel.from.n || in->sel.to.n || !(in->mark_families & ~in->families) ? ""
+			  : in->families == FAM_V4 ? " meta nfproto ipv4" : " meta nfproto ipv6";
+	snprintf(act, 160, "%s meta mark and 0x%08x == 0x00000000 meta mark set meta mark and 0x%08x or 0x%08x", fam,
+		 in->mask, ~in->mask, in->mark);
 }
 
 /* A run of intents by source, [from, to): one rule per tunnel and family, the prefixes each tunnel

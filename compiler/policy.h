@@ -129,6 +129,8 @@ struct p_intent {
 	bool needs_mark;               /* matched in nftables: ports, cgroup, gid, uid lists, and a uid
 					* or source without iif/oif/fwmark/tos (check_stmts.c) */
 	uint32_t mark, mask;           /* when needs_mark: the mark of its tunnel in its run (allocate.h) */
+	int mark_families;             /* when needs_mark: FAM_* of the intents sharing that mark, whose
+					* fwmark rules it meets (allocate.h) */
 	uint32_t priority;             /* INTENT_SPLIT */
 	bool warn_v4_only;             /* INTENT_FULL: IPv4 only though not asked for: a leak unless... */
 	bool by_dest;                  /* INTENT_SPLIT selecting by destination only: routes in the

@@ -562,6 +562,39 @@ static void test_dns(struct t *t)
 	}
 }
 
+/* Marks name tunnels: an intent of one family through a dual-stack tunnel shares its mark with
+ * the tunnel's other intents, and the mark's IPv6 fwmark rule is there for them; its own IPv6
+ * packets must not get the mark. The intents of one family are a set of their own, marking that
+ * family only; where the mark has one family's rules only, no family is written. */
+static void test_mark_families(struct t *t)
+{
+	static const char two[] = "tunnel wg0 {\n\tprivate-key \"/k0\"\n\taddress 10.0.0.2/32, fd00::2/128\n}\n"
+				  "route uid 1000 through wg0 ipv4\nroute uid 1001 through wg0\n"
+				  "route cgroup \"/a/b\" through wg0 ipv6\nroute cgroup \"/a/c\" through wg0 ipv6\n";
+	struct state s;
+	if (compile(t, two, &s, false)) {
+		CHECK(t, 0, "the dual-stack policy does not compile");
+		return;
+	}
+	const char *text = s.nft.text ? s.nft.text : "";
+	CHECK(t, strstr(text, "\t\tmeta skuid 1000 meta nfproto ipv4 meta mark and 0x000000ff == 0x00000000 ") &&
+		 strstr(text, "\t\tmeta skuid 1001 meta mark and 0x000000ff == 0x00000000 "),
+	      "uid 1000 (ipv4) marks IPv4 only, uid 1001 both, in rules of their own:\n%s", text);
+	CHECK(t, strstr(text, " @cg_") && strstr(strstr(text, " @cg_"), " meta nfproto ipv6 meta mark"),
+	      "the IPv6 cgroup run marks IPv6 only:\n%s", text);
+	state_free(&s);
+	static const char one[] = "tunnel wg0 {\n\tprivate-key \"/k0\"\n\taddress 10.0.0.2/32\n}\n"
+				  "route uid 1000 through wg0 ipv4\nroute uid 1001 through wg0\n";
+	if (compile(t, one, &s, false)) {
+		CHECK(t, 0, "the IPv4 policy does not compile");
+		return;
+	}
+	text = s.nft.text ? s.nft.text : "";
+	CHECK(t, !strstr(text, "nfproto") && strstr(text, "meta skuid 1000-1001 meta mark"),
+	      "an IPv4 tunnel's intents: one set, no family written:\n%s", text);
+	state_free(&s);
+}
+
 int main(void)
 {
 	struct t t = { .name = "test_lower" };
@@ -571,6 +604,7 @@ int main(void)
 	test_kill_switches(&t);
 	test_kill_switch_lan(&t);
 	test_scoped_kill_switches(&t);
+	test_mark_families(&t);
 	test_rejected(&t);
 	test_dns(&t);
 	return unit_finish(&t);
