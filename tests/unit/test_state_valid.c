@@ -376,14 +376,37 @@ static void test_cgsets(struct t *t)
 	CHECK(t, s.nft.n_cgsets == 3, "3 cgroup sets (bound, parent, known), not %zu", s.nft.n_cgsets);
 	expect_valid(t, "cgroup sets", &s);
 	struct st_cgset *c = &s.nft.cgsets[0];
-	char *path = c->path;
-	c->path = (char *)"/vpn.slice/../etc";
+	char *path = c->paths[0];
+	c->paths[0] = (char *)"/vpn.slice/../etc";
 	expect_refused(t, "cgroup path with ..", &s, "cgroup set");
-	c->path = (char *)"/other.slice/app.service";
+	c->paths[0] = (char *)"/other.slice/app.service";
 	expect_refused(t, "cgroup set of another path", &s, "not the set of cgroup");
-	c->path = path;
+	c->paths[0] = path;
 	cgset_add_id(c, 42, NULL);
 	expect_refused(t, "cgroup set with an id", &s, "cgroup set");
+	state_free(&s);
+	/* A run's sets: named from all their paths, in order. */
+	if (compile_text("tunnel wg0 {\n private-key \"/k\"\n address 10.0.0.2/32\n"
+			 " peer p {\n  public-key \"" KEY "\"\n  endpoint 192.0.2.1:51820\n  allowed-ips 0.0.0.0/0\n }\n}\n"
+			 "route cgroup \"/vpn.slice/a.service\" through wg0\nroute cgroup \"/vpn.slice/b.service\" through wg0\n",
+			 &s)) {
+		CHECK(t, 0, "the cgroup run does not compile");
+		return;
+	}
+	CHECK(t, s.nft.n_cgsets == 3 && s.nft.cgsets[0].n_paths == 2, "a run of two: 3 sets of 2 paths, not %zu of %zu",
+	      s.nft.n_cgsets, s.nft.n_cgsets ? s.nft.cgsets[0].n_paths : 0);
+	expect_valid(t, "a run's cgroup sets", &s);
+	c = &s.nft.cgsets[0];
+	path = c->paths[0];
+	c->paths[0] = c->paths[1];
+	c->paths[1] = path;
+	expect_refused(t, "a run's set with its paths swapped", &s, "not the set of cgroup");
+	c->paths[1] = c->paths[0];
+	c->paths[0] = path;
+	c->paths[1][1] = '.';
+	c->paths[1][2] = '.';
+	c->paths[1][3] = '/';
+	expect_refused(t, "a run's set with a path with ..", &s, "cgroup set");
 	state_free(&s);
 }
 
