@@ -361,23 +361,19 @@ static int key_hex(const char *b64, char hex[65])
 	return 1;
 }
 
-static int set_endpoint(const char *dev, const char *b64, const char *endpoint)
+/* One set=1 request of len bytes through DEV's userspace API socket, and its reply: 0 if it
+ * says errno=0, else 1 (what names the request in the message). */
+static int uapi_set(const char *dev, const char *req, size_t len, const char *what)
 {
-	char hex[65], req[256], rep[64];
-	size_t have = 0;
+	char rep[64];
+	size_t have;
 	ssize_t n;
-	int fd, len;
+	int fd = uapi_connect(dev);
 
-	if (!key_hex(b64, hex)) {
-		fprintf(stderr, "floor: bad key '%s'\n", b64);
-		return 2;
-	}
-	len = snprintf(req, sizeof(req), "set=1\npublic_key=%s\nupdate_only=true\nendpoint=%s\n\n", hex, endpoint);
-	if (len < 0 || (size_t)len >= sizeof(req))
-		return 2;
-	fd = uapi_connect(dev);
-	if (write(fd, req, (size_t)len) != len)
-		die("uapi write");
+	for (have = 0; have < len; have += (size_t)n)
+		if ((n = write(fd, req + have, len - have)) <= 0)
+			die("uapi write");
+	have = 0;
 	while (have < sizeof(rep) - 1 && (n = read(fd, rep + have, sizeof(rep) - 1 - have)) > 0) {
 		have += (size_t)n;
 		rep[have] = 0;
@@ -387,10 +383,25 @@ static int set_endpoint(const char *dev, const char *b64, const char *endpoint)
 	close(fd);
 	rep[have] = 0;
 	if (strcmp(rep, "errno=0\n\n")) {
-		fprintf(stderr, "floor: %s refused the endpoint: %s", dev, rep);
+		fprintf(stderr, "floor: %s refused %s: %s", dev, what, rep);
 		return 1;
 	}
 	return 0;
+}
+
+static int set_endpoint(const char *dev, const char *b64, const char *endpoint)
+{
+	char hex[65], req[256];
+	int len;
+
+	if (!key_hex(b64, hex)) {
+		fprintf(stderr, "floor: bad key '%s'\n", b64);
+		return 2;
+	}
+	len = snprintf(req, sizeof(req), "set=1\npublic_key=%s\nupdate_only=true\nendpoint=%s\n\n", hex, endpoint);
+	if (len < 0 || (size_t)len >= sizeof(req))
+		return 2;
+	return uapi_set(dev, req, (size_t)len, "the endpoint");
 }
 
 /* ---- nftables: one transaction ---------------------------------------------------------------- */
@@ -569,13 +580,12 @@ static void bench_key_hex(unsigned long i, char hex[65])
 
 static int set_peers(unsigned long n, const char *dev, const char *keyfile)
 {
-	char b64[64] = "", priv[65], hex[65], rep[64];
-	size_t have = 0, cap = 256 + n * 160, len; /* a peer: at most 128 bytes */
+	char b64[64] = "", priv[65], hex[65];
+	size_t cap = 256 + n * 160, len; /* a peer: at most 128 bytes */
 	FILE *kf = fopen(keyfile, "r");
 	char *req;
 	unsigned long i;
-	ssize_t w;
-	int fd;
+	int rc;
 
 	if (!kf || !fgets(b64, sizeof(b64), kf))
 		die(keyfile);
@@ -597,26 +607,11 @@ static int set_peers(unsigned long n, const char *dev, const char *keyfile)
 			die("request too long");
 	}
 	req[len++] = '\n';
-	fd = uapi_connect(dev);
-	for (have = 0; have < len; have += (size_t)w)
-		if ((w = write(fd, req + have, len - have)) <= 0)
-			die("uapi write");
+	rc = uapi_set(dev, req, len, "the peers");
 	free(req);
-	have = 0;
-	while (have < sizeof(rep) - 1 && (w = read(fd, rep + have, sizeof(rep) - 1 - have)) > 0) {
-		have += (size_t)w;
-		rep[have] = 0;
-		if (strstr(rep, "\n\n"))
-			break;
-	}
-	close(fd);
-	rep[have] = 0;
-	if (strcmp(rep, "errno=0\n\n")) {
-		fprintf(stderr, "floor: %s refused the peers: %s", dev, rep);
-		return 1;
-	}
-	printf("%lu peers written\n", n);
-	return 0;
+	if (!rc)
+		printf("%lu peers written\n", n);
+	return rc;
 }
 
 static int dump_all(const char *wgdev)

@@ -121,23 +121,24 @@ static void emit(const char *const *paths, size_t n, int role, void *arg)
 		cgset_new(e->nft, name, role, paths, n);
 }
 
-void policy_lower_cgroup_sets(FILE *f, const struct policy *p)
+/* Each set once, in policy order, to e's text or state. */
+static void emit_each(const struct policy *p, struct emit *e)
 {
 	size_t n;
 	bool *first = first_of_name(p, &n);
-	struct emit e = { .first = first, .f = f };
+	e->first = first;
 	if (n)
-		each_set(p, emit, &e);
+		each_set(p, emit, e);
 	free(first);
+}
+
+void policy_lower_cgroup_sets(FILE *f, const struct policy *p)
+{
+	emit_each(p, &(struct emit){ .f = f });
 }
 
 void policy_lower_cgsets(const struct policy *p, struct st_nft *nft)
 {
-	size_t n;
-	bool *first = first_of_name(p, &n);
-	struct emit e = { .first = first, .nft = nft };
-	if (n)
-		each_set(p, emit, &e);
-	free(first);
+	emit_each(p, &(struct emit){ .nft = nft });
 	cgsets_sort(nft);
 }

@@ -192,6 +192,22 @@ tun_grows() {
 	wait_for 15 sh -c "[ \$(ip netns exec $S nft list counter inet probe tun_app | sed -n 's/.*packets \([0-9]*\) bytes.*/\1/p') -gt $from ]"
 }
 
+# plan_exits NAME RC POLICY: `wgc plan --detailed-exitcode POLICY` in C exits RC (its output in
+# $T_TMP/plan.out).
+plan_exits() {
+	wgc_c plan --detailed-exitcode "$3" >"$T_TMP/plan.out" 2>&1
+	expect_rc "$1" "$2" "$?" "$T_TMP/plan.out"
+}
+
+# expect_tun_grows NAME DETAIL: S counts more of the client's probes through the tunnel, soon.
+expect_tun_grows() {
+	if tun_grows; then
+		pass "$1"
+	else
+		fail "$1" "$2"
+	fi
+}
+
 # restart PID: the app cgroup removed and made again with the client PID back in it, as a
 # service manager does on restart (the client stopped meanwhile: it sends from the new cgroup).
 restart() {
@@ -230,8 +246,7 @@ run() {
 	wgc_c apply "$POLICY" >"$T_TMP/apply.out" 2>"$T_TMP/apply.err"
 	expect_rc "cgroup: apply before the cgroup exists exits 0" 0 "$?" "$T_TMP/apply.out" "$T_TMP/apply.err" || return 0
 	expect_grep "cgroup: apply notes the cgroup does not exist" "note: cgroup \"/$PARENT_REL/app\" does not exist" "$T_TMP/apply.err"
-	wgc_c plan --detailed-exitcode "$POLICY" >"$T_TMP/plan.out" 2>&1
-	expect_rc "cgroup: converged without the cgroup (plan exits 0)" 0 "$?" "$T_TMP/plan.out"
+	plan_exits "cgroup: converged without the cgroup (plan exits 0)" 0 "$POLICY"
 	expect_seen "cgroup: the sibling goes direct" "$OTHER" 203.0.113.2
 
 	# The cgroup made after the apply: its client is dropped, never sent in the clear.
@@ -241,24 +256,18 @@ run() {
 	sends_more 20 || { fail "cgroup: the client does not send" "$(in_c nft list table inet sent)"; return 0; }
 	expect_text "cgroup: made after apply: nothing of it reaches S in the clear" "0" counter leak_app
 	expect_text "cgroup: made after apply: nothing of it through the tunnel yet" "0" counter tun_app
-	wgc_c plan --detailed-exitcode "$POLICY" >"$T_TMP/plan.out" 2>&1
-	expect_rc "cgroup: made after apply: plan exits 2" 2 "$?" "$T_TMP/plan.out"
+	plan_exits "cgroup: made after apply: plan exits 2" 2 "$POLICY"
 	expect_grep "cgroup: plan shows the binding" "cgroup \"/$PARENT_REL/app\": bound to id [0-9]+ \(was none\)" "$T_TMP/plan.out"
 	# (through a plan file: it carries what each set is for, and apply resolves the ids again)
 	wgc_c plan -o "$T_TMP/bind.plan" "$POLICY" >"$T_TMP/plan.out" 2>&1
 	expect_rc "cgroup: plan -o" 0 "$?" "$T_TMP/plan.out"
 	wgc_c apply "$T_TMP/bind.plan" >"$T_TMP/apply.out" 2>"$T_TMP/apply.err"
 	expect_rc "cgroup: apply PLANFILE binds it" 0 "$?" "$T_TMP/apply.out" "$T_TMP/apply.err"
-	if tun_grows; then
-		pass "cgroup: the client's probes come through the tunnel"
-	else
-		fail "cgroup: the client's probes come through the tunnel" "$(in_ns "$S" nft list table inet probe)"
-	fi
+	expect_tun_grows "cgroup: the client's probes come through the tunnel" "$(in_ns "$S" nft list table inet probe)"
 	expect_seen "per-app.wg: the app's cgroup goes through the tunnel" "$APP" 10.8.0.2
 	expect_seen "per-app.wg: the sibling goes direct" "$OTHER" 203.0.113.2
 	expect_seen "per-app.wg: the root cgroup goes direct" "$CG_ROOT" 203.0.113.2
-	wgc_c plan --detailed-exitcode "$POLICY" >"$T_TMP/plan.out" 2>&1
-	expect_rc "cgroup: converged (plan exits 0)" 0 "$?" "$T_TMP/plan.out"
+	plan_exits "cgroup: converged (plan exits 0)" 0 "$POLICY"
 
 	# The restart: removed and made again while the client keeps sending.
 	id_before=$(stat -c %i "$APP")
@@ -270,8 +279,7 @@ run() {
 	sends_more 20 || { fail "cgroup: the client does not send after the restart"; return 0; }
 	expect_text "cgroup: after the restart, nothing reaches S in the clear" "0" counter leak_app
 	expect_text "cgroup: after the restart, nothing through the tunnel (dropped until rebound)" "$tun_then" counter tun_app
-	wgc_c plan --detailed-exitcode "$POLICY" >"$T_TMP/plan.out" 2>&1
-	expect_rc "cgroup: after the restart, plan exits 2" 2 "$?" "$T_TMP/plan.out"
+	plan_exits "cgroup: after the restart, plan exits 2" 2 "$POLICY"
 	expect_grep "cgroup: plan shows the stale binding" \
 		"cgroup \"/$PARENT_REL/app\": bound to a removed cgroup \(id $id_before -> $id_after\)" "$T_TMP/plan.out"
 	# A failed apply (WGC_FAULT_AT, test builds) rolls the table back: nftables lists the removed
@@ -288,16 +296,11 @@ run() {
 	fi
 	wgc_c apply "$POLICY" >"$T_TMP/apply.out" 2>"$T_TMP/apply.err"
 	expect_rc "cgroup: apply rebinds" 0 "$?" "$T_TMP/apply.out" "$T_TMP/apply.err"
-	if tun_grows; then
-		pass "cgroup: after the rebind, the probes come through the tunnel again"
-	else
-		fail "cgroup: after the rebind, the probes come through the tunnel again" "$(bound_ids)"
-	fi
+	expect_tun_grows "cgroup: after the rebind, the probes come through the tunnel again" "$(bound_ids)"
 	expect_text "cgroup: still nothing in the clear" "0" counter leak_app
 	expect_seen "cgroup: after the rebind, the app is seen with the tunnel address" "$APP" 10.8.0.2
 	expect_seen "cgroup: after the rebind, the sibling goes direct" "$OTHER" 203.0.113.2
-	wgc_c plan --detailed-exitcode "$POLICY" >"$T_TMP/plan.out" 2>&1
-	expect_rc "cgroup: converged again (plan exits 0)" 0 "$?" "$T_TMP/plan.out"
+	plan_exits "cgroup: converged again (plan exits 0)" 0 "$POLICY"
 	# Under `ip netns exec` (a fresh /sys, no cgroup2 mount) wgc finds the hierarchy through
 	# /proc/1/root: the same ids, converged.
 	wgc_in "$C" plan --detailed-exitcode "$POLICY" >"$T_TMP/plan.out" 2>&1
@@ -310,13 +313,8 @@ run() {
 	sends_more 10
 	hybrid apply "$POLICY" >"$T_TMP/apply.out" 2>"$T_TMP/apply.err"
 	expect_rc "cgroup: hierarchy not at /sys/fs/cgroup: apply rebinds" 0 "$?" "$T_TMP/apply.out" "$T_TMP/apply.err"
-	if tun_grows; then
-		pass "cgroup: hierarchy not at /sys/fs/cgroup: the probes come through the tunnel"
-	else
-		fail "cgroup: hierarchy not at /sys/fs/cgroup: the probes come through the tunnel" "$(bound_ids)"
-	fi
-	wgc_c plan --detailed-exitcode "$POLICY" >"$T_TMP/plan.out" 2>&1
-	expect_rc "cgroup: the same ids seen through /sys/fs/cgroup (plan exits 0)" 0 "$?" "$T_TMP/plan.out"
+	expect_tun_grows "cgroup: hierarchy not at /sys/fs/cgroup: the probes come through the tunnel" "$(bound_ids)"
+	plan_exits "cgroup: the same ids seen through /sys/fs/cgroup (plan exits 0)" 0 "$POLICY"
 	expect_text "cgroup: still nothing in the clear" "0" counter leak_app
 
 	# Control: the old form, `socket cgroupv2 level 2 "PATH"` in the mark rule (what wgc wrote
@@ -362,38 +360,27 @@ run_many() {
 	expect_text "many: one guard rule per level" "2" grep -c "socket cgroupv2 level" "$T_TMP/guard"
 	client "$APP" 9999 || { fail "many: the client starts"; return 0; }
 	pid=$CLIENT_PID
-	if tun_grows; then
-		pass "many: the app's probes come through the tunnel"
-	else
-		fail "many: the app's probes come through the tunnel" "$(cat "$T_TMP/marks")"
-	fi
+	expect_tun_grows "many: the app's probes come through the tunnel" "$(cat "$T_TMP/marks")"
 	expect_seen "many: the app goes through the tunnel" "$APP" 10.8.0.2
 	expect_seen "many: the deeper cgroup goes through the tunnel" "$inner" 10.8.0.2
 	expect_seen "many: its parent, routed by no intent, goes direct" "$OTHER" 203.0.113.2
 	expect_seen "many: the root cgroup goes direct" "$CG_ROOT" 203.0.113.2
-	wgc_c plan --detailed-exitcode "$pol" >"$T_TMP/plan.out" 2>&1
-	expect_rc "many: converged (plan exits 0)" 0 "$?" "$T_TMP/plan.out"
+	plan_exits "many: converged (plan exits 0)" 0 "$pol"
 
 	id_before=$(stat -c %i "$APP")
 	restart "$pid" || { fail "many: restart"; return 0; }
 	id_after=$(stat -c %i "$APP")
 	sends_more 20 || { fail "many: the client does not send after the restart"; return 0; }
 	expect_text "many: after the restart, nothing reaches S in the clear" "0" counter leak_app
-	wgc_c plan --detailed-exitcode "$pol" >"$T_TMP/plan.out" 2>&1
-	expect_rc "many: after the restart, plan exits 2" 2 "$?" "$T_TMP/plan.out"
+	plan_exits "many: after the restart, plan exits 2" 2 "$pol"
 	expect_grep "many: plan names the set's paths and the ids that changed" \
 		"cgroups \"/$PARENT_REL/app\", \"/$PARENT_REL/third\": the cgroups bound are not those applied \(new: $id_after \"$PARENT_REL/app\"; gone: $id_before\)" \
 		"$T_TMP/plan.out"
 	wgc_c apply "$pol" >"$T_TMP/apply.out" 2>"$T_TMP/apply.err"
 	expect_rc "many: apply rebinds" 0 "$?" "$T_TMP/apply.out" "$T_TMP/apply.err"
-	if tun_grows; then
-		pass "many: after the rebind, the probes come through the tunnel again"
-	else
-		fail "many: after the rebind, the probes come through the tunnel again" "$(bound_ids)"
-	fi
+	expect_tun_grows "many: after the rebind, the probes come through the tunnel again" "$(bound_ids)"
 	expect_text "many: still nothing in the clear" "0" counter leak_app
-	wgc_c plan --detailed-exitcode "$pol" >"$T_TMP/plan.out" 2>&1
-	expect_rc "many: converged again (plan exits 0)" 0 "$?" "$T_TMP/plan.out"
+	plan_exits "many: converged again (plan exits 0)" 0 "$pol"
 	wgc_c destroy >"$T_TMP/destroy.out" 2>"$T_TMP/destroy.err"
 	expect_rc "many: destroy exits 0" 0 "$?" "$T_TMP/destroy.out" "$T_TMP/destroy.err"
 	rmdir "$inner"
