@@ -77,8 +77,10 @@ void watch_close(struct watch *w)
 	close_fd(&w->ep);
 	free(w->policy_name);
 	free(w->buf);
+	free(w->cg_wd);
 	w->policy_name = w->buf = NULL;
-	w->n_cg = 0;
+	w->cg_wd = NULL;
+	w->n_cg = w->cap_cg = 0;
 }
 
 int watch_open(struct watch *w, const char *policy_path, unsigned interval_s, char *err, size_t errlen)
@@ -184,12 +186,23 @@ static int watch_cgroup_dir(struct watch *w, const char *mount, const char *path
 						     IN_DELETE_SELF | IN_ONLYDIR);
 	if (wd < 0)
 		return -errno;
-	bool dup = false;
-	for (size_t k = 0; k < w->n_cg && !dup; k++)
-		dup = w->cg_wd[k] == wd;
-	if (!dup)
-		w->cg_wd[w->n_cg++] = wd;
+	if (w->n_cg == w->cap_cg) {
+		w->cap_cg = w->cap_cg ? 2 * w->cap_cg : 16;
+		w->cg_wd = xrealloc(w->cg_wd, w->cap_cg * sizeof(*w->cg_wd));
+	}
+	w->cg_wd[w->n_cg++] = wd;   /* a folder watched twice has one wd: repeats go in watch_cgroups */
 	return 0;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return x < y ? -1 : x > y;
+}
+
+static bool is_cg_wd(const struct watch *w, int wd)
+{
+	return w->n_cg && bsearch(&wd, w->cg_wd, w->n_cg, sizeof(*w->cg_wd), cmp_int);
 }
 
 int watch_cgroups(struct watch *w, const struct st_nft *nft)
@@ -203,15 +216,20 @@ int watch_cgroups(struct watch *w, const struct st_nft *nft)
 		any |= nft->cgsets[i].role && nft->cgsets[i].n_paths;
 	if (!any || cgroup_mount(mount, sizeof(mount)))
 		return 0;
-	for (size_t i = 0; i < nft->n_cgsets; i++) {
+	int rc = 0;
+	for (size_t i = 0; i < nft->n_cgsets && !rc; i++) {
 		const struct st_cgset *c = &nft->cgsets[i];
-		for (size_t j = 0; c->role && j < c->n_paths && w->n_cg < WATCH_MAX_CGDIRS; j++) {
-			int rc = watch_cgroup_dir(w, mount, c->paths[j], c->role == CGSET_PARENT ? 2 : 1);
-			if (rc)
-				return rc;
-		}
+		for (size_t j = 0; c->role && j < c->n_paths && !rc; j++)
+			rc = watch_cgroup_dir(w, mount, c->paths[j], c->role == CGSET_PARENT ? 2 : 1);
 	}
-	return 0;
+	if (w->n_cg)
+		qsort(w->cg_wd, w->n_cg, sizeof(*w->cg_wd), cmp_int);
+	size_t k = 0;
+	for (size_t i = 0; i < w->n_cg; i++)
+		if (!k || w->cg_wd[k - 1] != w->cg_wd[i])
+			w->cg_wd[k++] = w->cg_wd[i];
+	w->n_cg = k;
+	return rc;
 }
 
 /* Reads a netlink socket until it is empty. */
@@ -246,9 +264,8 @@ static int drain_inotify(struct watch *w)
 				bits |= WATCH_OVERRUN | WATCH_CGROUP;
 			else if (e->wd == w->policy_wd && e->len && !strcmp(e->name, w->policy_name))
 				bits |= WATCH_POLICY;
-			for (size_t i = 0; i < w->n_cg; i++)
-				if (e->wd == w->cg_wd[i])
-					bits |= WATCH_CGROUP;
+			if (is_cg_wd(w, e->wd))
+				bits |= WATCH_CGROUP;
 			off += (ssize_t)sizeof(*e) + e->len;
 		}
 	}

@@ -16,8 +16,6 @@
 
 #include "model/state.h"
 
-#define WATCH_MAX_CGDIRS 64
-
 struct watch {
 	int ep;                        /* epoll */
 	int rtnl, nft;                 /* netlink sockets subscribed to multicast groups */
@@ -26,8 +24,8 @@ struct watch {
 	int timer;                     /* timerfd, CLOCK_MONOTONIC */
 	int policy_wd;                 /* the policy's folder */
 	char *policy_name;             /* owned: the policy's file name within it */
-	int cg_wd[WATCH_MAX_CGDIRS];
-	size_t n_cg;
+	int *cg_wd;                    /* owned: the cgroup folders' watches, sorted, each once */
+	size_t n_cg, cap_cg;
 	char *buf;                     /* owned: one read buffer, drained into */
 };
 
@@ -46,8 +44,9 @@ enum {
 int watch_open(struct watch *w, const char *policy_path, unsigned interval_s, char *err, size_t errlen);
 void watch_close(struct watch *w);
 
-/* Replaces the cgroup watches with the folders nft's cgroup sets depend on. 0, or a negative
- * errno (no cgroup v2 hierarchy is not one: nothing to watch). */
+/* Replaces the cgroup watches with the folders nft's cgroup sets depend on, however many (a run
+ * of 10,000 cgroup routes may name as many). 0, or a negative errno (no cgroup v2 hierarchy is
+ * not one: nothing to watch; -ENOSPC: inotify's max_user_watches reached, the rest unwatched). */
 int watch_cgroups(struct watch *w, const struct st_nft *nft);
 
 /* Waits up to timeout_ms (-1: forever) and drains every source that is ready. Returns the

@@ -23,7 +23,8 @@
 #                 applies it; a policy with an error is not reloaded, and the watch goes on
 #   fight         a loop deleting a rule: the repairs stay within the rate limit, and the watch says
 #                 it pauses, naming what was undone
-#   cgroup        a bound cgroup made again (a cgroup2 hierarchy mounted in this test): rebound
+#   cgroup        a bound cgroup made again (a cgroup2 hierarchy mounted in this test): rebound;
+#                 and the last of a run of 80 in 80 folders (more than watch once held)
 #   stop          SIGTERM: exit 0; no private key in the log
 set -u
 SELF=$(readlink -f "$0")
@@ -340,6 +341,40 @@ cgroup_test() {
 	wait "$WPID"
 	expect_rc "cgroup: SIGTERM exits 0" 0 $? "$log"
 	WPID=
+
+	# A run of 80 cgroup routes, each in a folder of its own (80 folders to watch; watch held 64
+	# before): the last one made again is rebound too.
+	local i n=80 last
+	for i in $(seq 0 $((n - 1))); do
+		mkdir -p "$PARENT/p$i/app" || { fail "cgroup: mkdir $PARENT/p$i/app"; return; }
+	done
+	last=$PARENT/p$((n - 1))/app
+	{
+		sed '/^route cgroup/d' "$policy"
+		for i in $(seq 0 $((n - 1))); do
+			echo "route cgroup \"/${PARENT#"$CG_ROOT"/}/p$i/app\" through wg1"
+		done
+	} >"$T_TMP/cg80.wg"
+	policy=$T_TMP/cg80.wg
+	WGC_STATE_DIR="$T_TMP/state/$C" WGC_LOCK_FILE="$T_TMP/wgc.lock" \
+		nsenter --net="$NETNS_DIR/$C" "$WGC" watch --interval 0 "$policy" 2>"$log" &
+	WPID=$!
+	bound_last() { cg_nft | grep -q "\"${last#"$CG_ROOT"/}\""; }
+	if wait_for 30 grep -q '^wgc watch: applied' "$log" && wait_for 10 cg_converged && bound_last; then
+		pass "cgroup: $n routes in $n folders applied, one set"
+	else
+		fail "cgroup: $n routes in $n folders applied, one set" "$(cg_nft | grep -c 'set cg_')" "$(cat "$log")"
+	fi
+	rmdir "$last" && mkdir "$last" || { fail "cgroup: the last made again"; return; }
+	if wait_for 10 cg_converged && bound_last; then
+		pass "cgroup: the last of $n folders made again, rebound without a timer"
+	else
+		fail "cgroup: the last of $n folders made again, rebound without a timer" "$(cat "$log")"
+	fi
+	kill -TERM "$WPID"
+	wait "$WPID"
+	WPID=
+	for i in $(seq 0 $((n - 1))); do rmdir "$PARENT/p$i/app" "$PARENT/p$i" 2>/dev/null; done
 	rmdir "$PARENT/app" "$PARENT" 2>/dev/null
 }
 cgroup_test
