@@ -766,9 +766,10 @@ static void put_fc_sel(FILE *f, const struct p_intent *in, int af)
 		fprintf(f, " meta mark and 0x%08x == 0x%08x", in->mask, in->mark);
 }
 
-static void put_fc_rule(FILE *f, const struct policy *p, size_t i, const char *verdict)
+/* The rule of fail-closed intent in, which leaves through what intent i may (put_fc_oifs: in is
+ * intent i, or a group of intents starting at i, fc_group). */
+static void put_fc_rule(FILE *f, const struct policy *p, const struct p_intent *in, size_t i, const char *verdict)
 {
-	const struct p_intent *in = &p->intents[i];
 	/* The except prefixes the intent's destinations can reach (all, if it has none). */
 	const struct p_prefixes *all = NULL;
 	for (size_t k = 0; k < p->n_kill_switches; k++)
@@ -821,6 +822,88 @@ static void put_fc_rule(FILE *f, const struct policy *p, size_t i, const char *v
  * fwmark) pass first; intents by input interface cannot match there. Forwarded traffic is checked
  * in forward and rejected (the sender gets an ICMP error); intents by uid, gid or cgroup match no
  * forwarded packet. */
+/* Sorted ranges merged where they overlap or touch: the new count. */
+static size_t merge_ranges(struct iv *v, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (k && v[i].lo <= v[k - 1].hi + 1) {
+			if (v[i].hi > v[k - 1].hi)
+				v[k - 1].hi = v[i].hi;
+			continue;
+		}
+		v[k++] = v[i];
+	}
+	return k;
+}
+
+static int cmp_iv_lo(const void *a, const void *b)
+{
+	uint64_t x = ((const struct iv *)a)->lo, y = ((const struct iv *)b)->lo;
+	return x < y ? -1 : x > y;
+}
+
+/* The storage of a group's merged list (fc_group). */
+struct fc_lists {
+	struct p_range *ranges;
+	struct ipaddr *prefixes;
+};
+
+/* Fail-closed intents i, i+1, ... of one run and shape (intent_dim), one tunnel, the same
+ * families and no except: their rules differ only in the list, and leave through the same
+ * interfaces (put_fc_oifs: no intent of another tunnel comes between them). *g: one intent
+ * selecting what they all do (a uid, gid or port list merged, the outermost source prefixes, a
+ * cgroup intent's mark as it is). Returns the end of the group (i + 1: no group). */
+static size_t fc_group(const struct policy *p, size_t i, struct p_intent *g, struct fc_lists *l)
+{
+	const struct p_intent *in = &p->intents[i];
+	*g = *in;
+	enum intent_dim dim = intent_dim(in);
+	if (dim == DIM_NONE || in->except.n)
+		return i + 1;
+	size_t run = intent_run_end(p, i), k = i + 1;
+	while (k < run && p->intents[k].fail_closed == in->fail_closed && p->intents[k].tunnel == in->tunnel &&
+	       !p->intents[k].except.n)
+		k++;
+	if (k - i == 1 || dim == DIM_CGROUP)
+		return k;
+	if (dim == DIM_SADDR) {
+		size_t n = 0;
+		for (size_t j = i; j < k; j++)
+			n += p->intents[j].sel.from.n;
+		struct pv *v = xmalloc((n + 1) * sizeof(*v));
+		n = 0;
+		for (size_t j = i; j < k; j++)
+			n += intent_prefixes_add(p, j, v + n);
+		l->prefixes = xmalloc((n + 1) * sizeof(*l->prefixes));
+		for (size_t j = 0; j < n; j++)
+			l->prefixes[j] = v[j].a;
+		free(v);
+		g->sel.from = (struct p_prefixes){ l->prefixes, outermost_prefixes(l->prefixes, n) };
+		return k;
+	}
+	struct iv *v = NULL;
+	size_t n = 0, cap = 0;
+	for (size_t j = i; j < k; j++)
+		intent_ranges_add(p, j, &v, &n, &cap);
+	qsort(v, n, sizeof(*v), cmp_iv_lo);
+	n = merge_ranges(v, n);
+	l->ranges = xmalloc((n + 1) * sizeof(*l->ranges));
+	for (size_t j = 0; j < n; j++)
+		l->ranges[j] = (struct p_range){ (uint32_t)v[j].lo, (uint32_t)v[j].hi };
+	free(v);
+	struct p_set set = { n > 1 ? l->ranges : NULL, n > 1 ? n : 0 };
+	struct p_range one = l->ranges[0];
+	switch (dim) {
+	case DIM_UID: g->sel.uids = set, g->sel.uid_lo = one.lo, g->sel.uid_hi = one.hi; break;
+	case DIM_GID: g->sel.gids = set, g->sel.gid_lo = one.lo, g->sel.gid_hi = one.hi; break;
+	case DIM_SPORT: g->sel.sports = set, g->sel.sport = (struct portrange){ (uint16_t)one.lo, (uint16_t)one.hi }; break;
+	case DIM_DPORT: g->sel.dports = set, g->sel.dport = (struct portrange){ (uint16_t)one.lo, (uint16_t)one.hi }; break;
+	default: break;
+	}
+	return k;
+}
+
 static void put_fail_closed(FILE *f, const struct policy *p, bool fwd)
 {
 	bool any = false;
@@ -841,7 +924,13 @@ static void put_fail_closed(FILE *f, const struct policy *p, bool fwd)
 				fputs("\t\toifname \"lo\" accept\n", f);
 		}
 		any = true;
-		put_fc_rule(f, p, i, fwd ? "reject with icmpx admin-prohibited" : "drop");
+		struct p_intent g;
+		struct fc_lists l = { 0 };
+		size_t k = fc_group(p, i, &g, &l);
+		put_fc_rule(f, p, &g, i, fwd ? "reject with icmpx admin-prohibited" : "drop");
+		free(l.ranges);
+		free(l.prefixes);
+		i = k - 1;
 	}
 	if (any)
 		fputs("\t}\n", f);

@@ -15,6 +15,9 @@
 #   from  route from 10.77.0.2/32      root sends from 10.77.0.2 to 203.0.113.14:9000
 #   uid   route uid 1000               uid 1000 sends to 203.0.113.11:9000
 #   port  route proto udp dport 9002   root sends to 203.0.113.12:9002
+# (each of uid and port is followed by a second route of its kind, uid 4242 and dport 4243, that
+# no sender uses: a run's fail-closed intents are one rule with their list, which must still
+# drop the selector's packets)
 #
 # Scenarios:
 #   1 fail-closed   every intent `fail-closed`: the flows go through wg0; wg0 deleted: zero
@@ -97,7 +100,9 @@ policy() {
 		route to ${DST[to]}/32 through wg0 $2
 		route from ${SRC[from]}/32 through wg0 $2
 		route uid ${USER[uid]} through wg0 $2
+		route uid 4242 through wg0 $2
 		route proto udp dport ${PORT[port]} through wg0 $2
+		route proto udp dport 4243 through wg0 $2
 		route to $VIA_WG1/32 through wg1
 		$3
 	EOF

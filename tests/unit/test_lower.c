@@ -595,6 +595,38 @@ static void test_mark_families(struct t *t)
 	state_free(&s);
 }
 
+/* Fail-closed routes of one run, shape and tunnel are one rule with their merged list (10,000
+ * `route uid N ... fail-closed` were 10,000 rules every packet walked); an intent of another
+ * tunnel between them starts another, which may leave through both. */
+static void test_fail_closed_runs(struct t *t)
+{
+	static const char pol[] = "tunnel wg0 {\n\tprivate-key \"/k0\"\n\taddress 10.0.0.2/32\n}\n"
+				  "tunnel wg1 {\n\tprivate-key \"/k1\"\n\taddress 10.1.0.2/32\n}\n"
+				  "route uid 5 through wg0 fail-closed\nroute uid 6 through wg0 fail-closed\n"
+				  "route uid 8-9 through wg0 fail-closed\nroute uid 9-12 through wg0 fail-closed\n"
+				  "route uid 20 through wg1 fail-closed\nroute uid 21 through wg0 fail-closed\n"
+				  "route cgroup \"/a/b\" through wg0 fail-closed\nroute cgroup \"/a/c\" through wg0 fail-closed\n";
+	struct state s;
+	if (compile(t, pol, &s, false)) {
+		CHECK(t, 0, "the fail-closed runs do not compile");
+		return;
+	}
+	const char *text = s.nft.text ? s.nft.text : "", *post = strstr(text, "chain fc_post");
+	static const char *const want[] = {
+		"\t\tmeta skuid { 5-6, 8-12 } meta nfproto ipv4 oifname != \"wg0\" drop\n",
+		"\t\tmeta skuid 20 meta nfproto ipv4 oifname != { \"wg0\", \"wg1\" } drop\n",
+		"\t\tmeta skuid 21 meta nfproto ipv4 oifname != { \"wg0\", \"wg1\" } drop\n",
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(*want); i++)
+		CHECK(t, post && strstr(post, want[i]), "fc_post has %s", want[i]);
+	size_t n = 0;
+	for (const char *m = post; m && (m = strstr(m, "oifname != ")); m++)
+		n++;
+	/* three uid rules, one for the cgroup run (by its mark) */
+	CHECK(t, n == 4, "4 fail-closed rules, not %zu:\n%s", n, text);
+	state_free(&s);
+}
+
 int main(void)
 {
 	struct t t = { .name = "test_lower" };
@@ -605,6 +637,7 @@ int main(void)
 	test_kill_switch_lan(&t);
 	test_scoped_kill_switches(&t);
 	test_mark_families(&t);
+	test_fail_closed_runs(&t);
 	test_rejected(&t);
 	test_dns(&t);
 	return unit_finish(&t);
