@@ -127,8 +127,12 @@ struct id_elem {
 
 static int by_id(const void *a, const void *b)
 {
-	uint64_t x = ((const struct id_elem *)a)->id, y = ((const struct id_elem *)b)->id;
-	return x < y ? -1 : x > y;
+	const struct id_elem *x = a, *y = b;
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	if (!x->elem || !y->elem)
+		return !x->elem - !y->elem;
+	return strcmp(x->elem, y->elem);
 }
 
 /* Sorts c's ids (their elements with them) and keeps each id once, with its first element. */
@@ -139,8 +143,8 @@ static void sort_ids(struct st_cgset *c)
 	struct id_elem *v = xmalloc(c->n_ids * sizeof(*v));
 	for (size_t i = 0; i < c->n_ids; i++)
 		v[i] = (struct id_elem){ c->ids[i], c->elems ? c->elems[i] : NULL };
-	/* qsort is not stable: ties are told apart by the element, so the first kept is the same on
-	 * every host. */
+	/* qsort is not stable: ties are told apart by the element (one with an element first), so
+	 * the one kept does not depend on the order they came in. */
 	qsort(v, c->n_ids, sizeof(*v), by_id);
 	size_t k = 0;
 	for (size_t i = 0; i < c->n_ids; i++) {
