@@ -904,8 +904,59 @@ static size_t fc_group(const struct policy *p, size_t i, struct p_intent *g, str
 	return k;
 }
 
+/* The rules of a fail-closed chain, each once. They only drop (or reject), so their order does
+ * not matter, and a run's cgroup intents, matched by their tunnel's mark, give one rule again
+ * and again where tunnels alternate (fc_group keeps only consecutive ones of one tunnel). */
+struct rules {
+	char **v;
+	size_t n, cap;
+};
+
+static void rules_add(struct rules *r, char *text)
+{
+	if (r->n == r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 16;
+		r->v = xrealloc(r->v, r->cap * sizeof(*r->v));
+	}
+	r->v[r->n++] = text;
+}
+
+/* Entries of a rules' v (pointers to them), by text, then by position. */
+static int cmp_rule_at(const void *a, const void *b)
+{
+	char *const *x = *(char *const *const *)a, *const *y = *(char *const *const *)b;
+	int c = strcmp(*x, *y);
+	return c ? c : x < y ? -1 : x > y;
+}
+
+/* Writes each rule once, where it first came, and frees them. O(n log n). */
+static void rules_put(FILE *f, struct rules *r)
+{
+	char ***at = xmalloc((r->n + 1) * sizeof(*at));
+	bool *dup = xcalloc(r->n + 1, sizeof(*dup));
+	for (size_t i = 0; i < r->n; i++)
+		at[i] = &r->v[i];
+	if (r->n)
+		qsort(at, r->n, sizeof(*at), cmp_rule_at);
+	for (size_t i = 1, keep = 0; i < r->n; i++) {
+		if (strcmp(*at[i], *at[keep]))
+			keep = i;
+		else
+			dup[at[i] - r->v] = true;
+	}
+	for (size_t i = 0; i < r->n; i++) {
+		if (!dup[i])
+			fputs(r->v[i], f);
+		free(r->v[i]);
+	}
+	free(dup);
+	free(at);
+	free(r->v);
+}
+
 static void put_fail_closed(FILE *f, const struct policy *p, bool fwd)
 {
+	struct rules rules = { 0 };
 	bool any = false;
 	for (size_t i = 0; i < p->n_intents; i++) {
 		const struct p_intent *in = &p->intents[i];
@@ -927,11 +978,18 @@ static void put_fail_closed(FILE *f, const struct policy *p, bool fwd)
 		struct p_intent g;
 		struct fc_lists l = { 0 };
 		size_t k = fc_group(p, i, &g, &l);
-		put_fc_rule(f, p, &g, i, fwd ? "reject with icmpx admin-prohibited" : "drop");
+		struct line r;
+		begin_line(&r);
+		put_fc_rule(r.m, p, &g, i, fwd ? "reject with icmpx admin-prohibited" : "drop");
+		bool failed = ferror(r.m);
+		if (fclose(r.m) || failed || !r.buf)
+			xalloc_fail();
+		rules_add(&rules, r.buf);
 		free(l.ranges);
 		free(l.prefixes);
 		i = k - 1;
 	}
+	rules_put(f, &rules);
 	if (any)
 		fputs("\t}\n", f);
 }

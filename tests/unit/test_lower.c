@@ -625,6 +625,24 @@ static void test_fail_closed_runs(struct t *t)
 	/* three uid rules, one for the cgroup run (by its mark) */
 	CHECK(t, n == 4, "4 fail-closed rules, not %zu:\n%s", n, text);
 	state_free(&s);
+	/* Cgroup routes alternating between two tunnels: their rules by mark repeat once both
+	 * tunnels are allowed; each is written once. */
+	static const char alt[] = "tunnel wg0 {\n\tprivate-key \"/k0\"\n\taddress 10.0.0.2/32\n}\n"
+				  "tunnel wg1 {\n\tprivate-key \"/k1\"\n\taddress 10.1.0.2/32\n}\n"
+				  "route cgroup \"/a/1\" through wg0 fail-closed\nroute cgroup \"/a/2\" through wg1 fail-closed\n"
+				  "route cgroup \"/a/3\" through wg0 fail-closed\nroute cgroup \"/a/4\" through wg1 fail-closed\n"
+				  "route cgroup \"/a/5\" through wg0 fail-closed\n";
+	if (compile(t, alt, &s, false)) {
+		CHECK(t, 0, "the alternating cgroup routes do not compile");
+		return;
+	}
+	text = s.nft.text ? s.nft.text : "";
+	post = strstr(text, "chain fc_post");
+	n = 0;
+	for (const char *m = post; m && (m = strstr(m, "oifname != ")); m++)
+		n++;
+	CHECK(t, n == 3, "3 fail-closed rules (wg0 alone; both, by each mark), not %zu:\n%s", n, text);
+	state_free(&s);
 }
 
 int main(void)
