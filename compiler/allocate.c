@@ -15,7 +15,8 @@
  *   intent and named marks                     k under 0x000000ff (k = 1, 2, ..., 255): the mark
  *                                              pool, allocate_named_marks, allocate_intent_marks;
  *                                              an intent mark names a tunnel: one per tunnel per
- *                                              run of consecutive nft-matched intents
+ *                                              run of consecutive nft-matched intents (two: the
+ *                                              run's fail-closed cgroup routes have their own)
  *   connmark save/restore (full tunnel)        only the tunnels' fwmark bits (lower_nft.c)
  *   rules written without priority             30000, 30001, ...: allocate_rule_priority
  *   selective intents (to/from/uid/port/...)   20000, 20010, 20020, ...: one per intent matched by
@@ -117,20 +118,28 @@ static int hand_out_marks(struct policy *p, size_t n, struct mark_slot (*slot)(s
 	return 0;
 }
 
-/* The slot of intent i, or none when an earlier intent of the same run goes to the same tunnel:
- * then it shares that intent's mark. last[t]: the latest intent through tunnel t that got a slot. */
+/* Which of last[] intent in's mark is kept in: its tunnel's, or (intent_fails_closed_by_mark)
+ * its tunnel's second, for the intents whose fail-closed rule matches the mark. */
+static size_t mark_key(const struct p_intent *in)
+{
+	return 2 * in->tunnel + intent_fails_closed_by_mark(in);
+}
+
+/* The slot of intent i, or none when an earlier intent of the same run goes to the same tunnel
+ * (and fails closed by mark alike): then it shares that intent's mark. last[key]: the latest
+ * intent of that key (mark_key) that got a slot. */
 static struct mark_slot intent_mark_slot(struct policy *p, size_t i, size_t *last)
 {
 	struct p_intent *in = &p->intents[i];
 	if (in->kind != INTENT_SPLIT || !in->needs_mark)
 		return (struct mark_slot){ 0 };
-	size_t l = last[in->tunnel];
+	size_t l = last[mark_key(in)];
 	if (l != SIZE_MAX && p->intents[l].priority == in->priority) {
 		in->mark = p->intents[l].mark;
 		in->mask = p->intents[l].mask;
 		return (struct mark_slot){ 0 };
 	}
-	last[in->tunnel] = i;
+	last[mark_key(in)] = i;
 	return (struct mark_slot){ &in->mark, &in->mask };
 }
 
@@ -141,12 +150,13 @@ int allocate_named_marks(struct policy *p, size_t *failed)
 
 int allocate_intent_marks(struct policy *p, size_t *failed)
 {
-	/* As hand_out_marks, but one mark per tunnel per run (one priority): a mark names a tunnel. */
+	/* As hand_out_marks, but one mark per tunnel per run (one priority): a mark names a tunnel
+	 * (two where the run has routes that fail closed by their mark). */
 	struct mark_pool pool;
 	policy_pool(p, &pool);
-	size_t *last = xmalloc((p->n_tunnels + 1) * sizeof(*last));
+	size_t *last = xmalloc(2 * (p->n_tunnels + 1) * sizeof(*last));
 	size_t *owner = xmalloc((p->n_intents + 1) * sizeof(*owner));
-	for (size_t t = 0; t <= p->n_tunnels; t++)
+	for (size_t t = 0; t < 2 * (p->n_tunnels + 1); t++)
 		last[t] = SIZE_MAX;
 	int rc = 0;
 	for (size_t i = 0; i < p->n_intents && !rc; i++) {
@@ -155,7 +165,7 @@ int allocate_intent_marks(struct policy *p, size_t *failed)
 			*failed = i;
 			rc = -ENOSPC;
 		}
-		owner[i] = p->intents[i].needs_mark ? last[p->intents[i].tunnel] : SIZE_MAX;
+		owner[i] = p->intents[i].needs_mark ? last[mark_key(&p->intents[i])] : SIZE_MAX;
 	}
 	/* The families of a mark's fwmark rules: those of every intent sharing it. */
 	for (size_t i = 0; i < p->n_intents && !rc; i++)

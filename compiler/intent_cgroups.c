@@ -5,7 +5,8 @@
  * set. Two cgroup paths hold one another (an ancestor and its descendant) or share no socket, so
  * a run's paths are a forest (intent_forest.h), sorted component by component. A socket goes to
  * the earliest intent whose path holds it; an intent whose path an earlier intent's path holds
- * (or is) never decides and is left out. Of the rest, a path held by another is the earlier of
+ * (or is) never decides and is left out. The sets are per destination (intent_dest: a tunnel, or
+ * its two marks where some of its routes fail closed by their mark) and level. Of the rest, a path held by another is the earlier of
  * the two, so the deepest path holding a socket names the earliest intent holding it: the sets
  * are checked deepest level first.
  */
@@ -105,17 +106,18 @@ static size_t *run_intents(size_t from, size_t to)
 
 struct live {
 	int level;
-	size_t tunnel, intent;
+	uint64_t dest;                 /* intent_dest */
+	size_t intent;
 };
 
-/* Deepest level first, then by tunnel, then in statement order. */
+/* Deepest level first, then by destination, then in statement order. */
 static int cmp_live(const void *pa, const void *pb)
 {
 	const struct live *a = pa, *b = pb;
 	if (a->level != b->level)
 		return a->level > b->level ? -1 : 1;
-	if (a->tunnel != b->tunnel)
-		return a->tunnel < b->tunnel ? -1 : 1;
+	if (a->dest != b->dest)
+		return a->dest < b->dest ? -1 : 1;
 	return a->intent < b->intent ? -1 : a->intent > b->intent;
 }
 
@@ -130,17 +132,18 @@ struct cg_set *intent_cgroup_sets(const struct policy *p, size_t from, size_t to
 		size_t i = v[nd[k].first].intent;
 		/* Its path's first intent, and no earlier one above it. */
 		if (nd[k].win == i)
-			live[n_live++] = (struct live){ cgroup_path_level(p->intents[i].sel.cgroup), p->intents[i].tunnel, i };
+			live[n_live++] = (struct live){ cgroup_path_level(p->intents[i].sel.cgroup), intent_dest(&p->intents[i]), i };
 	}
 	qsort(live, n_live, sizeof(*live), cmp_live);
 	struct cg_set *sets = xmalloc((n_live + 1) * sizeof(*sets));
 	*n_sets = 0;
 	for (size_t a = 0; a < n_live;) {
 		size_t b = a + 1;
-		while (b < n_live && live[b].level == live[a].level && live[b].tunnel == live[a].tunnel)
+		while (b < n_live && live[b].level == live[a].level && live[b].dest == live[a].dest)
 			b++;
 		struct cg_set *s = &sets[(*n_sets)++];
-		*s = (struct cg_set){ live[a].tunnel, live[a].level, xmalloc((b - a) * sizeof(*s->paths)), b - a, live[a].intent };
+		*s = (struct cg_set){ p->intents[live[a].intent].tunnel, live[a].level, xmalloc((b - a) * sizeof(*s->paths)),
+				      b - a, live[a].intent };
 		for (size_t k = a; k < b; k++)
 			s->paths[k - a] = p->intents[live[k].intent].sel.cgroup;
 		a = b;

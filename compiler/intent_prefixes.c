@@ -4,8 +4,8 @@
  * Two prefixes either hold one another or share no address, so the prefixes of a run, sorted by
  * family, address and length, are a forest walked in preorder (intent_forest.h). An address goes
  * to the earliest intent among the prefixes holding it: its node's winner.
- * Where the winner's tunnel changes, a region starts: its prefix, less the regions that start
- * inside it, goes to that tunnel.
+ * Where the winner's destination (tunnel and mark, intent_dest) changes, a region starts: its
+ * prefix, less the regions that start inside it, goes there.
  */
 #include "compiler/intent_values.h"
 
@@ -110,23 +110,31 @@ static void cut(struct cut_out *o, const struct ipaddr *a, const struct ipaddr *
 	cut(o, &hi, h + k, nh - k, intent);
 }
 
+/* A prefix won, with its destination (intent_dest): sorted by destination, family, address. */
+struct won {
+	uint64_t dest;
+	struct pv pv;
+};
+
 static int cmp_won(const void *pa, const void *pb)
 {
-	const struct pv *a = pa, *b = pb;
-	return ipaddr_cmp(&a->a, &b->a);
+	const struct won *a = pa, *b = pb;
+	if (a->dest != b->dest)
+		return a->dest < b->dest ? -1 : 1;
+	return ipaddr_cmp(&a->pv.a, &b->pv.a);
 }
 
 struct pv *intent_prefix_winners(const struct policy *p, struct pv *v, size_t n, size_t *n_out)
 {
 	size_t nn;
 	struct forest_node *nd = forest(v, n, &nn);
-#define TUN(x) (p->intents[nd[x].win].tunnel)
-	/* A node starts a region when its winner's tunnel differs from its parent's; the regions that
-	 * start inside region r (the nearest region start above them) are r's holes. */
+#define DEST(x) (intent_dest(&p->intents[nd[x].win]))
+	/* A node starts a region when its winner's destination differs from its parent's; the
+	 * regions that start inside region r (the nearest region start above them) are r's holes. */
 	size_t *region = xmalloc((nn + 1) * sizeof(*region)), *n_holes = xcalloc(nn + 1, sizeof(*n_holes));
 	for (size_t k = 0; k < nn; k++) {
 		size_t up = nd[k].parent;
-		bool starts = up == NONE || TUN(up) != TUN(k);
+		bool starts = up == NONE || DEST(up) != DEST(k);
 		region[k] = starts ? k : region[up];
 		if (starts && up != NONE)
 			n_holes[region[up]]++;
@@ -143,27 +151,22 @@ struct pv *intent_prefix_winners(const struct policy *p, struct pv *v, size_t n,
 			size_t r = region[nd[k].parent];
 			holes[at[r] + n_holes[r]++] = v[nd[k].first].a;
 		}
-	/* Per tunnel, in one array: cut, then sorted by tunnel, family and address. */
-	size_t nt = p->n_tunnels;
-	struct cut_out *per = xcalloc(nt + 1, sizeof(*per));
+	/* Cut, then sorted by destination, family and address. */
+	struct cut_out all = { 0 };
 	for (size_t k = 0; k < nn; k++)
 		if (region[k] == k)
-			cut(&per[TUN(k)], &v[nd[k].first].a, holes + at[k], n_holes[k], nd[k].win);
-#undef TUN
-	size_t total = 0;
-	for (size_t t = 0; t < nt; t++)
-		total += per[t].n;
-	struct pv *w = xmalloc((total + 1) * sizeof(*w));
-	*n_out = 0;
-	for (size_t t = 0; t < nt; t++) {
-		if (per[t].n) {
-			qsort(per[t].v, per[t].n, sizeof(*per[t].v), cmp_won);
-			memcpy(w + *n_out, per[t].v, per[t].n * sizeof(*w));
-		}
-		*n_out += per[t].n;
-		free(per[t].v);
-	}
-	free(per);
+			cut(&all, &v[nd[k].first].a, holes + at[k], n_holes[k], nd[k].win);
+#undef DEST
+	struct won *t = xmalloc((all.n + 1) * sizeof(*t));
+	for (size_t i = 0; i < all.n; i++)
+		t[i] = (struct won){ intent_dest(&p->intents[all.v[i].intent]), all.v[i] };
+	qsort(t, all.n, sizeof(*t), cmp_won);
+	struct pv *w = xmalloc((all.n + 1) * sizeof(*w));
+	for (size_t i = 0; i < all.n; i++)
+		w[i] = t[i].pv;
+	*n_out = all.n;
+	free(t);
+	free(all.v);
 	free(holes);
 	free(at);
 	free(n_holes);

@@ -133,17 +133,17 @@ static void heap_pop(struct heap *h)
 	}
 }
 
-/* A range and its tunnel, sorted by tunnel then value. */
+/* A range and its destination (intent_dest), sorted by destination then value. */
 struct tagged {
-	size_t tunnel;
+	uint64_t dest;
 	struct iv r;
 };
 
 static int cmp_tagged(const void *pa, const void *pb)
 {
 	const struct tagged *a = pa, *b = pb;
-	if (a->tunnel != b->tunnel)
-		return a->tunnel < b->tunnel ? -1 : 1;
+	if (a->dest != b->dest)
+		return a->dest < b->dest ? -1 : 1;
 	return a->r.lo < b->r.lo ? -1 : a->r.lo > b->r.lo;
 }
 
@@ -172,8 +172,8 @@ struct iv *intent_ranges_winners(const struct policy *p, struct iv *v, size_t n,
 		uint64_t end = w->hi;
 		if (next < n && v[next].lo - 1 < end)
 			end = v[next].lo - 1;
-		size_t t = p->intents[w->intent].tunnel;
-		if (k && out[k - 1].tunnel == t && out[k - 1].r.hi + 1 == pos)
+		uint64_t t = intent_dest(&p->intents[w->intent]);
+		if (k && out[k - 1].dest == t && out[k - 1].r.hi + 1 == pos)
 			out[k - 1].r.hi = end;
 		else
 			out[k++] = (struct tagged){ t, { pos, end, w->intent } };
@@ -184,7 +184,7 @@ struct iv *intent_ranges_winners(const struct policy *p, struct iv *v, size_t n,
 	struct iv *w = xmalloc(k * sizeof(*w));
 	size_t m = 0;
 	for (size_t i = 0; i < k; i++) {
-		if (m && out[i - 1].tunnel == out[i].tunnel && w[m - 1].hi + 1 == out[i].r.lo)
+		if (m && out[i - 1].dest == out[i].dest && w[m - 1].hi + 1 == out[i].r.lo)
 			w[m - 1].hi = out[i].r.hi;
 		else
 			w[m++] = out[i].r;

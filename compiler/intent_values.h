@@ -17,6 +17,14 @@
 
 enum intent_dim { DIM_NONE, DIM_UID, DIM_GID, DIM_SPORT, DIM_DPORT, DIM_SADDR, DIM_CGROUP };
 
+/* Where a run's intent sends what it wins: its tunnel and its mark, which are one-to-one but
+ * where routes fail closed by their mark (a tunnel then has two marks in the run, allocate.c).
+ * Ordered by tunnel first. */
+static inline uint64_t intent_dest(const struct p_intent *in)
+{
+	return (uint64_t)in->tunnel << 32 | in->mark;
+}
+
 /* The one list (or cgroup) an nft-matched intent selects by, if nothing else selects (no other
  * list, no destination, interface, fwmark, tos, protocol, ct state or except); else DIM_NONE. */
 enum intent_dim intent_dim(const struct p_intent *in);
@@ -37,9 +45,9 @@ void intent_ranges_add(const struct policy *p, size_t i, struct iv **v, size_t *
 /* The ranges of intents [from, to) (all of one shape): *n ranges, the caller frees. */
 struct iv *intent_ranges(const struct policy *p, size_t from, size_t to, size_t *n);
 /* Who gets each number of v (n ranges, sorted here): the earliest intent holding it, as the
- * first-match order of the statements says. Disjoint ranges, sorted by tunnel then value, adjacent
- * ones of one tunnel merged (each keeps the intent that won its first number): *n_out of them, the
- * caller frees. O(n log n). */
+ * first-match order of the statements says. Disjoint ranges, sorted by destination (intent_dest)
+ * then value, adjacent ones of one destination merged (each keeps the intent that won its first
+ * number): *n_out of them, the caller frees. O(n log n). */
 struct iv *intent_ranges_winners(const struct policy *p, struct iv *v, size_t n, size_t *n_out);
 
 /* One prefix of an intent's `from` list. */
@@ -55,17 +63,17 @@ size_t intent_prefixes_add(const struct policy *p, size_t i, struct pv *v);
  * the caller frees. */
 struct pv *intent_prefixes(const struct policy *p, size_t from, size_t to, size_t *n);
 /* Who gets each address of v (n prefixes, sorted here): the earliest intent whose prefix holds it.
- * Disjoint prefixes (an address won by another tunnel inside a prefix is cut out of it), sorted by
- * tunnel, family and address, each with an intent of its tunnel that won it: *n_out of them, the
- * caller frees. O(n log n), and at most 128 prefixes per cut. */
+ * Disjoint prefixes (an address won by another destination inside a prefix is cut out of it),
+ * sorted by destination (intent_dest), family and address, each with an intent of its destination
+ * that won it: *n_out of them, the caller frees. O(n log n), and at most 128 prefixes per cut. */
 struct pv *intent_prefix_winners(const struct policy *p, struct pv *v, size_t n, size_t *n_out);
 /* For each prefix of v (sorted here) that another prefix of v through another tunnel holds or is
  * held by: fn(a, b, arg) with b its intent and a the earliest such other intent. O(n log n). */
 void intent_prefix_overlaps(const struct policy *p, struct pv *v, size_t n,
 			    void (*fn)(size_t a, size_t b, void *arg), void *arg);
 
-/* The sets of a run of intents by cgroup alone, [from, to) (intent_cgroups.c): per tunnel and
- * path level, the paths of the intents that decide a socket (not one whose path an earlier
+/* The sets of a run of intents by cgroup alone, [from, to) (intent_cgroups.c): per destination
+ * (intent_dest) and path level, the paths of the intents that decide a socket (not one whose path an earlier
  * intent's path holds or is), in statement order; the sets in order of level, the deepest first
  * (a socket in several of their paths goes to the earliest intent holding it, the deepest). The
  * caller frees with intent_cgroup_sets_free. O(n log n). */
@@ -74,7 +82,7 @@ struct cg_set {
 	int level;
 	const char **paths;            /* the policy's strings; owned array */
 	size_t n;
-	size_t intent;                 /* the first of them (its mark is the tunnel's) */
+	size_t intent;                 /* the first of them (its mark is the set's) */
 };
 struct cg_set *intent_cgroup_sets(const struct policy *p, size_t from, size_t to, size_t *n);
 void intent_cgroup_sets_free(struct cg_set *v, size_t n);

@@ -330,9 +330,9 @@ static void mark_action(char act[160], const struct p_intent *in)
 		 in->mask, ~in->mask, in->mark);
 }
 
-/* A run of intents by source, [from, to): one rule per tunnel and family, the prefixes each tunnel
- * wins (intent_prefix_winners: disjoint) as one anonymous set, at most WGC_MAX_SET_ELEMENTS to a
- * rule. */
+/* A run of intents by source, [from, to): one rule per destination (intent_dest: a tunnel's mark)
+ * and family, the prefixes each wins (intent_prefix_winners: disjoint) as one anonymous set, at
+ * most WGC_MAX_SET_ELEMENTS to a rule. */
 static void put_source_sets(FILE *f, const struct policy *p, size_t from, size_t to)
 {
 	size_t n, nw;
@@ -341,9 +341,10 @@ static void put_source_sets(FILE *f, const struct policy *p, size_t from, size_t
 	free(all);
 	char act[160], buf[64];
 	for (size_t i = 0; i < nw;) {
-		size_t t = p->intents[w[i].intent].tunnel, j = i;
+		uint64_t t = intent_dest(&p->intents[w[i].intent]);
+		size_t j = i;
 		int af = w[i].a.family;
-		while (j < nw && j - i < WGC_MAX_SET_ELEMENTS && p->intents[w[j].intent].tunnel == t && w[j].a.family == af)
+		while (j < nw && j - i < WGC_MAX_SET_ELEMENTS && intent_dest(&p->intents[w[j].intent]) == t && w[j].a.family == af)
 			j++;
 		fprintf(f, "\t\t%s saddr %s", af == AF_INET ? "ip" : "ip6", j - i > 1 ? "{ " : "");
 		for (size_t k = i; k < j; k++) {
@@ -358,7 +359,7 @@ static void put_source_sets(FILE *f, const struct policy *p, size_t from, size_t
 	free(w);
 }
 
-/* A run of intents by cgroup, [from, to): one rule per tunnel and path level, deepest first
+/* A run of intents by cgroup, [from, to): one rule per destination and path level, deepest first
  * (intent_cgroup_sets), each matching a set of the paths' cgroups (lower_cgroup.c). */
 static void put_cgroup_sets(FILE *f, const struct policy *p, size_t from, size_t to)
 {
@@ -373,8 +374,8 @@ static void put_cgroup_sets(FILE *f, const struct policy *p, size_t from, size_t
 	intent_cgroup_sets_free(v, n);
 }
 
-/* A run of intents of one shape, [from, to): one rule per tunnel, the numbers each tunnel wins
- * (the earliest intent holding a number wins it) as one anonymous set, at most
+/* A run of intents of one shape, [from, to): one rule per destination (intent_dest: a tunnel's
+ * mark), the numbers each wins (the earliest intent holding a number wins it) as one anonymous set, at most
  * WGC_MAX_SET_ELEMENTS to a rule. The sets are disjoint, so the rules' order does not matter. */
 static void put_intent_sets(FILE *f, const struct policy *p, size_t from, size_t to)
 {
@@ -396,8 +397,9 @@ static void put_intent_sets(FILE *f, const struct policy *p, size_t from, size_t
 	struct iv *w = intent_ranges_winners(p, all, n, &nw);
 	free(all);
 	for (size_t i = 0; i < nw;) {
-		size_t t = p->intents[w[i].intent].tunnel, j = i;
-		while (j < nw && j - i < WGC_MAX_SET_ELEMENTS && p->intents[w[j].intent].tunnel == t)
+		uint64_t t = intent_dest(&p->intents[w[i].intent]);
+		size_t j = i;
+		while (j < nw && j - i < WGC_MAX_SET_ELEMENTS && intent_dest(&p->intents[w[j].intent]) == t)
 			j++;
 		fputs("\t\t", f);
 		if (dim == DIM_SPORT || dim == DIM_DPORT)

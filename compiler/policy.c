@@ -22,6 +22,11 @@ bool intent_marks_forwarded(const struct p_intent *in)
 	return in->kind == INTENT_SPLIT && in->needs_mark && !s->has_uid && !s->has_gid && !s->cgroup && !s->oif;
 }
 
+bool intent_fails_closed_by_mark(const struct p_intent *in)
+{
+	return in->fail_closed && in->sel.cgroup && in->needs_mark;
+}
+
 bool policy_tunnel_has_full(const struct policy *p, size_t t)
 {
 	for (size_t i = 0; i < p->n_intents; i++)

@@ -233,6 +233,10 @@ bool policy_tunnel_has_full(const struct policy *p, size_t t);
  * in nftables, not by uid, gid or cgroup (the host's own sockets only), not by oif (unknown
  * before routing). */
 bool intent_marks_forwarded(const struct p_intent *in);
+/* Whether a fail-closed intent's rule matches the mark its mark rule gives (a cgroup: the kernel
+ * refuses socket expressions in postrouting, lower_nft.c): such intents get a mark of their own,
+ * not their tunnel's, so that the rule does not catch the run's other intents (allocate.c). */
+bool intent_fails_closed_by_mark(const struct p_intent *in);
 
 /* Lowers a checked policy to the desired kernel state (*out is overwritten). Cannot fail: memory
  * comes from xalloc (model/xalloc.h), which aborts rather than return less. */

@@ -643,6 +643,32 @@ static void test_fail_closed_runs(struct t *t)
 		n++;
 	CHECK(t, n == 3, "3 fail-closed rules (wg0 alone; both, by each mark), not %zu:\n%s", n, text);
 	state_free(&s);
+	/* A cgroup route that fails closed matches its mark in fc_post: the run's routes through wg0
+	 * that do not fail closed (a cgroup, a uid) have the tunnel's other mark, and no drop. */
+	static const char mix[] = "tunnel wg0 {\n\tprivate-key \"/k0\"\n\taddress 10.0.0.2/32\n}\n"
+				  "route cgroup \"/a/x\" through wg0 fail-closed\nroute cgroup \"/a/y\" through wg0\n"
+				  "route uid 7 through wg0\n";
+	if (compile(t, mix, &s, false)) {
+		CHECK(t, 0, "the mixed run does not compile");
+		return;
+	}
+	text = s.nft.text ? s.nft.text : "";
+	unsigned fc = 0, uid = 0;
+	const char *r = strstr(text, "oifname != \"wg0\" drop");
+	const char *m = r ? strstr(text, "chain fc_post") : NULL;
+	m = m ? strstr(m, "meta mark and 0x000000ff == 0x") : NULL;
+	const char *u = strstr(text, "meta skuid 7 meta mark and 0x000000ff == 0x00000000 meta mark set meta mark and 0xffffff00 or 0x");
+	CHECK(t, m && sscanf(m, "meta mark and 0x000000ff == 0x%x", &fc) == 1 && u &&
+		 sscanf(u + strlen("meta skuid 7 meta mark and 0x000000ff == 0x00000000 meta mark set meta mark and 0xffffff00 or "),
+			"0x%x", &uid) == 1 && fc && uid && fc != uid,
+	      "the fail-closed cgroup's mark (%u) is not the uid's (%u):\n%s", fc, uid, text);
+	char y[160];
+	snprintf(y, sizeof(y), "meta mark set meta mark and 0xffffff00 or 0x%08x\n", uid);
+	size_t sets = 0;
+	for (const char *c = text; (c = strstr(c, "socket cgroupv2 level 2 @cg_")); c++)
+		sets++;
+	CHECK(t, sets == 2 && strstr(text, y), "two cgroup sets, one with the uid's mark:\n%s", text);
+	state_free(&s);
 }
 
 int main(void)
