@@ -133,6 +133,23 @@ static void heap_pop(struct heap *h)
 	}
 }
 
+size_t intent_ranges_union(struct iv *v, size_t n)
+{
+	if (!n)
+		return 0;
+	qsort(v, n, sizeof(*v), cmp_lo);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (k && v[i].lo <= v[k - 1].hi + 1) {
+			if (v[i].hi > v[k - 1].hi)
+				v[k - 1].hi = v[i].hi;
+			continue;
+		}
+		v[k++] = v[i];
+	}
+	return k;
+}
+
 /* A range and its destination (intent_dest), sorted by destination then value. */
 struct tagged {
 	uint64_t dest;

@@ -44,6 +44,9 @@ struct iv {
 void intent_ranges_add(const struct policy *p, size_t i, struct iv **v, size_t *n, size_t *cap);
 /* The ranges of intents [from, to) (all of one shape): *n ranges, the caller frees. */
 struct iv *intent_ranges(const struct policy *p, size_t from, size_t to, size_t *n);
+/* Sorts v (n ranges) and merges those that overlap or touch, whoever's they are: the new count,
+ * the ranges' intents meaningless after. */
+size_t intent_ranges_union(struct iv *v, size_t n);
 /* Who gets each number of v (n ranges, sorted here): the earliest intent holding it, as the
  * first-match order of the statements says. Disjoint ranges, sorted by destination (intent_dest)
  * then value, adjacent ones of one destination merged (each keeps the intent that won its first

@@ -815,36 +815,6 @@ static void put_fc_rule(FILE *f, const struct policy *p, const struct p_intent *
 	free(exv);
 }
 
-/* Fail closed per intent (`route ... fail-closed`, or a kill switch scoped to a tunnel without a
- * full tunnel): what an intent selects leaves only through its tunnel; nothing else is touched.
- * Local traffic is checked in postrouting, where the output interface is the one routing chose
- * last: in the output hook it is still that of the first lookup, before marks_out's mark
- * re-routed the packet (the kernel keeps one interface for a whole hook). It is dropped there
- * (the sending call fails with EPERM); loopback and the tunnels' own encrypted packets (by their
- * fwmark) pass first; intents by input interface cannot match there. Forwarded traffic is checked
- * in forward and rejected (the sender gets an ICMP error); intents by uid, gid or cgroup match no
- * forwarded packet. */
-/* Sorted ranges merged where they overlap or touch: the new count. */
-static size_t merge_ranges(struct iv *v, size_t n)
-{
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (k && v[i].lo <= v[k - 1].hi + 1) {
-			if (v[i].hi > v[k - 1].hi)
-				v[k - 1].hi = v[i].hi;
-			continue;
-		}
-		v[k++] = v[i];
-	}
-	return k;
-}
-
-static int cmp_iv_lo(const void *a, const void *b)
-{
-	uint64_t x = ((const struct iv *)a)->lo, y = ((const struct iv *)b)->lo;
-	return x < y ? -1 : x > y;
-}
-
 /* The storage of a group's merged list (fc_group). */
 struct fc_lists {
 	struct p_range *ranges;
@@ -869,14 +839,9 @@ static size_t fc_group(const struct policy *p, size_t i, struct p_intent *g, str
 		k++;
 	if (k - i == 1 || dim == DIM_CGROUP)
 		return k;
+	size_t n;
 	if (dim == DIM_SADDR) {
-		size_t n = 0;
-		for (size_t j = i; j < k; j++)
-			n += p->intents[j].sel.from.n;
-		struct pv *v = xmalloc((n + 1) * sizeof(*v));
-		n = 0;
-		for (size_t j = i; j < k; j++)
-			n += intent_prefixes_add(p, j, v + n);
+		struct pv *v = intent_prefixes(p, i, k, &n);
 		l->prefixes = xmalloc((n + 1) * sizeof(*l->prefixes));
 		for (size_t j = 0; j < n; j++)
 			l->prefixes[j] = v[j].a;
@@ -884,12 +849,8 @@ static size_t fc_group(const struct policy *p, size_t i, struct p_intent *g, str
 		g->sel.from = (struct p_prefixes){ l->prefixes, outermost_prefixes(l->prefixes, n) };
 		return k;
 	}
-	struct iv *v = NULL;
-	size_t n = 0, cap = 0;
-	for (size_t j = i; j < k; j++)
-		intent_ranges_add(p, j, &v, &n, &cap);
-	qsort(v, n, sizeof(*v), cmp_iv_lo);
-	n = merge_ranges(v, n);
+	struct iv *v = intent_ranges(p, i, k, &n);
+	n = intent_ranges_union(v, n);
 	l->ranges = xmalloc((n + 1) * sizeof(*l->ranges));
 	for (size_t j = 0; j < n; j++)
 		l->ranges[j] = (struct p_range){ (uint32_t)v[j].lo, (uint32_t)v[j].hi };
@@ -956,6 +917,15 @@ static void rules_put(FILE *f, struct rules *r)
 	free(r->v);
 }
 
+/* Fail closed per intent (`route ... fail-closed`, or a kill switch scoped to a tunnel without a
+ * full tunnel): what an intent selects leaves only through its tunnel; nothing else is touched.
+ * Local traffic is checked in postrouting, where the output interface is the one routing chose
+ * last: in the output hook it is still that of the first lookup, before marks_out's mark
+ * re-routed the packet (the kernel keeps one interface for a whole hook). It is dropped there
+ * (the sending call fails with EPERM); loopback and the tunnels' own encrypted packets (by their
+ * fwmark) pass first; intents by input interface cannot match there. Forwarded traffic is checked
+ * in forward and rejected (the sender gets an ICMP error); intents by uid, gid or cgroup match no
+ * forwarded packet. */
 static void put_fail_closed(FILE *f, const struct policy *p, bool fwd)
 {
 	struct rules rules = { 0 };

@@ -168,56 +168,33 @@ static int add_children(struct st_cgset *c, const char *mount, const char *paren
 	return rc;
 }
 
-/* The length of PATH's parent, normalised ("/a/b/" and "a/b" have parent "a", length 1). */
-static const char *parent_of(const char *path, size_t *len)
+/* A path of a set, by its parent (normalised: "/a/b/" and "a/b" have parent "a"). */
+struct by_parent {
+	const char *parent;
+	size_t len;
+	const char *path;
+};
+
+static struct by_parent by_parent_of(const char *path)
 {
-	while (*path == '/')
-		path++;
-	size_t n = strlen(path);
-	while (n && path[n - 1] == '/')
+	const char *p = path;
+	while (*p == '/')
+		p++;
+	size_t n = strlen(p);
+	while (n && p[n - 1] == '/')
 		n--;
-	while (n && path[n - 1] != '/')
+	while (n && p[n - 1] != '/')
 		n--;
-	while (n && path[n - 1] == '/')
+	while (n && p[n - 1] == '/')
 		n--;
-	*len = n;
-	return path;
+	return (struct by_parent){ p, n, path };
 }
 
-static bool same_parent(const char *a, const char *b)
+static int cmp_parent(const void *pa, const void *pb)
 {
-	size_t la, lb;
-	a = parent_of(a, &la);
-	b = parent_of(b, &lb);
-	return la == lb && !memcmp(a, b, la);
-}
-
-static int cmp_parent(const char *a, const char *b)
-{
-	size_t la, lb;
-	a = parent_of(a, &la);
-	b = parent_of(b, &lb);
-	int c = memcmp(a, b, la < lb ? la : lb);
-	return c ? c : la < lb ? -1 : la > lb;
-}
-
-/* Sorts order[0..n) (indexes into paths) by parent: a merge sort (qsort has no context). */
-static void sort_by_parent(size_t *order, size_t n, const char *const *paths)
-{
-	if (n < 2)
-		return;
-	size_t h = n / 2, *tmp = xmalloc(n * sizeof(*tmp));
-	sort_by_parent(order, h, paths);
-	sort_by_parent(order + h, n - h, paths);
-	size_t i = 0, j = h, k = 0;
-	while (i < h && j < n)
-		tmp[k++] = cmp_parent(paths[order[j]], paths[order[i]]) < 0 ? order[j++] : order[i++];
-	while (i < h)
-		tmp[k++] = order[i++];
-	while (j < n)
-		tmp[k++] = order[j++];
-	memcpy(order, tmp, n * sizeof(*tmp));
-	free(tmp);
+	const struct by_parent *a = pa, *b = pb;
+	int c = memcmp(a->parent, b->parent, a->len < b->len ? a->len : b->len);
+	return c ? c : a->len < b->len ? -1 : a->len > b->len;
 }
 
 /* Adds to c (of its role) the ids PATH stands for: the cgroup, its parent, or the parent's
@@ -269,15 +246,15 @@ int cgroup_resolve(struct st_nft *nft, FILE *notes, char *err, size_t errlen)
 	for (size_t i = 0; i < nft->n_cgsets; i++) {
 		struct st_cgset *c = &nft->cgsets[i];
 		/* A known set's paths in order of their parents: each parent read once. */
-		size_t *order = xmalloc((c->n_paths + 1) * sizeof(*order));
+		struct by_parent *v = xmalloc((c->n_paths + 1) * sizeof(*v));
 		for (size_t j = 0; j < c->n_paths; j++)
-			order[j] = j;
+			v[j] = by_parent_of(c->paths[j]);
 		if (c->role == CGSET_KNOWN && c->n_paths > 1)
-			sort_by_parent(order, c->n_paths, (const char *const *)c->paths);
+			qsort(v, c->n_paths, sizeof(*v), cmp_parent);
 		for (size_t j = 0; c->role && j < c->n_paths && !rc; j++)
-			if (c->role != CGSET_KNOWN || !j || !same_parent(c->paths[order[j - 1]], c->paths[order[j]]))
-				rc = resolve_path(c, c->paths[order[j]], mount, notes, err, errlen);
-		free(order);
+			if (c->role != CGSET_KNOWN || !j || cmp_parent(&v[j - 1], &v[j]))
+				rc = resolve_path(c, v[j].path, mount, notes, err, errlen);
+		free(v);
 		if (rc)
 			return rc;
 		c->resolved = c->role && c->n_paths;
