@@ -61,7 +61,7 @@ if [ -z "$CLIENT_PUB" ] || [ -z "$SERVER_PUB" ]; then
 	exit
 fi
 for p in intent-full-except intent-split intent-uid intent-port intent-kill-switch intent-dual-stack \
-	intent-kill-switch6; do
+	intent-kill-switch6 intent-uid-family; do
 	fill_policy "$p" "$PUB/$p.wg"
 done
 
@@ -569,6 +569,36 @@ test_kill_switch6() {
 	destroy "$s"
 }
 
+# ---- 8. one family of a user through a dual-stack tunnel --------------------------------------------
+
+# uid 1000's intent is IPv4 only, uid 1001's both families; they share wg0's mark and its IPv6
+# fwmark rule. uid 1000's IPv6 must not take the mark (it did before the mark rule had a family).
+test_uid_family() {
+	local s="uid, one family"
+	apply "$s" "$PUB/intent-uid-family.wg" || return 0
+
+	snap
+	probe_ok "$s: ping $INET as uid 1000 answers" "${AS_1000[@]}" "${PING[@]}" "$INET"
+	expect_count "$s: uid 1000's ping went through the tunnel" b.wg_icmp_inet -ge 1
+	expect_count "$s: uid 1000's ping did not reach B's veth" b.veth_icmp_inet -eq 0
+
+	snap
+	probe_ok "$s: ping6 $INET6 as uid 1000 answers" "${AS_1000[@]}" "${PING[@]}" "$INET6"
+	expect_count "$s: uid 1000's ping6 went directly (its intent is IPv4 only)" b.veth_icmp6_inet -ge 1
+	expect_count "$s: uid 1000's ping6 did not go through the tunnel" b.wg_icmp6_inet -eq 0
+
+	snap
+	probe_ok "$s: ping6 $INET6 as uid 1001 answers" "${AS_1001[@]}" "${PING[@]}" "$INET6"
+	expect_count "$s: uid 1001's ping6 went through the tunnel" b.wg_icmp6_inet -ge 1
+	expect_count "$s: uid 1001's ping6 did not reach B's veth" b.veth_icmp6_inet -eq 0
+
+	snap
+	probe_ok "$s: ping6 $INET6 as root answers" "${PING[@]}" "$INET6"
+	expect_count "$s: root's ping6 went directly" b.veth_icmp6_inet -ge 1
+	expect_count "$s: root's ping6 did not go through the tunnel" b.wg_icmp6_inet -eq 0
+	destroy "$s"
+}
+
 # ---- run -----------------------------------------------------------------------------------------
 
 if setup; then
@@ -579,6 +609,7 @@ if setup; then
 	test_kill_switch
 	test_dual_stack
 	test_kill_switch6
+	test_uid_family
 fi
 
 finish
