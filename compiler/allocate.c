@@ -15,8 +15,9 @@
  *   intent and named marks                     k under 0x000000ff (k = 1, 2, ..., 255): the mark
  *                                              pool, allocate_named_marks, allocate_intent_marks;
  *                                              an intent mark names a tunnel: one per tunnel per
- *                                              run of consecutive nft-matched intents (two: the
- *                                              run's fail-closed cgroup routes have their own)
+ *                                              run of consecutive nft-matched intents, and per
+ *                                              way they fail closed (not, by family, by the mark
+ *                                              for cgroup routes): mark_key
  *   connmark save/restore (full tunnel)        only the tunnels' fwmark bits (lower_nft.c)
  *   rules written without priority             30000, 30001, ...: allocate_rule_priority
  *   selective intents (to/from/uid/port/...)   20000, 20010, 20020, ...: one per intent matched by
@@ -28,9 +29,14 @@
  *                                              WGC_PRIO_INTENT_EXCEPT_OFFSET, used by lower.c;
  *                                              so is the way back of a run's marks on
  *                                              forwarded packets (lower_reverse_path)
+ *   fallback of a fail-closed selective        its priority + 1 (unreachable, its selectors or
+ *   intent                                     its mark): WGC_PRIO_INTENT_FALLBACK_OFFSET,
+ *                                              used by lower.c
  *   full tunnel                                32763 (except), 32764 (suppress), 32765 (not
  *                                              fwmark): WGC_PRIO_EXCEPT/SUPPRESS/FULL, used by lower.c
- *   kill-switch unreachable default            metric 4096 in the tunnel's table:
+ *   kill-switch unreachable default            metric 4096 in the tunnel's table (a host-wide
+ *                                              kill switch; a destination intent's behind its
+ *                                              prefix in the destination table):
  *                                              WGC_KILL_SWITCH_METRIC, used by lower.c
  */
 #include "compiler/allocate.h"
@@ -118,15 +124,18 @@ static int hand_out_marks(struct policy *p, size_t n, struct mark_slot (*slot)(s
 	return 0;
 }
 
-/* Which of last[] intent in's mark is kept in: its tunnel's, or (intent_fails_closed_by_mark)
- * its tunnel's second, for the intents whose fail-closed rule matches the mark. */
+/* Which of last[] intent in's mark is kept in: one per tunnel for each way its intents fail
+ * closed — not at all, for one family or both (the mark's unreachable rule, lower.c, is for those
+ * families), and by the mark itself (intent_fails_closed_by_mark: its rule in fc_post drops what
+ * has the mark). Intents that differ in any of these never share a mark. */
+#define MARK_KEYS 8u
 static size_t mark_key(const struct p_intent *in)
 {
-	return 2 * in->tunnel + intent_fails_closed_by_mark(in);
+	return MARK_KEYS * in->tunnel + 4u * intent_fails_closed_by_mark(in) + (size_t)(in->fail_closed & (FAM_V4 | FAM_V6));
 }
 
 /* The slot of intent i, or none when an earlier intent of the same run goes to the same tunnel
- * (and fails closed by mark alike): then it shares that intent's mark. last[key]: the latest
+ * (and fails closed alike): then it shares that intent's mark. last[key]: the latest
  * intent of that key (mark_key) that got a slot. */
 static struct mark_slot intent_mark_slot(struct policy *p, size_t i, size_t *last)
 {
@@ -151,12 +160,12 @@ int allocate_named_marks(struct policy *p, size_t *failed)
 int allocate_intent_marks(struct policy *p, size_t *failed)
 {
 	/* As hand_out_marks, but one mark per tunnel per run (one priority): a mark names a tunnel
-	 * (two where the run has routes that fail closed by their mark). */
+	 * (more than one where the run's routes fail closed in different ways: mark_key). */
 	struct mark_pool pool;
 	policy_pool(p, &pool);
-	size_t *last = xmalloc(2 * (p->n_tunnels + 1) * sizeof(*last));
+	size_t *last = xmalloc(MARK_KEYS * (p->n_tunnels + 1) * sizeof(*last));
 	size_t *owner = xmalloc((p->n_intents + 1) * sizeof(*owner));
-	for (size_t t = 0; t < 2 * (p->n_tunnels + 1); t++)
+	for (size_t t = 0; t < MARK_KEYS * (p->n_tunnels + 1); t++)
 		last[t] = SIZE_MAX;
 	int rc = 0;
 	for (size_t i = 0; i < p->n_intents && !rc; i++) {

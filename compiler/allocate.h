@@ -34,6 +34,7 @@ struct p_intent;
 #define WGC_PRIO_INTENT_BASE 20000u    /* selective intents: 20000, 20010, ... */
 #define WGC_PRIO_INTENT_STEP 10u
 #define WGC_PRIO_INTENT_EXCEPT_OFFSET 1u /* "except" of a selective intent: lookup main at its priority - 1 */
+#define WGC_PRIO_INTENT_FALLBACK_OFFSET 1u /* a fail-closed intent's fallback: unreachable at its priority + 1 */
 #define WGC_PRIO_RULE_BASE 30000u      /* rules written without a priority: 30000, 30001, ... */
 #define WGC_PRIO_EXCEPT 32763u         /* "except" prefixes of a full tunnel: lookup main */
 #define WGC_PRIO_SUPPRESS 32764u       /* lookup main suppress_prefixlength 0 */

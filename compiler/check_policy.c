@@ -73,6 +73,13 @@ static bool intent_except_rules(const struct p_intent *in)
 	       ((!in->needs_mark && in->except.n) || intent_marks_forwarded(in));
 }
 
+/* Whether in has unreachable rules at its priority + 1 (lower.c: a fail-closed intent's fallback,
+ * but a destination intent's, which are routes). */
+static bool intent_fallback_rules(const struct p_intent *in)
+{
+	return in->kind == INTENT_SPLIT && !in->by_dest && in->fail_closed;
+}
+
 /* Priorities of explicit rules against the full tunnel's, the selective intents' and each other.
  * Sorted once, so 100k rules cost O(n log n), not a comparison of every pair. */
 void check_priorities(struct ctx *c)
@@ -85,6 +92,7 @@ void check_priorities(struct ctx *c)
 			full = &p->intents[i];
 		n_split += p->intents[i].kind == INTENT_SPLIT;
 		n_split += intent_except_rules(&p->intents[i]);
+		n_split += intent_fallback_rules(&p->intents[i]);
 	}
 	struct prio_ref *rules = xmalloc((p->n_rules + 1) * sizeof(*rules));
 	struct prio_ref *splits = xmalloc((n_split + 1) * sizeof(*splits));
@@ -95,6 +103,8 @@ void check_priorities(struct ctx *c)
 			splits[k++] = (struct prio_ref){ p->intents[i].priority, i };
 			if (intent_except_rules(&p->intents[i]))
 				splits[k++] = (struct prio_ref){ p->intents[i].priority - WGC_PRIO_INTENT_EXCEPT_OFFSET, i };
+			if (intent_fallback_rules(&p->intents[i]))
+				splits[k++] = (struct prio_ref){ p->intents[i].priority + WGC_PRIO_INTENT_FALLBACK_OFFSET, i };
 		}
 	qsort(rules, p->n_rules, sizeof(*rules), cmp_prio_ref);
 	qsort(splits, n_split, sizeof(*splits), cmp_prio_ref);
@@ -119,7 +129,10 @@ void check_priorities(struct ctx *c)
 			const struct p_intent *in = &p->intents[splits[j].index];
 			diag_error(c->d, prio_loc(c, i), "priority %u is used by the route through '%s'", r->priority,
 				   p->tunnels[in->tunnel].name);
-			if (splits[j].priority != in->priority)
+			if (splits[j].priority > in->priority)
+				diag_note(c->d, in->loc, "that route's fail-closed fallback (unreachable) is here (at its own "
+					  "priority + 1)");
+			else if (splits[j].priority != in->priority)
 				diag_note(c->d, in->loc, in->needs_mark ? "that route's rule for the way back is here (at its "
 					  "own priority - 1)" : "that route's 'except' rules are here (at its own priority - 1)");
 			else

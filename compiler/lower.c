@@ -126,6 +126,7 @@ static void lower_rule_pair(struct state *s, int af, const struct ipaddr *from, 
 struct intent_arg {
 	const struct p_intent *in;
 	uint32_t table, priority;
+	enum rule_action action;       /* RULE_LOOKUP of table, or RULE_UNREACHABLE */
 };
 
 static void lower_intent_pair(struct state *s, int af, const struct ipaddr *from, const struct ipaddr *to, const void *arg)
@@ -147,8 +148,8 @@ static void lower_intent_pair(struct state *s, int af, const struct ipaddr *from
 		r->fwmask = a->in->sel.fwmask;
 	}
 	r->ipproto = a->in->sel.proto;
-	r->action = RULE_LOOKUP;
-	r->table = a->table;
+	r->action = a->action;
+	r->table = a->action == RULE_LOOKUP ? a->table : 0;
 }
 
 /* The excepted prefixes of destination intents: a `throw` route each in the destination table,
@@ -179,7 +180,8 @@ static void lower_intent_except(struct state *s, int af, const struct p_intent *
 {
 	struct p_sel sel = in->sel;
 	sel.to = in->except;
-	struct intent_arg a = { .in = in, .table = 254, .priority = in->priority - WGC_PRIO_INTENT_EXCEPT_OFFSET };
+	struct intent_arg a = { .in = in, .table = 254, .priority = in->priority - WGC_PRIO_INTENT_EXCEPT_OFFSET,
+				.action = RULE_LOOKUP };
 	for_each_pair(s, af, &sel, &a, lower_intent_pair);
 }
 
@@ -203,6 +205,20 @@ static void lower_reverse_path(struct state *s, int af, const struct p_tunnel *t
 	r->action = RULE_LOOKUP;
 	r->table = 254;
 	r->suppress_prefixlen = 0;
+}
+
+/* A fail-closed intent's fallback: what its rule sends to the tunnel's table and finds no route
+ * there (the tunnel down, deleted, being replaced) is unreachable at the next rule, instead of
+ * going on to main. A rule of its own, with the intent's selectors or mark (one per mark and
+ * family: state_sort merges the run's duplicates), not an unreachable default in the table, which
+ * the tunnel's intents that do not fail closed share (and a full tunnel without kill switch). */
+static void lower_fallback_mark(struct state *s, int af, const struct p_intent *in)
+{
+	struct st_rule *r = new_rule(s, af, in->priority + WGC_PRIO_INTENT_FALLBACK_OFFSET);
+	r->has_fwmark = true;
+	r->fwmark = in->mark;
+	r->fwmask = in->mask;
+	r->action = RULE_UNREACHABLE;
 }
 
 static void lower_intent(struct state *s, const struct policy *p, const struct p_intent *in)
@@ -261,12 +277,19 @@ static void lower_intent(struct state *s, const struct policy *p, const struct p
 			r->table = t->table;
 			if (intent_marks_forwarded(in))
 				lower_reverse_path(s, af, t, in);
+			if (in->fail_closed & fam)
+				lower_fallback_mark(s, af, in);
 			continue;
 		}
-		struct intent_arg a = { .in = in, .table = t->table, .priority = in->priority };
+		struct intent_arg a = { .in = in, .table = t->table, .priority = in->priority, .action = RULE_LOOKUP };
 		for_each_pair(s, af, &in->sel, &a, lower_intent_pair);
 		if (in->except.n)
 			lower_intent_except(s, af, in);
+		if (in->fail_closed & fam) {
+			a.priority = in->priority + WGC_PRIO_INTENT_FALLBACK_OFFSET;
+			a.action = RULE_UNREACHABLE;
+			for_each_pair(s, af, &in->sel, &a, lower_intent_pair);
+		}
 	}
 }
 
@@ -359,19 +382,15 @@ void policy_lower(const struct policy *p, struct state *out)
 			}
 		}
 	}
-	/* A fail-closed intent (`fail-closed`, or a scoped kill switch) keeps the same fallback behind
-	 * its own routes: the unreachable default in its tunnel's table (which the tunnel's other
-	 * intents share), or an unreachable route behind each of its destinations. Duplicates of the
-	 * kill switch's are merged by state_sort. */
+	/* A fail-closed destination intent (`fail-closed`, or a scoped kill switch) keeps the same
+	 * fallback behind its own routes: an unreachable route behind each of its destinations (the
+	 * others have an unreachable rule behind theirs: lower_intent). Duplicates of the kill
+	 * switch's are merged by state_sort. */
 	for (size_t i = 0; i < p->n_intents; i++) {
 		const struct p_intent *in = &p->intents[i];
-		const struct p_tunnel *t = &p->tunnels[in->tunnel];
 		for (int fam = FAM_V4; fam <= FAM_V6; fam <<= 1) {
 			if (!(in->fail_closed & fam))
 				continue;
-			if (!in->by_dest && t->table)
-				add_route(out, fam_af(fam), t->table, NULL, WGC_KILL_SWITCH_METRIC, ROUTE_UNREACHABLE,
-					  NULL, NULL, NULL);
 			for (size_t n = 0; in->by_dest && n < in->sel.to.n; n++)
 				if (in->sel.to.v[n].family == fam_af(fam))
 					add_route(out, fam_af(fam), p->dest_table, &in->sel.to.v[n], WGC_KILL_SWITCH_METRIC,

@@ -50,12 +50,22 @@ no_leak() {
 
 del_wg0() { ip -n "$A" link del wg0; }
 
-# wg0 and wgc's unreachable fallbacks gone (as if flushed by hand): only the nft rules are left to
-# catch what the lookups now send through main's default route.
+# wg0 and wgc's unreachable fallbacks gone (as if flushed by hand): the routes behind destination
+# intents and the rules behind the others. Only the nft rules are left to catch what the lookups
+# now send through main's default route.
 del_wg0_and_fallbacks() {
+	local fam prio
 	ip -n "$A" link del wg0 && ip -n "$A" route flush table all proto 87 type unreachable &&
 		[ -z "$(ip -n "$A" route show table all proto 87 type unreachable)" ] ||
 		fail "fail-closed: deleting wg0 and the unreachable routes" "$(ip -n "$A" route show table all proto 87)"
+	for fam in -4 -6; do
+		for prio in $(ip -n "$A" "$fam" rule show | awk -F: '/ proto 87/ && / unreachable/ { print $1 }'); do
+			ip -n "$A" "$fam" rule del priority "$prio" unreachable ||
+				fail "fail-closed: deleting the unreachable rule at $prio" "$(ip -n "$A" "$fam" rule)"
+		done
+		[ -z "$(ip -n "$A" "$fam" rule show | grep ' proto 87' | grep ' unreachable')" ] ||
+			fail "fail-closed: deleting the unreachable rules" "$(ip -n "$A" "$fam" rule)"
+	done
 }
 
 # The wireguard-go serving wg0 in A (its command line is `wireguard-go wg0`), killed by its PID.

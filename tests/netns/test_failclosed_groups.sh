@@ -34,6 +34,9 @@
 #                   direct ping answer.
 #   2 control       the same intents without `fail-closed`: wg0 deleted, every selector leaks
 #                   (so scenario 1 can fail).
+#   3 mixed         only the cgroup route `fail-closed`: wg0 deleted, the cgroup's traffic does
+#                   not leak and the gid and uid routes' does (they share a run and a tunnel with
+#                   it, not its mark).
 set -u
 SELF=$(readlink -f "$0")
 cd "$(dirname "$SELF")/../.." || exit 1
@@ -105,10 +108,11 @@ LAN=192.168.100.1     # B on the underlay: on-link for A
 VIA_WG1=203.0.113.20  # wg1's destination
 DIRECT=203.0.113.30   # no intent: main's default route
 
-# policy FILE FC: the policy, with FC after each of wg0's intents.
+# policy FILE FC [CG_FC]: the policy, with FC after each of wg0's intents (CG_FC, if given, after
+# the cgroup's instead).
 policy() {
 	local cg=
-	[ -z "$HAVE_CG" ] || cg="route cgroup \"/$PARENT_REL/app\" through wg0 $2"
+	[ -z "$HAVE_CG" ] || cg="route cgroup \"/$PARENT_REL/app\" through wg0 ${3-$2}"
 	cat >"$1" <<-EOF
 		tunnel wg0 {
 			private-key "$KEYDIR/a.key"
@@ -141,6 +145,7 @@ policy() {
 }
 policy "$T_TMP/fc.wg" fail-closed
 policy "$T_TMP/open.wg" ""
+policy "$T_TMP/mixed.wg" "" fail-closed
 
 # The sender: UDP datagrams to DST:PORT every 20 ms; OUT holds "sent errors".
 cat >"$T_TMP/sender.py" <<'EOF'
@@ -350,8 +355,36 @@ scenario_control() {
 	wgc_a destroy >/dev/null 2>&1
 }
 
+# The cgroup alone fails closed: its rule in fc_post matches the mark its mark rule gave the
+# packet, and the gid and uid routes through wg0 beside it (one run) must not carry that mark, or
+# that rule drops them too once wg0 is gone.
+scenario_mixed() {
+	local s="only the cgroup fail-closed" sel
+	if [ -z "$HAVE_CG" ]; then
+		skip "$s: no cgroup2"
+		return 0
+	fi
+	apply "$s" "$T_TMP/mixed.wg" || return 0
+	flows "$s, wg0 deleted" del_wg0
+	if [ "$(count leak_cg)" = 0 ]; then
+		pass "$s: no packet of 'cg' left A in the clear"
+	else
+		fail "$s: $(count leak_cg) packets of 'cg' left A in the clear" "$(in_ns "$A" nft list table inet wgc 2>&1)"
+	fi
+	for sel in gid uid_a uid_b; do
+		if positive "leak_$sel"; then
+			pass "$s: '$sel' (not fail-closed) goes on in the clear once wg0 is gone ($(count "leak_$sel") packets)"
+		else
+			fail "$s: '$sel' (not fail-closed) was dropped with the cgroup's traffic once wg0 was gone" \
+				"$(in_ns "$A" nft list table inet wgc 2>&1)"
+		fi
+	done
+	wgc_a destroy >/dev/null 2>&1
+}
+
 if setup; then
 	scenario_fail_closed
 	scenario_control
+	scenario_mixed
 fi
 finish

@@ -353,6 +353,53 @@ static void test_except_priority(struct t *t)
 	unlink(path);
 }
 
+/* A fail-closed selective intent's fallback: an unreachable rule at its priority + 1, by its mark
+ * (a mark of its own in the run: the run's route that does not fail closed has another, and no
+ * fallback) or by its selectors (`iif`, matched by ip rules). */
+static void test_fallback_priority(struct t *t)
+{
+	static const char text[] =
+		"tunnel wg0 {\n\tprivate-key \"/etc/wireguard/wg0.key\"\n\taddress 10.99.0.7/32\n"
+		"\tpeer s {\n\t\tpublic-key \"xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=\"\n"
+		"\t\tallowed-ips 0.0.0.0/0\n\t}\n}\n"
+		"route uid 1000 through wg0 fail-closed\nroute uid 1001 through wg0\n"
+		"route iif br0 through wg0 fail-closed\n";
+	char path[] = "/tmp/wgc-test-allocate.XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(t, fd >= 0 && write(fd, text, sizeof(text) - 1) == (ssize_t)sizeof(text) - 1, "a temporary policy");
+	if (fd >= 0)
+		close(fd);
+	struct wgc_compile c = { 0 };
+	struct state s = { 0 };
+	int rc = wgc_compile(&c, path, WGC_LOWERED, &s);
+	CHECK(t, rc == 0, "the policy compiles: %d", rc);
+	uint32_t marks[2] = { 0 };
+	size_t n_marks = 0, by_mark = 0, by_iif = 0, other = 0;
+	for (size_t i = 0; i < s.n_rules; i++) {
+		const struct st_rule *r = &s.rules[i];
+		if (r->priority == 20000 && r->has_fwmark && n_marks < 2)
+			marks[n_marks++] = r->fwmark;
+		else if (r->priority == 20000 + WGC_PRIO_INTENT_FALLBACK_OFFSET && r->has_fwmark &&
+			 r->action == RULE_UNREACHABLE)
+			by_mark++;
+		else if (r->priority == 20010 + WGC_PRIO_INTENT_FALLBACK_OFFSET && !strcmp(r->iif, "br0") &&
+			 r->action == RULE_UNREACHABLE && !r->table)
+			by_iif++;
+		else if (r->action == RULE_UNREACHABLE)
+			other++;
+	}
+	CHECK(t, WGC_PRIO_INTENT_FALLBACK_OFFSET == 1, "the constant");
+	CHECK(t, n_marks == 2 && marks[0] != marks[1], "two marks at 20000 (%zu: 0x%x 0x%x)", n_marks, marks[0], marks[1]);
+	CHECK(t, by_mark == 1 && by_iif == 1 && other == 0,
+	      "one unreachable rule at 20001 by mark (%zu), one at 20011 by iif (%zu), no other (%zu)", by_mark, by_iif,
+	      other);
+	for (size_t i = 0; i < s.n_routes; i++)
+		CHECK(t, s.routes[i].type != ROUTE_UNREACHABLE, "no unreachable route (route %zu is)", i);
+	state_free(&s);
+	wgc_compile_free(&c);
+	unlink(path);
+}
+
 int main(void)
 {
 	struct t t = { .name = "allocate" };
@@ -364,5 +411,6 @@ int main(void)
 	test_marks_by_destination(&t);
 	test_fixed_numbers(&t);
 	test_except_priority(&t);
+	test_fallback_priority(&t);
 	return unit_finish(&t);
 }

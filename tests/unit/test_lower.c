@@ -401,16 +401,28 @@ static void test_scoped_kill_switches(struct t *t)
 		"\t}\n";
 	CHECK(t, strstr(text, want_out) != NULL, "fail-closed chains:\n%s\nwant:\n%s", text, want_out);
 	CHECK(t, strstr(text, "chain ks_out") == NULL && strstr(text, "\t\tdrop") == NULL, "no host-wide drop:\n%s", text);
+	/* The destination's fallback is a route behind it in the destination table; the marked
+	 * intents' an unreachable rule behind their mark's, not a default in wg1's table (which a
+	 * route through wg1 that does not fail closed would share). */
 	static const char *const routes[] = {
 		"route add default dev wg1 table 51820 protocol 87",
-		"route add unreachable default table 51820 metric 4096 protocol 87",
 		"route add 10.10.0.0/16 dev wg0 table 51821 protocol 87",
 		"route add unreachable 10.10.0.0/16 table 51821 metric 4096 protocol 87",
 		"route add default dev wg1 table 51820 metric 1024 protocol 87",
-		"route add unreachable default table 51820 metric 4096 protocol 87",
 		NULL,
 	};
 	expect_routes(t, "scoped kill switches", &s, routes);
+	static const char *const rules[] = {
+		"rule add priority 20000 lookup 51821 protocol 87",
+		"rule add priority 20009 iif wg1 fwmark 0x2/0xff lookup main suppress_prefixlength 0 protocol 87",
+		"rule add priority 20010 fwmark 0x2/0xff lookup 51820 protocol 87",
+		"rule add priority 20011 fwmark 0x2/0xff unreachable protocol 87",
+		"rule add priority 20009 iif wg1 fwmark 0x2/0xff lookup main suppress_prefixlength 0 protocol 87",
+		"rule add priority 20010 fwmark 0x2/0xff lookup 51820 protocol 87",
+		"rule add priority 20011 fwmark 0x2/0xff unreachable protocol 87",
+		NULL,
+	};
+	expect_rules(t, "scoped kill switches", &s, rules);
 	state_free(&s);
 	/* A cgroup route fails closed in postrouting only, by the mark marks_out gives its packets:
 	 * the kernel refuses `socket` expressions in postrouting (EOPNOTSUPP). */
@@ -668,6 +680,33 @@ static void test_fail_closed_runs(struct t *t)
 	for (const char *c = text; (c = strstr(c, "socket cgroupv2 level 2 @cg_")); c++)
 		sets++;
 	CHECK(t, sets == 2 && strstr(text, y), "two cgroup sets, one with the uid's mark:\n%s", text);
+	state_free(&s);
+	/* The fallback of what fails closed is an unreachable rule behind its own: its mark's (a mark
+	 * of its own in the run), or its selectors' (iif, matched by ip rules). The tunnel's table has
+	 * no unreachable default: the run's uid 8, which does not fail closed, goes on to main when
+	 * wg0 is gone. */
+	static const char fb[] = "tunnel wg0 {\n\tprivate-key \"/k0\"\n\taddress 10.0.0.2/32\n}\n"
+				 "route uid 7 through wg0 fail-closed\nroute uid 8 through wg0\n"
+				 "route iif eth1 through wg0 fail-closed\n";
+	if (compile(t, fb, &s, false)) {
+		CHECK(t, 0, "the fallback policy does not compile");
+		return;
+	}
+	static const char *const fb_rules[] = {
+		"rule add priority 20000 fwmark 0x1/0xff lookup 51820 protocol 87",
+		"rule add priority 20000 fwmark 0x2/0xff lookup 51820 protocol 87",
+		"rule add priority 20001 fwmark 0x1/0xff unreachable protocol 87",
+		"rule add priority 20010 iif eth1 lookup 51820 protocol 87",
+		"rule add priority 20011 iif eth1 unreachable protocol 87",
+		NULL,
+	};
+	expect_rules(t, "fail-closed fallbacks", &s, fb_rules);
+	static const char *const fb_routes[] = { "route add default dev wg0 table 51820 protocol 87", NULL };
+	expect_routes(t, "fail-closed fallbacks", &s, fb_routes);
+	text = s.nft.text ? s.nft.text : "";
+	CHECK(t, strstr(text, "meta skuid 7 meta mark and 0x000000ff == 0x00000000 meta mark set meta mark and 0xffffff00 or 0x00000001") &&
+		 strstr(text, "meta skuid 8 meta mark and 0x000000ff == 0x00000000 meta mark set meta mark and 0xffffff00 or 0x00000002"),
+	      "uid 7 (fail-closed) and uid 8 have marks of their own:\n%s", text);
 	state_free(&s);
 }
 
