@@ -2,6 +2,7 @@
 #include "compiler/ast.h"
 #include "model/xalloc.h"
 
+#include <arpa/inet.h>
 #include <stdalign.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -22,6 +23,20 @@ const char *opt_key_name(enum opt_key k)
 const char *stmt_keyword(enum stmt_kind k)
 {
 	return (size_t)k < sizeof(stmt_names) / sizeof(stmt_names[0]) ? stmt_names[k] : NULL;
+}
+
+struct ipaddr value_addr(const struct value *v)
+{
+	struct ipaddr a = { 0 };
+	if (v->kind == VAL_ADDR && v->family) {
+		a.family = v->family;
+		a.len = v->plen;
+		memcpy(a.bytes, v->bytes, sizeof(a.bytes));
+	} else if (v->kind == VAL_ENDPOINT && v->family && v->str && inet_pton(v->family, v->str, a.bytes) == 1) {
+		a.family = v->family;
+		a.len = v->family == AF_INET ? 32 : 128;
+	}
+	return a;
 }
 
 bool stmt_has_value(enum stmt_kind k)

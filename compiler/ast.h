@@ -33,26 +33,38 @@ enum value_kind {
 
 struct value {
 	struct loc loc;
-	enum value_kind kind;
-	const char *str;               /* STRING, IDENT, VAR, ENDPOINT host (in the tree's strings) */
+	uint8_t kind;                  /* enum value_kind */
+	uint8_t family;                /* ADDR; ENDPOINT: of its literal address (0: malformed, or a
+					  host name) */
+	union {
+		struct {
+			uint8_t plen;          /* ADDR: the prefix length (the family's full one without /len) */
+			bool has_len;          /* ADDR: written with /len */
+		};
+		bool braced;           /* LIST: written with { } */
+		uint16_t port;         /* ENDPOINT */
+	};
 	/* One of these, by kind: nothing is read from the others (a list's items are freed only
 	 * if it is a LIST). */
 	union {
 		struct {
 			uint64_t num, num2;    /* NUMBER; RANGE lo/hi; MARK value/mask */
 		};
-		struct {
-			struct ipaddr addr;    /* ADDR; ENDPOINT literal address (family 0 = host name) */
-			uint16_t port;         /* ENDPOINT */
-			bool has_len;          /* ADDR: written with /len */
-		};
+		uint8_t bytes[16];     /* ADDR (as struct ipaddr's): value_addr */
+		const char *str;       /* STRING, IDENT, VAR; ENDPOINT: the host as written, a name or
+					  a literal address (value_addr parses it again) (in the tree's
+					  strings) */
 		struct {
 			struct value *items;   /* LIST (owned) */
-			size_t n_items;
-			bool braced;           /* LIST: written with { } */
+			uint32_t n_items;      /* bounded by the file's size (bounds.h) */
 		};
 	};
 };
+_Static_assert(sizeof(struct value) <= 32, "a value in 32 bytes");
+
+/* The address of an ADDR value, or an ENDPOINT's literal one; family 0 if there is none (a
+ * malformed address, a host name). */
+struct ipaddr value_addr(const struct value *v);
 
 /* Option keywords, one per row of keywords.h that is an option, in its order. The parser maps
  * each keyword token to one of these. */
@@ -65,7 +77,7 @@ enum opt_key {
 
 const char *opt_key_name(enum opt_key k);
 
-/* An option in 56 bytes (a policy of a million routes has three million of them): the keyword's
+/* An option in 40 bytes (a policy of a million routes has three million of them): the keyword's
  * place is kept beside its value's, which has the file and the line (opt_loc). */
 struct option {
 	struct value val;
@@ -75,7 +87,7 @@ struct option {
 	uint8_t key;                   /* enum opt_key */
 };
 _Static_assert(OPT__COUNT <= UINT8_MAX, "an option's key fits a byte");
-_Static_assert(sizeof(struct option) <= 56, "an option in 56 bytes");
+_Static_assert(sizeof(struct option) <= 40, "an option in 40 bytes");
 
 /* Where the option's keyword is (for an option without one, such as a route's destination, where
  * its value is). */

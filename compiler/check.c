@@ -127,7 +127,7 @@ void policy_free(struct policy *p)
 		sel_free(&p->forwards[i].sel);
 	for (size_t i = 0; i < p->n_masquerades; i++)
 		sel_free(&p->masquerades[i].sel);
-	void *arrays[] = { p->tunnels, p->tables, p->marks, p->rules, p->routes, p->intents, p->matches,
+	void *arrays[] = { p->tunnels, p->tables, p->marks, p->rules, p->routes, p->route_hops, p->intents, p->matches,
 			   p->kill_switches, p->anti_spoofs, p->forwards, p->masquerades, p->sysctls };
 	for (size_t i = 0; i < sizeof(arrays) / sizeof(arrays[0]); i++)
 		free(arrays[i]);

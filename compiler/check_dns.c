@@ -73,14 +73,14 @@ static void read_server(struct ctx *c, const struct value *use, const struct val
 	char a[64];
 	if (!want(c, use, r, VAL_ADDR, w->opt, "a resolver's address"))
 		return;
-	if (!r->addr.family)
+	if (!r->family)
 		return; /* malformed: the scanner said so */
-	if (r->has_len && r->addr.len != (r->addr.family == AF_INET ? 32 : 128)) {
+	struct ipaddr host = value_addr(r);
+	if (r->has_len && r->plen != (r->family == AF_INET ? 32 : 128)) {
 		diag_error(c->d, r->loc, "%s expects a resolver's address, not the prefix %s", w->opt,
-			   ipaddr_str(&r->addr, a, sizeof(a)));
+			   ipaddr_str(&host, a, sizeof(a)));
 		return;
 	}
-	struct ipaddr host = r->addr;
 	host.len = host.family == AF_INET ? 32 : 128;
 	for (size_t i = 0; i < t->dns.n; i++) {
 		if (!ipaddr_cmp(&t->dns.v[i], &host)) {

@@ -45,7 +45,7 @@ static const struct ipaddr *find_covered(const struct p_intent *in, const struct
 static bool check_one(struct ctx *c, const struct p_intent *in, const struct prefix_index *d, const struct value *r)
 {
 	const struct p_tunnel *t = &c->p->tunnels[in->tunnel];
-	const struct ipaddr *a = &r->addr;
+	const struct ipaddr ra = value_addr(r), *a = &ra;
 	char as[64], bs[64];
 	ipaddr_str(a, as, sizeof(as));
 	if (!(in->families & fam_of(a))) {

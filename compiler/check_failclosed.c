@@ -91,7 +91,8 @@ static void blocked_of(const struct policy *p, const struct p_kill_switch *k, si
 	*enc = *traffic = false;
 	for (size_t i = 0; i < t->n_peers; i++) {
 		const struct value *ep = peer_endpoint(&t->peers[i]);
-		if (ep && (!ep->addr.family || ((af_fam(ep->addr.family) & k->families) && !excepted(p, k, &ep->addr))))
+		struct ipaddr ea = ep ? value_addr(ep) : (struct ipaddr){ 0 };
+		if (ep && (!ea.family || ((af_fam(ea.family) & k->families) && !excepted(p, k, &ea))))
 			*enc = true;
 	}
 	for (size_t i = 0; i < p->n_intents; i++) {

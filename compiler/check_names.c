@@ -247,6 +247,7 @@ void collect_decls(struct ctx *c, const struct stmt *ss, size_t n)
 		case STMT_TABLE: declare(&c->tables, s); break;
 		case STMT_MARK: declare(&c->marks, s); break;
 		case STMT_TUNNEL: declare(&c->tunnels, s); break;
+		case STMT_ROUTE: c->routes_room += !stmt_find_opt(s, OPT_THROUGH); break;
 		default: break;
 		}
 	}

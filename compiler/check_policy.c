@@ -225,6 +225,7 @@ struct loop_ctx {
 	struct ctx *c;
 	size_t ti;
 	const struct p_peer *peer;
+	struct ipaddr ea;              /* the endpoint's address (family 0: a host name) */
 	char es[300];                  /* the endpoint as written: [addr]:port, addr:port or name:port */
 };
 
@@ -235,7 +236,7 @@ static void loop_intent(const struct loop_ctx *l, size_t i)
 	const struct p_tunnel *t = &c->p->tunnels[l->ti];
 	const struct value *ep = peer_endpoint(l->peer);
 	const struct ipaddr *to;
-	if (in->tunnel != l->ti || !could_select_own(in, t) || !selects_own_packets(in, &ep->addr, ep->port, &to))
+	if (in->tunnel != l->ti || !could_select_own(in, t) || !selects_own_packets(in, &l->ea, ep->port, &to))
 		return;
 	char ps[64];
 	/* `route allowed-ips through`: its prefixes are the peers', the loop at its word. */
@@ -257,7 +258,7 @@ static bool loop_intent_to(const struct prefix_entry *e, void *arg)
 {
 	const struct loop_ctx *l = arg;
 	const struct p_intent *in = &l->c->p->intents[e->id];
-	const struct ipaddr *ep = &peer_endpoint(l->peer)->addr;
+	const struct ipaddr *ep = &l->ea;
 	for (size_t j = 0; j < e->sub; j++)
 		if (ipaddr_contains(&in->sel.to.v[j], ep))
 			return false; /* reported at that one */
@@ -322,8 +323,9 @@ static struct loop_hit *route_hits(const struct policy *p, size_t *n_hits)
 	for (size_t ti = 0; ti < p->n_tunnels; ti++)
 		for (size_t pi = 0; pi < p->tunnels[ti].n_peers; pi++, q++) {
 			const struct value *ep = peer_endpoint(&p->tunnels[ti].peers[pi]);
-			if (ep && ep->addr.family)
-				prefix_index_add(&eps, &ep->addr, q, 0);
+			struct ipaddr ea = ep ? value_addr(ep) : (struct ipaddr){ 0 };
+			if (ea.family)
+				prefix_index_add(&eps, &ea, q, 0);
 		}
 	prefix_index_sort(&eps);
 	struct hits h = { 0 };
@@ -370,14 +372,15 @@ void check_loops(struct ctx *c)
 			const struct value *ep = peer_endpoint(l.peer);
 			if (!ep)
 				continue;
-			if (ep->addr.family == AF_INET6)
-				snprintf(l.es, sizeof(l.es), "[%s]:%u", ipaddr_host_str(&ep->addr, l.es + 200, 64), ep->port);
+			l.ea = value_addr(ep);
+			if (l.ea.family == AF_INET6)
+				snprintf(l.es, sizeof(l.es), "[%s]:%u", ipaddr_host_str(&l.ea, l.es + 200, 64), ep->port);
 			else
 				snprintf(l.es, sizeof(l.es), "%s:%u",
-					 ep->addr.family ? ipaddr_host_str(&ep->addr, l.es + 200, 64) : ep->str, ep->port);
+					 l.ea.family ? ipaddr_host_str(&l.ea, l.es + 200, 64) : ep->str, ep->port);
 			for (size_t k = 0; k < n_bare; k++)
 				loop_intent(&l, bare[k]);
-			prefix_index_find(&tos, &ep->addr, loop_intent_to, &l);
+			prefix_index_find(&tos, &l.ea, loop_intent_to, &l);
 			for (; h < n_hits && hits[h].peer == q; h++)
 				loop_route(&l, hits[h].route);
 		}

@@ -107,6 +107,21 @@ fail:
 	sel_free(&r.sel);
 }
 
+/* The next of p->routes, in the room collect_decls counted (c->routes_room): allocated whole at
+ * the first route, doubled only if lists of destinations make more routes than statements. */
+static struct p_route *push_route(struct ctx *c)
+{
+	struct policy *p = c->p;
+	if (!p->routes || p->n_routes == c->routes_room) {
+		size_t room = !p->routes && c->routes_room ? c->routes_room : 2 * c->routes_room + 1;
+		if (room > SIZE_MAX / sizeof(*p->routes))
+			xalloc_fail();
+		p->routes = xrealloc(p->routes, room * sizeof(*p->routes));
+		c->routes_room = room;
+	}
+	return &p->routes[p->n_routes++];
+}
+
 static void check_static_route(struct ctx *c, struct stmt *s)
 {
 	check_opts(c, s, BIT(OPT_DEST) | BIT(OPT_DEFAULT) | BIT(OPT_DEV) | BIT(OPT_VIA) | BIT(OPT_SRC) | BIT(OPT_METRIC) |
@@ -115,7 +130,8 @@ static void check_static_route(struct ctx *c, struct stmt *s)
 	if (stmt_find_opt(s, OPT_FAIL_CLOSED))
 		diag_note(c->d, opt_loc(stmt_find_opt(s, OPT_FAIL_CLOSED)), "'fail-closed' goes with 'route ... through "
 			  "TUNNEL'; behind a static route, write the fallback: 'route P unreachable metric 4096 ...'");
-	struct p_route r = { .loc = s->loc, .table = 254, .type = ROUTE_UNICAST };
+	struct p_route r = { .loc = s->loc, .table = 254, .type = ROUTE_UNICAST, .hop = P_ROUTE_NO_HOP };
+	struct p_route_hop hop = { 0 };
 	struct p_prefixes dsts = { 0 };
 	bool ok = true;
 	int ndst = 0, ntype = 0;
@@ -143,7 +159,7 @@ static void check_static_route(struct ctx *c, struct stmt *s)
 				f = FAM_V4 | FAM_V6;
 			const struct option *via = stmt_find_opt(s, OPT_VIA);
 			if (!f && via && via->val.kind == VAL_ADDR)
-				f = via->val.addr.family == AF_INET ? FAM_V4 : FAM_V6;
+				f = via->val.family == AF_INET ? FAM_V4 : FAM_V6;
 			if (f & FAM_V4)
 				add_prefix(&dsts, &(struct ipaddr){ .family = AF_INET });
 			if (f & FAM_V6)
@@ -151,8 +167,8 @@ static void check_static_route(struct ctx *c, struct stmt *s)
 			break;
 		}
 		case OPT_DEV: ok &= (r.dev = get_ifname(c, &o->val, n)) != NULL; break;
-		case OPT_VIA: ok &= get_host(c, &o->val, n, &r.via); break;
-		case OPT_SRC: ok &= get_host(c, &o->val, n, &r.src); break;
+		case OPT_VIA: ok &= get_host(c, &o->val, n, &hop.via); break;
+		case OPT_SRC: ok &= get_host(c, &o->val, n, &hop.src); break;
 		case OPT_METRIC:
 			if ((ok &= get_number(c, &o->val, n, 0, UINT32_MAX, &num)))
 				r.metric = (uint32_t)num;
@@ -187,22 +203,26 @@ static void check_static_route(struct ctx *c, struct stmt *s)
 	if (!ok)
 		goto out;
 	r.dst_loc = opt_loc(dst);
+	if (hop.via.family || hop.src.family) {
+		r.hop = (uint32_t)c->p->n_route_hops;
+		*GROW(c->p->route_hops, c->p->n_route_hops) = hop;
+	}
 	for (size_t i = 0; i < dsts.n; i++) {
 		struct p_route one = r;
 		one.dst = dsts.v[i];
-		if (r.via.family && r.via.family != one.dst.family) {
+		if (hop.via.family && hop.via.family != one.dst.family) {
 			char a[64], b[64];
 			diag_error(c->d, stmt_find_opt(s, OPT_VIA)->val.loc, "family mismatch: gateway %s for %s",
-				   ipaddr_host_str(&r.via, a, sizeof(a)), ipaddr_str(&one.dst, b, sizeof(b)));
+				   ipaddr_host_str(&hop.via, a, sizeof(a)), ipaddr_str(&one.dst, b, sizeof(b)));
 			continue;
 		}
-		if (r.src.family && r.src.family != one.dst.family) {
+		if (hop.src.family && hop.src.family != one.dst.family) {
 			char a[64], b[64];
 			diag_error(c->d, stmt_find_opt(s, OPT_SRC)->val.loc, "family mismatch: source %s for %s",
-				   ipaddr_host_str(&r.src, a, sizeof(a)), ipaddr_str(&one.dst, b, sizeof(b)));
+				   ipaddr_host_str(&hop.src, a, sizeof(a)), ipaddr_str(&one.dst, b, sizeof(b)));
 			continue;
 		}
-		*GROW(c->p->routes, c->p->n_routes) = one;
+		*push_route(c) = one;
 	}
 out:
 	free(dsts.v);

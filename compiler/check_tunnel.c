@@ -100,7 +100,8 @@ static bool find_prefix(const struct ctx *c, const struct value *v, const struct
 	for (size_t i = 0; v->kind == VAL_LIST && i < v->n_items; i++)
 		if (find_prefix(c, &v->items[i], a, out, depth + 1))
 			return true;
-	if (v->kind == VAL_ADDR && !ipaddr_cmp(&v->addr, a)) {
+	struct ipaddr va = value_addr(v);
+	if (v->kind == VAL_ADDR && !ipaddr_cmp(&va, a)) {
 		*out = v->loc;
 		return true;
 	}

@@ -150,20 +150,21 @@ static bool read_prefix(struct ctx *c, const struct value *v, const struct value
 {
 	if (!want(c, v, r, VAL_ADDR, it->opt, "an address or prefix"))
 		return false;
-	if (!r->addr.family)
+	if (!r->family)
 		return false; /* malformed: the scanner said so */
-	if (it->network && ipaddr_host_bits_set(&r->addr)) {
-		struct ipaddr fixed = r->addr;
+	struct ipaddr a = value_addr(r);
+	if (it->network && ipaddr_host_bits_set(&a)) {
+		struct ipaddr fixed = a;
 		unsigned bits = fixed.family == AF_INET ? 32 : 128;
 		for (unsigned i = fixed.len; i < bits; i++)
 			fixed.bytes[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
 		char have[64], want_s[64];
-		ipaddr_str(&r->addr, have, sizeof(have));
+		ipaddr_str(&a, have, sizeof(have));
 		ipaddr_str(&fixed, want_s, sizeof(want_s));
 		diag_error(c->d, r->loc, "%s has host bits set (did you mean %s?)", have, want_s);
 		return false;
 	}
-	add_prefix(it->ps, &r->addr);
+	add_prefix(it->ps, &a);
 	return true;
 }
 
@@ -181,13 +182,13 @@ bool get_host(struct ctx *c, const struct value *v, const char *opt, struct ipad
 	const struct value *r = deref(c, v);
 	if (!r || !want(c, v, r, VAL_ADDR, opt, "an address"))
 		return false;
-	if (!r->addr.family)
+	if (!r->family)
 		return false;
-	if (r->has_len && r->addr.len != (r->addr.family == AF_INET ? 32 : 128)) {
+	if (r->has_len && r->plen != (r->family == AF_INET ? 32 : 128)) {
 		diag_error(c->d, r->loc, "%s expects a single address, not a prefix", opt);
 		return false;
 	}
-	*out = r->addr;
+	*out = value_addr(r);
 	return true;
 }
 

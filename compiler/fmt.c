@@ -59,18 +59,21 @@ static void put_atom(struct fmt *x, const struct value *v)
 	case VAL_STRING: fprintf(x->out, "\"%s\"", v->str); break;
 	case VAL_IDENT: fputs(v->str, x->out); break;
 	case VAL_VAR: fprintf(x->out, "$%s", v->str); break;
-	case VAL_ADDR:
-		fputs(v->has_len ? ipaddr_str(&v->addr, buf, sizeof(buf)) : ipaddr_host_str(&v->addr, buf, sizeof(buf)),
-		      x->out);
+	case VAL_ADDR: {
+		struct ipaddr a = value_addr(v);
+		fputs(v->has_len ? ipaddr_str(&a, buf, sizeof(buf)) : ipaddr_host_str(&a, buf, sizeof(buf)), x->out);
 		break;
-	case VAL_ENDPOINT:
-		if (v->addr.family == AF_INET6)
-			fprintf(x->out, "[%s]:%u", ipaddr_host_str(&v->addr, buf, sizeof(buf)), v->port);
-		else if (v->addr.family == AF_INET)
-			fprintf(x->out, "%s:%u", ipaddr_host_str(&v->addr, buf, sizeof(buf)), v->port);
+	}
+	case VAL_ENDPOINT: {
+		struct ipaddr a = value_addr(v);
+		if (a.family == AF_INET6)
+			fprintf(x->out, "[%s]:%u", ipaddr_host_str(&a, buf, sizeof(buf)), v->port);
+		else if (a.family == AF_INET)
+			fprintf(x->out, "%s:%u", ipaddr_host_str(&a, buf, sizeof(buf)), v->port);
 		else
 			fprintf(x->out, "%s:%u", v->str, v->port);
 		break;
+	}
 	case VAL_LIST: put_value(x, v); break;
 	}
 }

@@ -324,7 +324,7 @@ static void lower_tunnel(struct state *s, const struct p_tunnel *t)
 		if (ep) {
 			peer->endpoint_host = dup_or_null(ep->str);
 			peer->endpoint_port = ep->port;
-			peer->endpoint = ep->addr;
+			peer->endpoint = value_addr(ep);
 		}
 		peer->keepalive = pp->keepalive;
 		if (pp->allowed.n) {
@@ -349,8 +349,9 @@ void policy_lower(const struct policy *p, struct state *out)
 		lower_tunnel(out, &p->tunnels[i]);
 	for (size_t i = 0; i < p->n_routes; i++) {
 		const struct p_route *r = &p->routes[i];
+		const struct p_route_hop *h = r->hop != P_ROUTE_NO_HOP ? &p->route_hops[r->hop] : NULL;
 		add_route(out, r->dst.family, r->table, &r->dst, r->metric, r->type, r->dev,
-			  r->via.family ? &r->via : NULL, r->src.family ? &r->src : NULL);
+			  h && h->via.family ? &h->via : NULL, h && h->src.family ? &h->src : NULL);
 	}
 	for (size_t i = 0; i < p->n_rules; i++)
 		for (int fam = FAM_V4; fam <= FAM_V6; fam <<= 1)

@@ -106,15 +106,25 @@ struct p_rule {
 	int suppress;                  /* -1 = none */
 };
 
+/* A static route's gateway and preferred source: few routes have them, so they are kept apart
+ * (policy.route_hops), and a million routes are 64 bytes each, not 96. */
+struct p_route_hop {
+	struct ipaddr via, src;        /* family 0: none */
+};
+
+#define P_ROUTE_NO_HOP UINT32_MAX
+
 struct p_route {
 	const char *dev;
 	struct loc loc;
 	struct loc dst_loc;            /* of its destination as written (the statement's options are
 					* gone once it is checked: check_stmts.c) */
 	uint32_t table, metric;
-	struct ipaddr dst, via, src;   /* together: no padding between them */
+	uint32_t hop;                  /* its via and src: policy.route_hops[hop], or P_ROUTE_NO_HOP */
+	struct ipaddr dst;
 	uint8_t type;                  /* enum route_type */
 };
+_Static_assert(sizeof(struct p_route) <= 64, "a static route in 64 bytes");
 
 enum intent_kind { INTENT_FULL, INTENT_SPLIT };
 
@@ -200,6 +210,8 @@ struct policy {
 	size_t n_rules;
 	struct p_route *routes;
 	size_t n_routes;
+	struct p_route_hop *route_hops; /* one a statement with via or src, shared by its routes */
+	size_t n_route_hops;
 	struct p_intent *intents;      /* `route ... through TUNNEL` */
 	size_t n_intents;
 	struct p_match *matches;
