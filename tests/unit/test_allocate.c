@@ -6,6 +6,7 @@
  * the kill switch's fixed numbers as the compiled state has them. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "compiler/allocate.h"
@@ -285,6 +286,23 @@ static void test_marks_by_destination(struct t *t)
 	policy_free(&p);
 }
 
+/* Compiles text (written to a temporary file, removed again) into c and s, which the caller frees;
+ * a policy that does not compile fails the test, its errors shown. */
+static void compile_text(struct t *t, const char *text, struct wgc_compile *c, struct state *s)
+{
+	char path[] = "/tmp/wgc-test-allocate.XXXXXX";
+	int fd = mkstemp(path);
+	size_t len = strlen(text);
+	CHECK(t, fd >= 0 && write(fd, text, len) == (ssize_t)len, "a temporary policy");
+	if (fd >= 0)
+		close(fd);
+	int rc = wgc_compile(c, path, WGC_LOWERED, s);
+	CHECK(t, rc == 0, "the policy compiles: %d", rc);
+	if (rc)
+		diags_print(&c->d, stdout, false);
+	unlink(path);
+}
+
 /* The full tunnel's rules at 32763 (except), 32764 (suppress), 32765 (not fwmark); the kill
  * switch's unreachable default at metric 4096 in the tunnel's table: the compiled state. */
 static void test_fixed_numbers(struct t *t)
@@ -294,17 +312,9 @@ static void test_fixed_numbers(struct t *t)
 		"\tpeer s {\n\t\tpublic-key \"xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=\"\n"
 		"\t\tallowed-ips 0.0.0.0/0, ::/0\n\t}\n}\n"
 		"route all through wg0 except 192.168.0.0/16\nkill-switch wg0\n";
-	char path[] = "/tmp/wgc-test-allocate.XXXXXX";
-	int fd = mkstemp(path);
-	CHECK(t, fd >= 0 && write(fd, text, sizeof(text) - 1) == (ssize_t)sizeof(text) - 1, "a temporary policy");
-	if (fd >= 0)
-		close(fd);
 	struct wgc_compile c = { 0 };
 	struct state s = { 0 };
-	int rc = wgc_compile(&c, path, WGC_LOWERED, &s);
-	CHECK(t, rc == 0, "the policy compiles: %d", rc);
-	if (rc)
-		diags_print(&c.d, stdout, false);
+	compile_text(t, text, &c, &s);
 	bool prio[3] = { false };
 	for (size_t i = 0; i < s.n_rules; i++)
 		if (s.rules[i].priority >= WGC_PRIO_EXCEPT && s.rules[i].priority <= WGC_PRIO_FULL)
@@ -319,7 +329,6 @@ static void test_fixed_numbers(struct t *t)
 	      unreachable);
 	state_free(&s);
 	wgc_compile_free(&c);
-	unlink(path);
 }
 
 /* A selective intent's `except` rules (one matched by ip rules: `iif`): lookup main at its
@@ -331,15 +340,9 @@ static void test_except_priority(struct t *t)
 		"\tpeer s {\n\t\tpublic-key \"xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=\"\n"
 		"\t\tallowed-ips 0.0.0.0/0\n\t}\n}\n"
 		"route uid 1000 through wg0\nroute iif br0 through wg0 except 192.168.0.0/16\n";
-	char path[] = "/tmp/wgc-test-allocate.XXXXXX";
-	int fd = mkstemp(path);
-	CHECK(t, fd >= 0 && write(fd, text, sizeof(text) - 1) == (ssize_t)sizeof(text) - 1, "a temporary policy");
-	if (fd >= 0)
-		close(fd);
 	struct wgc_compile c = { 0 };
 	struct state s = { 0 };
-	int rc = wgc_compile(&c, path, WGC_LOWERED, &s);
-	CHECK(t, rc == 0, "the policy compiles: %d", rc);
+	compile_text(t, text, &c, &s);
 	bool except = false, intent = false;
 	for (size_t i = 0; i < s.n_rules; i++) {
 		const struct st_rule *r = &s.rules[i];
@@ -350,7 +353,6 @@ static void test_except_priority(struct t *t)
 	CHECK(t, except && intent, "except rule at 20009 %d, the intent's at 20010 %d", except, intent);
 	state_free(&s);
 	wgc_compile_free(&c);
-	unlink(path);
 }
 
 /* A fail-closed selective intent's fallback: an unreachable rule at its priority + 1, by its mark
@@ -364,15 +366,9 @@ static void test_fallback_priority(struct t *t)
 		"\t\tallowed-ips 0.0.0.0/0\n\t}\n}\n"
 		"route uid 1000 through wg0 fail-closed\nroute uid 1001 through wg0\n"
 		"route iif br0 through wg0 fail-closed\n";
-	char path[] = "/tmp/wgc-test-allocate.XXXXXX";
-	int fd = mkstemp(path);
-	CHECK(t, fd >= 0 && write(fd, text, sizeof(text) - 1) == (ssize_t)sizeof(text) - 1, "a temporary policy");
-	if (fd >= 0)
-		close(fd);
 	struct wgc_compile c = { 0 };
 	struct state s = { 0 };
-	int rc = wgc_compile(&c, path, WGC_LOWERED, &s);
-	CHECK(t, rc == 0, "the policy compiles: %d", rc);
+	compile_text(t, text, &c, &s);
 	uint32_t marks[2] = { 0 };
 	size_t n_marks = 0, by_mark = 0, by_iif = 0, other = 0;
 	for (size_t i = 0; i < s.n_rules; i++) {
@@ -397,7 +393,6 @@ static void test_fallback_priority(struct t *t)
 		CHECK(t, s.routes[i].type != ROUTE_UNREACHABLE, "no unreachable route (route %zu is)", i);
 	state_free(&s);
 	wgc_compile_free(&c);
-	unlink(path);
 }
 
 int main(void)
