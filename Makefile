@@ -33,7 +33,7 @@ RUNTIME_SRCS  := runtime/kinds.c runtime/nl.c runtime/rtnl_read.c runtime/rtnl_w
                  runtime/observe.c runtime/diff.c runtime/plan_print.c runtime/apply.c runtime/records.c \
                  runtime/state_valid.c runtime/nft_body.c runtime/plan_file.c runtime/cgroup.c
 MODEL_SRCS    += model/mtu.c model/hash.c model/state_bin.c
-COMPILER_SRCS += compiler/check_allowed.c compiler/check_prefix.c compiler/intent_values.c compiler/intent_prefixes.c compiler/intent_forest.c compiler/intent_cgroups.c compiler/intern.c
+COMPILER_SRCS += compiler/check_allowed.c compiler/check_prefix.c compiler/intent_values.c compiler/intent_prefixes.c compiler/intent_forest.c compiler/intent_cgroups.c compiler/intent_tuples.c compiler/intern.c
 RUNTIME_SRCS  += runtime/mtu.c
 RUNTIME_SRCS  += runtime/dns.c runtime/dns_resolved.c runtime/dns_resolvconf.c runtime/dns_record.c
 RUNTIME_SRCS  += runtime/watch.c runtime/networkd.c

@@ -468,6 +468,9 @@ sec_probe() {
 	gen -s "$UIDS" >"$T/srcn.wg"
 	probe_ns wgb6 "$T/srcn.wg"
 	S=$N
+	gen -t "$UIDS" >"$T/tuplen.wg"
+	probe_ns wgb2 "$T/tuplen.wg"
+	X=$N
 	cg_setup || { say "9: cannot make cgroups under /sys/fs/cgroup"; exit 1; }
 	gen -c "$UIDS" -C "/${CGB#/sys/fs/cgroup/}" >"$T/cgn.wg"
 	gen -c 1 -C "/${CGB#/sys/fs/cgroup/}" >"$T/cg1.wg"
@@ -492,8 +495,8 @@ sec_probe() {
 	U=$N
 	for r in $(seq "$ROUNDS"); do
 		say "9: probes, round $r"
-		for ns in $([ $((r % 2)) -eq 1 ] && echo "$Z $C $O $U $S $G1 $G" || echo "$G $G1 $S $U $O $C $Z"); do
-			case $ns in "$Z") tag=0 ;; "$C") tag=c ;; "$O") tag=1 ;; "$U") tag=n ;; "$G") tag=g ;; "$G1") tag=g1 ;; *) tag=s ;; esac
+		for ns in $([ $((r % 2)) -eq 1 ] && echo "$Z $C $O $U $S $X $G1 $G" || echo "$G $G1 $X $S $U $O $C $Z"); do
+			case $ns in "$Z") tag=0 ;; "$C") tag=c ;; "$O") tag=1 ;; "$U") tag=n ;; "$G") tag=g ;; "$G1") tag=g1 ;; "$X") tag=t ;; *) tag=s ;; esac
 			run "$ns" "probe.route.$tag" 0 "$B/probe" route "$PROBES" 198.51.100.1 65534
 			cat "$T/out" >>"$T/m/ns.route.$tag"
 			run "$ns" "probe.udp.$tag" 0 "$B/probe" udp "$PROBES" 198.51.100.1
@@ -502,12 +505,14 @@ sec_probe() {
 	done
 	rules_n=$(ip -n "$U" rule show | grep -c uidrange || true)
 	src_rules=$(ip -n "$S" rule show | grep -c 'proto 87' || true)
+	tuple_rules=$(ip netns exec "$X" nft list chain inet wgc marks_out | grep -c 'meta skuid' || true)
 	cg_rules=$(ip netns exec "$G" nft list chain inet wgc marks_out | grep -c 'socket cgroupv2' || true)
 	cg_guard=$(ip netns exec "$G" nft list chain inet wgc cg_guard | grep -c 'socket cgroupv2' || true)
 	ns_del "$G"
 	ns_del "$G1"
 	cg_cleanup
 	ns_del "$S"
+	ns_del "$X"
 	ns_del "$Z"
 	ns_del "$C"
 	ns_del "$O"
@@ -526,6 +531,11 @@ sec_probe() {
 	# Routes by source: no masquerade (a site-to-site route keeps its source), so no nat chain.
 	a=$(med "ns.udp.0") z=$(med "ns.udp.s")
 	row 9 "UDP sendto: 0 vs $UIDS source intents (\`route from\`; $src_rules ip rules: the fwmark rule, the way back)$(tracked "$UIDS" "$z")" \
+		"$(printf '%.0f ns' "$z")" "—" "0 intents: $(printf '%.0f ns' "$a")" "—" \
+		"$(ratio "$z" "$a")" "—" "within 10%" "$(met 'z <= 1.10 * a && z >= 0.90 * a' z="$z" a="$a")"
+	# Routes by uid and port (a tuple each): one concatenated set; the probe's socket is root's.
+	z=$(med "ns.udp.t")
+	row 9 "UDP sendto: 0 vs $UIDS uid-and-port intents (\`route uid N proto tcp dport 443\`; $tuple_rules rule(s) in marks_out)$(tracked "$UIDS" "$z")" \
 		"$(printf '%.0f ns' "$z")" "—" "0 intents: $(printf '%.0f ns' "$a")" "—" \
 		"$(ratio "$z" "$a")" "—" "within 10%" "$(met 'z <= 1.10 * a && z >= 0.90 * a' z="$z" a="$a")"
 	# Routes by cgroup: the probe's socket is in none of the cgroups (the bench's own).

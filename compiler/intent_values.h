@@ -75,6 +75,25 @@ struct pv *intent_prefix_winners(const struct policy *p, struct pv *v, size_t n,
 void intent_prefix_overlaps(const struct policy *p, struct pv *v, size_t n,
 			    void (*fn)(size_t a, size_t b, void *arg), void *arg);
 
+/* Intents by a tuple of single numbers (intent_tuples.c): which of a uid, gid, source and
+ * destination port an intent selects by, each one number, and nothing else but a protocol; two of
+ * them at least, or one with a protocol (one alone is a plain list: intent_dim). */
+enum { TUPLE_UID = 1, TUPLE_GID = 2, TUPLE_SPORT = 4, TUPLE_DPORT = 8 };
+/* The TUPLE_* bits of in, its numbers in v (in that order; 0 where absent); 0 for any other
+ * intent. */
+unsigned intent_tuple(const struct p_intent *in, uint32_t v[4]);
+/* The end of the run of intents of intent i's tuple shape (the same bits, protocol, families and
+ * priority) that starts at i: i + 1 when i has none. */
+size_t intent_tuple_run_end(const struct policy *p, size_t i);
+/* A tuple and the intent (index into policy.intents) that wins it. */
+struct tv {
+	uint32_t v[4];
+	size_t intent;
+};
+/* The tuples of intents [from, to) (one shape), each won by the earliest intent holding it,
+ * sorted by destination (intent_dest) then tuple: *n of them, the caller frees. O(n log n). */
+struct tv *intent_tuple_winners(const struct policy *p, size_t from, size_t to, size_t *n);
+
 /* The sets of a run of intents by cgroup alone, [from, to) (intent_cgroups.c): per destination
  * (intent_dest) and path level, the paths of the intents that decide a socket (not one whose path an earlier
  * intent's path holds or is), in statement order; the sets in order of level, the deepest first

@@ -416,6 +416,55 @@ static void put_intent_sets(FILE *f, const struct policy *p, size_t from, size_t
 	free(w);
 }
 
+/* A run of intents by a tuple of numbers, [from, to): one rule per destination, the tuples each
+ * wins (intent_tuple_winners: disjoint) as one anonymous concatenated set, at most
+ * WGC_MAX_SET_ELEMENTS to a rule: `meta skuid . tcp dport { 1000 . 443, 1001 . 80 }`. A protocol
+ * without ports is said before the set (`meta l4proto icmp meta skuid { 1000, 1001 }`). */
+static void put_tuple_sets(FILE *f, const struct policy *p, size_t from, size_t to)
+{
+	const struct p_intent *first = &p->intents[from];
+	uint32_t v[4];
+	unsigned shape = intent_tuple(first, v);
+	char pb[8], act[160], expr[96];
+	const char *proto = policy_proto_name(first->sel.proto, pb);
+	int k = 0;
+	if (first->sel.proto && !(shape & (TUPLE_SPORT | TUPLE_DPORT)))
+		k += snprintf(expr + k, sizeof(expr) - (size_t)k, "meta l4proto %s ", proto);
+	static const char *const meta[] = { "meta skuid", "meta skgid" };
+	const char *sep = "";
+	for (int d = 0; d < 4; d++) {
+		if (!(shape & (1u << d)))
+			continue;
+		if (d < 2)
+			k += snprintf(expr + k, sizeof(expr) - (size_t)k, "%s%s", sep, meta[d]);
+		else
+			k += snprintf(expr + k, sizeof(expr) - (size_t)k, "%s%s %s", sep, proto, d == 2 ? "sport" : "dport");
+		sep = " . ";
+	}
+	size_t n;
+	struct tv *w = intent_tuple_winners(p, from, to, &n);
+	for (size_t i = 0; i < n;) {
+		uint64_t t = intent_dest(&p->intents[w[i].intent]);
+		size_t j = i;
+		while (j < n && j - i < WGC_MAX_SET_ELEMENTS && intent_dest(&p->intents[w[j].intent]) == t)
+			j++;
+		fprintf(f, "\t\t%s { ", expr);
+		for (size_t e = i; e < j; e++) {
+			fputs(e > i ? ", " : "", f);
+			sep = "";
+			for (int d = 0; d < 4; d++)
+				if (shape & (1u << d)) {
+					fprintf(f, "%s%u", sep, w[e].v[d]);
+					sep = " . ";
+				}
+		}
+		mark_action(act, &p->intents[w[i].intent]);
+		fprintf(f, " }%s\n", act);
+		i = j;
+	}
+	free(w);
+}
+
 /* An intent mark kept in its connections, and the tunnel it names. */
 struct kept_mark {
 	uint32_t mark, mask;
@@ -510,6 +559,12 @@ static void put_marks(FILE *f, const struct policy *p, enum nft_hook hook)
 		size_t j = intent_run_end(p, i);
 		if (j - i > 1) {
 			put_intent_sets(f, p, i, j);
+			i = j - 1;
+			continue;
+		}
+		j = intent_tuple_run_end(p, i);
+		if (j - i > 1) {
+			put_tuple_sets(f, p, i, j);
 			i = j - 1;
 			continue;
 		}

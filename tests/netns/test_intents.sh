@@ -61,7 +61,7 @@ if [ -z "$CLIENT_PUB" ] || [ -z "$SERVER_PUB" ]; then
 	exit
 fi
 for p in intent-full-except intent-split intent-uid intent-port intent-kill-switch intent-dual-stack \
-	intent-kill-switch6 intent-uid-family; do
+	intent-kill-switch6 intent-uid-family intent-uid-port; do
 	fill_policy "$p" "$PUB/$p.wg"
 done
 
@@ -599,6 +599,43 @@ test_uid_family() {
 	destroy "$s"
 }
 
+# ---- 9. user and port, as one concatenated set --------------------------------------------------
+
+test_uid_port() {
+	local s="uid and port"
+	apply "$s" "$PUB/intent-uid-port.wg" || return 0
+	# (the kernel lists a set's elements in an order of its own)
+	expect_text "$s: one rule over a concatenated set in marks_out, holding both tuples" "1" \
+		sh -c "ip netns exec $A nft list chain inet wgc marks_out | grep -F 'meta skuid . tcp dport {' |
+			grep -F '1000 . 8443' | grep -c -F '1001 . 8080'"
+
+	snap
+	expect_tcp "$s: TCP to :8443 as uid 1000" 8443 "$TUN_A" "${AS_1000[@]}"
+	expect_count "$s: uid 1000's SYN to :8443 went through the tunnel" b.wg_syn_8443 -ge 1
+	expect_count "$s: uid 1000's SYN to :8443 did not reach B's veth" b.veth_syn_8443 -eq 0
+
+	snap
+	expect_tcp "$s: TCP to :8080 as uid 1000" 8080 "$VETH_A" "${AS_1000[@]}"
+	expect_count "$s: uid 1000's SYN to :8080 went directly" b.veth_syn_8080 -ge 1
+	expect_count "$s: uid 1000's SYN to :8080 did not go through the tunnel" b.wg_syn_8080 -eq 0
+
+	snap
+	expect_tcp "$s: TCP to :8080 as uid 1001" 8080 "$TUN_A" "${AS_1001[@]}"
+	expect_count "$s: uid 1001's SYN to :8080 went through the tunnel" b.wg_syn_8080 -ge 1
+	expect_count "$s: uid 1001's SYN to :8080 did not reach B's veth" b.veth_syn_8080 -eq 0
+
+	snap
+	expect_tcp "$s: TCP to :8443 as uid 1001" 8443 "$VETH_A" "${AS_1001[@]}"
+	expect_count "$s: uid 1001's SYN to :8443 went directly" b.veth_syn_8443 -ge 1
+	expect_count "$s: uid 1001's SYN to :8443 did not go through the tunnel" b.wg_syn_8443 -eq 0
+
+	snap
+	expect_tcp "$s: TCP to :8443 as root" 8443 "$VETH_A"
+	expect_count "$s: root's SYN to :8443 went directly" b.veth_syn_8443 -ge 1
+	expect_count "$s: root's SYN to :8443 did not go through the tunnel" b.wg_syn_8443 -eq 0
+	destroy "$s"
+}
+
 # ---- run -----------------------------------------------------------------------------------------
 
 if setup; then
@@ -610,6 +647,7 @@ if setup; then
 	test_dual_stack
 	test_kill_switch6
 	test_uid_family
+	test_uid_port
 fi
 
 finish

@@ -710,6 +710,96 @@ static void test_fail_closed_runs(struct t *t)
 	state_free(&s);
 }
 
+/* A run of `route uid U proto tcp dport P through T` (a tuple of single numbers) is one rule per
+ * tunnel over a concatenated set; a tuple written twice goes the first statement's way. Brute
+ * force: 40 random runs of 2 to 60 statements over three tunnels and a few uids and ports (so
+ * that tuples repeat); every tuple is in exactly one rule, that of its first statement's tunnel,
+ * and a tunnel has one rule (one mark). */
+static uint32_t tuple_rnd(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return (uint32_t)(*x >> 11);
+}
+
+static void test_tuple_runs(struct t *t)
+{
+	static const char head[] = "tunnel wg0 {\n\tprivate-key \"/k0\"\n\taddress 10.0.0.2/32\n}\n"
+				   "tunnel wg1 {\n\tprivate-key \"/k1\"\n\taddress 10.1.0.2/32\n}\n"
+				   "tunnel wg2 {\n\tprivate-key \"/k2\"\n\taddress 10.2.0.2/32\n}\n";
+	static const unsigned ports[] = { 80, 443, 8080 };
+	uint64_t x = 0x2545f4914f6cdd1dull;
+	size_t bad = 0;
+	for (int round = 0; round < 40 && !bad; round++) {
+		char text[8192];
+		int want[8][3];                /* uid 1000 + u, port p: the first statement's tunnel */
+		memset(want, -1, sizeof(want));
+		size_t len = (size_t)snprintf(text, sizeof(text), "%s", head);
+		int n = 2 + (int)(tuple_rnd(&x) % 59); /* one statement alone is a rule of its own */
+		for (int i = 0; i < n; i++) {
+			unsigned u = tuple_rnd(&x) % 8, pi = tuple_rnd(&x) % 3, tun = tuple_rnd(&x) % 3;
+			if (want[u][pi] < 0)
+				want[u][pi] = (int)tun;
+			len += (size_t)snprintf(text + len, sizeof(text) - len, "route uid %u proto tcp dport %u through wg%u\n",
+						1000 + u, ports[pi], tun);
+		}
+		struct state s;
+		if (compile(t, text, &s, false)) {
+			CHECK(t, 0, "round %d does not compile:\n%s", round, text);
+			return;
+		}
+		const char *nft = s.nft.text ? s.nft.text : "";
+		int seen[8][3], rules = 0, per_tunnel[3] = { 0 };
+		unsigned mark_of[3] = { 0 };
+		memset(seen, 0, sizeof(seen));
+		static const char lead[] = "\t\tmeta skuid . tcp dport { ";
+		for (const char *l = strstr(nft, lead); l; l = strstr(l + 1, lead)) {
+			const char *end = strchr(l, '}'), *or = strstr(l, " or 0x");
+			unsigned mark = 0;
+			if (!end || !or || sscanf(or, " or 0x%x", &mark) != 1) {
+				bad++;
+				break;
+			}
+			rules++;
+			int tun = -1;
+			for (const char *e = l + strlen(lead); e < end;) {
+				unsigned uid, port;
+				int used;
+				if (sscanf(e, "%u . %u%n", &uid, &port, &used) != 2 || uid < 1000 || uid > 1007) {
+					bad++;
+					break;
+				}
+				int pi = port == 80 ? 0 : port == 443 ? 1 : 2;
+				seen[uid - 1000][pi]++;
+				int w = want[uid - 1000][pi];
+				if (tun < 0)
+					tun = w;
+				bad += w != tun;
+				e += used;
+				while (*e == ',' || *e == ' ')
+					e++;
+			}
+			if (tun >= 0) {
+				per_tunnel[tun]++;
+				bad += mark_of[tun] && mark_of[tun] != mark;
+				mark_of[tun] = mark;
+			}
+		}
+		int tunnels = 0;
+		for (int u = 0; u < 8; u++)
+			for (int pi = 0; pi < 3; pi++)
+				bad += seen[u][pi] != (want[u][pi] >= 0);
+		for (int k = 0; k < 3; k++) {
+			bad += per_tunnel[k] > 1;
+			tunnels += per_tunnel[k] > 0;
+		}
+		bad += rules != tunnels || strstr(nft, "meta skuid 10") != NULL;
+		CHECK(t, !bad, "round %d: each tuple once, in its first statement's tunnel's one rule:\n%s\n%s", round, text, nft);
+		state_free(&s);
+	}
+}
+
 int main(void)
 {
 	struct t t = { .name = "test_lower" };
@@ -721,6 +811,7 @@ int main(void)
 	test_scoped_kill_switches(&t);
 	test_mark_families(&t);
 	test_fail_closed_runs(&t);
+	test_tuple_runs(&t);
 	test_rejected(&t);
 	test_dns(&t);
 	return unit_finish(&t);
