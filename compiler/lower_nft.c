@@ -416,31 +416,55 @@ static void put_intent_sets(FILE *f, const struct policy *p, size_t from, size_t
 	free(w);
 }
 
-/* A run of intents by a tuple of numbers, [from, to): one rule per destination, the tuples each
- * wins (intent_tuple_winners: disjoint) as one anonymous concatenated set, at most
- * WGC_MAX_SET_ELEMENTS to a rule: `meta skuid . tcp dport { 1000 . 443, 1001 . 80 }`. A protocol
- * without ports is said before the set (`meta l4proto icmp meta skuid { 1000, 1001 }`). */
-static void put_tuple_sets(FILE *f, const struct policy *p, size_t from, size_t to)
+/* What a tuple shape matches, as nft writes it before its set: `meta skuid . tcp dport`; a
+ * protocol without ports first (`meta l4proto icmp meta skuid`). */
+static void tuple_expr(char expr[96], const struct p_intent *first)
 {
-	const struct p_intent *first = &p->intents[from];
 	uint32_t v[4];
 	unsigned shape = intent_tuple(first, v);
-	char pb[8], act[160], expr[96];
+	char pb[8];
 	const char *proto = policy_proto_name(first->sel.proto, pb);
+	static const char *const meta[] = { "meta skuid", "meta skgid" };
 	int k = 0;
 	if (first->sel.proto && !(shape & (TUPLE_SPORT | TUPLE_DPORT)))
-		k += snprintf(expr + k, sizeof(expr) - (size_t)k, "meta l4proto %s ", proto);
-	static const char *const meta[] = { "meta skuid", "meta skgid" };
+		k += snprintf(expr + k, 96 - (size_t)k, "meta l4proto %s ", proto);
 	const char *sep = "";
 	for (int d = 0; d < 4; d++) {
 		if (!(shape & (1u << d)))
 			continue;
 		if (d < 2)
-			k += snprintf(expr + k, sizeof(expr) - (size_t)k, "%s%s", sep, meta[d]);
+			k += snprintf(expr + k, 96 - (size_t)k, "%s%s", sep, meta[d]);
 		else
-			k += snprintf(expr + k, sizeof(expr) - (size_t)k, "%s%s %s", sep, proto, d == 2 ? "sport" : "dport");
+			k += snprintf(expr + k, 96 - (size_t)k, "%s%s %s", sep, proto, d == 2 ? "sport" : "dport");
 		sep = " . ";
 	}
+}
+
+/* The elements w[from, to) of a tuple set of the given shape: `{ 1000 . 443, 1001 . 80 }`. */
+static void put_tuples(FILE *f, const struct tv *w, size_t from, size_t to, unsigned shape)
+{
+	fputs(" { ", f);
+	for (size_t e = from; e < to; e++) {
+		fputs(e > from ? ", " : "", f);
+		const char *sep = "";
+		for (int d = 0; d < 4; d++)
+			if (shape & (1u << d)) {
+				fprintf(f, "%s%u", sep, w[e].v[d]);
+				sep = " . ";
+			}
+	}
+	fputs(" }", f);
+}
+
+/* A run of intents by a tuple of numbers, [from, to): one rule per destination, the tuples each
+ * wins (intent_tuple_winners: disjoint) as one anonymous concatenated set, at most
+ * WGC_MAX_SET_ELEMENTS to a rule: `meta skuid . tcp dport { 1000 . 443, 1001 . 80 }`. */
+static void put_tuple_sets(FILE *f, const struct policy *p, size_t from, size_t to)
+{
+	uint32_t v[4];
+	unsigned shape = intent_tuple(&p->intents[from], v);
+	char act[160], expr[96];
+	tuple_expr(expr, &p->intents[from]);
 	size_t n;
 	struct tv *w = intent_tuple_winners(p, from, to, &n);
 	for (size_t i = 0; i < n;) {
@@ -448,18 +472,10 @@ static void put_tuple_sets(FILE *f, const struct policy *p, size_t from, size_t 
 		size_t j = i;
 		while (j < n && j - i < WGC_MAX_SET_ELEMENTS && intent_dest(&p->intents[w[j].intent]) == t)
 			j++;
-		fprintf(f, "\t\t%s { ", expr);
-		for (size_t e = i; e < j; e++) {
-			fputs(e > i ? ", " : "", f);
-			sep = "";
-			for (int d = 0; d < 4; d++)
-				if (shape & (1u << d)) {
-					fprintf(f, "%s%u", sep, w[e].v[d]);
-					sep = " . ";
-				}
-		}
+		fprintf(f, "\t\t%s", expr);
+		put_tuples(f, w, i, j, shape);
 		mark_action(act, &p->intents[w[i].intent]);
-		fprintf(f, " }%s\n", act);
+		fprintf(f, "%s\n", act);
 		i = j;
 	}
 	free(w);
@@ -981,6 +997,53 @@ static void rules_put(FILE *f, struct rules *r)
  * fwmark) pass first; intents by input interface cannot match there. Forwarded traffic is checked
  * in forward and rejected (the sender gets an ICMP error); intents by uid, gid or cgroup match no
  * forwarded packet. */
+/* Fail-closed intents i, i+1, ... of one tuple run (intent_tuple_run_end), one tunnel and the same
+ * families, whose tunnel has no scoped kill switch excepting prefixes: they leave through the same
+ * interfaces (no intent of another tunnel comes between them), and one concatenated set selects
+ * them all. The end of the group (i + 1: none). */
+static size_t fc_tuple_group(const struct policy *p, size_t i)
+{
+	const struct p_intent *in = &p->intents[i];
+	for (size_t k = 0; k < p->n_kill_switches; k++)
+		if (p->kill_switches[k].scoped && p->kill_switches[k].tunnel == in->tunnel && p->kill_switches[k].except.n)
+			return i + 1;
+	size_t run = intent_tuple_run_end(p, i), k = i + 1;
+	while (k < run && p->intents[k].fail_closed == in->fail_closed && p->intents[k].tunnel == in->tunnel)
+		k++;
+	return k;
+}
+
+/* The rules of a fail-closed tuple group [from, to) (fc_tuple_group): its tuples, each once, at
+ * most WGC_MAX_SET_ELEMENTS to a rule, leaving only as intent `from` may (put_fc_oifs). */
+static void put_fc_tuples(FILE *f, const struct policy *p, size_t from, size_t to, const char *verdict)
+{
+	const struct p_intent *in = &p->intents[from];
+	uint32_t v[4];
+	unsigned shape = intent_tuple(in, v);
+	char expr[96];
+	tuple_expr(expr, in);
+	size_t n;
+	struct tv *w = intent_tuple_winners(p, from, to, &n);
+	for (size_t i = 0; i < n; i += WGC_MAX_SET_ELEMENTS) {
+		size_t j = n - i > WGC_MAX_SET_ELEMENTS ? i + WGC_MAX_SET_ELEMENTS : n;
+		for (int af = AF_INET; af; af = af == AF_INET ? AF_INET6 : 0) {
+			int fam = af == AF_INET ? FAM_V4 : FAM_V6;
+			bool both = in->fail_closed == (FAM_V4 | FAM_V6);
+			if (!both && !(in->fail_closed & fam))
+				continue;
+			fprintf(f, "\t\t%s", expr);
+			put_tuples(f, w, i, j, shape);
+			if (!both)
+				fprintf(f, " meta nfproto %s", af == AF_INET ? "ipv4" : "ipv6");
+			put_fc_oifs(f, p, from, verdict);
+			fputc('\n', f);
+			if (both)
+				break;
+		}
+	}
+	free(w);
+}
+
 static void put_fail_closed(FILE *f, const struct policy *p, bool fwd)
 {
 	struct rules rules = { 0 };
@@ -1004,10 +1067,16 @@ static void put_fail_closed(FILE *f, const struct policy *p, bool fwd)
 		any = true;
 		struct p_intent g;
 		struct fc_lists l = { 0 };
-		size_t k = fc_group(p, i, &g, &l);
+		const char *verdict = fwd ? "reject with icmpx admin-prohibited" : "drop";
+		size_t k = fc_tuple_group(p, i);
 		struct line r;
 		begin_line(&r);
-		put_fc_rule(r.m, p, &g, i, fwd ? "reject with icmpx admin-prohibited" : "drop");
+		if (k > i + 1) {
+			put_fc_tuples(r.m, p, i, k, verdict);
+		} else {
+			k = fc_group(p, i, &g, &l);
+			put_fc_rule(r.m, p, &g, i, verdict);
+		}
 		bool failed = ferror(r.m);
 		if (fclose(r.m) || failed || !r.buf)
 			xalloc_fail();

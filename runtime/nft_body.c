@@ -337,9 +337,44 @@ static bool set_decl(struct toks *t)
 	return true;
 }
 
+/* A key of a concatenation at token k from here (`meta skuid`, `tcp dport`): the largest number it
+ * takes; 0 if it is none. */
+static unsigned long long concat_key(const struct toks *t, size_t k)
+{
+	if (is(t, k, "meta") && (is(t, k + 1, "skuid") || is(t, k + 1, "skgid")))
+		return 0xffffffffULL;
+	if ((is(t, k, "tcp") || is(t, k, "udp") || is(t, k, "sctp")) && (is(t, k + 1, "sport") || is(t, k + 1, "dport")))
+		return 65535;
+	return 0;
+}
+
+/* `KEY . KEY ... { N . N ..., ... }`: a concatenated set of single numbers, as lower_nft.c writes
+ * a run of routes by a tuple (at most four keys: uid, gid, sport, dport). */
+static bool concat(struct toks *t)
+{
+	unsigned long long max[4];
+	size_t n = 0;
+	do {
+		if (n == 4 || !(max[n] = concat_key(t, 0)))
+			return fail_at(t, "a concatenation of uid, gid and ports expected");
+		n++;
+		t->i += 2;
+	} while (eat(t, "."));
+	if (!eat(t, "{"))
+		return fail_at(t, "a concatenation's set expected");
+	do {
+		for (size_t k = 0; k < n; k++)
+			if ((k && !eat(t, ".")) || !eat_number(t, max[k]))
+				return fail_at(t, "an element of the concatenation expected");
+	} while (eat(t, ","));
+	return eat(t, "}") || fail_at(t, "a set is not closed");
+}
+
 /* One selector; false (with t->why) if the next tokens are none wgc writes. */
 static bool selector(struct toks *t)
 {
+	if (concat_key(t, 0) && is(t, 2, "."))
+		return concat(t);
 	if (eat(t, "iifname") || eat(t, "oifname")) {
 		eat(t, "!=");
 		return eat_set(t, ifname_elem, 0);

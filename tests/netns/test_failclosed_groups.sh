@@ -23,6 +23,9 @@
 #   uid_a  route uid { 1000, 1003 }       uid 1000 sends to 203.0.113.11:9000
 #   uid_b    (the list's other member)    uid 1003 sends to 203.0.113.12:9000
 #   cg     route cgroup "/PARENT/app"     uid 1006, in app, sends to 203.0.113.16:9000
+#   tup_a  route uid 1007 proto udp dport 9000   uid 1007 sends to 203.0.113.21:9000
+#   tup_b  route uid 1008 proto udp dport 9000   uid 1008 sends to 203.0.113.22:9000 (the two
+#          are one rule over a concatenated set in marks_out, and in fc_post)
 #   and the non-members, which must go direct all along (the other traffic keeps flowing):
 #   nm_uid (no intent)                    uid 1004 sends to 203.0.113.17:9000
 #   nm_cg  (the sibling cgroup)           uid 1005, in other, sends to 203.0.113.18:9000
@@ -92,17 +95,17 @@ fi
 # A python3 the senders' users may run (not one under root's home).
 PYTHON=/usr/bin/python3
 [ -x "$PYTHON" ] || PYTHON=$(command -v python3)
-SELECTORS=(gid uid_a uid_b)
+SELECTORS=(gid uid_a uid_b tup_a tup_b)
 OTHERS=(nm_uid)
 if [ -n "$HAVE_CG" ]; then
 	SELECTORS+=(cg)
 	OTHERS+=(nm_cg)
 fi
 declare -A DST=([gid]=203.0.113.15 [uid_a]=203.0.113.11 [uid_b]=203.0.113.12 [cg]=203.0.113.16
-	[nm_uid]=203.0.113.17 [nm_cg]=203.0.113.18)
-declare -A UID_=([gid]=1002 [uid_a]=1000 [uid_b]=1003 [cg]=1006 [nm_uid]=1004 [nm_cg]=1005)
-declare -A GID_=([gid]=1001 [uid_a]=1000 [uid_b]=1003 [cg]=1006 [nm_uid]=1004 [nm_cg]=1005)
-declare -A CG=([gid]=- [uid_a]=- [uid_b]=- [cg]="$APP" [nm_uid]=- [nm_cg]="$OTHER")
+	[nm_uid]=203.0.113.17 [nm_cg]=203.0.113.18 [tup_a]=203.0.113.21 [tup_b]=203.0.113.22)
+declare -A UID_=([gid]=1002 [uid_a]=1000 [uid_b]=1003 [cg]=1006 [nm_uid]=1004 [nm_cg]=1005 [tup_a]=1007 [tup_b]=1008)
+declare -A GID_=([gid]=1001 [uid_a]=1000 [uid_b]=1003 [cg]=1006 [nm_uid]=1004 [nm_cg]=1005 [tup_a]=1007 [tup_b]=1008)
+declare -A CG=([gid]=- [uid_a]=- [uid_b]=- [cg]="$APP" [nm_uid]=- [nm_cg]="$OTHER" [tup_a]=- [tup_b]=-)
 PORT=9000
 LAN=192.168.100.1     # B on the underlay: on-link for A
 VIA_WG1=203.0.113.20  # wg1's destination
@@ -139,6 +142,8 @@ policy() {
 		route gid ${GID_[gid]} through wg0 $2
 		route uid { ${UID_[uid_a]}, ${UID_[uid_b]} } through wg0 $2
 		$cg
+		route uid ${UID_[tup_a]} proto udp dport $PORT through wg0 $2
+		route uid ${UID_[tup_b]} proto udp dport $PORT through wg0 $2
 		route to $VIA_WG1/32 through wg1
 	EOF
 	chmod 644 "$1"
@@ -325,6 +330,14 @@ scenario_fail_closed() {
 	apply "$s" "$T_TMP/fc.wg" || return 0
 	wgc_a plan --detailed-exitcode "$T_TMP/fc.wg" >"$T_TMP/plan.out" 2>&1
 	expect_rc "$s: converged (plan exits 0)" 0 "$?" "$T_TMP/plan.out"
+	# The two uid-and-port routes: one rule over a concatenated set in each chain (the kernel lists
+	# a set's elements in an order of its own).
+	local chain
+	for chain in marks_out fc_post; do
+		expect_text "$s: $chain holds one rule over both uid-and-port tuples" "1" \
+			sh -c "ip netns exec $A nft list chain inet wgc $chain | grep -F 'meta skuid . udp dport {' |
+				grep -F '1007 . 9000' | grep -c -F '1008 . 9000'"
+	done
 	others_work "$s, wg0 up"
 	flows "$s, wg0 deleted" del_wg0
 	no_leak "$s, wg0 deleted"

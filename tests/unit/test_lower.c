@@ -798,6 +798,21 @@ static void test_tuple_runs(struct t *t)
 		CHECK(t, !bad, "round %d: each tuple once, in its first statement's tunnel's one rule:\n%s\n%s", round, text, nft);
 		state_free(&s);
 	}
+	/* Fail-closed, the run's tuples are one rule in fc_post too, each once. */
+	static const char fc[] = "tunnel wg0 {\n\tprivate-key \"/k0\"\n\taddress 10.0.0.2/32\n}\n"
+				 "route uid 9 proto tcp dport 80 through wg0 fail-closed\n"
+				 "route uid 10 proto tcp dport 80 through wg0 fail-closed\n"
+				 "route uid 9 proto tcp dport 80 through wg0 fail-closed\n";
+	struct state s;
+	if (compile(t, fc, &s, false)) {
+		CHECK(t, 0, "the fail-closed tuples do not compile");
+		return;
+	}
+	const char *nft = s.nft.text ? s.nft.text : "", *post = strstr(nft, "chain fc_post");
+	CHECK(t, post && strstr(post, "\t\tmeta skuid . tcp dport { 9 . 80, 10 . 80 } meta nfproto ipv4 oifname != \"wg0\" drop\n") &&
+		 !strstr(post, "meta skuid 9"),
+	      "one fail-closed rule over the tuples:\n%s", nft);
+	state_free(&s);
 }
 
 int main(void)

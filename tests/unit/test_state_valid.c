@@ -151,6 +151,8 @@ static const char *const bodies[] = {
 	"masquerade iif wg0 oif eth0\nmasquerade from fd00::/64 oif eth0\nsysctl net.ipv4.conf.all.rp_filter = 2\n",
 	"forward ipv6 from fd00::/64 to fd01::/64 proto tcp dport 22\nforward iif eth1 oif wg1 ipv4\n"
 	"sysctl net.ipv6.conf.all.forwarding = 1\nsysctl net.ipv4.tcp_fin_timeout = 30\n",
+	"route uid 7 proto tcp dport 443 through wg0\nroute uid 8 gid 9 proto udp sport 53 through wg1\n"
+	"route uid 9 proto tcp dport 80 through wg1 fail-closed\nroute uid 10 proto tcp dport 80 through wg1 fail-closed\n",
 };
 
 static void test_compiled(struct t *t)
@@ -216,6 +218,8 @@ static void test_nft_bodies(struct t *t)
 			     "\t\tiifname \"wg0\" drop\n\t}\n");
 	expect_body(t, true, "\tchain marks_out {\n\t\ttype route hook output priority mangle; policy accept;\n"
 			     "\t\ttcp dport { 80, 443, 8000-8080 } meta skuid { 1000, 1001 } meta skgid { 0, 200-299 } accept\n\t}\n");
+	expect_body(t, true, "\tchain marks_out {\n\t\ttype route hook output priority mangle; policy accept;\n"
+			     "\t\tmeta skuid . meta skgid . udp sport . udp dport { 1 . 2 . 3 . 4, 5 . 6 . 7 . 8 } accept\n\t}\n");
 	static const char *const bad[] = {
 		"flush ruleset\n",
 		"\tchain preraw {\n\t\ttype filter hook prerouting priority raw; policy accept;\n\t\tdrop\n\t}\n"
@@ -252,6 +256,14 @@ static void test_nft_bodies(struct t *t)
 		"\tchain marks_out {\n\t\ttype route hook output priority mangle; policy accept;\n\t\tmeta skuid { 1000, 9-1 } drop\n\t}\n",
 		"\tchain marks_out {\n\t\ttype route hook output priority mangle; policy accept;\n\t\tmeta skgid { } drop\n\t}\n",
 		"\tchain marks_out {\n\t\ttype route hook output priority mangle; policy accept;\n\t\tip6 hoplimit { 1, 2 } drop\n\t}\n",
+		/* Concatenations: of uid, gid and ports only, every element of every key, in range. */
+		"\tchain marks_out {\n\t\ttype route hook output priority mangle; policy accept;\n\t\tmeta skuid . tcp dport { 1 . 2, 3 } drop\n\t}\n",
+		"\tchain marks_out {\n\t\ttype route hook output priority mangle; policy accept;\n\t\tmeta skuid . tcp dport { 1 . 70000 } drop\n\t}\n",
+		"\tchain marks_out {\n\t\ttype route hook output priority mangle; policy accept;\n\t\tmeta skuid . ip daddr { 1 . 10.0.0.1 } drop\n\t}\n",
+		"\tchain marks_out {\n\t\ttype route hook output priority mangle; policy accept;\n\t\tmeta skuid . tcp dport 1 . 2 drop\n\t}\n",
+		"\tchain marks_out {\n\t\ttype route hook output priority mangle; policy accept;\n\t\tmeta skuid . tcp dport { 1 . 2 . 3 } drop\n\t}\n",
+		"\tchain marks_out {\n\t\ttype route hook output priority mangle; policy accept;\n\t\tmeta skuid . meta skgid . tcp sport . tcp dport . meta skuid { 1 . 2 . 3 . 4 . 5 } drop\n\t}\n",
+		"\tchain marks_out {\n\t\ttype route hook output priority mangle; policy accept;\n\t\tmeta skuid . tcp dport { 1-5 . 2 } drop\n\t}\n",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		expect_body(t, false, bad[i]);
