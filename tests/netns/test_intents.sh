@@ -569,6 +569,20 @@ test_kill_switch6() {
 	destroy "$s"
 }
 
+# went_by LABEL WHO WHAT COUNTER WAY: since snap, WHO's WHAT (a ping, a SYN to :8443) reached B
+# through the tunnel (WAY tunnel: B's wg_COUNTER grew, its veth_COUNTER did not) or directly
+# (WAY direct: the other way round).
+went_by() {
+	local s=$1 who=$2 what=$3 c=$4
+	if [ "$5" = tunnel ]; then
+		expect_count "$s: $who's $what went through the tunnel" "b.wg_$c" -ge 1
+		expect_count "$s: $who's $what did not reach B's veth" "b.veth_$c" -eq 0
+	else
+		expect_count "$s: $who's $what went directly" "b.veth_$c" -ge 1
+		expect_count "$s: $who's $what did not go through the tunnel" "b.wg_$c" -eq 0
+	fi
+}
+
 # ---- 8. one family of a user through a dual-stack tunnel --------------------------------------------
 
 # uid 1000's intent is IPv4 only, uid 1001's both families; they share wg0's mark and its IPv6
@@ -576,26 +590,21 @@ test_kill_switch6() {
 test_uid_family() {
 	local s="uid, one family"
 	apply "$s" "$PUB/intent-uid-family.wg" || return 0
-
-	snap
-	probe_ok "$s: ping $INET as uid 1000 answers" "${AS_1000[@]}" "${PING[@]}" "$INET"
-	expect_count "$s: uid 1000's ping went through the tunnel" b.wg_icmp_inet -ge 1
-	expect_count "$s: uid 1000's ping did not reach B's veth" b.veth_icmp_inet -eq 0
-
-	snap
-	probe_ok "$s: ping6 $INET6 as uid 1000 answers" "${AS_1000[@]}" "${PING[@]}" "$INET6"
-	expect_count "$s: uid 1000's ping6 went directly (its intent is IPv4 only)" b.veth_icmp6_inet -ge 1
-	expect_count "$s: uid 1000's ping6 did not go through the tunnel" b.wg_icmp6_inet -eq 0
-
-	snap
-	probe_ok "$s: ping6 $INET6 as uid 1001 answers" "${AS_1001[@]}" "${PING[@]}" "$INET6"
-	expect_count "$s: uid 1001's ping6 went through the tunnel" b.wg_icmp6_inet -ge 1
-	expect_count "$s: uid 1001's ping6 did not reach B's veth" b.veth_icmp6_inet -eq 0
-
-	snap
-	probe_ok "$s: ping6 $INET6 as root answers" "${PING[@]}" "$INET6"
-	expect_count "$s: root's ping6 went directly" b.veth_icmp6_inet -ge 1
-	expect_count "$s: root's ping6 did not go through the tunnel" b.wg_icmp6_inet -eq 0
+	# WHO UID ADDRESS COUNTER WAY: a ping as WHO (uid and gid UID; root: -) answers, and went WAY
+	# (the probes read no line of the list: it is on descriptor 3).
+	local who uid addr c way
+	while read -r who uid addr c way <&3; do
+		local as=()
+		[ "$uid" = - ] || as=(setpriv --reuid="$uid" --regid="$uid" --clear-groups)
+		snap
+		probe_ok "$s: ping $addr as $who answers" "${as[@]}" "${PING[@]}" "$addr"
+		went_by "$s" "$who" "ping to $addr" "$c" "$way"
+	done 3<<-EOF
+		uid_1000 1000 $INET icmp_inet tunnel
+		uid_1000 1000 $INET6 icmp6_inet direct
+		uid_1001 1001 $INET6 icmp6_inet tunnel
+		root - $INET6 icmp6_inet direct
+	EOF
 	destroy "$s"
 }
 
@@ -608,31 +617,21 @@ test_uid_port() {
 	expect_text "$s: one rule over a concatenated set in marks_out, holding both tuples" "1" \
 		sh -c "ip netns exec $A nft list chain inet wgc marks_out | grep -F 'meta skuid . tcp dport {' |
 			grep -F '1000 . 8443' | grep -c -F '1001 . 8080'"
-
-	snap
-	expect_tcp "$s: TCP to :8443 as uid 1000" 8443 "$TUN_A" "${AS_1000[@]}"
-	expect_count "$s: uid 1000's SYN to :8443 went through the tunnel" b.wg_syn_8443 -ge 1
-	expect_count "$s: uid 1000's SYN to :8443 did not reach B's veth" b.veth_syn_8443 -eq 0
-
-	snap
-	expect_tcp "$s: TCP to :8080 as uid 1000" 8080 "$VETH_A" "${AS_1000[@]}"
-	expect_count "$s: uid 1000's SYN to :8080 went directly" b.veth_syn_8080 -ge 1
-	expect_count "$s: uid 1000's SYN to :8080 did not go through the tunnel" b.wg_syn_8080 -eq 0
-
-	snap
-	expect_tcp "$s: TCP to :8080 as uid 1001" 8080 "$TUN_A" "${AS_1001[@]}"
-	expect_count "$s: uid 1001's SYN to :8080 went through the tunnel" b.wg_syn_8080 -ge 1
-	expect_count "$s: uid 1001's SYN to :8080 did not reach B's veth" b.veth_syn_8080 -eq 0
-
-	snap
-	expect_tcp "$s: TCP to :8443 as uid 1001" 8443 "$VETH_A" "${AS_1001[@]}"
-	expect_count "$s: uid 1001's SYN to :8443 went directly" b.veth_syn_8443 -ge 1
-	expect_count "$s: uid 1001's SYN to :8443 did not go through the tunnel" b.wg_syn_8443 -eq 0
-
-	snap
-	expect_tcp "$s: TCP to :8443 as root" 8443 "$VETH_A"
-	expect_count "$s: root's SYN to :8443 went directly" b.veth_syn_8443 -ge 1
-	expect_count "$s: root's SYN to :8443 did not go through the tunnel" b.wg_syn_8443 -eq 0
+	# WHO UID PORT WAY: TCP as WHO to :PORT; the server saw the tunnel's address or the veth's.
+	local who uid port way as
+	while read -r who uid port way <&3; do
+		as=()
+		[ "$uid" = - ] || as=(setpriv --reuid="$uid" --regid="$uid" --clear-groups)
+		snap
+		expect_tcp "$s: TCP to :$port as $who" "$port" "$([ "$way" = tunnel ] && echo "$TUN_A" || echo "$VETH_A")" "${as[@]}"
+		went_by "$s" "$who" "SYN to :$port" "syn_$port" "$way"
+	done 3<<-EOF
+		uid_1000 1000 8443 tunnel
+		uid_1000 1000 8080 direct
+		uid_1001 1001 8080 tunnel
+		uid_1001 1001 8443 direct
+		root - 8443 direct
+	EOF
 	destroy "$s"
 }
 
