@@ -416,9 +416,10 @@ static void put_intent_sets(FILE *f, const struct policy *p, size_t from, size_t
 	free(w);
 }
 
-/* What a tuple shape matches, as nft writes it before its set: `meta skuid . tcp dport`; a
- * protocol without ports first (`meta l4proto icmp meta skuid`). */
-static void tuple_expr(char expr[96], const struct p_intent *first)
+/* What the tuple shape of first matches, as nft writes it before its set: `meta skuid . tcp
+ * dport`; a protocol without ports first (`meta l4proto icmp meta skuid`). Returns the shape
+ * (intent_tuple's bits). */
+static unsigned tuple_expr(char expr[96], const struct p_intent *first)
 {
 	uint32_t v[4];
 	unsigned shape = intent_tuple(first, v);
@@ -438,6 +439,7 @@ static void tuple_expr(char expr[96], const struct p_intent *first)
 			k += snprintf(expr + k, 96 - (size_t)k, "%s%s %s", sep, proto, d == 2 ? "sport" : "dport");
 		sep = " . ";
 	}
+	return shape;
 }
 
 /* The elements w[from, to) of a tuple set of the given shape: `{ 1000 . 443, 1001 . 80 }`. */
@@ -461,10 +463,8 @@ static void put_tuples(FILE *f, const struct tv *w, size_t from, size_t to, unsi
  * WGC_MAX_SET_ELEMENTS to a rule: `meta skuid . tcp dport { 1000 . 443, 1001 . 80 }`. */
 static void put_tuple_sets(FILE *f, const struct policy *p, size_t from, size_t to)
 {
-	uint32_t v[4];
-	unsigned shape = intent_tuple(&p->intents[from], v);
 	char act[160], expr[96];
-	tuple_expr(expr, &p->intents[from]);
+	unsigned shape = tuple_expr(expr, &p->intents[from]);
 	size_t n;
 	struct tv *w = intent_tuple_winners(p, from, to, &n);
 	for (size_t i = 0; i < n;) {
@@ -988,15 +988,6 @@ static void rules_put(FILE *f, struct rules *r)
 	free(r->v);
 }
 
-/* Fail closed per intent (`route ... fail-closed`, or a kill switch scoped to a tunnel without a
- * full tunnel): what an intent selects leaves only through its tunnel; nothing else is touched.
- * Local traffic is checked in postrouting, where the output interface is the one routing chose
- * last: in the output hook it is still that of the first lookup, before marks_out's mark
- * re-routed the packet (the kernel keeps one interface for a whole hook). It is dropped there
- * (the sending call fails with EPERM); loopback and the tunnels' own encrypted packets (by their
- * fwmark) pass first; intents by input interface cannot match there. Forwarded traffic is checked
- * in forward and rejected (the sender gets an ICMP error); intents by uid, gid or cgroup match no
- * forwarded packet. */
 /* Fail-closed intents i, i+1, ... of one tuple run (intent_tuple_run_end), one tunnel and the same
  * families, whose tunnel has no scoped kill switch excepting prefixes: they leave through the same
  * interfaces (no intent of another tunnel comes between them), and one concatenated set selects
@@ -1018,32 +1009,32 @@ static size_t fc_tuple_group(const struct policy *p, size_t i)
 static void put_fc_tuples(FILE *f, const struct policy *p, size_t from, size_t to, const char *verdict)
 {
 	const struct p_intent *in = &p->intents[from];
-	uint32_t v[4];
-	unsigned shape = intent_tuple(in, v);
 	char expr[96];
-	tuple_expr(expr, in);
+	unsigned shape = tuple_expr(expr, in);
+	/* No address says the family: one that fails closed for one family only names it. */
+	const char *fam = in->fail_closed == (FAM_V4 | FAM_V6) ? ""
+			  : in->fail_closed == FAM_V4 ? " meta nfproto ipv4" : " meta nfproto ipv6";
 	size_t n;
 	struct tv *w = intent_tuple_winners(p, from, to, &n);
 	for (size_t i = 0; i < n; i += WGC_MAX_SET_ELEMENTS) {
-		size_t j = n - i > WGC_MAX_SET_ELEMENTS ? i + WGC_MAX_SET_ELEMENTS : n;
-		for (int af = AF_INET; af; af = af == AF_INET ? AF_INET6 : 0) {
-			int fam = af == AF_INET ? FAM_V4 : FAM_V6;
-			bool both = in->fail_closed == (FAM_V4 | FAM_V6);
-			if (!both && !(in->fail_closed & fam))
-				continue;
-			fprintf(f, "\t\t%s", expr);
-			put_tuples(f, w, i, j, shape);
-			if (!both)
-				fprintf(f, " meta nfproto %s", af == AF_INET ? "ipv4" : "ipv6");
-			put_fc_oifs(f, p, from, verdict);
-			fputc('\n', f);
-			if (both)
-				break;
-		}
+		fprintf(f, "\t\t%s", expr);
+		put_tuples(f, w, i, n - i > WGC_MAX_SET_ELEMENTS ? i + WGC_MAX_SET_ELEMENTS : n, shape);
+		fputs(fam, f);
+		put_fc_oifs(f, p, from, verdict);
+		fputc('\n', f);
 	}
 	free(w);
 }
 
+/* Fail closed per intent (`route ... fail-closed`, or a kill switch scoped to a tunnel without a
+ * full tunnel): what an intent selects leaves only through its tunnel; nothing else is touched.
+ * Local traffic is checked in postrouting, where the output interface is the one routing chose
+ * last: in the output hook it is still that of the first lookup, before marks_out's mark
+ * re-routed the packet (the kernel keeps one interface for a whole hook). It is dropped there
+ * (the sending call fails with EPERM); loopback and the tunnels' own encrypted packets (by their
+ * fwmark) pass first; intents by input interface cannot match there. Forwarded traffic is checked
+ * in forward and rejected (the sender gets an ICMP error); intents by uid, gid or cgroup match no
+ * forwarded packet. */
 static void put_fail_closed(FILE *f, const struct policy *p, bool fwd)
 {
 	struct rules rules = { 0 };
